@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { defineVerb } from '../src/command/types.js';
+import { allowedVerbs, bindingFor } from '../src/policy/index.js';
+import { badInput } from '../src/errors/index.js';
+import { codeBlock, context, section } from '../src/slack/blocks.js';
+
+const schema = z.object({ verb: z.string().max(40).regex(/^[a-z-]+$/, 'verb is a lowercase word').optional() });
+type Args = z.infer<typeof schema>;
+
+export default defineVerb<Args>({
+  verb: 'help',
+  summary: 'The commands this channel may use, or one command\'s usage',
+  usage: 'help [verb]',
+  example: 'help deploy',
+  class: 'read',
+  runsIn: 'app',
+  positionals: ['verb?'],
+  schema,
+  target: () => ({}),
+  async run(ctx) {
+    const verbs = ctx.verbs;
+    const all = [...verbs.keys()];
+    const binding = bindingFor(ctx.config, ctx.request.channelId);
+    const mayUse = binding ? allowedVerbs(binding, all) : ['help', 'access'];
+    if (ctx.args.verb) {
+      const verb = verbs.get(ctx.args.verb);
+      if (!verb) throw badInput(`There is no command \`${ctx.args.verb}\`. Try \`/k8s help\`.`);
+      const allowed = mayUse.includes(verb.verb) ? '' : '\n:no_entry: This channel may not use it (see `/k8s access`).';
+      const text = `*${verb.verb}* — ${verb.summary}\nUsage: \`/k8s ${verb.usage}\`\nExample: \`/k8s ${verb.example}\`\nClass: ${verb.class}${allowed}`;
+      await ctx.reply({ text, blocks: [section(text)] });
+      return;
+    }
+    const lines = mayUse.map((v) => verbs.get(v)).filter((v) => v !== undefined).map((v) => `/k8s ${v.usage}`.padEnd(52) + ` ${v.summary}`);
+    const text = `Commands this channel may use:\n${lines.join('\n')}`;
+    await ctx.reply({ text, blocks: [section('*Commands this channel may use*'), section(codeBlock(lines.join('\n'))), context('`/k8s help <verb>` shows one command with an example · `/k8s access` shows what this channel may touch')] });
+  },
+});

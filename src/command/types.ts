@@ -1,0 +1,93 @@
+import type { z } from 'zod';
+import type { Config } from '../config/schema.js';
+import type { ClusterClient } from '../kube/clusters.js';
+import type { Logger } from '../log.js';
+import type { SlackMessage } from '../slack/blocks.js';
+import type { Progress } from '../slack/progress.js';
+
+export type VerbClass = 'read' | 'write' | 'admin';
+
+/** Who asked for what, from where: everything later steps need from the Slack request. */
+export interface CommandRequest {
+  /** Stable id derived from the Slack request (a retried request gets the same id). */
+  requestId: string;
+  text: string;
+  userId: string;
+  userName?: string;
+  channelId: string;
+  teamId?: string;
+  responseUrl?: string;
+  receivedAt: number;
+}
+
+/** What a verb touches, for policy and the per-target lock. */
+export interface VerbTarget {
+  env?: string;
+  app?: string;
+}
+
+export interface ResolvedEnvironment {
+  name: string;
+  namespace: string;
+  cluster: ClusterClient;
+}
+
+export interface VerbContext<A> {
+  args: A;
+  request: CommandRequest;
+  config: Config;
+  /** Every verb the bot knows (for help and access). */
+  verbs: ReadonlyMap<string, Verb>;
+  log: Logger;
+  /** Private answer to the requester (response_url, ephemeral). */
+  reply(message: SlackMessage): Promise<void>;
+  /** Answer visible to the channel (response_url, in_channel). */
+  replyInChannel(message: SlackMessage): Promise<void>;
+}
+
+export interface WorkerVerbContext<A> extends VerbContext<A> {
+  environment(name: string): ResolvedEnvironment;
+  /** Progress thread for long-running work; created on first use. */
+  progress: Progress;
+  signal: AbortSignal;
+}
+
+interface VerbBase<A> {
+  verb: string;
+  summary: string;
+  /** e.g. "deploy <app> <env> [version]" */
+  usage: string;
+  example: string;
+  class: VerbClass;
+  /** Positional argument names in order; "name?" is optional, "name..." takes the rest. */
+  positionals: readonly string[];
+  /** --flag names and whether they take a value. */
+  flags?: Readonly<Record<string, 'boolean' | 'value'>>;
+  schema: z.ZodType<A>;
+  target(args: A): VerbTarget;
+  /** Checks against the config (no cluster calls), before anything is queued: e.g. "is this app configured?" */
+  check?(args: A, config: Config): void;
+}
+
+/** Answered by the app itself: no cluster access, no queue. */
+export interface AppVerb<A = any> extends VerbBase<A> {
+  runsIn: 'app';
+  run(ctx: VerbContext<A>): Promise<void>;
+}
+
+/** Queued on BullMQ and run by a worker. */
+export interface WorkerVerb<A = any> extends VerbBase<A> {
+  runsIn: 'worker';
+  /** One-line description used in the queued ack and thread header, e.g. "deploy myapp → beta". */
+  describe(args: A): string;
+  /** Resolves 'failed' when it ran to the end but the change did not succeed (already reported in its thread). */
+  run(ctx: WorkerVerbContext<A>): Promise<'succeeded' | 'failed' | void>;
+}
+
+export type Verb<A = any> = AppVerb<A> | WorkerVerb<A>;
+
+export function defineVerb<A>(verb: AppVerb<A>): AppVerb<A>;
+export function defineVerb<A>(verb: WorkerVerb<A>): WorkerVerb<A>;
+export function defineVerb<A>(verb: Verb<A>): Verb<A> {
+  return verb;
+}

@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** DNS-1123 label: what Kubernetes accepts as a namespace, app or object name. */
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const dnsLabel = z
+  .string()
+  .max(63, 'at most 63 characters')
+  .regex(DNS1123_LABEL, 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit');
+
+const slackId = z.string().regex(/^[UWSB][A-Z0-9]{2,}$/, 'must be a Slack user ID (U…/W…) or user-group ID (S…)');
+const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel ID (C…, G… or D…)');
+
+const duration = z
+  .string()
+  .refine((v) => parseDuration(v) !== undefined, 'must be a duration like 30s, 5m or 1h')
+  .transform((v) => parseDuration(v) as number);
+
+const quantity = z.union([z.string(), z.number()]).transform(String);
+const resourceList = z.object({ cpu: quantity.optional(), memory: quantity.optional() }).catchall(quantity);
+const resources = z
+  .object({ requests: resourceList.optional(), limits: resourceList.optional() })
+  .describe('Kubernetes resource requests and limits for the app container');
+
+export const clusterSchema = z
+  .object({
+    context: z.string().min(1).optional().describe('kubeconfig context to use for this cluster'),
+    kubeconfig: z.string().min(1).optional().describe('kubeconfig file for this cluster (default: $KUBECONFIG or ~/.kube/config)'),
+    inCluster: z.boolean().optional().describe('use the pod\'s service account instead of a kubeconfig'),
+  })
+  .strict()
+  .refine((c) => Boolean(c.context) !== Boolean(c.inCluster), 'give exactly one of `context` or `inCluster: true`');
+
+export const approvalSchema = z
+  .object({
+    approvers: z.array(slackId).min(1).describe('Slack user IDs or user-group IDs allowed to approve'),
+    minApprovals: z.number().int().min(1).max(10).default(1).describe('distinct approvers needed'),
+    allowSelfApproval: z.boolean().default(false).describe('may the requester approve their own change'),
+    timeout: duration.default(30 * 60_000).describe('how long a request waits for approval, e.g. 30m'),
+    commands: z.array(z.string()).optional().describe('write verbs that need approval here (default: every write verb)'),
+  })
+  .strict();
+
+export const environmentSchema = z
+  .object({
+    cluster: z.string().optional().describe('a key of `clusters`; absent = the kubeconfig\'s current context'),
+    namespace: dnsLabel.describe('namespace the environment lives in'),
+    promoteFrom: z.string().optional().describe('environment whose running version `deploy` promotes by default'),
+    approval: approvalSchema.optional().describe('present = write commands here need approval'),
+    maxReplicas: z.number().int().min(1).max(1000).default(50).describe('upper bound for `scale`'),
+  })
+  .strict();
+
+const appOverrides = z
+  .object({
+    replicas: z.number().int().min(0).max(1000).optional(),
+    resources: resources.optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    defaultTag: z.string().optional(),
+  })
+  .strict();
+
+export const appSchema = z
+  .object({
+    image: z.string().min(1).describe('image repository, without tag'),
+    defaultTag: z.string().default('latest').describe('tag deployed when no version is given and no promoteFrom applies'),
+    port: z.number().int().min(1).max(65535).optional().describe('container port; a Service is rendered when set'),
+    replicas: z.number().int().min(0).max(1000).default(1),
+    resources: resources.optional(),
+    env: z.record(z.string(), z.string()).default({}).describe('rendered into the app\'s ConfigMap and loaded with envFrom'),
+    secretKeys: z.array(z.string()).default([]).describe('config keys whose values `config get` hides'),
+    progressDeadlineSeconds: z.number().int().min(1).max(3600).default(600).describe('rollout deadline, as in kubectl'),
+    environments: z.record(z.string(), appOverrides).default({}).describe('per-environment overrides'),
+  })
+  .strict();
+
+const channelBinding = z
+  .object({
+    environments: z.array(z.string()).min(1).describe('environments this channel may touch; "*" = all'),
+    commands: z.array(z.string()).min(1).describe('verbs this channel may use; "*" = all'),
+    members: z.array(slackId).optional().describe('only these users/groups may use this binding'),
+  })
+  .strict();
+
+export const alertKinds = ['OOMKilled', 'Unschedulable', 'CrashLoopBackOff', 'ImagePullBackOff'] as const;
+const alertRule = z
+  .object({
+    environments: z.array(z.string()).min(1),
+    channel: channelId,
+    on: z.array(z.enum(alertKinds)).min(1).default([...alertKinds]),
+    pendingFor: duration.default(2 * 60_000).describe('how long a pod must be unschedulable before an alert'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    clusters: z.record(z.string(), clusterSchema).default({}),
+    environments: z.record(dnsLabel, environmentSchema),
+    apps: z.record(dnsLabel, appSchema).default({}),
+    channels: z.record(channelId, channelBinding).default({}),
+    alerts: z.array(alertRule).default([]),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    for (const [name, env] of Object.entries(cfg.environments)) {
+      if (env.cluster && !cfg.clusters[env.cluster]) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name, 'cluster'], message: `unknown cluster "${env.cluster}" (known: ${Object.keys(cfg.clusters).join(', ') || 'none'})` });
+      }
+      if (env.promoteFrom && !cfg.environments[env.promoteFrom]) {
+        ctx.addIssue({ code: 'custom', path: ['environments', name, 'promoteFrom'], message: `unknown environment "${env.promoteFrom}"` });
+      }
+    }
+    const knownEnv = (e: string) => e === '*' || e in cfg.environments;
+    for (const [channel, binding] of Object.entries(cfg.channels)) {
+      binding.environments.forEach((e, i) => {
+        if (!knownEnv(e)) ctx.addIssue({ code: 'custom', path: ['channels', channel, 'environments', i], message: `unknown environment "${e}"` });
+      });
+    }
+    cfg.alerts.forEach((rule, r) =>
+      rule.environments.forEach((e, i) => {
+        if (!(e in cfg.environments)) ctx.addIssue({ code: 'custom', path: ['alerts', r, 'environments', i], message: `unknown environment "${e}"` });
+      }),
+    );
+    for (const [app, appCfg] of Object.entries(cfg.apps)) {
+      for (const e of Object.keys(appCfg.environments)) {
+        if (!(e in cfg.environments)) ctx.addIssue({ code: 'custom', path: ['apps', app, 'environments', e], message: `unknown environment "${e}"` });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type EnvironmentConfig = Config['environments'][string];
+export type AppConfig = Config['apps'][string];
+export type ChannelBinding = Config['channels'][string];
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+export type AlertRule = Config['alerts'][number];
+export type AlertKind = (typeof alertKinds)[number];

@@ -1,0 +1,110 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AppsV1Api,
+  AuthorizationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  Watch,
+} from '@kubernetes/client-node';
+import type { ClusterConfig, Config } from '../config/schema.js';
+import { ConfigError } from '../config/load.js';
+
+/** Typed access to one configured cluster. */
+export interface ClusterClient {
+  name: string;
+  /** What we connect to, for logs and messages (never credentials). */
+  server: string;
+  kubeConfig: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  coordination: CoordinationV1Api;
+  authorization: AuthorizationV1Api;
+  watch: Watch;
+}
+
+/** The implicit cluster of environments that name none: the kubeconfig's current context. */
+export const CURRENT_CONTEXT = '(current-context)';
+
+function defaultKubeconfigPath(): string | undefined {
+  const fromEnv = process.env.KUBECONFIG?.split(':').find((p) => p && existsSync(p));
+  if (fromEnv) return fromEnv;
+  const home = join(homedir(), '.kube', 'config');
+  return existsSync(home) ? home : undefined;
+}
+
+/**
+ * Loads a cluster explicitly — a named context from a kubeconfig file, or the
+ * in-cluster service account — and never falls back to localhost:8080.
+ */
+export function loadKubeConfig(name: string, cluster: ClusterConfig | undefined, configFile: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (cluster?.inCluster) {
+    if (!process.env.KUBERNETES_SERVICE_HOST) {
+      throw new ConfigError(configFile, [`clusters.${name}.inCluster: not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is unset)`]);
+    }
+    kc.loadFromCluster();
+    return kc;
+  }
+  const path = cluster?.kubeconfig ?? defaultKubeconfigPath();
+  const where = cluster ? `clusters.${name}` : 'environments (no cluster given)';
+  if (!path) {
+    throw new ConfigError(configFile, [`${where}: no kubeconfig found (set KUBECONFIG, or use inCluster: true)`]);
+  }
+  try {
+    kc.loadFromFile(path);
+  } catch (err) {
+    throw new ConfigError(configFile, [`${where}: cannot load kubeconfig ${path}: ${(err as Error).message}`]);
+  }
+  const contextName = cluster?.context ?? kc.getCurrentContext();
+  if (!contextName) throw new ConfigError(configFile, [`${where}: kubeconfig ${path} has no current-context; name one with clusters.<name>.context`]);
+  const context = kc.getContextObject(contextName);
+  if (!context) {
+    const known = kc.getContexts().map((c) => c.name).join(', ') || 'none';
+    throw new ConfigError(configFile, [`${where}.context: unknown context "${contextName}" in ${path} (known: ${known})`]);
+  }
+  kc.setCurrentContext(contextName);
+  if (!kc.getCurrentCluster()) throw new ConfigError(configFile, [`${where}: context "${contextName}" names a cluster missing from ${path}`]);
+  return kc;
+}
+
+export function makeClusterClient(name: string, kc: KubeConfig): ClusterClient {
+  return {
+    name,
+    server: kc.getCurrentCluster()?.server ?? 'unknown',
+    kubeConfig: kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+    authorization: kc.makeApiClient(AuthorizationV1Api),
+    watch: new Watch(kc),
+  };
+}
+
+/** One client per cluster used by some environment, built at start so a bad context stops start-up. */
+export class Clusters {
+  private readonly byName = new Map<string, ClusterClient>();
+
+  constructor(private readonly config: Config, configFile: string) {
+    for (const env of Object.values(config.environments)) {
+      const name = env.cluster ?? CURRENT_CONTEXT;
+      if (this.byName.has(name)) continue;
+      const kc = loadKubeConfig(name, env.cluster ? config.clusters[env.cluster] : undefined, configFile);
+      this.byName.set(name, makeClusterClient(name, kc));
+    }
+  }
+
+  forEnvironment(envName: string): ClusterClient {
+    const env = this.config.environments[envName];
+    if (!env) throw new Error(`unknown environment ${envName}`);
+    const client = this.byName.get(env.cluster ?? CURRENT_CONTEXT);
+    if (!client) throw new Error(`no cluster client for environment ${envName}`);
+    return client;
+  }
+
+  all(): ClusterClient[] {
+    return [...this.byName.values()];
+  }
+}

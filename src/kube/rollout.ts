@@ -1,0 +1,35 @@
+import type { V1Deployment } from '@kubernetes/client-node';
+
+export type RolloutState =
+  | { phase: 'waiting'; message: string }
+  | { phase: 'progressing'; message: string; updated: number; available: number; desired: number }
+  | { phase: 'done'; message: string }
+  | { phase: 'failed'; message: string };
+
+/** The same completion rules as `kubectl rollout status`. Pure. */
+export function rolloutState(deployment: V1Deployment): RolloutState {
+  const name = deployment.metadata?.name ?? 'deployment';
+  const generation = deployment.metadata?.generation ?? 0;
+  const status = deployment.status ?? {};
+  if (generation > (status.observedGeneration ?? 0)) {
+    return { phase: 'waiting', message: 'waiting for the deployment spec update to be observed' };
+  }
+  const progressing = status.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    return { phase: 'failed', message: `deployment "${name}" exceeded its progress deadline` };
+  }
+  const desired = deployment.spec?.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  const replicas = status.replicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  if (updated < desired) {
+    return { phase: 'progressing', message: `${updated} of ${desired} new replicas updated`, updated, available, desired };
+  }
+  if (replicas > updated) {
+    return { phase: 'progressing', message: `${replicas - updated} old replicas pending termination`, updated, available, desired };
+  }
+  if (available < updated) {
+    return { phase: 'progressing', message: `${available} of ${updated} updated replicas available`, updated, available, desired };
+  }
+  return { phase: 'done', message: `${updated} of ${desired} replicas updated and available` };
+}

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CommandRequest } from '../command/types.js';
+import { unavailable } from '../errors/index.js';
+
+export const COMMAND_QUEUE = 'commands';
+
+export interface CommandJobData {
+  verb: string;
+  args: unknown;
+  request: CommandRequest;
+  /** Thread of the job's progress, kept across retries and worker crashes. */
+  threadTs?: string;
+}
+
+/** BullMQ ids must not contain ':' nor be all digits; the prefix keeps both true. */
+export function jobIdFor(requestId: string): string {
+  return `cmd-${requestId}`;
+}
+
+/** A stable id for a Slack request: the same request (a retry) maps to the same id. */
+export function requestIdFrom(parts: Array<string | undefined>): string {
+  return createHash('sha256').update(parts.map((p) => p ?? '').join('\u0000')).digest('hex').slice(0, 24);
+}
+
+export const COMMAND_JOB_OPTIONS: JobsOptions = {
+  attempts: 4,
+  backoff: { type: 'exponential', delay: 2_000 },
+  removeOnComplete: { age: 24 * 3600, count: 5_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
+};
+
+export function createCommandQueue(connection: Redis, prefix?: string): Queue<CommandJobData> {
+  return new Queue<CommandJobData>(COMMAND_QUEUE, {
+    connection,
+    ...(prefix ? { prefix } : {}),
+    skipWaitingForReady: true,
+    defaultJobOptions: COMMAND_JOB_OPTIONS,
+  });
+}
+
+/**
+ * Adds the job or fails within `timeoutMs` with a reason the user can read —
+ * never half-done: either the job is in Redis, or the user is told it is not.
+ */
+export async function enqueueCommand(queue: Queue<CommandJobData>, data: CommandJobData, timeoutMs = 2_000): Promise<string> {
+  const jobId = jobIdFor(data.request.requestId);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const job = await Promise.race([
+      queue.add(data.verb, data, { jobId }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return job.id ?? jobId;
+  } catch (err) {
+    throw unavailable(
+      'Your command was *not* queued: the job queue (Redis) is unreachable right now, so nothing was changed. Try again in a minute; if it persists, tell the ops team.',
+      err,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,118 @@
+import { VersionApi } from '@kubernetes/client-node';
+import { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import type { Settings } from './config/settings.js';
+import { loadVerbs } from './command/registry.js';
+import { Clusters } from './kube/clusters.js';
+import type { Logger } from './log.js';
+import { createCommandQueue, enqueueCommand, type CommandJobData } from './queue/commands.js';
+import { createRedis, redisAnswers } from './queue/redis.js';
+import { startSlackApp, type RunningSlackApp } from './slack/app.js';
+import { SlackMembership } from './slack/usergroups.js';
+import { healthRoutes, routeHandler, type ReadinessCheck } from './server/health.js';
+import { queueJobs } from './server/metrics.js';
+import { startCommandWorker, type RunningWorker } from './worker/index.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ChatOps {
+  config: Config;
+  /** HTTP port actually bound (Slack events in HTTP mode; health and metrics always). */
+  port: number;
+  queue: Queue<CommandJobData>;
+  stop(): Promise<void>;
+}
+
+/** Caches a check's answer briefly so probes don't hammer Slack or the API servers. */
+function cachedCheck(name: string, ttlMs: number, check: () => Promise<boolean>): ReadinessCheck {
+  let cached: { ok: boolean; until: number } | undefined;
+  return {
+    name,
+    async check() {
+      if (cached && cached.until > Date.now()) return cached.ok;
+      const ok = await check().catch(() => false);
+      cached = { ok, until: Date.now() + ttlMs };
+      return ok;
+    },
+  };
+}
+
+/** Starts the roles in `settings.roles` in this process. */
+export async function startChatOps(settings: Settings, log: Logger): Promise<ChatOps> {
+  const config = await loadConfig(settings.configFile);
+  const verbs = await loadVerbs();
+  const prefix = settings.queuePrefix;
+  const roles = new Set(settings.roles);
+  const needsCluster = roles.has('worker') || roles.has('alerts');
+  const clusters = needsCluster ? new Clusters(config, settings.configFile) : undefined;
+
+  const slack = new WebClient(settings.botToken, {
+    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+    retryConfig: { retries: 5, factor: 2, minTimeout: 500, maxTimeout: 30_000 },
+  });
+  const members = new SlackMembership(slack);
+  const producer = createRedis(settings.redisUrl, 'producer');
+  const queue = createCommandQueue(producer, prefix);
+  queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
+
+  const readiness: ReadinessCheck[] = [
+    { name: 'redis', check: () => redisAnswers(producer) },
+    cachedCheck('slack', 60_000, async () => (await slack.auth.test()).ok === true),
+    ...(clusters?.all().map((c) => cachedCheck(`cluster:${c.name}`, 10_000, async () => Boolean(await c.kubeConfig.makeApiClient(VersionApi).getCode()))) ?? []),
+  ];
+  const routes = healthRoutes({
+    readiness,
+    beforeScrape: async () => {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
+      for (const [state, count] of Object.entries(counts)) queueJobs.set({ state }, count);
+    },
+  });
+
+  const stoppers: Array<() => Promise<void>> = [];
+  const connections: Redis[] = [producer];
+  let worker: RunningWorker | undefined;
+  if (roles.has('worker') && clusters) {
+    const connection = createRedis(settings.redisUrl, 'worker');
+    connections.push(connection);
+    worker = startCommandWorker({ config, verbs, clusters, slack, members, log: log.child({ role: 'worker' }), connection, ...(prefix ? { prefix } : {}) });
+    stoppers.push(() => worker!.close());
+  }
+
+  let port = settings.port;
+  let slackApp: RunningSlackApp | undefined;
+  if (roles.has('app')) {
+    slackApp = await startSlackApp({
+      botToken: settings.botToken,
+      signingSecret: settings.signingSecret,
+      ...(settings.appToken ? { appToken: settings.appToken } : {}),
+      ...(settings.apiUrl ? { apiUrl: settings.apiUrl } : {}),
+      port: settings.port,
+      routes,
+      log: log.child({ role: 'app' }),
+      intake: { config, verbs, members, log: log.child({ role: 'app' }), enqueue: (data) => enqueueCommand(queue, data) },
+    });
+    port = slackApp.port;
+    stoppers.unshift(() => slackApp!.stop()); // stop taking commands first
+  } else {
+    // Worker- or alerts-only processes still serve health and metrics.
+    const server: Server = createServer(routeHandler(routes));
+    await new Promise<void>((resolve) => server.listen(settings.port, resolve));
+    port = (server.address() as AddressInfo).port;
+    stoppers.unshift(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
+  }
+
+  log.info({ roles: [...roles], port, socketMode: Boolean(settings.appToken), environments: Object.keys(config.environments) }, 'k8s-chatops started');
+  return {
+    config,
+    port,
+    queue,
+    async stop() {
+      for (const stop of stoppers) await stop().catch((err) => log.warn({ err: String(err) }, 'error while stopping'));
+      await queue.close().catch(() => undefined);
+      for (const c of connections) c.disconnect();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/** Block Kit building blocks: plain data, so messages can be compared in tests. */
+export type Block = { type: string; block_id?: string; [key: string]: unknown };
+
+export interface SlackMessage {
+  /** Fallback text (notifications, screen readers); always set. */
+  text: string;
+  blocks?: Block[];
+}
+
+/** Slack limits a section's text to 3,000 characters. */
+const SECTION_LIMIT = 3_000;
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) } });
+export const header = (text: string): Block => ({ type: 'header', text: { type: 'plain_text', text: truncate(text, 150), emoji: true } });
+export const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, 2_000) }] });
+export const divider = (): Block => ({ type: 'divider' });
+export const fields = (items: string[]): Block => ({
+  type: 'section',
+  fields: items.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: truncate(text, 2_000) })),
+});
+
+export interface ButtonSpec {
+  text: string;
+  actionId: string;
+  value: string;
+  style?: 'primary' | 'danger';
+}
+export const actions = (blockId: string, buttons: ButtonSpec[]): Block => ({
+  type: 'actions',
+  block_id: blockId,
+  elements: buttons.map((b) => ({
+    type: 'button',
+    text: { type: 'plain_text', text: b.text, emoji: true },
+    action_id: b.actionId,
+    value: b.value,
+    ...(b.style ? { style: b.style } : {}),
+  })),
+});
+
+/** A code block; backticks in the content are broken up so they cannot end it early. */
+export function codeBlock(text: string, max = SECTION_LIMIT - 10): string {
+  const safe = text.replace(/```/g, '`\u200b``');
+  return '```' + truncate(safe, max) + '```';
+}
+
+/** Escapes text for mrkdwn so user or cluster text cannot ping @channel or fake links. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export const mention = (userId: string) => `<@${userId}>`;
+
+export function message(text: string, blocks?: Block[]): SlackMessage {
+  return blocks ? { text, blocks } : { text };
+}

@@ -1,0 +1,107 @@
+import type { Config } from '../config/schema.js';
+import type { CommandRequest, Verb } from '../command/types.js';
+import { parseCommand } from '../command/parse.js';
+import { checkPolicy, type MembershipResolver } from '../policy/index.js';
+import { describeError, isChatOpsError } from '../errors/index.js';
+import type { CommandJobData } from '../queue/commands.js';
+import { requestIdFrom } from '../queue/commands.js';
+import type { Logger } from '../log.js';
+import { context, section, type SlackMessage } from './blocks.js';
+
+/** The fields of a slash command this bot uses (Slack sends them form-encoded). */
+export interface SlashCommandInput {
+  command: string;
+  text: string;
+  user_id: string;
+  user_name?: string;
+  channel_id: string;
+  team_id?: string;
+  response_url?: string;
+  trigger_id?: string;
+}
+
+export interface IntakeDeps {
+  config: Config;
+  verbs: ReadonlyMap<string, Verb>;
+  members: MembershipResolver;
+  log: Logger;
+  enqueue(data: CommandJobData): Promise<string>;
+}
+
+export type IntakeOutcome = 'queued' | 'answered' | 'denied' | 'bad_input' | 'unavailable' | 'error';
+
+export interface IntakeResult {
+  verb: string;
+  outcome: IntakeOutcome;
+  /** What the ack carries back to Slack. */
+  reply: SlackMessage & { response_type: 'ephemeral' | 'in_channel' };
+}
+
+export function toCommandRequest(input: SlashCommandInput, now = Date.now()): CommandRequest {
+  return {
+    // trigger_id is unique per invocation; a retried delivery carries the same one.
+    requestId: requestIdFrom([input.team_id, input.channel_id, input.user_id, input.trigger_id ?? `${input.text}@${now}`]),
+    text: input.text,
+    userId: input.user_id,
+    ...(input.user_name ? { userName: input.user_name } : {}),
+    channelId: input.channel_id,
+    ...(input.team_id ? { teamId: input.team_id } : {}),
+    ...(input.response_url ? { responseUrl: input.response_url } : {}),
+    receivedAt: now,
+  };
+}
+
+/**
+ * From slash command to the ack's content: parse, check policy, then either
+ * answer at once (help, access) or enqueue for a worker. Never throws.
+ */
+export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandInput): Promise<IntakeResult> {
+  const request = toCommandRequest(input);
+  let verbName = 'unknown';
+  try {
+    const { verb, args } = parseCommand(input.text, deps.verbs);
+    verbName = verb.verb;
+    const target = verb.target(args);
+    verb.check?.(args, deps.config);
+    await checkPolicy(
+      deps.config,
+      { channelId: request.channelId, userId: request.userId, verb: verb.verb, verbClass: verb.class, ...(target.env ? { env: target.env } : {}) },
+      [...deps.verbs.keys()],
+      deps.members,
+    );
+    if (verb.runsIn === 'app') {
+      let reply: IntakeResult['reply'] = { response_type: 'ephemeral', text: 'done' };
+      await verb.run({
+        args,
+        request,
+        config: deps.config,
+        verbs: deps.verbs,
+        log: deps.log,
+        reply: async (m) => void (reply = { response_type: 'ephemeral', ...m }),
+        replyInChannel: async (m) => void (reply = { response_type: 'in_channel', ...m }),
+      });
+      return { verb: verbName, outcome: 'answered', reply };
+    }
+    const jobId = await deps.enqueue({ verb: verb.verb, args, request });
+    const what = verb.describe(args);
+    const text = verb.class === 'read' ? `:hourglass_flowing_sand: ${what}…` : `:inbox_tray: Queued \`${what}\` — progress follows in a thread in this channel.`;
+    return {
+      verb: verbName,
+      outcome: 'queued',
+      reply: { response_type: 'ephemeral', text, blocks: [section(text), context(`job \`${jobId}\``)] },
+    };
+  } catch (err) {
+    const described = describeError(err, deps.log);
+    const outcome: IntakeOutcome = isChatOpsError(err)
+      ? err.kind === 'denied'
+        ? 'denied'
+        : err.kind === 'bad_input' || err.kind === 'not_found'
+          ? 'bad_input'
+          : err.kind === 'unavailable'
+            ? 'unavailable'
+            : 'error'
+      : 'error';
+    if (outcome === 'denied') deps.log.info({ verb: verbName, user: request.userId, channel: request.channelId }, 'command denied');
+    return { verb: verbName, outcome, reply: { response_type: 'ephemeral', text: described.text } };
+  }
+}

@@ -1,0 +1,50 @@
+import { formatDuration } from '../config/duration.js';
+import type { Diagnosis } from '../kube/diagnose.js';
+import type { RolloutState } from '../kube/rollout.js';
+import { codeBlock, context, escapeMrkdwn, mention, section, type SlackMessage } from './blocks.js';
+
+/** Messages of a job's progress thread. Pure, so their wording is tested and reviewed as data. */
+
+export function jobStarted(title: string, requesterId: string): SlackMessage {
+  const text = `:rocket: ${title}, requested by ${mention(requesterId)}`;
+  return { text, blocks: [section(text), context(':hourglass_flowing_sand: in progress — details in the thread')] };
+}
+
+export function jobSucceeded(title: string, requesterId: string, durationMs: number, detail?: string): SlackMessage {
+  const text = `:white_check_mark: ${title} — done in ${formatDuration(durationMs)}, requested by ${mention(requesterId)}`;
+  return { text, blocks: [section(text), ...(detail ? [context(detail)] : [])] };
+}
+
+export function jobFailed(title: string, requesterId: string, durationMs: number, reason: string): SlackMessage {
+  const text = `:x: ${title} — failed after ${formatDuration(durationMs)}: ${reason}, requested by ${mention(requesterId)}`;
+  return { text, blocks: [section(text)] };
+}
+
+export function rolloutStep(state: RolloutState): string {
+  const icon = state.phase === 'done' ? ':white_check_mark:' : state.phase === 'failed' ? ':x:' : ':hourglass_flowing_sand:';
+  return `${icon} ${state.message}`;
+}
+
+const SUGGESTIONS: Record<Diagnosis['problem']['kind'], string> = {
+  CrashLoopBackOff: 'The container starts and exits. Read its last log lines above; fix the cause, or roll back.',
+  OOMKilled: 'The container used more memory than its limit. Raise the memory limit for this app, or find the leak; rolling back restores the last good version.',
+  ImagePullBackOff: 'The image cannot be pulled. Check the version exists in the registry (typo in the tag?) and that the cluster may pull from it.',
+  Unschedulable: 'No node can take the pod. Lower its resource requests, add capacity, or free room on the nodes (`/k8s nodes` shows requests vs allocatable).',
+  ContainerError: 'The container could not be created. Check the referenced ConfigMaps/Secrets and the container settings.',
+};
+
+/** Why a rollout failed, as a senior engineer would explain it: pod, state, evidence, next step. */
+export function diagnosisMessage(diagnosis: Diagnosis | undefined, rolloutReason: string): SlackMessage {
+  if (!diagnosis) {
+    const text = `*Why:* ${escapeMrkdwn(rolloutReason)}. No pod reported a problem; check \`/k8s status\` for the conditions.`;
+    return { text, blocks: [section(text)] };
+  }
+  const { problem, logTail } = diagnosis;
+  const lines = [`*Why:* pod \`${problem.pod}\` — ${escapeMrkdwn(problem.summary)}`];
+  if (problem.kind === 'ImagePullBackOff' && problem.image) lines.push(`*Image:* \`${escapeMrkdwn(problem.image)}\``);
+  if (problem.message) lines.push(`*${problem.kind === 'Unschedulable' ? 'Scheduler' : 'Kubelet'} says:* ${escapeMrkdwn(problem.message)}`);
+  const blocks = [section(lines.join('\n'))];
+  if (logTail && logTail.length > 0) blocks.push(section(`*Last log lines (previous container):*\n${codeBlock(logTail.join('\n'))}`));
+  blocks.push(context(`:bulb: ${SUGGESTIONS[problem.kind]}`));
+  return { text: lines.join('\n'), blocks };
+}

@@ -1,0 +1,87 @@
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { formatDuration } from '../config/duration.js';
+import { diagnosePod } from '../kube/diagnose.js';
+import { codeBlock, context, fields, header, section, type SlackMessage } from './blocks.js';
+
+/** Age of an object like kubectl prints it. */
+export function age(timestamp: Date | string | undefined, now: number): string {
+  if (!timestamp) return '?';
+  return formatDuration(Math.max(0, now - new Date(timestamp).getTime()));
+}
+
+export function podPhase(pod: V1Pod): string {
+  const problem = diagnosePod(pod);
+  if (problem) return problem.kind === 'ContainerError' ? 'Error' : problem.kind;
+  if (pod.metadata?.deletionTimestamp) return 'Terminating';
+  const ready = pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  const phase = pod.status?.phase ?? 'Unknown';
+  return phase === 'Running' && !ready ? 'Running (not ready)' : phase;
+}
+
+export function podRestarts(pod: V1Pod): number {
+  return (pod.status?.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0);
+}
+
+/** Fixed-width table, for a code block. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export function podTable(pods: readonly V1Pod[], now: number): string {
+  const rows = [['POD', 'STATUS', 'RESTARTS', 'NODE', 'AGE']];
+  for (const pod of pods) {
+    rows.push([pod.metadata?.name ?? '?', podPhase(pod), String(podRestarts(pod)), pod.spec?.nodeName ?? '-', age(pod.metadata?.creationTimestamp, now)]);
+  }
+  return table(rows);
+}
+
+export function deploymentStatusView(env: string, deployment: V1Deployment, pods: readonly V1Pod[], now = Date.now()): SlackMessage {
+  const name = deployment.metadata?.name ?? '?';
+  const spec = deployment.spec;
+  const status = deployment.status ?? {};
+  const images = [...new Set(spec?.template.spec?.containers.map((c) => c.image ?? '?') ?? [])];
+  const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
+  const healthy = (status.availableReplicas ?? 0) >= (spec?.replicas ?? 0) && (status.updatedReplicas ?? 0) >= (spec?.replicas ?? 0);
+  const conditions = (status.conditions ?? []).map((c) => `${c.status === 'True' ? ':large_green_circle:' : ':red_circle:'} *${c.type}* — ${c.reason ?? ''}${c.message ? `: ${c.message}` : ''}`);
+  const text = `${healthy ? ':large_green_circle:' : ':large_yellow_circle:'} ${name} in ${env}: ${status.availableReplicas ?? 0}/${spec?.replicas ?? 0} available`;
+  const blocks = [
+    header(`${name} · ${env}`),
+    fields([
+      `*Replicas*\ndesired ${spec?.replicas ?? 0} · updated ${status.updatedReplicas ?? 0} · available ${status.availableReplicas ?? 0}`,
+      `*Image${images.length > 1 ? 's' : ''}*\n${images.map((i) => `\`${i}\``).join('\n')}`,
+      `*Revision*\n${revision ?? '?'}${spec?.paused ? ' (paused)' : ''}`,
+      `*Deployed by*\n${deployment.metadata?.annotations?.['k8s-chatops.io/deployed-by'] ?? 'unknown'}`,
+    ]),
+    ...(conditions.length ? [section(conditions.join('\n'))] : []),
+    section(pods.length ? codeBlock(podTable(pods, now)) : '_No pods._'),
+    context(`namespace \`${deployment.metadata?.namespace ?? '?'}\``),
+  ];
+  return { text, blocks };
+}
+
+export function environmentStatusView(env: string, namespace: string, deployments: readonly V1Deployment[], pods: readonly V1Pod[], now = Date.now()): SlackMessage {
+  if (deployments.length === 0) {
+    const text = `No deployments in ${env} (namespace ${namespace}).`;
+    return { text, blocks: [section(text)] };
+  }
+  const rows = [['APP', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'IMAGE', 'AGE']];
+  let unhealthy = 0;
+  for (const d of deployments) {
+    const want = d.spec?.replicas ?? 0;
+    const available = d.status?.availableReplicas ?? 0;
+    if (available < want) unhealthy++;
+    rows.push([d.metadata?.name ?? '?', `${d.status?.readyReplicas ?? 0}/${want}`, String(d.status?.updatedReplicas ?? 0), String(available), d.spec?.template.spec?.containers[0]?.image ?? '?', age(d.metadata?.creationTimestamp, now)]);
+  }
+  const problems = pods.map((p) => diagnosePod(p)).filter((p) => p !== undefined);
+  const text = `${unhealthy ? ':large_yellow_circle:' : ':large_green_circle:'} ${env}: ${deployments.length} deployments, ${unhealthy} not fully available, ${pods.length} pods`;
+  return {
+    text,
+    blocks: [
+      header(`${env} · namespace ${namespace}`),
+      section(codeBlock(table(rows))),
+      ...(problems.length ? [section(`*Pods with problems*\n${problems.slice(0, 10).map((p) => `• \`${p.pod}\` ${p.summary}`).join('\n')}`)] : []),
+      context(text),
+    ],
+  };
+}

@@ -1,0 +1,140 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { WebClient } from '@slack/web-api';
+import type { Config } from '../config/schema.js';
+import type { Verb, WorkerVerb, WorkerVerbContext } from '../command/types.js';
+import type { Clusters } from '../kube/clusters.js';
+import type { Logger } from '../log.js';
+import { checkPolicy, type MembershipResolver } from '../policy/index.js';
+import { badInput, describeError } from '../errors/index.js';
+import { formatIssues } from '../config/load.js';
+import { COMMAND_QUEUE, type CommandJobData } from '../queue/commands.js';
+import { ThreadProgress } from '../slack/progress.js';
+import { postToResponseUrl } from '../slack/respond.js';
+import type { SlackMessage } from '../slack/blocks.js';
+import { jobDurationSeconds } from '../server/metrics.js';
+
+export interface WorkerDeps {
+  config: Config;
+  verbs: ReadonlyMap<string, Verb>;
+  clusters: Clusters;
+  slack: WebClient;
+  members: MembershipResolver;
+  log: Logger;
+  connection: Redis;
+  prefix?: string;
+  concurrency?: number;
+}
+
+/** What a verb reports when it ran to the end but the change did not succeed (e.g. a failed rollout). */
+export type JobOutcome = 'succeeded' | 'failed';
+
+export interface RunningWorker {
+  worker: Worker<CommandJobData>;
+  /** Stops taking jobs; running ones get `graceMs` to finish, then are aborted (BullMQ re-runs them elsewhere). */
+  close(graceMs?: number): Promise<void>;
+}
+
+export function startCommandWorker(deps: WorkerDeps): RunningWorker {
+  const running = new Set<AbortController>();
+  const processor = async (job: Job<CommandJobData>) => {
+    const abort = new AbortController();
+    running.add(abort);
+    const started = performance.now();
+    let outcome = 'failed';
+    try {
+      outcome = await runJob(deps, job, abort.signal);
+      return outcome;
+    } finally {
+      running.delete(abort);
+      jobDurationSeconds.observe({ verb: job.data.verb, outcome }, (performance.now() - started) / 1_000);
+    }
+  };
+  const worker = new Worker<CommandJobData>(COMMAND_QUEUE, processor, {
+    connection: deps.connection,
+    ...(deps.prefix ? { prefix: deps.prefix } : {}),
+    concurrency: deps.concurrency ?? 10,
+  });
+  worker.on('error', (err) => deps.log.warn({ err: err.message }, 'worker connection error'));
+  return {
+    worker,
+    async close(graceMs = 25_000) {
+      const closing = worker.close();
+      const timer = setTimeout(() => running.forEach((a) => a.abort()), graceMs);
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, graceMs + 2_000).unref())]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function runJob(deps: WorkerDeps, job: Job<CommandJobData>, signal: AbortSignal): Promise<string> {
+  const { request } = job.data;
+  const log = deps.log.child({ job: job.id, verb: job.data.verb, user: request.userId, channel: request.channelId });
+  const reply = async (message: SlackMessage, visibility: 'ephemeral' | 'in_channel' = 'ephemeral') => {
+    if (request.responseUrl) return postToResponseUrl(request.responseUrl, message, visibility);
+    if (visibility === 'in_channel') await deps.slack.chat.postMessage({ channel: request.channelId, ...message });
+    else await deps.slack.chat.postEphemeral({ channel: request.channelId, user: request.userId, ...message });
+  };
+  const progress = new ThreadProgress({
+    client: deps.slack,
+    channelId: request.channelId,
+    ...(request.responseUrl ? { responseUrl: request.responseUrl } : {}),
+    ...(job.data.threadTs ? { threadTs: job.data.threadTs } : {}),
+    onThreadStarted: (ts) => job.updateData({ ...job.data, threadTs: ts }),
+    log,
+  });
+
+  try {
+    const verb = deps.verbs.get(job.data.verb);
+    if (!verb || verb.runsIn !== 'worker') throw badInput(`Unknown command \`${job.data.verb}\`.`);
+    const parsed = verb.schema.safeParse(job.data.args);
+    if (!parsed.success) throw badInput(`Invalid arguments: ${formatIssues(parsed.error.issues).join('; ')}`);
+    const args = parsed.data;
+    const target = verb.target(args);
+    verb.check?.(args, deps.config);
+    // The binding may have changed since the app accepted the command.
+    await checkPolicy(
+      deps.config,
+      { channelId: request.channelId, userId: request.userId, verb: verb.verb, verbClass: verb.class, ...(target.env ? { env: target.env } : {}) },
+      [...deps.verbs.keys()],
+      deps.members,
+    );
+    const ctx: WorkerVerbContext<unknown> = {
+      args,
+      request,
+      config: deps.config,
+      verbs: deps.verbs,
+      log,
+      reply: (m) => reply(m, 'ephemeral'),
+      replyInChannel: (m) => reply(m, 'in_channel'),
+      environment: (name) => {
+        const env = deps.config.environments[name];
+        if (!env) throw badInput(`There is no environment \`${name}\`.`);
+        return { name, namespace: env.namespace, cluster: deps.clusters.forEnvironment(name) };
+      },
+      progress,
+      signal,
+    };
+    return (await (verb as WorkerVerb).run(ctx)) ?? 'succeeded';
+  } catch (err) {
+    const described = describeError(err, log);
+    const attempts = job.opts.attempts ?? 1;
+    const willRetry = described.retryable && job.attemptsMade + 1 < attempts;
+    if (willRetry) {
+      log.warn({ err: String(err), attempt: job.attemptsMade + 1 }, 'job failed; will retry');
+      await progress.step(`${described.text} (attempt ${job.attemptsMade + 1} of ${attempts})`);
+      throw err;
+    }
+    await reportFailure(progress, reply, described.text, log);
+    throw new UnrecoverableError(described.text);
+  }
+}
+
+async function reportFailure(progress: ThreadProgress, reply: (m: SlackMessage) => Promise<void>, text: string, log: Logger): Promise<void> {
+  try {
+    if (progress.threadTs) await progress.finish('failed', { text: `:x: ${text}` });
+    else await reply({ text });
+  } catch (err) {
+    log.error({ err: String(err) }, 'could not report a failed job to Slack');
+  }
+}

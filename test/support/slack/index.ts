@@ -1,0 +1,3 @@
+export * from './emulator.js';
+export * from './socket.js';
+export * from './signer.js';
