@@ -23,6 +23,8 @@ export interface ChatOps {
   /** HTTP port actually bound (Slack events in HTTP mode; health and metrics always). */
   port: number;
   queue: Queue<CommandJobData>;
+  /** The producer connection (fails fast while Redis is down). */
+  redis: Redis;
   stop(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     config,
     port,
     queue,
+    redis: producer,
     async stop() {
       for (const stop of stoppers) await stop().catch((err) => log.warn({ err: String(err) }, 'error while stopping'));
       await queue.close().catch(() => undefined);

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { rolloutState } from '../../src/kube/rollout.js';
+import { renderApp, imageTag, checksum } from '../../src/kube/render.js';
+import { diagnosePod } from '../../src/kube/diagnose.js';
+import { diagnosisMessage } from '../../src/slack/messages.js';
+import { config } from './fixtures.js';
+
+const deployment = (over: { generation?: number; observed?: number; replicas?: number; updated?: number; total?: number; available?: number; progressing?: string }): V1Deployment => ({
+  metadata: { name: 'myapp', generation: over.generation ?? 2 },
+  spec: { replicas: over.replicas ?? 2, selector: {}, template: {} },
+  status: {
+    observedGeneration: over.observed ?? 2,
+    updatedReplicas: over.updated ?? 2,
+    replicas: over.total ?? 2,
+    availableReplicas: over.available ?? 2,
+    conditions: over.progressing ? [{ type: 'Progressing', status: 'False', reason: over.progressing }] : [],
+  },
+});
+
+describe('rollout status, as kubectl decides it', () => {
+  it('waits for the spec update to be observed', () => {
+    expect(rolloutState(deployment({ generation: 3, observed: 2 })).phase).toBe('waiting');
+  });
+  it('fails on ProgressDeadlineExceeded', () => {
+    expect(rolloutState(deployment({ progressing: 'ProgressDeadlineExceeded' }))).toMatchObject({ phase: 'failed' });
+  });
+  it('reports updated, old pending termination, then available', () => {
+    expect(rolloutState(deployment({ updated: 1 })).message).toBe('1 of 2 new replicas updated');
+    expect(rolloutState(deployment({ total: 3 })).message).toBe('1 old replicas pending termination');
+    expect(rolloutState(deployment({ available: 1 })).message).toBe('1 of 2 updated replicas available');
+    expect(rolloutState(deployment({})).phase).toBe('done');
+  });
+});
+
+describe('rendering an app', () => {
+  const input = {
+    appName: 'myapp',
+    app: config.apps.myapp!,
+    envName: 'prod',
+    namespace: 'prod',
+    version: '1.4.2',
+    requestedBy: 'alice',
+    channelId: 'C0OPS',
+    requestId: 'r1',
+    configData: { LOG_LEVEL: 'info' },
+  };
+  it('applies per-environment overrides and the image tag', () => {
+    const { deployment, service, configMap } = renderApp(input);
+    expect(deployment.spec?.replicas).toBe(4);
+    expect(deployment.spec?.template.spec?.containers[0]?.image).toBe('registry.example.com/team/myapp:1.4.2');
+    expect(service?.spec?.ports?.[0]?.port).toBe(8080);
+    expect(configMap.data).toEqual({ LOG_LEVEL: 'info' });
+  });
+  it('is pure, and a config change changes the pod template', () => {
+    expect(renderApp(input)).toEqual(renderApp(input));
+    const changed = renderApp({ ...input, configData: { LOG_LEVEL: 'debug' } });
+    expect(changed.deployment.spec?.template.metadata?.annotations).not.toEqual(renderApp(input).deployment.spec?.template.metadata?.annotations);
+    expect(checksum({ a: '1', b: '2' })).toBe(checksum({ b: '2', a: '1' }));
+  });
+  it('reads tags from image references', () => {
+    expect(imageTag('registry:5000/team/app:1.2')).toBe('1.2');
+    expect(imageTag('registry:5000/team/app')).toBeUndefined();
+    expect(imageTag('app@sha256:abc')).toBe('sha256:abc');
+  });
+});
+
+describe('diagnosing a pod', () => {
+  const pod = (status: V1Pod['status']): V1Pod => ({ metadata: { name: 'myapp-abc' }, status });
+  it('explains unschedulable pods with the scheduler message', () => {
+    const problem = diagnosePod(pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] }));
+    expect(problem).toMatchObject({ kind: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' });
+  });
+  it('recognises OOMKilled before CrashLoopBackOff', () => {
+    const problem = diagnosePod(pod({ containerStatuses: [{ name: 'app', image: 'i', imageID: '', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } } }] }));
+    expect(problem).toMatchObject({ kind: 'OOMKilled', exitCode: 137, restarts: 3 });
+  });
+  it('names the image that cannot be pulled', () => {
+    const problem = diagnosePod(pod({ containerStatuses: [{ name: 'app', image: 'repo/app:nope', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "repo/app:nope"' } } }] }));
+    expect(problem).toMatchObject({ kind: 'ImagePullBackOff', image: 'repo/app:nope' });
+    expect(diagnosisMessage({ problem: problem! }, 'deadline').text).toContain('`repo/app:nope`');
+  });
+  it('finds nothing wrong with a running pod', () => {
+    expect(diagnosePod(pod({ phase: 'Running', containerStatuses: [{ name: 'app', image: 'i', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] }))).toBeUndefined();
+  });
+});
