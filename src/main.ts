@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { ConfigError } from './config/load.js';
 import { SettingsError, loadSettings } from './config/settings.js';
 import { createLogger } from './log.js';
@@ -5,6 +6,8 @@ import { startChatOps } from './runtime.js';
 
 /** `npm start`: every role in one process, or one role with --role / CHATOPS_ROLE. */
 async function main(): Promise<void> {
+  // A local .env (see .env.example) is read if present; real deployments set the environment.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const log = createLogger();
   let settings;
   try {

@@ -7,6 +7,8 @@ export const MAX_COMMAND_LENGTH = 1_000;
 
 export interface ParsedCommand {
   verb: Verb;
+  /** The named arguments before validation: what is queued, so the worker validates them again itself. */
+  raw: Record<string, unknown>;
   args: unknown;
 }
 
@@ -44,7 +46,7 @@ function usageError(verb: Verb, problem: string): Error {
 }
 
 /** Maps tokens to the verb's named arguments, then validates them with its schema. */
-export function parseArgs(verb: Verb, tokens: readonly string[]): unknown {
+export function parseArgs(verb: Verb, tokens: readonly string[]): { raw: Record<string, unknown>; args: unknown } {
   const raw: Record<string, unknown> = {};
   const positional: string[] = [];
   const flags = verb.flags ?? {};
@@ -87,7 +89,7 @@ export function parseArgs(verb: Verb, tokens: readonly string[]): unknown {
   }
   const result = verb.schema.safeParse(raw);
   if (!result.success) throw usageError(verb, `${formatIssues(result.error.issues).join('; ')}.`);
-  return result.data;
+  return { raw, args: result.data };
 }
 
 export function parseCommand(text: string, verbs: ReadonlyMap<string, Verb>): ParsedCommand {
@@ -105,5 +107,5 @@ export function parseCommand(text: string, verbs: ReadonlyMap<string, Verb>): Pa
       `Unknown command \`${shown}\`.${suggestion ? ` Did you mean \`${suggestion}\`?` : ''} Try \`/k8s help\` for the commands this channel may use.`,
     );
   }
-  return { verb, args: parseArgs(verb, tokens.slice(1)) };
+  return { verb, ...parseArgs(verb, tokens.slice(1)) };
 }

@@ -8,6 +8,7 @@ export const COMMAND_QUEUE = 'commands';
 
 export interface CommandJobData {
   verb: string;
+  /** Named arguments before validation; the worker validates them again with the verb's schema. */
   args: unknown;
   request: CommandRequest;
   /** Thread of the job's progress, kept across retries and worker crashes. */
@@ -48,6 +49,8 @@ export async function enqueueCommand(queue: Queue<CommandJobData>, data: Command
   const jobId = jobIdFor(data.request.requestId);
   let timer: NodeJS.Timeout | undefined;
   try {
+    const status = (queue.opts.connection as { status?: string }).status;
+    if (status !== undefined && status !== 'ready') throw new Error(`Redis connection is ${status}`);
     const job = await Promise.race([
       queue.add(data.verb, data, { jobId }),
       new Promise<never>((_, reject) => {

@@ -3,9 +3,9 @@ import { Redis, type RedisOptions } from 'ioredis';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /**
- * Connections for producers fail fast when Redis is down (no offline queue), so a
- * command is answered within Slack's 3 s; workers and blocking clients wait and
- * retry forever (maxRetriesPerRequest: null), as BullMQ requires.
+ * Connections for producers fail fast when Redis is down, so a command is answered
+ * within Slack's 3 s and nothing is sent later behind the user's back; workers and
+ * blocking clients wait and retry forever (maxRetriesPerRequest: null), as BullMQ requires.
  */
 export function createRedis(url: string, role: 'producer' | 'worker', extra: RedisOptions = {}): Redis {
   const base: RedisOptions = {
@@ -16,9 +16,17 @@ export function createRedis(url: string, role: 'producer' | 'worker', extra: Red
   };
   const options: RedisOptions =
     role === 'producer'
-      ? { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 }
+      ? { ...base, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false }
       : { ...base, maxRetriesPerRequest: null };
   const client = new Redis(url, options);
+  if (role === 'producer') {
+    // BullMQ sends INFO as soon as a Queue is built, so the offline queue must be on until the
+    // first connection; after that, commands fail at once while Redis is away (handshake
+    // commands of a reconnect bypass the offline queue anyway).
+    client.once('ready', () => {
+      client.options.enableOfflineQueue = false;
+    });
+  }
   // ioredis emits 'error' on every failed reconnect; the readiness probe reports it, so don't crash or spam.
   client.on('error', () => {});
   return client;

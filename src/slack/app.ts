@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import bolt from '@slack/bolt';
+import { App } from '@slack/bolt';
 import type { Logger } from '../log.js';
 import { healthRoutes, routeHandler, type Route } from '../server/health.js';
 import { ackSeconds, commandsTotal } from '../server/metrics.js';
 import { boltLogger } from './bolt-logger.js';
 import { handleSlashCommand, type IntakeDeps } from './intake.js';
 
-const { App } = bolt;
+
 type BoltApp = InstanceType<typeof App>;
 
 export interface SlackAppOptions {

@@ -59,7 +59,7 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
   const request = toCommandRequest(input);
   let verbName = 'unknown';
   try {
-    const { verb, args } = parseCommand(input.text, deps.verbs);
+    const { verb, args, raw } = parseCommand(input.text, deps.verbs);
     verbName = verb.verb;
     const target = verb.target(args);
     verb.check?.(args, deps.config);
@@ -82,7 +82,7 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
       });
       return { verb: verbName, outcome: 'answered', reply };
     }
-    const jobId = await deps.enqueue({ verb: verb.verb, args, request });
+    const jobId = await deps.enqueue({ verb: verb.verb, args: raw, request });
     const what = verb.describe(args);
     const text = verb.class === 'read' ? `:hourglass_flowing_sand: ${what}…` : `:inbox_tray: Queued \`${what}\` — progress follows in a thread in this channel.`;
     return {

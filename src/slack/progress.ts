@@ -69,10 +69,11 @@ export class ThreadProgress implements Progress {
       }
       return;
     }
-    await this.opts.client.chat.update({ channel: this.opts.channelId, ts: this.ts, text: headline.text, blocks: headline.blocks ?? [section(headline.text)] });
+    // The explanation goes in the thread first, so whoever sees the ✅/❌ finds the why already there.
     if (details) {
       await this.opts.client.chat.postMessage({ channel: this.opts.channelId, thread_ts: this.ts, text: details.text, ...(details.blocks ? { blocks: details.blocks } : {}) });
     }
+    await this.opts.client.chat.update({ channel: this.opts.channelId, ts: this.ts, text: headline.text, blocks: headline.blocks ?? [section(headline.text)] });
     void outcome;
   }
 

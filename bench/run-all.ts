@@ -1,0 +1,16 @@
+/** npm run bench: every benchmark, each printing its figures beside DESIGN.md's targets. */
+import { benchAck } from './ack.js';
+import { benchEnqueue } from './enqueue.js';
+
+const sections: Array<[string, () => Promise<string[]>]> = [
+  ['ack', () => benchAck()],
+  ['enqueue', () => benchEnqueue()],
+];
+
+const only = process.argv.slice(2);
+for (const [name, run] of sections) {
+  if (only.length && !only.includes(name)) continue;
+  console.log(`\n== ${name} ==`);
+  for (const line of await run()) console.log(line);
+}
+process.exit(0);

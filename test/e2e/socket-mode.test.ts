@@ -1,0 +1,24 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ name: 'socket', socketMode: true });
+  await h.slack.socket.waitForConnection(5_000);
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('Socket Mode', () => {
+  it('takes a slash command from the socket, acks the envelope and deploys', async () => {
+    const ack = await h.slack.socket.sendSlashCommand({ text: 'deploy myapp beta 7.0.0', channel_id: 'C0DEVTEAM', user_id: 'U0DEV', response_url: h.slack.newResponseUrl() });
+    expect(ack.payload).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('Queued `deploy myapp 7.0.0 → beta`') });
+    await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 7\.0\.0 → beta/.test(c.args.text), 15_000);
+    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').spec.template.spec.containers[0].image).toBe('registry.example.com/team/myapp:7.0.0');
+  });
+
+  it('still serves health on PORT', async () => {
+    expect((await fetch(`${h.baseUrl}/healthz`)).status).toBe(200);
+  });
+});
