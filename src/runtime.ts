@@ -7,6 +7,7 @@ import type { Config } from './config/schema.js';
 import type { Settings } from './config/settings.js';
 import { loadVerbs } from './command/registry.js';
 import { Clusters } from './kube/clusters.js';
+import { checkPermissions, missingPermissions } from './kube/permissions.js';
 import type { Logger } from './log.js';
 import { createCommandQueue, enqueueCommand, type CommandJobData } from './queue/commands.js';
 import { createRedis, redisAnswers } from './queue/redis.js';
@@ -72,6 +73,15 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
       for (const [state, count] of Object.entries(counts)) queueJobs.set({ state }, count);
     },
   });
+
+  if (clusters) {
+    // "Why does deploy fail in prod?" answered in the log at start-up; never blocks start-up.
+    void checkPermissions(clusters, config)
+      .then((reports) => {
+        for (const missing of missingPermissions(reports)) log.warn({ missing }, 'the bot lacks a Kubernetes permission it needs (run `npm run check`)');
+      })
+      .catch((err) => log.warn({ err: String(err) }, 'could not check Kubernetes permissions'));
+  }
 
   const stoppers: Array<() => Promise<void>> = [];
   const connections: Redis[] = [producer];

@@ -13,7 +13,7 @@ const channelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack chann
 
 const duration = z
   .string()
-  .refine((v) => parseDuration(v) !== undefined, 'must be a duration like 30s, 5m or 1h')
+  .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration like 30s, 5m or 1h')
   .transform((v) => parseDuration(v) as number);
 
 const quantity = z.union([z.string(), z.number()]).transform(String);
