@@ -14,6 +14,8 @@ import { createLogger } from '../src/log.js';
 import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../test/support/redis.js';
 import type { Clusters } from '../src/kube/clusters.js';
 import type { WebClient } from '@slack/web-api';
+import { AuditLog } from '../src/audit/index.js';
+import { IntentStore } from '../src/slack/intents.js';
 import { benchSeconds, ms, row, summarize } from './lib.js';
 
 const RATE = 100;
@@ -58,10 +60,12 @@ export async function benchEnqueue(seconds = benchSeconds(10)): Promise<string[]
   });
   const verbs = new Map<string, Verb>([['noop', noop]]);
   const config = parseConfig('environments: { beta: { namespace: beta } }\nchannels: { C0BENCH: { environments: [beta], commands: ["*"] } }', 'bench.yaml');
-  const ourQueue = createCommandQueue(createRedis(TEST_REDIS_URL, 'producer'), prefix);
+  const ourRedis = createRedis(TEST_REDIS_URL, 'producer');
+  const ourQueue = createCommandQueue(ourRedis, prefix);
   const worker = startCommandWorker({
     config, verbs, clusters: {} as Clusters, slack: {} as WebClient, members: { isMember: async () => true },
     log: createLogger('silent'), connection: createRedis(TEST_REDIS_URL, 'worker'), prefix,
+    services: { queue: ourQueue, audit: new AuditLog(ourRedis, prefix, createLogger('silent')), intents: new IntentStore(ourRedis, prefix), redis: ourRedis, prefix },
   });
   await worker.worker.waitUntilReady();
 

@@ -9,7 +9,10 @@ import { loadVerbs } from './command/registry.js';
 import { Clusters } from './kube/clusters.js';
 import { checkPermissions, missingPermissions } from './kube/permissions.js';
 import type { Logger } from './log.js';
-import { createCommandQueue, enqueueCommand, type CommandJobData } from './queue/commands.js';
+import { createCommandQueue, type CommandJobData } from './queue/commands.js';
+import type { Services } from './command/services.js';
+import { AuditLog } from './audit/index.js';
+import { IntentStore } from './slack/intents.js';
 import { createRedis, redisAnswers } from './queue/redis.js';
 import { startSlackApp, type RunningSlackApp } from './slack/app.js';
 import { SlackMembership } from './slack/usergroups.js';
@@ -24,6 +27,7 @@ export interface ChatOps {
   /** HTTP port actually bound (Slack events in HTTP mode; health and metrics always). */
   port: number;
   queue: Queue<CommandJobData>;
+  services: Services;
   /** The producer connection (fails fast while Redis is down). */
   redis: Redis;
   stop(): Promise<void>;
@@ -60,6 +64,14 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   const producer = createRedis(settings.redisUrl, 'producer');
   const queue = createCommandQueue(producer, prefix);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
+  const keyPrefix = prefix ?? 'bull';
+  const services: Services = {
+    queue,
+    audit: new AuditLog(producer, keyPrefix, log.child({ component: 'audit' })),
+    intents: new IntentStore(producer, keyPrefix),
+    redis: producer,
+    prefix: keyPrefix,
+  };
 
   const readiness: ReadinessCheck[] = [
     { name: 'redis', check: () => redisAnswers(producer) },
@@ -89,7 +101,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   if (roles.has('worker') && clusters) {
     const connection = createRedis(settings.redisUrl, 'worker');
     connections.push(connection);
-    worker = startCommandWorker({ config, verbs, clusters, slack, members, log: log.child({ role: 'worker' }), connection, ...(prefix ? { prefix } : {}) });
+    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, log: log.child({ role: 'worker' }), connection, ...(prefix ? { prefix } : {}) });
     stoppers.push(() => worker!.close());
   }
 
@@ -104,7 +116,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
       port: settings.port,
       routes,
       log: log.child({ role: 'app' }),
-      intake: { config, verbs, members, log: log.child({ role: 'app' }), enqueue: (data) => enqueueCommand(queue, data) },
+      intake: { config, verbs, members, log: log.child({ role: 'app' }), services },
     });
     port = slackApp.port;
     stoppers.unshift(() => slackApp!.stop()); // stop taking commands first
@@ -121,6 +133,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     config,
     port,
     queue,
+    services,
     redis: producer,
     async stop() {
       for (const stop of stoppers) await stop().catch((err) => log.warn({ err: String(err) }, 'error while stopping'));

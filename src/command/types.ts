@@ -4,6 +4,7 @@ import type { ClusterClient } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import type { Progress } from '../slack/progress.js';
+import type { Services } from './services.js';
 
 export type VerbClass = 'read' | 'write' | 'admin';
 
@@ -17,6 +18,8 @@ export interface CommandRequest {
   channelId: string;
   teamId?: string;
   responseUrl?: string;
+  /** Report in this existing thread (a button clicked inside a thread) instead of starting one. */
+  threadTs?: string;
   receivedAt: number;
 }
 
@@ -38,6 +41,8 @@ export interface VerbContext<A> {
   config: Config;
   /** Every verb the bot knows (for help and access). */
   verbs: ReadonlyMap<string, Verb>;
+  /** Queue, audit log, button intents: what verbs may use besides the cluster. */
+  services: Services;
   log: Logger;
   /** Private answer to the requester (response_url, ephemeral). */
   reply(message: SlackMessage): Promise<void>;

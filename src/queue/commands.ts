@@ -13,6 +13,8 @@ export interface CommandJobData {
   request: CommandRequest;
   /** Thread of the job's progress, kept across retries and worker crashes. */
   threadTs?: string;
+  /** The requester was told this job waits for another one on the same target. */
+  waitingNotified?: boolean;
 }
 
 /** BullMQ ids must not contain ':' nor be all digits; the prefix keeps both true. */

@@ -6,6 +6,7 @@ import { healthRoutes, routeHandler, type Route } from '../server/health.js';
 import { ackSeconds, commandsTotal } from '../server/metrics.js';
 import { boltLogger } from './bolt-logger.js';
 import { handleSlashCommand, type IntakeDeps } from './intake.js';
+import { registerIntentButtons } from './actions.js';
 
 
 type BoltApp = InstanceType<typeof App>;
@@ -52,6 +53,7 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
     ackSeconds.observe((performance.now() - started) / 1_000);
     commandsTotal.inc({ verb: result.verb, outcome: result.outcome });
   });
+  registerIntentButtons(app, opts.intake);
   opts.register?.(app);
   app.error(async (err) => {
     opts.log.error({ err }, 'unhandled error in a Slack listener');

@@ -3,8 +3,9 @@ import type { CommandRequest, Verb } from '../command/types.js';
 import { parseCommand } from '../command/parse.js';
 import { checkPolicy, type MembershipResolver } from '../policy/index.js';
 import { describeError, isChatOpsError } from '../errors/index.js';
-import type { CommandJobData } from '../queue/commands.js';
-import { requestIdFrom } from '../queue/commands.js';
+import { enqueueCommand, requestIdFrom } from '../queue/commands.js';
+import type { Services } from '../command/services.js';
+import type { AuditOutcome } from '../audit/index.js';
 import type { Logger } from '../log.js';
 import { context, section, type SlackMessage } from './blocks.js';
 
@@ -18,6 +19,8 @@ export interface SlashCommandInput {
   team_id?: string;
   response_url?: string;
   trigger_id?: string;
+  /** Set for commands that come from a button inside a thread. */
+  thread_ts?: string;
 }
 
 export interface IntakeDeps {
@@ -25,7 +28,7 @@ export interface IntakeDeps {
   verbs: ReadonlyMap<string, Verb>;
   members: MembershipResolver;
   log: Logger;
-  enqueue(data: CommandJobData): Promise<string>;
+  services: Services;
 }
 
 export type IntakeOutcome = 'queued' | 'answered' | 'denied' | 'bad_input' | 'unavailable' | 'error';
@@ -47,6 +50,7 @@ export function toCommandRequest(input: SlashCommandInput, now = Date.now()): Co
     channelId: input.channel_id,
     ...(input.team_id ? { teamId: input.team_id } : {}),
     ...(input.response_url ? { responseUrl: input.response_url } : {}),
+    ...(input.thread_ts ? { threadTs: input.thread_ts } : {}),
     receivedAt: now,
   };
 }
@@ -58,10 +62,22 @@ export function toCommandRequest(input: SlashCommandInput, now = Date.now()): Co
 export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandInput): Promise<IntakeResult> {
   const request = toCommandRequest(input);
   let verbName = 'unknown';
+  let target: { env?: string; app?: string } = {};
+  const audit = (outcome: AuditOutcome, detail?: string, ref?: string) =>
+    deps.services.audit.record({
+      outcome,
+      verb: verbName,
+      command: input.text.slice(0, 200),
+      userId: request.userId,
+      channelId: request.channelId,
+      ...target,
+      ...(ref ? { ref } : {}),
+      ...(detail ? { detail: detail.slice(0, 500) } : {}),
+    });
   try {
     const { verb, args, raw } = parseCommand(input.text, deps.verbs);
     verbName = verb.verb;
-    const target = verb.target(args);
+    target = verb.target(args);
     verb.check?.(args, deps.config);
     await checkPolicy(
       deps.config,
@@ -76,13 +92,15 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
         request,
         config: deps.config,
         verbs: deps.verbs,
+        services: deps.services,
         log: deps.log,
         reply: async (m) => void (reply = { response_type: 'ephemeral', ...m }),
         replyInChannel: async (m) => void (reply = { response_type: 'in_channel', ...m }),
       });
       return { verb: verbName, outcome: 'answered', reply };
     }
-    const jobId = await deps.enqueue({ verb: verb.verb, args: raw, request });
+    const jobId = await enqueueCommand(deps.services.queue, { verb: verb.verb, args: raw, request });
+    if (verb.class !== 'read') await audit('accepted', undefined, jobId);
     const what = verb.describe(args);
     const text = verb.class === 'read' ? `:hourglass_flowing_sand: ${what}…` : `:inbox_tray: Queued \`${what}\` — progress follows in a thread in this channel.`;
     return {
@@ -101,7 +119,8 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
             ? 'unavailable'
             : 'error'
       : 'error';
-    if (outcome === 'denied') deps.log.info({ verb: verbName, user: request.userId, channel: request.channelId }, 'command denied');
+    if (outcome === 'denied') await audit('denied', isChatOpsError(err) ? err.userMessage : undefined);
+    else if (outcome === 'bad_input' && verbName !== 'unknown') await audit('rejected_input', isChatOpsError(err) ? err.userMessage : undefined);
     return { verb: verbName, outcome, reply: { response_type: 'ephemeral', text: described.text } };
   }
 }

@@ -18,6 +18,8 @@ export interface ThreadProgressOptions {
   responseUrl?: string;
   /** Thread of an earlier attempt of this job (retry or worker crash): reused, never duplicated. */
   threadTs?: string;
+  /** Report inside this existing thread (the job came from a button in it) instead of starting one. */
+  parentThreadTs?: string;
   /** Persist the thread ts (in the job's data) as soon as it exists. */
   onThreadStarted(ts: string): Promise<void>;
   log: Logger;
@@ -37,13 +39,23 @@ export class ThreadProgress implements Progress {
     return this.ts;
   }
 
+  /** Where replies go: our own thread, or the parent thread our headline sits in. */
+  private get thread(): string | undefined {
+    return this.opts.parentThreadTs ?? this.ts;
+  }
+
   async start(message: SlackMessage): Promise<void> {
     if (this.ts) {
-      await this.step(':arrows_counterclockwise: resuming this job (a worker restarted or the step is retried)');
+      await this.step(`:arrow_forward: ${message.text}`);
       return;
     }
     try {
-      const res = await this.opts.client.chat.postMessage({ channel: this.opts.channelId, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) });
+      const res = await this.opts.client.chat.postMessage({
+        channel: this.opts.channelId,
+        text: message.text,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+        ...(this.opts.parentThreadTs ? { thread_ts: this.opts.parentThreadTs } : {}),
+      });
       this.ts = res.ts;
       if (this.ts) await this.opts.onThreadStarted(this.ts);
     } catch (err) {
@@ -56,7 +68,7 @@ export class ThreadProgress implements Progress {
     this.lastStep = text;
     if (this.viaResponseUrl || !this.ts) return; // response_url allows few posts: keep them for start and finish
     try {
-      await this.opts.client.chat.postMessage({ channel: this.opts.channelId, thread_ts: this.ts, text });
+      await this.opts.client.chat.postMessage({ channel: this.opts.channelId, thread_ts: this.thread, text });
     } catch (err) {
       this.opts.log.warn({ err: String(err), channel: this.opts.channelId }, 'could not post a progress step');
     }
@@ -71,7 +83,7 @@ export class ThreadProgress implements Progress {
     }
     // The explanation goes in the thread first, so whoever sees the ✅/❌ finds the why already there.
     if (details) {
-      await this.opts.client.chat.postMessage({ channel: this.opts.channelId, thread_ts: this.ts, text: details.text, ...(details.blocks ? { blocks: details.blocks } : {}) });
+      await this.opts.client.chat.postMessage({ channel: this.opts.channelId, thread_ts: this.thread, text: details.text, ...(details.blocks ? { blocks: details.blocks } : {}) });
     }
     await this.opts.client.chat.update({ channel: this.opts.channelId, ts: this.ts, text: headline.text, blocks: headline.blocks ?? [section(headline.text)] });
     void outcome;

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WebClient } from '@slack/web-api';
 import type { Config } from '../config/schema.js';
@@ -13,6 +13,9 @@ import { ThreadProgress } from '../slack/progress.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import { jobDurationSeconds } from '../server/metrics.js';
+import type { Services } from '../command/services.js';
+import { TargetLocks } from './target-lock.js';
+import { mention } from '../slack/blocks.js';
 
 export interface WorkerDeps {
   config: Config;
@@ -22,8 +25,11 @@ export interface WorkerDeps {
   members: MembershipResolver;
   log: Logger;
   connection: Redis;
+  services: Services;
   prefix?: string;
   concurrency?: number;
+  /** How often a job waiting for its target's lock looks again. */
+  lockRetryMs?: number;
 }
 
 /** What a verb reports when it ran to the end but the change did not succeed (e.g. a failed rollout). */
@@ -37,14 +43,18 @@ export interface RunningWorker {
 
 export function startCommandWorker(deps: WorkerDeps): RunningWorker {
   const running = new Set<AbortController>();
-  const processor = async (job: Job<CommandJobData>) => {
+  const locks = new TargetLocks(deps.services.redis, deps.services.prefix);
+  const processor = async (job: Job<CommandJobData>, token?: string) => {
     const abort = new AbortController();
     running.add(abort);
     const started = performance.now();
     let outcome = 'failed';
     try {
-      outcome = await runJob(deps, job, abort.signal);
+      outcome = await runJob(deps, locks, job, token, abort.signal);
       return outcome;
+    } catch (err) {
+      if (err instanceof DelayedError) outcome = 'waiting';
+      throw err;
     } finally {
       running.delete(abort);
       jobDurationSeconds.observe({ verb: job.data.verb, outcome }, (performance.now() - started) / 1_000);
@@ -67,7 +77,7 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
   };
 }
 
-async function runJob(deps: WorkerDeps, job: Job<CommandJobData>, signal: AbortSignal): Promise<string> {
+async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobData>, token: string | undefined, signal: AbortSignal): Promise<string> {
   const { request } = job.data;
   const log = deps.log.child({ job: job.id, verb: job.data.verb, user: request.userId, channel: request.channelId });
   const reply = async (message: SlackMessage, visibility: 'ephemeral' | 'in_channel' = 'ephemeral') => {
@@ -80,9 +90,26 @@ async function runJob(deps: WorkerDeps, job: Job<CommandJobData>, signal: AbortS
     channelId: request.channelId,
     ...(request.responseUrl ? { responseUrl: request.responseUrl } : {}),
     ...(job.data.threadTs ? { threadTs: job.data.threadTs } : {}),
-    onThreadStarted: (ts) => job.updateData({ ...job.data, threadTs: ts }),
+    ...(request.threadTs ? { parentThreadTs: request.threadTs } : {}),
+    onThreadStarted: async (ts) => {
+      job.data.threadTs = ts;
+      await job.updateData(job.data);
+    },
     log,
   });
+  let target: { env?: string; app?: string } = {};
+  const audit = (outcome: 'succeeded' | 'failed', detail?: string) =>
+    deps.services.audit.record({
+      outcome,
+      verb: job.data.verb,
+      command: request.text.slice(0, 200),
+      userId: request.userId,
+      channelId: request.channelId,
+      ...target,
+      ref: job.id ?? '',
+      ...(detail ? { detail: detail.slice(0, 500) } : {}),
+    });
+  let release: (() => Promise<void>) | undefined;
 
   try {
     const verb = deps.verbs.get(job.data.verb);
@@ -90,7 +117,7 @@ async function runJob(deps: WorkerDeps, job: Job<CommandJobData>, signal: AbortS
     const parsed = verb.schema.safeParse(job.data.args);
     if (!parsed.success) throw badInput(`Invalid arguments: ${formatIssues(parsed.error.issues).join('; ')}`);
     const args = parsed.data;
-    const target = verb.target(args);
+    target = verb.target(args);
     verb.check?.(args, deps.config);
     // The binding may have changed since the app accepted the command.
     await checkPolicy(
@@ -99,11 +126,26 @@ async function runJob(deps: WorkerDeps, job: Job<CommandJobData>, signal: AbortS
       [...deps.verbs.keys()],
       deps.members,
     );
+    if (verb.class !== 'read' && target.env && target.app) {
+      const lock = await locks.acquire(target.env, target.app, { jobId: job.id ?? '', userId: request.userId, description: verb.describe(args), since: Date.now() });
+      if (!lock.acquired) {
+        if (!job.data.waitingNotified) {
+          const who = lock.holder ? `\`${lock.holder.description}\` (job \`${lock.holder.jobId}\`, started by ${mention(lock.holder.userId)})` : 'another job';
+          await progress.start({ text: `:hourglass: ${verb.describe(args)}, requested by ${mention(request.userId)} — waiting for ${who} to finish; one change per app and environment at a time.` });
+          job.data.waitingNotified = true;
+          await job.updateData(job.data);
+        }
+        await job.moveToDelayed(Date.now() + (deps.lockRetryMs ?? 2_000), token);
+        throw new DelayedError();
+      }
+      release = lock.release;
+    }
     const ctx: WorkerVerbContext<unknown> = {
       args,
       request,
       config: deps.config,
       verbs: deps.verbs,
+      services: deps.services,
       log,
       reply: (m) => reply(m, 'ephemeral'),
       replyInChannel: (m) => reply(m, 'in_channel'),
@@ -115,8 +157,11 @@ async function runJob(deps: WorkerDeps, job: Job<CommandJobData>, signal: AbortS
       progress,
       signal,
     };
-    return (await (verb as WorkerVerb).run(ctx)) ?? 'succeeded';
+    const outcome = (await (verb as WorkerVerb).run(ctx)) ?? 'succeeded';
+    if (verb.class !== 'read') await audit(outcome);
+    return outcome;
   } catch (err) {
+    if (err instanceof DelayedError) throw err;
     const described = describeError(err, log);
     const attempts = job.opts.attempts ?? 1;
     const willRetry = described.retryable && job.attemptsMade + 1 < attempts;
@@ -126,7 +171,10 @@ async function runJob(deps: WorkerDeps, job: Job<CommandJobData>, signal: AbortS
       throw err;
     }
     await reportFailure(progress, reply, described.text, log);
+    await audit('failed', described.text);
     throw new UnrecoverableError(described.text);
+  } finally {
+    await release?.();
   }
 }
 

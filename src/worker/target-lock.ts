@@ -1,0 +1,61 @@
+import type { Redis } from 'ioredis';
+
+/** Who holds a target, shown to whoever waits for it. */
+export interface LockHolder {
+  jobId: string;
+  userId: string;
+  description: string;
+  since: number;
+}
+
+export type LockResult = { acquired: true; release(): Promise<void> } | { acquired: false; holder: LockHolder | undefined };
+
+// Renew or release only if we still hold it (compare-and-set on the job id).
+const RENEW = `local v = redis.call('GET', KEYS[1]); if v and cjson.decode(v).jobId == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+const RELEASE = `local v = redis.call('GET', KEYS[1]); if v and cjson.decode(v).jobId == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// Take the lock if free, or if this same job holds it already (a retry after a crash).
+const ACQUIRE = `local v = redis.call('GET', KEYS[1]);
+if (not v) or cjson.decode(v).jobId == cjson.decode(ARGV[1]).jobId then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); return nil
+end
+return v`;
+
+/**
+ * At most one write job per (environment, app). The lock is a lease: renewed
+ * while the job runs, and it expires on its own if the holder dies.
+ */
+export class TargetLocks {
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly leaseMs = 30_000) {}
+
+  key(env: string, app: string): string {
+    return `${this.prefix}:chatops:lock:${env}:${app}`;
+  }
+
+  async acquire(env: string, app: string, holder: LockHolder): Promise<LockResult> {
+    const key = this.key(env, app);
+    const current = (await this.redis.eval(ACQUIRE, 1, key, JSON.stringify(holder), String(this.leaseMs))) as string | null;
+    if (current !== null) {
+      try {
+        return { acquired: false, holder: JSON.parse(current) as LockHolder };
+      } catch {
+        return { acquired: false, holder: undefined };
+      }
+    }
+    const timer = setInterval(() => {
+      void this.redis.eval(RENEW, 1, key, holder.jobId, String(this.leaseMs)).catch(() => undefined);
+    }, Math.floor(this.leaseMs / 3));
+    timer.unref();
+    return {
+      acquired: true,
+      release: async () => {
+        clearInterval(timer);
+        await this.redis.eval(RELEASE, 1, key, holder.jobId).catch(() => undefined);
+      },
+    };
+  }
+
+  async holder(env: string, app: string): Promise<LockHolder | undefined> {
+    const raw = await this.redis.get(this.key(env, app));
+    return raw ? (JSON.parse(raw) as LockHolder) : undefined;
+  }
+}
