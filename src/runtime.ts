@@ -2,6 +2,7 @@ import { VersionApi } from '@kubernetes/client-node';
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
+import type { App } from '@slack/bolt';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { Settings } from './config/settings.js';
@@ -97,6 +98,11 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
 
   const stoppers: Array<() => Promise<void>> = [];
   const connections: Redis[] = [producer];
+  /** Button handlers of other concerns (approvals, alerts), registered on the Slack app. */
+  const buttonRegistrars: Array<(app: App) => void> = [];
+
+  // --- alerts role wiring (src/alerts) ---
+  // --- end alerts role wiring ---
   let worker: RunningWorker | undefined;
   if (roles.has('worker') && clusters) {
     const connection = createRedis(settings.redisUrl, 'worker');
@@ -117,6 +123,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
       routes,
       log: log.child({ role: 'app' }),
       intake: { config, verbs, members, log: log.child({ role: 'app' }), services },
+      register: (app) => buttonRegistrars.forEach((register) => register(app)),
     });
     port = slackApp.port;
     stoppers.unshift(() => slackApp!.stop()); // stop taking commands first
