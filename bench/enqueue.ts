@@ -16,6 +16,7 @@ import type { Clusters } from '../src/kube/clusters.js';
 import type { WebClient } from '@slack/web-api';
 import { AuditLog } from '../src/audit/index.js';
 import { IntentStore } from '../src/slack/intents.js';
+import { ApprovalStore } from '../src/approvals/store.js';
 import { benchSeconds, ms, row, summarize } from './lib.js';
 
 const RATE = 100;
@@ -65,7 +66,8 @@ export async function benchEnqueue(seconds = benchSeconds(10)): Promise<string[]
   const worker = startCommandWorker({
     config, verbs, clusters: {} as Clusters, slack: {} as WebClient, members: { isMember: async () => true },
     log: createLogger('silent'), connection: createRedis(TEST_REDIS_URL, 'worker'), prefix,
-    services: { queue: ourQueue, audit: new AuditLog(ourRedis, prefix, createLogger('silent')), intents: new IntentStore(ourRedis, prefix), redis: ourRedis, prefix },
+    services: { queue: ourQueue, audit: new AuditLog(ourRedis, prefix, createLogger('silent')), intents: new IntentStore(ourRedis, prefix), approvals: new ApprovalStore(ourRedis, prefix), slack: {} as WebClient, redis: ourRedis, prefix },
+    expiryQueue: ourQueue as unknown as Queue,
   });
   await worker.worker.waitUntilReady();
 

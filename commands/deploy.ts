@@ -46,6 +46,22 @@ export default defineVerb<Args>({
   target: ({ app, env }) => ({ app, env }),
   check: ({ app }, config) => void requireApp(config, app),
   describe: ({ app, env, version }) => `deploy ${app}${version ? ` ${version}` : ''} → ${env}`,
+  async preview(ctx) {
+    const { app, env: envName } = ctx.args;
+    const appConfig = requireApp(ctx.config, app);
+    const env = ctx.environment(envName);
+    const { version, note } = await resolveVersion(ctx);
+    const effective = appForEnvironment(appConfig, envName);
+    const current = await readDeploymentIfExists(env.cluster, env.namespace, app);
+    const currentImage = current?.spec?.template.spec?.containers[0]?.image;
+    const image = imageRef(appConfig, version);
+    const lines = [
+      current ? `image ${currentImage ?? '?'} → ${image}${currentImage === image ? ' (same image: pods restart)' : ''}` : `new deployment in ${env.namespace} with ${image}`,
+      `replicas ${current?.spec?.replicas ?? 0} → ${effective.replicas}`,
+    ];
+    if (note) lines.push(note);
+    return lines;
+  },
   async run(ctx) {
     const { app, env: envName } = ctx.args;
     const appConfig = requireApp(ctx.config, app);

@@ -1,7 +1,10 @@
 import { VersionApi } from '@kubernetes/client-node';
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
-import type { Queue } from 'bullmq';
+import { Queue } from 'bullmq';
+import { ApprovalStore } from './approvals/store.js';
+import { APPROVAL_EXPIRY_QUEUE, startExpiryWorker } from './approvals/gate.js';
+import { registerApprovalButtons } from './approvals/buttons.js';
 import type { App } from '@slack/bolt';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -70,9 +73,13 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     queue,
     audit: new AuditLog(producer, keyPrefix, log.child({ component: 'audit' })),
     intents: new IntentStore(producer, keyPrefix),
+    slack,
+    approvals: new ApprovalStore(producer, keyPrefix),
     redis: producer,
     prefix: keyPrefix,
   };
+  const expiryQueue = new Queue(APPROVAL_EXPIRY_QUEUE, { connection: producer, ...(prefix ? { prefix } : {}), skipWaitingForReady: true });
+  expiryQueue.on('error', () => undefined);
 
   const readiness: ReadinessCheck[] = [
     { name: 'redis', check: () => redisAnswers(producer) },
@@ -107,8 +114,15 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   if (roles.has('worker') && clusters) {
     const connection = createRedis(settings.redisUrl, 'worker');
     connections.push(connection);
-    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, log: log.child({ role: 'worker' }), connection, ...(prefix ? { prefix } : {}) });
+    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, expiryQueue, log: log.child({ role: 'worker' }), connection, ...(prefix ? { prefix } : {}) });
     stoppers.push(() => worker!.close());
+    const expiryConnection = createRedis(settings.redisUrl, 'worker');
+    connections.push(expiryConnection);
+    const expiryWorker = startExpiryWorker({ connection: expiryConnection, ...(prefix ? { prefix } : {}), store: services.approvals, slack, services, log: log.child({ role: 'worker' }), config });
+    stoppers.push(() => expiryWorker.close());
+  }
+  if (roles.has('app')) {
+    buttonRegistrars.push((app) => registerApprovalButtons(app, { config, verbs, store: services.approvals, members, services, slack, log: log.child({ role: 'app' }) }));
   }
 
   let port = settings.port;
@@ -145,6 +159,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     async stop() {
       for (const stop of stoppers) await stop().catch((err) => log.warn({ err: String(err) }, 'error while stopping'));
       await queue.close().catch(() => undefined);
+      await expiryQueue.close().catch(() => undefined);
       for (const c of connections) c.disconnect();
     },
   };

@@ -1,14 +1,20 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { WebClient } from '@slack/web-api';
 import type { AuditLog } from '../audit/index.js';
 import type { CommandJobData } from '../queue/commands.js';
 import type { IntentStore } from '../slack/intents.js';
+import type { ApprovalStore } from '../approvals/store.js';
 
 /** Shared services a verb may use, built once per process from config. */
 export interface Services {
   queue: Queue<CommandJobData>;
   audit: AuditLog;
   intents: IntentStore;
+  /** Slack Web API (bot token): threads, file uploads, updates to messages a verb did not post itself. */
+  slack: WebClient;
+  /** Production changes waiting for approval. */
+  approvals: ApprovalStore;
   /** For small state of our own (locks, approvals); keys go under `prefix`. */
   redis: Redis;
   prefix: string;

@@ -85,6 +85,13 @@ export interface WorkerVerb<A = any> extends VerbBase<A> {
   runsIn: 'worker';
   /** One-line description used in the queued ack and thread header, e.g. "deploy myapp → beta". */
   describe(args: A): string;
+  /** True when this invocation changes nothing (e.g. `config get`): no approval, no lock. */
+  changesNothing?(args: A): boolean;
+  /**
+   * What the command will change, in a few lines for an approver ("image a → b",
+   * "replicas 3 → 0"). Runs in the worker before an approval request is posted.
+   */
+  preview?(ctx: WorkerVerbContext<A>): Promise<string[]>;
   /** Resolves 'failed' when it ran to the end but the change did not succeed (already reported in its thread). */
   run(ctx: WorkerVerbContext<A>): Promise<'succeeded' | 'failed' | void>;
 }

@@ -15,6 +15,8 @@ export interface CommandJobData {
   threadTs?: string;
   /** The requester was told this job waits for another one on the same target. */
   waitingNotified?: boolean;
+  /** The approval request this run was approved under (checked against Redis by the worker). */
+  approvalId?: string;
 }
 
 /** BullMQ ids must not contain ':' nor be all digits; the prefix keeps both true. */
@@ -47,8 +49,7 @@ export function createCommandQueue(connection: Redis, prefix?: string): Queue<Co
  * Adds the job or fails within `timeoutMs` with a reason the user can read —
  * never half-done: either the job is in Redis, or the user is told it is not.
  */
-export async function enqueueCommand(queue: Queue<CommandJobData>, data: CommandJobData, timeoutMs = 2_000): Promise<string> {
-  const jobId = jobIdFor(data.request.requestId);
+export async function enqueueCommand(queue: Queue<CommandJobData>, data: CommandJobData, timeoutMs = 2_000, jobId = jobIdFor(data.request.requestId)): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const status = (queue.opts.connection as { status?: string }).status;

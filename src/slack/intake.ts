@@ -6,6 +6,7 @@ import { describeError, isChatOpsError } from '../errors/index.js';
 import { enqueueCommand, requestIdFrom } from '../queue/commands.js';
 import type { Services } from '../command/services.js';
 import type { AuditOutcome } from '../audit/index.js';
+import { approvalRuleFor } from '../approvals/policy.js';
 import type { Logger } from '../log.js';
 import { context, section, type SlackMessage } from './blocks.js';
 
@@ -102,6 +103,12 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     const jobId = await enqueueCommand(deps.services.queue, { verb: verb.verb, args: raw, request });
     if (verb.class !== 'read') await audit('accepted', undefined, jobId);
     const what = verb.describe(args);
+    const rule = approvalRuleFor(deps.config, verb, args, target.env);
+    if (rule) {
+      // The worker works out what will change and posts the request with Approve/Reject buttons.
+      const text = `:lock: \`${what}\` needs approval in \`${target.env}\`: I'm posting the request in this channel; it runs once approved (${rule.minApprovals} approval${rule.minApprovals > 1 ? 's' : ''}${rule.allowSelfApproval ? '' : ', not yours'}).`;
+      return { verb: verbName, outcome: 'queued', reply: { response_type: 'ephemeral', text, blocks: [section(text), context(`job \`${jobId}\``)] } };
+    }
     const text = verb.class === 'read' ? `:hourglass_flowing_sand: ${what}…` : `:inbox_tray: Queued \`${what}\` — progress follows in a thread in this channel.`;
     return {
       verb: verbName,

@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WebClient } from '@slack/web-api';
 import type { Config } from '../config/schema.js';
-import type { Verb, WorkerVerb, WorkerVerbContext } from '../command/types.js';
+import type { Verb, VerbTarget, WorkerVerbContext } from '../command/types.js';
 import type { Clusters } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
 import { checkPolicy, type MembershipResolver } from '../policy/index.js';
@@ -15,6 +15,9 @@ import type { SlackMessage } from '../slack/blocks.js';
 import { jobDurationSeconds } from '../server/metrics.js';
 import type { Services } from '../command/services.js';
 import { TargetLocks } from './target-lock.js';
+import { approvalRuleFor } from '../approvals/policy.js';
+import { requestApproval, verifyApproved } from '../approvals/gate.js';
+import type { Queue } from 'bullmq';
 import { mention } from '../slack/blocks.js';
 
 export interface WorkerDeps {
@@ -30,6 +33,8 @@ export interface WorkerDeps {
   concurrency?: number;
   /** How often a job waiting for its target's lock looks again. */
   lockRetryMs?: number;
+  /** Delayed jobs that expire approval requests at their deadline. */
+  expiryQueue: Queue;
 }
 
 /** What a verb reports when it ran to the end but the change did not succeed (e.g. a failed rollout). */
@@ -97,7 +102,7 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     },
     log,
   });
-  let target: { env?: string; app?: string } = {};
+  let target: VerbTarget = {};
   const audit = (outcome: 'succeeded' | 'failed', detail?: string) =>
     deps.services.audit.record({
       outcome,
@@ -109,6 +114,23 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
       ref: job.id ?? '',
       ...(detail ? { detail: detail.slice(0, 500) } : {}),
     });
+  const makeContext = (args: unknown): WorkerVerbContext<unknown> => ({
+    args,
+    request,
+    config: deps.config,
+    verbs: deps.verbs,
+    services: deps.services,
+    log,
+    reply: (m) => reply(m, 'ephemeral'),
+    replyInChannel: (m) => reply(m, 'in_channel'),
+    environment: (name) => {
+      const env = deps.config.environments[name];
+      if (!env) throw badInput(`There is no environment \`${name}\`.`);
+      return { name, namespace: env.namespace, cluster: deps.clusters.forEnvironment(name) };
+    },
+    progress,
+    signal,
+  });
   let release: (() => Promise<void>) | undefined;
 
   try {
@@ -126,7 +148,17 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
       [...deps.verbs.keys()],
       deps.members,
     );
-    if (verb.class !== 'read' && target.env && target.app) {
+
+    const rule = approvalRuleFor(deps.config, verb, args, target.env);
+    if (rule && job.data.approvalId) {
+      await verifyApproved(deps.services.approvals, job.data.approvalId, request.requestId);
+    } else if (rule) {
+      // Gated: post the approval request instead of running (also when the environment
+      // started requiring approval after the command was accepted).
+      return await requestApproval(makeContext(args), verb, rule, (job.data.args ?? {}) as Record<string, unknown>, target, { store: deps.services.approvals, expiryQueue: deps.expiryQueue });
+    }
+
+    if (verb.class !== 'read' && !verb.changesNothing?.(args) && target.env && target.app) {
       const lock = await locks.acquire(target.env, target.app, { jobId: job.id ?? '', userId: request.userId, description: verb.describe(args), since: Date.now() });
       if (!lock.acquired) {
         if (!job.data.waitingNotified) {
@@ -135,29 +167,13 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
           job.data.waitingNotified = true;
           await job.updateData(job.data);
         }
-        await job.moveToDelayed(Date.now() + (deps.lockRetryMs ?? 2_000), token);
+        await job.moveToDelayed(Date.now() + (deps.lockRetryMs ?? 1_000), token);
         throw new DelayedError();
       }
       release = lock.release;
     }
-    const ctx: WorkerVerbContext<unknown> = {
-      args,
-      request,
-      config: deps.config,
-      verbs: deps.verbs,
-      services: deps.services,
-      log,
-      reply: (m) => reply(m, 'ephemeral'),
-      replyInChannel: (m) => reply(m, 'in_channel'),
-      environment: (name) => {
-        const env = deps.config.environments[name];
-        if (!env) throw badInput(`There is no environment \`${name}\`.`);
-        return { name, namespace: env.namespace, cluster: deps.clusters.forEnvironment(name) };
-      },
-      progress,
-      signal,
-    };
-    const outcome = (await (verb as WorkerVerb).run(ctx)) ?? 'succeeded';
+
+    const outcome = (await verb.run(makeContext(args))) ?? 'succeeded';
     if (verb.class !== 'read') await audit(outcome);
     return outcome;
   } catch (err) {

@@ -60,6 +60,8 @@ export interface Harness {
   /** Posts a signed slash command as Slack does; returns the HTTP answer and the response_url used. */
   command(text: string, opts?: { channel?: string; user?: string; userName?: string; triggerId?: string }): Promise<{ status: number; json: any; responseUrl: string; ms: number }>;
   click(input: Parameters<typeof postBlockAction>[2]): ReturnType<typeof postBlockAction>;
+  /** Stops the bot and starts a new one on the same Redis prefix, emulators and config (a restart of every process). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,16 +85,22 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     ...(opts.roles?.length === 1 ? { CHATOPS_ROLE: opts.roles[0] } : {}),
   });
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const chatops = await startChatOps(settings, log);
-  const baseUrl = `http://127.0.0.1:${chatops.port}`;
-  const eventsUrl = `${baseUrl}/slack/events`;
+  let chatops = await startChatOps(settings, log);
+  let baseUrl = `http://127.0.0.1:${chatops.port}`;
+  let eventsUrl = `${baseUrl}/slack/events`;
   return {
     slack,
     kube,
-    chatops,
+    get chatops() {
+      return chatops;
+    },
+    get baseUrl() {
+      return baseUrl;
+    },
+    get eventsUrl() {
+      return eventsUrl;
+    },
     prefix,
-    eventsUrl,
-    baseUrl,
     kubeconfig,
     async command(text, o = {}) {
       const responseUrl = slack.newResponseUrl();
@@ -107,6 +115,12 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       return { status: res.status, json: res.json, responseUrl, ms: res.ms };
     },
     click: (input) => postBlockAction(eventsUrl, SIGNING_SECRET, input),
+    async restart() {
+      await chatops.stop();
+      chatops = await startChatOps(settings, log);
+      baseUrl = `http://127.0.0.1:${chatops.port}`;
+      eventsUrl = `${baseUrl}/slack/events`;
+    },
     async stop() {
       await chatops.stop();
       await slack.close();

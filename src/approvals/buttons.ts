@@ -1,0 +1,146 @@
+import type { App } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Services } from '../command/services.js';
+import type { Verb } from '../command/types.js';
+import { checkPolicy, type MembershipResolver } from '../policy/index.js';
+import { enqueueCommand, jobIdFor } from '../queue/commands.js';
+import { onButton, type Click } from '../slack/actions.js';
+import { postToResponseUrl } from '../slack/respond.js';
+import { approvalsTotal } from '../server/metrics.js';
+import { describeError } from '../errors/index.js';
+import { APPROVE_ACTION, REJECT_ACTION, approvalRequestMessage } from './messages.js';
+import { announceDecision } from './gate.js';
+import { ApprovalStore, type ApprovalRequest } from './store.js';
+
+export interface ApprovalButtonDeps {
+  config: Config;
+  verbs: ReadonlyMap<string, Verb>;
+  store: ApprovalStore;
+  members: MembershipResolver;
+  services: Services;
+  slack: WebClient;
+  log: Logger;
+}
+
+const STATE_WORDS: Record<ApprovalRequest['state'], string> = {
+  pending: 'still pending',
+  approved: 'already approved',
+  rejected: 'already rejected',
+  expired: 'expired',
+  cancelled: 'cancelled',
+};
+
+/**
+ * Approve and Reject. The button carries only the request id; who may approve,
+ * how many approvals, and what runs are all read from config and Redis.
+ */
+export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): void {
+  const tell = async (click: Click, text: string) => {
+    if (click.responseUrl) await postToResponseUrl(click.responseUrl, { text }).catch(() => undefined);
+  };
+  const audit = (request: ApprovalRequest, outcome: 'approved' | 'rejected' | 'cancelled' | 'denied', userId: string, detail?: string) =>
+    deps.services.audit.record({
+      outcome,
+      verb: request.verb,
+      command: request.request.text.slice(0, 200),
+      userId,
+      channelId: request.request.channelId,
+      env: request.env,
+      ...(request.app ? { app: request.app } : {}),
+      ref: request.id,
+      ...(detail ? { detail } : {}),
+    });
+
+  /** Loads the request and checks the click belongs to it; answers the user when not. */
+  const load = async (click: Click): Promise<ApprovalRequest | undefined> => {
+    const request = ApprovalStore.isValidId(click.value) ? await deps.store.get(click.value) : undefined;
+    if (!request) {
+      await tell(click, ':grey_question: I have no record of this approval request (it may be older than a week).');
+      return undefined;
+    }
+    if (request.request.channelId !== click.channelId) {
+      await tell(click, ':no_entry: This approval belongs to another channel.');
+      return undefined;
+    }
+    return request;
+  };
+
+  const isApprover = async (request: ApprovalRequest, userId: string) => {
+    const rule = deps.config.environments[request.env]?.approval;
+    return rule ? { rule, ok: await deps.members.isMember(userId, rule.approvers) } : { rule: undefined, ok: false };
+  };
+
+  onButton(app, APPROVE_ACTION, async (click) => {
+    try {
+      const request = await load(click);
+      if (!request) return;
+      const { rule, ok } = await isApprover(request, click.userId);
+      if (!rule) return tell(click, `:warning: \`${request.env}\` no longer requires approval; ask the requester to run the command again.`);
+      if (!ok) {
+        await audit(request, 'denied', click.userId, 'approve clicked by a non-approver');
+        return tell(click, `:no_entry: You are not an approver for \`${request.env}\`. Approvers: ${rule.approvers.map((a) => (a.startsWith('S') ? `<!subteam^${a}>` : `<@${a}>`)).join(', ')}.`);
+      }
+      // The channel's binding must still allow this command for the requester (it may have changed since).
+      await checkPolicy(deps.config, { channelId: click.channelId, userId: request.request.userId, verb: request.verb, verbClass: 'write', env: request.env }, [...deps.verbs.keys()], deps.members);
+      const outcome = await deps.store.approve(request.id, click.userId, rule.allowSelfApproval);
+      const current = outcome.request ?? request;
+      switch (outcome.result) {
+        case 'approved': {
+          approvalsTotal.inc({ outcome: 'approved' });
+          await audit(current, 'approved', click.userId, `approved by ${current.approvals.join(', ')}`);
+          await announceDecision(deps.slack, current, deps.log);
+          await enqueueCommand(
+            deps.services.queue,
+            { verb: current.verb, args: current.args, request: current.request, ...(current.messageTs ? { threadTs: current.messageTs } : {}), approvalId: current.id },
+            2_000,
+            `${jobIdFor(current.request.requestId)}-approved`,
+          );
+          return tell(click, `:white_check_mark: Approved — ${current.description} is running; follow it in the thread.`);
+        }
+        case 'recorded': {
+          if (current.messageTs) {
+            const message = approvalRequestMessage(current, rule);
+            await deps.slack.chat.update({ channel: current.request.channelId, ts: current.messageTs, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) }).catch(() => undefined);
+          }
+          return tell(click, `:ballot_box_with_check: Your approval is recorded; ${current.minApprovals - current.approvals.length} more needed.`);
+        }
+        case 'self':
+          return tell(click, ':no_entry: You asked for this change, so you cannot approve it yourself; another approver must.');
+        case 'already_approved_by_you':
+          return tell(click, ':ballot_box_with_check: You have already approved this request; it needs another approver.');
+        case 'expired':
+          await announceDecision(deps.slack, current, deps.log);
+          return tell(click, ':hourglass: This request has expired; nothing was run. Ask the requester to run the command again.');
+        default:
+          return tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}${current.decidedBy && current.decidedBy !== 'system' ? ` by <@${current.decidedBy}>` : ''}; nothing more happens.`);
+      }
+    } catch (err) {
+      await tell(click, describeError(err, deps.log).text);
+    }
+  });
+
+  onButton(app, REJECT_ACTION, async (click) => {
+    try {
+      const request = await load(click);
+      if (!request) return;
+      const byRequester = click.userId === request.request.userId;
+      const { ok } = await isApprover(request, click.userId);
+      if (!ok && !byRequester) return tell(click, `:no_entry: Only an approver for \`${request.env}\` (or the requester, to withdraw it) may reject this request.`);
+      const to = byRequester && !ok ? 'cancelled' : 'rejected';
+      const outcome = await deps.store.close(request.id, to, click.userId);
+      const current = outcome.request ?? request;
+      if (outcome.result === 'closed') {
+        approvalsTotal.inc({ outcome: to });
+        await audit(current, to, click.userId);
+        await announceDecision(deps.slack, current, deps.log);
+        return tell(click, to === 'cancelled' ? ':heavy_multiplication_x: Request withdrawn.' : ':no_entry_sign: Rejected; nothing will run.');
+      }
+      if (outcome.result === 'expired') await announceDecision(deps.slack, current, deps.log);
+      return tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}; nothing changes.`);
+    } catch (err) {
+      await tell(click, describeError(err, deps.log).text);
+    }
+  });
+}

@@ -1,0 +1,110 @@
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { WebClient } from '@slack/web-api';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Services } from '../command/services.js';
+import type { WorkerVerb, WorkerVerbContext } from '../command/types.js';
+import { approvalsTotal } from '../server/metrics.js';
+import type { ApprovalRule } from './policy.js';
+import { ApprovalStore, type ApprovalRequest } from './store.js';
+import { approvalDecidedMessage, approvalRequestMessage } from './messages.js';
+import { denied } from '../errors/index.js';
+
+export const APPROVAL_EXPIRY_QUEUE = 'approval-expiry';
+
+/**
+ * Instead of running a gated command, post the approval request (with what will
+ * change) in the channel. Idempotent: a retried job finds the same request.
+ */
+export async function requestApproval(
+  ctx: WorkerVerbContext<unknown>,
+  verb: WorkerVerb,
+  rule: ApprovalRule,
+  rawArgs: Record<string, unknown>,
+  target: { env?: string; app?: string },
+  deps: { store: ApprovalStore; expiryQueue: Queue },
+): Promise<'succeeded'> {
+  const changes = verb.preview ? await verb.preview(ctx).catch((err) => [`(could not work out the change: ${String((err as Error).message ?? err).slice(0, 200)})`]) : [];
+  const now = Date.now();
+  const request = await deps.store.create({
+    verb: verb.verb,
+    args: rawArgs,
+    description: verb.describe(ctx.args),
+    env: target.env ?? '',
+    ...(target.app ? { app: target.app } : {}),
+    request: ctx.request,
+    changes,
+    minApprovals: rule.minApprovals,
+    createdAt: now,
+    expiresAt: now + rule.timeout,
+  });
+  if (!request.messageTs) {
+    await ctx.progress.start(approvalRequestMessage(request, rule));
+    if (ctx.progress.threadTs) await deps.store.setMessageTs(request.id, ctx.progress.threadTs);
+    await deps.expiryQueue.add('expire', { id: request.id }, { jobId: `expire-${request.id}`, delay: Math.max(0, request.expiresAt - Date.now()), removeOnComplete: true, removeOnFail: 100 });
+    approvalsTotal.inc({ outcome: 'requested' });
+    await ctx.services.audit.record({
+      outcome: 'approval_requested',
+      verb: verb.verb,
+      command: ctx.request.text.slice(0, 200),
+      userId: ctx.request.userId,
+      channelId: ctx.request.channelId,
+      ...target,
+      ref: request.id,
+      ...(changes.length ? { detail: changes.join('; ').slice(0, 500) } : {}),
+    });
+  }
+  return 'succeeded';
+}
+
+/** A job that claims an approval runs only if Redis says that very request was approved. */
+export async function verifyApproved(store: ApprovalStore, approvalId: string, requestId: string): Promise<ApprovalRequest> {
+  const approval = await store.get(approvalId);
+  if (!approval || approval.request.requestId !== requestId || approval.state !== 'approved') {
+    throw denied(`This change has no valid approval (request ${approvalId} is ${approval?.state ?? 'unknown'}); nothing was changed.`);
+  }
+  return approval;
+}
+
+/** Expires requests at their deadline — also after restarts: the delayed job lives in Redis. */
+export function startExpiryWorker(deps: { connection: Redis; prefix?: string; store: ApprovalStore; slack: WebClient; services: Services; log: Logger; config: Config }): Worker {
+  const worker = new Worker<{ id: string }>(
+    APPROVAL_EXPIRY_QUEUE,
+    async (job: Job<{ id: string }>, token?: string) => {
+      const closed = await deps.store.close(job.data.id, 'expired', 'system');
+      if (closed.result === 'not_due' && closed.request) {
+        await job.moveToDelayed(closed.request.expiresAt + 50, token);
+        throw new DelayedError();
+      }
+      if ((closed.result === 'closed' || closed.result === 'expired') && closed.request) {
+        await announceDecision(deps.slack, closed.request, deps.log);
+        approvalsTotal.inc({ outcome: 'expired' });
+        await deps.services.audit.record({
+          outcome: 'expired',
+          verb: closed.request.verb,
+          command: closed.request.request.text.slice(0, 200),
+          userId: closed.request.request.userId,
+          channelId: closed.request.request.channelId,
+          env: closed.request.env,
+          ...(closed.request.app ? { app: closed.request.app } : {}),
+          ref: closed.request.id,
+        });
+      }
+    },
+    { connection: deps.connection, ...(deps.prefix ? { prefix: deps.prefix } : {}), concurrency: 5 },
+  );
+  worker.on('error', (err) => deps.log.warn({ err: err.message }, 'approval expiry worker error'));
+  return worker;
+}
+
+/** Replaces the request message with its decided form (buttons gone). */
+export async function announceDecision(slack: WebClient, request: ApprovalRequest, log: Logger): Promise<void> {
+  if (!request.messageTs) return;
+  const message = approvalDecidedMessage(request);
+  try {
+    await slack.chat.update({ channel: request.request.channelId, ts: request.messageTs, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) });
+  } catch (err) {
+    log.warn({ err: String(err), approval: request.id }, 'could not update the approval message');
+  }
+}

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
+import type { SlackCall } from '../support/slack/index.js';
+
+const CONFIG = (kubeconfig: string) => `
+clusters:
+  default: { context: emulator, kubeconfig: ${kubeconfig} }
+environments:
+  beta: { cluster: default, namespace: beta }
+  prod:
+    cluster: default
+    namespace: prod
+    approval: { approvers: [U0OPSLEAD, S0OPSGROUP], minApprovals: 1, allowSelfApproval: false, timeout: 30m }
+  quick:
+    cluster: default
+    namespace: quick
+    approval: { approvers: [U0OPSLEAD], timeout: 1s }
+  two:
+    cluster: default
+    namespace: two
+    approval: { approvers: [U0OPSLEAD, U0SECOND], minApprovals: 2, timeout: 30m }
+apps:
+  myapp:
+    image: registry.example.com/team/myapp
+    replicas: 1
+    progressDeadlineSeconds: 5
+channels:
+  C0OPS: { environments: ["*"], commands: ["*"] }
+  C0RELEASE: { environments: [prod], commands: [status, deploy], members: [S0RELEASERS] }
+`;
+
+let h: Harness;
+let since = 0;
+beforeAll(async () => {
+  h = await startHarness({ name: 'approvals', config: CONFIG, namespaces: ['default', 'beta', 'prod', 'quick', 'two'] });
+  h.slack.userGroups.set('S0OPSGROUP', ['U0GROUPIE']);
+  h.slack.userGroups.set('S0RELEASERS', ['U0RELEASER']);
+});
+afterAll(async () => {
+  await h?.stop();
+});
+beforeEach(() => {
+  since = h.slack.calls.at(-1)?.seq ?? 0;
+});
+
+const after = (pred: (c: SlackCall) => boolean, ms = 10_000) => h.slack.waitForCall((c) => c.seq > since && pred(c), ms);
+
+/** Asks for a gated change and returns the approval message and its Approve button value. */
+async function requestChange(text: string, user = 'U0DEV', channel = 'C0OPS') {
+  const ack = await h.command(text, { channel, user });
+  expect(ack.json.text).toContain('needs approval');
+  const message = await after((c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text));
+  const actions = (message.args.blocks as any[]).find((b) => b.type === 'actions');
+  const approveValue = actions.elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
+  const ts = message.response.ts as string;
+  return { message, ts, approveValue, channel };
+}
+
+const click = (user: string, action: 'chatops_approve' | 'chatops_reject', value: string, ts: string, channel = 'C0OPS') => {
+  const responseUrl = h.slack.newResponseUrl();
+  return h.click({ user_id: user, channel_id: channel, message_ts: ts, action_id: action, value, response_url: responseUrl }).then(async (res) => {
+    const answer = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
+    return { status: res.status, text: String(answer.body.text) };
+  });
+};
+
+const deployments = (ns: string) => h.kube.list('apps/v1', 'Deployment', ns);
+
+describe('production approvals in the thread', () => {
+  it('posts who asked, the exact command and what will change, and changes nothing yet', async () => {
+    const { message } = await requestChange('deploy myapp prod 2.0.0');
+    const shown = JSON.stringify(message.args.blocks);
+    expect(message.args.text).toContain('requested by <@U0DEV>');
+    expect(shown).toContain('/k8s deploy myapp prod 2.0.0');
+    expect(shown).toContain('new deployment in prod with registry.example.com/team/myapp:2.0.0');
+    expect(shown).toMatch(/Approve.*Reject/);
+    expect(deployments('prod')).toHaveLength(0);
+  });
+
+  it('refuses a non-approver and a self-approval, then runs once an approver clicks, in the same thread', async () => {
+    const { ts, approveValue } = await requestChange('deploy myapp prod 2.1.0', 'U0OPSLEAD');
+    expect((await click('U0RANDOM', 'chatops_approve', approveValue, ts)).text).toContain('not an approver for `prod`');
+    expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('cannot approve it yourself');
+    expect(deployments('prod')).toHaveLength(0);
+
+    // A member of an approver user group may approve (resolved with usergroups.users.list).
+    expect((await click('U0GROUPIE', 'chatops_approve', approveValue, ts)).text).toContain('Approved');
+    const approved = await after((c) => c.method === 'chat.update' && c.args.ts === ts && /Approved by <@U0GROUPIE>/.test(c.args.text));
+    expect(approved.args.blocks).not.toContainEqual(expect.objectContaining({ type: 'actions' }));
+    const done = await after((c) => c.method === 'chat.update' && c.args.ts === ts && /:white_check_mark: deploy myapp 2\.1\.0 → prod — done/.test(c.args.text), 15_000);
+    expect(done.args.channel).toBe('C0OPS');
+    expect(h.slack.thread('C0OPS', ts).some((m) => /applied to prod/.test(m.text))).toBe(true);
+    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe('registry.example.com/team/myapp:2.1.0');
+
+    // A click on a request that already ran is answered, not acted on.
+    expect((await click('U0OPSLEAD', 'chatops_reject', approveValue, ts)).text).toContain('already approved');
+  });
+
+  it('runs exactly once when ten approvers click at the same moment', async () => {
+    const before = h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').metadata.generation;
+    const { ts, approveValue } = await requestChange('deploy myapp prod 2.2.0');
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => click(i % 2 ? 'U0OPSLEAD' : 'U0GROUPIE', 'chatops_approve', approveValue, ts)));
+    expect(results.filter((r) => r.text.includes('is running'))).toHaveLength(1);
+    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 2\.2\.0 → prod — done/.test(c.args.text), 15_000);
+    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').metadata.generation).toBe(before + 1);
+    const runs = h.slack.thread('C0OPS', ts).filter((m) => /applied to prod/.test(m.text));
+    expect(runs).toHaveLength(1);
+    const audit = await h.chatops.services.audit.recent({ env: 'prod', limit: 100 });
+    expect(audit.filter((e) => e.ref === approveValue && e.outcome === 'approved')).toHaveLength(1);
+  });
+
+  it('needs minApprovals distinct approvers', async () => {
+    const { ts, approveValue } = await requestChange('deploy myapp two 1.0.0');
+    expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('1 more needed');
+    expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('already approved');
+    expect(deployments('two')).toHaveLength(0);
+    expect((await click('U0SECOND', 'chatops_approve', approveValue, ts)).text).toContain('is running');
+    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 1\.0\.0 → two — done/.test(c.args.text), 15_000);
+  });
+
+  it('a rejected request never runs, and says who rejected it', async () => {
+    const { ts, approveValue } = await requestChange('deploy myapp prod 6.6.6');
+    expect((await click('U0OPSLEAD', 'chatops_reject', approveValue, ts)).text).toContain('Rejected');
+    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /Rejected by <@U0OPSLEAD>/.test(c.args.text));
+    expect((await click('U0GROUPIE', 'chatops_approve', approveValue, ts)).text).toContain('already rejected');
+    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).not.toContain('6.6.6');
+    const audit = await h.chatops.services.audit.recent({ env: 'prod', limit: 100 });
+    expect(audit.filter((e) => e.ref === approveValue).map((e) => e.outcome)).toEqual(expect.arrayContaining(['rejected', 'approval_requested']));
+  });
+
+  it('expires after the timeout, also across a restart of every process, and then never runs', async () => {
+    const { ts, approveValue } = await requestChange('deploy myapp quick 1.0.0');
+    await h.restart();
+    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /Expired/.test(c.args.text), 10_000);
+    expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toMatch(/expired/);
+    expect(deployments('quick')).toHaveLength(0);
+    const audit = await h.chatops.services.audit.recent({ env: 'quick', limit: 10 });
+    expect(audit.map((e) => e.outcome)).toContain('expired');
+  });
+
+  it('refuses a binding\'s non-member and lets a member of its user group through', async () => {
+    const denied = await h.command('deploy myapp prod 3.0.0', { channel: 'C0RELEASE', user: 'U0DEV' });
+    expect(denied.json.text).toContain('not one of the people allowed');
+    const allowed = await h.command('deploy myapp prod 3.0.0', { channel: 'C0RELEASE', user: 'U0RELEASER' });
+    expect(allowed.json.text).toContain('needs approval');
+  });
+
+  it('shows the audit trail with /k8s audit', async () => {
+    const res = await h.command('audit myapp prod', { channel: 'C0OPS', user: 'U0OPSLEAD' });
+    expect(res.json.text).toContain('audited actions for myapp in prod');
+    const shown = JSON.stringify(res.json.blocks);
+    for (const outcome of ['approved', 'rejected', 'approval?', 'ok', 'queued']) expect(shown).toContain(outcome);
+  });
+});
+
+describe('one write job per app and environment', () => {
+  it('makes a second deploy wait, saying which job it waits for and who started it', async () => {
+    h.kube.setImageBehavior('registry.example.com/team/myapp:slow', { kind: 'slowReady', readyAfterMs: 1_500 });
+    await h.command('deploy myapp beta slow', { channel: 'C0OPS', user: 'U0FIRST' });
+    await after((c) => c.method === 'chat.postMessage' && /deploy myapp slow → beta, requested by <@U0FIRST>/.test(c.args.text));
+    await h.command('deploy myapp beta fast', { channel: 'C0OPS', user: 'U0SECOND' });
+    const waiting = await after((c) => c.method === 'chat.postMessage' && /waiting for `deploy myapp slow → beta` \(job `cmd-[a-f0-9]+`, started by <@U0FIRST>\)/.test(c.args.text));
+    expect(waiting.args.text).toContain('requested by <@U0SECOND>');
+    const first = await after((c) => c.method === 'chat.update' && /deploy myapp slow → beta — done/.test(c.args.text), 15_000);
+    const second = await after((c) => c.method === 'chat.update' && /deploy myapp fast → beta — done/.test(c.args.text), 15_000);
+    expect(second.seq).toBeGreaterThan(first.seq);
+    expect(second.args.ts).toBe(waiting.response.ts);
+    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').spec.template.spec.containers[0].image).toBe('registry.example.com/team/myapp:fast');
+  });
+});
