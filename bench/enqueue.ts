@@ -21,9 +21,10 @@ import { benchSeconds, ms, row, summarize } from './lib.js';
 
 const RATE = 100;
 
-async function measure(count: number, add: (i: number) => Promise<void>, started: Map<number, number>): Promise<number[]> {
+/** Adds `count` jobs one after another (at most RATE/s) and returns add → processor-start latencies. */
+async function measure(first: number, count: number, add: (i: number) => Promise<void>, started: Map<number, number>): Promise<number[]> {
   const latencies: number[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = first; i < first + count; i++) {
     const sent = performance.now();
     const done = new Promise<void>((resolve) => startedWaiters.set(i, resolve));
     await add(i);
@@ -72,11 +73,17 @@ export async function benchEnqueue(seconds = benchSeconds(10)): Promise<string[]
   await worker.worker.waitUntilReady();
 
   const request = (i: number) => ({ requestId: `bench${i}x${Date.now()}`, text: 'noop', userId: 'U0BENCH', channelId: 'C0BENCH', receivedAt: Date.now() });
-  // Warm-up, then alternate halves.
-  await measure(50, async (i) => void (await rawQueue.add('x', { i })), rawStarted);
-  await measure(50, async (i) => void (await enqueueCommand(ourQueue, { verb: 'noop', args: { i }, request: request(i) })), ourStarted);
-  const raw = await measure(count, async (i) => void (await rawQueue.add('x', { i })), rawStarted);
-  const ours = await measure(count, async (i) => void (await enqueueCommand(ourQueue, { verb: 'noop', args: { i }, request: request(i) })), ourStarted);
+  const addRaw = async (i: number) => void (await rawQueue.add('x', { i }));
+  const addOurs = async (i: number) => void (await enqueueCommand(ourQueue, { verb: 'noop', args: { i }, request: request(i) }));
+  // Warm-up, then alternate one raw and one of ours, so both see the same machine.
+  await measure(0, 50, addRaw, rawStarted);
+  await measure(1_000, 50, addOurs, ourStarted);
+  const raw: number[] = [];
+  const ours: number[] = [];
+  for (let i = 0; i < count; i++) {
+    raw.push(...(await measure(10_000 + i, 1, addRaw, rawStarted)));
+    ours.push(...(await measure(10_000 + i, 1, addOurs, ourStarted)));
+  }
 
   await worker.close(1_000);
   await rawWorker.close();

@@ -1,5 +1,5 @@
 import { VersionApi } from '@kubernetes/client-node';
-import { WebClient } from '@slack/web-api';
+import { MeteredWebClient } from './slack/client.js';
 import type { Redis } from 'ioredis';
 import { Queue } from 'bullmq';
 import { ApprovalStore } from './approvals/store.js';
@@ -60,7 +60,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   const needsCluster = roles.has('worker') || roles.has('alerts');
   const clusters = needsCluster ? new Clusters(config, settings.configFile) : undefined;
 
-  const slack = new WebClient(settings.botToken, {
+  const slack = new MeteredWebClient(settings.botToken, {
     ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
     retryConfig: { retries: 5, factor: 2, minTimeout: 500, maxTimeout: 30_000 },
   });

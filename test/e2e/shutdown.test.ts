@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKubeEmulator, type KubeEmulator } from '../support/kube/index.js';
+import { startSlackEmulator, postSlashCommand, type SlackEmulator } from '../support/slack/index.js';
+import { E2E_CONFIG, SIGNING_SECRET, BOT_TOKEN } from '../support/harness.js';
+import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { freePort } from '../support/redis-server.js';
+
+let kube: KubeEmulator;
+let slack: SlackEmulator;
+let bot: ChildProcess | undefined;
+const prefix = freshPrefix('shutdown');
+
+beforeAll(async () => {
+  kube = await startKubeEmulator({ namespaces: ['default', 'beta', 'prod'] });
+  slack = await startSlackEmulator({ botToken: BOT_TOKEN });
+});
+afterAll(async () => {
+  bot?.kill('SIGKILL');
+  await slack?.close();
+  await kube?.close();
+  await deletePrefix(prefix);
+});
+
+/** Starts `src/main.ts` as its own process, as `npm start` would (minus the build). */
+async function startBot(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('k8s-chatops started')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`bot exited with ${code}: ${out.slice(-2000)}`)));
+  });
+  return { child, port };
+}
+
+describe('SIGTERM', () => {
+  it('stops taking commands, lets the running deploy finish once, and exits cleanly', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'chatops-shutdown-'));
+    const kubeconfig = await kube.writeKubeconfig(join(dir, 'kubeconfig'), ['emulator']);
+    const configFile = join(dir, 'chatops.yaml');
+    await writeFile(configFile, E2E_CONFIG(kubeconfig));
+    kube.setImageBehavior('registry.example.com/team/myapp:slow', { kind: 'slowReady', readyAfterMs: 1_500 });
+    const started = await startBot({
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.url,
+      REDIS_URL: TEST_REDIS_URL,
+      CHATOPS_CONFIG: configFile,
+      CHATOPS_QUEUE_PREFIX: prefix,
+    });
+    bot = started.child;
+    const events = `http://127.0.0.1:${started.port}/slack/events`;
+    const ack = await postSlashCommand(events, SIGNING_SECRET, { text: 'deploy myapp beta slow', channel_id: 'C0DEVTEAM', user_id: 'U0DEV', response_url: slack.newResponseUrl() });
+    expect(ack.json.text).toContain('Queued');
+    await slack.waitForCall((c) => c.method === 'chat.postMessage' && /applied to beta/.test(c.args.text), 10_000);
+
+    const exited = once(bot, 'exit');
+    bot.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(0);
+    const done = slack.calls.filter((c) => c.method === 'chat.update' && /deploy myapp slow → beta — done/.test(c.args.text));
+    expect(done).toHaveLength(1);
+    expect(slack.calls.filter((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp slow → beta/.test(c.args.text))).toHaveLength(1);
+    expect(kube.get('apps/v1', 'Deployment', 'beta', 'myapp').status.availableReplicas).toBe(2);
+    await expect(postSlashCommand(events, SIGNING_SECRET, { text: 'status beta', channel_id: 'C0DEVTEAM', user_id: 'U0DEV' })).rejects.toThrow();
+  });
+});
