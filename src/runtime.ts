@@ -114,7 +114,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   if (roles.has('worker') && clusters) {
     const connection = createRedis(settings.redisUrl, 'worker');
     connections.push(connection);
-    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, expiryQueue, log: log.child({ role: 'worker' }), connection, ...(prefix ? { prefix } : {}) });
+    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, expiryQueue, jobLockMs: settings.jobLockMs, log: log.child({ role: 'worker' }), connection, ...(prefix ? { prefix } : {}) });
     stoppers.push(() => worker!.close());
     const expiryConnection = createRedis(settings.redisUrl, 'worker');
     connections.push(expiryConnection);

@@ -16,6 +16,7 @@ const settingsSchema = z.object({
   CHATOPS_CONFIG: z.string().default('./chatops.yaml'),
   CHATOPS_ROLE: z.enum(ROLES).optional(),
   CHATOPS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  CHATOPS_JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -29,6 +30,8 @@ export interface Settings {
   configFile: string;
   roles: Role[];
   queuePrefix?: string;
+  /** How long a job stays claimed by a worker that stopped answering before another worker takes it over. */
+  jobLockMs: number;
   logLevel: string;
 }
 
@@ -62,6 +65,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = [
     configFile: s.CHATOPS_CONFIG,
     roles,
     ...(s.CHATOPS_QUEUE_PREFIX ? { queuePrefix: s.CHATOPS_QUEUE_PREFIX } : {}),
+    jobLockMs: s.CHATOPS_JOB_LOCK_MS,
     logLevel: s.LOG_LEVEL,
   };
 }

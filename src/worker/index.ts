@@ -35,6 +35,8 @@ export interface WorkerDeps {
   lockRetryMs?: number;
   /** Delayed jobs that expire approval requests at their deadline. */
   expiryQueue: Queue;
+  /** BullMQ lock duration; a dead worker's job is taken over after about this long (stalled-job recovery). */
+  jobLockMs?: number;
 }
 
 /** What a verb reports when it ran to the end but the change did not succeed (e.g. a failed rollout). */
@@ -69,6 +71,8 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
     connection: deps.connection,
     ...(deps.prefix ? { prefix: deps.prefix } : {}),
     concurrency: deps.concurrency ?? 10,
+    lockDuration: deps.jobLockMs ?? 30_000,
+    stalledInterval: deps.jobLockMs ?? 30_000,
   });
   worker.on('error', (err) => deps.log.warn({ err: err.message }, 'worker connection error'));
   return {
