@@ -1,7 +1,11 @@
 import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js';
 import { diagnoseApp } from '../kube/diagnose.js';
+import { listReplicaSetsOf } from '../kube/deployments.js';
 import { followRollout } from '../kube/follow-rollout.js';
 import { LABEL_APP } from '../kube/render.js';
+import { describeRevision, planRollback } from '../kube/rollback.js';
+import { actions, context, type SlackMessage } from '../slack/blocks.js';
+import { RUN_INTENT_ACTION } from '../slack/intents.js';
 import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded, rolloutStep } from '../slack/messages.js';
 
 export interface RolloutJob {
@@ -13,6 +17,12 @@ export interface RolloutJob {
   change(): Promise<string>;
   /** Upper bound for following the rollout (the Deployment's own progress deadline normally ends it first). */
   timeoutMs: number;
+  /**
+   * When the rollout fails, offer a Rollback button in the thread (default true:
+   * a new version that does not come up is what rollback is for). Verbs whose
+   * change a rollback would not undo — scale, config, restart, rollback itself — pass false.
+   */
+  offerRollback?: boolean;
 }
 
 /**
@@ -47,7 +57,43 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
     return undefined;
   });
   const reason = diagnosis ? diagnosis.problem.summary : final.message;
-  await ctx.progress.finish('failed', jobFailed(job.title, requester, Date.now() - started, reason), diagnosisMessage(diagnosis, final.message));
+  const details = diagnosisMessage(diagnosis, final.message);
+  const offer = job.offerRollback === false ? undefined : await rollbackOffer(ctx, job);
+  await ctx.progress.finish('failed', jobFailed(job.title, requester, Date.now() - started, reason), offer ? withBlocks(details, offer) : details);
   ctx.log.warn({ title: job.title, reason }, 'rollout failed');
   return 'failed';
+}
+
+function withBlocks(message: SlackMessage, blocks: NonNullable<SlackMessage['blocks']>): SlackMessage {
+  return { ...message, blocks: [...(message.blocks ?? []), ...blocks] };
+}
+
+/**
+ * A Rollback button for a failed rollout, when there is a revision to go back
+ * to. The button runs `rollback <app> <env> <revision>` as the clicker, in this
+ * thread. The revision is pinned: once rolled back to, that revision gets a new
+ * number, so a second click (or a second person) is refused instead of rolling
+ * "back" to the failed version.
+ */
+async function rollbackOffer(ctx: WorkerVerbContext<unknown>, job: RolloutJob): Promise<SlackMessage['blocks']> {
+  try {
+    const { cluster, namespace, name: envName } = job.env;
+    const deployment = await cluster.apps.readNamespacedDeployment({ name: job.app, namespace });
+    const plan = planRollback(deployment, await listReplicaSetsOf(cluster, deployment));
+    if (plan.kind !== 'rollback') return undefined;
+    const threadTs = ctx.request.threadTs ?? ctx.progress.threadTs;
+    const id = await ctx.services.intents.create({
+      text: `rollback ${job.app} ${envName} ${plan.to.revision}`,
+      channelId: ctx.request.channelId,
+      ...(threadTs ? { threadTs } : {}),
+    });
+    return [
+      actions('rollback', [{ text: 'Rollback', actionId: RUN_INTENT_ACTION, value: id, style: 'primary' }]),
+      context(`:leftwards_arrow_with_hook: *Rollback* puts ${job.app} in ${envName} back to revision ${describeRevision(plan.to)}, as \`kubectl rollout undo\` does, and reports here.`),
+    ];
+  } catch (err) {
+    // Paused, no earlier revision, or the cluster could not tell: the failure report goes out without the button.
+    ctx.log.info({ err: String(err) }, 'no rollback offered');
+    return undefined;
+  }
 }

@@ -1,0 +1,173 @@
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { defineVerb, type WorkerVerbContext } from '../src/command/types.js';
+import { appArg, envArg } from '../src/command/schemas.js';
+import {
+  configLines,
+  diffConfig,
+  displayValue,
+  parseConfigChange,
+  patchConfigMap,
+  readConfigMap,
+  stampConfigChecksum,
+  type ConfigChange,
+  type KeyChange,
+} from '../src/kube/configmap.js';
+import { readDeployment, refusePaused, rolloutTimeoutMs } from '../src/kube/deployments.js';
+import { restartTimestamp } from '../src/kube/restart.js';
+import { ANNOTATION_CONFIG_CHECKSUM, appForEnvironment, checksum, configMapName } from '../src/kube/render.js';
+import { codeBlock, context, escapeMrkdwn, section, type SlackMessage } from '../src/slack/blocks.js';
+import { runRolloutJob } from '../src/worker/rollout-job.js';
+import { requireApp } from './deploy.js';
+
+const schema = z
+  .object({
+    app: appArg,
+    env: envArg,
+    action: z.enum(['get', 'set', 'unset'], 'the action is `get`, `set KEY=VALUE...` or `unset KEY...`').default('get'),
+    words: z.array(z.string()).default([]),
+  })
+  .transform(({ app, env, action, words }, ctx) => {
+    if (action === 'get') {
+      if (words.length === 0) return { app, env, action };
+      ctx.addIssue({ code: 'custom', path: ['get'], message: `takes nothing more (found \`${words[0]!.slice(0, 40)}\`)` });
+      return z.NEVER;
+    }
+    const parsed = parseConfigChange(action, words);
+    if ('problem' in parsed) {
+      ctx.addIssue({ code: 'custom', path: [action], message: parsed.problem });
+      return z.NEVER;
+    }
+    return { app, env, action, change: parsed.change };
+  });
+type Args = z.infer<typeof schema>;
+
+const keysOf = (change: ConfigChange) => (change.action === 'set' ? Object.keys(change.values) : change.keys);
+
+function listKeys(keys: readonly string[]): string {
+  return keys.length <= 3 ? keys.join(', ') : `${keys.slice(0, 3).join(', ')} and ${keys.length - 3} more`;
+}
+
+/** A value as the thread shows it: masked if secret, short, safe inside an inline code span. */
+function shown(key: string, value: string, secretKeys: readonly string[]): string {
+  return `\`${escapeMrkdwn(displayValue(key, value, secretKeys, 60).replace(/`/g, "'"))}\``;
+}
+
+function describeChange(c: KeyChange, secretKeys: readonly string[]): string {
+  if (c.after === undefined) return `${c.key} removed`;
+  if (c.before === undefined) return `${c.key} = ${shown(c.key, c.after, secretKeys)} (new)`;
+  return secretKeys.includes(c.key) ? `${c.key} changed (secret)` : `${c.key}: ${shown(c.key, c.before, secretKeys)} → ${shown(c.key, c.after, secretKeys)}`;
+}
+
+/**
+ * What the next deploy does to these changes: it applies the keys the bot's
+ * config file declares (with their configured values) and leaves the others.
+ */
+function deployNotes(changes: readonly KeyChange[], fileEnv: Readonly<Record<string, string>>, secretKeys: readonly string[]): string[] {
+  return changes
+    .filter((c) => Object.hasOwn(fileEnv, c.key) && c.after !== fileEnv[c.key])
+    .map((c) =>
+      c.after === undefined
+        ? `the next deploy sets ${c.key} again (it is in the bot's config)`
+        : `the next deploy puts ${c.key} back to ${shown(c.key, fileEnv[c.key]!, secretKeys)} from the bot's config`,
+    );
+}
+
+function configView(app: string, envName: string, configMap: V1ConfigMap, secretKeys: readonly string[], fileEnv: Readonly<Record<string, string>>): SlackMessage {
+  const name = configMap.metadata?.name ?? configMapName(app);
+  const data = configMap.data ?? {};
+  const lines = configLines(data, secretKeys);
+  const binary = Object.keys(configMap.binaryData ?? {});
+  const headline = `*${name}* · ${envName} (namespace ${configMap.metadata?.namespace ?? '?'}) — ${lines.length} key${lines.length === 1 ? '' : 's'}`;
+  const notes = [
+    ...(binary.length ? [`binary keys not shown: ${binary.join(', ')}`] : []),
+    ...(Object.keys(data).some((k) => secretKeys.includes(k)) ? ['values of secret keys (`secretKeys` in the bot\'s config) are hidden'] : []),
+    `\`/k8s config ${app} ${envName} set KEY=VALUE\` changes a value and rolls the pods`,
+    ...(Object.keys(fileEnv).length ? [`the next deploy puts back the keys of the bot's config (${listKeys(Object.keys(fileEnv).sort())}); keys added here stay until unset`] : []),
+  ];
+  const shownLines = escapeMrkdwn(lines.join('\n'));
+  return {
+    text: `${headline}\n${shownLines}`,
+    blocks: [section(headline), section(lines.length ? codeBlock(shownLines) : '_No keys._'), context(notes.join(' · '))],
+  };
+}
+
+/** The queued ack's and the thread's title: keys, never values. */
+function describe(args: Args): string {
+  return args.action === 'get' ? `config of ${args.app} in ${args.env}` : `config ${args.action} ${listKeys(keysOf(args.change))} on ${args.app} in ${args.env}`;
+}
+
+async function readAppConfigMap(ctx: WorkerVerbContext<Args>) {
+  const { app, env: envName } = ctx.args;
+  const env = ctx.environment(envName);
+  const configMap = await readConfigMap(env.cluster, env.namespace, configMapName(app), `has ${app} been deployed to ${envName}? Try \`/k8s deploy ${app} ${envName}\``);
+  return { env, configMap, data: configMap.data ?? {} };
+}
+
+export default defineVerb<Args>({
+  verb: 'config',
+  summary: 'Show or change an app\'s ConfigMap; a change rolls the pods and is followed to the end',
+  usage: 'config <app> <env> [get | set KEY=VALUE... | unset KEY...]',
+  example: 'config myapp beta set LOG_LEVEL=debug',
+  class: 'write',
+  runsIn: 'worker',
+  positionals: ['app', 'env', 'action?', 'words...'],
+  schema,
+  target: ({ app, env }) => ({ app, env }),
+  check: ({ app }, config) => void requireApp(config, app),
+  describe,
+  changesNothing: (args) => args.action === 'get',
+  async preview(ctx) {
+    if (ctx.args.action === 'get') return [];
+    const { data } = await readAppConfigMap(ctx);
+    const secretKeys = requireApp(ctx.config, ctx.args.app).secretKeys;
+    const changes = diffConfig(data, ctx.args.change);
+    return changes.length ? changes.map((c) => describeChange(c, secretKeys)) : ['no value changes'];
+  },
+  async run(ctx) {
+    const { app, env: envName } = ctx.args;
+    const appConfig = requireApp(ctx.config, app);
+    const { secretKeys } = appConfig;
+    const fileEnv = appForEnvironment(appConfig, envName).env;
+    const { env, configMap, data } = await readAppConfigMap(ctx);
+    if (ctx.args.action === 'get') {
+      await ctx.reply(configView(app, envName, configMap, secretKeys, fileEnv));
+      return;
+    }
+
+    const changes = diffConfig(data, ctx.args.change);
+    const deployment = await readDeployment(env.cluster, env.namespace, app, envName);
+    refusePaused(deployment, 'a config change');
+    const stamped = deployment.spec?.template.metadata?.annotations?.[ANNOTATION_CONFIG_CHECKSUM];
+    // A retried job (its thread exists) always resumes following, even when its change is already made.
+    if (changes.length === 0 && stamped === checksum(data) && !ctx.progress.threadTs) {
+      const keys = keysOf(ctx.args.change);
+      const text = ctx.args.action === 'set'
+        ? `:information_source: Nothing to change: ${listKeys(keys)} of ${app} in ${envName} already ${keys.length === 1 ? 'has' : 'have'} ${keys.length === 1 ? 'that value' : 'those values'}.`
+        : `:information_source: Nothing to change: ${listKeys(keys)} ${keys.length === 1 ? 'is' : 'are'} not set for ${app} in ${envName}.`;
+      await ctx.reply({ text });
+      return;
+    }
+
+    const notes = deployNotes(changes, fileEnv, secretKeys);
+    return runRolloutJob(ctx, {
+      title: describe(ctx.args),
+      env,
+      app,
+      timeoutMs: rolloutTimeoutMs(deployment),
+      // A rollback restores the pod template, not the ConfigMap: it would not undo this change.
+      offerRollback: false,
+      change: async () => {
+        const updated = changes.length ? await patchConfigMap(env.cluster, env.namespace, configMapName(app), changes) : configMap;
+        const sum = checksum(updated.data ?? {});
+        // New data under the checksum already stamped: that stamp was stale, and only a restart makes the pods load the data.
+        const stale = changes.length > 0 && sum === stamped;
+        await stampConfigChecksum(env.cluster, env.namespace, app, sum, stale ? restartTimestamp(ctx.request.receivedAt) : undefined);
+        const what = changes.length
+          ? `${configMapName(app)}: ${changes.map((c) => describeChange(c, secretKeys)).join('; ')}`
+          : `${configMapName(app)} unchanged, but the pod template's config checksum was out of date`;
+        return `${what} — pods roll with config checksum ${sum}${notes.length ? ` (note: ${notes.join('; ')})` : ''}`;
+      },
+    });
+  },
+});

@@ -1,0 +1,81 @@
+import { PatchStrategy } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { defineVerb, type WorkerVerbContext } from '../src/command/types.js';
+import { appArg, envArg } from '../src/command/schemas.js';
+import { FIELD_MANAGER_ROLLBACK, listReplicaSetsOf, patchDeployment, readDeployment, rolloutTimeoutMs } from '../src/kube/deployments.js';
+import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../src/kube/render.js';
+import { ANNOTATION_REVISION, describeRevision, planRollback, rollbackPatch, type RollbackPlan } from '../src/kube/rollback.js';
+import { runRolloutJob } from '../src/worker/rollout-job.js';
+
+const schema = z.object({
+  app: appArg,
+  env: envArg,
+  revision: z
+    .string()
+    .regex(/^[1-9]\d{0,8}$/, 'revision must be a revision number, e.g. 3 (`/k8s history` lists them)')
+    .transform(Number)
+    .optional(),
+});
+type Args = z.infer<typeof schema>;
+
+/** Reads the Deployment and its revisions and decides, as `kubectl rollout undo` would. */
+async function plan(ctx: WorkerVerbContext<Args>) {
+  const { app, env: envName, revision } = ctx.args;
+  const env = ctx.environment(envName);
+  const deployment = await readDeployment(env.cluster, env.namespace, app, envName);
+  // This very job already rolled back (a retry after a crash): resume following it, never undo twice.
+  if (deployment.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === ctx.request.requestId) return { env, deployment, plan: undefined };
+  return { env, deployment, plan: planRollback(deployment, await listReplicaSetsOf(env.cluster, deployment), revision) };
+}
+
+const images = (p: RollbackPlan & { kind: 'rollback' }) =>
+  `${p.from ? p.from.images.join(', ') : 'the current template'} → ${p.to.images.join(', ')}`;
+
+export default defineVerb<Args>({
+  verb: 'rollback',
+  summary: 'Go back to the previous (or given) revision, as `kubectl rollout undo`, and follow the rollout',
+  usage: 'rollback <app> <env> [revision]',
+  example: 'rollback myapp beta',
+  class: 'write',
+  runsIn: 'worker',
+  positionals: ['app', 'env', 'revision?'],
+  schema,
+  target: ({ app, env }) => ({ app, env }),
+  describe: ({ app, env, revision }) => `rollback ${app} in ${env}${revision ? ` to revision ${revision}` : ''}`,
+  async preview(ctx) {
+    const { plan: p } = await plan(ctx);
+    if (!p) return ['(this rollback was already applied)'];
+    if (p.kind === 'current') return [`nothing: already at revision ${describeRevision(p.to)}`];
+    return [`revision ${p.from?.revision ?? '?'} → ${p.to.revision}`, `image ${images(p)}`];
+  },
+  async run(ctx) {
+    const { app, env: envName, revision } = ctx.args;
+    const { env, deployment, plan: p } = await plan(ctx);
+    const retry = Boolean(ctx.progress.threadTs);
+    if (p?.kind === 'current' && !retry) {
+      await ctx.reply({ text: `:information_source: Nothing to roll back: ${app} in ${envName} already runs the template of revision ${describeRevision(p.to)}.` });
+      return;
+    }
+    const by = ctx.request.userName ?? ctx.request.userId;
+    return runRolloutJob(ctx, {
+      title: `rollback ${app} in ${envName}${revision ? ` to revision ${revision}` : ''}`,
+      env,
+      app,
+      timeoutMs: rolloutTimeoutMs(deployment),
+      // Offering to roll back a failed rollback would only go back to the version it left.
+      offerRollback: false,
+      change: async () => {
+        if (!p) return `already rolled back to revision ${deployment.metadata?.annotations?.[ANNOTATION_REVISION] ?? '?'} (retry of this job): following the rollout`;
+        if (p.kind === 'current') return `already at revision ${describeRevision(p.to)}: following the rollout`;
+        const annotations = {
+          [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
+          [ANNOTATION_DEPLOYED_BY]: by,
+          [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
+          [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops rollback ${app} ${envName} to revision ${p.to.revision} by ${by}`,
+        };
+        await patchDeployment(env.cluster, env.namespace, app, rollbackPatch(deployment, p.to, annotations), PatchStrategy.JsonPatch, FIELD_MANAGER_ROLLBACK);
+        return `rolled back from revision ${p.from?.revision ?? '?'} to revision ${p.to.revision} (replica set ${p.to.replicaSet}): image ${images(p)}`;
+      },
+    });
+  },
+});
