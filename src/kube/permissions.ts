@@ -67,6 +67,7 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   { verb: 'get', group: CORE, resource: 'nodes', scope: 'cluster', why: 'nodes, diagnosis: allocatable vs requests' },
   { verb: 'list', group: CORE, resource: 'nodes', scope: 'cluster', why: 'nodes, pods: which pods run where' },
   { verb: 'watch', group: CORE, resource: 'nodes', scope: 'cluster', why: 'alerts: node capacity for Pending pods' },
+  { verb: 'list', group: CORE, resource: 'pods', scope: 'cluster', why: 'nodes, pods, alerts: requests of every pod on a node, in every namespace (as the scheduler counts them)' },
   { verb: 'patch', group: CORE, resource: 'nodes', scope: 'cluster', why: 'label: edit node labels', optional: 'label' },
   { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', scope: 'cluster', why: '`k8s-chatops check` and the start-up permission check' },
   // The bot's own namespace.

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { defineVerb } from '../src/command/types.js';
+import { appArg, envArg } from '../src/command/schemas.js';
+import { fromKubeError } from '../src/kube/errors.js';
+import { attributeRevisions, auditedJobs, revisionsOf } from '../src/kube/history.js';
+import { historyView } from '../src/slack/history-view.js';
+
+const schema = z.object({ app: appArg, env: envArg });
+type Args = z.infer<typeof schema>;
+
+/** Audit entries read to find who made each revision (newest first; the stream keeps ~10,000 in all). */
+const AUDIT_ENTRIES = 500;
+
+export default defineVerb<Args>({
+  verb: 'history',
+  summary: 'Rollout revisions of an app: image, when, who deployed it and from which channel',
+  usage: 'history <app> <env>',
+  example: 'history myapp beta',
+  class: 'read',
+  runsIn: 'worker',
+  positionals: ['app', 'env'],
+  schema,
+  target: ({ app, env }) => ({ app, env }),
+  describe: ({ app, env }) => `history of ${app} in ${env}`,
+  async run(ctx) {
+    const { app, env: envName } = ctx.args;
+    const { cluster, namespace } = ctx.environment(envName);
+    const deployment = await cluster.apps
+      .readNamespacedDeployment({ name: app, namespace })
+      .catch((err) => Promise.reject(fromKubeError(err, `deployment ${app} in namespace ${namespace}`, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``)));
+    const matchLabels = deployment.spec?.selector?.matchLabels ?? {};
+    const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+    const replicaSets = await cluster.apps
+      .listNamespacedReplicaSet({ namespace, ...(labelSelector ? { labelSelector } : {}) })
+      .catch((err) => Promise.reject(fromKubeError(err, `replicasets of ${app} in namespace ${namespace}`)));
+    // Who made each revision comes from our own records; without them the revisions still show.
+    const audit = await ctx.services.audit.recent({ app, env: envName, limit: AUDIT_ENTRIES }).catch((err) => {
+      ctx.log.warn({ err: String(err) }, 'could not read the audit stream for history');
+      return [];
+    });
+    const revisions = attributeRevisions(revisionsOf(deployment, replicaSets.items), auditedJobs(audit));
+    await ctx.reply(historyView({ app, env: envName, namespace, revisions }));
+  },
+});

@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { defineVerb } from '../src/command/types.js';
+import { appArg, envArg, nameArg } from '../src/command/schemas.js';
+import { notFound } from '../src/errors/index.js';
+import { fromKubeError } from '../src/kube/errors.js';
+import { DEFAULT_LOG_LINES, MAX_LOG_LINES, MAX_LOG_PODS, labelLogLines, readLogStreams, selectLogTargets, singleStreamProblem } from '../src/kube/logs.js';
+import { LABEL_APP } from '../src/kube/render.js';
+import { codeBlock, context, escapeMrkdwn, mention, section } from '../src/slack/blocks.js';
+import { inviteHint } from '../src/slack/errors.js';
+import { uploadTextFile } from '../src/slack/upload.js';
+
+/** Up to this much goes inline as a code block; more goes up as a file. */
+const INLINE_MAX_LINES = 40;
+const INLINE_MAX_CHARS = 2_500;
+
+const schema = z.object({
+  app: appArg,
+  env: envArg,
+  lines: z
+    .string()
+    .regex(/^\d{1,7}$/, 'lines must be a whole number, e.g. `--lines 200`')
+    .transform(Number)
+    .pipe(z.number().min(1, 'lines is at least 1').max(MAX_LOG_LINES, `lines is at most ${MAX_LOG_LINES.toLocaleString('en-US')}`))
+    .optional(),
+  previous: z.boolean().default(false),
+  pod: z.string().max(253, 'pod is at most 253 characters').regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'pod must be a pod name (lowercase letters, digits, "-", ".")').optional(),
+  container: nameArg('container').optional(),
+});
+type Args = z.infer<typeof schema>;
+
+export default defineVerb<Args>({
+  verb: 'logs',
+  summary: 'Recent log lines of an app\'s pods (one pod with --pod); long output comes as a file',
+  usage: 'logs <app> <env> [--lines N] [--previous] [--pod P] [--container C]',
+  example: 'logs myapp beta --lines 200',
+  class: 'read',
+  runsIn: 'worker',
+  positionals: ['app', 'env'],
+  flags: { lines: 'value', previous: 'boolean', pod: 'value', container: 'value' },
+  schema,
+  target: ({ app, env }) => ({ app, env }),
+  describe: ({ app, env, pod, previous }) => `logs of ${pod ? `pod ${pod} (${app})` : app} in ${env}${previous ? ' (previous containers)' : ''}`,
+  async run(ctx) {
+    const { app, env: envName, previous, pod, container } = ctx.args;
+    const lines = ctx.args.lines ?? DEFAULT_LOG_LINES;
+    const { cluster, namespace } = ctx.environment(envName);
+    const pods = await cluster.core
+      .listNamespacedPod({ namespace, labelSelector: `${LABEL_APP}=${app}` })
+      .catch((err) => Promise.reject(fromKubeError(err, `pods of ${app} in namespace ${namespace}`)));
+    const { targets, omittedPods } = selectLogTargets(app, namespace, pods.items, { previous, ...(pod ? { pod } : {}), ...(container ? { container } : {}) });
+    const streams = await readLogStreams(cluster, namespace, targets, { lines, previous });
+    const problem = singleStreamProblem(streams);
+    if (problem) throw problem;
+    if (previous && streams.every((s) => s.lines.length === 0)) {
+      throw notFound(`No previous container for any pod of ${app} in ${envName}: none has restarted. Drop \`--previous\` for the current logs.`);
+    }
+
+    const podCount = new Set(streams.map((s) => s.pod)).size;
+    const labelled = labelLogLines(streams);
+    const lineCount = streams.reduce((n, s) => n + s.lines.length, 0);
+    const scope = `${previous ? 'previous containers, ' : ''}last ${lines} line${lines === 1 ? '' : 's'} per container, ${podCount} pod${podCount === 1 ? '' : 's'}`;
+    const notes = [
+      ...streams.filter((s) => s.lines.length === 0 && s.note).map((s) => `\`${s.pod}/${s.container}\`: ${escapeMrkdwn(s.note!)}`),
+      ...(omittedPods > 0 ? [`${omittedPods} more pod(s) not read (at most ${MAX_LOG_PODS} at once) — pick one with \`--pod\``] : []),
+    ];
+    const title = `Logs of ${app} in ${envName} (${scope})`;
+    const body = labelled.join('\n');
+
+    if (labelled.length <= INLINE_MAX_LINES && body.length < INLINE_MAX_CHARS) {
+      await ctx.reply({
+        text: `${title}\n${body}`,
+        blocks: [section(`*${escapeMrkdwn(title)}*`), section(codeBlock(escapeMrkdwn(body) || '(no log lines)')), ...(notes.length ? [context(notes.join(' · '))] : [])],
+      });
+      return;
+    }
+
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+    const filename = `logs-${app}-${envName}${pod ? `-${pod}` : ''}-${stamp}.txt`;
+    const uploaded = await uploadTextFile(
+      ctx.services.slack,
+      {
+        channelId: ctx.request.channelId,
+        ...(ctx.request.threadTs ? { threadTs: ctx.request.threadTs } : {}),
+        filename,
+        title,
+        content: `${body}\n`,
+        initialComment: `:page_facing_up: ${title} — ${lineCount.toLocaleString('en-US')} lines, for ${mention(ctx.request.userId)}`,
+      },
+      ctx.log,
+    );
+    if (uploaded.ok) {
+      const text = `:page_facing_up: ${lineCount.toLocaleString('en-US')} log lines of ${app} in ${envName} are in this channel as \`${filename}\`${uploaded.permalink ? ` (<${uploaded.permalink}|open>)` : ''}.`;
+      await ctx.reply({ text, blocks: [section(text), ...(notes.length ? [context(notes.join(' · '))] : [])] });
+      return;
+    }
+    // Could not share the file: show the end of it here instead, and say why.
+    const tail = labelled.slice(-INLINE_MAX_LINES);
+    while (tail.length > 1 && tail.join('\n').length > INLINE_MAX_CHARS) tail.shift();
+    const tailText = tail.join('\n');
+    const why = uploaded.notInChannel
+      ? inviteHint(ctx.request.channelId)
+      : `:warning: I could not upload the logs as a file (Slack answered \`${uploaded.code}\`); try again in a minute.`;
+    await ctx.reply({
+      text: `${why}\nLast ${tail.length} of ${labelled.length} lines:\n${tailText}`,
+      blocks: [section(why), section(`*Last ${tail.length} of ${labelled.length} lines* (${escapeMrkdwn(scope)})`), section(codeBlock(escapeMrkdwn(tailText))), ...(notes.length ? [context(notes.join(' · '))] : [])],
+    });
+  },
+});
