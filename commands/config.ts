@@ -117,6 +117,13 @@ export default defineVerb<Args>({
   check: ({ app }, config) => void requireApp(config, app),
   describe,
   changesNothing: (args) => args.action === 'get',
+  displayText: (args, config) => {
+    const head = `config ${args.app} ${args.env} ${args.action}`;
+    if (args.action === 'get' || !('change' in args)) return head;
+    if (args.change.action === 'unset') return `${head} ${args.change.keys.join(' ')}`;
+    const secretKeys = config.apps[args.app]?.secretKeys ?? [];
+    return `${head} ${Object.entries(args.change.values).map(([k, v]) => `${k}=${secretKeys.includes(k) ? '••••••' : v}`).join(' ')}`;
+  },
   async preview(ctx) {
     if (ctx.args.action === 'get') return [];
     const { data } = await readAppConfigMap(ctx);

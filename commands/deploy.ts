@@ -83,7 +83,7 @@ export default defineVerb<Args>({
           : sameImage
             ? new Date(ctx.request.receivedAt).toISOString()
             : undefined;
-        const rendered = renderApp({
+        const renderInput = {
           appName: app,
           app: appConfig,
           envName,
@@ -95,10 +95,13 @@ export default defineVerb<Args>({
           requestId: ctx.request.requestId,
           // Same tag again (e.g. "latest"): restart the pods so the image is pulled anew.
           ...(restartedAt ? { restartedAt } : {}),
-        });
-        await applyConfigMap(env.cluster, rendered.configMap);
+        };
+        const rendered = renderApp(renderInput);
+        const configMap = await applyConfigMap(env.cluster, rendered.configMap);
         if (rendered.service) await applyService(env.cluster, rendered.service);
-        const applied = await applyDeployment(env.cluster, rendered.deployment);
+        // The checksum covers what the ConfigMap holds now, chat-set keys included.
+        const deployment = renderApp({ ...renderInput, checksumData: configMap.data ?? {} }).deployment;
+        const applied = await applyDeployment(env.cluster, deployment);
         const action = current && !isRetry ? (sameImage ? 'redeployed the same image (pods restart to pull it)' : `updated image ${current.spec?.template.spec?.containers[0]?.image ?? '?'} → ${image}`) : isRetry ? `re-applied ${image} (retry of this job)` : `created deployment with ${image}`;
         return `applied to ${env.namespace}: ${action} (generation ${applied.metadata?.generation ?? '?'})${note ? ` — ${note}` : ''}`;
       },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { allowedVerbs, bindingFor } from '../src/policy/index.js';
 import { badInput } from '../src/errors/index.js';
-import { codeBlock, context, section } from '../src/slack/blocks.js';
+import { context, section } from '../src/slack/blocks.js';
 
 const schema = z.object({ verb: z.string().max(40).regex(/^[a-z-]+$/, 'verb is a lowercase word').optional() });
 type Args = z.infer<typeof schema>;
@@ -30,8 +30,8 @@ export default defineVerb<Args>({
       await ctx.reply({ text, blocks: [section(text)] });
       return;
     }
-    const lines = mayUse.map((v) => verbs.get(v)).filter((v) => v !== undefined).map((v) => `/k8s ${v.usage}`.padEnd(52) + ` ${v.summary}`);
+    const lines = mayUse.map((v) => verbs.get(v)).filter((v) => v !== undefined).map((v) => `• \`/k8s ${v.usage}\` — ${v.summary}`);
     const text = `Commands this channel may use:\n${lines.join('\n')}`;
-    await ctx.reply({ text, blocks: [section('*Commands this channel may use*'), section(codeBlock(lines.join('\n'))), context('`/k8s help <verb>` shows one command with an example · `/k8s access` shows what this channel may touch')] });
+    await ctx.reply({ text, blocks: [section(text), context('`/k8s help <verb>` shows one command with an example · `/k8s access` shows what this channel may touch')] });
   },
 });

@@ -72,6 +72,11 @@ interface VerbBase<A> {
   target(args: A): VerbTarget;
   /** Checks against the config (no cluster calls), before anything is queued: e.g. "is this app configured?" */
   check?(args: A, config: Config): void;
+  /**
+   * The command as it may be shown and recorded (audit, approval request, jobs list):
+   * secret values masked. Default: the text as typed.
+   */
+  displayText?(args: A, config: Config): string;
 }
 
 /** Answered by the app itself: no cluster access, no queue. */

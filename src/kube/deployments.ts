@@ -1,6 +1,7 @@
 import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
 import type { ClusterClient } from './clusters.js';
 import { fromKubeError } from './errors.js';
+import { ownedReplicaSets } from './history.js';
 import { conflict } from '../errors/index.js';
 
 /** Field managers of the chat verbs' updates, so `managedFields` tells who changed what. */
@@ -81,8 +82,7 @@ export async function listReplicaSetsOf(cluster: ClusterClient, deployment: V1De
   const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
   try {
     const list = await cluster.apps.listNamespacedReplicaSet({ namespace, ...(labelSelector ? { labelSelector } : {}) });
-    const uid = deployment.metadata?.uid;
-    return list.items.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.controller && o.uid === uid));
+    return ownedReplicaSets(deployment, list.items);
   } catch (err) {
     throw fromKubeError(err, `the revisions (ReplicaSets) of deployment ${name} in namespace ${namespace}`);
   }

@@ -6,7 +6,9 @@ import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import type { StoredAuditEntry } from '../audit/index.js';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from './render.js';
 
-export const ANNOTATION_REVISION = 'deployment.kubernetes.io/revision';
+import { ANNOTATION_REVISION } from './rollback.js';
+
+export { ANNOTATION_REVISION };
 /** Older revision numbers a ReplicaSet had before a rollback made it current again. */
 export const ANNOTATION_REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
 

@@ -25,8 +25,13 @@ export interface RenderInput {
   requestId: string;
   /** Set when the same image is deployed again, so the pods restart and pull it. */
   restartedAt?: string;
-  /** Data of the app's ConfigMap, as it will be after apply (drives the checksum). */
+  /** The config file's keys for the app's ConfigMap (what deploy applies). */
   configData: Record<string, string>;
+  /**
+   * The ConfigMap's whole data after apply (file keys plus keys set in chat), which
+   * the checksum must cover so any change rolls the pods. Default: configData.
+   */
+  checksumData?: Record<string, string>;
 }
 
 export interface RenderedApp {
@@ -70,7 +75,7 @@ export function renderApp(input: RenderInput): RenderedApp {
   const { appName, app, envName, namespace } = input;
   const effective = appForEnvironment(app, envName);
   const labels = { [LABEL_APP]: appName, [LABEL_MANAGED_BY]: FIELD_MANAGER, [LABEL_ENV]: envName };
-  const templateAnnotations: Record<string, string> = { [ANNOTATION_CONFIG_CHECKSUM]: checksum(input.configData) };
+  const templateAnnotations: Record<string, string> = { [ANNOTATION_CONFIG_CHECKSUM]: checksum(input.checksumData ?? input.configData) };
   if (input.restartedAt) templateAnnotations[ANNOTATION_RESTARTED_AT] = input.restartedAt;
 
   const deployment: V1Deployment = {

@@ -64,11 +64,13 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
   const request = toCommandRequest(input);
   let verbName = 'unknown';
   let target: { env?: string; app?: string } = {};
+  // Until the command is parsed, only the verb is recorded: unvalidated text may hold anything.
+  let shownText = `${input.text.trim().split(/\s+/, 1)[0]?.slice(0, 30) ?? ''} …`;
   const audit = (outcome: AuditOutcome, detail?: string, ref?: string) =>
     deps.services.audit.record({
       outcome,
       verb: verbName,
-      command: input.text.slice(0, 200),
+      command: shownText.slice(0, 200),
       userId: request.userId,
       channelId: request.channelId,
       ...target,
@@ -79,6 +81,9 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     const { verb, args, raw } = parseCommand(input.text, deps.verbs);
     verbName = verb.verb;
     target = verb.target(args);
+    // What is shown and recorded from here on (secret values masked); the job carries the real args.
+    shownText = verb.displayText?.(args, deps.config) ?? input.text.trim();
+    request.text = shownText;
     verb.check?.(args, deps.config);
     await checkPolicy(
       deps.config,
@@ -100,8 +105,10 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
       });
       return { verb: verbName, outcome: 'answered', reply };
     }
+    // Invocations that change nothing (config get, a scale-to-0 that only asks to confirm) read like reads.
+    const changes = verb.class !== 'read' && !(verb.runsIn === 'worker' && verb.changesNothing?.(args));
     const jobId = await enqueueCommand(deps.services.queue, { verb: verb.verb, args: raw, request });
-    if (verb.class !== 'read') await audit('accepted', undefined, jobId);
+    if (changes) await audit('accepted', undefined, jobId);
     const what = verb.describe(args);
     const rule = approvalRuleFor(deps.config, verb, args, target.env);
     if (rule) {
@@ -109,7 +116,7 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
       const text = `:lock: \`${what}\` needs approval in \`${target.env}\`: I'm posting the request in this channel; it runs once approved (${rule.minApprovals} approval${rule.minApprovals > 1 ? 's' : ''}${rule.allowSelfApproval ? '' : ', not yours'}).`;
       return { verb: verbName, outcome: 'queued', reply: { response_type: 'ephemeral', text, blocks: [section(text), context(`job \`${jobId}\``)] } };
     }
-    const text = verb.class === 'read' ? `:hourglass_flowing_sand: ${what}…` : `:inbox_tray: Queued \`${what}\` — progress follows in a thread in this channel.`;
+    const text = changes ? `:inbox_tray: Queued \`${what}\` — progress follows in a thread in this channel.` : `:hourglass_flowing_sand: ${what}…`;
     return {
       verb: verbName,
       outcome: 'queued',

@@ -178,7 +178,7 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     }
 
     const outcome = (await verb.run(makeContext(args))) ?? 'succeeded';
-    if (verb.class !== 'read') await audit(outcome);
+    if (verb.class !== 'read' && !verb.changesNothing?.(args)) await audit(outcome);
     return outcome;
   } catch (err) {
     if (err instanceof DelayedError) throw err;

@@ -24,6 +24,7 @@ apps:
     image: registry.example.com/team/myapp
     replicas: 1
     progressDeadlineSeconds: 5
+    secretKeys: [DB_PASSWORD]
 channels:
   C0OPS: { environments: ["*"], commands: ["*"] }
   C0RELEASE: { environments: [prod], commands: [status, deploy], members: [S0RELEASERS] }
@@ -49,7 +50,9 @@ const after = (pred: (c: SlackCall) => boolean, ms = 10_000) => h.slack.waitForC
 async function requestChange(text: string, user = 'U0DEV', channel = 'C0OPS') {
   const ack = await h.command(text, { channel, user });
   expect(ack.json.text).toContain('needs approval');
-  const message = await after((c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text));
+  // Match this request's own message (a request from an earlier test may still be arriving).
+  const head = `/k8s ${text.split(' ').slice(0, 4).join(' ')}`;
+  const message = await after((c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text) && JSON.stringify(c.args.blocks).includes(head));
   const actions = (message.args.blocks as any[]).find((b) => b.type === 'actions');
   const approveValue = actions.elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
   const ts = message.response.ts as string;
@@ -143,6 +146,16 @@ describe('production approvals in the thread', () => {
     expect(denied.json.text).toContain('not one of the people allowed');
     const allowed = await h.command('deploy myapp prod 3.0.0', { channel: 'C0RELEASE', user: 'U0RELEASER' });
     expect(allowed.json.text).toContain('needs approval');
+  });
+
+  it('never shows or records a secret value: the approval request and the audit mask it', async () => {
+    const { message } = await requestChange('config myapp prod set DB_PASSWORD=hunter2 LOG_LEVEL=debug');
+    const shown = JSON.stringify(message.args.blocks);
+    expect(shown).toContain('DB_PASSWORD=••••••');
+    expect(shown).toContain('LOG_LEVEL=debug');
+    expect(shown).not.toContain('hunter2');
+    const audit = await h.chatops.services.audit.recent({ env: 'prod', limit: 100 });
+    expect(JSON.stringify(audit)).not.toContain('hunter2');
   });
 
   it('shows the audit trail with /k8s audit', async () => {
