@@ -2,6 +2,7 @@ import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js
 import { diagnoseApp } from '../kube/diagnose.js';
 import { listReplicaSetsOf } from '../kube/deployments.js';
 import { followRollout } from '../kube/follow-rollout.js';
+import { watchPodProblems } from '../kube/pod-warnings.js';
 import { LABEL_APP } from '../kube/render.js';
 import { describeRevision, planRollback } from '../kube/rollback.js';
 import { actions, context, type SlackMessage } from '../slack/blocks.js';
@@ -36,6 +37,10 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
   const applied = await job.change();
   await ctx.progress.step(`:white_check_mark: ${applied}`);
 
+  const warnings = await watchPodProblems(job.env.cluster, job.env.namespace, `${LABEL_APP}=${job.app}`, (problem) => {
+    const detail = problem.kind === 'Unschedulable' ? problem.message ?? '' : problem.kind === 'ImagePullBackOff' ? problem.message ?? problem.image ?? '' : '';
+    void ctx.progress.step(`:warning: pod \`${problem.pod}\`: ${problem.summary}${detail ? ` — ${detail}` : ''}. Still waiting for the rollout (it fails at its progress deadline).`);
+  });
   const final = await followRollout({
     cluster: job.env.cluster,
     namespace: job.env.namespace,
@@ -45,7 +50,7 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
     onChange: async (state) => {
       if (state.phase === 'progressing') await ctx.progress.step(rolloutStep(state));
     },
-  });
+  }).finally(() => warnings.stop());
 
   if (final.phase === 'done') {
     await ctx.progress.finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message));

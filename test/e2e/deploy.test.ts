@@ -78,6 +78,11 @@ describe('/k8s deploy', () => {
     const thread = threadText(failed.args.ts);
     expect(thread).toMatch(/ImagePullBackOff|ErrImagePull/);
     expect(thread).toContain(`${IMAGE}:9.9.9-typo`);
+    // Warned while waiting, before the deadline ended the rollout.
+    const replies = h.slack.thread('C0DEVTEAM', failed.args.ts).map((m) => m.text);
+    const warning = replies.findIndex((t) => /:warning: pod `myapp-.*(ImagePullBackOff|ErrImagePull)/.test(t));
+    expect(warning).toBeGreaterThanOrEqual(0);
+    expect(warning).toBeLessThan(replies.findIndex((t) => /\*Why:\*/.test(t)));
   });
 
   it('explains a crash loop with the last log lines of the crashed container', async () => {
