@@ -1,10 +1,12 @@
 /** npm run bench: every benchmark, each printing its figures beside DESIGN.md's targets. */
 import { benchAck } from './ack.js';
+import { benchAlerts } from './alerts.js';
 import { benchEnqueue } from './enqueue.js';
 
 const sections: Array<[string, () => Promise<string[]>]> = [
   ['ack', () => benchAck()],
   ['enqueue', () => benchEnqueue()],
+  ['alerts', () => benchAlerts()],
 ];
 
 const only = process.argv.slice(2);

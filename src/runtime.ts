@@ -109,6 +109,24 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   const buttonRegistrars: Array<(app: App) => void> = [];
 
   // --- alerts role wiring (src/alerts) ---
+  if (config.alerts.length > 0 && (roles.has('app') || (roles.has('alerts') && clusters))) {
+    // Loaded only when alert rules exist.
+    const alerts = await import('./alerts/index.js');
+    const alertQueue = alerts.createAlertQueue(producer, keyPrefix);
+    alertQueue.on('error', (err) => log.warn({ err: err.message }, 'alert queue connection error'));
+    // The buttons only need Redis: an app-only replica queues their work for the alerts role.
+    if (roles.has('app')) buttonRegistrars.push((app) => alerts.registerAlertButtons(app, { redis: producer, prefix: keyPrefix, queue: alertQueue, log: log.child({ role: 'app' }) }));
+    let running: Awaited<ReturnType<typeof alerts.startAlerts>> | undefined;
+    if (roles.has('alerts') && clusters) {
+      const connection = createRedis(settings.redisUrl, 'worker');
+      connections.push(connection);
+      running = await alerts.startAlerts({ config, clusters, slack, redis: producer, connection, intents: services.intents, prefix: keyPrefix, queue: alertQueue, log: log.child({ role: 'alerts' }) });
+    }
+    stoppers.push(async () => {
+      await running?.stop();
+      await alertQueue.close();
+    });
+  }
   // --- end alerts role wiring ---
   let worker: RunningWorker | undefined;
   if (roles.has('worker') && clusters) {

@@ -1,0 +1,285 @@
+/**
+ * Delivery: the `alerts` BullMQ queue brings each incident's Slack message in
+ * line with its state in Redis. One job per incident at a time (deduplicated,
+ * the latest kept while one runs), so a storm of occurrences becomes a few
+ * calls: the top-level message, count updates (chat.update) and thread replies
+ * that each summarise everything new. Posting takes a token from the channel's
+ * bucket; a job that must wait is parked (delayed), never dropped; Slack's
+ * 429 Retry-After blocks the bucket for as long as Slack asks.
+ */
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { WebClient } from '@slack/web-api';
+import type { ClusterClient } from '../kube/clusters.js';
+import { readLogTail } from '../kube/diagnose.js';
+import type { Logger } from '../log.js';
+import { slackApiErrorsTotal } from '../server/metrics.js';
+import type { SlackMessage } from '../slack/blocks.js';
+import { slackErrorCode } from '../slack/errors.js';
+import type { IntentStore } from '../slack/intents.js';
+import { onlyCountChanged, renderKey, type IncidentState, type IncidentStore } from './incidents.js';
+import { headlineMessage, logsMessage, occurrencesReply, recoveredReply, silencedReply, LISTED_PER_REPLY } from './messages.js';
+import { CHANNEL_POST_LIMIT, UPDATE_LIMIT, type RateLimit, type RateLimiter } from './ratelimit.js';
+
+export const ALERT_QUEUE = 'alerts';
+
+export type AlertJob =
+  | { type: 'incident'; id: string }
+  /** Show logs: the last lines of the incident's latest pod, to the clicker only. */
+  | { type: 'logs'; id: string; userId: string; channelId: string; threadTs?: string };
+
+export function createAlertQueue(connection: Redis, prefix?: string): Queue<AlertJob> {
+  return new Queue<AlertJob>(ALERT_QUEUE, {
+    connection,
+    ...(prefix ? { prefix } : {}),
+    skipWaitingForReady: true,
+    defaultJobOptions: {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 1_000 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600, count: 1_000 },
+    },
+  });
+}
+
+/**
+ * Asks for the incident's Slack message to catch up with its state. A job
+ * already waiting absorbs this one; one running gets a single follow-up.
+ * New incidents go first (priority 1).
+ */
+export async function enqueueIncident(queue: Queue<AlertJob>, id: string, isNew: boolean): Promise<void> {
+  await queue.add('incident', { type: 'incident', id }, { deduplication: { id: `inc-${id}`, keepLastIfActive: true }, priority: isNew ? 1 : 2 });
+}
+
+export async function enqueueShowLogs(queue: Queue<AlertJob>, data: Extract<AlertJob, { type: 'logs' }>): Promise<void> {
+  await queue.add('logs', data, { priority: 1, attempts: 2 });
+}
+
+export interface DeliveryDeps {
+  /** Producer side of the queue (follow-up jobs). */
+  queue: Queue<AlertJob>;
+  /** Blocking connection for the worker. */
+  connection: Redis;
+  prefix?: string;
+  store: IncidentStore;
+  limiter: RateLimiter;
+  /** A client that rejects rate-limited calls instead of pausing (we wait per channel). */
+  slack: WebClient;
+  intents: IntentStore;
+  /** The cluster an incident's pods are in, by cluster name. */
+  cluster(name: string): ClusterClient | undefined;
+  log: Logger;
+  limits?: { channel?: RateLimit; update?: RateLimit };
+  now?: () => number;
+  /** A headline whose count alone changed is updated at most this often (default 3 s). */
+  minUpdateIntervalMs?: number;
+  /** Lines for Show logs (default 20). */
+  logLines?: number;
+  concurrency?: number;
+}
+
+export interface RunningDelivery {
+  worker: Worker<AlertJob>;
+  close(): Promise<void>;
+}
+
+/** Parks the job until `ms` from now: it runs again then, keeping its place as the incident's one job. */
+class Wait extends Error {
+  constructor(readonly ms: number) {
+    super(`wait ${ms} ms`);
+  }
+}
+
+function retryAfterMs(err: unknown): number | undefined {
+  const e = err as { code?: string; retryAfter?: number };
+  if (e?.code === 'slack_webapi_rate_limited_error') return (e.retryAfter ?? 1) * 1_000;
+  return undefined;
+}
+
+/** Steps (Slack calls) one job run makes before handing over to a follow-up job. */
+const STEPS_PER_RUN = 8;
+const INTENT_TTL_MS = 7 * 86_400_000;
+
+export function startDelivery(deps: DeliveryDeps): RunningDelivery {
+  const now = deps.now ?? Date.now;
+  const channelLimit = deps.limits?.channel ?? CHANNEL_POST_LIMIT;
+  const updateLimit = deps.limits?.update ?? UPDATE_LIMIT;
+  const minUpdateIntervalMs = deps.minUpdateIntervalMs ?? 3_000;
+  const log = deps.log;
+
+  /** A Slack call behind a token; 429 blocks the bucket for Retry-After and parks the job. */
+  async function call<T>(bucket: string, limit: RateLimit, method: string, fn: () => Promise<T>, yieldTo?: string): Promise<T> {
+    const wait = await deps.limiter.take(bucket, limit, yieldTo);
+    if (wait > 0) throw new Wait(wait);
+    try {
+      return await fn();
+    } catch (err) {
+      const retryAfter = retryAfterMs(err);
+      slackApiErrorsTotal.inc({ method, error: retryAfter !== undefined ? 'ratelimited' : (slackErrorCode(err) ?? 'error') });
+      if (retryAfter === undefined) throw err;
+      log.warn({ method, bucket, retryAfterMs: retryAfter }, 'Slack rate-limited an alert; waiting as asked');
+      await deps.limiter.block(bucket, retryAfter);
+      throw new Wait(retryAfter);
+    }
+  }
+  const post = (s: IncidentState, message: SlackMessage, opts: { threadTs?: string; first?: boolean } = {}) =>
+    call(`post:${s.channel}`, channelLimit, 'chat.postMessage', () =>
+      deps.slack.chat.postMessage({
+        channel: s.channel,
+        text: message.text,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+        ...(opts.threadTs ? { thread_ts: opts.threadTs } : {}),
+        unfurl_links: false,
+        unfurl_media: false,
+      }),
+      // Thread replies leave the channel's tokens to new incidents' first messages.
+      opts.first ? undefined : deps.store.waitersKey(s.channel),
+    );
+
+  /**
+   * One step towards what the state asks for: the first action whose bucket
+   * has a token (a thread reply waiting for the channel does not hold up a
+   * count update). False when the message is up to date; Wait when every
+   * remaining action must wait.
+   */
+  async function step(id: string): Promise<boolean> {
+    const s = await deps.store.load(id);
+    if (!s) return false;
+    const t = now();
+    const silenced = s.silence !== undefined && s.silence.until > t;
+    if (!s.ts) {
+      if (silenced || s.status === 'recovered') {
+        // Nothing to announce: silenced before its first message, or recovered before it went out.
+        await deps.store.update(id, s.gen, { threaded: s.count, recoveredNoted: s.status === 'recovered' ? 1 : 0 });
+        await deps.store.firstPostDone(s.channel, id);
+        return false;
+      }
+      const res = await post(s, headlineMessage(s, t), { first: true });
+      await deps.store.update(id, s.gen, { ts: String(res.ts), shown: renderKey(s, t), updatedAt: t });
+      await deps.store.firstPostDone(s.channel, id);
+      return true;
+    }
+    const ts = s.ts;
+    if (!s.restartIntent && s.status === 'open' && s.workload.kind === 'Deployment') {
+      // The button runs `restart` as the clicker, through policy and approvals, reporting in this thread.
+      const intent = await deps.intents.create({ text: `restart ${s.workload.name} ${s.env}`, channelId: s.channel, threadTs: ts }, INTENT_TTL_MS);
+      await deps.store.update(id, s.gen, { intent });
+      s.restartIntent = intent;
+    }
+    // Thread replies in order (silence note, occurrences, recovery), then the headline.
+    const threadAction = (): (() => Promise<void>) | undefined => {
+      if (s.silenceNote) {
+        const note = s.silenceNote;
+        return async () => {
+          await post(s, silencedReply(note.choice, note.until, note.by), { threadTs: ts });
+          await deps.store.clearField(id, 'silenceNote');
+        };
+      }
+      if (s.count > s.threaded) {
+        if (silenced) return () => deps.store.update(id, s.gen, { threaded: s.count }).then(() => undefined);
+        return async () => {
+          const pending = await deps.store.pending(s, LISTED_PER_REPLY);
+          await post(s, occurrencesReply(s, pending.occurrences, pending.hidden), { threadTs: ts });
+          await deps.store.update(id, s.gen, { threaded: pending.upTo });
+        };
+      }
+      if (s.status === 'recovered' && !s.recoveredNoted) {
+        return async () => {
+          await post(s, recoveredReply(s, s.healthyForMs ?? 0), { threadTs: ts });
+          await deps.store.update(id, s.gen, { recoveredNoted: 1 });
+        };
+      }
+      return undefined;
+    };
+    const headlineAction = (): (() => Promise<void>) | undefined => {
+      const key = renderKey(s, t);
+      if (key === s.shown) return undefined;
+      // Count-only changes are paced per incident, so a storm shares chat.update's budget fairly.
+      const early = s.shown && onlyCountChanged(s.shown, key) ? s.updatedAt + minUpdateIntervalMs - t : 0;
+      if (early > 0) return () => Promise.reject(new Wait(early));
+      return async () => {
+        const message = headlineMessage(s, t);
+        try {
+          await call('update', updateLimit, 'chat.update', () => deps.slack.chat.update({ channel: s.channel, ts, text: message.text, blocks: message.blocks ?? [] }));
+        } catch (err) {
+          if (slackErrorCode(err) !== 'message_not_found') throw err;
+          // Someone deleted the message: post it again rather than lose the incident.
+          log.warn({ incident: id }, 'alert message was deleted; posting it again');
+          await deps.store.update(id, s.gen, { ts: '', shown: '' });
+          return;
+        }
+        await deps.store.update(id, s.gen, { shown: key, updatedAt: t });
+      };
+    };
+    let wait: number | undefined;
+    for (const action of [threadAction(), headlineAction()]) {
+      if (!action) continue;
+      try {
+        await action();
+        return true;
+      } catch (err) {
+        if (!(err instanceof Wait)) throw err;
+        wait = Math.min(wait ?? err.ms, err.ms);
+      }
+    }
+    if (wait !== undefined) throw new Wait(wait);
+    return false;
+  }
+
+  async function showLogs(data: Extract<AlertJob, { type: 'logs' }>): Promise<void> {
+    const s = await deps.store.load(data.id);
+    const occ = s?.last ?? s?.head;
+    const cluster = s && deps.cluster(s.cluster);
+    let message: SlackMessage;
+    if (!s || !occ || !cluster) {
+      message = { text: ':hourglass: This alert is no longer known; use `/k8s logs` instead.' };
+    } else {
+      const lines = deps.logLines ?? 20;
+      // The killed or crashed instance first; the running one if there is no previous instance.
+      let previous = s.kind === 'OOMKilled' || s.kind === 'CrashLoopBackOff';
+      let tail = await readLogTail(cluster, s.namespace, occ.pod, occ.container, lines, previous);
+      if (!tail && previous) {
+        previous = false;
+        tail = await readLogTail(cluster, s.namespace, occ.pod, occ.container, lines, false);
+      }
+      message = logsMessage(occ.pod, occ.container, tail, previous);
+    }
+    await deps.slack.chat.postEphemeral({
+      channel: data.channelId,
+      user: data.userId,
+      text: message.text,
+      ...(message.blocks ? { blocks: message.blocks } : {}),
+      ...(data.threadTs ? { thread_ts: data.threadTs } : {}),
+    });
+  }
+
+  const worker = new Worker<AlertJob>(
+    ALERT_QUEUE,
+    async (job: Job<AlertJob>, token?: string) => {
+      if (job.data.type === 'logs') return showLogs(job.data);
+      const id = job.data.id;
+      try {
+        for (let i = 0; i < STEPS_PER_RUN; i++) if (!(await step(id))) return;
+        // More to do than one run makes: a follow-up job continues (this one is still active, so it is kept).
+        await enqueueIncident(deps.queue, id, false);
+      } catch (err) {
+        if (!(err instanceof Wait)) throw err;
+        await job.moveToDelayed(Date.now() + err.ms, token);
+        throw new DelayedError();
+      }
+    },
+    { connection: deps.connection, ...(deps.prefix ? { prefix: deps.prefix } : {}), concurrency: deps.concurrency ?? 8 },
+  );
+  worker.on('error', (err) => log.warn({ err: err.message }, 'alert delivery connection error'));
+  worker.on('failed', (job, err) => {
+    if (err instanceof DelayedError || err.name === 'DelayedError') return;
+    log.warn({ job: job?.id, incident: job?.data.id, attempts: job?.attemptsMade, err: err.message }, 'alert delivery failed; BullMQ retries it with backoff');
+  });
+  return {
+    worker,
+    async close() {
+      const closing = worker.close();
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    },
+  };
+}

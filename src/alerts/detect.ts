@@ -1,0 +1,191 @@
+/**
+ * What is wrong with a pod, as on-call alerts see it. Pure: reads only the pod
+ * object (as listed or watched), so every rule is tested without a cluster.
+ */
+import type { V1ContainerState, V1ContainerStatus, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
+import type { AlertKind } from '../config/schema.js';
+
+/** The workload an incident is grouped by: the pod's owning controller, or the pod itself. */
+export interface WorkloadRef {
+  /** Deployment, StatefulSet, DaemonSet, Job, ReplicaSet (without a Deployment), other owners' kinds, or Pod. */
+  kind: string;
+  name: string;
+}
+
+/**
+ * The owning workload, without API calls: a ReplicaSet named `<deployment>-<pod-template-hash>`
+ * (as the Deployment controller names them) stands for its Deployment; a bare pod is its own workload.
+ */
+export function workloadOf(pod: V1Pod): WorkloadRef {
+  const owners = pod.metadata?.ownerReferences ?? [];
+  const owner = owners.find((r) => r.controller) ?? (owners.length === 1 ? owners[0] : undefined);
+  if (!owner) return { kind: 'Pod', name: pod.metadata?.name ?? '?' };
+  if (owner.kind === 'ReplicaSet') {
+    const hash = pod.metadata?.labels?.['pod-template-hash'];
+    if (hash && owner.name.endsWith(`-${hash}`)) return { kind: 'Deployment', name: owner.name.slice(0, -(hash.length + 1)) };
+  }
+  return { kind: owner.kind, name: owner.name };
+}
+
+/** One thing wrong with a pod, identified so that seeing it again is not a new occurrence. */
+export interface Finding {
+  kind: AlertKind;
+  container?: string;
+  /**
+   * Which occurrence this is, per pod × container × kind: the restart the termination
+   * belongs to for OOMKilled and CrashLoopBackOff (a kill seen first as the current
+   * state, then as lastState after the restart, is one occurrence); 1 for Unschedulable
+   * and image pulls, which are alerted once per pod and container.
+   */
+  occurrence: number;
+  /** When it happened (ms since the epoch): the termination, or since when the pod is unschedulable. NaN if unknown. */
+  at: number;
+  /** The kubelet's or scheduler's reason: OOMKilled, Error, ErrImagePull, ImagePullBackOff, Unschedulable… */
+  reason?: string;
+  exitCode?: number;
+  /** The kubelet's or scheduler's message, verbatim. */
+  message?: string;
+  image?: string;
+  restarts?: number;
+}
+
+const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull']);
+
+export function timeMs(t: Date | string | undefined | null): number {
+  if (!t) return NaN;
+  return new Date(t).getTime();
+}
+
+function statuses(pod: V1Pod): V1ContainerStatus[] {
+  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+}
+
+function containerFindings(s: V1ContainerStatus): Finding[] {
+  const current = s.state?.terminated;
+  const last = s.lastState?.terminated;
+  const base = { container: s.name, image: s.image, restarts: s.restartCount };
+  // A termination in the current state becomes restart N+1 once the kubelet restarts the container.
+  const terminated = current ?? last;
+  const occurrence = current ? s.restartCount + 1 : s.restartCount;
+  if (terminated?.reason === 'OOMKilled') {
+    return [{ ...base, kind: 'OOMKilled', occurrence, at: timeMs(terminated.finishedAt), reason: 'OOMKilled', exitCode: terminated.exitCode }];
+  }
+  const waiting = s.state?.waiting;
+  if (waiting?.reason === 'CrashLoopBackOff') {
+    return [{
+      ...base,
+      kind: 'CrashLoopBackOff',
+      occurrence: s.restartCount,
+      at: timeMs(last?.finishedAt),
+      reason: last?.reason ?? 'CrashLoopBackOff',
+      ...(last ? { exitCode: last.exitCode } : {}),
+      ...(waiting.message ? { message: waiting.message } : {}),
+    }];
+  }
+  if (waiting?.reason && IMAGE_PULL_REASONS.has(waiting.reason)) {
+    return [{ ...base, kind: 'ImagePullBackOff', occurrence: 1, at: NaN, reason: waiting.reason, ...(waiting.message ? { message: waiting.message } : {}) }];
+  }
+  return [];
+}
+
+/** Everything wrong with the pod now. A pod going away (deletionTimestamp) reports nothing. */
+export function detect(pod: V1Pod): Finding[] {
+  if (pod.metadata?.deletionTimestamp) return [];
+  const findings: Finding[] = [];
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (!pod.spec?.nodeName && scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
+    findings.push({ kind: 'Unschedulable', occurrence: 1, at: timeMs(scheduled.lastTransitionTime), reason: 'Unschedulable', ...(scheduled.message ? { message: scheduled.message } : {}) });
+  }
+  for (const s of statuses(pod)) findings.push(...containerFindings(s));
+  return findings;
+}
+
+/**
+ * Healthy, for recovery: running with every container ready, or finished
+ * successfully. Pods being deleted do not count either way (callers skip them).
+ */
+export function podHealthy(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded') return true;
+  if (phase !== 'Running') return false;
+  return pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+}
+
+/** Does this pod count when judging whether its workload recovered? Pods being deleted and failed leftovers do not. */
+export function countsForRecovery(pod: V1Pod): boolean {
+  return !pod.metadata?.deletionTimestamp && pod.status?.phase !== 'Failed';
+}
+
+/**
+ * A copy of the pod with only what alerts read (identity, owner, node,
+ * containers' resources and images, readiness and container states; the
+ * scheduling constraints while it is unscheduled): watching tens of thousands
+ * of pods keeps a small cache.
+ */
+export function slimPod(pod: V1Pod): V1Pod {
+  const m = pod.metadata ?? {};
+  const spec = pod.spec;
+  const status = pod.status;
+  const container = (c: NonNullable<V1Pod['spec']>['containers'][number]) => ({
+    name: c.name,
+    ...(c.image ? { image: c.image } : {}),
+    ...(c.resources?.requests || c.resources?.limits ? { resources: { ...(c.resources.requests ? { requests: c.resources.requests } : {}), ...(c.resources.limits ? { limits: c.resources.limits } : {}) } } : {}),
+    ...(c.restartPolicy ? { restartPolicy: c.restartPolicy } : {}),
+  });
+  const owner = m.ownerReferences?.find((r) => r.controller) ?? m.ownerReferences?.[0];
+  const hash = m.labels?.['pod-template-hash'];
+  const unscheduled = !spec?.nodeName;
+  const conditions = status?.conditions
+    ?.filter((c) => c.type === 'Ready' || (c.type === 'PodScheduled' && c.status === 'False'))
+    .map((c) => (c.type === 'Ready' ? { type: c.type, status: c.status } : { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime: c.lastTransitionTime }));
+  return {
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      ...(hash ? { labels: { 'pod-template-hash': hash } } : {}),
+      ...(owner ? { ownerReferences: [{ kind: owner.kind, name: owner.name, controller: owner.controller ?? false } as V1OwnerReference] } : {}),
+    },
+    ...(spec
+      ? {
+          spec: {
+            containers: spec.containers.map(container),
+            ...(spec.initContainers?.length ? { initContainers: spec.initContainers.map(container) } : {}),
+            ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
+            ...(spec.overhead ? { overhead: spec.overhead } : {}),
+            ...(unscheduled && spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+            ...(unscheduled && spec.tolerations ? { tolerations: spec.tolerations } : {}),
+            ...(unscheduled && spec.affinity?.nodeAffinity ? { affinity: { nodeAffinity: spec.affinity.nodeAffinity } } : {}),
+          },
+        }
+      : {}),
+    ...(status
+      ? {
+          status: {
+            ...(status.phase ? { phase: status.phase } : {}),
+            ...(conditions?.length ? { conditions } : {}),
+            ...(status.containerStatuses ? { containerStatuses: status.containerStatuses.map(slimStatus) } : {}),
+            ...(status.initContainerStatuses ? { initContainerStatuses: status.initContainerStatuses.map(slimStatus) } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+function slimState(state: V1ContainerState | undefined): V1ContainerState | undefined {
+  if (state?.terminated) {
+    const t = state.terminated;
+    return { terminated: { exitCode: t.exitCode, ...(t.reason ? { reason: t.reason } : {}), ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}) } };
+  }
+  if (state?.waiting) return { waiting: { ...(state.waiting.reason ? { reason: state.waiting.reason } : {}), ...(state.waiting.message ? { message: state.waiting.message } : {}) } };
+  if (state?.running) return { running: {} };
+  return undefined;
+}
+
+function slimStatus(s: V1ContainerStatus): V1ContainerStatus {
+  const state = slimState(s.state);
+  const lastState = slimState(s.lastState);
+  return { name: s.name, image: s.image, imageID: '', ready: s.ready, restartCount: s.restartCount, ...(state ? { state } : {}), ...(lastState ? { lastState } : {}) };
+}

@@ -1,0 +1,174 @@
+/**
+ * The alerts role: per cluster, a Lease elects the one replica that watches
+ * (monitor.ts); every replica delivers (delivery.ts) from the `alerts` queue.
+ */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { WebClient } from '@slack/web-api';
+import type { Config } from '../config/schema.js';
+import type { ClusterClient, Clusters } from '../kube/clusters.js';
+import { botNamespace } from '../kube/permissions.js';
+import type { Logger } from '../log.js';
+import type { IntentStore } from '../slack/intents.js';
+import { createAlertQueue, enqueueIncident, startDelivery, type AlertJob } from './delivery.js';
+import { IncidentStore } from './incidents.js';
+import { defaultIdentity, LeaderElector } from './leader.js';
+import { ClusterMonitor, watchTargets } from './monitor.js';
+import { RateLimiter, type RateLimit } from './ratelimit.js';
+
+export { registerAlertButtons, type AlertButtonDeps } from './buttons.js';
+export { createAlertQueue, type AlertJob } from './delivery.js';
+
+/** Where the Lease lives when the bot's namespace is unknown (not in a pod and POD_NAMESPACE unset). */
+export const FALLBACK_LEASE_NAMESPACE = 'default';
+
+export interface AlertsOptions {
+  /** This replica's name in the Lease (default hostname-pid-random). */
+  identity?: string;
+  /** Default: botNamespace() (POD_NAMESPACE or the service account's), else FALLBACK_LEASE_NAMESPACE. */
+  leaseNamespace?: string;
+  /** Default `k8s-chatops-alerts` (plus the Redis prefix when it is not BullMQ's default). */
+  leaseName?: string;
+  leaseDurationMs?: number;
+  retryPeriodMs?: number;
+  limits?: { channel?: RateLimit; update?: RateLimit };
+  /** See MonitorOptions. */
+  maxAgeMs?: number;
+  logLines?: number;
+  backoffMs?(attempt: number): number;
+  pageSize?: number;
+  now?: () => number;
+}
+
+export interface AlertsDeps {
+  config: Config;
+  clusters: Pick<Clusters, 'forEnvironment' | 'all'>;
+  /** The bot's client: delivery makes its own from its token and URL, one that does not pause on 429. */
+  slack: WebClient;
+  /** Producer connection: incident state and queue adds (fails fast while Redis is down). */
+  redis: Redis;
+  /** Blocking connection for the delivery worker. */
+  connection: Redis;
+  intents: IntentStore;
+  /** Key prefix for our state and BullMQ's prefix. */
+  prefix: string;
+  /** The `alerts` queue (shared with the buttons); created on `redis` if absent. */
+  queue?: Queue<AlertJob>;
+  log: Logger;
+  options?: AlertsOptions;
+}
+
+export interface RunningAlerts {
+  /** Stops watching and delivering; `release: false` leaves the Lease to expire (as a crash would). */
+  stop(opts?: { release?: boolean }): Promise<void>;
+  /** Names of the clusters this replica currently watches. */
+  leading(): string[];
+  /** Resolves when this replica watches every cluster with rules and has cached the initial lists. */
+  whenWatching(): Promise<void>;
+  /** Pods in the watch caches of this replica (0 when it does not lead). */
+  watchedPods(): number;
+}
+
+function leaseNameFor(prefix: string): string {
+  const suffix = prefix === 'bull' ? '' : `-${prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
+  return `k8s-chatops-alerts${suffix}`.slice(0, 63).replace(/-+$/, '');
+}
+
+export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
+  const o = deps.options ?? {};
+  const log = deps.log;
+  const byCluster = watchTargets(deps.config, (env) => deps.clusters.forEnvironment(env).name);
+  if (byCluster.size === 0) {
+    log.info('no alert rules: not watching');
+    return { stop: async () => {}, leading: () => [], whenWatching: async () => {}, watchedPods: () => 0 };
+  }
+  const queue = deps.queue ?? createAlertQueue(deps.redis, deps.prefix);
+  const store = new IncidentStore(deps.redis, deps.prefix);
+  const clusterByName = new Map<string, ClusterClient>(deps.clusters.all().map((c) => [c.name, c]));
+  const slack = new WebClient(deps.slack.token, { slackApiUrl: deps.slack.slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2_000 } });
+  const delivery = startDelivery({
+    queue,
+    connection: deps.connection,
+    prefix: deps.prefix,
+    store,
+    limiter: new RateLimiter(deps.redis, deps.prefix),
+    slack,
+    intents: deps.intents,
+    cluster: (name) => clusterByName.get(name),
+    log: log.child({ component: 'alert-delivery' }),
+    ...(o.limits ? { limits: o.limits } : {}),
+    ...(o.now ? { now: o.now } : {}),
+    ...(o.logLines ? { logLines: o.logLines } : {}),
+  });
+
+  const identity = o.identity ?? defaultIdentity();
+  const namespace = o.leaseNamespace ?? botNamespace() ?? FALLBACK_LEASE_NAMESPACE;
+  const watching = new Map<string, ClusterMonitor>();
+  const synced = new Set<string>();
+  let waiters: Array<() => void> = [];
+  const notify = () => {
+    if (synced.size < byCluster.size) return;
+    const ready = waiters;
+    waiters = [];
+    ready.forEach((resolve) => resolve());
+  };
+
+  const electors: LeaderElector[] = [];
+  for (const [clusterName, targets] of byCluster) {
+    const cluster = clusterByName.get(clusterName);
+    if (!cluster) continue;
+    const clusterLog = log.child({ component: 'alert-watch', cluster: clusterName });
+    electors.push(
+      new LeaderElector({
+        cluster,
+        namespace,
+        name: o.leaseName ?? leaseNameFor(deps.prefix),
+        identity,
+        ...(o.leaseDurationMs ? { leaseDurationMs: o.leaseDurationMs } : {}),
+        ...(o.retryPeriodMs ? { retryPeriodMs: o.retryPeriodMs } : {}),
+        ...(o.now ? { now: o.now } : {}),
+        log: clusterLog,
+        onStartedLeading: async () => {
+          const monitor = new ClusterMonitor({
+            cluster,
+            targets,
+            store,
+            enqueue: (id, isNew) => enqueueIncident(queue, id, isNew),
+            log: clusterLog,
+            ...(o.now ? { now: o.now } : {}),
+            ...(o.maxAgeMs ? { maxAgeMs: o.maxAgeMs } : {}),
+            ...(o.logLines ? { logLines: o.logLines } : {}),
+            ...(o.backoffMs ? { backoffMs: o.backoffMs } : {}),
+            ...(o.pageSize ? { pageSize: o.pageSize } : {}),
+          });
+          watching.set(clusterName, monitor);
+          const started = Date.now();
+          await monitor.start();
+          if (watching.get(clusterName) !== monitor) return;
+          clusterLog.info({ namespaces: targets.map((t) => t.namespace), pods: monitor.podCount(), syncMs: Date.now() - started }, 'watching for alerts');
+          synced.add(clusterName);
+          notify();
+        },
+        onStoppedLeading: async () => {
+          const monitor = watching.get(clusterName);
+          watching.delete(clusterName);
+          synced.delete(clusterName);
+          await monitor?.stop();
+        },
+      }),
+    );
+  }
+  electors.forEach((e) => e.start());
+  log.info({ identity, leaseNamespace: namespace, clusters: [...byCluster.keys()] }, 'alerts role started');
+
+  return {
+    async stop(opts = {}) {
+      await Promise.all(electors.map((e) => e.stop(opts)));
+      await delivery.close();
+      if (!deps.queue) await queue.close();
+    },
+    leading: () => [...watching.keys()],
+    watchedPods: () => [...watching.values()].reduce((n, m) => n + m.podCount(), 0),
+    whenWatching: () => (synced.size >= byCluster.size ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
+  };
+}

@@ -1,0 +1,226 @@
+/**
+ * What on-call sees: the incident's top-level message, its thread replies and
+ * the Show-logs answer. Pure renderers (Block Kit as data), tested as such.
+ */
+import { formatDuration } from '../config/duration.js';
+import type { AlertKind } from '../config/schema.js';
+import { actions, codeBlock, context, escapeMrkdwn, fields, header, mention, section, type Block, type ButtonSpec, type SlackMessage } from '../slack/blocks.js';
+import { slackDate } from '../slack/code-sections.js';
+import { RUN_INTENT_ACTION } from '../slack/intents.js';
+import type { WorkloadRef } from './detect.js';
+import type { Diagnosis } from './diagnose.js';
+
+export const SHOW_LOGS_ACTION = 'chatops_alert_logs';
+export const SILENCE_ACTION = 'chatops_alert_silence';
+/** Silence durations offered by the buttons. */
+export const SILENCE_CHOICES = { '1h': 3_600_000, '24h': 86_400_000 } as const;
+export type SilenceChoice = keyof typeof SILENCE_CHOICES;
+
+/** One time a problem was seen: a pod (and container) and its diagnosis. */
+export interface Occurrence {
+  pod: string;
+  container?: string;
+  node?: string;
+  /** When it happened per the API (ms), else when it was detected. */
+  at: number;
+  diagnosis: Diagnosis;
+}
+
+/** Everything the top-level message shows. */
+export interface IncidentView {
+  id: string;
+  kind: AlertKind;
+  env: string;
+  namespace: string;
+  cluster: string;
+  workload: WorkloadRef;
+  count: number;
+  firstAt: number;
+  lastAt: number;
+  /** The first occurrence: its diagnosis is the message's body. */
+  head: Occurrence;
+  /** The latest occurrence, when it differs from the first. */
+  last?: Occurrence;
+  status: 'open' | 'recovered';
+  recoveredAt?: number;
+  silence?: { until: number; by: string };
+  /** Intent id of the Restart button (Deployments only). */
+  restartIntent?: string;
+}
+
+const ICON: Record<AlertKind, string> = {
+  OOMKilled: ':boom:',
+  Unschedulable: ':hourglass:',
+  CrashLoopBackOff: ':repeat:',
+  ImagePullBackOff: ':package:',
+};
+
+/** A time Slack shows in the reader's time zone (UTC where it cannot); the API may not have said when. */
+export function slackTime(ms: number): string {
+  return Number.isFinite(ms) ? slackDate(ms) : 'unknown time';
+}
+
+export function workloadLabel(w: WorkloadRef): string {
+  return `${w.kind.toLowerCase()} ${w.name}`;
+}
+
+function kindLabel(kind: AlertKind, d?: Diagnosis): string {
+  if (kind === 'ImagePullBackOff' && d?.kind === 'ImagePullBackOff' && d.reason) return d.reason;
+  return kind;
+}
+
+function logSection(title: string, lines: readonly string[] | undefined): Block[] {
+  if (lines === undefined) return [context(`_${title}: the log could not be read (the container may be gone)._`)];
+  if (lines.length === 0) return [context(`_${title}: the log is empty._`)];
+  return [section(`*${title}:*\n${codeBlock(lines.join('\n'))}`)];
+}
+
+/** The diagnosis blocks: the facts in fields, the evidence, the suggestion. */
+export function diagnosisBlocks(d: Diagnosis): Block[] {
+  const where = [`*Pod*\n\`${d.pod}\``, `*Node*\n${d.node ? `\`${d.node}\`` : '—'}`];
+  switch (d.kind) {
+    case 'OOMKilled':
+      return [
+        fields([
+          ...where,
+          `*Container*\n\`${d.container}\``,
+          `*Memory limit / request*\n${d.limit ?? 'none'} / ${d.request ?? 'none'}`,
+          `*Restarts*\n${d.restarts}`,
+          `*Killed*\n${slackTime(d.at)}${d.exitCode !== undefined ? ` (exit ${d.exitCode})` : ''}`,
+        ]),
+        ...logSection(`Last ${d.logTail?.length ?? 20} log lines before the kill`, d.logTail),
+        context(`:bulb: ${escapeMrkdwn(d.suggestion)}`),
+      ];
+    case 'CrashLoopBackOff':
+      return [
+        fields([
+          ...where,
+          `*Container*\n\`${d.container}\``,
+          `*Last exit*\n${d.exitCode ?? '?'}${d.reason ? ` (${escapeMrkdwn(d.reason)})` : ''}`,
+          `*Restarts*\n${d.restarts}`,
+          `*Exited*\n${slackTime(d.at)}`,
+        ]),
+        ...logSection('Last log lines of the previous instance', d.logTail),
+        context(`:bulb: ${escapeMrkdwn(d.suggestion)}`),
+      ];
+    case 'ImagePullBackOff':
+      return [
+        fields([...where, `*Container*\n\`${d.container}\``, `*Image*\n\`${escapeMrkdwn(d.image ?? '?')}\``]),
+        section(`*Registry says:* ${d.error ? escapeMrkdwn(d.error) : '_no error message yet_'}`),
+        context(`:bulb: ${escapeMrkdwn(d.suggestion)}`),
+      ];
+    case 'Unschedulable': {
+      const lines = [`*Scheduler says:* ${d.schedulerMessage ? escapeMrkdwn(d.schedulerMessage) : '_no message_'}`];
+      lines.push(`*Pod requests:* ${d.requests.cpu} CPU, ${d.requests.memory} memory`);
+      if (d.roomiest) {
+        const lack = d.roomiest.lacks.length ? ` — lacks ${d.roomiest.lacks.join(' and ')}` : ' — the requests fit there by our count';
+        lines.push(`*Most room:* \`${d.roomiest.name}\` with ${d.roomiest.freeCpu} CPU, ${d.roomiest.freeMemory} memory free of ${d.nodeCount} node${d.nodeCount === 1 ? '' : 's'}${lack}`);
+      } else {
+        lines.push(`*Nodes:* none of ${d.nodeCount} is ready and schedulable`);
+      }
+      if (d.taints?.length) lines.push(`*Untolerated taints:* ${d.taints.slice(0, 5).map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')}`);
+      if (d.selector) lines.push(`*Node selector:* \`${escapeMrkdwn(d.selector.labels)}\` matches ${d.selector.matchingNodes} of ${d.nodeCount} nodes`);
+      return [
+        section(lines.join('\n')),
+        context(`:bulb: ${escapeMrkdwn(d.suggestion)}`),
+        context(`Free room = allocatable minus the requests of non-terminated pods ${d.countedNamespaces ? `in ${d.countedNamespaces.map((n) => `\`${n}\``).join(', ')} (the bot may not list other namespaces)` : 'in every namespace'}. Pending since ${slackTime(d.at)}.`),
+      ];
+    }
+  }
+}
+
+export function headlineText(v: IncidentView): string {
+  const what = `${kindLabel(v.kind, v.head.diagnosis)} · ${workloadLabel(v.workload)} · ${v.env}`;
+  if (v.status === 'recovered') return `:white_check_mark: Recovered — ${what} (${v.count} occurrence${v.count === 1 ? '' : 's'})`;
+  return `${ICON[v.kind]} ${what}${v.count > 1 ? ` — ${v.count} occurrences` : ''}`;
+}
+
+function summaryLine(v: IncidentView): string {
+  const times = v.count === 1 ? 'once' : `*${v.count} times*`;
+  const span = v.count > 1 ? ` over ${formatDuration(Math.max(0, v.lastAt - v.firstAt))}` : '';
+  const last = v.last ? `, last on pod \`${v.last.pod}\` at ${slackTime(v.last.at)}` : '';
+  return `${ICON[v.kind]} *${kindLabel(v.kind, v.head.diagnosis)}* in ${workloadLabel(v.workload)} (\`${v.env}\`): seen ${times}${span}${last}.${v.count > 1 ? ' Each one is in the thread.' : ''}`;
+}
+
+export function alertButtons(v: IncidentView): ButtonSpec[] {
+  // Unschedulable pods and images never pulled have no log to show.
+  const hasLogs = v.kind === 'OOMKilled' || v.kind === 'CrashLoopBackOff';
+  const buttons: ButtonSpec[] = hasLogs ? [{ text: 'Show logs', actionId: SHOW_LOGS_ACTION, value: v.id }] : [];
+  if (v.status === 'recovered') return buttons;
+  if (v.restartIntent) buttons.push({ text: 'Restart', actionId: RUN_INTENT_ACTION, value: v.restartIntent, style: 'danger' });
+  for (const choice of Object.keys(SILENCE_CHOICES) as SilenceChoice[]) {
+    buttons.push({ text: `Silence ${choice}`, actionId: SILENCE_ACTION, value: `${v.id}|${choice}` });
+  }
+  return buttons;
+}
+
+/** The incident's top-level message. */
+export function headlineMessage(v: IncidentView, now: number): SlackMessage {
+  const status: string[] = [`namespace \`${v.namespace}\``, `cluster \`${v.cluster}\``, `first seen ${slackTime(v.firstAt)}`];
+  if (v.status === 'recovered' && v.recoveredAt) status.push(`:white_check_mark: recovered ${slackTime(v.recoveredAt)}`);
+  else if (v.silence && v.silence.until > now) status.push(`:no_bell: silenced until ${slackTime(v.silence.until)} by ${mention(v.silence.by)}`);
+  const buttons = alertButtons(v);
+  return {
+    text: headlineText(v),
+    blocks: [
+      header(headlineText(v).replace(/^:[a-z_]+: /, '')),
+      section(summaryLine(v)),
+      ...diagnosisBlocks(v.head.diagnosis),
+      context(status.join(' · ')),
+      ...(buttons.length ? [actions(`alert-${v.id}`, buttons)] : []),
+    ],
+  };
+}
+
+function occurrenceLine(o: Occurrence): string {
+  const d = o.diagnosis;
+  const container = o.container ? ` / \`${o.container}\`` : '';
+  const node = o.node ? ` on \`${o.node}\`` : '';
+  const extra =
+    d.kind === 'OOMKilled' ? ` — restart ${d.restarts}`
+    : d.kind === 'CrashLoopBackOff' ? ` — exit ${d.exitCode ?? '?'}, restart ${d.restarts}`
+    : d.kind === 'ImagePullBackOff' ? ` — \`${escapeMrkdwn(d.image ?? '?')}\``
+    : '';
+  return `• \`${o.pod}\`${container}${node}${extra}, ${slackTime(o.at)}`;
+}
+
+/** At most this many occurrences are listed in one thread reply; the rest are counted. */
+export const LISTED_PER_REPLY = 10;
+
+/**
+ * New occurrences for the thread: one is shown in full; many (a storm) are
+ * summarised in one reply — listed up to LISTED_PER_REPLY, the rest counted.
+ */
+export function occurrencesReply(v: Pick<IncidentView, 'kind' | 'count'>, occurrences: readonly Occurrence[], hidden = 0): SlackMessage {
+  const total = occurrences.length + hidden;
+  if (total === 1 && occurrences[0]) {
+    const o = occurrences[0];
+    const text = `${ICON[v.kind]} Again: ${kindLabel(v.kind, o.diagnosis)} in pod \`${o.pod}\` — ${v.count} in total.`;
+    return { text, blocks: [section(text), ...diagnosisBlocks(o.diagnosis)] };
+  }
+  const shown = occurrences.slice(-LISTED_PER_REPLY);
+  const more = total - shown.length;
+  const text = `${ICON[v.kind]} ${total} more occurrences (${v.count} in total):`;
+  const lines = [text, ...shown.map(occurrenceLine), ...(more > 0 ? [`…and ${more} more`] : [])];
+  return { text: lines.join('\n'), blocks: [section(lines.join('\n'))] };
+}
+
+export function recoveredReply(v: Pick<IncidentView, 'workload' | 'count' | 'firstAt' | 'lastAt'>, healthyForMs: number): SlackMessage {
+  const text = `:white_check_mark: Recovered: every pod of ${workloadLabel(v.workload)} has been healthy for ${formatDuration(healthyForMs)}. ${v.count} occurrence${v.count === 1 ? '' : 's'} between ${slackTime(v.firstAt)} and ${slackTime(v.lastAt)}.`;
+  return { text, blocks: [section(text)] };
+}
+
+export function silencedReply(choice: string, until: number, by: string): SlackMessage {
+  const text = `:no_bell: Silenced for ${choice} by ${mention(by)}, until ${slackTime(until)}. Occurrences are still counted on the message above; nothing is posted until then.`;
+  return { text, blocks: [section(text)] };
+}
+
+export function logsMessage(pod: string, container: string | undefined, lines: readonly string[] | undefined, previous: boolean): SlackMessage {
+  const which = `\`${pod}\`${container ? ` / \`${container}\`` : ''}${previous ? ' (previous instance)' : ''}`;
+  if (lines === undefined) {
+    const text = `:warning: Could not read the log of ${which}: the pod may be gone. Try \`/k8s logs\`.`;
+    return { text, blocks: [section(text)] };
+  }
+  const text = `Last ${lines.length} log lines of ${which}:`;
+  return { text: `${text}\n${lines.join('\n')}`, blocks: [section(`${text}\n${lines.length ? codeBlock(lines.join('\n')) : '_empty_'}`)] };
+}
