@@ -14,21 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { deployment as workload } from '../test/e2e/alerts-fixtures.js';
 import { startHarness } from '../test/support/harness.js';
 import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../test/support/redis.js';
 import { benchSeconds, ms, row, summarize } from './lib.js';
 
 const ready = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
 
-function deployment(namespace: string, name: string, replicas: number): any {
-  return {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace },
-    spec: {
-      replicas, selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `registry.example.com/${name}:1`, resources: { requests: { cpu: '1m', memory: '4Mi' }, limits: { memory: '256Mi' } } }] } },
-    },
-  };
-}
+const deployment = (namespace: string, name: string, replicas: number) =>
+  workload(namespace, name, { replicas, requests: { cpu: '1m', memory: '4Mi' }, limits: { memory: '256Mi' } });
 
 /** Status change → Slack call for new incidents, spread over 5 channels so no sample waits for a rate token. */
 export async function benchAlertLatency(seconds = benchSeconds(10)): Promise<string[]> {

@@ -20,8 +20,12 @@ alerts:
     pendingFor: ${opts.pendingFor ?? '300ms'}
 `;
 
+/** The image the fixtures give a workload, unless told otherwise. */
+export const IMAGE = (name: string, tag = '1.0.0') => `registry.example.com/team/${name}:${tag}`;
+
 export interface WorkloadOptions {
   replicas?: number;
+  progressDeadlineSeconds?: number;
   image?: string;
   requests?: { cpu?: string; memory?: string };
   limits?: { cpu?: string; memory?: string };
@@ -36,11 +40,12 @@ export function deployment(namespace: string, name: string, o: WorkloadOptions =
     metadata: { name, namespace },
     spec: {
       replicas: o.replicas ?? 1,
+      ...(o.progressDeadlineSeconds ? { progressDeadlineSeconds: o.progressDeadlineSeconds } : {}),
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{ name: 'app', image: o.image ?? `registry.example.com/team/${name}:1.0.0`, resources: { requests: o.requests ?? { cpu: '10m', memory: '16Mi' }, ...(o.limits ? { limits: o.limits } : {}) } }],
+          containers: [{ name: 'app', image: o.image ?? IMAGE(name), resources: { requests: o.requests ?? { cpu: '10m', memory: '16Mi' }, ...(o.limits ? { limits: o.limits } : {}) } }],
           ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
         },
       },
