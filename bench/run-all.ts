@@ -2,10 +2,12 @@
 import { benchAck } from './ack.js';
 import { benchAlerts } from './alerts.js';
 import { benchEnqueue } from './enqueue.js';
+import { benchRollout } from './rollout.js';
 
 const sections: Array<[string, () => Promise<string[]>]> = [
   ['ack', () => benchAck()],
   ['enqueue', () => benchEnqueue()],
+  ['rollout', () => benchRollout()],
   ['alerts', () => benchAlerts()],
 ];
 

@@ -1,7 +1,8 @@
 import type { Config } from '../config/schema.js';
 import type { CommandRequest, Verb } from '../command/types.js';
 import { parseCommand } from '../command/parse.js';
-import { checkPolicy, type MembershipResolver } from '../policy/index.js';
+import type { MembershipResolver } from '../policy/index.js';
+import { authorizeCommand } from '../command/authorize.js';
 import { describeError, isChatOpsError } from '../errors/index.js';
 import { enqueueCommand, requestIdFrom } from '../queue/commands.js';
 import type { Services } from '../command/services.js';
@@ -84,13 +85,7 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     // What is shown and recorded from here on (secret values masked); the job carries the real args.
     shownText = verb.displayText?.(args, deps.config) ?? input.text.trim();
     request.text = shownText;
-    verb.check?.(args, deps.config);
-    await checkPolicy(
-      deps.config,
-      { channelId: request.channelId, userId: request.userId, verb: verb.verb, verbClass: verb.class, ...(target.env ? { env: target.env } : {}) },
-      [...deps.verbs.keys()],
-      deps.members,
-    );
+    await authorizeCommand(deps, verb, args, target, request);
     if (verb.runsIn === 'app') {
       let reply: IntakeResult['reply'] = { response_type: 'ephemeral', text: 'done' };
       await verb.run({

@@ -5,7 +5,8 @@ import type { Config } from '../config/schema.js';
 import type { Verb, VerbTarget, WorkerVerbContext } from '../command/types.js';
 import type { Clusters } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
-import { checkPolicy, type MembershipResolver } from '../policy/index.js';
+import type { MembershipResolver } from '../policy/index.js';
+import { authorizeCommand } from '../command/authorize.js';
 import { badInput, describeError } from '../errors/index.js';
 import { formatIssues } from '../config/load.js';
 import { COMMAND_QUEUE, type CommandJobData } from '../queue/commands.js';
@@ -144,14 +145,8 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     if (!parsed.success) throw badInput(`Invalid arguments: ${formatIssues(parsed.error.issues).join('; ')}`);
     const args = parsed.data;
     target = verb.target(args);
-    verb.check?.(args, deps.config);
     // The binding may have changed since the app accepted the command.
-    await checkPolicy(
-      deps.config,
-      { channelId: request.channelId, userId: request.userId, verb: verb.verb, verbClass: verb.class, ...(target.env ? { env: target.env } : {}) },
-      [...deps.verbs.keys()],
-      deps.members,
-    );
+    await authorizeCommand(deps, verb, args, target, request);
 
     const rule = approvalRuleFor(deps.config, verb, args, target.env);
     if (rule && job.data.approvalId) {
