@@ -7,7 +7,7 @@ export type Role = (typeof ROLES)[number];
 
 /** Process settings from the environment. Secrets come only from here, never from the config file. */
 const settingsSchema = z.object({
-  SLACK_BOT_TOKEN: z.string().min(1, 'is required (the bot token, xoxb-…)'),
+  SLACK_BOT_TOKEN: z.string({ error: 'is required: the bot token (xoxb-…) from your Slack app\'s OAuth & Permissions page' }).min(1),
   SLACK_SIGNING_SECRET: z.string().optional(),
   SLACK_APP_TOKEN: z.string().optional(),
   SLACK_API_URL: z.url().optional(),

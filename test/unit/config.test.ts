@@ -38,3 +38,13 @@ describe('config', () => {
     expect(parseDuration('5 minutes')).toBeUndefined();
   });
 });
+
+describe('process settings', () => {
+  it('says which variable is missing and where to get it', async () => {
+    const { loadSettings } = await import('../../src/config/settings.js');
+    expect(() => loadSettings({})).toThrowError(/SLACK_BOT_TOKEN: is required: the bot token/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrowError(/SLACK_SIGNING_SECRET: is required in HTTP mode/);
+    expect(loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }, ['--role', 'worker']).roles).toEqual(['worker']);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }, ['--role=boss'])).toThrowError(/--role must be one of app, worker, alerts/);
+  });
+});
