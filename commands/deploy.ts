@@ -46,6 +46,9 @@ export default defineVerb<Args>({
   target: ({ app, env }) => ({ app, env }),
   check: ({ app }, config) => void requireApp(config, app),
   describe: ({ app, env, version }) => `deploy ${app}${version ? ` ${version}` : ''} → ${env}`,
+  async pin(ctx) {
+    return { version: (await resolveVersion(ctx)).version };
+  },
   async preview(ctx) {
     const { app, env: envName } = ctx.args;
     const appConfig = requireApp(ctx.config, app);

@@ -42,6 +42,10 @@ export default defineVerb<Args>({
   schema,
   target: ({ app, env }) => ({ app, env }),
   describe: ({ app, env, revision }) => `rollback ${app} in ${env}${revision ? ` to revision ${revision}` : ''}`,
+  async pin(ctx): Promise<Record<string, string>> {
+    const { plan: p } = await plan(ctx);
+    return p && p.kind === 'rollback' ? { revision: String(p.to.revision) } : {};
+  },
   async preview(ctx) {
     const { plan: p } = await plan(ctx);
     if (!p) return ['(this rollback was already applied)'];

@@ -67,6 +67,15 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
     return request;
   };
 
+  const approvedJobId = (request: ApprovalRequest) => `${jobIdFor(request.request.requestId)}-approved`;
+  const enqueueApproved = (request: ApprovalRequest) =>
+    enqueueCommand(
+      deps.services.queue,
+      { verb: request.verb, args: request.args, request: request.request, ...(request.messageTs ? { threadTs: request.messageTs } : {}), approvalId: request.id },
+      2_000,
+      approvedJobId(request),
+    );
+
   const isApprover = async (request: ApprovalRequest, userId: string) => {
     const rule = deps.config.environments[request.env]?.approval;
     return rule ? { rule, ok: await deps.members.isMember(userId, rule.approvers) } : { rule: undefined, ok: false };
@@ -90,13 +99,9 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
         case 'approved': {
           approvalsTotal.inc({ outcome: 'approved' });
           await audit(current, 'approved', click.userId, `approved by ${current.approvals.join(', ')}`);
+          // Queue first, then say it runs: if Redis fails here, a later click queues it (same job id).
+          await enqueueApproved(current);
           await announceDecision(deps.slack, current, deps.log);
-          await enqueueCommand(
-            deps.services.queue,
-            { verb: current.verb, args: current.args, request: current.request, ...(current.messageTs ? { threadTs: current.messageTs } : {}), approvalId: current.id },
-            2_000,
-            `${jobIdFor(current.request.requestId)}-approved`,
-          );
           return tell(click, `:white_check_mark: Approved — ${current.description} is running; follow it in the thread.`);
         }
         case 'recorded': {
@@ -114,6 +119,11 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
           await announceDecision(deps.slack, current, deps.log);
           return tell(click, ':hourglass: This request has expired; nothing was run. Ask the requester to run the command again.');
         default:
+          // Approved earlier but its run never got queued (Redis failed at that moment): queue it now.
+          if (current.state === 'approved' && !(await deps.services.queue.getJob(approvedJobId(current)))) {
+            await enqueueApproved(current);
+            await announceDecision(deps.slack, current, deps.log);
+          }
           return tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}${current.decidedBy && current.decidedBy !== 'system' ? ` by <@${current.decidedBy}>` : ''}; nothing more happens.`);
       }
     } catch (err) {

@@ -25,12 +25,17 @@ export async function requestApproval(
   target: { env?: string; app?: string },
   deps: { store: ApprovalStore; expiryQueue: Queue },
 ): Promise<'succeeded'> {
-  const changes = verb.preview ? await verb.preview(ctx).catch((err) => [`(could not work out the change: ${String((err as Error).message ?? err).slice(0, 200)})`]) : [];
+  // Fix what the run will do now, and show approvers exactly that.
+  const pinned = verb.pin ? await verb.pin(ctx).catch(() => ({})) : {};
+  const args = { ...rawArgs, ...pinned };
+  const reparsed = verb.schema.safeParse(args);
+  const pinnedCtx = reparsed.success ? { ...ctx, args: reparsed.data } : ctx;
+  const changes = verb.preview ? await verb.preview(pinnedCtx).catch((err) => [`(could not work out the change: ${String((err as Error).message ?? err).slice(0, 200)})`]) : [];
   const now = Date.now();
   const request = await deps.store.create({
     verb: verb.verb,
-    args: rawArgs,
-    description: verb.describe(ctx.args),
+    args: reparsed.success ? args : rawArgs,
+    description: verb.describe(pinnedCtx.args),
     env: target.env ?? '',
     ...(target.app ? { app: target.app } : {}),
     request: ctx.request,

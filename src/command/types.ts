@@ -97,6 +97,12 @@ export interface WorkerVerb<A = any> extends VerbBase<A> {
    * "replicas 3 → 0"). Runs in the worker before an approval request is posted.
    */
   preview?(ctx: WorkerVerbContext<A>): Promise<string[]>;
+  /**
+   * Arguments to fix before an approval request is posted, as typed (e.g. the version a
+   * versionless deploy resolves to, the revision a rollback goes back to), so the run that
+   * follows the approval does exactly what approvers saw, however long they took.
+   */
+  pin?(ctx: WorkerVerbContext<A>): Promise<Record<string, string>>;
   /** Resolves 'failed' when it ran to the end but the change did not succeed (already reported in its thread). */
   run(ctx: WorkerVerbContext<A>): Promise<'succeeded' | 'failed' | void>;
 }

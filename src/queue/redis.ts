@@ -16,7 +16,7 @@ export function createRedis(url: string, role: 'producer' | 'worker', extra: Red
   };
   const options: RedisOptions =
     role === 'producer'
-      ? { ...base, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false }
+      ? { ...base, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false, commandTimeout: 1_500 }
       : { ...base, maxRetriesPerRequest: null };
   const client = new Redis(url, options);
   if (role === 'producer') {

@@ -128,8 +128,9 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
             ? 'unavailable'
             : 'error'
       : 'error';
-    if (outcome === 'denied') await audit('denied', isChatOpsError(err) ? err.userMessage : undefined);
-    else if (outcome === 'bad_input' && verbName !== 'unknown') await audit('rejected_input', isChatOpsError(err) ? err.userMessage : undefined);
+    // Recorded without holding up the answer; a bad-input message may quote what was typed, so it is not stored.
+    if (outcome === 'denied') void audit('denied', isChatOpsError(err) ? err.userMessage : undefined);
+    else if (outcome === 'bad_input' && verbName !== 'unknown') void audit('rejected_input');
     return { verb: verbName, outcome, reply: { response_type: 'ephemeral', text: described.text } };
   }
 }

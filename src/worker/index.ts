@@ -51,7 +51,10 @@ export interface RunningWorker {
 
 export function startCommandWorker(deps: WorkerDeps): RunningWorker {
   const running = new Set<AbortController>();
-  const locks = new TargetLocks(deps.services.redis, deps.services.prefix);
+  // The lease outlives stalled-job recovery (lock + one stalled check), so a crashed job is
+  // resumed before anyone else may take its target.
+  const jobLockMs = deps.jobLockMs ?? 30_000;
+  const locks = new TargetLocks(deps.services.redis, deps.services.prefix, 2 * jobLockMs + 5_000);
   const processor = async (job: Job<CommandJobData>, token?: string) => {
     const abort = new AbortController();
     running.add(abort);
@@ -72,8 +75,8 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
     connection: deps.connection,
     ...(deps.prefix ? { prefix: deps.prefix } : {}),
     concurrency: deps.concurrency ?? 10,
-    lockDuration: deps.jobLockMs ?? 30_000,
-    stalledInterval: deps.jobLockMs ?? 30_000,
+    lockDuration: jobLockMs,
+    stalledInterval: jobLockMs,
   });
   worker.on('error', (err) => deps.log.warn({ err: err.message }, 'worker connection error'));
   return {
@@ -91,7 +94,11 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
   const { request } = job.data;
   const log = deps.log.child({ job: job.id, verb: job.data.verb, user: request.userId, channel: request.channelId });
   const reply = async (message: SlackMessage, visibility: 'ephemeral' | 'in_channel' = 'ephemeral') => {
-    if (request.responseUrl) return postToResponseUrl(request.responseUrl, message, visibility);
+    // response_url lasts 30 minutes and 5 posts; after that (a long approval, a long wait) use the Web API.
+    if (request.responseUrl && Date.now() - request.receivedAt < 25 * 60_000) {
+      const sent = await postToResponseUrl(request.responseUrl, message, visibility).then(() => true, () => false);
+      if (sent) return;
+    }
     if (visibility === 'in_channel') await deps.slack.chat.postMessage({ channel: request.channelId, ...message });
     else await deps.slack.chat.postEphemeral({ channel: request.channelId, user: request.userId, ...message });
   };

@@ -10,6 +10,7 @@ environments:
   prod:
     cluster: default
     namespace: prod
+    promoteFrom: beta
     approval: { approvers: [U0OPSLEAD, S0OPSGROUP], minApprovals: 1, allowSelfApproval: false, timeout: 30m }
   quick:
     cluster: default
@@ -110,6 +111,19 @@ describe('production approvals in the thread', () => {
     expect(runs).toHaveLength(1);
     const audit = await h.chatops.services.audit.recent({ env: 'prod', limit: 100 });
     expect(audit.filter((e) => e.ref === approveValue && e.outcome === 'approved')).toHaveLength(1);
+  });
+
+  it('runs what approvers saw: a versionless promotion is pinned when the request is posted', async () => {
+    await h.command('deploy myapp beta 4.0.0', { channel: 'C0OPS' });
+    await after((c) => c.method === 'chat.update' && /deploy myapp 4\.0\.0 → beta — done/.test(c.args.text), 15_000);
+    const { ts, approveValue, message } = await requestChange('deploy myapp prod');
+    expect(message.args.text).toContain('deploy myapp 4.0.0 → prod');
+    // beta moves on while the request waits; the approved run still promotes 4.0.0.
+    await h.command('deploy myapp beta 5.0.0', { channel: 'C0OPS' });
+    await after((c) => c.method === 'chat.update' && /deploy myapp 5\.0\.0 → beta — done/.test(c.args.text), 15_000);
+    expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('is running');
+    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 4\.0\.0 → prod — done/.test(c.args.text), 15_000);
+    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe('registry.example.com/team/myapp:4.0.0');
   });
 
   it('needs minApprovals distinct approvers', async () => {
