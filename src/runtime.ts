@@ -64,7 +64,10 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
     retryConfig: { retries: 5, factor: 2, minTimeout: 500, maxTimeout: 30_000 },
   });
-  const members = new SlackMembership(slack);
+  // Membership is looked up before the ack: fail fast (the stale cache covers a Slack hiccup).
+  const members = new SlackMembership(
+    new MeteredWebClient(settings.botToken, { ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 1_500 }),
+  );
   const producer = createRedis(settings.redisUrl, 'producer');
   const queue = createCommandQueue(producer, prefix);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
@@ -115,7 +118,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     const alertQueue = alerts.createAlertQueue(producer, keyPrefix);
     alertQueue.on('error', (err) => log.warn({ err: err.message }, 'alert queue connection error'));
     // The buttons only need Redis: an app-only replica queues their work for the alerts role.
-    if (roles.has('app')) buttonRegistrars.push((app) => alerts.registerAlertButtons(app, { redis: producer, prefix: keyPrefix, queue: alertQueue, log: log.child({ role: 'app' }) }));
+    if (roles.has('app')) buttonRegistrars.push((app) => alerts.registerAlertButtons(app, { redis: producer, prefix: keyPrefix, queue: alertQueue, config, verbs, members, log: log.child({ role: 'app' }) }));
     let running: Awaited<ReturnType<typeof alerts.startAlerts>> | undefined;
     if (roles.has('alerts') && clusters) {
       const connection = createRedis(settings.redisUrl, 'worker');

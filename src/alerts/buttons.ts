@@ -4,11 +4,22 @@
  * Restart is a command intent (`restart <deployment> <env>`, created with the
  * message) that the app's intent handler runs as the clicker, through parsing,
  * policy and approvals.
+ *
+ * Policy, like every command (a channel not bound under `channels` may do
+ * nothing): Show logs is the `logs` verb on the incident's environment, so the
+ * channel's binding must allow `logs` there (and the clicker be one of its
+ * members, if it names any). Silence changes only this channel's alert noise,
+ * so it needs no particular verb, but the channel must be bound to the
+ * incident's environment and the clicker allowed by the binding.
  */
 import type { App } from '@slack/bolt';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Verb } from '../command/types.js';
+import type { Config } from '../config/schema.js';
+import { denied, describeError, isChatOpsError } from '../errors/index.js';
 import type { Logger } from '../log.js';
+import { allowedEnvironments, bindingFor, checkPolicy, describeAllowance, type MembershipResolver } from '../policy/index.js';
 import { onButton, type Click } from '../slack/actions.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import { enqueueIncident, enqueueShowLogs, type AlertJob } from './delivery.js';
@@ -21,7 +32,24 @@ export interface AlertButtonDeps {
   prefix: string;
   queue: Queue<AlertJob>;
   log: Logger;
+  config: Config;
+  /** Every verb (for the "this channel may run …" part of a refusal). */
+  verbs: ReadonlyMap<string, Verb>;
+  members: MembershipResolver;
   now?: () => number;
+}
+
+/** Silence: the channel is bound to the incident's environment (any verb) and the clicker is allowed by its binding. */
+export async function checkSilencePolicy(config: Config, request: { channelId: string; userId: string; env: string }, allVerbs: readonly string[], members: MembershipResolver): Promise<void> {
+  const binding = bindingFor(config, request.channelId);
+  const allowance = () => describeAllowance(config, request.channelId, allVerbs);
+  if (!binding) throw denied(allowance());
+  if (binding.members && !(await members.isMember(request.userId, binding.members))) {
+    throw denied(`You are not one of the people allowed to use this channel's binding, so you may not silence its alerts. ${allowance()}`);
+  }
+  if (!allowedEnvironments(config, binding).includes(request.env)) {
+    throw denied(`This channel may not touch \`${request.env}\`, so it may not silence its alerts; ask ops to bind it to \`${request.env}\`. ${allowance()}`);
+  }
 }
 
 const ID = /^[0-9a-f]{24}$/;
@@ -45,10 +73,17 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
     }
     return s;
   };
+  const allVerbs = () => [...deps.verbs.keys()];
   const guarded = (handle: (click: Click) => Promise<void>) => async (click: Click) => {
     try {
       await handle(click);
     } catch (err) {
+      if (isChatOpsError(err)) {
+        // Refused by policy, or Slack could not say who is in a user group: the reason and what to do.
+        if (err.kind !== 'denied') deps.log.warn({ err: String(err), user: click.userId }, 'alert button failed');
+        await reply(click, describeError(err).text);
+        return;
+      }
       deps.log.warn({ err: String(err), user: click.userId }, 'alert button failed');
       await reply(click, ':hourglass: The bot cannot reach its Redis right now; try again in a minute.');
     }
@@ -57,6 +92,7 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
   onButton(app, SHOW_LOGS_ACTION, guarded(async (click) => {
     const s = await incidentFor(click, click.value);
     if (!s) return;
+    await checkPolicy(deps.config, { channelId: click.channelId, userId: click.userId, verb: 'logs', verbClass: 'read', env: s.env }, allVerbs(), deps.members);
     await enqueueShowLogs(deps.queue, { type: 'logs', id: s.id, userId: click.userId, channelId: click.channelId, ...(click.threadTs ? { threadTs: click.threadTs } : {}) });
   }));
 
@@ -65,6 +101,7 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
     if (!(choice in SILENCE_CHOICES)) return reply(click, ':warning: Unknown silence duration.');
     const s = await incidentFor(click, id);
     if (!s) return;
+    await checkSilencePolicy(deps.config, { channelId: click.channelId, userId: click.userId, env: s.env }, allVerbs(), deps.members);
     const t = now();
     await store.silence(s.id, choice as SilenceChoice, t + SILENCE_CHOICES[choice as SilenceChoice], click.userId, t);
     await enqueueIncident(deps.queue, s.id, false);

@@ -15,6 +15,7 @@ import { IncidentStore } from './incidents.js';
 import { defaultIdentity, LeaderElector } from './leader.js';
 import { ClusterMonitor, watchTargets } from './monitor.js';
 import { RateLimiter, type RateLimit } from './ratelimit.js';
+import { defaultBackoff } from './watch.js';
 
 export { registerAlertButtons, type AlertButtonDeps } from './buttons.js';
 export { createAlertQueue, type AlertJob } from './delivery.js';
@@ -114,10 +115,56 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
   };
 
   const electors: LeaderElector[] = [];
+  /** Pending retries of a monitor start that failed, per cluster. */
+  const retries = new Map<string, NodeJS.Timeout>();
   for (const [clusterName, targets] of byCluster) {
     const cluster = clusterByName.get(clusterName);
     if (!cluster) continue;
     const clusterLog = log.child({ component: 'alert-watch', cluster: clusterName });
+
+    /**
+     * Watches the cluster while this replica leads it. Should the start fail
+     * (the watches restart themselves, so that is unexpected) it is retried with
+     * capped backoff for as long as we lead: a leader that only logged it would
+     * leave the cluster without alerts until the leadership changed.
+     */
+    const startWatching = async (attempt: number): Promise<void> => {
+      const monitor = new ClusterMonitor({
+        cluster,
+        targets,
+        store,
+        enqueue: (id, isNew) => enqueueIncident(queue, id, isNew),
+        log: clusterLog,
+        ...(o.now ? { now: o.now } : {}),
+        ...(o.maxAgeMs ? { maxAgeMs: o.maxAgeMs } : {}),
+        ...(o.logLines ? { logLines: o.logLines } : {}),
+        ...(o.backoffMs ? { backoffMs: o.backoffMs } : {}),
+        ...(o.pageSize ? { pageSize: o.pageSize } : {}),
+      });
+      watching.set(clusterName, monitor);
+      const started = Date.now();
+      try {
+        await monitor.start();
+      } catch (err) {
+        await monitor.stop().catch(() => {});
+        if (watching.get(clusterName) !== monitor) return;
+        const delay = (o.backoffMs ?? defaultBackoff)(attempt);
+        clusterLog.error({ err: String(err), attempt: attempt + 1, retryInMs: delay }, 'could not start watching for alerts; trying again');
+        retries.set(
+          clusterName,
+          setTimeout(() => {
+            retries.delete(clusterName);
+            if (watching.get(clusterName) === monitor) void startWatching(attempt + 1);
+          }, delay),
+        );
+        return;
+      }
+      if (watching.get(clusterName) !== monitor) return;
+      clusterLog.info({ namespaces: targets.map((t) => t.namespace), pods: monitor.podCount(), syncMs: Date.now() - started }, 'watching for alerts');
+      synced.add(clusterName);
+      notify();
+    };
+
     electors.push(
       new LeaderElector({
         cluster,
@@ -128,28 +175,10 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
         ...(o.retryPeriodMs ? { retryPeriodMs: o.retryPeriodMs } : {}),
         ...(o.now ? { now: o.now } : {}),
         log: clusterLog,
-        onStartedLeading: async () => {
-          const monitor = new ClusterMonitor({
-            cluster,
-            targets,
-            store,
-            enqueue: (id, isNew) => enqueueIncident(queue, id, isNew),
-            log: clusterLog,
-            ...(o.now ? { now: o.now } : {}),
-            ...(o.maxAgeMs ? { maxAgeMs: o.maxAgeMs } : {}),
-            ...(o.logLines ? { logLines: o.logLines } : {}),
-            ...(o.backoffMs ? { backoffMs: o.backoffMs } : {}),
-            ...(o.pageSize ? { pageSize: o.pageSize } : {}),
-          });
-          watching.set(clusterName, monitor);
-          const started = Date.now();
-          await monitor.start();
-          if (watching.get(clusterName) !== monitor) return;
-          clusterLog.info({ namespaces: targets.map((t) => t.namespace), pods: monitor.podCount(), syncMs: Date.now() - started }, 'watching for alerts');
-          synced.add(clusterName);
-          notify();
-        },
+        onStartedLeading: () => startWatching(0),
         onStoppedLeading: async () => {
+          clearTimeout(retries.get(clusterName));
+          retries.delete(clusterName);
           const monitor = watching.get(clusterName);
           watching.delete(clusterName);
           synced.delete(clusterName);

@@ -123,6 +123,8 @@ export class ClusterMonitor {
 
   /** Starts the watches; resolves when every initial list is cached and open incidents are re-armed. */
   async start(): Promise<void> {
+    // A monitor is started once: after stop() (even one that raced with this start) it opens nothing.
+    if (this.stopped || this.podInformers.size > 0) return;
     const { cluster } = this.opts;
     for (const { namespace } of this.opts.targets) {
       const common = { kubeConfig: cluster.kubeConfig, log: this.log, ...(this.opts.pageSize ? { pageSize: this.opts.pageSize } : {}), ...(this.opts.backoffMs ? { backoffMs: this.opts.backoffMs } : {}) };
@@ -156,6 +158,7 @@ export class ClusterMonitor {
       if (s.cluster !== cluster.name || !this.routesByNs.has(s.namespace)) continue;
       this.trackOpen({ id: s.id, gen: s.gen, workload: workloadKey(s.namespace, s.workload), recoverAfterMs: s.recoverAfterMs });
     }
+    if (this.stopped) return; // stopped while reading the open incidents
     const informers = [...this.eventInformers, ...this.podInformers.values()];
     await Promise.all(informers.map((i) => i.start()));
     await Promise.race([Promise.all(informers.map((i) => i.synced)), this.stopping]);

@@ -46,24 +46,43 @@ class OwnedWatch<T extends KubernetesObject> extends Watch {
   override async watch(path: string, params: Record<string, unknown>, callback: (phase: string, apiObj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
     const started = Date.now();
     let events = 0;
-    const controller = await super.watch(
-      path,
-      // Bookmarks keep the resourceVersion fresh (fewer 410s); the timeout rotates long-lived connections.
-      { ...params, allowWatchBookmarks: true, timeoutSeconds: 240 + Math.floor(Math.random() * 120) },
-      (phase, obj, raw) => {
-        events++;
-        this.owner.healthy();
-        const isObject = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
-        callback(phase, isObject ? this.slim(obj as T) : obj, raw);
-      },
-      (err) => {
-        const stopped = this.owner.isStopped;
-        if (!stopped) watchRestartsTotal.inc({ resource: this.owner.resource });
-        // A server that ends every watch at once would make ListWatch reconnect in a tight loop: back off instead.
-        if (!err && !stopped && events === 0 && Date.now() - started < 1_000) err = new Error('the API server closed the watch at once');
-        done(err);
-      },
-    );
+    // ListWatch calls done() without handling the promise it returns (its re-list and re-watch): a failure there is ours to restart.
+    const finish = (err: unknown) => {
+      try {
+        const pending = done(err) as unknown;
+        if (pending instanceof Promise) pending.catch((e: unknown) => this.owner.failed(e));
+      } catch (e) {
+        this.owner.failed(e);
+      }
+    };
+    let controller: AbortController;
+    try {
+      controller = await super.watch(
+        path,
+        // Bookmarks keep the resourceVersion fresh (fewer 410s); the timeout rotates long-lived connections.
+        { ...params, allowWatchBookmarks: true, timeoutSeconds: 240 + Math.floor(Math.random() * 120) },
+        (phase, obj, raw) => {
+          events++;
+          this.owner.healthy();
+          const isObject = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
+          callback(phase, isObject ? this.slim(obj as T) : obj, raw);
+        },
+        (err) => {
+          const stopped = this.owner.isStopped;
+          if (!stopped) watchRestartsTotal.inc({ resource: this.owner.resource });
+          // A server that ends every watch at once would make ListWatch reconnect in a tight loop: back off instead.
+          if (!err && !stopped && events === 0 && Date.now() - started < 1_000) err = new Error('the API server closed the watch at once');
+          finish(err);
+        },
+      );
+    } catch (err) {
+      // client-node prepares the request (credentials: a token file, an exec plugin) outside its own try: that throws here.
+      controller = new AbortController();
+      controller.abort();
+      if (!this.owner.isStopped) watchRestartsTotal.inc({ resource: this.owner.resource });
+      finish(err);
+      return controller;
+    }
     if (this.owner.isStopped) controller.abort();
     return controller;
   }
@@ -73,6 +92,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   readonly resource: string;
   private readonly informer: ListWatch<T>;
   private stopped = true;
+  /** Set by stop(): a start() racing with it (or after it) must not open watches again. */
+  private closed = false;
   private attempt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private resolveSynced!: () => void;
@@ -105,23 +126,27 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.attempt = 0;
   }
 
+  /** Starts listing and watching; never throws (failures restart with backoff). After stop() it does nothing: an informer is not reused. */
   async start(): Promise<void> {
+    if (this.closed) return;
     this.stopped = false;
-    await this.informer.start();
+    await this.informer.start().catch((err: unknown) => this.failed(err));
   }
 
-  private failed(err: unknown): void {
+  /** A list or watch failed (or could not even be started): restart it after the backoff. */
+  failed(err: unknown): void {
     if (this.stopped || this.restartTimer) return;
     const delay = (this.opts.backoffMs ?? defaultBackoff)(this.attempt++);
     const code = (err as { statusCode?: number; code?: number | string } | undefined)?.statusCode ?? (err as { code?: number | string } | undefined)?.code;
     this.opts.log.warn({ resource: this.resource, path: this.opts.path, err: (err as Error)?.message ?? String(err), code, retryInMs: delay, attempt: this.attempt }, 'watch failed; restarting it');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      if (!this.stopped) void this.informer.start();
+      if (!this.stopped) this.informer.start().catch((e: unknown) => this.failed(e));
     }, delay);
   }
 
   async stop(): Promise<void> {
+    this.closed = true;
     this.stopped = true;
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;

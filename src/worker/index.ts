@@ -184,6 +184,12 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     return outcome;
   } catch (err) {
     if (err instanceof DelayedError) throw err;
+    if (signal.aborted) {
+      // Shutting down mid-job: hand it to another worker without using up an attempt.
+      log.info('worker shutting down; the job is handed over and resumes elsewhere');
+      await job.moveToDelayed(Date.now() + 1_000, token);
+      throw new DelayedError();
+    }
     const described = describeError(err, log);
     const attempts = job.opts.attempts ?? 1;
     const willRetry = described.retryable && job.attemptsMade + 1 < attempts;

@@ -53,7 +53,10 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
   }).finally(() => warnings.stop());
 
   if (final.phase === 'done') {
-    await ctx.progress.finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message));
+    // The change succeeded: a Slack failure while saying so must not turn it into a failed job.
+    await ctx.progress.finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message)).catch((err) => {
+      ctx.log.warn({ err: String(err) }, 'could not report a successful rollout to Slack');
+    });
     ctx.log.info({ title: job.title, ms: Date.now() - started }, 'rollout succeeded');
     return 'succeeded';
   }

@@ -27,6 +27,8 @@ function threadText(ts: string): string {
 
 describe('/k8s deploy', () => {
   it('deploys a version to beta, reports progress in a thread and ends with ✅', async () => {
+    // Pods take a moment, so the rollout is still running when the worker starts following it.
+    h.kube.setImageBehavior(`${IMAGE}:1.4.2`, { kind: 'slowReady', readyAfterMs: 800 });
     const res = await h.command('deploy myapp beta 1.4.2');
     expect(res.status).toBe(200);
     expect(res.json.response_type).toBe('ephemeral');
