@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App } from '@slack/bolt';
 import type { Logger } from '../log.js';
-import { healthRoutes, routeHandler, type Route } from '../server/health.js';
+import { routeHandler, type Route } from '../server/health.js';
 import { ackSeconds, commandsTotal } from '../server/metrics.js';
 import { boltLogger } from './bolt-logger.js';
 import { handleSlashCommand, type IntakeDeps } from './intake.js';
@@ -76,4 +76,3 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-export { healthRoutes };

@@ -17,7 +17,6 @@ export function truncate(text: string, max: number): string {
 export const section = (text: string): Block => ({ type: 'section', text: { type: 'mrkdwn', text: truncate(text, SECTION_LIMIT) } });
 export const header = (text: string): Block => ({ type: 'header', text: { type: 'plain_text', text: truncate(text, 150), emoji: true } });
 export const context = (text: string): Block => ({ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(text, 2_000) }] });
-export const divider = (): Block => ({ type: 'divider' });
 export const fields = (items: string[]): Block => ({
   type: 'section',
   fields: items.slice(0, 10).map((text) => ({ type: 'mrkdwn', text: truncate(text, 2_000) })),
@@ -54,6 +53,3 @@ export function escapeMrkdwn(text: string): string {
 
 export const mention = (userId: string) => `<@${userId}>`;
 
-export function message(text: string, blocks?: Block[]): SlackMessage {
-  return blocks ? { text, blocks } : { text };
-}
