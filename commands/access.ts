@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { allowedEnvironments, bindingFor, describeAllowance } from '../src/policy/index.js';
 import { context, section } from '../src/slack/blocks.js';
+import { environmentOf } from '../src/config/lookup.js';
 
 const schema = z.object({});
 
@@ -21,7 +22,7 @@ export default defineVerb<Record<string, never>>({
     const binding = bindingFor(ctx.config, ctx.request.channelId);
     const approvals = binding
       ? allowedEnvironments(ctx.config, binding)
-          .map((name) => [name, ctx.config.environments[name]?.approval] as const)
+          .map((name) => [name, environmentOf(ctx.config, name)?.approval] as const)
           .filter(([, approval]) => approval)
           .map(([name, a]) => `• \`${name}\`: write commands need ${a!.minApprovals} approval(s) from ${a!.approvers.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`)).join(', ')}${a!.allowSelfApproval ? '' : ' (not the requester)'}`)
       : [];

@@ -4,6 +4,7 @@ import { nameArg } from '../src/command/schemas.js';
 import { allowedEnvironments, bindingFor } from '../src/policy/index.js';
 import { codeBlock, context, section } from '../src/slack/blocks.js';
 import { table } from '../src/slack/status-view.js';
+import { hasOwnKey } from '../src/config/lookup.js';
 
 /** `audit`, `audit <env>`, `audit <app>`, `audit <app> <env>`: a lone word is an env if one has that name. */
 const schema = z.object({ first: nameArg('app or environment').optional(), second: nameArg('environment').optional() });
@@ -26,7 +27,7 @@ export default defineVerb<Args>({
   target: ({ first, second }) => (second ? { app: first, env: second } : {}),
   async run(ctx) {
     const { first, second } = ctx.args;
-    const filter = second ? { app: first, env: second } : first && first in ctx.config.environments ? { env: first } : first ? { app: first } : {};
+    const filter = second ? { app: first, env: second } : first && hasOwnKey(ctx.config.environments, first) ? { env: first } : first ? { app: first } : {};
     const binding = bindingFor(ctx.config, ctx.request.channelId);
     const visible = new Set(binding ? allowedEnvironments(ctx.config, binding) : []);
     // A channel sees what happened in the environments it may touch (and its own commands elsewhere).

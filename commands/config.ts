@@ -19,6 +19,7 @@ import { ANNOTATION_CONFIG_CHECKSUM, appForEnvironment, checksum, configMapName 
 import { codeBlock, context, escapeMrkdwn, section, type SlackMessage } from '../src/slack/blocks.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 import { requireApp } from './deploy.js';
+import { appOf } from '../src/config/lookup.js';
 
 const schema = z
   .object({
@@ -121,7 +122,7 @@ export default defineVerb<Args>({
     const head = `config ${args.app} ${args.env} ${args.action}`;
     if (args.action === 'get' || !('change' in args)) return head;
     if (args.change.action === 'unset') return `${head} ${args.change.keys.join(' ')}`;
-    const secretKeys = config.apps[args.app]?.secretKeys ?? [];
+    const secretKeys = appOf(config, args.app)?.secretKeys ?? [];
     return `${head} ${Object.entries(args.change.values).map(([k, v]) => `${k}=${secretKeys.includes(k) ? '••••••' : v}`).join(' ')}`;
   },
   async preview(ctx) {

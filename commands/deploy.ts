@@ -3,6 +3,7 @@ import { defineVerb, type WorkerVerbContext } from '../src/command/types.js';
 import { appArg, envArg, versionArg } from '../src/command/schemas.js';
 import { notFound } from '../src/errors/index.js';
 import type { Config } from '../src/config/schema.js';
+import { appOf, environmentOf } from '../src/config/lookup.js';
 import { applyConfigMap, applyDeployment, applyService, readDeploymentIfExists } from '../src/kube/apply.js';
 import { ANNOTATION_REQUEST_ID, ANNOTATION_RESTARTED_AT, appForEnvironment, imageRef, imageTag, renderApp } from '../src/kube/render.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
@@ -11,7 +12,7 @@ const schema = z.object({ app: appArg, env: envArg, version: versionArg.optional
 type Args = z.infer<typeof schema>;
 
 export function requireApp(config: Config, app: string) {
-  const appConfig = config.apps[app];
+  const appConfig = appOf(config, app);
   if (!appConfig) {
     const known = Object.keys(config.apps);
     throw notFound(`There is no app \`${app}\` in the bot's config${known.length ? ` (known: ${known.map((a) => `\`${a}\``).join(', ')})` : ''}.`);
@@ -25,7 +26,7 @@ async function resolveVersion(ctx: WorkerVerbContext<Args>): Promise<{ version: 
   if (version) return { version };
   const appConfig = requireApp(ctx.config, app);
   const fallback = appForEnvironment(appConfig, env).defaultTag;
-  const source = ctx.config.environments[env]?.promoteFrom;
+  const source = environmentOf(ctx.config, env)?.promoteFrom;
   if (!source) return { version: fallback };
   const from = ctx.environment(source);
   const running = await readDeploymentIfExists(from.cluster, from.namespace, app);

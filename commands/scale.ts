@@ -8,6 +8,7 @@ import { appForEnvironment } from '../src/kube/render.js';
 import { actions, context, section } from '../src/slack/blocks.js';
 import { RUN_INTENT_ACTION } from '../src/slack/intents.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
+import { appOf, environmentOf } from '../src/config/lookup.js';
 
 const schema = z.object({
   app: appArg,
@@ -26,7 +27,7 @@ const CONFIRMATION_TTL_MS = 15 * 60_000;
 
 /** 0..maxReplicas of the environment; an unknown environment is left to the policy check. */
 function checkBounds({ env, replicas }: Args, config: Config): void {
-  const max = config.environments[env]?.maxReplicas;
+  const max = environmentOf(config, env)?.maxReplicas;
   if (max !== undefined && replicas > max) {
     throw badInput(`\`${env}\` allows at most ${max} replicas (\`environments.${env}.maxReplicas\` in the bot's config); you asked for ${replicas}.`);
   }
@@ -78,7 +79,8 @@ export default defineVerb<Args>({
       return;
     }
 
-    const configured = ctx.config.apps[app] ? appForEnvironment(ctx.config.apps[app], envName).replicas : undefined;
+    const appConfig = appOf(ctx.config, app);
+    const configured = appConfig ? appForEnvironment(appConfig, envName).replicas : undefined;
     const note =
       configured !== undefined && configured !== replicas
         ? ` — the next \`deploy\` sets it back to ${configured} (\`apps.${app}.replicas\` in the bot's config)`

@@ -10,6 +10,7 @@ import { onButton, type Click } from '../slack/actions.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import { approvalsTotal } from '../server/metrics.js';
 import { describeError } from '../errors/index.js';
+import { environmentOf } from '../config/lookup.js';
 import { APPROVE_ACTION, REJECT_ACTION, approvalRequestMessage } from './messages.js';
 import { announceDecision } from './gate.js';
 import { ApprovalStore, type ApprovalRequest } from './store.js';
@@ -77,7 +78,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
     );
 
   const isApprover = async (request: ApprovalRequest, userId: string) => {
-    const rule = deps.config.environments[request.env]?.approval;
+    const rule = environmentOf(deps.config, request.env)?.approval;
     return rule ? { rule, ok: await deps.members.isMember(userId, rule.approvers) } : { rule: undefined, ok: false };
   };
 

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Verb } from '../command/types.js';
+import { environmentOf } from '../config/lookup.js';
 
 export type ApprovalRule = NonNullable<Config['environments'][string]['approval']>;
 
@@ -11,7 +12,7 @@ export type ApprovalRule = NonNullable<Config['environments'][string]['approval'
 export function approvalRuleFor(config: Config, verb: Verb, args: unknown, env: string | undefined): ApprovalRule | undefined {
   if (!env || verb.class === 'read') return undefined;
   if (verb.runsIn === 'worker' && verb.changesNothing?.(args)) return undefined;
-  const rule = config.environments[env]?.approval;
+  const rule = environmentOf(config, env)?.approval;
   if (!rule) return undefined;
   if (rule.commands && !rule.commands.includes(verb.verb)) return undefined;
   return rule;

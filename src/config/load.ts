@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { withNullPrototypes } from './lookup.js';
 
 /** A config problem stops start-up with the file, the path inside it and what is wrong. */
 export class ConfigError extends Error {
@@ -26,7 +27,7 @@ export function parseConfig(text: string, file: string): Config {
   }
   const result = configSchema.safeParse(doc.toJS() ?? {});
   if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
-  return result.data;
+  return withNullPrototypes(result.data);
 }
 
 export async function loadConfig(file: string): Promise<Config> {

@@ -103,14 +103,14 @@ export const configSchema = z
   .strict()
   .superRefine((cfg, ctx) => {
     for (const [name, env] of Object.entries(cfg.environments)) {
-      if (env.cluster && !cfg.clusters[env.cluster]) {
+      if (env.cluster && !Object.hasOwn(cfg.clusters, env.cluster)) {
         ctx.addIssue({ code: 'custom', path: ['environments', name, 'cluster'], message: `unknown cluster "${env.cluster}" (known: ${Object.keys(cfg.clusters).join(', ') || 'none'})` });
       }
-      if (env.promoteFrom && !cfg.environments[env.promoteFrom]) {
+      if (env.promoteFrom && !Object.hasOwn(cfg.environments, env.promoteFrom)) {
         ctx.addIssue({ code: 'custom', path: ['environments', name, 'promoteFrom'], message: `unknown environment "${env.promoteFrom}"` });
       }
     }
-    const knownEnv = (e: string) => e === '*' || e in cfg.environments;
+    const knownEnv = (e: string) => e === '*' || Object.hasOwn(cfg.environments, e);
     for (const [channel, binding] of Object.entries(cfg.channels)) {
       binding.environments.forEach((e, i) => {
         if (!knownEnv(e)) ctx.addIssue({ code: 'custom', path: ['channels', channel, 'environments', i], message: `unknown environment "${e}"` });
@@ -118,12 +118,12 @@ export const configSchema = z
     }
     cfg.alerts.forEach((rule, r) =>
       rule.environments.forEach((e, i) => {
-        if (!(e in cfg.environments)) ctx.addIssue({ code: 'custom', path: ['alerts', r, 'environments', i], message: `unknown environment "${e}"` });
+        if (!Object.hasOwn(cfg.environments, e)) ctx.addIssue({ code: 'custom', path: ['alerts', r, 'environments', i], message: `unknown environment "${e}"` });
       }),
     );
     for (const [app, appCfg] of Object.entries(cfg.apps)) {
       for (const e of Object.keys(appCfg.environments)) {
-        if (!(e in cfg.environments)) ctx.addIssue({ code: 'custom', path: ['apps', app, 'environments', e], message: `unknown environment "${e}"` });
+        if (!Object.hasOwn(cfg.environments, e)) ctx.addIssue({ code: 'custom', path: ['apps', app, 'environments', e], message: `unknown environment "${e}"` });
       }
     }
   });

@@ -1,6 +1,7 @@
 import type { WorkerVerbContext } from '../command/types.js';
 import { badInput, denied } from '../errors/index.js';
 import { allowedEnvironments, bindingFor } from '../policy/index.js';
+import { hasOwnKey } from '../config/lookup.js';
 import type { ClusterClient } from './clusters.js';
 
 export interface ChannelCluster {
@@ -18,7 +19,7 @@ export function clustersForChannel(ctx: Pick<WorkerVerbContext<unknown>, 'config
   const binding = bindingFor(ctx.config, ctx.request.channelId);
   const allowed = binding ? allowedEnvironments(ctx.config, binding) : [];
   if (env !== undefined) {
-    if (!(env in ctx.config.environments)) {
+    if (!hasOwnKey(ctx.config.environments, env)) {
       throw badInput(`There is no environment \`${env}\` (known: ${Object.keys(ctx.config.environments).map((e) => `\`${e}\``).join(', ')}).`);
     }
     if (!allowed.includes(env)) throw denied(`This channel may not touch \`${env}\`, so not its cluster either.`);

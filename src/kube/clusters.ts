@@ -11,6 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterConfig, Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
+import { clusterOf, environmentOf } from '../config/lookup.js';
 
 /** Typed access to one configured cluster. */
 export interface ClusterClient {
@@ -91,13 +92,13 @@ export class Clusters {
     for (const env of Object.values(config.environments)) {
       const name = env.cluster ?? CURRENT_CONTEXT;
       if (this.byName.has(name)) continue;
-      const kc = loadKubeConfig(name, env.cluster ? config.clusters[env.cluster] : undefined, configFile);
+      const kc = loadKubeConfig(name, env.cluster ? clusterOf(config, env.cluster) : undefined, configFile);
       this.byName.set(name, makeClusterClient(name, kc));
     }
   }
 
   forEnvironment(envName: string): ClusterClient {
-    const env = this.config.environments[envName];
+    const env = environmentOf(this.config, envName);
     if (!env) throw new Error(`unknown environment ${envName}`);
     const client = this.byName.get(env.cluster ?? CURRENT_CONTEXT);
     if (!client) throw new Error(`no cluster client for environment ${envName}`);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { AppConfig } from '../config/schema.js';
+import { ownEntry } from '../config/lookup.js';
 
 export const FIELD_MANAGER = 'k8s-chatops';
 export const LABEL_APP = 'app.kubernetes.io/name';
@@ -61,7 +62,7 @@ export function checksum(data: Record<string, string>): string {
 
 /** Effective app settings in one environment: per-env overrides over the app's defaults. */
 export function appForEnvironment(app: AppConfig, envName: string) {
-  const overrides = app.environments[envName] ?? {};
+  const overrides = ownEntry(app.environments, envName) ?? {};
   return {
     replicas: overrides.replicas ?? app.replicas,
     resources: overrides.resources ?? app.resources,

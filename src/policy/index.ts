@@ -1,5 +1,6 @@
 import type { ChannelBinding, Config } from '../config/schema.js';
 import { denied } from '../errors/index.js';
+import { channelOf, hasOwnKey } from '../config/lookup.js';
 import type { VerbClass } from '../command/types.js';
 
 /** Verbs every channel may use: they only explain what the channel may do and touch nothing. */
@@ -19,11 +20,11 @@ export interface PolicyRequest {
 }
 
 export function bindingFor(config: Config, channelId: string): ChannelBinding | undefined {
-  return config.channels[channelId];
+  return channelOf(config, channelId);
 }
 
 export function allowedEnvironments(config: Config, binding: ChannelBinding): string[] {
-  return binding.environments.includes('*') ? Object.keys(config.environments) : binding.environments.filter((e) => e in config.environments);
+  return binding.environments.includes('*') ? Object.keys(config.environments) : binding.environments.filter((e) => hasOwnKey(config.environments, e));
 }
 
 export function allowedVerbs(binding: ChannelBinding, allVerbs: readonly string[]): string[] {
@@ -63,7 +64,7 @@ export async function checkPolicy(
     throw denied(`This channel may not use \`${request.verb}\`. ${allowance()}`);
   }
   if (request.env !== undefined) {
-    if (!(request.env in config.environments)) {
+    if (!hasOwnKey(config.environments, request.env)) {
       throw denied(`There is no environment \`${request.env}\`. ${allowance()}`);
     }
     if (!binding.environments.includes('*') && !binding.environments.includes(request.env)) {

@@ -9,6 +9,7 @@ import type { MembershipResolver } from '../policy/index.js';
 import { authorizeCommand } from '../command/authorize.js';
 import { badInput, describeError } from '../errors/index.js';
 import { formatIssues } from '../config/load.js';
+import { environmentOf } from '../config/lookup.js';
 import { COMMAND_QUEUE, type CommandJobData } from '../queue/commands.js';
 import { ThreadProgress } from '../slack/progress.js';
 import { postToResponseUrl } from '../slack/respond.js';
@@ -136,7 +137,7 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     reply: (m) => reply(m, 'ephemeral'),
     replyInChannel: (m) => reply(m, 'in_channel'),
     environment: (name) => {
-      const env = deps.config.environments[name];
+      const env = environmentOf(deps.config, name);
       if (!env) throw badInput(`There is no environment \`${name}\`.`);
       return { name, namespace: env.namespace, cluster: deps.clusters.forEnvironment(name) };
     },
