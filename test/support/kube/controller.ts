@@ -7,6 +7,8 @@ import { mustResource } from './resources.js';
 import { Scheduler } from './scheduler.js';
 import { labelSelectorObjectToRequirements, matchRequirements } from './selectors.js';
 import { nowTime, stableStringify, type Store, type StoreEvent } from './store.js';
+import { fnv32a, safeEncode } from './hash.js';
+import { WorkloadControllers } from './workloads.js';
 
 const POD = mustResource('v1', 'Pod');
 const RS = mustResource('apps/v1', 'ReplicaSet');
@@ -14,24 +16,6 @@ const DEPLOY = mustResource('apps/v1', 'Deployment');
 
 const REVISION = 'deployment.kubernetes.io/revision';
 const HASH_LABEL = 'pod-template-hash';
-
-/** FNV-1a 32-bit */
-function fnv32a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-
-/** k8s.io/apimachinery rand.SafeEncodeString */
-function safeEncode(s: string): string {
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  let out = '';
-  for (let i = 0; i < s.length; i++) out += alphabet[s.charCodeAt(i) % alphabet.length];
-  return out;
-}
 
 export function templateWithoutHash(template: any): any {
   const t = structuredClone(template ?? {});
@@ -95,6 +79,7 @@ export class Controller {
   private readonly lastProgress = new Map<string, number>();
   private readonly deadlineTimers = new Map<string, NodeJS.Timeout>();
   private retryTimer: NodeJS.Timeout | undefined;
+  private readonly workloads: WorkloadControllers;
   private unsubscribe: () => void;
   private closed = false;
 
@@ -109,6 +94,7 @@ export class Controller {
       tickMs: opts.tickMs,
       behaviorFor: (image) => this.behaviorFor(image),
     });
+    this.workloads = new WorkloadControllers(store, this.events, (item) => this.enqueue(item));
     this.unsubscribe = store.onChange((ev) => this.observe(ev));
   }
 
@@ -178,6 +164,8 @@ export class Controller {
           case 'gc':
             this.collect(name);
             break;
+          default:
+            this.workloads.sync(kind, ns, name);
         }
       } catch (err) {
         console.error(`kube emulator: ${kind} ${ns}/${name} sync failed`, err);
@@ -189,6 +177,7 @@ export class Controller {
   private observe(ev: StoreEvent): void {
     this.scheduler.observe(ev);
     this.kubelet.observe(ev);
+    this.workloads.observe(ev);
     const o = ev.obj;
     const ns: string = o.metadata?.namespace ?? '';
     const name: string = o.metadata?.name;

@@ -2,6 +2,7 @@
 import type { ResourceDef } from './resources.js';
 import { labelSelectorObjectToRequirements, matchRequirements } from './selectors.js';
 import { invalidObject, type StatusCause } from './status.js';
+import { applyWorkloadDefaults, validateWorkload, workloadCreateStatus } from './workload-defaults.js';
 
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -76,7 +77,7 @@ export function validate(res: ResourceDef, obj: any): void {
       causes.push({ reason: 'FieldValueInvalid', field: 'metadata.labels', message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')` });
     }
   }
-  if (res.kind === 'Deployment' || res.kind === 'ReplicaSet') {
+  if (res.kind === 'Deployment' || res.kind === 'ReplicaSet' || res.kind === 'StatefulSet' || res.kind === 'DaemonSet') {
     const spec = obj.spec ?? {};
     if (spec.replicas !== undefined && (typeof spec.replicas !== 'number' || spec.replicas < 0 || !Number.isInteger(spec.replicas))) {
       causes.push({ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(spec.replicas)}: must be greater than or equal to 0` });
@@ -94,6 +95,7 @@ export function validate(res: ResourceDef, obj: any): void {
     causes.push(...validatePodSpec(spec.template?.spec, 'spec.template.spec'));
   }
   if (res.kind === 'Pod') causes.push(...validatePodSpec(obj.spec, 'spec'));
+  causes.push(...validateWorkload(res.kind, obj));
   if (res.kind === 'ConfigMap') {
     for (const k of Object.keys(obj.data ?? {})) {
       if (!/^[-._a-zA-Z0-9]+$/.test(k)) causes.push({ reason: 'FieldValueInvalid', field: 'data', message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')` });
@@ -221,6 +223,8 @@ export function applyDefaults(res: ResourceDef, obj: any): void {
       obj.status ??= { loadBalancer: {} };
       break;
     }
+    default:
+      applyWorkloadDefaults(res.kind, obj, defaultPodSpec);
   }
 }
 
@@ -229,6 +233,7 @@ export function prepareForCreate(res: ResourceDef, obj: any): void {
   if (res.kind === 'Pod') obj.status = { phase: 'Pending', qosClass: qosClass(obj.spec) };
   else if (res.kind === 'Deployment') obj.status = {};
   else if (res.kind === 'ReplicaSet') obj.status = { replicas: 0 };
+  else if (workloadCreateStatus(res.kind)) obj.status = workloadCreateStatus(res.kind);
   if (obj.metadata) {
     delete obj.metadata.resourceVersion;
     delete obj.metadata.uid;

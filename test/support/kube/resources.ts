@@ -46,6 +46,12 @@ export const RESOURCES: ResourceDef[] = [
   def({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, shortNames: ['sa'], verbs: CRUD, subresources: [], hasStatus: false, generation: false }),
   def({ group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true, shortNames: ['deploy'], verbs: CRUD, subresources: ['status', 'scale'], hasStatus: true, generation: true }),
   def({ group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', namespaced: true, shortNames: ['rs'], verbs: CRUD, subresources: ['status', 'scale'], hasStatus: true, generation: true }),
+  def({ group: 'apps', version: 'v1', kind: 'StatefulSet', plural: 'statefulsets', namespaced: true, shortNames: ['sts'], verbs: CRUD, subresources: ['status', 'scale'], hasStatus: true, generation: true }),
+  def({ group: 'apps', version: 'v1', kind: 'DaemonSet', plural: 'daemonsets', namespaced: true, shortNames: ['ds'], verbs: CRUD, subresources: ['status'], hasStatus: true, generation: true }),
+  def({ group: 'apps', version: 'v1', kind: 'ControllerRevision', plural: 'controllerrevisions', namespaced: true, verbs: CRUD, subresources: [], hasStatus: false, generation: false }),
+  def({ group: '', version: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', namespaced: true, shortNames: ['pvc'], verbs: CRUD, subresources: ['status'], hasStatus: true, generation: false }),
+  def({ group: 'networking.k8s.io', version: 'v1', kind: 'Ingress', plural: 'ingresses', namespaced: true, shortNames: ['ing'], verbs: CRUD, subresources: ['status'], hasStatus: true, generation: true }),
+  def({ group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true, shortNames: ['pdb'], verbs: CRUD, subresources: ['status'], hasStatus: true, generation: true }),
   def({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true, verbs: CRUD, subresources: [], hasStatus: false, generation: false }),
   def({ group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', namespaced: false, verbs: ['create'], subresources: [], hasStatus: false, generation: false, virtual: true }),
 ];
