@@ -15,7 +15,7 @@ import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../test/support/redis
 import type { Clusters } from '../src/kube/clusters.js';
 import type { WebClient } from '@slack/web-api';
 import { AuditLog } from '../src/audit/index.js';
-import { IntentStore } from '../src/slack/intents.js';
+import { IntentStore } from '../src/command/intents.js';
 import { ApprovalStore } from '../src/approvals/store.js';
 import { benchSeconds, ms, row, summarize } from './lib.js';
 

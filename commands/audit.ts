@@ -3,7 +3,7 @@ import { defineVerb } from '../src/command/types.js';
 import { nameArg } from '../src/command/schemas.js';
 import { allowedEnvironments, bindingFor } from '../src/policy/index.js';
 import { codeBlock, context, section } from '../src/slack/blocks.js';
-import { table } from '../src/slack/status-view.js';
+import { table } from '../src/slack/views/status.js';
 import { hasOwnKey } from '../src/config/lookup.js';
 
 /** `audit`, `audit <env>`, `audit <app>`, `audit <app> <env>`: a lone word is an env if one has that name. */

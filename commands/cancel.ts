@@ -7,7 +7,7 @@ import { announceDecision } from '../src/approvals/gate.js';
 import { bindingFor } from '../src/policy/index.js';
 import type { CommandJobData } from '../src/queue/commands.js';
 import { context, escapeMrkdwn, mention, section, type SlackMessage } from '../src/slack/blocks.js';
-import { describeQueuedJob } from '../src/slack/jobs-view.js';
+import { describeQueuedJob } from '../src/slack/views/jobs.js';
 import { TargetLocks } from '../src/worker/target-lock.js';
 
 /** As `jobs` shows them: `cmd-<request id>` (optionally `-approved`), or an approval request `apr-…`. */

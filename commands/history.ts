@@ -3,7 +3,7 @@ import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
 import { fromKubeError } from '../src/kube/errors.js';
 import { attributeRevisions, auditedJobs, revisionsOf } from '../src/kube/history.js';
-import { historyView } from '../src/slack/history-view.js';
+import { historyView } from '../src/slack/views/history.js';
 
 const schema = z.object({ app: appArg, env: envArg });
 type Args = z.infer<typeof schema>;

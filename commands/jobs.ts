@@ -7,7 +7,7 @@ import { bindingFor } from '../src/policy/index.js';
 import type { CommandJobData } from '../src/queue/commands.js';
 import { context } from '../src/slack/blocks.js';
 import { TargetLocks } from '../src/worker/target-lock.js';
-import { describeQueuedJob, jobsView, type WorkItem, type WorkState } from '../src/slack/jobs-view.js';
+import { describeQueuedJob, jobsView, type WorkItem, type WorkState } from '../src/slack/views/jobs.js';
 
 const schema = z.object({});
 type Args = z.infer<typeof schema>;

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { envArg } from '../src/command/schemas.js';
 import { badInput, denied, notFound } from '../src/errors/index.js';
-import { clustersForChannel, type ChannelCluster } from '../src/kube/channel-clusters.js';
+import { clustersForChannel, type ChannelCluster } from '../src/command/channel-clusters.js';
 import { fromKubeError, kubeStatusCode } from '../src/kube/errors.js';
 import { parseLabelChanges, type LabelChange } from '../src/kube/labels.js';
 import { FIELD_MANAGER } from '../src/kube/render.js';
 import { context, escapeMrkdwn, section } from '../src/slack/blocks.js';
-import { jobStarted, jobSucceeded } from '../src/slack/messages.js';
+import { jobStarted, jobSucceeded } from '../src/slack/views/job-thread.js';
 
 const MAX_CHANGES = 20;
 const ATTEMPTS = 3;

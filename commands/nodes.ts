@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { envArg } from '../src/command/schemas.js';
 import { isChatOpsError } from '../src/errors/index.js';
-import { clustersForChannel } from '../src/kube/channel-clusters.js';
+import { clustersForChannel } from '../src/command/channel-clusters.js';
 import { CURRENT_CONTEXT } from '../src/kube/clusters.js';
 import { readClusterCapacity } from '../src/kube/cluster-capacity.js';
 import { MAX_SELECTOR_LENGTH, labelSelectorProblem } from '../src/kube/labels.js';
-import { nodesView, type ClusterNodes } from '../src/slack/capacity-view.js';
+import { nodesView, type ClusterNodes } from '../src/slack/views/capacity.js';
 
 const schema = z.object({
   /** The selector may contain spaces (`zone in (a, b)`): the words are joined back. */

@@ -7,7 +7,7 @@ import type { NodeCapacity } from '../src/kube/capacity.js';
 import { LABEL_APP } from '../src/kube/render.js';
 import { isChatOpsError } from '../src/errors/index.js';
 import { context } from '../src/slack/blocks.js';
-import { podsView } from '../src/slack/capacity-view.js';
+import { podsView } from '../src/slack/views/capacity.js';
 
 const schema = z.object({ env: envArg, app: appArg.optional() });
 type Args = z.infer<typeof schema>;

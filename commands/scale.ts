@@ -6,7 +6,7 @@ import type { Config } from '../src/config/schema.js';
 import { readDeployment, rolloutTimeoutMs, scaleDeployment } from '../src/kube/deployments.js';
 import { appForEnvironment } from '../src/kube/render.js';
 import { actions, context, section } from '../src/slack/blocks.js';
-import { RUN_INTENT_ACTION } from '../src/slack/intents.js';
+import { RUN_INTENT_ACTION } from '../src/command/intents.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 import { appOf, environmentOf } from '../src/config/lookup.js';
 

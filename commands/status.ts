@@ -3,7 +3,7 @@ import { defineVerb } from '../src/command/types.js';
 import { nameArg } from '../src/command/schemas.js';
 import { fromKubeError } from '../src/kube/errors.js';
 import { LABEL_APP } from '../src/kube/render.js';
-import { deploymentStatusView, environmentStatusView } from '../src/slack/status-view.js';
+import { deploymentStatusView, environmentStatusView } from '../src/slack/views/status.js';
 
 /** `status <app> <env>` or `status <env>`: the first word is the env when it is alone. */
 const schema = z

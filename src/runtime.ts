@@ -16,9 +16,11 @@ import type { Logger } from './log.js';
 import { createCommandQueue, type CommandJobData } from './queue/commands.js';
 import type { Services } from './command/services.js';
 import { AuditLog } from './audit/index.js';
-import { IntentStore } from './slack/intents.js';
+import { IntentStore } from './command/intents.js';
 import { createRedis, redisAnswers } from './queue/redis.js';
 import { startSlackApp, type RunningSlackApp } from './slack/app.js';
+import { handleSlashCommand, type IntakeDeps } from './command/intake.js';
+import { registerIntentButtons } from './command/intent-buttons.js';
 import { SlackMembership } from './slack/usergroups.js';
 import { healthRoutes, routeHandler, type ReadinessCheck } from './server/health.js';
 import { queueJobs } from './server/metrics.js';
@@ -149,6 +151,9 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   let port = settings.port;
   let slackApp: RunningSlackApp | undefined;
   if (roles.has('app')) {
+    const intake: IntakeDeps = { config, verbs, members, log: log.child({ role: 'app' }), services };
+    // Command intents first: the same order the listeners had before.
+    buttonRegistrars.unshift((app) => registerIntentButtons(app, intake));
     slackApp = await startSlackApp({
       botToken: settings.botToken,
       signingSecret: settings.signingSecret,
@@ -157,7 +162,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
       port: settings.port,
       routes,
       log: log.child({ role: 'app' }),
-      intake: { config, verbs, members, log: log.child({ role: 'app' }), services },
+      onCommand: (command) => handleSlashCommand(intake, command),
       register: (app) => buttonRegistrars.forEach((register) => register(app)),
     });
     port = slackApp.port;

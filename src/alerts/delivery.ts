@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import { slackApiErrorsTotal } from '../server/metrics.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import { slackErrorCode } from '../slack/errors.js';
-import type { IntentStore } from '../slack/intents.js';
+import type { IntentStore } from '../command/intents.js';
 import { onlyCountChanged, renderKey, type IncidentState, type IncidentStore } from './incidents.js';
 import { headlineMessage, logsMessage, occurrencesReply, recoveredReply, silencedReply, LISTED_PER_REPLY } from './messages.js';
 import { CHANNEL_POST_LIMIT, UPDATE_LIMIT, type RateLimit, type RateLimiter } from './ratelimit.js';

@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { ClusterClient, Clusters } from '../kube/clusters.js';
 import { botNamespace } from '../kube/permissions.js';
 import type { Logger } from '../log.js';
-import type { IntentStore } from '../slack/intents.js';
+import type { IntentStore } from '../command/intents.js';
 import { createAlertQueue, enqueueIncident, startDelivery, type AlertJob } from './delivery.js';
 import { IncidentStore } from './incidents.js';
 import { defaultIdentity, LeaderElector } from './leader.js';

@@ -6,7 +6,7 @@ import { formatDuration } from '../config/duration.js';
 import type { AlertKind } from '../config/schema.js';
 import { actions, codeBlock, context, escapeMrkdwn, fields, header, mention, section, type Block, type ButtonSpec, type SlackMessage } from '../slack/blocks.js';
 import { slackDate } from '../slack/code-sections.js';
-import { RUN_INTENT_ACTION } from '../slack/intents.js';
+import { RUN_INTENT_ACTION } from '../command/intents.js';
 import type { WorkloadRef } from './detect.js';
 import type { Diagnosis } from './diagnose.js';
 

@@ -1,8 +1,8 @@
-import type { WorkerVerbContext } from '../command/types.js';
+import type { WorkerVerbContext } from './types.js';
 import { badInput, denied } from '../errors/index.js';
 import { allowedEnvironments, bindingFor } from '../policy/index.js';
 import { hasOwnKey } from '../config/lookup.js';
-import type { ClusterClient } from './clusters.js';
+import type { ClusterClient } from '../kube/clusters.js';
 
 export interface ChannelCluster {
   cluster: ClusterClient;

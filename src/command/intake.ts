@@ -1,29 +1,18 @@
 import type { Config } from '../config/schema.js';
-import type { CommandRequest, Verb } from '../command/types.js';
-import { parseCommand } from '../command/parse.js';
+import type { CommandRequest, Verb } from './types.js';
+import { parseCommand } from './parse.js';
 import type { MembershipResolver } from '../policy/index.js';
-import { authorizeCommand } from '../command/authorize.js';
+import { authorizeCommand } from './authorize.js';
 import { describeError, isChatOpsError } from '../errors/index.js';
 import { enqueueCommand, requestIdFrom } from '../queue/commands.js';
-import type { Services } from '../command/services.js';
+import type { Services } from './services.js';
 import type { AuditOutcome } from '../audit/index.js';
 import { approvalRuleFor } from '../approvals/policy.js';
 import type { Logger } from '../log.js';
-import { context, section, type SlackMessage } from './blocks.js';
+import { context, section, type SlackMessage } from '../slack/blocks.js';
+import type { SlashCommandInput } from '../slack/slash-command.js';
 
-/** The fields of a slash command this bot uses (Slack sends them form-encoded). */
-export interface SlashCommandInput {
-  command: string;
-  text: string;
-  user_id: string;
-  user_name?: string;
-  channel_id: string;
-  team_id?: string;
-  response_url?: string;
-  trigger_id?: string;
-  /** Set for commands that come from a button inside a thread. */
-  thread_ts?: string;
-}
+export type { SlashCommandInput };
 
 export interface IntakeDeps {
   config: Config;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { WebClient } from '@slack/web-api';
 import type { AuditLog } from '../audit/index.js';
 import type { CommandJobData } from '../queue/commands.js';
-import type { IntentStore } from '../slack/intents.js';
+import type { IntentStore } from './intents.js';
 import type { ApprovalStore } from '../approvals/store.js';
 
 /** Shared services a verb may use, built once per process from config. */

@@ -1,7 +1,7 @@
 import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
 import type { ClusterClient } from './clusters.js';
 import { fromKubeError } from './errors.js';
-import { ownedReplicaSets } from './history.js';
+import { ownedReplicaSets } from './replicasets.js';
 import { conflict } from '../errors/index.js';
 
 /** Field managers of the chat verbs' updates, so `managedFields` tells who changed what. */

@@ -6,9 +6,9 @@ import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import type { StoredAuditEntry } from '../audit/index.js';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from './render.js';
 
-import { ANNOTATION_REVISION } from './rollback.js';
+import { ANNOTATION_REVISION, ownedReplicaSets } from './replicasets.js';
 
-export { ANNOTATION_REVISION };
+export { ANNOTATION_REVISION, ownedReplicaSets };
 /** Older revision numbers a ReplicaSet had before a rollback made it current again. */
 export const ANNOTATION_REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
 
@@ -41,13 +41,6 @@ export interface Revision {
 }
 
 const time = (t: Date | string | undefined): Date | undefined => (t ? new Date(t) : undefined);
-
-/** ReplicaSets the Deployment controls (ownerReferences by uid, as the controller decides). */
-export function ownedReplicaSets(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[]): V1ReplicaSet[] {
-  const uid = deployment.metadata?.uid;
-  if (!uid) return [];
-  return replicaSets.filter((rs) => rs.metadata?.ownerReferences?.some((o) => o.uid === uid && o.controller === true));
-}
 
 /** Newest revision first; the current one is the Deployment's revision annotation (else the newest). */
 export function revisionsOf(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[]): Revision[] {

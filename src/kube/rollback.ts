@@ -1,13 +1,14 @@
 import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
 import { badInput, notFound } from '../errors/index.js';
 import { refusePaused } from './deployments.js';
+import { ANNOTATION_REVISION } from './replicasets.js';
 
 /**
  * `kubectl rollout undo`, as pure functions: choose the ReplicaSet to go back
  * to and build the JSON patch that puts its pod template into the Deployment.
  */
 
-export const ANNOTATION_REVISION = 'deployment.kubernetes.io/revision';
+export { ANNOTATION_REVISION };
 export const LABEL_POD_TEMPLATE_HASH = 'pod-template-hash';
 
 export interface Revision {

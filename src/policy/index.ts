@@ -1,7 +1,7 @@
 import type { ChannelBinding, Config } from '../config/schema.js';
 import { denied } from '../errors/index.js';
 import { channelOf, hasOwnKey } from '../config/lookup.js';
-import type { VerbClass } from '../command/types.js';
+import type { VerbClass } from '../command/request.js';
 
 /** Verbs every channel may use: they only explain what the channel may do and touch nothing. */
 export const ALWAYS_ALLOWED = new Set(['help', 'access']);

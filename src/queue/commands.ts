@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CommandRequest } from '../command/types.js';
+import type { CommandRequest } from '../command/request.js';
 import { unavailable } from '../errors/index.js';
 
 export const COMMAND_QUEUE = 'commands';

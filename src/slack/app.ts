@@ -5,9 +5,7 @@ import type { Logger } from '../log.js';
 import { routeHandler, type Route } from '../server/health.js';
 import { ackSeconds, commandsTotal } from '../server/metrics.js';
 import { boltLogger } from './bolt-logger.js';
-import { handleSlashCommand, type IntakeDeps } from './intake.js';
-import { registerIntentButtons } from './actions.js';
-
+import type { SlashCommandAnswer, SlashCommandInput } from './slash-command.js';
 
 type BoltApp = InstanceType<typeof App>;
 
@@ -20,9 +18,10 @@ export interface SlackAppOptions {
   apiUrl?: string;
   port: number;
   routes: Route[];
-  intake: IntakeDeps;
+  /** The command pipeline: what the ack says (src/command/intake.ts). */
+  onCommand(command: SlashCommandInput): Promise<SlashCommandAnswer>;
   log: Logger;
-  /** Lets other concerns (approvals, alerts, buttons) register their listeners. */
+  /** Lets other concerns (command intents, approvals, alerts) register their button listeners. */
   register?: (app: BoltApp) => void;
 }
 
@@ -48,12 +47,11 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
   await app.init();
   app.command(/.*/, async ({ command, ack }) => {
     const started = performance.now();
-    const result = await handleSlashCommand(opts.intake, command);
+    const result = await opts.onCommand(command);
     await ack(result.reply);
     ackSeconds.observe((performance.now() - started) / 1_000);
     commandsTotal.inc({ verb: result.verb, outcome: result.outcome });
   });
-  registerIntentButtons(app, opts.intake);
   opts.register?.(app);
   app.error(async (err) => {
     opts.log.error({ err }, 'unhandled error in a Slack listener');

@@ -6,8 +6,8 @@ import { watchPodProblems } from '../kube/pod-warnings.js';
 import { LABEL_APP } from '../kube/render.js';
 import { describeRevision, planRollback } from '../kube/rollback.js';
 import { actions, context, type SlackMessage } from '../slack/blocks.js';
-import { RUN_INTENT_ACTION } from '../slack/intents.js';
-import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded, rolloutStep } from '../slack/messages.js';
+import { RUN_INTENT_ACTION } from '../command/intents.js';
+import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded, rolloutStep } from '../slack/views/job-thread.js';
 
 export interface RolloutJob {
   /** e.g. "deploy myapp 1.4.2 → beta" */

@@ -7,7 +7,7 @@ import type { Occurrence } from '../../src/alerts/messages.js';
 import { RateLimiter } from '../../src/alerts/ratelimit.js';
 import { createLogger } from '../../src/log.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { IntentStore } from '../../src/slack/intents.js';
+import { IntentStore } from '../../src/command/intents.js';
 import { BOT_TOKEN } from '../support/harness.js';
 import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../support/redis.js';
 import { startSlackEmulator, type SlackEmulator } from '../support/slack/index.js';

@@ -9,7 +9,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { Clusters } from '../../src/kube/clusters.js';
 import { createLogger } from '../../src/log.js';
 import { createRedis } from '../../src/queue/redis.js';
-import { IntentStore } from '../../src/slack/intents.js';
+import { IntentStore } from '../../src/command/intents.js';
 import { BOT_TOKEN } from '../support/harness.js';
 import { startKubeEmulator, type KubeEmulator } from '../support/kube/index.js';
 import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../support/redis.js';

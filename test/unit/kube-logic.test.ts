@@ -3,7 +3,7 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { rolloutState } from '../../src/kube/rollout.js';
 import { renderApp, imageTag, checksum } from '../../src/kube/render.js';
 import { diagnosePod } from '../../src/kube/diagnose.js';
-import { diagnosisMessage } from '../../src/slack/messages.js';
+import { diagnosisMessage } from '../../src/slack/views/job-thread.js';
 import { config } from './fixtures.js';
 
 const deployment = (over: { generation?: number; observed?: number; replicas?: number; updated?: number; total?: number; available?: number; progressing?: string }): V1Deployment => ({

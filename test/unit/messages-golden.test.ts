@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded } from '../../src/slack/messages.js';
+import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded } from '../../src/slack/views/job-thread.js';
 import { approvalDecidedMessage, approvalRequestMessage } from '../../src/approvals/messages.js';
 import type { ApprovalRequest } from '../../src/approvals/store.js';
-import { deploymentStatusView } from '../../src/slack/status-view.js';
+import { deploymentStatusView } from '../../src/slack/views/status.js';
 import { config } from './fixtures.js';
 
 /** Golden Block Kit: a change in what users see shows up as a reviewed diff of these files. */

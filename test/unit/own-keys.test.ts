@@ -8,7 +8,7 @@ import { checkPolicy, type MembershipResolver } from '../../src/policy/index.js'
 import { approvalRuleFor } from '../../src/approvals/policy.js';
 import { appForEnvironment } from '../../src/kube/render.js';
 import { Clusters } from '../../src/kube/clusters.js';
-import { clustersForChannel } from '../../src/kube/channel-clusters.js';
+import { clustersForChannel } from '../../src/command/channel-clusters.js';
 import { loadVerbs } from '../../src/command/registry.js';
 import { requireApp } from '../../commands/deploy.js';
 import { config } from './fixtures.js';

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { clusterCapacity } from '../../src/kube/capacity.js';
 import type { Revision } from '../../src/kube/history.js';
-import { nodesView, podsView } from '../../src/slack/capacity-view.js';
-import { historyView } from '../../src/slack/history-view.js';
-import { jobsView } from '../../src/slack/jobs-view.js';
+import { nodesView, podsView } from '../../src/slack/views/capacity.js';
+import { historyView } from '../../src/slack/views/history.js';
+import { jobsView } from '../../src/slack/views/jobs.js';
 
 /** Golden Block Kit: a change in what users see shows up as a reviewed diff of these files. */
 const golden = (name: string, value: unknown) => expect(JSON.stringify(value, null, 2) + '\n').toMatchFileSnapshot(`golden/${name}.json`);

@@ -5,9 +5,9 @@ import { labelKeyProblem, labelSelectorProblem, labelValueProblem, parseLabelCha
 import { labelLogLines, selectLogTargets, splitLogLines, MAX_LINE_LENGTH, MAX_LOG_PODS } from '../../src/kube/logs.js';
 import { attributeRevisions, auditedJobs, revisionsOf } from '../../src/kube/history.js';
 import { clusterCapacity } from '../../src/kube/capacity.js';
-import { keyLabels, nodesView, podsView } from '../../src/slack/capacity-view.js';
-import { historyView } from '../../src/slack/history-view.js';
-import { jobsView } from '../../src/slack/jobs-view.js';
+import { keyLabels, nodesView, podsView } from '../../src/slack/views/capacity.js';
+import { historyView } from '../../src/slack/views/history.js';
+import { jobsView } from '../../src/slack/views/jobs.js';
 import { codeSections } from '../../src/slack/code-sections.js';
 import { ChatOpsError } from '../../src/errors/index.js';
 

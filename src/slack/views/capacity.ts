@@ -1,9 +1,9 @@
 /** `pods` and `nodes` answers: which pods run where, and how full each node is. Pure renderers. */
 import type { V1Pod } from '@kubernetes/client-node';
-import { formatCpu, formatMemory, podRequests, type NodeCapacity, type Requests, addRequests, ZERO_REQUESTS, percentOf } from '../kube/capacity.js';
-import { context, escapeMrkdwn, header, section, type Block, type SlackMessage } from './blocks.js';
-import { codeSections } from './code-sections.js';
-import { age, podPhase, podRestarts, table } from './status-view.js';
+import { formatCpu, formatMemory, podRequests, type NodeCapacity, type Requests, addRequests, ZERO_REQUESTS, percentOf } from '../../kube/capacity.js';
+import { context, escapeMrkdwn, header, section, type Block, type SlackMessage } from '../blocks.js';
+import { codeSections } from '../code-sections.js';
+import { age, podPhase, podRestarts, table } from './status.js';
 
 /** Blocks per message: Slack allows 50; leave room for header, notes and context. */
 const MAX_BLOCKS = 44;

@@ -1,7 +1,7 @@
-import type { Revision } from '../kube/history.js';
-import { context, escapeMrkdwn, header, mention, section, type SlackMessage } from './blocks.js';
-import { slackDate, textSections } from './code-sections.js';
-import { age } from './status-view.js';
+import type { Revision } from '../../kube/history.js';
+import { context, escapeMrkdwn, header, mention, section, type SlackMessage } from '../blocks.js';
+import { slackDate, textSections } from '../code-sections.js';
+import { age } from './status.js';
 
 const MAX_REVISIONS = 20;
 

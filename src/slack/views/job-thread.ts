@@ -1,7 +1,7 @@
-import { formatDuration } from '../config/duration.js';
-import type { Diagnosis } from '../kube/diagnose.js';
-import type { RolloutState } from '../kube/rollout.js';
-import { codeBlock, context, escapeMrkdwn, mention, section, type SlackMessage } from './blocks.js';
+import { formatDuration } from '../../config/duration.js';
+import type { Diagnosis } from '../../kube/diagnose.js';
+import type { RolloutState } from '../../kube/rollout.js';
+import { codeBlock, context, escapeMrkdwn, mention, section, type SlackMessage } from '../blocks.js';
 
 /** Messages of a job's progress thread. Pure, so their wording is tested and reviewed as data. */
 

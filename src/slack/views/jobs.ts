@@ -1,7 +1,7 @@
-import type { Verb, VerbTarget } from '../command/types.js';
-import { formatDuration } from '../config/duration.js';
-import { context, escapeMrkdwn, header, mention, section, type SlackMessage } from './blocks.js';
-import { textSections } from './code-sections.js';
+import type { Verb, VerbTarget } from '../../command/types.js';
+import { formatDuration } from '../../config/duration.js';
+import { context, escapeMrkdwn, header, mention, section, type SlackMessage } from '../blocks.js';
+import { textSections } from '../code-sections.js';
 
 export type WorkState = 'running' | 'queued' | 'waiting for lock' | 'retrying' | 'delayed' | 'waiting for approval';
 

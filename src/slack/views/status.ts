@@ -1,7 +1,7 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { formatDuration } from '../config/duration.js';
-import { diagnosePod } from '../kube/diagnose.js';
-import { codeBlock, context, fields, header, section, type SlackMessage } from './blocks.js';
+import { formatDuration } from '../../config/duration.js';
+import { diagnosePod } from '../../kube/diagnose.js';
+import { codeBlock, context, fields, header, section, type SlackMessage } from '../blocks.js';
 
 /** Age of an object like kubectl prints it. */
 export function age(timestamp: Date | string | undefined, now: number): string {

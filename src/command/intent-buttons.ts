@@ -1,0 +1,33 @@
+import type { App } from '@slack/bolt';
+import { onButton } from '../slack/actions.js';
+import { postToResponseUrl } from '../slack/respond.js';
+import { handleSlashCommand, type IntakeDeps } from './intake.js';
+import { RUN_INTENT_ACTION } from './intents.js';
+
+/**
+ * "Run this command" buttons (Rollback, Restart, Yes-scale-to-0): the command
+ * lives server-side; it runs as the clicker, through parsing, policy and the queue
+ * exactly as if typed, and reports in the thread the button sits in.
+ */
+export function registerIntentButtons(app: App, deps: IntakeDeps): void {
+  onButton(app, RUN_INTENT_ACTION, async (click) => {
+    const reply = async (text: string) => {
+      if (click.responseUrl) await postToResponseUrl(click.responseUrl, { text });
+    };
+    const intent = await deps.services.intents.get(click.value).catch(() => undefined);
+    if (!intent) return reply(':hourglass: This button has expired. Type the command instead.');
+    if (intent.channelId !== click.channelId) return reply(':no_entry: This button belongs to another channel.');
+    const result = await handleSlashCommand(deps, {
+      command: '/k8s',
+      text: intent.text,
+      user_id: click.userId,
+      ...(click.userName ? { user_name: click.userName } : {}),
+      channel_id: click.channelId,
+      ...(click.teamId ? { team_id: click.teamId } : {}),
+      ...(click.responseUrl ? { response_url: click.responseUrl } : {}),
+      ...(click.triggerId ? { trigger_id: click.triggerId } : {}),
+      ...(intent.threadTs ? { thread_ts: intent.threadTs } : {}),
+    });
+    await reply(result.reply.text);
+  });
+}
