@@ -4,12 +4,14 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config/load.js';
 import { Clusters } from './kube/clusters.js';
 import { checkPermissions, formatPermissionReport, missingPermissions } from './kube/permissions.js';
+import { checkRedisEviction } from './queue/eviction-check.js';
 
 const USAGE = `usage: k8s-chatops check [--config FILE] [--bot-namespace NAMESPACE]
 
   check   ask each configured cluster (SelfSubjectAccessReview) whether the bot
-          may do what its commands need, print a table per environment, and
-          exit 1 when a needed permission is missing (2 on a configuration error).
+          may do what its commands need, print a table per environment; read
+          Redis's maxmemory-policy ($REDIS_URL); exit 1 when a needed permission
+          is missing or Redis may evict keys (2 on a configuration error).
 
   --config FILE              the config file (default: $CHATOPS_CONFIG or ./chatops.yaml)
   --bot-namespace NAMESPACE  the bot's own namespace, for the leader-election Lease
@@ -47,7 +49,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const clusters = new Clusters(config, configFile);
     const reports = await checkPermissions(clusters, config, botNamespace ? { botNamespace } : {});
     io.stdout(`${formatPermissionReport(reports)}\n`);
-    return missingPermissions(reports).length > 0 ? 1 : 0;
+    const redis = await checkRedisEviction(io.env.REDIS_URL);
+    io.stdout(`${redis.line}\n`);
+    return missingPermissions(reports).length > 0 || redis.evicts ? 1 : 0;
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr(`k8s-chatops: ${err.message}\n`);

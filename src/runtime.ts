@@ -18,6 +18,7 @@ import type { Services } from './command/services.js';
 import { AuditLog } from './audit/index.js';
 import { IntentStore } from './command/intents.js';
 import { createRedis, redisAnswers } from './queue/redis.js';
+import { evictionWarning, watchEvictionPolicy } from './queue/eviction.js';
 import { startSlackApp, type RunningSlackApp } from './slack/app.js';
 import { handleSlashCommand, type IntakeDeps } from './command/intake.js';
 import { registerIntentButtons } from './command/intent-buttons.js';
@@ -71,6 +72,8 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     new MeteredWebClient(settings.botToken, { ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 1_500 }),
   );
   const producer = createRedis(settings.redisUrl, 'producer');
+  // BullMQ loses jobs under any eviction policy but noeviction: say so loudly, at start and in /readyz.
+  const eviction = watchEvictionPolicy(producer, log.child({ component: 'redis' }));
   const queue = createCommandQueue(producer, prefix);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
   const keyPrefix = prefix ?? 'bull';
@@ -96,6 +99,11 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     beforeScrape: async () => {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized');
       for (const [state, count] of Object.entries(counts)) queueJobs.set({ state }, count);
+    },
+    details: async () => {
+      const policy = producer.status === 'ready' ? await eviction.refresh() : eviction.current();
+      const warning = evictionWarning(policy);
+      return { redis: { maxmemoryPolicy: policy, ...(warning ? { warning } : {}) } };
     },
   });
 

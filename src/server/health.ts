@@ -10,6 +10,8 @@ export interface HealthRoutesOptions {
   readiness: ReadinessCheck[];
   /** Refreshes gauges (queue depth) before a scrape. */
   beforeScrape?: () => Promise<void>;
+  /** Facts shown with readiness that do not decide it (e.g. Redis's eviction policy). */
+  details?: () => Promise<Record<string, unknown>>;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -31,9 +33,12 @@ export function healthRoutes(opts: HealthRoutesOptions): Route[] {
       path: '/readyz',
       method: 'GET',
       handler: (_req, res) => {
-        void Promise.all(opts.readiness.map(async (c) => [c.name, await c.check().catch(() => false)] as const)).then((results) => {
+        void Promise.all([
+          Promise.all(opts.readiness.map(async (c) => [c.name, await c.check().catch(() => false)] as const)),
+          opts.details?.().catch(() => undefined),
+        ]).then(([results, details]) => {
           const checks = Object.fromEntries(results);
-          json(res, results.every(([, ok]) => ok) ? 200 : 503, { ok: results.every(([, ok]) => ok), checks });
+          json(res, results.every(([, ok]) => ok) ? 200 : 503, { ok: results.every(([, ok]) => ok), checks, ...(details ? { details } : {}) });
         });
       },
     },

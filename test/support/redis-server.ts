@@ -20,11 +20,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export interface PrivateRedisOptions {
+  /** Default noeviction, as the bot needs. */
+  maxmemoryPolicy?: string;
+  /** Disables CONFIG, as managed Redis services do. */
+  refuseConfig?: boolean;
+}
+
+export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', opts.maxmemoryPolicy ?? 'noeviction', ...(opts.refuseConfig ? ['--rename-command', 'CONFIG', '""'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     // redis-server prints this line once it accepts connections.
     await new Promise<void>((resolve, reject) => {
       let seen = '';
