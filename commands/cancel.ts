@@ -160,6 +160,7 @@ export default defineVerb<Args>({
   example: 'cancel cmd-3f9a0c1d2e4b5a6978c0d1e2',
   class: 'write',
   runsIn: 'app',
+  makesRevision: false,
   positionals: ['job'],
   schema,
   target: () => ({}),

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
-import { fromKubeError } from '../src/kube/errors.js';
-import { attributeRevisions, auditedJobs, revisionsOf } from '../src/kube/history.js';
+import { attributeRevisions, auditedJobs } from '../src/audit/revisions.js';
+import { listReplicaSetsOf, readDeployment } from '../src/kube/deployments.js';
+import { revisionsOf } from '../src/kube/history.js';
 import { historyView } from '../src/slack/views/history.js';
 
 const schema = z.object({ app: appArg, env: envArg });
@@ -25,20 +26,14 @@ export default defineVerb<Args>({
   async run(ctx) {
     const { app, env: envName } = ctx.args;
     const { cluster, namespace } = ctx.environment(envName);
-    const deployment = await cluster.apps
-      .readNamespacedDeployment({ name: app, namespace })
-      .catch((err) => Promise.reject(fromKubeError(err, `deployment ${app} in namespace ${namespace}`, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``)));
-    const matchLabels = deployment.spec?.selector?.matchLabels ?? {};
-    const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
-    const replicaSets = await cluster.apps
-      .listNamespacedReplicaSet({ namespace, ...(labelSelector ? { labelSelector } : {}) })
-      .catch((err) => Promise.reject(fromKubeError(err, `replicasets of ${app} in namespace ${namespace}`)));
+    const deployment = await readDeployment(cluster, namespace, app, envName, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``);
+    const replicaSets = await listReplicaSetsOf(cluster, deployment);
     // Who made each revision comes from our own records; without them the revisions still show.
     const audit = await ctx.services.audit.recent({ app, env: envName, limit: AUDIT_ENTRIES }).catch((err) => {
       ctx.log.warn({ err: String(err) }, 'could not read the audit stream for history');
       return [];
     });
-    const revisions = attributeRevisions(revisionsOf(deployment, replicaSets.items), auditedJobs(audit));
+    const revisions = attributeRevisions(revisionsOf(deployment, replicaSets), auditedJobs(audit, ctx.verbs));
     await ctx.reply(historyView({ app, env: envName, namespace, revisions }));
   },
 });

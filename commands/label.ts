@@ -68,6 +68,7 @@ export default defineVerb<Args>({
   example: 'label node-1 pool=batch gpu-',
   class: 'admin',
   runsIn: 'worker',
+  makesRevision: false,
   positionals: ['node', 'changes...'],
   flags: { overwrite: 'boolean', env: 'value' },
   schema,

@@ -43,6 +43,7 @@ export default defineVerb<Args>({
   example: 'scale myapp beta 3',
   class: 'write',
   runsIn: 'worker',
+  makesRevision: false,
   positionals: ['app', 'env', 'replicas'],
   flags: { yes: 'boolean' },
   schema,

@@ -57,6 +57,8 @@ interface VerbBase<A> {
    * secret values masked. Default: the text as typed.
    */
   displayText?(args: A, config: Config): string;
+  /** False for verbs whose runs never make a new Deployment revision (replicas, nodes, the queue): `history` attributes none to them. */
+  makesRevision?: boolean;
 }
 
 /** Answered by the app itself: no cluster access, no queue. */

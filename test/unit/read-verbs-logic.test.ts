@@ -3,7 +3,9 @@ import type { V1Deployment, V1Pod, V1ReplicaSet } from '@kubernetes/client-node'
 import type { StoredAuditEntry } from '../../src/audit/index.js';
 import { labelKeyProblem, labelSelectorProblem, labelValueProblem, parseLabelChanges } from '../../src/kube/labels.js';
 import { labelLogLines, selectLogTargets, splitLogLines, MAX_LINE_LENGTH, MAX_LOG_PODS } from '../../src/kube/logs.js';
-import { attributeRevisions, auditedJobs, revisionsOf } from '../../src/kube/history.js';
+import { attributeRevisions, auditedJobs as jobsOf } from '../../src/audit/revisions.js';
+import { revisionsOf } from '../../src/kube/history.js';
+import { loadVerbs } from '../../src/command/registry.js';
 import { clusterCapacity } from '../../src/kube/capacity.js';
 import { keyLabels, nodesView, podsView } from '../../src/slack/views/capacity.js';
 import { historyView } from '../../src/slack/views/history.js';
@@ -144,6 +146,9 @@ const rs = (name: string, revision: number, created: string, image: string, anno
   spec: { replicas: revision === 3 ? 2 : 0, selector: {}, template: { spec: { containers: [{ name: 'myapp', image }] } } },
   status: { replicas: 0, readyReplicas: revision === 3 ? 2 : 0 },
 });
+const verbs = await loadVerbs();
+const auditedJobs = (entries: StoredAuditEntry[]) => jobsOf(entries, verbs);
+
 const entry = (at: string, outcome: StoredAuditEntry['outcome'], ref: string, userId: string, verb = 'deploy', channelId = 'C0OPS'): StoredAuditEntry => ({
   id: `${Date.parse(at)}-0`,
   at: Date.parse(at),
