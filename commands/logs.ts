@@ -2,9 +2,8 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg, nameArg } from '../src/command/schemas.js';
 import { notFound } from '../src/errors/index.js';
-import { fromKubeError } from '../src/kube/errors.js';
+import { listPods } from '../src/kube/pods.js';
 import { DEFAULT_LOG_LINES, MAX_LOG_LINES, MAX_LOG_PODS, labelLogLines, readLogStreams, selectLogTargets, singleStreamProblem } from '../src/kube/logs.js';
-import { LABEL_APP } from '../src/kube/render.js';
 import { codeBlock, context, escapeMrkdwn, mention, section } from '../src/slack/blocks.js';
 import { inviteHint } from '../src/slack/errors.js';
 import { uploadTextFile } from '../src/slack/upload.js';
@@ -44,10 +43,8 @@ export default defineVerb<Args>({
     const { app, env: envName, previous, pod, container } = ctx.args;
     const lines = ctx.args.lines ?? DEFAULT_LOG_LINES;
     const { cluster, namespace } = ctx.environment(envName);
-    const pods = await cluster.core
-      .listNamespacedPod({ namespace, labelSelector: `${LABEL_APP}=${app}` })
-      .catch((err) => Promise.reject(fromKubeError(err, `pods of ${app} in namespace ${namespace}`)));
-    const { targets, omittedPods } = selectLogTargets(app, namespace, pods.items, { previous, ...(pod ? { pod } : {}), ...(container ? { container } : {}) });
+    const pods = await listPods(cluster, namespace, app);
+    const { targets, omittedPods } = selectLogTargets(app, namespace, pods, { previous, ...(pod ? { pod } : {}), ...(container ? { container } : {}) });
     const streams = await readLogStreams(cluster, namespace, targets, { lines, previous });
     const problem = singleStreamProblem(streams);
     if (problem) throw problem;

@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
-import { fromKubeError } from '../src/kube/errors.js';
+import { listPods } from '../src/kube/pods.js';
 import { readClusterCapacity } from '../src/kube/cluster-capacity.js';
 import type { NodeCapacity } from '../src/kube/capacity.js';
-import { LABEL_APP } from '../src/kube/render.js';
 import { isChatOpsError } from '../src/errors/index.js';
 import { context } from '../src/slack/blocks.js';
 import { podsView } from '../src/slack/views/capacity.js';
@@ -26,10 +25,8 @@ export default defineVerb<Args>({
   async run(ctx) {
     const { env: envName, app } = ctx.args;
     const { cluster, namespace } = ctx.environment(envName);
-    const pods = await cluster.core
-      .listNamespacedPod({ namespace, ...(app ? { labelSelector: `${LABEL_APP}=${app}` } : {}) })
-      .catch((err) => Promise.reject(fromKubeError(err, `pods${app ? ` of ${app}` : ''} in namespace ${namespace}`)));
-    const nodeNames = [...new Set(pods.items.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)))];
+    const pods = await listPods(cluster, namespace, app);
+    const nodeNames = [...new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)))];
     // How full each node is needs every pod on it, in every namespace; without that, the pods still show.
     let nodes: Map<string, NodeCapacity> | undefined;
     let nodeProblem: string | undefined;
@@ -42,7 +39,7 @@ export default defineVerb<Args>({
         ctx.log.warn({ err: err.userMessage }, 'pods: node figures unavailable');
       }
     }
-    const view = podsView({ env: envName, namespace, pods: pods.items, ...(app ? { app } : {}), ...(nodes ? { nodes } : {}) });
+    const view = podsView({ env: envName, namespace, pods, ...(app ? { app } : {}), ...(nodes ? { nodes } : {}) });
     if (nodeProblem) view.blocks?.push(context(`:warning: Node figures left out: ${nodeProblem}`));
     await ctx.reply(view);
   },

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { nameArg } from '../src/command/schemas.js';
-import { fromKubeError } from '../src/kube/errors.js';
-import { LABEL_APP } from '../src/kube/render.js';
+import { listDeployments, readDeployment } from '../src/kube/deployments.js';
+import { listPods } from '../src/kube/pods.js';
 import { deploymentStatusView, environmentStatusView } from '../src/slack/views/status.js';
 
 /** `status <app> <env>` or `status <env>`: the first word is the env when it is alone. */
@@ -27,17 +27,12 @@ export default defineVerb<Args>({
     const env = ctx.environment(envName);
     const { namespace, cluster } = env;
     if (app) {
-      const deployment = await cluster.apps
-        .readNamespacedDeployment({ name: app, namespace })
-        .catch((err) => Promise.reject(fromKubeError(err, `deployment ${app} in namespace ${namespace}`, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``)));
-      const pods = await cluster.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_APP}=${app}` }).catch((err) => Promise.reject(fromKubeError(err, `pods of ${app} in namespace ${namespace}`)));
-      await ctx.reply(deploymentStatusView(envName, deployment, pods.items));
+      const deployment = await readDeployment(cluster, namespace, app, envName, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``);
+      const pods = await listPods(cluster, namespace, app);
+      await ctx.reply(deploymentStatusView(envName, deployment, pods));
       return;
     }
-    const [deployments, pods] = await Promise.all([
-      cluster.apps.listNamespacedDeployment({ namespace }),
-      cluster.core.listNamespacedPod({ namespace }),
-    ]).catch((err) => Promise.reject(fromKubeError(err, `namespace ${namespace}`)));
-    await ctx.reply(environmentStatusView(envName, namespace, deployments.items, pods.items));
+    const [deployments, pods] = await Promise.all([listDeployments(cluster, namespace), listPods(cluster, namespace)]);
+    await ctx.reply(environmentStatusView(envName, namespace, deployments, pods));
   },
 });

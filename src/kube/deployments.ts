@@ -18,11 +18,20 @@ const what = (namespace: string, name: string) => `deployment ${name} in namespa
  * Reads a Deployment a user named. A missing one is a not-found error that
  * says where to look; `envName` names the environment in that hint.
  */
-export async function readDeployment(cluster: ClusterClient, namespace: string, name: string, envName: string): Promise<V1Deployment> {
+export async function readDeployment(cluster: ClusterClient, namespace: string, name: string, envName: string, hint?: string): Promise<V1Deployment> {
   try {
     return await cluster.apps.readNamespacedDeployment({ name, namespace });
   } catch (err) {
-    throw fromKubeError(err, what(namespace, name), `has it been deployed? \`/k8s status ${envName}\` lists what runs there`);
+    throw fromKubeError(err, what(namespace, name), hint ?? `has it been deployed? \`/k8s status ${envName}\` lists what runs there`);
+  }
+}
+
+/** Every Deployment in a namespace. */
+export async function listDeployments(cluster: ClusterClient, namespace: string): Promise<V1Deployment[]> {
+  try {
+    return (await cluster.apps.listNamespacedDeployment({ namespace })).items;
+  } catch (err) {
+    throw fromKubeError(err, `deployments in namespace ${namespace}`);
   }
 }
 

@@ -52,3 +52,12 @@ export function fromKubeError(err: unknown, what: string, hint = ''): ChatOpsErr
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? (err as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code;
   return unavailable(`Cannot reach the Kubernetes API for ${what}${code ? ` (${code})` : ''}; will retry.`, err);
 }
+
+/** Awaits a client-node call, turning its failure into the user-readable error `fromKubeError` makes. */
+export async function kubeCall<T>(call: Promise<T>, what: string, hint = ''): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    throw fromKubeError(err, what, hint);
+  }
+}
