@@ -2,6 +2,7 @@
 import type { ResourceDef } from './resources.js';
 import { labelSelectorObjectToRequirements, matchRequirements } from './selectors.js';
 import { invalidObject, type StatusCause } from './status.js';
+import { allocateNodePorts, strictCauses } from './strict.js';
 import { applyWorkloadDefaults, validateWorkload, workloadCreateStatus } from './workload-defaults.js';
 
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -67,7 +68,8 @@ export function validate(res: ResourceDef, obj: any): void {
   const name: string = obj?.metadata?.name ?? '';
   const causes: StatusCause[] = [];
   if (!name) causes.push({ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' });
-  else causes.push(...validateName(name, !!res.nameIsLabel));
+  // Service names are DNS-1035 labels (strict.ts)
+  else if (res.kind !== 'Service') causes.push(...validateName(name, !!res.nameIsLabel));
   if (res.namespaced && obj?.metadata?.namespace === '') {
     causes.push({ reason: 'FieldValueRequired', field: 'metadata.namespace', message: 'Required value' });
   }
@@ -96,6 +98,7 @@ export function validate(res: ResourceDef, obj: any): void {
   }
   if (res.kind === 'Pod') causes.push(...validatePodSpec(obj.spec, 'spec'));
   causes.push(...validateWorkload(res.kind, obj));
+  causes.push(...strictCauses(res, obj));
   if (res.kind === 'ConfigMap') {
     for (const k of Object.keys(obj.data ?? {})) {
       if (!/^[-._a-zA-Z0-9]+$/.test(k)) causes.push({ reason: 'FieldValueInvalid', field: 'data', message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')` });
@@ -220,6 +223,7 @@ export function applyDefaults(res: ResourceDef, obj: any): void {
         p.protocol ??= 'TCP';
         p.targetPort ??= p.port;
       }
+      allocateNodePorts(obj);
       obj.status ??= { loadBalancer: {} };
       break;
     }

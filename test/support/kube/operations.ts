@@ -1,8 +1,10 @@
 /** Write operations as the apiserver performs them: defaulting, validation, status subresource rules, patches, apply. */
 import { parse as parseYaml } from 'yaml';
 import { applyDefaults, prepareForCreate, validate } from './defaults.js';
-import { fieldsV1, jsonPatch, mergePatch, PATCH_TYPES, pruneFields, strategicMerge } from './patch.js';
+import { trackApply, trackUpdate, type ManagedEntry } from './managed-fields.js';
+import { jsonPatch, mergePatch, PATCH_TYPES, strategicMerge } from './patch.js';
 import { mustResource, RESOURCES, type ResourceDef } from './resources.js';
+import { checkDecodes, checkUpdate, prepareServiceUpdate } from './strict.js';
 import { alreadyExists, ApiError, badRequest, invalid, notFound, unsupportedMediaType } from './status.js';
 import { nowTime, type Store } from './store.js';
 
@@ -42,37 +44,24 @@ function checkBodyNamespace(res: ResourceDef, obj: any, ns: string | undefined):
   if (ns) obj.metadata.namespace = ns;
 }
 
-function managedEntry(manager: string, operation: 'Apply' | 'Update', res: ResourceDef, applied: any, subresource?: string): any {
-  return {
-    manager,
-    operation,
-    apiVersion: res.apiVersion,
-    time: nowTime(),
-    fieldsType: 'FieldsV1',
-    fieldsV1: fieldsV1(applied),
-    ...(subresource ? { subresource } : {}),
-  };
+/** The managedFields a write starts from: the stored ones, unless the client sent different ones (which replace them). */
+function baseManaged(prev: any, sent: unknown): any {
+  if (sent === undefined || JSON.stringify(sent) === JSON.stringify(prev.metadata.managedFields)) return prev;
+  return { ...prev, metadata: { ...prev.metadata, managedFields: sent } };
 }
 
-function setManaged(obj: any, entry: any): void {
-  const list: any[] = (obj.metadata.managedFields ?? []).filter(
-    (m: any) => !(m.manager === entry.manager && m.operation === entry.operation && (m.subresource ?? '') === (entry.subresource ?? '')),
-  );
-  list.push(entry);
-  obj.metadata.managedFields = list;
-}
-
-export function createObject(store: Store, res: ResourceDef, body: any, ns: string | undefined, opts: WriteOptions & { applied?: any } = {}): any {
+export function createObject(store: Store, res: ResourceDef, body: any, ns: string | undefined, opts: WriteOptions & { applied?: ManagedEntry[] } = {}): any {
   checkTypeMeta(res, body);
   const obj = opts.fromClient ? body : structuredClone(body);
   checkBodyNamespace(res, obj, ns ?? obj.metadata?.namespace);
+  if (opts.fromClient && !opts.applied) checkDecodes(res, obj);
   if (opts.fromClient) prepareForCreate(res, obj);
   applyDefaults(res, obj);
   validate(res, obj);
   if (opts.fromClient) checkNamespace(store, res, obj.metadata.namespace);
-  if (opts.applied) obj.metadata.managedFields = [opts.applied];
-  else if (opts.fieldManager) setManaged(obj, managedEntry(opts.fieldManager, 'Update', res, body));
+  if (opts.applied) obj.metadata.managedFields = opts.applied;
   else if (opts.fromClient) delete obj.metadata.managedFields;
+  if (!opts.applied && opts.fieldManager) obj.metadata.managedFields = trackUpdate(res, undefined, obj, opts.fieldManager);
   if (opts.dryRun) {
     if (store.get(res, obj.metadata.namespace, obj.metadata.name)) throw alreadyExists(res, obj.metadata.name);
     return { ...obj, apiVersion: res.apiVersion, kind: res.kind };
@@ -107,14 +96,18 @@ export function replaceObject(
     if (opts.subresource === 'status') next = { ...prev, metadata: { ...prev.metadata, resourceVersion: obj.metadata.resourceVersion }, status: obj.status };
     else next = { ...obj, status: prev.status };
   }
+  const sentManaged = obj.metadata.managedFields;
   if (opts.fromClient) {
+    checkDecodes(res, next);
     // server-owned metadata is kept from the stored object
     next.metadata = { ...next.metadata };
     if (next.metadata.managedFields === undefined && prev.metadata.managedFields) next.metadata.managedFields = prev.metadata.managedFields;
+    if (res.kind === 'Service') prepareServiceUpdate(prev, next);
   }
   applyDefaults(res, next);
   validate(res, next);
-  if (opts.fieldManager) setManaged(next, managedEntry(opts.fieldManager, 'Update', res, body, opts.subresource));
+  if (opts.fromClient) checkUpdate(res, prev, next);
+  if (opts.fieldManager) next.metadata.managedFields = trackUpdate(res, baseManaged(prev, sentManaged), next, opts.fieldManager, opts.subresource);
   if (opts.dryRun) return next;
   return store.update(res, next);
 }
@@ -191,25 +184,18 @@ export function patchObject(
       }
       applied.metadata.namespace = ns;
     }
-    const entry = managedEntry(opts.fieldManager!, 'Apply', res, patch, opts.subresource);
     if (!prev) {
       if (opts.subresource) throw notFound(res, name);
-      return [createObject(store, res, structuredClone(applied), ns, { fromClient: true, dryRun: opts.dryRun, applied: entry }), true];
+      const { managedFields } = trackApply(res, { metadata: {} }, applied, opts.fieldManager!, true, opts.subresource);
+      checkDecodes(res, applied, { raw: patch, json: false });
+      return [createObject(store, res, structuredClone(applied), ns, { fromClient: true, dryRun: opts.dryRun, applied: managedFields }), true];
     }
-    if (applied.metadata.resourceVersion !== undefined && applied.metadata.resourceVersion !== prev.metadata.resourceVersion) {
-      // fall through to the store's conflict check
-    }
-    const base = structuredClone(prev);
-    const former = (prev.metadata.managedFields ?? []).find(
-      (m: any) => m.manager === opts.fieldManager && m.operation === 'Apply' && (m.subresource ?? '') === (opts.subresource ?? ''),
-    );
-    if (former?.fieldsV1) pruneFields(base, former.fieldsV1, entry.fieldsV1);
+    const { base, managedFields } = trackApply(res, prev, applied, opts.fieldManager!, opts.force === true, opts.subresource);
     const { resourceVersion: appliedRv, ...appliedMeta } = applied.metadata;
     const merged = strategicMerge(base, { ...applied, metadata: appliedMeta });
     merged.metadata.resourceVersion = appliedRv ?? prev.metadata.resourceVersion;
-    merged.metadata.managedFields = prev.metadata.managedFields;
-    setManaged(merged, entry);
-    return [finishPatch(store, res, prev, merged, opts), false];
+    merged.metadata.managedFields = managedFields;
+    return [finishPatch(store, res, prev, merged, { ...opts, decode: { raw: patch, json: false } }), false];
   }
 
   if (!prev) throw notFound(res, name);
@@ -227,8 +213,8 @@ export function patchObject(
   next.metadata = { ...(next.metadata ?? {}) };
   next.metadata.resourceVersion = contentType !== PATCH_TYPES.json && patchRv !== undefined ? patchRv : prev.metadata.resourceVersion;
   if (next.metadata.name !== name) throw invalidNameChange(res, name);
-  if (opts.fieldManager) setManaged(next, managedEntry(opts.fieldManager, 'Update', res, contentType === PATCH_TYPES.json ? {} : patch, opts.subresource));
-  return [finishPatch(store, res, prev, next, opts), false];
+  const decode = { raw: patch, json: contentType !== PATCH_TYPES.strategic };
+  return [finishPatch(store, res, prev, next, { ...opts, track: opts.fieldManager, decode }), false];
 }
 
 function invalidNameChange(res: ResourceDef, name: string): ApiError {
@@ -237,8 +223,15 @@ function invalidNameChange(res: ResourceDef, name: string): ApiError {
   ]);
 }
 
-function finishPatch(store: Store, res: ResourceDef, prev: any, next: any, opts: WriteOptions & { subresource?: string }): any {
+function finishPatch(
+  store: Store,
+  res: ResourceDef,
+  prev: any,
+  next: any,
+  opts: WriteOptions & { subresource?: string; track?: string; decode?: { raw: unknown; json: boolean } },
+): any {
   checkTypeMeta(res, next);
+  if (opts.decode) checkDecodes(res, next, opts.decode);
   let obj = next;
   if (res.hasStatus) {
     if (opts.subresource === 'status') obj = { ...prev, metadata: { ...prev.metadata, resourceVersion: next.metadata.resourceVersion, managedFields: next.metadata.managedFields }, status: next.status };
@@ -247,8 +240,11 @@ function finishPatch(store: Store, res: ResourceDef, prev: any, next: any, opts:
   obj.metadata.uid = prev.metadata.uid;
   obj.metadata.creationTimestamp = prev.metadata.creationTimestamp;
   if (res.namespaced) obj.metadata.namespace = prev.metadata.namespace;
+  if (res.kind === 'Service') prepareServiceUpdate(prev, obj);
   applyDefaults(res, obj);
   validate(res, obj);
+  checkUpdate(res, prev, obj);
+  if (opts.track) obj.metadata.managedFields = trackUpdate(res, baseManaged(prev, next.metadata.managedFields), obj, opts.track, opts.subresource);
   if (opts.dryRun) return obj;
   return store.update(res, obj);
 }

@@ -1,4 +1,4 @@
-/** JSON merge patch (RFC 7386), strategic merge patch, JSON patch (RFC 6902), and the server-side-apply merge. */
+/** JSON merge patch (RFC 7386), strategic merge patch (also the server-side-apply merge), JSON patch (RFC 6902). */
 import { ApiError, badRequest } from './status.js';
 
 export const PATCH_TYPES = {
@@ -258,57 +258,4 @@ export function jsonPatch(target: any, ops: unknown): any {
     }
   }
   return doc;
-}
-
-// ---------------------------------------------------------------- server-side apply bookkeeping
-
-/** fieldsV1 (the managedFields set notation) of an applied configuration. */
-export function fieldsV1(obj: any, field = ''): any {
-  if (Array.isArray(obj)) {
-    const out: Record<string, any> = {};
-    const key = mergeKeyFor(field, obj, []);
-    obj.forEach((item, i) => {
-      if (isObj(item) && key && item[key] !== undefined) out[`k:${JSON.stringify({ [key]: item[key] })}`] = { '.': {}, ...fieldsV1(item) };
-      else if (!isObj(item)) out[`v:${JSON.stringify(item)}`] = {};
-      else out[`i:${i}`] = fieldsV1(item);
-    });
-    return out;
-  }
-  if (!isObj(obj)) return {};
-  const out: Record<string, any> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (field === '' && (k === 'apiVersion' || k === 'kind')) continue;
-    if (field === '' && k === 'metadata') {
-      const { name: _n, namespace: _ns, resourceVersion: _rv, uid: _u, managedFields: _m, creationTimestamp: _c, generation: _g, ...rest } = v as any;
-      if (Object.keys(rest).length) out['f:metadata'] = fieldsV1(rest, 'metadata');
-      continue;
-    }
-    out[`f:${k}`] = isObj(v) || Array.isArray(v) ? fieldsV1(v, k) : {};
-  }
-  return out;
-}
-
-/** Remove, from `obj`, the fields in `removed` (fieldsV1 of a previous apply) not present in `kept` (fieldsV1 of the new apply). */
-export function pruneFields(obj: any, previous: any, current: any): void {
-  if (!isObj(previous)) return;
-  for (const [k, sub] of Object.entries(previous)) {
-    if (k === '.') continue;
-    const stillThere = isObj(current) && k in current;
-    if (k.startsWith('f:')) {
-      const name = k.slice(2);
-      if (!isObj(obj) || !(name in obj)) continue;
-      if (!stillThere) delete obj[name];
-      else if (isObj(sub) && Object.keys(sub).length) pruneFields(obj[name], sub, current[k]);
-    } else if (k.startsWith('k:') && Array.isArray(obj)) {
-      const keyObj = JSON.parse(k.slice(2)) as Record<string, unknown>;
-      const idx = obj.findIndex((i) => isObj(i) && Object.entries(keyObj).every(([kk, vv]) => i[kk] === vv));
-      if (idx < 0) continue;
-      if (!stillThere) obj.splice(idx, 1);
-      else pruneFields(obj[idx], sub, current[k]);
-    } else if (k.startsWith('v:') && Array.isArray(obj) && !stillThere) {
-      const v = JSON.parse(k.slice(2));
-      const idx = obj.indexOf(v);
-      if (idx >= 0) obj.splice(idx, 1);
-    }
-  }
 }

@@ -2,7 +2,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { trackUpdate } from './managed-fields.js';
 import { createObject, deleteObject, patchObject, replaceObject } from './operations.js';
+import { PATCH_TYPES } from './patch.js';
 import {
   discoveryApiGroup,
   discoveryApiGroupList,
@@ -273,6 +275,8 @@ export class KubeServer {
 
     const dryRun = q.getAll('dryRun').includes('All');
     const fieldManager = q.get('fieldManager') ?? undefined;
+    // without ?fieldManager the apiserver names the manager after the User-Agent (apply requires one)
+    const manager = fieldManager ?? managerFromUserAgent(req.headers['user-agent']);
     switch (method) {
       case 'GET': {
         if (watching) return this.watch(req, res, r, ns, name, q);
@@ -289,14 +293,14 @@ export class KubeServer {
       case 'POST': {
         if (name !== undefined) throw methodNotAllowed();
         const body = this.parseBody(contentType, raw);
-        const created = createObject(this.store, r, body, ns, { fromClient: true, dryRun, fieldManager });
+        const created = createObject(this.store, r, body, ns, { fromClient: true, dryRun, fieldManager: manager });
         return this.send(res, 201, created);
       }
       case 'PUT': {
         if (name === undefined) throw methodNotAllowed();
         const body = this.parseBody(contentType, raw);
-        if (sub === 'scale') return this.send(res, 200, toScale(this.setScale(r, ns, name, body?.spec?.replicas, body?.metadata?.resourceVersion, dryRun)));
-        const updated = replaceObject(this.store, r, ns, name, body, { fromClient: true, dryRun, fieldManager, subresource: sub });
+        if (sub === 'scale') return this.send(res, 200, toScale(this.setScale(r, ns, name, body?.spec?.replicas, body?.metadata?.resourceVersion, dryRun, manager)));
+        const updated = replaceObject(this.store, r, ns, name, body, { fromClient: true, dryRun, fieldManager: manager, subresource: sub });
         return this.send(res, 200, updated);
       }
       case 'PATCH': {
@@ -311,10 +315,11 @@ export class KubeServer {
           const scaleRes = SCALE_RES;
           tmp.create(scaleRes, structuredClone(scale));
           const [patched] = patchObject(tmp, scaleRes, ns, name, contentType ?? '', raw, { fromClient: true, force, fieldManager: fieldManager ?? 'scale' });
-          const updated = this.setScale(r, ns, name, patched.spec?.replicas, undefined, dryRun);
+          const updated = this.setScale(r, ns, name, patched.spec?.replicas, undefined, dryRun, manager);
           return this.send(res, 200, toScale(updated));
         }
-        const [obj, created] = patchObject(this.store, r, ns, name, contentType ?? '', raw, { fromClient: true, dryRun, fieldManager, force, subresource: sub });
+        const isApply = (contentType ?? '').split(';')[0]!.trim().toLowerCase() === PATCH_TYPES.apply;
+        const [obj, created] = patchObject(this.store, r, ns, name, contentType ?? '', raw, { fromClient: true, dryRun, fieldManager: isApply ? fieldManager : manager, force, subresource: sub });
         return this.send(res, created ? 201 : 200, obj);
       }
       case 'DELETE': {
@@ -334,7 +339,7 @@ export class KubeServer {
     }
   }
 
-  private setScale(r: ResourceDef, ns: string | undefined, name: string, replicas: unknown, rv: string | undefined, dryRun: boolean): any {
+  private setScale(r: ResourceDef, ns: string | undefined, name: string, replicas: unknown, rv: string | undefined, dryRun: boolean, manager: string): any {
     const obj = this.store.get(r, ns, name);
     if (!obj) throw notFound(r, name);
     if (typeof replicas !== 'number' || replicas < 0 || !Number.isInteger(replicas)) {
@@ -344,6 +349,7 @@ export class KubeServer {
       });
     }
     const next = { ...obj, metadata: { ...obj.metadata, resourceVersion: rv }, spec: { ...obj.spec, replicas } };
+    next.metadata.managedFields = trackUpdate(r, obj, next, manager, 'scale');
     if (dryRun) return next;
     return this.store.update(r, next);
   }
@@ -513,6 +519,11 @@ export class KubeServer {
       if (line) w.out.write(line);
     }
   }
+}
+
+/** The apiserver's prefixFromUserAgent: the User-Agent up to the first '/', printable characters, at most 128. */
+function managerFromUserAgent(ua: string | undefined): string {
+  return [...(ua ?? '').split('/')[0]!].filter((c) => c >= ' ' && c !== '\u007f').join('').slice(0, 128);
 }
 
 function keyOf(o: any): string {
