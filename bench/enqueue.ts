@@ -16,6 +16,7 @@ import type { Clusters } from '../src/kube/clusters.js';
 import type { WebClient } from '@slack/web-api';
 import { AuditLog } from '../src/audit/index.js';
 import { IntentStore } from '../src/command/intents.js';
+import { Signer } from '../src/security/signing.js';
 import { ApprovalStore } from '../src/approvals/store.js';
 import { benchSeconds, ms, row, summarize } from './lib.js';
 
@@ -63,18 +64,19 @@ export async function benchEnqueue(seconds = benchSeconds(10)): Promise<string[]
   const verbs = new Map<string, Verb>([['noop', noop]]);
   const config = parseConfig('environments: { beta: { namespace: beta } }\nchannels: { C0BENCH: { environments: [beta], commands: ["*"] } }', 'bench.yaml');
   const ourRedis = createRedis(TEST_REDIS_URL, 'producer');
+  const signer = new Signer({ current: 'bench-signing-key-0123456789abcdef012345' });
   const ourQueue = createCommandQueue(ourRedis, prefix);
   const worker = startCommandWorker({
     config, verbs, clusters: {} as Clusters, slack: {} as WebClient, members: { isMember: async () => true },
     log: createLogger('silent'), connection: createRedis(TEST_REDIS_URL, 'worker'), prefix,
-    services: { queue: ourQueue, audit: new AuditLog(ourRedis, prefix, createLogger('silent')), intents: new IntentStore(ourRedis, prefix), approvals: new ApprovalStore(ourRedis, prefix), slack: {} as WebClient, redis: ourRedis, prefix },
+    services: { queue: ourQueue, audit: new AuditLog(ourRedis, prefix, createLogger('silent')), intents: new IntentStore(ourRedis, prefix, signer), approvals: new ApprovalStore(ourRedis, prefix, signer), slack: {} as WebClient, redis: ourRedis, prefix, signer },
     expiryQueue: ourQueue as unknown as Queue,
   });
   await worker.worker.waitUntilReady();
 
   const request = (i: number) => ({ requestId: `bench${i}x${Date.now()}`, text: 'noop', userId: 'U0BENCH', channelId: 'C0BENCH', receivedAt: Date.now() });
   const addRaw = async (i: number) => void (await rawQueue.add('x', { i }));
-  const addOurs = async (i: number) => void (await enqueueCommand(ourQueue, { verb: 'noop', args: { i }, request: request(i) }));
+  const addOurs = async (i: number) => void (await enqueueCommand(ourQueue, signer, { verb: 'noop', args: { i }, request: request(i) }));
   // Warm-up, then alternate one raw and one of ours, so both see the same machine.
   await measure(0, 50, addRaw, rawStarted);
   await measure(1_000, 50, addOurs, ourStarted);

@@ -19,6 +19,8 @@ import { AuditLog } from './audit/index.js';
 import { IntentStore } from './command/intents.js';
 import { createRedis, redisAnswers } from './queue/redis.js';
 import { evictionWarning, watchEvictionPolicy } from './queue/eviction.js';
+import { Signer } from './security/signing.js';
+import { allowResponseUrlHosts } from './slack/respond.js';
 import { startSlackApp, type RunningSlackApp } from './slack/app.js';
 import { handleSlashCommand, type IntakeDeps } from './command/intake.js';
 import { registerIntentButtons } from './command/intent-buttons.js';
@@ -71,22 +73,26 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   const members = new SlackMembership(
     new MeteredWebClient(settings.botToken, { ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 1_500 }),
   );
-  const producer = createRedis(settings.redisUrl, 'producer');
+  // response_url comes from Slack payloads (and from Redis, in jobs): post only to Slack's hooks host or the configured API's host.
+  allowResponseUrlHosts(settings.apiUrl);
+  const signer = new Signer({ current: settings.signingKey, ...(settings.signingKeyPrevious ? { previous: settings.signingKeyPrevious } : {}) });
+  const producer = createRedis(settings.redis, 'producer');
   // BullMQ loses jobs under any eviction policy but noeviction: say so loudly, at start and in /readyz.
   const eviction = watchEvictionPolicy(producer, log.child({ component: 'redis' }));
   const queue = createCommandQueue(producer, prefix);
   queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
-  const keyPrefix = prefix ?? 'bull';
+  const keyPrefix = prefix;
   const services: Services = {
     queue,
     audit: new AuditLog(producer, keyPrefix, log.child({ component: 'audit' })),
-    intents: new IntentStore(producer, keyPrefix),
+    intents: new IntentStore(producer, keyPrefix, signer),
     slack,
-    approvals: new ApprovalStore(producer, keyPrefix),
+    approvals: new ApprovalStore(producer, keyPrefix, signer),
     redis: producer,
     prefix: keyPrefix,
+    signer,
   };
-  const expiryQueue = new Queue(APPROVAL_EXPIRY_QUEUE, { connection: producer, ...(prefix ? { prefix } : {}), skipWaitingForReady: true });
+  const expiryQueue = new Queue(APPROVAL_EXPIRY_QUEUE, { connection: producer, prefix, skipWaitingForReady: true });
   expiryQueue.on('error', () => undefined);
 
   const readiness: ReadinessCheck[] = [
@@ -128,12 +134,12 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     const alertQueue = alerts.createAlertQueue(producer, keyPrefix);
     alertQueue.on('error', (err) => log.warn({ err: err.message }, 'alert queue connection error'));
     // The buttons only need Redis: an app-only replica queues their work for the alerts role.
-    if (roles.has('app')) buttonRegistrars.push((app) => alerts.registerAlertButtons(app, { redis: producer, prefix: keyPrefix, queue: alertQueue, config, verbs, members, log: log.child({ role: 'app' }) }));
+    if (roles.has('app')) buttonRegistrars.push((app) => alerts.registerAlertButtons(app, { redis: producer, prefix: keyPrefix, signer, queue: alertQueue, config, verbs, members, log: log.child({ role: 'app' }) }));
     let running: Awaited<ReturnType<typeof alerts.startAlerts>> | undefined;
     if (roles.has('alerts') && clusters) {
-      const connection = createRedis(settings.redisUrl, 'worker');
+      const connection = createRedis(settings.redis, 'worker');
       connections.push(connection);
-      running = await alerts.startAlerts({ config, clusters, slack, redis: producer, connection, intents: services.intents, prefix: keyPrefix, queue: alertQueue, log: log.child({ role: 'alerts' }) });
+      running = await alerts.startAlerts({ config, clusters, slack, redis: producer, connection, intents: services.intents, prefix: keyPrefix, signer, queue: alertQueue, log: log.child({ role: 'alerts' }) });
     }
     stoppers.push(async () => {
       await running?.stop();
@@ -143,13 +149,13 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   // --- end alerts role wiring ---
   let worker: RunningWorker | undefined;
   if (roles.has('worker') && clusters) {
-    const connection = createRedis(settings.redisUrl, 'worker');
+    const connection = createRedis(settings.redis, 'worker');
     connections.push(connection);
-    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, expiryQueue, jobLockMs: settings.jobLockMs, log: log.child({ role: 'worker' }), connection, ...(prefix ? { prefix } : {}) });
+    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, expiryQueue, jobLockMs: settings.jobLockMs, log: log.child({ role: 'worker' }), connection, prefix });
     stoppers.push(() => worker!.close());
-    const expiryConnection = createRedis(settings.redisUrl, 'worker');
+    const expiryConnection = createRedis(settings.redis, 'worker');
     connections.push(expiryConnection);
-    const expiryWorker = startExpiryWorker({ connection: expiryConnection, ...(prefix ? { prefix } : {}), store: services.approvals, slack, services, log: log.child({ role: 'worker' }), config });
+    const expiryWorker = startExpiryWorker({ connection: expiryConnection, prefix, store: services.approvals, slack, services, log: log.child({ role: 'worker' }), config });
     stoppers.push(() => expiryWorker.close());
   }
   if (roles.has('app')) {

@@ -24,6 +24,7 @@ import { onButton, type Click } from '../slack/actions.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import { enqueueIncident, enqueueShowLogs, type AlertJob } from './delivery.js';
 import { IncidentStore } from './incidents.js';
+import type { Signer } from '../security/signing.js';
 import { SHOW_LOGS_ACTION, SILENCE_ACTION, SILENCE_CHOICES, type SilenceChoice } from './messages.js';
 
 export interface AlertButtonDeps {
@@ -36,6 +37,7 @@ export interface AlertButtonDeps {
   /** Every verb (for the "this channel may run …" part of a refusal). */
   verbs: ReadonlyMap<string, Verb>;
   members: MembershipResolver;
+  signer: Signer;
   now?: () => number;
 }
 
@@ -93,7 +95,7 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
     const s = await incidentFor(click, click.value);
     if (!s) return;
     await checkPolicy(deps.config, { channelId: click.channelId, userId: click.userId, verb: 'logs', verbClass: 'read', env: s.env }, allVerbs(), deps.members);
-    await enqueueShowLogs(deps.queue, { type: 'logs', id: s.id, userId: click.userId, channelId: click.channelId, ...(click.threadTs ? { threadTs: click.threadTs } : {}) });
+    await enqueueShowLogs(deps.queue, deps.signer, { type: 'logs', id: s.id, userId: click.userId, channelId: click.channelId, ...(click.threadTs ? { threadTs: click.threadTs } : {}) });
   }));
 
   onButton(app, SILENCE_ACTION, guarded(async (click) => {

@@ -17,6 +17,9 @@ import { slackApiErrorsTotal } from '../server/metrics.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import { slackErrorCode } from '../slack/errors.js';
 import type { IntentStore } from '../command/intents.js';
+import { TamperedRecordError, type Signer } from '../security/signing.js';
+import { reportTampered } from '../security/tampered.js';
+import type { AuditLog } from '../audit/index.js';
 import { onlyCountChanged, renderKey, type IncidentState, type IncidentStore } from './incidents.js';
 import { headlineMessage, logsMessage, occurrencesReply, recoveredReply, silencedReply, LISTED_PER_REPLY } from './messages.js';
 import { CHANNEL_POST_LIMIT, UPDATE_LIMIT, type RateLimit, type RateLimiter } from './ratelimit.js';
@@ -26,7 +29,7 @@ export const ALERT_QUEUE = 'alerts';
 export type AlertJob =
   | { type: 'incident'; id: string }
   /** Show logs: the last lines of the incident's latest pod, to the clicker only. */
-  | { type: 'logs'; id: string; userId: string; channelId: string; threadTs?: string };
+  | { type: 'logs'; id: string; userId: string; channelId: string; threadTs?: string; sig?: string };
 
 export function createAlertQueue(connection: Redis, prefix?: string): Queue<AlertJob> {
   return new Queue<AlertJob>(ALERT_QUEUE, {
@@ -51,8 +54,10 @@ export async function enqueueIncident(queue: Queue<AlertJob>, id: string, isNew:
   await queue.add('incident', { type: 'incident', id }, { deduplication: { id: `inc-${id}`, keepLastIfActive: true }, priority: isNew ? 1 : 2 });
 }
 
-export async function enqueueShowLogs(queue: Queue<AlertJob>, data: Extract<AlertJob, { type: 'logs' }>): Promise<void> {
-  await queue.add('logs', data, { priority: 1, attempts: 2 });
+/** Show logs sends a pod's logs to whoever the job names: signed, so only a real click can ask for it. */
+export async function enqueueShowLogs(queue: Queue<AlertJob>, signer: Signer, data: Extract<AlertJob, { type: 'logs' }>): Promise<void> {
+  const { sig: _sig, ...unsigned } = data;
+  await queue.add('logs', { ...unsigned, sig: signer.sign('alert-job', unsigned) }, { priority: 1, attempts: 2 });
 }
 
 export interface DeliveryDeps {
@@ -66,6 +71,9 @@ export interface DeliveryDeps {
   /** A client that rejects rate-limited calls instead of pausing (we wait per channel). */
   slack: WebClient;
   intents: IntentStore;
+  /** Verifies Show-logs jobs; a forged one is refused and audited. */
+  signer: Signer;
+  audit: AuditLog;
   /** The cluster an incident's pods are in, by cluster name. */
   cluster(name: string): ClusterClient | undefined;
   log: Logger;
@@ -256,7 +264,14 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
   const worker = new Worker<AlertJob>(
     ALERT_QUEUE,
     async (job: Job<AlertJob>, token?: string) => {
-      if (job.data.type === 'logs') return showLogs(job.data);
+      if (job.data.type === 'logs') {
+        const { sig, ...unsigned } = job.data;
+        if (!deps.signer.verify('alert-job', unsigned, sig)) {
+          await reportTampered({ audit: deps.audit, log }, new TamperedRecordError('alert-job', job.id ?? ''), { verb: 'logs', userId: String(unsigned.userId), channelId: String(unsigned.channelId) });
+          return;
+        }
+        return showLogs(job.data);
+      }
       const id = job.data.id;
       try {
         for (let i = 0; i < STEPS_PER_RUN; i++) if (!(await step(id))) return;

@@ -16,6 +16,8 @@ import { defaultIdentity, LeaderElector } from './leader.js';
 import { ClusterMonitor, watchTargets } from './monitor.js';
 import { RateLimiter, type RateLimit } from './ratelimit.js';
 import { defaultBackoff } from './watch.js';
+import { AuditLog } from '../audit/index.js';
+import type { Signer } from '../security/signing.js';
 
 export { registerAlertButtons, type AlertButtonDeps } from './buttons.js';
 export { createAlertQueue, type AlertJob } from './delivery.js';
@@ -53,6 +55,8 @@ export interface AlertsDeps {
   intents: IntentStore;
   /** Key prefix for our state and BullMQ's prefix. */
   prefix: string;
+  /** Verifies signed alert jobs (Show logs). */
+  signer: Signer;
   /** The `alerts` queue (shared with the buttons); created on `redis` if absent. */
   queue?: Queue<AlertJob>;
   log: Logger;
@@ -71,7 +75,8 @@ export interface RunningAlerts {
 }
 
 function leaseNameFor(prefix: string): string {
-  const suffix = prefix === 'bull' ? '' : `-${prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
+  const name = prefix.replace(/[{}]/g, '').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  const suffix = name === 'k8s-chatops' ? '' : `-${name}`;
   return `k8s-chatops-alerts${suffix}`.slice(0, 63).replace(/-+$/, '');
 }
 
@@ -91,6 +96,8 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
     queue,
     connection: deps.connection,
     prefix: deps.prefix,
+    signer: deps.signer,
+    audit: new AuditLog(deps.redis, deps.prefix, log.child({ component: 'audit' })),
     store,
     limiter: new RateLimiter(deps.redis, deps.prefix),
     slack,

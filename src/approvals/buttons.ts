@@ -14,6 +14,8 @@ import { environmentOf } from '../config/lookup.js';
 import { APPROVE_ACTION, REJECT_ACTION, approvalRequestMessage } from './messages.js';
 import { announceDecision } from './gate.js';
 import { ApprovalStore, type ApprovalRequest } from './store.js';
+import { TamperedRecordError } from '../security/signing.js';
+import { reportTampered } from '../security/tampered.js';
 
 export interface ApprovalButtonDeps {
   config: Config;
@@ -56,7 +58,15 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
 
   /** Loads the request and checks the click belongs to it; answers the user when not. */
   const load = async (click: Click): Promise<ApprovalRequest | undefined> => {
-    const request = ApprovalStore.isValidId(click.value) ? await deps.store.get(click.value) : undefined;
+    let request: ApprovalRequest | undefined;
+    try {
+      request = ApprovalStore.isValidId(click.value) ? await deps.store.get(click.value) : undefined;
+    } catch (err) {
+      if (!(err instanceof TamperedRecordError)) throw err;
+      await reportTampered({ audit: deps.services.audit, log: deps.log }, err, { userId: click.userId, channelId: click.channelId });
+      await tell(click, ':no_entry: This approval request failed its integrity check (it was changed outside the bot), so it can no longer be approved and nothing will run. Ops can find it in the audit log; ask the requester to run the command again.');
+      return undefined;
+    }
     if (!request) {
       await tell(click, ':grey_question: I have no record of this approval request (it may be older than a week).');
       return undefined;
@@ -72,6 +82,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
   const enqueueApproved = (request: ApprovalRequest) =>
     enqueueCommand(
       deps.services.queue,
+      deps.services.signer,
       { verb: request.verb, args: request.args, request: request.request, ...(request.messageTs ? { threadTs: request.messageTs } : {}), approvalId: request.id },
       2_000,
       approvedJobId(request),

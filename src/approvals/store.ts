@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CommandRequest } from '../command/request.js';
+import { TamperedRecordError, type Signer } from '../security/signing.js';
 
 export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
 
@@ -83,7 +84,7 @@ interface MutableState {
 }
 
 export class ApprovalStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly now = () => Date.now()) {}
+  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly signer: Signer, private readonly now = () => Date.now()) {}
 
   private key(id: string): string {
     return `${this.prefix}:chatops:approval:${id}`;
@@ -109,7 +110,8 @@ export class ApprovalStore {
     const mutable: MutableState = { state, expiresAt, minApprovals, requesterId: request.request.userId };
     const created = await this.redis.hsetnx(this.key(id), 'data', JSON.stringify(data));
     if (created) {
-      await this.redis.hset(this.key(id), 'state', JSON.stringify(mutable));
+      // What will run is signed (with its id); get() refuses a record whose data was edited in Redis.
+      await this.redis.hset(this.key(id), 'state', JSON.stringify(mutable), 'sig', this.signer.sign('approval', { id, data }));
       await this.redis.expire(this.key(id), ttlSeconds);
       await this.redis.zadd(this.indexKey, String(request.expiresAt), id);
       return request;
@@ -117,16 +119,27 @@ export class ApprovalStore {
     return (await this.get(id)) ?? request;
   }
 
+  /** The request, or undefined if unknown; throws TamperedRecordError if its data fails verification. */
   async get(id: string): Promise<ApprovalRequest | undefined> {
-    const [[, data], [, state], [, approvals]] = (await this.redis
+    const [[, data], [, state], [, approvals], [, sig]] = (await this.redis
       .multi()
       .hget(this.key(id), 'data')
       .hget(this.key(id), 'state')
       .smembers(this.approversKey(id))
-      .exec()) as [[unknown, string | null], [unknown, string | null], [unknown, string[]]];
+      .hget(this.key(id), 'sig')
+      .exec()) as [[unknown, string | null], [unknown, string | null], [unknown, string[]], [unknown, string | null]];
     if (!data || !state) return undefined;
-    const { requesterId: _requester, ...mutable } = JSON.parse(state) as MutableState;
-    return { ...(JSON.parse(data) as Omit<ApprovalRequest, keyof MutableState | 'approvals'>), ...mutable, approvals: approvals ?? [] } as ApprovalRequest;
+    let parsed: Omit<ApprovalRequest, keyof MutableState | 'approvals'>;
+    let mutableState: MutableState;
+    try {
+      parsed = JSON.parse(data) as typeof parsed;
+      mutableState = JSON.parse(state) as MutableState;
+    } catch {
+      throw new TamperedRecordError('approval', id);
+    }
+    if (!this.signer.verify('approval', { id, data: parsed }, sig)) throw new TamperedRecordError('approval', id);
+    const { requesterId: _requester, ...mutable } = mutableState;
+    return { ...parsed, ...mutable, approvals: approvals ?? [] } as ApprovalRequest;
   }
 
   async setMessageTs(id: string, ts: string): Promise<void> {
@@ -157,7 +170,8 @@ export class ApprovalStore {
   /** Pending requests (for `jobs`), oldest first. */
   async listPending(): Promise<ApprovalRequest[]> {
     const ids = await this.redis.zrange(this.indexKey, '0', '199');
-    const requests = await Promise.all(ids.map((id) => this.get(id)));
+    // A record that fails verification is left out here; the buttons and the worker refuse and report it.
+    const requests = await Promise.all(ids.map((id) => this.get(id).catch((err) => (err instanceof TamperedRecordError ? undefined : Promise.reject(err)))));
     return requests.filter((r): r is ApprovalRequest => r?.state === 'pending');
   }
 }

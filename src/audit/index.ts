@@ -11,7 +11,9 @@ export type AuditOutcome =
   | 'expired'
   | 'cancelled'
   | 'succeeded'
-  | 'failed';
+  | 'failed'
+  /** A record in Redis failed signature verification (forged or edited); refused, never run. */
+  | 'refused_tampered';
 
 export interface AuditEntry {
   /** Milliseconds since the epoch; set by record() when absent. */

@@ -11,6 +11,7 @@ import { approvalRuleFor } from '../approvals/policy.js';
 import type { Logger } from '../log.js';
 import { context, section, type SlackMessage } from '../slack/blocks.js';
 import type { SlashCommandInput } from '../slack/slash-command.js';
+import { isAllowedResponseUrl } from '../slack/respond.js';
 
 export type { SlashCommandInput };
 
@@ -40,7 +41,8 @@ export function toCommandRequest(input: SlashCommandInput, now = Date.now()): Co
     ...(input.user_name ? { userName: input.user_name } : {}),
     channelId: input.channel_id,
     ...(input.team_id ? { teamId: input.team_id } : {}),
-    ...(input.response_url ? { responseUrl: input.response_url } : {}),
+    // Only Slack's own response_url is kept: a job never carries an address elsewhere.
+    ...(input.response_url && isAllowedResponseUrl(input.response_url) ? { responseUrl: input.response_url } : {}),
     ...(input.thread_ts ? { threadTs: input.thread_ts } : {}),
     receivedAt: now,
   };
@@ -91,7 +93,7 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     }
     // Invocations that change nothing (config get, a scale-to-0 that only asks to confirm) read like reads.
     const changes = verb.class !== 'read' && !(verb.runsIn === 'worker' && verb.changesNothing?.(args));
-    const jobId = await enqueueCommand(deps.services.queue, { verb: verb.verb, args: raw, request });
+    const jobId = await enqueueCommand(deps.services.queue, deps.services.signer, { verb: verb.verb, args: raw, request });
     if (changes) await audit('accepted', undefined, jobId);
     const what = verb.describe(args);
     const rule = approvalRuleFor(deps.config, verb, args, target.env);

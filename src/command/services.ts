@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/index.js';
 import type { CommandJobData } from '../queue/commands.js';
 import type { IntentStore } from './intents.js';
 import type { ApprovalStore } from '../approvals/store.js';
+import type { Signer } from '../security/signing.js';
 
 /** Shared services a verb may use, built once per process from config. */
 export interface Services {
@@ -18,4 +19,6 @@ export interface Services {
   /** For small state of our own (locks, approvals); keys go under `prefix`. */
   redis: Redis;
   prefix: string;
+  /** Signs what we write to Redis and verifies what we read back (CHATOPS_SIGNING_KEY). */
+  signer: Signer;
 }

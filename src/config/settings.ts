@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatIssues } from './load.js';
-import { DEFAULT_REDIS_URL } from '../queue/redis.js';
+import { DEFAULT_REDIS_URL, parseHostList, type RedisSettings } from '../queue/redis.js';
+import { MIN_SIGNING_KEY_LENGTH } from '../security/signing.js';
 
 export const ROLES = ['app', 'worker', 'alerts'] as const;
 export type Role = (typeof ROLES)[number];
@@ -12,10 +13,20 @@ const settingsSchema = z.object({
   SLACK_APP_TOKEN: z.string().optional(),
   SLACK_API_URL: z.url().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  REDIS_URL: z.string().default(DEFAULT_REDIS_URL),
+  // Never echo the value: it may hold a password.
+  REDIS_URL: z.string().regex(/^rediss?:\/\/[^\s]*$/, 'must be redis://[user:password@]host[:port][/db] or rediss://… for TLS (value not shown: it may hold a password)').default(DEFAULT_REDIS_URL),
+  REDIS_TLS_CA: z.string().min(1).optional(),
+  REDIS_SENTINELS: z.string().refine((v) => parseHostList(v) !== undefined, 'must be host:port,host:port,…').optional(),
+  REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+  REDIS_SENTINEL_PASSWORD: z.string().optional(),
+  REDIS_CLUSTER_NODES: z.string().refine((v) => parseHostList(v) !== undefined, 'must be host:port,host:port,…').optional(),
   CHATOPS_CONFIG: z.string().default('./chatops.yaml'),
   CHATOPS_ROLE: z.enum(ROLES).optional(),
-  CHATOPS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  CHATOPS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*(\{[A-Za-z0-9_-]+\})?[A-Za-z0-9_-]*$/, 'letters, digits, _ and - (optionally one {hash tag})').optional(),
+  CHATOPS_SIGNING_KEY: z
+    .string({ error: `is required: a random secret of at least ${MIN_SIGNING_KEY_LENGTH} characters, the same in every replica (e.g. \`openssl rand -base64 32\`); it signs jobs and approvals in Redis` })
+    .min(MIN_SIGNING_KEY_LENGTH, `must be at least ${MIN_SIGNING_KEY_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`),
+  CHATOPS_SIGNING_KEY_PREVIOUS: z.string().min(MIN_SIGNING_KEY_LENGTH, `must be at least ${MIN_SIGNING_KEY_LENGTH} characters`).optional(),
   CHATOPS_JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -27,15 +38,28 @@ export interface Settings {
   apiUrl?: string;
   port: number;
   redisUrl: string;
+  /** Where Redis is: the URL (credentials, TLS) plus Sentinel or Cluster nodes. */
+  redis: RedisSettings;
   configFile: string;
   roles: Role[];
-  queuePrefix?: string;
+  /** Every Redis key of ours and BullMQ's starts with this; always a Cluster hash tag (`{k8s-chatops}`), so each script's keys share a slot. */
+  queuePrefix: string;
+  /** HMAC key for what the bot writes to Redis, and the previous one during a rotation. */
+  signingKey: string;
+  signingKeyPrevious?: string;
   /** How long a job stays claimed by a worker that stopped answering before another worker takes it over. */
   jobLockMs: number;
   logLevel: string;
 }
 
 export class SettingsError extends Error {}
+
+export const DEFAULT_QUEUE_PREFIX = 'k8s-chatops';
+
+/** A prefix without a {hash tag} gets one around it: every key then lands in one Cluster slot. */
+export function hashTaggedPrefix(prefix: string): string {
+  return /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
+}
 
 /** `--role X` on the command line wins over CHATOPS_ROLE; neither = every role in one process. */
 export function roleFromArgs(argv: readonly string[]): Role | undefined {
@@ -55,6 +79,8 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = [
   if (!s.SLACK_APP_TOKEN && roles.includes('app') && !s.SLACK_SIGNING_SECRET) {
     throw new SettingsError('invalid environment:\n  - SLACK_SIGNING_SECRET: is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
+  if (s.REDIS_SENTINELS && s.REDIS_CLUSTER_NODES) throw new SettingsError('invalid environment:\n  - REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one or the other, not both');
+  if (s.REDIS_SENTINELS && !s.REDIS_SENTINEL_NAME) throw new SettingsError('invalid environment:\n  - REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS (the master group name, e.g. mymaster)');
   return {
     botToken: s.SLACK_BOT_TOKEN,
     signingSecret: s.SLACK_SIGNING_SECRET ?? '',
@@ -62,9 +88,18 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = [
     ...(s.SLACK_API_URL ? { apiUrl: s.SLACK_API_URL.endsWith('/') ? s.SLACK_API_URL : `${s.SLACK_API_URL}/` } : {}),
     port: s.PORT,
     redisUrl: s.REDIS_URL,
+    redis: {
+      url: s.REDIS_URL,
+      ...(s.REDIS_TLS_CA ? { tlsCaFile: s.REDIS_TLS_CA } : {}),
+      ...(s.REDIS_SENTINELS ? { sentinels: parseHostList(s.REDIS_SENTINELS)!, sentinelName: s.REDIS_SENTINEL_NAME! } : {}),
+      ...(s.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: s.REDIS_SENTINEL_PASSWORD } : {}),
+      ...(s.REDIS_CLUSTER_NODES ? { clusterNodes: parseHostList(s.REDIS_CLUSTER_NODES)! } : {}),
+    },
     configFile: s.CHATOPS_CONFIG,
     roles,
-    ...(s.CHATOPS_QUEUE_PREFIX ? { queuePrefix: s.CHATOPS_QUEUE_PREFIX } : {}),
+    queuePrefix: hashTaggedPrefix(s.CHATOPS_QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX),
+    signingKey: s.CHATOPS_SIGNING_KEY,
+    ...(s.CHATOPS_SIGNING_KEY_PREVIOUS ? { signingKeyPrevious: s.CHATOPS_SIGNING_KEY_PREVIOUS } : {}),
     jobLockMs: s.CHATOPS_JOB_LOCK_MS,
     logLevel: s.LOG_LEVEL,
   };

@@ -3,6 +3,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CommandRequest } from '../command/request.js';
 import { unavailable } from '../errors/index.js';
+import type { Signer } from '../security/signing.js';
 
 export const COMMAND_QUEUE = 'commands';
 
@@ -17,6 +18,28 @@ export interface CommandJobData {
   waitingNotified?: boolean;
   /** The approval request this run was approved under (checked against Redis by the worker). */
   approvalId?: string;
+  /** When the producer signed it (ms since the epoch). */
+  signedAt?: number;
+  /** HMAC over the job id and what it asks (not the worker's bookkeeping: threadTs, waitingNotified). */
+  sig?: string;
+}
+
+/** A signed job older than this is refused: past it, BullMQ may have dropped the original, so a copy could be replayed. */
+export const MAX_JOB_AGE_MS = 24 * 3600 * 1_000;
+
+function signedPart(data: CommandJobData, jobId: string): unknown {
+  return { jobId, verb: data.verb, args: data.args, request: data.request, approvalId: data.approvalId, signedAt: data.signedAt };
+}
+
+export function signCommandJob(signer: Signer, data: CommandJobData, jobId: string, now = Date.now()): CommandJobData {
+  const stamped = { ...data, signedAt: now };
+  return { ...stamped, sig: signer.sign('job', signedPart(stamped, jobId)) };
+}
+
+/** 'ok', 'forged' (no or bad signature: never run) or 'stale' (genuine but older than MAX_JOB_AGE_MS). */
+export function verifyCommandJob(signer: Signer, data: CommandJobData, jobId: string, now = Date.now()): 'ok' | 'forged' | 'stale' {
+  if (!signer.verify('job', signedPart(data, jobId), data.sig)) return 'forged';
+  return typeof data.signedAt === 'number' && now - data.signedAt <= MAX_JOB_AGE_MS ? 'ok' : 'stale';
 }
 
 /** BullMQ ids must not contain ':' nor be all digits; the prefix keeps both true. */
@@ -49,13 +72,13 @@ export function createCommandQueue(connection: Redis, prefix?: string): Queue<Co
  * Adds the job or fails within `timeoutMs` with a reason the user can read —
  * never half-done: either the job is in Redis, or the user is told it is not.
  */
-export async function enqueueCommand(queue: Queue<CommandJobData>, data: CommandJobData, timeoutMs = 2_000, jobId = jobIdFor(data.request.requestId)): Promise<string> {
+export async function enqueueCommand(queue: Queue<CommandJobData>, signer: Signer, data: CommandJobData, timeoutMs = 2_000, jobId = jobIdFor(data.request.requestId)): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const status = (queue.opts.connection as { status?: string }).status;
     if (status !== undefined && status !== 'ready') throw new Error(`Redis connection is ${status}`);
     const job = await Promise.race([
-      queue.add(data.verb, data, { jobId }),
+      queue.add(data.verb, signCommandJob(signer, data, jobId), { jobId }),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
       }),

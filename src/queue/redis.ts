@@ -1,24 +1,105 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Where Redis is. The URL carries credentials, db and TLS (`rediss://`); with Sentinel or Cluster its host is not used. */
+export interface RedisSettings {
+  url: string;
+  /** PEM file of a private CA that signed the servers' certificates. */
+  tlsCaFile?: string;
+  sentinels?: HostPort[];
+  sentinelName?: string;
+  sentinelPassword?: string;
+  clusterNodes?: HostPort[];
+}
+
+/** `host:port,host:port` → list; undefined if any entry is malformed. */
+export function parseHostList(text: string): HostPort[] | undefined {
+  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  const parsed = entries.map((e) => /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(e)).map((m) => (m ? { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) } : undefined));
+  if (parsed.length === 0 || parsed.some((p) => !p || p.port < 1 || p.port > 65535)) return undefined;
+  return parsed as HostPort[];
+}
+
+/** The URL with its password replaced, for logs and messages. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** Credentials, db and TLS from the URL (the parts that apply to every node of a Sentinel or Cluster setup). */
+function nodeOptions(settings: RedisSettings): RedisOptions {
+  const u = new URL(settings.url);
+  const tls = u.protocol === 'rediss:' || settings.tlsCaFile !== undefined;
+  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+    ...(tls ? { tls: settings.tlsCaFile ? { ca: readFileSync(settings.tlsCaFile) } : {} } : {}),
+  };
+}
 
 /**
  * Connections for producers fail fast when Redis is down, so a command is answered
  * within Slack's 3 s and nothing is sent later behind the user's back; workers and
  * blocking clients wait and retry forever (maxRetriesPerRequest: null), as BullMQ requires.
+ *
+ * Accepts a URL (single server) or full settings (Sentinel, Cluster, TLS). A Cluster
+ * client is returned as `Redis`: our code uses only commands both share, and every
+ * key of ours carries the same hash tag, so scripts and MULTIs stay in one slot.
  */
-export function createRedis(url: string, role: 'producer' | 'worker', extra: RedisOptions = {}): Redis {
+export function createRedis(where: string | RedisSettings, role: 'producer' | 'worker', extra: RedisOptions = {}): Redis {
+  const settings: RedisSettings = typeof where === 'string' ? { url: where } : where;
   const base: RedisOptions = {
     retryStrategy: (times) => Math.min(100 * times, 1_000),
     connectTimeout: 2_000,
     lazyConnect: false,
+    ...nodeOptions(settings),
     ...extra,
   };
   const options: RedisOptions =
     role === 'producer'
       ? { ...base, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false, commandTimeout: 1_500 }
       : { ...base, maxRetriesPerRequest: null };
-  const client = new Redis(url, options);
+  let client: Redis;
+  if (settings.clusterNodes) {
+    const clusterOptions: ClusterOptions = {
+      redisOptions: options,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 1_000),
+      // Failover moves slots: retry redirected commands instead of failing them.
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 200,
+      ...(role === 'producer' ? { maxRedirections: 8 } : {}),
+    };
+    client = new Cluster(settings.clusterNodes, clusterOptions) as unknown as Redis;
+  } else if (settings.sentinels) {
+    client = new Redis({
+      ...options,
+      sentinels: settings.sentinels,
+      name: settings.sentinelName ?? 'mymaster',
+      ...(settings.sentinelPassword ? { sentinelPassword: settings.sentinelPassword } : {}),
+      // TLS (rediss://) applies to the master Sentinel points to; the Sentinels themselves are reached in plain text.
+      ...(options.tls ? { enableTLSForSentinelMode: true } : {}),
+      sentinelRetryStrategy: (times) => Math.min(100 * times, 1_000),
+      // After a failover, reconnect to the new master instead of writing to a replica.
+      reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+    });
+  } else {
+    const u = new URL(settings.url);
+    client = new Redis({ ...options, host: u.hostname.replace(/^\[|\]$/g, ''), port: u.port ? Number(u.port) : 6379 });
+  }
   if (role === 'producer') {
     // BullMQ sends INFO as soon as a Queue is built, so the offline queue must be on until the
     // first connection; after that, commands fail at once while Redis is away (handshake

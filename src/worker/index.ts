@@ -10,7 +10,9 @@ import { authorizeCommand } from '../command/authorize.js';
 import { badInput, describeError } from '../errors/index.js';
 import { formatIssues } from '../config/load.js';
 import { environmentOf } from '../config/lookup.js';
-import { COMMAND_QUEUE, type CommandJobData } from '../queue/commands.js';
+import { COMMAND_QUEUE, verifyCommandJob, type CommandJobData } from '../queue/commands.js';
+import { TamperedRecordError } from '../security/signing.js';
+import { reportTampered } from '../security/tampered.js';
 import { ThreadProgress } from '../slack/progress.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import type { SlackMessage } from '../slack/blocks.js';
@@ -69,7 +71,7 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
       throw err;
     } finally {
       running.delete(abort);
-      jobDurationSeconds.observe({ verb: job.data.verb, outcome }, (performance.now() - started) / 1_000);
+      jobDurationSeconds.observe({ verb: deps.verbs.has(job.data.verb) ? job.data.verb : 'unknown', outcome }, (performance.now() - started) / 1_000);
     }
   };
   const worker = new Worker<CommandJobData>(COMMAND_QUEUE, processor, {
@@ -92,6 +94,13 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
 }
 
 async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobData>, token: string | undefined, signal: AbortSignal): Promise<string> {
+  // Before anything is taken from the payload (not even where to reply): it must be ours.
+  const verdict = verifyCommandJob(deps.services.signer, job.data, job.id ?? '');
+  if (verdict === 'forged') {
+    const claimed = (job.data ?? {}) as Partial<CommandJobData>;
+    await reportTampered({ audit: deps.services.audit, log: deps.log }, new TamperedRecordError('job', job.id ?? ''), { verb: String(claimed.verb), ...(claimed.request ?? {}) });
+    throw new UnrecoverableError('refused: the job failed signature verification');
+  }
   const { request } = job.data;
   const log = deps.log.child({ job: job.id, verb: job.data.verb, user: request.userId, channel: request.channelId });
   const reply = async (message: SlackMessage, visibility: 'ephemeral' | 'in_channel' = 'ephemeral') => {
@@ -147,6 +156,7 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
   let release: (() => Promise<void>) | undefined;
 
   try {
+    if (verdict === 'stale') throw badInput('This command waited in the queue for more than a day, so it was not run; run it again if it is still wanted.');
     const verb = deps.verbs.get(job.data.verb);
     if (!verb || verb.runsIn !== 'worker') throw badInput(`Unknown command \`${job.data.verb}\`.`);
     const parsed = verb.schema.safeParse(job.data.args);
@@ -185,6 +195,11 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     return outcome;
   } catch (err) {
     if (err instanceof DelayedError) throw err;
+    if (err instanceof TamperedRecordError) {
+      await reportTampered({ audit: deps.services.audit, log }, err, { verb: job.data.verb, userId: request.userId, channelId: request.channelId, ...target });
+      await reportFailure(progress, reply, ':no_entry: The approval this change ran under failed its integrity check (it was changed outside the bot), so nothing was changed. Ops can find it in the audit log.', log);
+      throw new UnrecoverableError('refused: the approval record failed signature verification');
+    }
     if (signal.aborted) {
       // Shutting down mid-job: hand it to another worker without using up an attempt.
       log.info('worker shutting down; the job is handed over and resumes elsewhere');

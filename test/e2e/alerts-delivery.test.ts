@@ -7,9 +7,10 @@ import type { Occurrence } from '../../src/alerts/messages.js';
 import { RateLimiter } from '../../src/alerts/ratelimit.js';
 import { createLogger } from '../../src/log.js';
 import { createRedis } from '../../src/queue/redis.js';
+import { AuditLog } from '../../src/audit/index.js';
 import { IntentStore } from '../../src/command/intents.js';
 import { BOT_TOKEN } from '../support/harness.js';
-import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { deletePrefix, freshPrefix, TEST_REDIS_URL, testSigner } from '../support/redis.js';
 import { startSlackEmulator, type SlackEmulator } from '../support/slack/index.js';
 import type { Queue } from 'bullmq';
 
@@ -32,7 +33,9 @@ function startWorker(): RunningDelivery {
     store,
     limiter: new RateLimiter(redis, prefix),
     slack: new WebClient(BOT_TOKEN, { slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
-    intents: new IntentStore(redis, prefix),
+    intents: new IntentStore(redis, prefix, testSigner()),
+    signer: testSigner(),
+    audit: new AuditLog(redis, prefix, createLogger('silent')),
     cluster: () => undefined,
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
   });

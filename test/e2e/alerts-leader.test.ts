@@ -12,7 +12,7 @@ import { createRedis } from '../../src/queue/redis.js';
 import { IntentStore } from '../../src/command/intents.js';
 import { BOT_TOKEN } from '../support/harness.js';
 import { startKubeEmulator, type KubeEmulator } from '../support/kube/index.js';
-import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { deletePrefix, freshPrefix, TEST_REDIS_URL, testSigner } from '../support/redis.js';
 import { startSlackEmulator, type SlackEmulator } from '../support/slack/index.js';
 import { alertConfig, alertsMatching, runningDeployment, waitForAlert, waitForThreadReply } from './alerts-fixtures.js';
 
@@ -55,8 +55,9 @@ async function replica(identity: string): Promise<RunningAlerts> {
     slack: new WebClient(BOT_TOKEN, { slackApiUrl: slack.url }),
     redis,
     connection,
-    intents: new IntentStore(redis, prefix),
+    intents: new IntentStore(redis, prefix, testSigner()),
     prefix,
+    signer: testSigner(),
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     options: { identity, leaseNamespace: 'default', leaseName: LEASE, leaseDurationMs: 1_000, retryPeriodMs: 200 },
   });

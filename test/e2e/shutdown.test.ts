@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeEmulator, type KubeEmulator } from '../support/kube/index.js';
 import { startSlackEmulator, postSlashCommand, type SlackEmulator } from '../support/slack/index.js';
 import { E2E_CONFIG, SIGNING_SECRET, BOT_TOKEN } from '../support/harness.js';
-import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { deletePrefix, freshPrefix, TEST_REDIS_URL, TEST_SIGNING_KEY } from '../support/redis.js';
 import { freePort } from '../support/redis-server.js';
 
 let kube: KubeEmulator;
@@ -56,6 +56,7 @@ describe('a worker killed mid-deploy (SIGKILL)', () => {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.url,
       REDIS_URL: TEST_REDIS_URL,
+      CHATOPS_SIGNING_KEY: TEST_SIGNING_KEY,
       CHATOPS_CONFIG: configFile,
       CHATOPS_QUEUE_PREFIX: `${prefix}-kill`,
       CHATOPS_JOB_LOCK_MS: '1500',
@@ -95,6 +96,7 @@ describe('SIGTERM', () => {
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.url,
       REDIS_URL: TEST_REDIS_URL,
+      CHATOPS_SIGNING_KEY: TEST_SIGNING_KEY,
       CHATOPS_CONFIG: configFile,
       CHATOPS_QUEUE_PREFIX: prefix,
     });

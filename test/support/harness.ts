@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startKubeEmulator, type KubeEmulator } from './kube/index.js';
 import { startSlackEmulator, postSlashCommand, postBlockAction, type SlackEmulator } from './slack/index.js';
-import { deletePrefix, freshPrefix, TEST_REDIS_URL } from './redis.js';
+import { deletePrefix, freshPrefix, TEST_REDIS_URL, TEST_SIGNING_KEY } from './redis.js';
+export { TEST_SIGNING_KEY } from './redis.js';
 import { startChatOps, type ChatOps } from '../../src/runtime.js';
 import { loadSettings, type Role } from '../../src/config/settings.js';
 import { createLogger } from '../../src/log.js';
@@ -82,6 +83,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     REDIS_URL: opts.redisUrl ?? TEST_REDIS_URL,
     CHATOPS_CONFIG: configFile,
     CHATOPS_QUEUE_PREFIX: prefix,
+    CHATOPS_SIGNING_KEY: TEST_SIGNING_KEY,
     ...(opts.roles?.length === 1 ? { CHATOPS_ROLE: opts.roles[0] } : {}),
   });
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');

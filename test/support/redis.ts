@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { Signer } from '../../src/security/signing.js';
+
+/** The CHATOPS_SIGNING_KEY of every test bot (a forged record is signed with another key, or not at all). */
+export const TEST_SIGNING_KEY = 'test-signing-key-0123456789abcdef0123456789';
+export const testSigner = (): Signer => new Signer({ current: TEST_SIGNING_KEY });
 
 /** Tests use a real Redis: REDIS_URL if set, else the local default (.ci/run starts one if none answers). */
 export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** A fresh BullMQ prefix per test file keeps queues apart without flushing anything. */
+/** A fresh BullMQ prefix per test file keeps queues apart without flushing anything; a hash tag, as in production. */
 export function freshPrefix(name: string): string {
-  return `t-${name}-${randomBytes(4).toString('hex')}`;
+  return `{t-${name}-${randomBytes(4).toString('hex')}}`;
 }
 
 /** Deletes every key under a prefix (the test's own queues and state). */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { ApprovalStore } from '../../src/approvals/store.js';
 import { TargetLocks } from '../../src/worker/target-lock.js';
-import { deletePrefix, freshPrefix, TEST_REDIS_URL } from '../support/redis.js';
+import { deletePrefix, freshPrefix, TEST_REDIS_URL, testSigner } from '../support/redis.js';
 
 const prefix = freshPrefix('approval-store');
 let redis: Redis;
@@ -10,7 +10,7 @@ let now = 1_000_000;
 let store: ApprovalStore;
 beforeAll(() => {
   redis = new Redis(TEST_REDIS_URL);
-  store = new ApprovalStore(redis, prefix, () => now);
+  store = new ApprovalStore(redis, prefix, testSigner(), () => now);
 });
 afterAll(async () => {
   redis.disconnect();

@@ -43,8 +43,11 @@ describe('process settings', () => {
   it('says which variable is missing and where to get it', async () => {
     const { loadSettings } = await import('../../src/config/settings.js');
     expect(() => loadSettings({})).toThrowError(/SLACK_BOT_TOKEN: is required: the bot token/);
-    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrowError(/SLACK_SIGNING_SECRET: is required in HTTP mode/);
-    expect(loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }, ['--role', 'worker']).roles).toEqual(['worker']);
-    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }, ['--role=boss'])).toThrowError(/--role must be one of app, worker, alerts/);
+    const key = { CHATOPS_SIGNING_KEY: 'k'.repeat(32) };
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' })).toThrowError(/CHATOPS_SIGNING_KEY: is required: a random secret .*openssl rand -base64 32/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', CHATOPS_SIGNING_KEY: 'short' })).toThrowError(/CHATOPS_SIGNING_KEY: must be at least 32 characters/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', ...key })).toThrowError(/SLACK_SIGNING_SECRET: is required in HTTP mode/);
+    expect(loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', ...key }, ['--role', 'worker']).roles).toEqual(['worker']);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', ...key }, ['--role=boss'])).toThrowError(/--role must be one of app, worker, alerts/);
   });
 });
