@@ -72,7 +72,7 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     const configFile = join(dir, 'chatops.yaml');
     await writeFile(configFile, playgroundConfig(kubeconfig));
     // A fresh key prefix: a shared Redis keeps other runs' state apart, and it is deleted at the end.
-    const prefix = `playground-${randomBytes(4).toString('hex')}`;
+    const prefix = `{playground-${randomBytes(4).toString('hex')}}`; // a hash tag, as the bot uses it
     cleanups.push(() => deletePrefix(redis.url, prefix));
     const settingsEnv = {
       SLACK_BOT_TOKEN: BOT_TOKEN,
