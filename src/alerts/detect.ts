@@ -1,9 +1,11 @@
 /**
- * What is wrong with a pod, as on-call alerts see it. Pure: reads only the pod
- * object (as listed or watched), so every rule is tested without a cluster.
+ * Pods as on-call alerts see them: which problems alert (the classifier is
+ * kube/pod-problems.ts, shared with the rollout thread), the workload an
+ * incident groups by, health for recovery, and the slim copy the watch caches.
  */
 import type { V1ContainerState, V1ContainerStatus, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { AlertKind } from '../config/schema.js';
+import { podProblems, type PodProblem, type PodProblemKind } from '../kube/pod-problems.js';
 
 /** The workload an incident is grouped by: the pod's owning controller, or the pod itself. */
 export interface WorkloadRef {
@@ -27,77 +29,25 @@ export function workloadOf(pod: V1Pod): WorkloadRef {
   return { kind: owner.kind, name: owner.name };
 }
 
-/** One thing wrong with a pod, identified so that seeing it again is not a new occurrence. */
-export interface Finding {
-  kind: AlertKind;
-  container?: string;
-  /**
-   * Which occurrence this is, per pod × container × kind: the restart the termination
-   * belongs to for OOMKilled and CrashLoopBackOff (a kill seen first as the current
-   * state, then as lastState after the restart, is one occurrence); 1 for Unschedulable
-   * and image pulls, which are alerted once per pod and container.
-   */
-  occurrence: number;
-  /** When it happened (ms since the epoch): the termination, or since when the pod is unschedulable. NaN if unknown. */
-  at: number;
-  /** The kubelet's or scheduler's reason: OOMKilled, Error, ErrImagePull, ImagePullBackOff, Unschedulable… */
-  reason?: string;
-  exitCode?: number;
-  /** The kubelet's or scheduler's message, verbatim. */
-  message?: string;
-  image?: string;
-  restarts?: number;
-}
+/** Which pod problems are alert kinds (the rest, e.g. ContainerError, are shown by `status` only). */
+const ALERTED: Readonly<Record<PodProblemKind, AlertKind | undefined>> = {
+  OOMKilled: 'OOMKilled',
+  CrashLoopBackOff: 'CrashLoopBackOff',
+  ImagePullBackOff: 'ImagePullBackOff',
+  Unschedulable: 'Unschedulable',
+  ContainerError: undefined,
+};
 
-const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull']);
+/** A pod problem that is an alert kind. */
+export type Finding = PodProblem & { kind: AlertKind };
 
-export function timeMs(t: Date | string | undefined | null): number {
-  if (!t) return NaN;
-  return new Date(t).getTime();
-}
-
-function statuses(pod: V1Pod): V1ContainerStatus[] {
-  return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
-}
-
-function containerFindings(s: V1ContainerStatus): Finding[] {
-  const current = s.state?.terminated;
-  const last = s.lastState?.terminated;
-  const base = { container: s.name, image: s.image, restarts: s.restartCount };
-  // A termination in the current state becomes restart N+1 once the kubelet restarts the container.
-  const terminated = current ?? last;
-  const occurrence = current ? s.restartCount + 1 : s.restartCount;
-  if (terminated?.reason === 'OOMKilled') {
-    return [{ ...base, kind: 'OOMKilled', occurrence, at: timeMs(terminated.finishedAt), reason: 'OOMKilled', exitCode: terminated.exitCode }];
-  }
-  const waiting = s.state?.waiting;
-  if (waiting?.reason === 'CrashLoopBackOff') {
-    return [{
-      ...base,
-      kind: 'CrashLoopBackOff',
-      occurrence: s.restartCount,
-      at: timeMs(last?.finishedAt),
-      reason: last?.reason ?? 'CrashLoopBackOff',
-      ...(last ? { exitCode: last.exitCode } : {}),
-      ...(waiting.message ? { message: waiting.message } : {}),
-    }];
-  }
-  if (waiting?.reason && IMAGE_PULL_REASONS.has(waiting.reason)) {
-    return [{ ...base, kind: 'ImagePullBackOff', occurrence: 1, at: NaN, reason: waiting.reason, ...(waiting.message ? { message: waiting.message } : {}) }];
-  }
-  return [];
-}
-
-/** Everything wrong with the pod now. A pod going away (deletionTimestamp) reports nothing. */
+/** Everything alert-worthy about the pod now (the shared classifier's problems of alert kinds). A pod going away reports nothing. */
 export function detect(pod: V1Pod): Finding[] {
   if (pod.metadata?.deletionTimestamp) return [];
-  const findings: Finding[] = [];
-  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if (!pod.spec?.nodeName && scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    findings.push({ kind: 'Unschedulable', occurrence: 1, at: timeMs(scheduled.lastTransitionTime), reason: 'Unschedulable', ...(scheduled.message ? { message: scheduled.message } : {}) });
-  }
-  for (const s of statuses(pod)) findings.push(...containerFindings(s));
-  return findings;
+  return podProblems(pod).flatMap((p) => {
+    const kind = ALERTED[p.kind];
+    return kind ? [{ ...p, kind }] : [];
+  });
 }
 
 /**

@@ -275,3 +275,40 @@ function unschedulableSuggestion(d: Omit<UnschedulableDiagnosis, 'suggestion'>, 
   if (parts.length === 0) parts.push('Read the scheduler\'s message above; lower the requests, add a node, or free capacity.');
   return parts.join(' ');
 }
+
+/** Characters kept of the log tail stored with one occurrence (the newest lines win), and of any one message. */
+export const MAX_STORED_LOG_CHARS = 2_000;
+export const MAX_STORED_TEXT = 1_000;
+
+const cap = (s: string | undefined, max = MAX_STORED_TEXT): string | undefined => (s === undefined || s.length <= max ? s : `${s.slice(0, max)}… [cut]`);
+
+/**
+ * The diagnosis within a fixed size: it is stored with every occurrence (a
+ * storm keeps hundreds) and rendered into Slack blocks with size limits. The
+ * log tail keeps its newest lines up to MAX_STORED_LOG_CHARS; texts from the
+ * cluster are cut at MAX_STORED_TEXT.
+ */
+export function capDiagnosis(d: Diagnosis): Diagnosis {
+  const logTail = (lines: string[] | undefined): { logTail?: string[] } => {
+    if (!lines) return {};
+    const kept: string[] = [];
+    let size = 0;
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const line = cap(lines[i] ?? '') ?? '';
+      if (size + line.length + 1 > MAX_STORED_LOG_CHARS && kept.length > 0) break;
+      kept.unshift(line);
+      size += line.length + 1;
+    }
+    return { logTail: kept };
+  };
+  const suggestion = cap(d.suggestion) ?? '';
+  switch (d.kind) {
+    case 'OOMKilled':
+    case 'CrashLoopBackOff':
+      return { ...d, suggestion, ...logTail(d.logTail) };
+    case 'ImagePullBackOff':
+      return { ...d, suggestion, ...(d.image ? { image: cap(d.image, 500) } : {}), ...(d.error ? { error: cap(d.error) } : {}) };
+    case 'Unschedulable':
+      return { ...d, suggestion, ...(d.schedulerMessage ? { schedulerMessage: cap(d.schedulerMessage) } : {}) };
+  }
+}

@@ -14,6 +14,7 @@ import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import { kubeStatusCode } from '../kube/errors.js';
 import type { ClusterClient } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
+import { timeMs } from '../kube/time.js';
 
 /** hostname + pid + random: unique per process, readable in `kubectl get lease`. */
 export function defaultIdentity(): string {
@@ -39,10 +40,10 @@ export function leaseAction(lease: LeaseView | undefined, identity: string, now:
 }
 
 function viewOf(lease: V1Lease): LeaseView {
-  const renew = lease.spec?.renewTime;
+  const renew = timeMs(lease.spec?.renewTime);
   return {
     ...(lease.spec?.holderIdentity ? { holder: lease.spec.holderIdentity } : {}),
-    ...(renew ? { renewTime: new Date(renew as unknown as string).getTime() } : {}),
+    ...(Number.isFinite(renew) ? { renewTime: renew } : {}),
     durationMs: (lease.spec?.leaseDurationSeconds ?? 15) * 1_000,
   };
 }

@@ -1,50 +1,19 @@
 import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import type { ClusterClient } from './clusters.js';
+import { podProblems, problemSummary, type PodProblem } from './pod-problems.js';
+import { timeMsOr } from './time.js';
 
-export type PodProblemKind = 'CrashLoopBackOff' | 'OOMKilled' | 'ImagePullBackOff' | 'Unschedulable' | 'ContainerError';
+export type { PodProblemKind } from './pod-problems.js';
 
-export interface PodProblem {
-  kind: PodProblemKind;
-  pod: string;
-  container?: string;
-  /** One line a human reads first. */
+/** A pod problem as the rollout thread and `status` show it: the classifier's finding and a line to read first. */
+export interface DescribedProblem extends PodProblem {
   summary: string;
-  image?: string;
-  exitCode?: number;
-  restarts?: number;
-  /** Scheduler or kubelet message, verbatim. */
-  message?: string;
 }
 
-const IMAGE_PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull']);
-const CONTAINER_ERROR_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
-
-/** What is wrong with this pod, if anything. Pure: reads only the pod object. */
-export function diagnosePod(pod: V1Pod): PodProblem | undefined {
-  const name = pod.metadata?.name ?? '?';
-  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-  if (pod.status?.phase === 'Pending' && scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    return { kind: 'Unschedulable', pod: name, summary: `pod ${name} cannot be scheduled`, ...(scheduled.message ? { message: scheduled.message } : {}) };
-  }
-  for (const status of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
-    const waiting = status.state?.waiting;
-    const terminated = status.state?.terminated ?? status.lastState?.terminated;
-    const base = { pod: name, container: status.name, image: status.image, restarts: status.restartCount };
-    if (waiting?.reason && IMAGE_PULL_REASONS.has(waiting.reason)) {
-      return { ...base, kind: 'ImagePullBackOff', summary: `${waiting.reason}: cannot pull image ${status.image}`, ...(waiting.message ? { message: waiting.message } : {}) };
-    }
-    if (terminated?.reason === 'OOMKilled') {
-      return { ...base, kind: 'OOMKilled', exitCode: terminated.exitCode, summary: `container ${status.name} was OOMKilled (exit ${terminated.exitCode}), restarted ${status.restartCount} times` };
-    }
-    if (waiting?.reason === 'CrashLoopBackOff') {
-      const exit = terminated ? ` — last exit code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ''}` : '';
-      return { ...base, kind: 'CrashLoopBackOff', ...(terminated ? { exitCode: terminated.exitCode } : {}), summary: `container ${status.name} is in CrashLoopBackOff${exit}, restarted ${status.restartCount} times`, ...(waiting.message ? { message: waiting.message } : {}) };
-    }
-    if (waiting?.reason && CONTAINER_ERROR_REASONS.has(waiting.reason)) {
-      return { ...base, kind: 'ContainerError', summary: `${waiting.reason} in container ${status.name}`, ...(waiting.message ? { message: waiting.message } : {}) };
-    }
-  }
-  return undefined;
+/** The first thing wrong with this pod, if anything (see pod-problems.ts for the rules). Pure. */
+export function diagnosePod(pod: V1Pod): DescribedProblem | undefined {
+  const problem = podProblems(pod)[0];
+  return problem ? { ...problem, summary: problemSummary(problem) } : undefined;
 }
 
 /** The latest FailedScheduling message for a pod: the scheduler's own explanation. */
@@ -56,12 +25,12 @@ export function latestSchedulingMessage(events: readonly CoreV1Event[], podName:
 }
 
 function eventTime(e: CoreV1Event): number {
-  const t = e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp;
-  return t ? new Date(t as unknown as string).getTime() : 0;
+  return timeMsOr(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp, 0);
 }
 
-export interface Diagnosis {
-  problem: PodProblem;
+/** What the rollout thread explains when a rollout fails: the first problem and its evidence. */
+export interface AppDiagnosis {
+  problem: DescribedProblem;
   logTail?: string[];
 }
 
@@ -69,10 +38,10 @@ export interface Diagnosis {
  * Looks at the app's pods and explains the first problem: which pod, what
  * state, the scheduler's message or the last log lines of the crashed container.
  */
-export async function diagnoseApp(cluster: ClusterClient, namespace: string, labelSelector: string, logLines = 10): Promise<Diagnosis | undefined> {
+export async function diagnoseApp(cluster: ClusterClient, namespace: string, labelSelector: string, logLines = 10): Promise<AppDiagnosis | undefined> {
   const pods = await cluster.core.listNamespacedPod({ namespace, labelSelector });
   const newestFirst = [...pods.items].sort(
-    (a, b) => new Date(String(b.metadata?.creationTimestamp ?? 0)).getTime() - new Date(String(a.metadata?.creationTimestamp ?? 0)).getTime(),
+    (a, b) => timeMsOr(b.metadata?.creationTimestamp, 0) - timeMsOr(a.metadata?.creationTimestamp, 0),
   );
   for (const pod of newestFirst) {
     const problem = diagnosePod(pod);
@@ -94,6 +63,17 @@ export async function diagnoseApp(cluster: ClusterClient, namespace: string, lab
   return undefined;
 }
 
+/** Bytes read at most for a diagnosis' log tail: a few screens, however long the lines. */
+export const LOG_TAIL_MAX_BYTES = 64 * 1024;
+/** Characters kept of one log line in a diagnosis (a base64 dump or a JSON blob is cut). */
+export const LOG_TAIL_MAX_LINE = 500;
+
+/** `s` cut to `max` characters, saying so. */
+export function capLine(s: string, max = LOG_TAIL_MAX_LINE): string {
+  return s.length > max ? `${s.slice(0, max)}… [cut at ${max} characters]` : s;
+}
+
+/** The last `lines` lines of a container's log, bounded in bytes read and line length; undefined when it cannot be read. */
 export async function readLogTail(
   cluster: ClusterClient,
   namespace: string,
@@ -103,8 +83,13 @@ export async function readLogTail(
   previous: boolean,
 ): Promise<string[] | undefined> {
   try {
-    const text = await cluster.core.readNamespacedPodLog({ name: pod, namespace, tailLines: lines, previous, ...(container ? { container } : {}) });
-    return String(text).split('\n').filter((l) => l.length > 0).slice(-lines);
+    const text = await cluster.core.readNamespacedPodLog({ name: pod, namespace, tailLines: lines, limitBytes: LOG_TAIL_MAX_BYTES, previous, ...(container ? { container } : {}) });
+    return String(text)
+      .split('\n')
+      .map((l) => l.replace(/\r$/, ''))
+      .filter((l) => l.length > 0)
+      .slice(-lines)
+      .map((l) => capLine(l));
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ClusterClient } from './clusters.js';
-import { diagnosePod, type PodProblem } from './diagnose.js';
+import { diagnosePod, type DescribedProblem } from './diagnose.js';
 
 /**
  * While a rollout runs, watches the app's pods and reports each new pod problem
@@ -12,7 +12,7 @@ export async function watchPodProblems(
   cluster: ClusterClient,
   namespace: string,
   labelSelector: string,
-  onProblem: (problem: PodProblem) => void,
+  onProblem: (problem: DescribedProblem) => void,
 ): Promise<{ stop(): void }> {
   const seen = new Set<string>();
   let controller: AbortController | undefined;

@@ -1,9 +1,10 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { detect, podHealthy, slimPod, workloadOf } from '../../src/alerts/detect.js';
-import { watchTargets } from '../../src/alerts/monitor.js';
+import { watchTargets } from '../../src/alerts/routes.js';
 import { defaultBackoff } from '../../src/alerts/watch.js';
 import { parseConfig } from '../../src/config/load.js';
+import { diagnosePod } from '../../src/kube/diagnose.js';
 
 const T = '2024-05-01T10:00:00Z';
 
@@ -128,5 +129,24 @@ alerts:
     ]);
     expect(prod.routes.get('CrashLoopBackOff')).toEqual([{ channel: 'C0PRODOPS', env: 'prod', pendingForMs: 120_000 }]);
     expect(targets.find((t) => t.namespace === 'beta')!.routes.has('CrashLoopBackOff')).toBe(false);
+  });
+});
+
+describe('one pod-problem classifier for alerts and the rollout thread', () => {
+  const cases: Array<[string, V1Pod]> = [
+    ['an image that cannot be named', pod({ containerStatuses: [container({ state: { waiting: { reason: 'InvalidImageName', message: 'bad ref' } } })] })],
+    ['an image pull back-off after an OOM kill', pod({ containerStatuses: [container({ restartCount: 2, state: { waiting: { reason: 'ErrImagePull' } }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, finishedAt: new Date(T) } } })] })],
+    ['a crash loop after an OOM kill', pod({ containerStatuses: [container({ restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137, finishedAt: new Date(T) } } })] })],
+    ['a pod nobody can place', pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes' }] }, {}, { nodeName: undefined })],
+  ];
+  it.each(cases)('%s: the alert and the rollout diagnosis name the same problem', (_, p) => {
+    const first = diagnosePod(p);
+    expect(first).toBeDefined();
+    expect(detect(p)[0]).toMatchObject({ kind: first!.kind, occurrence: first!.occurrence });
+  });
+  it('a container-creation error is shown by the rollout thread but is not an alert kind', () => {
+    const p = pod({ containerStatuses: [container({ state: { waiting: { reason: 'CreateContainerConfigError', message: 'secret "x" not found' } } })] });
+    expect(diagnosePod(p)?.kind).toBe('ContainerError');
+    expect(detect(p)).toEqual([]);
   });
 });

@@ -18,11 +18,11 @@ function running(name: string, nodeName: string, cpu: string, memory: string): V
 }
 
 const pending = (spec: Partial<NonNullable<V1Pod['spec']>>): V1Pod => ({ metadata: { name: 'hungry-1', namespace: 'prod' }, spec: { containers: [], ...spec }, status: { phase: 'Pending' } });
-const unschedulable = (message: string): Finding => ({ kind: 'Unschedulable', occurrence: 1, at: AT, message });
+const unschedulable = (message: string): Finding => ({ kind: 'Unschedulable', pod: 'hungry-1', occurrence: 1, at: AT, message });
 
 describe('OOMKilled diagnosis', () => {
   const pod: V1Pod = { metadata: { name: 'api-1', namespace: 'beta' }, spec: { nodeName: 'node-2', containers: [{ name: 'api', resources: { requests: { memory: '128Mi' }, limits: { memory: '256Mi' } } }] } };
-  const finding: Finding = { kind: 'OOMKilled', container: 'api', occurrence: 3, at: AT, exitCode: 137 };
+  const finding: Finding = { kind: 'OOMKilled', pod: 'api-1', container: 'api', occurrence: 3, at: AT, exitCode: 137 };
 
   it('gives pod, container, node, limit and request, restarts, time and log lines, and says to raise the limit or find the leak', () => {
     const d = diagnoseOom(pod, finding, ['allocated 200Mi', 'allocated 250Mi']);
@@ -43,18 +43,18 @@ describe('OOMKilled diagnosis', () => {
 describe('crash loop and image pull diagnosis', () => {
   const pod: V1Pod = { metadata: { name: 'api-1', namespace: 'beta' }, spec: { containers: [{ name: 'api' }] } };
   it('keeps the exit code, reason and the previous instance\'s last lines', () => {
-    const d = diagnoseCrash(pod, { kind: 'CrashLoopBackOff', container: 'api', occurrence: 5, restarts: 5, at: AT, exitCode: 1, reason: 'Error' }, ['FATAL: no config']);
+    const d = diagnoseCrash(pod, { kind: 'CrashLoopBackOff', pod: 'api-1', container: 'api', occurrence: 5, restarts: 5, at: AT, exitCode: 1, reason: 'Error' }, ['FATAL: no config']);
     expect(d).toMatchObject({ exitCode: 1, reason: 'Error', restarts: 5, logTail: ['FATAL: no config'] });
-    expect(diagnoseCrash(pod, { kind: 'CrashLoopBackOff', container: 'api', occurrence: 1, at: AT, exitCode: 137 }).suggestion).toContain('liveness probe');
+    expect(diagnoseCrash(pod, { kind: 'CrashLoopBackOff', pod: 'api-1', container: 'api', occurrence: 1, at: AT, exitCode: 137 }).suggestion).toContain('liveness probe');
   });
 
   it('gives the image and the registry\'s own error, from the pod or from the Failed event', () => {
     const message = 'Failed to pull image "r.example.com/a:9": rpc error: code = NotFound desc = r.example.com/a:9: not found';
     expect(registryError(message)).toBe('rpc error: code = NotFound desc = r.example.com/a:9: not found');
-    const fromPod = diagnoseImagePull(pod, { kind: 'ImagePullBackOff', container: 'api', occurrence: 1, at: NaN, reason: 'ErrImagePull', image: 'r.example.com/a:9', message });
+    const fromPod = diagnoseImagePull(pod, { kind: 'ImagePullBackOff', pod: 'api-1', container: 'api', occurrence: 1, at: NaN, reason: 'ErrImagePull', image: 'r.example.com/a:9', message });
     expect(fromPod).toMatchObject({ image: 'r.example.com/a:9', reason: 'ErrImagePull', error: 'rpc error: code = NotFound desc = r.example.com/a:9: not found' });
     expect(fromPod.suggestion).toContain('no such image');
-    const fromEvent = diagnoseImagePull(pod, { kind: 'ImagePullBackOff', container: 'api', occurrence: 1, at: NaN, reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' }, 'Failed to pull image "x": unauthorized: authentication required');
+    const fromEvent = diagnoseImagePull(pod, { kind: 'ImagePullBackOff', pod: 'api-1', container: 'api', occurrence: 1, at: NaN, reason: 'ImagePullBackOff', message: 'Back-off pulling image "x"' }, 'Failed to pull image "x": unauthorized: authentication required');
     expect(fromEvent.error).toBe('unauthorized: authentication required');
     expect(fromEvent.suggestion).toContain('pull secret');
   });

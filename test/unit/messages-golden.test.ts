@@ -19,11 +19,11 @@ describe('what users see (golden files)', () => {
     await golden(
       'diagnosis-crashloop',
       diagnosisMessage(
-        { problem: { kind: 'CrashLoopBackOff', pod: 'myapp-7d9f-abcde', container: 'myapp', summary: 'container myapp is in CrashLoopBackOff — last exit code 1 (Error), restarted 4 times', exitCode: 1, restarts: 4 }, logTail: ['loading config', 'FATAL: DATABASE_URL is not set'] },
+        { problem: { kind: 'CrashLoopBackOff', pod: 'myapp-7d9f-abcde', container: 'myapp', summary: 'container myapp is in CrashLoopBackOff — last exit code 1 (Error), restarted 4 times', occurrence: 4, at: NaN, exitCode: 1, restarts: 4 }, logTail: ['loading config', 'FATAL: DATABASE_URL is not set'] },
         'deployment "myapp" exceeded its progress deadline',
       ),
     );
-    await golden('diagnosis-unschedulable', diagnosisMessage({ problem: { kind: 'Unschedulable', pod: 'hungry-1', summary: 'pod hungry-1 cannot be scheduled', message: '0/3 nodes are available: 3 Insufficient memory.' } }, 'x'));
+    await golden('diagnosis-unschedulable', diagnosisMessage({ problem: { kind: 'Unschedulable', pod: 'hungry-1', summary: 'pod hungry-1 cannot be scheduled', occurrence: 1, at: NaN, message: '0/3 nodes are available: 3 Insufficient memory.' } }, 'x'));
   });
 
   it('approval request, pending and decided', async () => {

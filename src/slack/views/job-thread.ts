@@ -1,5 +1,5 @@
 import { formatDuration } from '../../config/duration.js';
-import type { Diagnosis } from '../../kube/diagnose.js';
+import type { AppDiagnosis } from '../../kube/diagnose.js';
 import type { RolloutState } from '../../kube/rollout.js';
 import { codeBlock, context, escapeMrkdwn, mention, section, type SlackMessage } from '../blocks.js';
 
@@ -25,7 +25,7 @@ export function rolloutStep(state: RolloutState): string {
   return `${icon} ${state.message}`;
 }
 
-const SUGGESTIONS: Record<Diagnosis['problem']['kind'], string> = {
+const SUGGESTIONS: Record<AppDiagnosis['problem']['kind'], string> = {
   CrashLoopBackOff: 'The container starts and exits. Read its last log lines above; fix the cause, or roll back.',
   OOMKilled: 'The container used more memory than its limit. Raise the memory limit for this app, or find the leak; rolling back restores the last good version.',
   ImagePullBackOff: 'The image cannot be pulled. Check the version exists in the registry (typo in the tag?) and that the cluster may pull from it.',
@@ -34,7 +34,7 @@ const SUGGESTIONS: Record<Diagnosis['problem']['kind'], string> = {
 };
 
 /** Why a rollout failed, as a senior engineer would explain it: pod, state, evidence, next step. */
-export function diagnosisMessage(diagnosis: Diagnosis | undefined, rolloutReason: string): SlackMessage {
+export function diagnosisMessage(diagnosis: AppDiagnosis | undefined, rolloutReason: string): SlackMessage {
   if (!diagnosis) {
     const text = `*Why:* ${escapeMrkdwn(rolloutReason)}. No pod reported a problem; check \`/k8s status\` for the conditions.`;
     return { text, blocks: [section(text)] };
