@@ -3,9 +3,10 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { envArg } from '../src/command/schemas.js';
 import { badInput, denied, notFound } from '../src/errors/index.js';
-import { clustersForChannel, type ChannelCluster } from '../src/command/channel-clusters.js';
+import type { ChannelCluster } from '../src/command/channel-clusters.js';
+import { nodeScope } from '../src/policy/node-scope.js';
 import { fromKubeError, kubeStatusCode } from '../src/kube/errors.js';
-import { parseLabelChanges, type LabelChange } from '../src/kube/labels.js';
+import { parseLabelChanges, reservedLabelProblem, type LabelChange } from '../src/kube/labels.js';
 import { FIELD_MANAGER } from '../src/kube/render.js';
 import { context, escapeMrkdwn, section } from '../src/slack/blocks.js';
 import { jobStarted, jobSucceeded } from '../src/slack/views/job-thread.js';
@@ -72,14 +73,20 @@ export default defineVerb<Args>({
   positionals: ['node', 'changes...'],
   flags: { overwrite: 'boolean', env: 'value' },
   schema,
-  // A node belongs to no environment: policy checks the verb only; the node is looked up in the channel's clusters.
+  // A node belongs to a cluster: the channel must be bound to every environment on it, and the strictest approval applies.
   target: () => ({}),
+  scope: ({ env }, config, channelId) => nodeScope(config, channelId, env),
+  check: ({ changes }, config) => {
+    const problems = changes.map((c) => reservedLabelProblem(c.key, config.nodeLabels.allow)).filter((p): p is string => p !== undefined);
+    if (problems.length) throw denied(`${problems.join('; ')}. Nothing was changed.`);
+  },
   describe: ({ node, changes }) => `label node ${node} ${changes.map((c) => (c.op === 'set' ? `${c.key}=${c.value}` : `${c.key}-`)).join(' ')}`,
   async run(ctx) {
     const { node: name, changes, overwrite, env } = ctx.args;
     const title = `label node ${name}`;
     const started = Date.now();
-    const clusters = clustersForChannel(ctx, env);
+    const scope = nodeScope(ctx.config, ctx.request.channelId, env);
+    const clusters: ChannelCluster[] = [{ cluster: ctx.environment(scope.envs[0]!).cluster, environments: scope.envs }];
     let { where, node } = await findNode(clusters, name, env);
     for (let attempt = 1; ; attempt++) {
       const before = node.metadata?.labels ?? {};

@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { CommandRequest, Verb } from './types.js';
 import { parseCommand } from './parse.js';
 import type { MembershipResolver } from '../policy/index.js';
-import { authorizeCommand } from './authorize.js';
+import { authorizeCommand, resolveTarget } from './authorize.js';
 import { describeError, isChatOpsError } from '../errors/index.js';
 import { enqueueCommand, requestIdFrom } from '../queue/commands.js';
 import type { Services } from './services.js';
@@ -72,7 +72,7 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
   try {
     const { verb, args, raw } = parseCommand(input.text, deps.verbs);
     verbName = verb.verb;
-    target = verb.target(args);
+    target = resolveTarget(deps.config, verb, args, request.channelId);
     // What is shown and recorded from here on (secret values masked); the job carries the real args.
     shownText = verb.displayText?.(args, deps.config) ?? input.text.trim();
     request.text = shownText;

@@ -9,6 +9,12 @@ import type { Services } from './services.js';
 export type { CommandRequest, VerbClass, VerbTarget } from './request.js';
 import type { CommandRequest, VerbClass, VerbTarget } from './request.js';
 
+export interface VerbScope {
+  envs: string[];
+  /** Why these environments, for a denial ("node worker-1 belongs to cluster default, shared by beta and prod"). */
+  reason: string;
+}
+
 export interface ResolvedEnvironment {
   name: string;
   namespace: string;
@@ -52,6 +58,12 @@ interface VerbBase<A> {
   target(args: A): VerbTarget;
   /** Checks against the config (no cluster calls), before anything is queued: e.g. "is this app configured?" */
   check?(args: A, config: Config): void;
+  /**
+   * For a verb whose target is wider than one environment (a node belongs to a cluster):
+   * every environment the invocation reaches, from config and the channel (no cluster
+   * calls). The channel must be bound to each; the strictest approval rule among them applies.
+   */
+  scope?(args: A, config: Config, channelId: string): VerbScope;
   /**
    * The command as it may be shown and recorded (audit, approval request, jobs list):
    * secret values masked. Default: the text as typed.

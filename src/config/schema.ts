@@ -92,6 +92,16 @@ const alertRule = z
   })
   .strict();
 
+const nodeLabels = z
+  .object({
+    allow: z
+      .array(z.string().min(1).max(316))
+      .default([])
+      .describe('label keys under kubernetes.io/ or k8s.io/ (or their subdomains) that `label` may still set or remove, e.g. node-role.kubernetes.io/worker; default none'),
+  })
+  .strict()
+  .describe('what the `label` verb may touch on nodes');
+
 export const configSchema = z
   .object({
     clusters: z.record(z.string(), clusterSchema).default({}),
@@ -99,6 +109,7 @@ export const configSchema = z
     apps: z.record(dnsLabel, appSchema).default({}),
     channels: z.record(channelId, channelBinding).default({}),
     alerts: z.array(alertRule).default([]),
+    nodeLabels: nodeLabels.default({ allow: [] }),
   })
   .strict()
   .superRefine((cfg, ctx) => {

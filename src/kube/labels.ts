@@ -53,6 +53,23 @@ export function isManagedNodeLabel(key: string): boolean {
   return MANAGED_KEYS.has(key) || MANAGED_PREFIXES.some((p) => key.startsWith(p));
 }
 
+/** Domains Kubernetes reserves for itself: kubelet, controllers and schedulers act on labels under them. */
+const RESERVED_DOMAINS = ['kubernetes.io', 'k8s.io'];
+
+/** Is the key under kubernetes.io/ or k8s.io/, or a subdomain of either (node-role.kubernetes.io/…)? */
+export function isReservedLabelKey(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash < 0) return false;
+  const prefix = key.slice(0, slash).toLowerCase();
+  return RESERVED_DOMAINS.some((d) => prefix === d || prefix.endsWith(`.${d}`));
+}
+
+/** Why a change to this key is refused by the `nodeLabels.allow` policy, or undefined when it may go ahead. */
+export function reservedLabelProblem(key: string, allow: readonly string[]): string | undefined {
+  if (!isReservedLabelKey(key) || allow.includes(key)) return undefined;
+  return `\`${key}\` is under a domain Kubernetes reserves (kubernetes.io, k8s.io): the kubelet, the scheduler and controllers act on it (a DaemonSet or load balancer may drop this node), so chat may not change it unless ops list it in \`nodeLabels.allow\``;
+}
+
 /** `key=value` sets, `key-` removes; keys and values follow Kubernetes' rules; a key appears once. */
 export function parseLabelChanges(tokens: readonly string[]): { changes: LabelChange[]; problems: string[] } {
   const changes: LabelChange[] = [];

@@ -6,7 +6,7 @@ import type { Verb, VerbTarget, WorkerVerbContext } from '../command/types.js';
 import type { Clusters } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
 import type { MembershipResolver } from '../policy/index.js';
-import { authorizeCommand } from '../command/authorize.js';
+import { authorizeCommand, resolveTarget } from '../command/authorize.js';
 import { badInput, describeError } from '../errors/index.js';
 import { formatIssues } from '../config/load.js';
 import { environmentOf } from '../config/lookup.js';
@@ -162,7 +162,7 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     const parsed = verb.schema.safeParse(job.data.args);
     if (!parsed.success) throw badInput(`Invalid arguments: ${formatIssues(parsed.error.issues).join('; ')}`);
     const args = parsed.data;
-    target = verb.target(args);
+    target = resolveTarget(deps.config, verb, args, request.channelId);
     // The binding may have changed since the app accepted the command.
     await authorizeCommand(deps, verb, args, target, request);
 
