@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+
+/** The usual e2e config, with a secret key on myapp and a dev channel that may not describe. */
+const CONFIG = (kubeconfig: string) =>
+  E2E_CONFIG(kubeconfig)
+    .replace('    env: { LOG_LEVEL: info }\n', '    env: { LOG_LEVEL: info, DB_PASSWORD: hunter2-secret }\n    secretKeys: [DB_PASSWORD]\n')
+    .replace('channels:\n', 'channels:\n  C0NARROW: { environments: [beta], commands: [status] }\n');
+
+let h: Harness;
+
+async function answer(text: string, channel = 'C0OPS'): Promise<{ ack: any; body: any; shown: string }> {
+  const res = await h.command(text, { channel, user: 'U0OPS' });
+  const id = res.responseUrl.split('/').pop();
+  const post = await h.slack.waitForResponse((r) => r.id === id, 10_000);
+  return { ack: res.json, body: post.body, shown: `${post.body.text}\n${JSON.stringify(post.body.blocks ?? [])}` };
+}
+
+beforeAll(async () => {
+  h = await startHarness({ name: 'inspect-verbs', config: CONFIG });
+  const res = await h.command('deploy myapp beta 1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
+  expect(res.json.text).toContain('Queued');
+  await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text), 15_000);
+}, 30_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('/k8s describe', () => {
+  it('shows image, resources, env with secrets masked, pods and recent events', async () => {
+    // A value taken from a Secret shows its source, never a value.
+    const d = h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp');
+    expect(d).toBeDefined();
+    const { shown, body } = await answer('describe myapp beta');
+    expect(body.response_type).toBe('ephemeral');
+    expect(shown).toContain('describe myapp in beta');
+    expect(shown).toContain('registry.example.com/team/myapp:1.0.0');
+    expect(shown).toContain('requests cpu=100m, memory=128Mi');
+    expect(shown).toContain('limits memory=256Mi');
+    expect(shown).not.toContain('hunter2-secret');
+    for (const pod of h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'myapp')) {
+      expect(shown).toContain(pod.metadata.name);
+    }
+    expect(shown).toMatch(/Scheduled ×\d+/);
+  });
+
+  it('escapes what the cluster says, so an event cannot ping the channel', async () => {
+    const pod = h.kube.list('v1', 'Pod', 'beta').find((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'myapp');
+    h.kube.create({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'hostile.1', namespace: 'beta' },
+      involvedObject: { kind: 'Pod', name: pod.metadata.name, namespace: 'beta' },
+      reason: 'Hostile',
+      message: '<!channel> re-login at <https://evil.example|https://sso.corp.example>',
+      type: 'Warning',
+      count: 1,
+      lastTimestamp: new Date().toISOString(),
+    });
+    const { shown } = await answer('describe myapp beta');
+    expect(shown).toContain('Hostile');
+    expect(shown).not.toContain('<!channel>');
+    expect(shown).not.toContain('<https://evil');
+    expect(shown).toContain('&lt;!channel&gt;');
+  });
+
+  it('says plainly when the app is not configured, and calls nothing', async () => {
+    const before = h.kube.requests.length;
+    const res = await h.command('describe nosuchapp beta', { channel: 'C0OPS', user: 'U0OPS' });
+    expect(res.json.text).toContain('no app `nosuchapp`');
+    expect(h.kube.requests.length).toBe(before);
+  });
+
+  it('is refused in a channel without the verb', async () => {
+    const before = h.kube.requests.length;
+    const res = await h.command('describe myapp beta', { channel: 'C0NARROW', user: 'U0DEV' });
+    expect(res.json.text).toMatch(/may not|not allowed/i);
+    expect(h.kube.requests.length).toBe(before);
+  });
+});
+
+describe('/k8s events', () => {
+  it('groups the events of the app, its revisions and pods by reason with counts', async () => {
+    const { shown } = await answer('events myapp beta');
+    expect(shown).toMatch(/events of myapp in beta, last 1h/);
+    expect(shown).toMatch(/Scheduled ×2/);
+    expect(shown).toMatch(/ScalingReplicaSet|SuccessfulCreate/);
+  });
+
+  it('shows only warnings with --warnings, and only recent ones with --since', async () => {
+    const pod = h.kube.list('v1', 'Pod', 'beta').find((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'myapp');
+    const old = new Date(Date.now() - 3 * 60 * 60 * 1_000).toISOString();
+    h.kube.create({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'old.1', namespace: 'beta' },
+      involvedObject: { kind: 'Pod', name: pod.metadata.name, namespace: 'beta' },
+      reason: 'AncientBackOff',
+      message: 'long ago',
+      type: 'Warning',
+      count: 4,
+      lastTimestamp: old,
+    });
+    const warnings = await answer('events myapp beta --warnings --since 2h');
+    expect(warnings.shown).not.toContain('Scheduled');
+    expect(warnings.shown).not.toContain('AncientBackOff');
+    const longer = await answer('events myapp beta --warnings --since 4h');
+    expect(longer.shown).toContain('AncientBackOff ×4');
+  });
+
+  it('answers a bad --since with the usage line and calls nothing', async () => {
+    const before = h.kube.requests.length;
+    const res = await h.command('events myapp beta --since forever', { channel: 'C0OPS', user: 'U0OPS' });
+    expect(res.json.text).toContain('since must be a duration');
+    expect(res.json.text).toContain('events <app> <env>');
+    expect(h.kube.requests.length).toBe(before);
+  });
+});
