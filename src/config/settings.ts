@@ -14,7 +14,10 @@ const settingsSchema = z.object({
   SLACK_API_URL: z.url().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   // Never echo the value: it may hold a password.
-  REDIS_URL: z.string().regex(/^rediss?:\/\/[^\s]*$/, 'must be redis://[user:password@]host[:port][/db] or rediss://… for TLS (value not shown: it may hold a password)').default(DEFAULT_REDIS_URL),
+  REDIS_URL: z
+    .string()
+    .refine((v) => /^rediss?:\/\/[^\s]*$/.test(v) && URL.canParse(v) && new URL(v).hostname !== '', 'must be redis://[user:password@]host[:port][/db] or rediss://… for TLS, with special characters in the password percent-encoded (value not shown: it may hold a password)')
+    .default(DEFAULT_REDIS_URL),
   REDIS_TLS_CA: z.string().min(1).optional(),
   REDIS_SENTINELS: z.string().refine((v) => parseHostList(v) !== undefined, 'must be host:port,host:port,…').optional(),
   REDIS_SENTINEL_NAME: z.string().min(1).optional(),

@@ -27,17 +27,6 @@ export function parseHostList(text: string): HostPort[] | undefined {
   return parsed as HostPort[];
 }
 
-/** The URL with its password replaced, for logs and messages. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
-
 /** Credentials, db and TLS from the URL (the parts that apply to every node of a Sentinel or Cluster setup). */
 function nodeOptions(settings: RedisSettings): RedisOptions {
   const u = new URL(settings.url);

@@ -7,7 +7,7 @@ import { deletePrefix, freshPrefix, TEST_REDIS_URL, TEST_SIGNING_KEY } from './r
 export { TEST_SIGNING_KEY } from './redis.js';
 import { startChatOps, type ChatOps } from '../../src/runtime.js';
 import { loadSettings, type Role } from '../../src/config/settings.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 export const BOT_TOKEN = 'xoxb-test-token';
@@ -48,6 +48,12 @@ export interface HarnessOptions {
   socketMode?: boolean;
   redisUrl?: string;
   namespaces?: string[];
+  /** More process settings (REDIS_TLS_CA, REDIS_SENTINELS, …). */
+  env?: Record<string, string>;
+  /** The bot's logger (default: silent, or TEST_LOG_LEVEL). */
+  log?: Logger;
+  /** Delete the test's keys at stop (default true; off for a private Redis the test throws away). */
+  cleanup?: boolean;
 }
 
 export interface Harness {
@@ -85,8 +91,9 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     CHATOPS_QUEUE_PREFIX: prefix,
     CHATOPS_SIGNING_KEY: TEST_SIGNING_KEY,
     ...(opts.roles?.length === 1 ? { CHATOPS_ROLE: opts.roles[0] } : {}),
+    ...opts.env,
   });
-  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const log = opts.log ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   let chatops = await startChatOps(settings, log);
   let baseUrl = `http://127.0.0.1:${chatops.port}`;
   let eventsUrl = `${baseUrl}/slack/events`;
@@ -127,7 +134,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       await chatops.stop();
       await slack.close();
       await kube.close();
-      await deletePrefix(prefix);
+      if (opts.cleanup !== false) await deletePrefix(prefix);
     },
   };
 }

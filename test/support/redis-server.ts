@@ -25,13 +25,28 @@ export interface PrivateRedisOptions {
   maxmemoryPolicy?: string;
   /** Disables CONFIG, as managed Redis services do. */
   refuseConfig?: boolean;
+  /** More redis-server arguments (`--requirepass`, `--user`, cluster or replication settings). */
+  args?: string[];
+  /** Serve TLS only, on the port (certificate files as redis-server takes them). */
+  tls?: { cert: string; key: string; ca: string };
+  /** A port chosen by the caller (e.g. to restart a cluster node on the same address). */
+  port?: number;
+  /** Working directory (cluster nodes write nodes.conf there). */
+  dir?: string;
 }
 
 export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise<PrivateRedis> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   let child: ChildProcess | undefined;
+  const listen = opts.tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-ca-cert-file', opts.tls.ca, '--tls-auth-clients', 'no']
+    : ['--port', String(port)];
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', opts.maxmemoryPolicy ?? 'noeviction', ...(opts.refuseConfig ? ['--rename-command', 'CONFIG', '""'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(
+      'redis-server',
+      [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', opts.maxmemoryPolicy ?? 'noeviction', ...(opts.refuseConfig ? ['--rename-command', 'CONFIG', '""'] : []), ...(opts.dir ? ['--dir', opts.dir] : []), ...(opts.args ?? [])],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     // redis-server prints this line once it accepts connections.
     await new Promise<void>((resolve, reject) => {
       let seen = '';
@@ -49,5 +64,5 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
     await exited;
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, start, stop };
+  return { url: `${opts.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`, port, start, stop };
 }
