@@ -3,6 +3,8 @@ import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg, nameArg } from '../src/command/schemas.js';
 import { notFound } from '../src/errors/index.js';
 import { listPods } from '../src/kube/pods.js';
+import { formatDuration, parseDuration } from '../src/config/duration.js';
+import { MAX_GREP_PATTERN, compileLogGrep } from '../src/kube/log-grep.js';
 import { DEFAULT_LOG_LINES, MAX_LOG_LINES, MAX_LOG_PODS, labelLogLines, readLogStreams, selectLogTargets, singleStreamProblem } from '../src/kube/logs.js';
 import { codeBlock, context, escapeMrkdwn, mention, section } from '../src/slack/blocks.js';
 import { inviteHint } from '../src/slack/errors.js';
@@ -11,6 +13,7 @@ import { uploadTextFile } from '../src/slack/upload.js';
 /** Up to this much goes inline as a code block; more goes up as a file. */
 const INLINE_MAX_LINES = 40;
 const INLINE_MAX_CHARS = 2_500;
+const MAX_SINCE_MS = 7 * 24 * 60 * 60 * 1_000;
 
 const schema = z.object({
   app: appArg,
@@ -24,29 +27,51 @@ const schema = z.object({
   previous: z.boolean().default(false),
   pod: z.string().max(253, 'pod is at most 253 characters').regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'pod must be a pod name (lowercase letters, digits, "-", ".")').optional(),
   container: nameArg('container').optional(),
+  grep: z.string().min(1).max(MAX_GREP_PATTERN, `grep pattern is at most ${MAX_GREP_PATTERN} characters`).optional(),
+  since: z
+    .string()
+    .max(20, 'since is a duration like `10m` or `2h`')
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms < 1_000 || ms > MAX_SINCE_MS) {
+        ctx.addIssue({ code: 'custom', message: 'since must be a duration from `1s` to `7d`, e.g. `10m`' });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .optional(),
 });
 type Args = z.infer<typeof schema>;
 
 export default defineVerb<Args>({
   verb: 'logs',
-  summary: 'Recent log lines of an app\'s pods (one pod with --pod); long output comes as a file',
-  usage: 'logs <app> <env> [--lines N] [--previous] [--pod P] [--container C]',
+  summary: 'Recent log lines of an app\'s pods (one pod with --pod), searched with --grep; long output comes as a file',
+  usage: 'logs <app> <env> [--lines N] [--since D] [--grep P] [--previous] [--pod P] [--container C]',
   example: 'logs myapp beta --lines 200',
   class: 'read',
   runsIn: 'worker',
   positionals: ['app', 'env'],
-  flags: { lines: 'value', previous: 'boolean', pod: 'value', container: 'value' },
+  flags: { lines: 'value', previous: 'boolean', pod: 'value', container: 'value', grep: 'value', since: 'value' },
   schema,
   target: ({ app, env }) => ({ app, env }),
   describe: ({ app, env, pod, previous }) => `logs of ${pod ? `pod ${pod} (${app})` : app} in ${env}${previous ? ' (previous containers)' : ''}`,
   async run(ctx) {
-    const { app, env: envName, previous, pod, container } = ctx.args;
+    const { app, env: envName, previous, pod, container, since } = ctx.args;
     const lines = ctx.args.lines ?? DEFAULT_LOG_LINES;
+    // Compiled before any cluster call, so a refused pattern changes nothing and costs nothing.
+    const grep = ctx.args.grep ? compileLogGrep(ctx.args.grep) : undefined;
     const { cluster, namespace } = ctx.environment(envName);
     const pods = await listPods(cluster, namespace, app);
     const { targets, omittedPods } = selectLogTargets(app, namespace, pods, { previous, ...(pod ? { pod } : {}), ...(container ? { container } : {}) });
-    const streams = await readLogStreams(cluster, namespace, targets, { lines, previous });
-    const problem = singleStreamProblem(streams);
+    // A search reads as far back as a chat answer allows, then keeps the last `lines` matches.
+    const read = await readLogStreams(cluster, namespace, targets, { lines: grep ? MAX_LOG_LINES : lines, previous, ...(since ? { sinceSeconds: Math.round(since / 1_000) } : {}) });
+    const streams = grep
+      ? read.map((s) => {
+          const matches = grep.filter(s.lines).slice(-lines);
+          return { ...s, lines: matches, ...(matches.length === 0 && !s.note ? { note: 'no matching lines' } : {}) };
+        })
+      : read;
+    const problem = grep ? undefined : singleStreamProblem(streams);
     if (problem) throw problem;
     if (previous && streams.every((s) => s.lines.length === 0)) {
       throw notFound(`No previous container for any pod of ${app} in ${envName}: none has restarted. Drop \`--previous\` for the current logs.`);
@@ -55,7 +80,9 @@ export default defineVerb<Args>({
     const podCount = new Set(streams.map((s) => s.pod)).size;
     const labelled = labelLogLines(streams);
     const lineCount = streams.reduce((n, s) => n + s.lines.length, 0);
-    const scope = `${previous ? 'previous containers, ' : ''}last ${lines} line${lines === 1 ? '' : 's'} per container, ${podCount} pod${podCount === 1 ? '' : 's'}`;
+    const window = since ? `, last ${formatDuration(since)}` : '';
+    const search = grep ? `${grep.mode === 'regex' ? 'matching' : 'containing'} \`${ctx.args.grep!.replace(/`/g, "'")}\`, ` : '';
+    const scope = `${previous ? 'previous containers, ' : ''}${search}last ${lines} line${lines === 1 ? '' : 's'} per container${window}, ${podCount} pod${podCount === 1 ? '' : 's'}`;
     const notes = [
       ...streams.filter((s) => s.lines.length === 0 && s.note).map((s) => `\`${s.pod}/${s.container}\`: ${escapeMrkdwn(s.note!)}`),
       ...(omittedPods > 0 ? [`${omittedPods} more pod(s) not read (at most ${MAX_LOG_PODS} at once) — pick one with \`--pod\``] : []),
@@ -66,7 +93,7 @@ export default defineVerb<Args>({
     if (labelled.length <= INLINE_MAX_LINES && body.length < INLINE_MAX_CHARS) {
       await ctx.reply({
         text: `${title}\n${body}`,
-        blocks: [section(`*${escapeMrkdwn(title)}*`), section(codeBlock(escapeMrkdwn(body) || '(no log lines)')), ...(notes.length ? [context(notes.join(' · '))] : [])],
+        blocks: [section(`*${escapeMrkdwn(title)}*`), section(codeBlock(escapeMrkdwn(body) || (grep ? '(no matching lines)' : '(no log lines)'))), ...(notes.length ? [context(notes.join(' · '))] : [])],
       });
       return;
     }
@@ -81,7 +108,7 @@ export default defineVerb<Args>({
         filename,
         title,
         content: `${body}\n`,
-        initialComment: `:page_facing_up: ${title} — ${lineCount.toLocaleString('en-US')} lines, for ${mention(ctx.request.userId)}`,
+        initialComment: `:page_facing_up: ${escapeMrkdwn(title)} — ${lineCount.toLocaleString('en-US')} lines, for ${mention(ctx.request.userId)}`,
       },
       ctx.log,
     );

@@ -21,6 +21,8 @@ const CONCURRENCY = 4;
 export interface LogOptions {
   lines: number;
   previous: boolean;
+  /** Only lines written in the last this many seconds (the API's sinceSeconds). */
+  sinceSeconds?: number;
   pod?: string;
   container?: string;
 }
@@ -108,6 +110,7 @@ async function readStream(cluster: ClusterClient, namespace: string, target: Log
         tailLines: opts.lines,
         previous: opts.previous,
         limitBytes: MAX_LOG_BYTES_PER_STREAM,
+        ...(opts.sinceSeconds ? { sinceSeconds: opts.sinceSeconds } : {}),
       }),
     );
     const cut = Buffer.byteLength(text) >= MAX_LOG_BYTES_PER_STREAM;

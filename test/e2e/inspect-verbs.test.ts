@@ -116,3 +116,43 @@ describe('/k8s events', () => {
     expect(h.kube.requests.length).toBe(before);
   });
 });
+
+describe('/k8s logs --grep and --since', () => {
+  const myappPods = () => h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'myapp' && !p.metadata.deletionTimestamp);
+
+  it('keeps only the matching lines of every pod, and says how it searched', async () => {
+    const [a, b] = myappPods().map((p) => p.metadata.name as string);
+    h.kube.appendLogs('beta', a!, ['GET /api 200 3ms', 'POST /api 503 900ms', 'db timeout after 5s']);
+    h.kube.appendLogs('beta', b!, ['GET /health 200 1ms', 'GET /api 500 12ms']);
+    const regex = await answer('logs myapp beta --grep 5\\d\\d');
+    expect(regex.shown).toContain('POST /api 503 900ms');
+    expect(regex.shown).toContain('GET /api 500 12ms');
+    expect(regex.shown).not.toContain('GET /api 200');
+    expect(regex.body.text).toContain('matching `5\\d\\d`');
+    const word = await answer('logs myapp beta --grep timeout');
+    expect(word.shown).toContain('db timeout after 5s');
+    expect(word.shown).toContain('no matching lines');
+    expect(word.body.text).toContain('containing `timeout`');
+  });
+
+  it('reads only the last --since window', async () => {
+    const pod = myappPods()[0]!.metadata.name as string;
+    h.kube.appendLogs('beta', pod, ['ancient line from yesterday'], undefined, Date.now() - 24 * 60 * 60 * 1_000);
+    h.kube.appendLogs('beta', pod, ['fresh line just now']);
+    const { shown } = await answer(`logs myapp beta --pod ${pod} --since 10m`);
+    expect(shown).toContain('fresh line just now');
+    expect(shown).not.toContain('ancient line');
+    const call = h.kube.requests.filter((r) => r.path.endsWith('/log')).at(-1);
+    expect(call?.query.sinceSeconds).toBe('600');
+  });
+
+  it('refuses a pattern that could hang the worker before reading anything', async () => {
+    const logReads = () => h.kube.requests.filter((r) => r.path.endsWith('/log')).length;
+    const before = logReads();
+    const res = await h.command('logs myapp beta --grep (a+)+$', { channel: 'C0OPS', user: 'U0OPS' });
+    const id = res.responseUrl.split('/').pop();
+    const post = await h.slack.waitForResponse((r) => r.id === id, 10_000);
+    expect(post.body.text).toContain('nested repetition');
+    expect(logReads()).toBe(before);
+  });
+});

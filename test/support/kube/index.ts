@@ -50,7 +50,8 @@ export interface KubeEmulator {
   /** OOM-kill a container now: terminated OOMKilled/137 (MODIFIED, synchronous), then CrashLoopBackOff with restartCount+1 and lastState.terminated, then running again. */
   oomKill(namespace: string, podName: string, container?: string): void;
   /** Append lines to a pod container's current log. */
-  appendLogs(namespace: string, podName: string, lines: string[], container?: string): void;
+  /** `at` (ms since epoch) dates the lines, e.g. in the past for `sinceSeconds`; default now. */
+  appendLogs(namespace: string, podName: string, lines: string[], container?: string, at?: number): void;
   addNode(name: string, opts?: AddNodeOptions): any;
   /** Forget watch history: resuming from an older resourceVersion then gets 410 Expired. */
   compactHistory(): void;
@@ -193,7 +194,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     setImageBehavior: (image, b) => controller.setImageBehavior(image, b),
     setDefaultBehavior: (b) => controller.setDefaultBehavior(b),
     oomKill: (ns, pod, container) => controller.kubelet.oomKill(ns, pod, container),
-    appendLogs: (ns, pod, lines, container) => controller.kubelet.appendLogs(ns, pod, lines, container),
+    appendLogs: (ns, pod, lines, container, at) => controller.kubelet.appendLogs(ns, pod, lines, container, at),
     addNode,
     compactHistory: () => store.compactHistory(),
     dropWatches: (o) => server.dropWatches(o?.abrupt ?? false),

@@ -368,9 +368,9 @@ export class Kubelet {
     this.crash(run, c, 'OOMKilled', 137);
   }
 
-  appendLogs(ns: string, name: string, lines: string[], container?: string): void {
+  appendLogs(ns: string, name: string, lines: string[], container?: string, at?: number): void {
     const key = `${ns}/${name}`;
-    const now = Date.now();
+    const now = at ?? Date.now();
     const entries = lines.map((text, i) => ({ t: now + i, ts: timestamp(now + i), text }));
     const run = this.runs.get(key);
     const c = run && (container ? run.containers.find((x) => x.name === container) : run.containers[0]);
