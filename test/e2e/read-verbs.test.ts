@@ -145,7 +145,7 @@ describe('/k8s logs', () => {
     const before = kubeCalls();
     const res = await h.command(text, { channel: 'C0OPS' });
     expect(res.json.text).toMatch(reason);
-    expect(res.json.text).toContain('Usage: `/k8s logs <app> <env> [--lines N] [--previous] [--pod P] [--container C]`');
+    expect(res.json.text).toContain('Usage: `/k8s logs <app> <env> [--lines N] [--since D] [--grep P] [--previous] [--pod P] [--container C]`');
     expect(kubeCalls()).toBe(before);
   });
 
