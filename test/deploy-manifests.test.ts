@@ -10,6 +10,7 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { ConfigMap, Namespace, Service, ServiceAccount } from 'kubernetes-models/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments, stringify } from 'yaml';
 import { parseConfig } from '../src/config/load.js';
@@ -68,6 +69,7 @@ const VALIDATORS: Record<string, new (data: any) => { validate(): void }> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
 type AttributeMap = Array<{ baseName: string; type: string }>;
@@ -96,7 +98,7 @@ function validate(obj: Obj): string[] {
   } catch (err) {
     problems.push(`${id}: ${(err as Error).message}`);
   }
-  if (obj.apiVersion.split('/').length === 1 || /^(apps|policy|rbac\.authorization\.k8s\.io)\//.test(obj.apiVersion)) {
+  if (obj.apiVersion.split('/').length === 1 || /^(apps|policy|rbac\.authorization\.k8s\.io|networking\.k8s\.io)\//.test(obj.apiVersion)) {
     problems.push(...unknownFields(obj, `V1${obj.kind}`, id).map((f) => `${f}: unknown field`));
   }
   return problems;
@@ -249,15 +251,64 @@ describe('the bot\'s pods', () => {
     expect(appService?.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http' }]);
   });
 
-  it('with-redis: one Redis that never evicts, and the bot pointed at it', () => {
+  it('with-redis: one Redis that never evicts and requires the generated password, and the bot pointed at it with that password', () => {
     const objs = rendered('overlays/with-redis');
     const redis = ofKind(objs, 'Deployment').filter((d) => d.metadata.name === 'k8s-chatops-redis');
     expect(redis).toHaveLength(1);
-    const args: string[] = redis[0]!.spec.template.spec.containers[0].args;
+    const redisContainer = redis[0]!.spec.template.spec.containers[0];
+    const args: string[] = redisContainer.args;
     expect(args[args.indexOf('--maxmemory-policy') + 1]).toBe('noeviction');
-    const service = ofKind(objs, 'Service').find((s) => s.metadata.name === 'k8s-chatops-redis');
-    const env = ofKind(objs, 'ConfigMap').find((m) => m.metadata.name.startsWith('k8s-chatops-env-'));
-    expect(env?.data.REDIS_URL).toBe(`redis://${service!.metadata.name}:${service!.spec.ports[0].port}`);
+    const secretRef = { name: 'k8s-chatops-redis', key: 'REDIS_PASSWORD' };
+    expect(args[args.indexOf('--requirepass') + 1]).toBe('$(REDIS_PASSWORD)');
+    expect(redisContainer.env.find((e: any) => e.name === 'REDIS_PASSWORD').valueFrom.secretKeyRef).toEqual(secretRef);
+    expect(redisContainer.readinessProbe.exec.command.join(' ')).toContain('REDISCLI_AUTH');
+    const service = ofKind(objs, 'Service').find((s) => s.metadata.name === 'k8s-chatops-redis')!;
+    const [bot] = chatopsDeployments(objs);
+    const env: Array<{ name: string; value?: string; valueFrom?: any }> = bot!.spec.template.spec.containers[0].env;
+    const names = env.map((e) => e.name);
+    // Declared before use, so Kubernetes expands $(REDIS_PASSWORD); REDIS_URL once, as a value.
+    expect(names.indexOf('REDIS_PASSWORD')).toBeGreaterThanOrEqual(0);
+    expect(names.indexOf('REDIS_PASSWORD')).toBeLessThan(names.indexOf('REDIS_URL'));
+    expect(names.filter((n) => n === 'REDIS_URL')).toHaveLength(1);
+    expect(env.find((e) => e.name === 'REDIS_PASSWORD')!.valueFrom.secretKeyRef).toEqual(secretRef);
+    expect(env.find((e) => e.name === 'REDIS_URL')!.value).toBe(`redis://:$(REDIS_PASSWORD)@${service.metadata.name}:${service.spec.ports[0].port}`);
+    // The password is never in a rendered object: it is generated into the Secret by the documented one-liner.
+    expect(ofKind(objs, 'Secret')).toEqual([]);
+  });
+
+  it('with-redis: only the bot\'s pods reach Redis; the bot reaches only DNS, Redis, the API server and Slack', () => {
+    const objs = rendered('overlays/with-redis');
+    const policies = ofKind(objs, 'NetworkPolicy');
+    const podsOf = (name: string) => ofKind(objs, 'Deployment').find((d) => d.metadata.name === name)!.spec.template.metadata.labels;
+    const redisPod = podsOf('k8s-chatops-redis');
+    const botPods = chatopsDeployments(objs).map((d) => d.spec.template.metadata.labels);
+    const selecting = (labels: Record<string, string>) => policies.filter((p) => matches(p.spec.podSelector.matchLabels, labels));
+
+    const [redisPolicy, ...more] = selecting(redisPod);
+    expect(more).toEqual([]);
+    expect(redisPolicy!.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(redisPolicy!.spec.egress).toEqual([]);
+    expect(redisPolicy!.spec.ingress).toHaveLength(1);
+    const [rule] = redisPolicy!.spec.ingress;
+    expect(rule.ports).toEqual([{ protocol: 'TCP', port: 6379 }]);
+    // Pods only, in this namespace only: no namespaceSelector or ipBlock that would let others in.
+    for (const peer of rule.from) expect(Object.keys(peer)).toEqual(['podSelector']);
+    for (const labels of botPods) expect(rule.from.some((peer: any) => matches(peer.podSelector.matchLabels, labels))).toBe(true);
+    expect(rule.from.some((peer: any) => matches(peer.podSelector.matchLabels, redisPod))).toBe(false);
+
+    for (const labels of botPods) {
+      const [botPolicy, ...others] = selecting(labels);
+      expect(others).toEqual([]);
+      expect(botPolicy!.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(botPolicy!.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 3000 }] }]);
+      const egress: any[] = botPolicy!.spec.egress;
+      const allowed = egress.flatMap((r) => r.ports.map((p: any) => `${p.protocol}/${p.port}${r.to ? ' (selected pods)' : ''}`)).sort();
+      expect(allowed).toEqual(['TCP/443', 'TCP/53 (selected pods)', 'TCP/6379 (selected pods)', 'TCP/6443', 'TCP/9090', 'UDP/53 (selected pods)']);
+      const toRedis = egress.find((r) => r.ports.some((p: any) => p.port === 6379));
+      expect(toRedis.to.every((peer: any) => matches(peer.podSelector.matchLabels, redisPod))).toBe(true);
+      const dns = egress.find((r) => r.ports.some((p: any) => p.port === 53));
+      expect(dns.to[0].podSelector.matchLabels).toEqual({ 'k8s-app': 'kube-dns' });
+    }
   });
 
   it('servicemonitor: scrapes /metrics on the http port of every k8s-chatops Service', () => {
@@ -275,6 +326,13 @@ describe('the rest of deploy/', () => {
     for (const name of CASES) expect(ofKind(rendered(name), 'Secret')).toEqual([]);
     const example = await readFile(join(DEPLOY, 'secret.example.env'), 'utf8');
     expect(example).toMatch(/^SLACK_BOT_TOKEN=xoxb-replace-me$/m);
+    expect(example).toMatch(/^CHATOPS_SIGNING_KEY=/m);
+    for (const name of CASES) {
+      for (const d of ofKind(rendered(name), 'Deployment').filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'k8s-chatops')) {
+        const key = d.spec.template.spec.containers[0].env.find((e: any) => e.name === 'CHATOPS_SIGNING_KEY');
+        expect(key?.valueFrom.secretKeyRef, `${name}: ${d.metadata.name} reads CHATOPS_SIGNING_KEY from the Secret`).toEqual({ name: 'k8s-chatops-slack', key: 'CHATOPS_SIGNING_KEY' });
+      }
+    }
     expect(example).toMatch(/^SLACK_SIGNING_SECRET=/m);
     expect(example).toMatch(/^# SLACK_APP_TOKEN=/m);
   });
