@@ -149,7 +149,8 @@ export function alertButtons(v: IncidentView): ButtonSpec[] {
   if (v.status === 'recovered') return buttons;
   if (v.restartIntent) buttons.push({ text: 'Restart', actionId: RUN_INTENT_ACTION, value: v.restartIntent, style: 'danger' });
   for (const choice of Object.keys(SILENCE_CHOICES) as SilenceChoice[]) {
-    buttons.push({ text: `Silence ${choice}`, actionId: SILENCE_ACTION, value: `${v.id}|${choice}` });
+    // Slack refuses a block whose buttons share an action_id: each choice has its own, routed by prefix.
+    buttons.push({ text: `Silence ${choice}`, actionId: `${SILENCE_ACTION}:${choice}`, value: `${v.id}|${choice}` });
   }
   return buttons;
 }

@@ -28,9 +28,18 @@ export function clickFrom(body: BlockAction, action: ButtonAction): Click {
   };
 }
 
-/** Registers a button handler: acks at once, then runs `handle` with the click. */
-export function onButton(app: App, actionId: string | RegExp, handle: (click: Click) => Promise<void>): void {
-  app.action<BlockAction<ButtonAction>>({ action_id: actionId, type: 'block_actions' }, async ({ ack, body, action }) => {
+/**
+ * Matches a button family: `base` itself or `base:<variant>`. Buttons in one
+ * block need distinct action_ids (Slack refuses the message otherwise), so
+ * variants of one action (Silence 1h / 24h) carry a suffix and share a handler.
+ */
+export function actionFamily(base: string): RegExp {
+  return new RegExp(`^${base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?::[\\w-]+)?$`);
+}
+
+/** Registers a button handler for `actionId` and its `actionId:<variant>`s: acks at once, then runs `handle` with the click. */
+export function onButton(app: App, actionId: string, handle: (click: Click) => Promise<void>): void {
+  app.action<BlockAction<ButtonAction>>({ action_id: actionFamily(actionId), type: 'block_actions' }, async ({ ack, body, action }) => {
     await ack();
     await handle(clickFrom(body, action));
   });

@@ -61,8 +61,8 @@ describe('a crash loop, and the buttons on its alert', () => {
   });
 
   it('Silence 1h is stored with its expiry, said in the thread, and keeps the thread quiet while counting', async () => {
-    const id = buttonValue(alert, 'chatops_alert_silence')!.split('|')[0]!;
-    await h.click({ user_id: 'U0ONCALL', channel_id: ONCALL, message_ts: alert.ts, action_id: 'chatops_alert_silence', value: `${id}|1h`, response_url: h.slack.newResponseUrl() });
+    const id = buttonValue(alert, 'chatops_alert_silence:1h')!.split('|')[0]!;
+    await h.click({ user_id: 'U0ONCALL', channel_id: ONCALL, message_ts: alert.ts, action_id: 'chatops_alert_silence:1h', value: `${id}|1h`, response_url: h.slack.newResponseUrl() });
     const note = await waitForThreadReply(h.slack, alert.ts, /Silenced for 1h by <@U0ONCALL>/);
     const ttl = await redis.pttl(`${h.prefix}:chatops:alerts:silence:${id}`);
     expect(ttl).toBeGreaterThan(3_590_000);

@@ -1,8 +1,17 @@
 /** chat.* and conversations.* methods. */
-import { fail, ok, str, type Handler } from './http.js';
+import { refuseMessage } from './block-kit-rules.js';
+import { fail, ok, str, type Answer, type Handler } from './http.js';
 import type { Limits } from './limits.js';
 import { hasContent, type Workspace } from './state.js';
 import type { EphemeralMessage } from './types.js';
+
+/** Slack's refusal of a message body: `msg_too_long`, or `invalid_blocks` with one entry per violation. */
+export function refusal(args: Record<string, any>): Answer | undefined {
+  const r = refuseMessage({ text: args['text'], blocks: args['blocks'] });
+  if (!r) return undefined;
+  if (!r.errors) return fail(r.error);
+  return fail(r.error, { errors: r.errors, response_metadata: { messages: r.errors.map((e) => `[ERROR] ${e}`) } });
+}
 
 export function chatHandlers(ws: Workspace, limits: Limits): Record<string, Handler> {
   return {
@@ -13,6 +22,8 @@ export function chatHandlers(ws: Workspace, limits: Limits): Record<string, Hand
       const err = ws.channelError(channel);
       if (err) return err;
       if (!hasContent(args)) return fail('no_text');
+      const refused = refusal(args);
+      if (refused) return refused;
       const limited = limits.takeChannelToken(channel);
       if (limited) return limited;
       const threadTs = str(args['thread_ts']);
@@ -32,7 +43,11 @@ export function chatHandlers(ws: Workspace, limits: Limits): Record<string, Hand
       if (err) return err;
       const m = ts ? ws.message(channel, ts) : undefined;
       if (!m || m.deleted) return fail('message_not_found');
+      // Slack edits only what the app itself posted.
+      if (m.user !== ws.id.botUserId) return fail('cant_update_message');
       if (!hasContent(args) && args['text'] === undefined) return fail('no_text');
+      const refused = refusal(args);
+      if (refused) return refused;
       if (args['text'] !== undefined) m.text = str(args['text']) ?? '';
       if (args['blocks'] !== undefined) m.blocks = Array.isArray(args['blocks']) ? args['blocks'] : undefined;
       if (args['attachments'] !== undefined)
@@ -56,7 +71,11 @@ export function chatHandlers(ws: Workspace, limits: Limits): Record<string, Hand
       if (err) return err;
       const user = str(args['user']);
       if (!user) return fail('user_not_found');
+      // An ephemeral goes only to a member of the channel (a non-member can still click a button in a public one).
+      if (ws.userNotInChannel(channel, user)) return fail('user_not_in_channel');
       if (!hasContent(args)) return fail('no_text');
+      const refused = refusal(args);
+      if (refused) return refused;
       const message_ts = ws.nextTs();
       const e: EphemeralMessage = { channel, user, message_ts, text: str(args['text']) ?? '', at: ws.now() };
       const threadTs = str(args['thread_ts']);

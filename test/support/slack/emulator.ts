@@ -185,6 +185,15 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       if (notIn) ws.notInChannel.add(channel);
       else ws.notInChannel.delete(channel);
     },
+    setUserNotInChannel(channel, user, notIn = true) {
+      if (notIn) ws.usersNotInChannel.add(`${channel}:${user}`);
+      else ws.usersNotInChannel.delete(`${channel}:${user}`);
+    },
+    postAsUser: (channel, user, text, threadTs) =>
+      ws.storeMessage(channel, { text, user, ...(threadTs ? { thread_ts: threadTs } : {}) }),
+    advanceClock(ms) {
+      ws.clockOffsetMs += ms;
+    },
     setChannelRateLimit: (limit) => limits.setChannelRateLimit(limit),
     message: (channel, ts) => ws.message(channel, ts),
     thread: (channel, ts) => ws.thread(channel, ts),

@@ -100,6 +100,12 @@ export class Files {
         : (Object.values(args).find((v) => Buffer.isBuffer(v)) as Buffer | undefined);
       if (file) bytes = file;
     }
+    if (bytes.length !== p.length) {
+      // The length announced to getUploadURLExternal must be the bytes sent.
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`length mismatch: announced ${p.length}, received ${bytes.length}`);
+      return;
+    }
     p.bytes = bytes;
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(`OK - ${bytes.length}`);

@@ -21,15 +21,25 @@ export class Workspace {
   readonly userGroups = new Map<string, string[]>();
   readonly channels = new Map<string, { name: string; is_private?: boolean }>();
   readonly notInChannel = new Set<string>();
+  /** `${channel}:${user}` for users who are not members of the channel (everyone else is). */
+  readonly usersNotInChannel = new Set<string>();
+  /** Added to the real clock by advanceClock(): expiry tests without sleeping. */
+  clockOffsetMs = 0;
   /** http://127.0.0.1:PORT, set once the server listens. */
   origin = '';
   private lastMicros = 0;
 
   constructor(
     readonly id: Identity,
-    /** The emulator's clock (ms since epoch). */
-    readonly now: () => number = Date.now,
+    private readonly baseClock: () => number = Date.now,
   ) {}
+
+  /** The emulator's clock (ms since epoch). */
+  readonly now = (): number => this.baseClock() + this.clockOffsetMs;
+
+  userNotInChannel(channel: string, user: string): boolean {
+    return this.usersNotInChannel.has(`${channel}:${user}`);
+  }
 
   nextTs(): string {
     this.lastMicros = Math.max(this.now() * 1000, this.lastMicros + 1);
@@ -59,16 +69,12 @@ export class Workspace {
 
   messageJson(m: StoredMessage): Record<string, unknown> {
     const { botId, appId, teamId, botUserId } = this.id;
-    const out: Record<string, unknown> = {
-      type: 'message',
-      user: m.user,
-      bot_id: m.bot_id,
-      app_id: appId,
-      text: m.text,
-      ts: m.ts,
-      team: teamId,
-      bot_profile: { id: botId, app_id: appId, name: 'k8s-chatops', deleted: false, team_id: teamId },
-    };
+    const out: Record<string, unknown> = { type: 'message', user: m.user, text: m.text, ts: m.ts, team: teamId };
+    if (m.bot_id) {
+      out['bot_id'] = m.bot_id;
+      out['app_id'] = appId;
+      out['bot_profile'] = { id: botId, app_id: appId, name: 'k8s-chatops', deleted: false, team_id: teamId };
+    }
     if (m.subtype) out['subtype'] = m.subtype;
     if (m.blocks) out['blocks'] = m.blocks;
     if (m.attachments) out['attachments'] = m.attachments;
@@ -90,6 +96,8 @@ export class Workspace {
       thread_ts?: string;
       subtype?: string;
       files?: StoredMessage['files'];
+      /** Posted by this user rather than the bot. */
+      user?: string;
     },
   ): StoredMessage {
     const ts = this.nextTs();
@@ -97,8 +105,8 @@ export class Workspace {
       channel,
       ts,
       text: fields.text,
-      user: this.id.botUserId,
-      bot_id: this.id.botId,
+      user: fields.user ?? this.id.botUserId,
+      bot_id: fields.user ? '' : this.id.botId,
       versions: [{ at: this.now(), text: fields.text, blocks: fields.blocks, attachments: fields.attachments }],
     };
     if (fields.thread_ts) m.thread_ts = fields.thread_ts;
@@ -135,6 +143,8 @@ export class Workspace {
     this.ephemerals.length = 0;
     this.uploads.length = 0;
     this.notInChannel.clear();
+    this.usersNotInChannel.clear();
+    this.clockOffsetMs = 0;
   }
 }
 

@@ -119,6 +119,12 @@ export interface SlackEmulator {
   callsTo(method: string): SlackCall[];
   failNext(method: string, failure: SlackFailure, times?: number): void;
   setBotNotInChannel(channel: string, notIn?: boolean): void;
+  /** Makes `user` a non-member of `channel` (chat.postEphemeral to them answers user_not_in_channel). */
+  setUserNotInChannel(channel: string, user: string, notIn?: boolean): void;
+  /** A message a person posted (the bot may not chat.update it: cant_update_message). */
+  postAsUser(channel: string, user: string, text: string, threadTs?: string): StoredMessage;
+  /** Moves the emulator's clock forward (response_url expiry, timestamps) without waiting. */
+  advanceClock(ms: number): void;
   setChannelRateLimit(opts: { perSecond: number; burst?: number } | null): void;
   message(channel: string, ts: string): StoredMessage | undefined;
   /** Replies to the thread rooted at `ts`, oldest first (the parent excluded). */
