@@ -68,7 +68,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   const slack = new MeteredWebClient(settings.botToken, {
     ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
     retryConfig: { retries: 5, factor: 2, minTimeout: 500, maxTimeout: 30_000 },
-  });
+  }, log);
   // Membership is looked up before the ack: fail fast (the stale cache covers a Slack hiccup).
   const members = new SlackMembership(
     new MeteredWebClient(settings.botToken, { ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 1_500 }),

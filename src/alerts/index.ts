@@ -4,7 +4,8 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
+import { MeteredWebClient } from '../slack/client.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterClient, Clusters } from '../kube/clusters.js';
 import { botNamespace } from '../kube/permissions.js';
@@ -92,7 +93,8 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
   const queue = deps.queue ?? createAlertQueue(deps.redis, deps.prefix);
   const store = new IncidentStore(deps.redis, deps.prefix);
   const clusterByName = new Map<string, ClusterClient>(deps.clusters.all().map((c) => [c.name, c]));
-  const slack = new WebClient(deps.slack.token, { slackApiUrl: deps.slack.slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2_000 } });
+  // Metered: a refused alert is sent again as plain text rather than lost.
+  const slack = new MeteredWebClient(deps.slack.token ?? '', { slackApiUrl: deps.slack.slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2_000 } }, log);
   const delivery = startDelivery({
     queue,
     connection: deps.connection,

@@ -7,6 +7,7 @@ import type { Verb } from '../command/types.js';
 import { checkPolicy, type MembershipResolver } from '../policy/index.js';
 import { enqueueCommand, jobIdFor } from '../queue/commands.js';
 import { onButton, type Click } from '../slack/actions.js';
+import { APPROVED } from '../slack/views/job-thread.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import { approvalsTotal } from '../server/metrics.js';
 import { describeError } from '../errors/index.js';
@@ -114,7 +115,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
           // Queue first, then say it runs: if Redis fails here, a later click queues it (same job id).
           await enqueueApproved(current);
           await announceDecision(deps.slack, current, deps.log);
-          return tell(click, `:white_check_mark: Approved — ${current.description} is running; follow it in the thread.`);
+          return tell(click, `${APPROVED} Approved — ${current.description} is running; follow it in the thread.`);
         }
         case 'recorded': {
           if (current.messageTs) {

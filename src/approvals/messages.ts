@@ -1,5 +1,6 @@
 import { formatDuration } from '../config/duration.js';
 import { actions, context, escapeMrkdwn, mention, section, type SlackMessage } from '../slack/blocks.js';
+import { APPROVED } from '../slack/views/job-thread.js';
 import type { ApprovalRequest } from './store.js';
 import type { ApprovalRule } from './policy.js';
 
@@ -39,7 +40,7 @@ export function approvalDecidedMessage(request: ApprovalRequest): SlackMessage {
   const by = request.decidedBy ? mention(request.decidedBy) : '';
   const when = request.decidedAt ? time(request.decidedAt) : '';
   const head: Record<Exclude<ApprovalRequest['state'], 'pending'>, string> = {
-    approved: `:white_check_mark: Approved by ${who(request.approvals)} ${when} — running ${request.description}; progress follows in this thread`,
+    approved: `${APPROVED} Approved by ${who(request.approvals)} ${when} — running ${request.description}; progress follows in this thread`,
     rejected: `:no_entry_sign: Rejected by ${by} ${when} — ${request.description} will not run`,
     expired: `:hourglass: Expired ${when} without enough approvals — ${request.description} did not run; ask again if still needed`,
     cancelled: `:heavy_multiplication_x: Cancelled by ${by} ${when} — ${request.description} will not run`,

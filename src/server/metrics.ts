@@ -54,6 +54,13 @@ export const slackApiErrorsTotal = new Counter({
   registers: [registry],
 });
 
+export const slackInvalidBlocksTotal = new Counter({
+  name: 'chatops_slack_invalid_blocks_total',
+  help: 'Messages Slack refused as invalid_blocks and sent again as plain text, by method (or response_url)',
+  labelNames: ['method'] as const,
+  registers: [registry],
+});
+
 export const watchRestartsTotal = new Counter({
   name: 'chatops_watch_restarts_total',
   help: 'Kubernetes watches restarted after an error or a server-side close',

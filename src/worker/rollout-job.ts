@@ -7,7 +7,7 @@ import { LABEL_APP } from '../kube/render.js';
 import { describeRevision, planRollback } from '../kube/rollback.js';
 import { actions, context, type SlackMessage } from '../slack/blocks.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
-import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded, rolloutStep } from '../slack/views/job-thread.js';
+import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded, MILESTONE, rolloutStep } from '../slack/views/job-thread.js';
 
 export interface RolloutJob {
   /** e.g. "deploy myapp 1.4.2 → beta" */
@@ -28,14 +28,16 @@ export interface RolloutJob {
 
 /**
  * The shape every rolling change shares: start the thread, make the change,
- * follow the rollout with a watch, and end with ✅ or ❌ and the diagnosis.
+ * follow the rollout with a watch, and end with ✅ or ❌ and the diagnosis
+ * (milestones on the way use the neutral MILESTONE marker).
  */
 export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: RolloutJob): Promise<'succeeded' | 'failed'> {
   const started = Date.now();
   const requester = ctx.request.userId;
   await ctx.progress.start(jobStarted(job.title, requester));
   const applied = await job.change();
-  await ctx.progress.step(`:white_check_mark: ${applied}`);
+  // A milestone, not the outcome: ✅ is kept for the end, so nobody skimming the thread reads "applied" as "done".
+  await ctx.progress.step(`${MILESTONE} ${applied}`);
 
   const warnings = await watchPodProblems(job.env.cluster, job.env.namespace, `${LABEL_APP}=${job.app}`, (problem) => {
     const detail = problem.kind === 'Unschedulable' ? problem.message ?? '' : problem.kind === 'ImagePullBackOff' ? problem.message ?? problem.image ?? '' : '';

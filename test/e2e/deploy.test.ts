@@ -39,6 +39,9 @@ describe('/k8s deploy', () => {
     const done = await finalUpdate(/:white_check_mark: deploy myapp 1\.4\.2 → beta — done in/);
     const ts = done.args.ts as string;
     expect(threadText(ts)).toMatch(/applied to beta: created deployment with registry\.example\.com\/team\/myapp:1\.4\.2/);
+    // ✅ means done: the thread's milestones (applied, replicas updating) carry neutral markers only.
+    expect(threadText(ts)).not.toMatch(/:white_check_mark:|✅|\bcomplete|\bsuccess/i);
+    expect(threadText(ts)).toMatch(/^:small_blue_diamond: applied to beta/m);
 
     const deployment = h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp');
     expect(deployment.spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.4.2`);

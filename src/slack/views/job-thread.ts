@@ -3,6 +3,13 @@ import type { AppDiagnosis } from '../../kube/diagnose.js';
 import type { RolloutState } from '../../kube/rollout.js';
 import { codeBlock, context, escapeMrkdwn, mention, section, type SlackMessage } from '../blocks.js';
 
+/**
+ * ✅ (and words like "done", "complete") belong to a job's final outcome only.
+ * Milestones on the way (applied, approved) use these neutral markers.
+ */
+export const MILESTONE = ':small_blue_diamond:';
+export const APPROVED = ':thumbsup:';
+
 /** Messages of a job's progress thread. Pure, so their wording is tested and reviewed as data. */
 
 export function jobStarted(title: string, requesterId: string): SlackMessage {
