@@ -77,7 +77,7 @@ export class ThreadProgress implements Progress {
   async finish(outcome: 'succeeded' | 'failed', headline: SlackMessage, details?: SlackMessage): Promise<void> {
     if (this.viaResponseUrl || !this.ts) {
       if (this.opts.responseUrl) {
-        await postToResponseUrl(this.opts.responseUrl, details ? { text: `${headline.text}\n${details.text}`, blocks: [...(headline.blocks ?? [section(headline.text)]), ...(details.blocks ?? [section(details.text)])] } : headline);
+        await postToResponseUrl(this.opts.responseUrl, details ? { text: `${headline.text}\n${details.text}`, blocks: [...(headline.blocks ?? [section(headline.text)]), ...(details.blocks ?? [section(details.text)])] } : headline, 'ephemeral', this.opts.log);
       }
       return;
     }
@@ -97,6 +97,6 @@ export class ThreadProgress implements Progress {
     await postToResponseUrl(this.opts.responseUrl, {
       text: `${inviteHint(this.opts.channelId)}\n${message.text}`,
       blocks: [section(inviteHint(this.opts.channelId)), ...(message.blocks ?? [section(message.text)]), context('Progress will follow here when the job ends.')],
-    });
+    }, 'ephemeral', this.opts.log);
   }
 }

@@ -106,7 +106,7 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
   const reply = async (message: SlackMessage, visibility: 'ephemeral' | 'in_channel' = 'ephemeral') => {
     // response_url lasts 30 minutes and 5 posts; after that (a long approval, a long wait) use the Web API.
     if (request.responseUrl && Date.now() - request.receivedAt < 25 * 60_000) {
-      const sent = await postToResponseUrl(request.responseUrl, message, visibility).then(() => true, () => false);
+      const sent = await postToResponseUrl(request.responseUrl, message, visibility, log).then(() => true, () => false);
       if (sent) return;
     }
     if (visibility === 'in_channel') await deps.slack.chat.postMessage({ channel: request.channelId, ...message });
