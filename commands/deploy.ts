@@ -1,11 +1,30 @@
+import { PatchStrategy } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { defineVerb, type WorkerVerbContext } from '../src/command/types.js';
+import { defineVerb, type ResolvedEnvironment, type WorkerVerbContext } from '../src/command/types.js';
 import { appArg, envArg, versionArg } from '../src/command/schemas.js';
-import { notFound } from '../src/errors/index.js';
-import type { Config } from '../src/config/schema.js';
+import { badInput, conflict, notFound } from '../src/errors/index.js';
+import { appWorkload, type AppWorkload } from '../src/config/apps.js';
+import type { AppConfig, Config } from '../src/config/schema.js';
 import { appOf, environmentOf } from '../src/config/lookup.js';
-import { applyConfigMap, applyDeployment, applyService, readDeploymentIfExists } from '../src/kube/apply.js';
-import { ANNOTATION_REQUEST_ID, ANNOTATION_RESTARTED_AT, appForEnvironment, imageRef, imageTag, renderApp } from '../src/kube/render.js';
+import { applyConfigMap, applyIngress, applyService } from '../src/kube/apply.js';
+import {
+  ANNOTATION_CHANGE_CAUSE,
+  ANNOTATION_DEPLOYED_BY,
+  ANNOTATION_DEPLOYED_FROM,
+  ANNOTATION_REQUEST_ID,
+  ANNOTATION_RESTARTED_AT,
+  LABEL_APP,
+  appForEnvironment,
+  imageRef,
+  imageTag,
+  renderApp,
+} from '../src/kube/render.js';
+import { workloadOps } from '../src/kube/workloads/kinds.js';
+import { describeManager, gitopsImageOwner, gitopsTracker, gitopsWarning } from '../src/kube/workloads/ownership.js';
+import { FIELD_MANAGER_SET_IMAGE, containersOf, findContainer, setImagePatch } from '../src/kube/workloads/set-image.js';
+import { foreignObjects, type ForeignObject } from '../src/kube/workloads/takeover.js';
+import { describeWorkload, podSelector, type AnyWorkload } from '../src/kube/workloads/types.js';
+import { escapeMrkdwn } from '../src/slack/blocks.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 
 const schema = z.object({ app: appArg, env: envArg, version: versionArg.optional() });
@@ -20,6 +39,11 @@ export function requireApp(config: Config, app: string) {
   return appConfig;
 }
 
+/** The image of the app's container in a live workload. */
+function runningImage(live: AnyWorkload | undefined, target: AppWorkload): string | undefined {
+  return live ? (findContainer(live, target.container) ?? (target.adopted ? undefined : containersOf(live)[0]))?.image : undefined;
+}
+
 /** Without a version: what runs in the promoteFrom environment, else the app's default tag. */
 async function resolveVersion(ctx: WorkerVerbContext<Args>): Promise<{ version: string; note?: string }> {
   const { app, env, version } = ctx.args;
@@ -29,10 +53,56 @@ async function resolveVersion(ctx: WorkerVerbContext<Args>): Promise<{ version: 
   const source = environmentOf(ctx.config, env)?.promoteFrom;
   if (!source) return { version: fallback };
   const from = ctx.environment(source);
-  const running = await readDeploymentIfExists(from.cluster, from.namespace, app);
-  const tag = running ? imageTag(running.spec?.template.spec?.containers[0]?.image ?? '') : undefined;
+  const target = appWorkload(app, appConfig, source);
+  const running = await workloadOps(target.kind).readIfExists(from.cluster, from.namespace, target.name);
+  const tag = imageTag(runningImage(running, target) ?? '');
   if (!tag) return { version: fallback, note: `${app} is not running in ${source}, so deploying the default tag ${fallback}` };
   return { version: tag, note: `promoting the version running in ${source}` };
+}
+
+/** The config lines that adopt an existing workload instead of rendering over it. */
+function adoptLines(app: string, appConfig: AppConfig, found: ForeignObject): string {
+  const live = found.object as AnyWorkload;
+  const names = containersOf(live).map((c) => c.name);
+  const container = names.length === 1 ? names[0]! : `<one of: ${names.join(', ')}>`;
+  return ['apps:', `  ${app}:`, `    image: ${appConfig.image}`, `    workload: { kind: ${found.kind}, name: ${found.name}, container: ${container} }`].join('\n');
+}
+
+/** Refuses, with who manages what and how to adopt instead, when a rendered app would overwrite objects not the bot's. */
+function refuseTakeover(app: string, envName: string, appConfig: AppConfig, foreign: ForeignObject[]): never {
+  const lines = foreign.map((f) => `• ${f.kind.toLowerCase()} \`${escapeMrkdwn(f.name)}\` is managed by ${describeManager(f.manager, escapeMrkdwn)}`);
+  const workload = foreign.find((f) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(f.kind));
+  const adopt = workload
+    ? `\nTo deploy it from chat, adopt it instead — in the bot's config:\n\`\`\`${escapeMrkdwn(adoptLines(app, appConfig, workload))}\`\`\`\nThen \`deploy\` changes only that container's image.`
+    : '\nRename the app in the bot\'s config, or remove those objects, to let the bot render its own.';
+  throw conflict(`Nothing was changed: \`deploy ${app} ${envName}\` would take over objects the bot did not create.\n${lines.join('\n')}${adopt}`);
+}
+
+/** A GitOps controller reverts chat-made image changes: refuse unless the app allows the drift. */
+function gitopsNote(app: string, appConfig: AppConfig, live: AnyWorkload, container: string): string | undefined {
+  const tracker = gitopsTracker(live);
+  const owner = gitopsImageOwner(live, container);
+  if (!tracker && !owner) return undefined;
+  const who = tracker ? describeManager(tracker, escapeMrkdwn) : `the GitOps controller \`${escapeMrkdwn(owner!)}\` (it owns the image field)`;
+  const warning = gitopsWarning(who);
+  if (appConfig.gitops !== 'allowDrift') {
+    throw conflict(`Nothing was changed: ${warning}. To change it from chat anyway until the next sync, set \`gitops: allowDrift\` on \`apps.${app}\` in the bot's config.`);
+  }
+  return `note: ${warning}`;
+}
+
+/** Reads the adopted workload and checks it before anything is written. */
+async function readAdopted(env: ResolvedEnvironment, app: string, target: AppWorkload): Promise<AnyWorkload> {
+  const ops = workloadOps(target.kind);
+  const live = await ops.readIfExists(env.cluster, env.namespace, target.name);
+  if (!live) {
+    throw notFound(`\`apps.${app}.workload\` names ${describeWorkload(target.kind, target.name, env.namespace)}, which does not exist. The bot adopts existing workloads; create it first, or fix the name in the bot's config.`);
+  }
+  if (!findContainer(live, target.container)) {
+    const names = containersOf(live).map((c) => `\`${escapeMrkdwn(c.name)}\``).join(', ');
+    throw badInput(`${describeWorkload(target.kind, target.name, env.namespace)} has no container \`${target.container}\` (it has ${names}); fix \`apps.${app}.workload.container\` in the bot's config.`);
+  }
+  return live;
 }
 
 export default defineVerb<Args>({
@@ -54,15 +124,17 @@ export default defineVerb<Args>({
     const { app, env: envName } = ctx.args;
     const appConfig = requireApp(ctx.config, app);
     const env = ctx.environment(envName);
+    const target = appWorkload(app, appConfig, envName);
     const { version, note } = await resolveVersion(ctx);
-    const effective = appForEnvironment(appConfig, envName);
-    const current = await readDeploymentIfExists(env.cluster, env.namespace, app);
-    const currentImage = current?.spec?.template.spec?.containers[0]?.image;
+    const current = await workloadOps(target.kind).readIfExists(env.cluster, env.namespace, target.name);
+    const currentImage = runningImage(current, target);
     const image = imageRef(appConfig, version);
     const lines = [
-      current ? `image ${currentImage ?? '?'} → ${image}${currentImage === image ? ' (same image: pods restart)' : ''}` : `new deployment in ${env.namespace} with ${image}`,
-      `replicas ${current?.spec?.replicas ?? 0} → ${effective.replicas}`,
+      current
+        ? `${target.adopted ? `container ${target.container} of ${target.kind.toLowerCase()} ${target.name}: ` : ''}image ${currentImage ?? '?'} → ${image}${currentImage === image ? ' (same image: pods restart)' : ''}`
+        : `new ${target.kind.toLowerCase()} in ${env.namespace} with ${image}`,
     ];
+    if (!target.adopted && target.kind !== 'DaemonSet') lines.push(`replicas ${(current?.spec as { replicas?: number } | undefined)?.replicas ?? 0} → ${appForEnvironment(appConfig, envName).replicas}`);
     if (note) lines.push(note);
     return lines;
   },
@@ -70,43 +142,84 @@ export default defineVerb<Args>({
     const { app, env: envName } = ctx.args;
     const appConfig = requireApp(ctx.config, app);
     const env = ctx.environment(envName);
+    const target = appWorkload(app, appConfig, envName);
+    const ops = workloadOps(target.kind);
     const { version, note } = await resolveVersion(ctx);
     const image = imageRef(appConfig, version);
+    const by = ctx.request.userName ?? ctx.request.userId;
+    const ourAnnotations = {
+      [ANNOTATION_DEPLOYED_BY]: by,
+      [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
+      [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
+      [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops deploy ${app} ${envName} ${version} by ${by}`,
+    };
+    const restartFor = (current: AnyWorkload | undefined, sameImage: boolean) => {
+      // A retry of this very job finds its own earlier change: make the same change again, no extra restart.
+      const isRetry = current?.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === ctx.request.requestId;
+      const restartedAt = isRetry ? current?.spec?.template.metadata?.annotations?.[ANNOTATION_RESTARTED_AT] : sameImage ? new Date(ctx.request.receivedAt).toISOString() : undefined;
+      return { isRetry, restartedAt };
+    };
+    const timeoutMs = (appConfig.progressDeadlineSeconds + 60) * 1_000;
+
+    if (target.adopted) {
+      // Everything is checked before the thread starts: a refusal writes nothing.
+      const live = await readAdopted(env, app, target);
+      const drift = gitopsNote(app, appConfig, live, target.container);
+      return runRolloutJob(ctx, {
+        title: `deploy ${app} ${version} → ${envName}`,
+        env,
+        app,
+        workload: { kind: target.kind, name: target.name, selector: podSelector(live) },
+        timeoutMs,
+        change: async () => {
+          const current = await readAdopted(env, app, target);
+          const before = findContainer(current, target.container)?.image;
+          const { isRetry, restartedAt } = restartFor(current, before === image);
+          const patch = setImagePatch(target.container, image, ourAnnotations, restartedAt);
+          const applied = await ops.patch(env.cluster, env.namespace, target.name, patch, PatchStrategy.StrategicMergePatch, FIELD_MANAGER_SET_IMAGE);
+          const where = `container ${target.container} of ${target.kind.toLowerCase()} ${target.name}`;
+          const action = isRetry ? `re-applied ${image} (retry of this job)` : before === image ? `${where}: same image again (pods restart to pull it)` : `${where}: image ${before ?? '?'} → ${image}`;
+          return `applied to ${env.namespace}: ${action} (generation ${applied.metadata?.generation ?? '?'})${note ? ` — ${note}` : ''}${drift ? ` — ${drift}` : ''}`;
+        },
+      });
+    }
+
+    const renderInput = {
+      appName: app,
+      app: appConfig,
+      envName,
+      namespace: env.namespace,
+      version,
+      requestedBy: by,
+      channelId: ctx.request.channelId,
+      configData: appForEnvironment(appConfig, envName).env,
+      requestId: ctx.request.requestId,
+    };
+    // Never take over what the bot did not create: check every object before writing any.
+    const foreign = await foreignObjects(env.cluster, env.namespace, renderApp(renderInput));
+    if (foreign.length) refuseTakeover(app, envName, appConfig, foreign);
     return runRolloutJob(ctx, {
       title: `deploy ${app} ${version} → ${envName}`,
       env,
       app,
-      timeoutMs: (appConfig.progressDeadlineSeconds + 60) * 1_000,
+      workload: { kind: target.kind, name: app, selector: `${LABEL_APP}=${app}` },
+      timeoutMs,
       change: async () => {
-        const current = await readDeploymentIfExists(env.cluster, env.namespace, app);
-        const sameImage = current?.spec?.template.spec?.containers.some((c) => c.image === image) ?? false;
-        // A retry of this very job finds its own earlier apply: apply the same state again, no extra restart.
-        const isRetry = current?.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === ctx.request.requestId;
-        const restartedAt = isRetry
-          ? current?.spec?.template.metadata?.annotations?.[ANNOTATION_RESTARTED_AT]
-          : sameImage
-            ? new Date(ctx.request.receivedAt).toISOString()
-            : undefined;
-        const renderInput = {
-          appName: app,
-          app: appConfig,
-          envName,
-          namespace: env.namespace,
-          version,
-          requestedBy: ctx.request.userName ?? ctx.request.userId,
-          channelId: ctx.request.channelId,
-          configData: appForEnvironment(appConfig, envName).env,
-          requestId: ctx.request.requestId,
-          // Same tag again (e.g. "latest"): restart the pods so the image is pulled anew.
-          ...(restartedAt ? { restartedAt } : {}),
-        };
-        const rendered = renderApp(renderInput);
-        const configMap = await applyConfigMap(env.cluster, rendered.configMap);
-        if (rendered.service) await applyService(env.cluster, rendered.service);
+        const current = await ops.readIfExists(env.cluster, env.namespace, app);
+        const sameImage = current ? containersOf(current).some((c) => c.image === image) : false;
+        const { isRetry, restartedAt } = restartFor(current, sameImage);
+        // Same tag again (e.g. "latest"): restart the pods so the image is pulled anew.
+        const input = { ...renderInput, ...(restartedAt ? { restartedAt } : {}) };
+        const rendered = renderApp(input);
+        // Force only onto objects checked above to be ours (or absent): it takes back fields a chat verb changed.
+        const configMap = await applyConfigMap(env.cluster, rendered.configMap, true);
+        if (rendered.headlessService) await applyService(env.cluster, rendered.headlessService, true);
+        if (rendered.service) await applyService(env.cluster, rendered.service, true);
         // The checksum covers what the ConfigMap holds now, chat-set keys included.
-        const deployment = renderApp({ ...renderInput, checksumData: configMap.data ?? {} }).deployment;
-        const applied = await applyDeployment(env.cluster, deployment);
-        const action = current && !isRetry ? (sameImage ? 'redeployed the same image (pods restart to pull it)' : `updated image ${current.spec?.template.spec?.containers[0]?.image ?? '?'} → ${image}`) : isRetry ? `re-applied ${image} (retry of this job)` : `created deployment with ${image}`;
+        const applied = await ops.apply(env.cluster, renderApp({ ...input, checksumData: configMap.data ?? {} }).workload, true);
+        if (rendered.ingress) await applyIngress(env.cluster, rendered.ingress, true);
+        const kind = target.kind.toLowerCase();
+        const action = current && !isRetry ? (sameImage ? 'redeployed the same image (pods restart to pull it)' : `updated image ${runningImage(current, target) ?? '?'} → ${image}`) : isRetry ? `re-applied ${image} (retry of this job)` : `created ${kind} with ${image}`;
         return `applied to ${env.namespace}: ${action} (generation ${applied.metadata?.generation ?? '?'})${note ? ` — ${note}` : ''}`;
       },
     });

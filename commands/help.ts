@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
-import { allowedVerbs, bindingFor } from '../src/policy/index.js';
+import { allowedApps, allowedEnvironments, allowedVerbs, bindingFor } from '../src/policy/index.js';
 import { badInput } from '../src/errors/index.js';
 import { context, section } from '../src/slack/blocks.js';
 
@@ -31,7 +31,11 @@ export default defineVerb<Args>({
       return;
     }
     const lines = mayUse.map((v) => verbs.get(v)).filter((v) => v !== undefined).map((v) => `• \`/k8s ${v.usage}\` — ${v.summary}`);
-    const text = `Commands this channel may use:\n${lines.join('\n')}`;
+    const apps = binding ? allowedApps(ctx.config, binding) : undefined;
+    const scope = binding
+      ? `\nOn ${allowedEnvironments(ctx.config, binding).map((e) => `\`${e}\``).join(', ') || 'no environments'}, for ${apps ? `the apps ${apps.map((a) => `\`${a}\``).join(', ')}` : 'every app'}.`
+      : '';
+    const text = `Commands this channel may use:\n${lines.join('\n')}${scope}`;
     await ctx.reply({ text, blocks: [section(text), context('`/k8s help <verb>` shows one command with an example · `/k8s access` shows what this channel may touch')] });
   },
 });

@@ -19,6 +19,7 @@ import type { Verb } from '../command/types.js';
 import type { Config } from '../config/schema.js';
 import { denied, describeError, isChatOpsError } from '../errors/index.js';
 import type { Logger } from '../log.js';
+import { appOwningWorkload } from '../config/apps.js';
 import { allowedEnvironments, bindingFor, checkPolicy, describeAllowance, type MembershipResolver } from '../policy/index.js';
 import { onButton, type Click } from '../slack/actions.js';
 import { postToResponseUrl } from '../slack/respond.js';
@@ -94,7 +95,9 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
   onButton(app, SHOW_LOGS_ACTION, guarded(async (click) => {
     const s = await incidentFor(click, click.value);
     if (!s) return;
-    await checkPolicy(deps.config, { channelId: click.channelId, userId: click.userId, verb: 'logs', verbClass: 'read', env: s.env }, allVerbs(), deps.members);
+    // A team channel sees logs only of its own apps (a workload no app adopts counts as its own name).
+    const app = appOwningWorkload(deps.config, s.workload.kind, s.workload.name) ?? s.workload.name;
+    await checkPolicy(deps.config, { channelId: click.channelId, userId: click.userId, verb: 'logs', verbClass: 'read', env: s.env, app }, allVerbs(), deps.members);
     await enqueueShowLogs(deps.queue, deps.signer, { type: 'logs', id: s.id, userId: click.userId, channelId: click.channelId, ...(click.threadTs ? { threadTs: click.threadTs } : {}) });
   }));
 

@@ -105,7 +105,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
         return tell(click, `:no_entry: You are not an approver for \`${request.env}\`. Approvers: ${rule.approvers.map((a) => (a.startsWith('S') ? `<!subteam^${a}>` : `<@${a}>`)).join(', ')}.`);
       }
       // The channel's binding must still allow this command for the requester (it may have changed since).
-      await checkPolicy(deps.config, { channelId: click.channelId, userId: request.request.userId, verb: request.verb, verbClass: 'write', env: request.env }, [...deps.verbs.keys()], deps.members);
+      await checkPolicy(deps.config, { channelId: click.channelId, userId: request.request.userId, verb: request.verb, verbClass: 'write', env: request.env, ...(request.app ? { app: request.app } : {}) }, [...deps.verbs.keys()], deps.members);
       const outcome = await deps.store.approve(request.id, click.userId, rule.allowSelfApproval);
       const current = outcome.request ?? request;
       switch (outcome.result) {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { DNS1035_LABEL, quantity, templateFields, workloadSchema } from './workload-schema.js';
+import { parseQuantity } from '../kube/capacity.js';
 
 /** DNS-1123 label: what Kubernetes accepts as a namespace, app or object name. */
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -16,7 +18,6 @@ const duration = z
   .regex(/^(\d+(ms|s|m|h|d))+$/, 'must be a duration like 30s, 5m or 1h')
   .transform((v) => parseDuration(v) as number);
 
-const quantity = z.union([z.string(), z.number()]).transform(String);
 const resourceList = z.object({ cpu: quantity.optional(), memory: quantity.optional() }).catchall(quantity);
 const resources = z
   .object({ requests: resourceList.optional(), limits: resourceList.optional() })
@@ -57,6 +58,7 @@ const appOverrides = z
     resources: resources.optional(),
     env: z.record(z.string(), z.string()).optional(),
     defaultTag: z.string().optional(),
+    ...templateFields,
   })
   .strict();
 
@@ -71,6 +73,9 @@ export const appSchema = z
     secretKeys: z.array(z.string()).default([]).describe('config keys whose values `config get` hides'),
     progressDeadlineSeconds: z.number().int().min(1).max(3600).default(600).describe('rollout deadline, as in kubectl'),
     environments: z.record(z.string(), appOverrides).default({}).describe('per-environment overrides'),
+    ...templateFields,
+    workload: workloadSchema.optional(),
+    gitops: z.enum(['refuse', 'allowDrift']).optional().describe('when a GitOps controller (Argo CD, Flux) manages the workload: refuse (default), or allowDrift to change it anyway until its next sync'),
   })
   .strict();
 
@@ -79,6 +84,7 @@ const channelBinding = z
     environments: z.array(z.string()).min(1).describe('environments this channel may touch; "*" = all'),
     commands: z.array(z.string()).min(1).describe('verbs this channel may use; "*" = all'),
     members: z.array(slackId).optional().describe('only these users/groups may use this binding'),
+    apps: z.array(z.string()).min(1).optional().describe('apps this channel may touch; "*" = all (default)'),
   })
   .strict();
 
@@ -132,12 +138,65 @@ export const configSchema = z
         if (!Object.hasOwn(cfg.environments, e)) ctx.addIssue({ code: 'custom', path: ['alerts', r, 'environments', i], message: `unknown environment "${e}"` });
       }),
     );
+    for (const [channel, binding] of Object.entries(cfg.channels)) {
+      (binding.apps ?? []).forEach((a, i) => {
+        if (a !== '*' && !Object.hasOwn(cfg.apps, a)) ctx.addIssue({ code: 'custom', path: ['channels', channel, 'apps', i], message: `unknown app "${a}"` });
+      });
+    }
     for (const [app, appCfg] of Object.entries(cfg.apps)) {
       for (const e of Object.keys(appCfg.environments)) {
         if (!Object.hasOwn(cfg.environments, e)) ctx.addIssue({ code: 'custom', path: ['apps', app, 'environments', e], message: `unknown environment "${e}"` });
       }
+      for (const issue of appProblems(app, appCfg)) ctx.addIssue({ code: 'custom', path: ['apps', app, ...issue.path], message: issue.message });
     }
   });
+
+type ParsedApp = z.infer<typeof appSchema>;
+type TemplateKey = keyof typeof templateFields;
+const TEMPLATE_KEYS = Object.keys(templateFields) as TemplateKey[];
+
+/** Requests above limits are refused by the API server (422): refuse them at start-up instead. */
+function resourceProblems(res: ParsedApp['resources']): { path: string[]; message: string }[] {
+  const out: { path: string[]; message: string }[] = [];
+  for (const [name, limit] of Object.entries(res?.limits ?? {})) {
+    const request = res?.requests?.[name];
+    if (request !== undefined && limit !== undefined && parseQuantity(request) > parseQuantity(limit)) {
+      out.push({ path: ['resources', 'requests', name], message: `the request ${request} is above the limit ${limit}; Kubernetes refuses that` });
+    }
+  }
+  return out;
+}
+
+/** Checks across fields, per environment too, that a real API server would otherwise refuse at deploy time. */
+function appProblems(app: string, cfg: ParsedApp): { path: PropertyKey[]; message: string }[] {
+  const out: { path: PropertyKey[]; message: string }[] = [];
+  if (cfg.workload) {
+    for (const key of [...TEMPLATE_KEYS, 'port'] as const) {
+      if (cfg[key] !== undefined) out.push({ path: [key], message: `\`${key}\` shapes a rendered app; an adopted app (\`workload\`) keeps its own spec, so remove it` });
+    }
+  }
+  out.push(...resourceProblems(cfg.resources));
+  const layers: { path: PropertyKey[]; over: Partial<ParsedApp> }[] = [{ path: [], over: {} }, ...Object.entries(cfg.environments).map(([e, over]) => ({ path: ['environments', e], over: over as Partial<ParsedApp> }))];
+  for (const { path, over } of layers) {
+    if (path.length > 0) out.push(...resourceProblems(over.resources).map((p) => ({ ...p, path: [...path, ...p.path] })));
+    if (cfg.workload) continue;
+    const eff = { ...cfg, ...Object.fromEntries(Object.entries(over).filter(([, v]) => v !== undefined)) } as ParsedApp;
+    const kind = eff.kind ?? 'Deployment';
+    const hasPorts = eff.port !== undefined || Object.keys(eff.ports ?? {}).length > 0;
+    if (eff.port !== undefined && eff.ports) out.push({ path: [...path, 'ports'], message: 'give `port` or `ports`, not both' });
+    if ((hasPorts || kind === 'StatefulSet') && !DNS1035_LABEL.test(app)) {
+      out.push({ path: [], message: `"${app}" renders a Service, whose name must be a DNS-1035 label (starting with a letter); rename the app or adopt the workload with \`workload\`` });
+    }
+    if (eff.ingress && !hasPorts) out.push({ path: [...path, 'ingress'], message: 'an Ingress routes to the app\'s Service: give `port` or `ports`' });
+    if (eff.ingress?.port && !Object.hasOwn(eff.ports ?? (eff.port ? { http: eff.port } : {}), eff.ingress.port)) {
+      out.push({ path: [...path, 'ingress', 'port'], message: `no port named "${eff.ingress.port}" in \`ports\`` });
+    }
+    if (eff.storage && kind !== 'StatefulSet') out.push({ path: [...path, 'storage'], message: '`storage` needs `kind: StatefulSet` (a volume per pod)' });
+    if (kind === 'StatefulSet' && eff.maxSurge !== undefined) out.push({ path: [...path, 'maxSurge'], message: 'a StatefulSet has no surge: remove `maxSurge`' });
+  }
+  const seen = new Set<string>();
+  return out.filter((p) => !seen.has(`${p.path.join('.')}|${p.message}`) && Boolean(seen.add(`${p.path.join('.')}|${p.message}`)));
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type EnvironmentConfig = Config['environments'][string];

@@ -7,6 +7,7 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
+  NetworkingV1Api,
   Watch,
 } from '@kubernetes/client-node';
 import type { ClusterConfig, Config } from '../config/schema.js';
@@ -24,6 +25,8 @@ export interface ClusterClient {
   coordination: CoordinationV1Api;
   authorization: AuthorizationV1Api;
   watch: Watch;
+  /** Ingresses of rendered apps. */
+  networking: NetworkingV1Api;
 }
 
 /** The implicit cluster of environments that name none: the kubeconfig's current context. */
@@ -81,6 +84,7 @@ export function makeClusterClient(name: string, kc: KubeConfig): ClusterClient {
     coordination: kc.makeApiClient(CoordinationV1Api),
     authorization: kc.makeApiClient(AuthorizationV1Api),
     watch: new Watch(kc),
+    networking: kc.makeApiClient(NetworkingV1Api),
   };
 }
 

@@ -1,8 +1,8 @@
-import type { V1Deployment } from '@kubernetes/client-node';
 import type { ClusterClient } from './clusters.js';
-import { rolloutState, type RolloutState } from './rollout.js';
+import type { RolloutState } from './rollout.js';
 import { watchUntil } from './watch-until.js';
-import { fromKubeError } from './errors.js';
+import { workloadOps } from './workloads/kinds.js';
+import type { AnyWorkload, WorkloadKind } from './workloads/types.js';
 import { unavailable } from '../errors/index.js';
 import { watchRestartsTotal } from '../server/metrics.js';
 
@@ -10,39 +10,36 @@ export interface FollowRolloutOptions {
   cluster: ClusterClient;
   namespace: string;
   name: string;
+  /** Default Deployment. */
+  kind?: WorkloadKind;
   signal: AbortSignal;
   /** After this, give up even if the cluster has not declared the deadline exceeded. */
   timeoutMs: number;
   /** Called when the rollout state changes (not on every event). */
-  onChange(state: RolloutState, deployment: V1Deployment): Promise<void>;
+  onChange(state: RolloutState, workload: AnyWorkload): Promise<void>;
 }
 
-/** Follows a rollout with a watch on the single Deployment, like `kubectl rollout status`. */
+/** Follows a rollout with a watch on the single workload, like `kubectl rollout status`. */
 export async function followRollout(opts: FollowRolloutOptions): Promise<RolloutState> {
+  const ops = workloadOps(opts.kind ?? 'Deployment');
   let last: RolloutState = { phase: 'waiting', message: 'waiting for the rollout to start' };
   let lastMessage = '';
-  const result = await watchUntil<V1Deployment>({
+  const result = await watchUntil<AnyWorkload>({
     cluster: opts.cluster,
-    path: `/apis/apps/v1/namespaces/${opts.namespace}/deployments`,
+    path: `/apis/apps/v1/namespaces/${opts.namespace}/${ops.plural}`,
     name: opts.name,
     signal: opts.signal,
     timeoutMs: opts.timeoutMs,
-    read: async () => {
-      try {
-        return await opts.cluster.apps.readNamespacedDeployment({ name: opts.name, namespace: opts.namespace });
-      } catch (err) {
-        throw fromKubeError(err, `deployment ${opts.name} in namespace ${opts.namespace}`);
-      }
-    },
-    onObject: async (deployment) => {
-      last = rolloutState(deployment);
+    read: () => ops.read(opts.cluster, opts.namespace, opts.name),
+    onObject: async (workload) => {
+      last = ops.rolloutState(workload);
       if (last.message !== lastMessage) {
         lastMessage = last.message;
-        await opts.onChange(last, deployment);
+        await opts.onChange(last, workload);
       }
       return last.phase === 'done' || last.phase === 'failed';
     },
-    onReconnect: () => watchRestartsTotal.inc({ resource: 'deployments' }),
+    onReconnect: () => watchRestartsTotal.inc({ resource: ops.plural }),
   });
   if (result === 'timeout') return { phase: 'failed', message: `the rollout did not finish within ${Math.round(opts.timeoutMs / 1000)}s` };
   // Shutting down: a retryable error hands the job to another worker, which resumes the watch.

@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap, V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1DaemonSet, V1Deployment, V1Ingress, V1PodSpec, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { AppConfig } from '../config/schema.js';
 import { ownEntry } from '../config/lookup.js';
+import { namedPorts, probes, spreadConstraints } from './render-pod.js';
+
+/** The template fields a per-environment override may replace (kept in step with templateFields in the config). */
+const TEMPLATE_KEYS = [
+  'kind', 'ports', 'healthCheck', 'nodeSelector', 'tolerations', 'affinity', 'spread', 'command', 'args',
+  'labels', 'annotations', 'serviceAccountName', 'ingress', 'storage', 'maxSurge', 'maxUnavailable', 'minReadySeconds',
+] as const satisfies ReadonlyArray<keyof AppConfig>;
+type TemplateKey = (typeof TEMPLATE_KEYS)[number];
 
 export const FIELD_MANAGER = 'k8s-chatops';
 export const LABEL_APP = 'app.kubernetes.io/name';
@@ -36,8 +44,11 @@ export interface RenderInput {
 }
 
 export interface RenderedApp {
-  deployment: V1Deployment;
+  workload: V1Deployment | V1StatefulSet | V1DaemonSet;
   service?: V1Service;
+  /** StatefulSet only: the Service its pods take their stable names from. */
+  headlessService?: V1Service;
+  ingress?: V1Ingress;
   configMap: V1ConfigMap;
 }
 
@@ -63,77 +74,161 @@ export function checksum(data: Record<string, string>): string {
 /** Effective app settings in one environment: per-env overrides over the app's defaults. */
 export function appForEnvironment(app: AppConfig, envName: string) {
   const overrides = ownEntry(app.environments, envName) ?? {};
+  const template = Object.fromEntries(
+    TEMPLATE_KEYS.map((k) => [k, overrides[k] ?? app[k]]).filter(([, v]) => v !== undefined),
+  ) as Partial<Pick<AppConfig, TemplateKey>>;
   return {
+    ...template,
+    kind: template.kind ?? 'Deployment',
+    port: app.port,
     replicas: overrides.replicas ?? app.replicas,
     resources: overrides.resources ?? app.resources,
     env: { ...app.env, ...overrides.env },
     defaultTag: overrides.defaultTag ?? app.defaultTag,
   };
 }
+export type EffectiveApp = ReturnType<typeof appForEnvironment>;
+
+/** The headless Service a StatefulSet's pods get their stable names from. */
+export const headlessServiceName = (appName: string) => `${appName}-headless`;
+
+type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
 
 /** Renders what `deploy` applies. Pure: the same input gives the same objects. */
 export function renderApp(input: RenderInput): RenderedApp {
   const { appName, app, envName, namespace } = input;
   const effective = appForEnvironment(app, envName);
-  const labels = { [LABEL_APP]: appName, [LABEL_MANAGED_BY]: FIELD_MANAGER, [LABEL_ENV]: envName };
-  const templateAnnotations: Record<string, string> = { [ANNOTATION_CONFIG_CHECKSUM]: checksum(input.checksumData ?? input.configData) };
+  const ours = { [LABEL_APP]: appName, [LABEL_MANAGED_BY]: FIELD_MANAGER, [LABEL_ENV]: envName };
+  // Our labels last: a config label can add, never replace, what selection and ownership rest on.
+  const labels = { ...effective.labels, ...ours };
+  const selector = { [LABEL_APP]: appName };
+  const templateAnnotations: Record<string, string> = { ...effective.annotations, [ANNOTATION_CONFIG_CHECKSUM]: checksum(input.checksumData ?? input.configData) };
   if (input.restartedAt) templateAnnotations[ANNOTATION_RESTARTED_AT] = input.restartedAt;
+  const ports = namedPorts(effective);
+  const metadata = (name: string) => ({ name, namespace, labels });
+  const meta = (kind: string) => ({ apiVersion: kind === 'Ingress' ? 'networking.k8s.io/v1' : 'v1', kind });
 
-  const deployment: V1Deployment = {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name: appName,
-      namespace,
-      labels,
-      annotations: {
-        [ANNOTATION_DEPLOYED_BY]: input.requestedBy,
-        [ANNOTATION_DEPLOYED_FROM]: input.channelId,
-        [ANNOTATION_REQUEST_ID]: input.requestId,
-        [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops deploy ${appName} ${envName} ${input.version} by ${input.requestedBy}`,
+  const podSpec: V1PodSpec = {
+    ...(effective.serviceAccountName ? { serviceAccountName: effective.serviceAccountName } : {}),
+    ...(effective.nodeSelector ? { nodeSelector: effective.nodeSelector } : {}),
+    ...(effective.tolerations ? { tolerations: effective.tolerations } : {}),
+    ...(effective.affinity ? { affinity: effective.affinity as V1PodSpec['affinity'] } : {}),
+    ...(effective.spread ? { topologySpreadConstraints: spreadConstraints(effective.spread, selector)! } : {}),
+    containers: [
+      {
+        name: appName,
+        image: imageRef(app, input.version),
+        imagePullPolicy: 'IfNotPresent',
+        ...(effective.command ? { command: effective.command } : {}),
+        ...(effective.args ? { args: effective.args } : {}),
+        envFrom: [{ configMapRef: { name: configMapName(appName) } }],
+        ...(ports.length ? { ports: ports.map(([name, containerPort]) => ({ name, containerPort, protocol: 'TCP' })) } : {}),
+        ...(effective.resources ? { resources: effective.resources } : {}),
+        ...probes(effective.healthCheck),
+        ...(effective.storage ? { volumeMounts: [{ name: 'data', mountPath: effective.storage.mountPath }] } : {}),
       },
-    },
-    spec: {
-      replicas: effective.replicas,
-      progressDeadlineSeconds: app.progressDeadlineSeconds,
-      revisionHistoryLimit: 10,
-      selector: { matchLabels: { [LABEL_APP]: appName } },
-      template: {
-        metadata: { labels, annotations: templateAnnotations },
-        spec: {
-          containers: [
-            {
-              name: appName,
-              image: imageRef(app, input.version),
-              imagePullPolicy: 'IfNotPresent',
-              envFrom: [{ configMapRef: { name: configMapName(appName) } }],
-              ...(app.port ? { ports: [{ name: 'http', containerPort: app.port, protocol: 'TCP' }] } : {}),
-              ...(effective.resources ? { resources: effective.resources } : {}),
-            },
-          ],
-        },
-      },
+    ],
+  };
+  const template = { metadata: { labels, annotations: templateAnnotations }, spec: podSpec };
+  const rollingUpdate = {
+    ...(effective.maxSurge !== undefined ? { maxSurge: effective.maxSurge as never } : {}),
+    ...(effective.maxUnavailable !== undefined ? { maxUnavailable: effective.maxUnavailable as never } : {}),
+  };
+  const hasRolling = Object.keys(rollingUpdate).length > 0;
+  const minReady = effective.minReadySeconds !== undefined ? { minReadySeconds: effective.minReadySeconds } : {};
+  const workloadMeta = {
+    ...metadata(appName),
+    annotations: {
+      [ANNOTATION_DEPLOYED_BY]: input.requestedBy,
+      [ANNOTATION_DEPLOYED_FROM]: input.channelId,
+      [ANNOTATION_REQUEST_ID]: input.requestId,
+      [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops deploy ${appName} ${envName} ${input.version} by ${input.requestedBy}`,
     },
   };
 
-  const configMap: V1ConfigMap = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: configMapName(appName), namespace, labels },
-    data: input.configData,
-  };
+  let workload: Workload;
+  if (effective.kind === 'StatefulSet') {
+    workload = {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: workloadMeta,
+      spec: {
+        replicas: effective.replicas,
+        serviceName: headlessServiceName(appName),
+        revisionHistoryLimit: 10,
+        ...minReady,
+        selector: { matchLabels: selector },
+        updateStrategy: { type: 'RollingUpdate', ...(effective.maxUnavailable !== undefined ? { rollingUpdate: { maxUnavailable: effective.maxUnavailable as never } } : {}) },
+        template,
+        ...(effective.storage
+          ? {
+              volumeClaimTemplates: [
+                {
+                  metadata: { name: 'data', labels },
+                  spec: {
+                    accessModes: ['ReadWriteOnce'],
+                    ...(effective.storage.storageClass ? { storageClassName: effective.storage.storageClass } : {}),
+                    resources: { requests: { storage: effective.storage.size } },
+                  },
+                },
+              ],
+            }
+          : {}),
+      },
+    };
+  } else if (effective.kind === 'DaemonSet') {
+    workload = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: workloadMeta,
+      spec: {
+        revisionHistoryLimit: 10,
+        ...minReady,
+        selector: { matchLabels: selector },
+        updateStrategy: { type: 'RollingUpdate', ...(hasRolling ? { rollingUpdate } : {}) },
+        template,
+      },
+    };
+  } else {
+    workload = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: workloadMeta,
+      spec: {
+        replicas: effective.replicas,
+        progressDeadlineSeconds: app.progressDeadlineSeconds,
+        revisionHistoryLimit: 10,
+        ...minReady,
+        selector: { matchLabels: selector },
+        ...(hasRolling ? { strategy: { type: 'RollingUpdate', rollingUpdate } } : {}),
+        template,
+      },
+    };
+  }
 
-  const service: V1Service | undefined = app.port
-    ? {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: appName, namespace, labels },
-        spec: {
-          selector: { [LABEL_APP]: appName },
-          ports: [{ name: 'http', port: app.port, targetPort: 'http', protocol: 'TCP' }],
-        },
-      }
+  const configMap: V1ConfigMap = { ...meta('ConfigMap'), metadata: metadata(configMapName(appName)), data: input.configData };
+  const servicePorts = ports.map(([name, port]) => ({ name, port, targetPort: name as never, protocol: 'TCP' }));
+  const service: V1Service | undefined = ports.length
+    ? { ...meta('Service'), metadata: metadata(appName), spec: { selector, ports: servicePorts } }
     : undefined;
+  const headlessService: V1Service | undefined =
+    effective.kind === 'StatefulSet'
+      ? { ...meta('Service'), metadata: metadata(headlessServiceName(appName)), spec: { clusterIP: 'None', selector, ...(ports.length ? { ports: servicePorts } : {}) } }
+      : undefined;
+  const ing = effective.ingress;
+  const backendPort = ing ? ing.port ?? (ports.some(([n]) => n === 'http') ? 'http' : ports[0]?.[0]) : undefined;
+  const ingress: V1Ingress | undefined =
+    ing && backendPort
+      ? {
+          ...meta('Ingress'),
+          metadata: metadata(appName),
+          spec: {
+            ...(ing.className ? { ingressClassName: ing.className } : {}),
+            ...(ing.tls ? { tls: [{ hosts: [ing.host], secretName: typeof ing.tls === 'string' ? ing.tls : `${appName}-tls` }] } : {}),
+            rules: [{ host: ing.host, http: { paths: [{ path: ing.path, pathType: 'Prefix', backend: { service: { name: appName, port: { name: backendPort } } } }] } }],
+          },
+        }
+      : undefined;
 
-  return { deployment, configMap, ...(service ? { service } : {}) };
+  return { workload, configMap, ...(service ? { service } : {}), ...(headlessService ? { headlessService } : {}), ...(ingress ? { ingress } : {}) };
 }

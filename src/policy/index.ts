@@ -17,6 +17,7 @@ export interface PolicyRequest {
   verb: string;
   verbClass: VerbClass;
   env?: string;
+  app?: string;
 }
 
 export function bindingFor(config: Config, channelId: string): ChannelBinding | undefined {
@@ -25,6 +26,12 @@ export function bindingFor(config: Config, channelId: string): ChannelBinding | 
 
 export function allowedEnvironments(config: Config, binding: ChannelBinding): string[] {
   return binding.environments.includes('*') ? Object.keys(config.environments) : binding.environments.filter((e) => hasOwnKey(config.environments, e));
+}
+
+/** The apps a binding may touch; undefined = every app ("*", the default). */
+export function allowedApps(config: Config, binding: ChannelBinding): string[] | undefined {
+  if (!binding.apps || binding.apps.includes('*')) return undefined;
+  return binding.apps.filter((a) => Object.hasOwn(config.apps, a));
 }
 
 export function allowedVerbs(binding: ChannelBinding, allVerbs: readonly string[]): string[] {
@@ -40,7 +47,9 @@ export function describeAllowance(config: Config, channelId: string, allVerbs: r
   const envs = allowedEnvironments(config, binding);
   const verbs = allowedVerbs(binding, allVerbs).filter((v) => !ALWAYS_ALLOWED.has(v));
   const who = binding.members ? ` Only ${binding.members.map((m) => (m.startsWith('S') ? `<!subteam^${m}>` : `<@${m}>`)).join(', ')} may use it.` : '';
-  return `This channel may run ${verbs.map((v) => `\`${v}\``).join(', ') || 'no commands'} on ${envs.map((e) => `\`${e}\``).join(', ') || 'no environments'}.${who}`;
+  const apps = allowedApps(config, binding);
+  const appsText = apps ? ` for the apps ${apps.map((a) => `\`${a}\``).join(', ') || '(none)'}` : '';
+  return `This channel may run ${verbs.map((v) => `\`${v}\``).join(', ') || 'no commands'} on ${envs.map((e) => `\`${e}\``).join(', ') || 'no environments'}${appsText}.${who}`;
 }
 
 /**
@@ -70,5 +79,9 @@ export async function checkPolicy(
     if (!binding.environments.includes('*') && !binding.environments.includes(request.env)) {
       throw denied(`This channel may not touch \`${request.env}\`. ${allowance()}`);
     }
+  }
+  if (request.app !== undefined) {
+    const apps = allowedApps(config, binding);
+    if (apps && !apps.includes(request.app)) throw denied(`This channel may not touch the app \`${request.app}\`. ${allowance()}`);
   }
 }

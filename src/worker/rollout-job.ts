@@ -4,6 +4,7 @@ import { listReplicaSetsOf } from '../kube/deployments.js';
 import { followRollout } from '../kube/follow-rollout.js';
 import { watchPodProblems } from '../kube/pod-warnings.js';
 import { LABEL_APP } from '../kube/render.js';
+import type { WorkloadKind } from '../kube/workloads/types.js';
 import { describeRevision, planRollback } from '../kube/rollback.js';
 import { actions, context, type SlackMessage } from '../slack/blocks.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
@@ -14,6 +15,8 @@ export interface RolloutJob {
   title: string;
   env: ResolvedEnvironment;
   app: string;
+  /** The workload to follow; default the Deployment named after the app, its pods labelled with the app. */
+  workload?: { kind: WorkloadKind; name: string; selector: string };
   /** Makes the change (idempotent: a retry applies the same state); returns the thread's "applied" line. */
   change(): Promise<string>;
   /** Upper bound for following the rollout (the Deployment's own progress deadline normally ends it first). */
@@ -33,20 +36,22 @@ export interface RolloutJob {
  */
 export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: RolloutJob): Promise<'succeeded' | 'failed'> {
   const started = Date.now();
+  const workload = job.workload ?? { kind: 'Deployment' as const, name: job.app, selector: `${LABEL_APP}=${job.app}` };
   const requester = ctx.request.userId;
   await ctx.progress.start(jobStarted(job.title, requester));
   const applied = await job.change();
   // A milestone, not the outcome: ✅ is kept for the end, so nobody skimming the thread reads "applied" as "done".
   await ctx.progress.step(`${MILESTONE} ${applied}`);
 
-  const warnings = await watchPodProblems(job.env.cluster, job.env.namespace, `${LABEL_APP}=${job.app}`, (problem) => {
+  const warnings = await watchPodProblems(job.env.cluster, job.env.namespace, workload.selector, (problem) => {
     const detail = problem.kind === 'Unschedulable' ? problem.message ?? '' : problem.kind === 'ImagePullBackOff' ? problem.message ?? problem.image ?? '' : '';
     void ctx.progress.step(`:warning: pod \`${problem.pod}\`: ${problem.summary}${detail ? ` — ${detail}` : ''}. Still waiting for the rollout (it fails at its progress deadline).`);
   });
   const final = await followRollout({
     cluster: job.env.cluster,
     namespace: job.env.namespace,
-    name: job.app,
+    name: workload.name,
+    kind: workload.kind,
     signal: ctx.signal,
     timeoutMs: job.timeoutMs,
     onChange: async (state) => {
@@ -62,13 +67,13 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
     ctx.log.info({ title: job.title, ms: Date.now() - started }, 'rollout succeeded');
     return 'succeeded';
   }
-  const diagnosis = await diagnoseApp(job.env.cluster, job.env.namespace, `${LABEL_APP}=${job.app}`).catch((err) => {
+  const diagnosis = await diagnoseApp(job.env.cluster, job.env.namespace, workload.selector).catch((err) => {
     ctx.log.warn({ err: String(err) }, 'diagnosis failed');
     return undefined;
   });
   const reason = diagnosis ? diagnosis.problem.summary : final.message;
   const details = diagnosisMessage(diagnosis, final.message);
-  const offer = job.offerRollback === false ? undefined : await rollbackOffer(ctx, job);
+  const offer = job.offerRollback === false || workload.kind !== 'Deployment' || workload.name !== job.app ? undefined : await rollbackOffer(ctx, job);
   await ctx.progress.finish('failed', jobFailed(job.title, requester, Date.now() - started, reason), offer ? withBlocks(details, offer) : details);
   ctx.log.warn({ title: job.title, reason }, 'rollout failed');
   return 'failed';

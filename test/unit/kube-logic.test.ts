@@ -46,7 +46,8 @@ describe('rendering an app', () => {
     configData: { LOG_LEVEL: 'info' },
   };
   it('applies per-environment overrides and the image tag', () => {
-    const { deployment, service, configMap } = renderApp(input);
+    const { workload, service, configMap } = renderApp(input);
+    const deployment = workload as V1Deployment;
     expect(deployment.spec?.replicas).toBe(4);
     expect(deployment.spec?.template.spec?.containers[0]?.image).toBe('registry.example.com/team/myapp:1.4.2');
     expect(service?.spec?.ports?.[0]?.port).toBe(8080);
@@ -55,7 +56,7 @@ describe('rendering an app', () => {
   it('is pure, and a config change changes the pod template', () => {
     expect(renderApp(input)).toEqual(renderApp(input));
     const changed = renderApp({ ...input, configData: { LOG_LEVEL: 'debug' } });
-    expect(changed.deployment.spec?.template.metadata?.annotations).not.toEqual(renderApp(input).deployment.spec?.template.metadata?.annotations);
+    expect(changed.workload.spec?.template.metadata?.annotations).not.toEqual(renderApp(input).workload.spec?.template.metadata?.annotations);
     expect(checksum({ a: '1', b: '2' })).toBe(checksum({ b: '2', a: '1' }));
   });
   it('reads tags from image references', () => {

@@ -1,0 +1,84 @@
+/**
+ * The three kinds of workload behind one interface: each reads, applies,
+ * patches and (where it has replicas) scales through its own client-node calls,
+ * and judges a rollout with kubectl's rule for that kind.
+ */
+import { PatchStrategy, setHeaderOptions, type V1DaemonSet, type V1Deployment, type V1StatefulSet } from '@kubernetes/client-node';
+import type { ClusterClient } from '../clusters.js';
+import { fromKubeError, kubeStatusCode } from '../errors.js';
+import { FIELD_MANAGER } from '../render.js';
+import { rolloutState } from '../rollout.js';
+import { FIELD_MANAGER_SCALE } from '../deployments.js';
+import { daemonSetRolloutState, statefulSetRolloutState } from './rollout-rules.js';
+import { describeWorkload, type AnyWorkload, type WorkloadKind, type WorkloadOps } from './types.js';
+
+const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const mergeOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+type Call<T> = (cluster: ClusterClient) => Promise<T>;
+
+function wrap<T>(kind: WorkloadKind, namespace: string, name: string, call: Call<T>, cluster: ClusterClient): Promise<T> {
+  return call(cluster).catch((err) => Promise.reject(fromKubeError(err, describeWorkload(kind, name, namespace))));
+}
+
+function define(kind: WorkloadKind, plural: string, calls: {
+  read(c: ClusterClient, namespace: string, name: string): Promise<AnyWorkload>;
+  patch(c: ClusterClient, namespace: string, name: string, body: object, fieldManager: string, force: boolean | undefined, strategy: PatchStrategy): Promise<AnyWorkload>;
+  scale?(c: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
+  rollout(obj: AnyWorkload): ReturnType<WorkloadOps['rolloutState']>;
+}): WorkloadOps {
+  return {
+    kind,
+    plural,
+    read: (cluster, namespace, name) => wrap(kind, namespace, name, (c) => calls.read(c, namespace, name), cluster),
+    readIfExists: async (cluster, namespace, name) => {
+      try {
+        return await calls.read(cluster, namespace, name);
+      } catch (err) {
+        if (kubeStatusCode(err) === 404) return undefined;
+        throw fromKubeError(err, describeWorkload(kind, name, namespace));
+      }
+    },
+    apply: (cluster, body, force) => {
+      const { name, namespace } = body.metadata as { name: string; namespace: string };
+      return wrap(kind, namespace, name, (c) => calls.patch(c, namespace, name, body, FIELD_MANAGER, force, PatchStrategy.ServerSideApply), cluster);
+    },
+    patch: (cluster, namespace, name, body, strategy, fieldManager) =>
+      wrap(kind, namespace, name, (c) => calls.patch(c, namespace, name, body, fieldManager, undefined, strategy), cluster),
+    ...(calls.scale ? { scale: (cluster: ClusterClient, namespace: string, name: string, replicas: number) => wrap(kind, namespace, name, (c) => calls.scale!(c, namespace, name, replicas), cluster) } : {}),
+    rolloutState: calls.rollout,
+  };
+}
+
+const opts = (strategy: PatchStrategy) => (strategy === PatchStrategy.ServerSideApply ? applyOptions : setHeaderOptions('Content-Type', strategy));
+
+export const deploymentOps = define('Deployment', 'deployments', {
+  read: (c, namespace, name) => c.apps.readNamespacedDeployment({ name, namespace }),
+  patch: (c, namespace, name, body, fieldManager, force, strategy) =>
+    c.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
+  scale: async (c, namespace, name, replicas) =>
+    (await c.apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE }, mergeOptions)).spec?.replicas ?? replicas,
+  rollout: (obj) => rolloutState(obj as V1Deployment),
+});
+
+export const statefulSetOps = define('StatefulSet', 'statefulsets', {
+  read: (c, namespace, name) => c.apps.readNamespacedStatefulSet({ name, namespace }),
+  patch: (c, namespace, name, body, fieldManager, force, strategy) =>
+    c.apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
+  scale: async (c, namespace, name, replicas) =>
+    (await c.apps.patchNamespacedStatefulSetScale({ name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE }, mergeOptions)).spec?.replicas ?? replicas,
+  rollout: (obj) => statefulSetRolloutState(obj as V1StatefulSet),
+});
+
+export const daemonSetOps = define('DaemonSet', 'daemonsets', {
+  read: (c, namespace, name) => c.apps.readNamespacedDaemonSet({ name, namespace }),
+  patch: (c, namespace, name, body, fieldManager, force, strategy) =>
+    c.apps.patchNamespacedDaemonSet({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
+  rollout: (obj) => daemonSetRolloutState(obj as V1DaemonSet),
+});
+
+const BY_KIND: Record<WorkloadKind, WorkloadOps> = { Deployment: deploymentOps, StatefulSet: statefulSetOps, DaemonSet: daemonSetOps };
+
+export function workloadOps(kind: WorkloadKind): WorkloadOps {
+  return BY_KIND[kind];
+}

@@ -1,0 +1,43 @@
+import type { PatchStrategy, V1DaemonSet, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import type { WorkloadKind } from '../../config/workload-schema.js';
+import type { ClusterClient } from '../clusters.js';
+import type { RolloutState } from '../rollout.js';
+
+export type { WorkloadKind };
+export type AnyWorkload = V1Deployment | V1StatefulSet | V1DaemonSet;
+
+/**
+ * What the verbs need of one kind of workload. One module per kind implements
+ * it (deployment.ts, statefulset.ts, daemonset.ts); `workloadOps(kind)` picks one.
+ */
+export interface WorkloadOps {
+  kind: WorkloadKind;
+  /** The API resource, e.g. `deployments`. */
+  plural: string;
+  /** Reads it; a missing one is a not-found error naming it. */
+  read(cluster: ClusterClient, namespace: string, name: string): Promise<AnyWorkload>;
+  readIfExists(cluster: ClusterClient, namespace: string, name: string): Promise<AnyWorkload | undefined>;
+  /** Server-side apply under our field manager; `force` only ever on an object we own. */
+  apply(cluster: ClusterClient, body: AnyWorkload, force: boolean): Promise<AnyWorkload>;
+  patch(cluster: ClusterClient, namespace: string, name: string, body: object, strategy: PatchStrategy, fieldManager: string): Promise<AnyWorkload>;
+  /** Sets replicas through the scale subresource; absent for kinds that have no replica count (DaemonSet). */
+  scale?(cluster: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
+  /** `kubectl rollout status`'s rule for this kind. Pure. */
+  rolloutState(obj: AnyWorkload): RolloutState;
+}
+
+/** `deployment legacy-web in namespace beta` */
+export function describeWorkload(kind: WorkloadKind, name: string, namespace: string): string {
+  return `${kind.toLowerCase()} ${name} in namespace ${namespace}`;
+}
+
+/** The label selector string of a workload's `spec.selector.matchLabels` (what its pods carry). */
+export function podSelector(obj: AnyWorkload): string {
+  return Object.entries(obj.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** Desired pods: spec.replicas (default 1), or for a DaemonSet the nodes it should run on. */
+export function desiredPods(obj: AnyWorkload): number {
+  if (obj.kind === 'DaemonSet') return (obj as V1DaemonSet).status?.desiredNumberScheduled ?? 0;
+  return (obj as V1Deployment).spec?.replicas ?? 1;
+}
