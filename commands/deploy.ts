@@ -64,8 +64,8 @@ async function resolveVersion(ctx: WorkerVerbContext<Args>): Promise<{ version: 
 function adoptLines(app: string, appConfig: AppConfig, found: ForeignObject): string {
   const live = found.object as AnyWorkload;
   const names = containersOf(live).map((c) => c.name);
-  const container = names.length === 1 ? names[0]! : `<one of: ${names.join(', ')}>`;
-  return ['apps:', `  ${app}:`, `    image: ${appConfig.image}`, `    workload: { kind: ${found.kind}, name: ${found.name}, container: ${container} }`].join('\n');
+  const choice = names.length > 1 ? `   # the container deploy sets: one of ${names.join(', ')}` : '';
+  return ['apps:', `  ${app}:`, `    image: ${appConfig.image}`, `    workload: { kind: ${found.kind}, name: ${found.name}, container: ${names[0] ?? 'CONTAINER'} }${choice}`].join('\n');
 }
 
 /** Refuses, with who manages what and how to adopt instead, when a rendered app would overwrite objects not the bot's. */

@@ -43,6 +43,23 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   { verb: 'create', group: APPS, resource: 'deployments', scope: 'namespace', why: 'deploy of an app not yet in the namespace (apply creates it)' },
   { verb: 'get', group: APPS, resource: 'deployments', subresource: 'scale', scope: 'namespace', why: 'scale: read the replica count' },
   { verb: 'patch', group: APPS, resource: 'deployments', subresource: 'scale', scope: 'namespace', why: 'scale: set the replica count' },
+  // StatefulSets and DaemonSets: rendered (apply) or adopted (set image), restarted, scaled, rolled back, watched.
+  { verb: 'get', group: APPS, resource: 'statefulsets', scope: 'namespace', why: 'deploy, status, rollback: read a StatefulSet' },
+  { verb: 'list', group: APPS, resource: 'statefulsets', scope: 'namespace', why: 'status <env>: every StatefulSet in the environment' },
+  { verb: 'watch', group: APPS, resource: 'statefulsets', scope: 'namespace', why: 'follow a StatefulSet rollout (watch, not poll)' },
+  { verb: 'patch', group: APPS, resource: 'statefulsets', scope: 'namespace', why: 'deploy (apply or set image), restart, rollback' },
+  { verb: 'create', group: APPS, resource: 'statefulsets', scope: 'namespace', why: 'deploy of a StatefulSet app not yet in the namespace' },
+  { verb: 'patch', group: APPS, resource: 'statefulsets', subresource: 'scale', scope: 'namespace', why: 'scale a StatefulSet' },
+  { verb: 'get', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'deploy, status, rollback: read a DaemonSet' },
+  { verb: 'list', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'status <env>: every DaemonSet in the environment' },
+  { verb: 'watch', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'follow a DaemonSet rollout (watch, not poll)' },
+  { verb: 'patch', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'deploy (apply or set image), restart, rollback' },
+  { verb: 'create', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'deploy of a DaemonSet app not yet in the namespace' },
+  { verb: 'list', group: APPS, resource: 'controllerrevisions', scope: 'namespace', why: 'rollback, history: the revisions of a StatefulSet or DaemonSet' },
+  // Ingresses of rendered apps (`ingress:` in config).
+  { verb: 'get', group: 'networking.k8s.io', resource: 'ingresses', scope: 'namespace', why: 'deploy: who owns an existing Ingress' },
+  { verb: 'patch', group: 'networking.k8s.io', resource: 'ingresses', scope: 'namespace', why: 'deploy: apply the app\'s Ingress' },
+  { verb: 'create', group: 'networking.k8s.io', resource: 'ingresses', scope: 'namespace', why: 'deploy: apply creates the Ingress' },
   // ReplicaSets: revisions for rollback and history.
   { verb: 'get', group: APPS, resource: 'replicasets', scope: 'namespace', why: 'rollback: read a revision' },
   { verb: 'list', group: APPS, resource: 'replicasets', scope: 'namespace', why: 'rollback, history: the revisions of a Deployment' },

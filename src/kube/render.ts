@@ -5,7 +5,7 @@ import { ownEntry } from '../config/lookup.js';
 import { namedPorts, probes, spreadConstraints } from './render-pod.js';
 
 /** The template fields a per-environment override may replace (kept in step with templateFields in the config). */
-const TEMPLATE_KEYS = [
+export const TEMPLATE_KEYS = [
   'kind', 'ports', 'healthCheck', 'nodeSelector', 'tolerations', 'affinity', 'spread', 'command', 'args',
   'labels', 'annotations', 'serviceAccountName', 'ingress', 'storage', 'maxSurge', 'maxUnavailable', 'minReadySeconds',
 ] as const satisfies ReadonlyArray<keyof AppConfig>;
