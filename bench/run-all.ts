@@ -3,12 +3,14 @@ import { benchAck } from './ack.js';
 import { benchAlerts } from './alerts.js';
 import { benchEnqueue } from './enqueue.js';
 import { benchRollout } from './rollout.js';
+import { benchStart } from './start.js';
 
 const sections: Array<[string, () => Promise<string[]>]> = [
   ['ack', () => benchAck()],
   ['enqueue', () => benchEnqueue()],
   ['rollout', () => benchRollout()],
   ['alerts', () => benchAlerts()],
+  ['start', () => benchStart()],
 ];
 
 const only = process.argv.slice(2);

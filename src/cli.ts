@@ -1,22 +1,14 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config/load.js';
 import { Clusters } from './kube/clusters.js';
-import { checkPermissions, formatPermissionReport, missingPermissions } from './kube/permissions.js';
+import { checkPermissions, formatPermissionReport, missingPermissions, unreachableClusters } from './kube/permissions.js';
 import { checkRedisEviction } from './queue/eviction-check.js';
+import { checkRedis, checkSlackToken } from './preflight/index.js';
+import { DEFAULT_REDIS_URL } from './queue/redis.js';
+import { USAGE } from './usage.js';
 
-const USAGE = `usage: k8s-chatops check [--config FILE] [--bot-namespace NAMESPACE]
-
-  check   ask each configured cluster (SelfSubjectAccessReview) whether the bot
-          may do what its commands need, print a table per environment; read
-          Redis's maxmemory-policy ($REDIS_URL); exit 1 when a needed permission
-          is missing or Redis may evict keys (2 on a configuration error).
-
-  --config FILE              the config file (default: $CHATOPS_CONFIG or ./chatops.yaml)
-  --bot-namespace NAMESPACE  the bot's own namespace, for the leader-election Lease
-                             (default: $POD_NAMESPACE or the pod's service account namespace)
-`;
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -46,12 +38,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const botNamespace = flag(argv, '--bot-namespace');
   try {
     const config = await loadConfig(configFile);
+    // A token that is not set is not checked (checking RBAC from a laptop); a placeholder or a rejected one fails.
+    const slack = io.env.SLACK_BOT_TOKEN ? await checkSlackToken(io.env.SLACK_BOT_TOKEN, io.env.SLACK_API_URL) : { ok: true, sentence: 'Slack: not checked (SLACK_BOT_TOKEN is not set).' };
+    io.stdout(`${slack.sentence}\n`);
+    const redisUrl = io.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+    const reachable = await checkRedis(redisUrl);
+    const redis = reachable.ok ? await checkRedisEviction(redisUrl) : { line: reachable.sentence, evicts: false };
+    io.stdout(`${redis.line}\n\n`);
     const clusters = new Clusters(config, configFile);
     const reports = await checkPermissions(clusters, config, botNamespace ? { botNamespace } : {});
     io.stdout(`${formatPermissionReport(reports)}\n`);
-    const redis = await checkRedisEviction(io.env.REDIS_URL);
-    io.stdout(`${redis.line}\n`);
-    return missingPermissions(reports).length > 0 || redis.evicts ? 1 : 0;
+    const problems = !slack.ok || !reachable.ok || redis.evicts || unreachableClusters(reports).length > 0 || missingPermissions(reports).length > 0;
+    return problems ? 1 : 0;
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr(`k8s-chatops: ${err.message}\n`);
@@ -72,6 +70,8 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
+  // Like `npm start`: a local .env is read if present (the environment wins).
+  if (existsSync('.env')) process.loadEnvFile('.env');
   runCli(process.argv.slice(2), {
     env: process.env,
     stdout: (t) => process.stdout.write(t),

@@ -1,11 +1,20 @@
 import { existsSync } from 'node:fs';
 import { ConfigError } from './config/load.js';
-import { SettingsError, loadSettings } from './config/settings.js';
+import { SettingsError, loadSettings, type Settings } from './config/settings.js';
 import { createLogger } from './log.js';
 import { startChatOps } from './runtime.js';
+import { checkRedis, checkSlackToken } from './preflight/index.js';
+import { USAGE, wantsHelp } from './usage.js';
+
+/** Sentinel, Cluster and private-CA set-ups are left to the connection itself (and the outage log). */
+const singleRedis = (settings: Settings) => !settings.redis.sentinels && !settings.redis.clusterNodes && !settings.redis.tlsCaFile;
 
 /** `npm start`: every role in one process, or one role with --role / CHATOPS_ROLE. */
 async function main(): Promise<void> {
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(USAGE);
+    return;
+  }
   // A local .env (see .env.example) is read if present; real deployments set the environment.
   if (existsSync('.env')) process.loadEnvFile('.env');
   const log = createLogger();
@@ -20,6 +29,14 @@ async function main(): Promise<void> {
     throw err;
   }
   log.level = settings.logLevel;
+  // One plain sentence per dependency that is not ready; a token that cannot work stops here.
+  const [token, redis] = await Promise.all([checkSlackToken(settings.botToken, settings.apiUrl), singleRedis(settings) ? checkRedis(settings.redisUrl) : Promise.resolve({ ok: true, sentence: '' })]);
+  if (token.fatal) {
+    process.stderr.write(`k8s-chatops: ${token.sentence}\n`);
+    process.exit(2);
+  }
+  if (!token.ok) log.warn(token.sentence);
+  if (!redis.ok) log.warn(`${redis.sentence} The bot starts anyway and answers commands with "try again later" until Redis is back.`);
   let chatops;
   try {
     chatops = await startChatOps(settings, log);

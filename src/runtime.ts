@@ -11,7 +11,8 @@ import type { Config } from './config/schema.js';
 import type { Settings } from './config/settings.js';
 import { loadVerbs } from './command/registry.js';
 import { Clusters } from './kube/clusters.js';
-import { checkPermissions, missingPermissions } from './kube/permissions.js';
+import { checkPermissions, missingPermissions, unreachableClusters } from './kube/permissions.js';
+import { watchRedisOutage } from './queue/outage.js';
 import type { Logger } from './log.js';
 import { createCommandQueue, type CommandJobData } from './queue/commands.js';
 import type { Services } from './command/services.js';
@@ -80,7 +81,9 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   // BullMQ loses jobs under any eviction policy but noeviction: say so loudly, at start and in /readyz.
   const eviction = watchEvictionPolicy(producer, log.child({ component: 'redis' }));
   const queue = createCommandQueue(producer, prefix);
-  queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'));
+  // While Redis is down: one warning, then a summary every 30 s (not a line per reconnect).
+  const outage = watchRedisOutage(producer, settings.redisUrl, log);
+  queue.on('error', outage.error('queue connection'));
   const keyPrefix = prefix;
   const services: Services = {
     queue,
@@ -117,6 +120,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     // "Why does deploy fail in prod?" answered in the log at start-up; never blocks start-up.
     void checkPermissions(clusters, config)
       .then((reports) => {
+        for (const sentence of unreachableClusters(reports)) log.warn(sentence);
         for (const missing of missingPermissions(reports)) log.warn({ missing }, 'the bot lacks a Kubernetes permission it needs (run `npm run check`)');
       })
       .catch((err) => log.warn({ err: String(err) }, 'could not check Kubernetes permissions'));
@@ -132,7 +136,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     // Loaded only when alert rules exist.
     const alerts = await import('./alerts/index.js');
     const alertQueue = alerts.createAlertQueue(producer, keyPrefix);
-    alertQueue.on('error', (err) => log.warn({ err: err.message }, 'alert queue connection error'));
+    alertQueue.on('error', outage.error('alert queue connection'));
     // The buttons only need Redis: an app-only replica queues their work for the alerts role.
     if (roles.has('app')) buttonRegistrars.push((app) => alerts.registerAlertButtons(app, { redis: producer, prefix: keyPrefix, signer, queue: alertQueue, config, verbs, members, log: log.child({ role: 'app' }) }));
     let running: Awaited<ReturnType<typeof alerts.startAlerts>> | undefined;
@@ -151,11 +155,11 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   if (roles.has('worker') && clusters) {
     const connection = createRedis(settings.redis, 'worker');
     connections.push(connection);
-    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, expiryQueue, jobLockMs: settings.jobLockMs, log: log.child({ role: 'worker' }), connection, prefix });
+    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, expiryQueue, jobLockMs: settings.jobLockMs, log: log.child({ role: 'worker' }), onConnectionError: outage.error('worker connection'), connection, prefix });
     stoppers.push(() => worker!.close());
     const expiryConnection = createRedis(settings.redis, 'worker');
     connections.push(expiryConnection);
-    const expiryWorker = startExpiryWorker({ connection: expiryConnection, prefix, store: services.approvals, slack, services, log: log.child({ role: 'worker' }), config });
+    const expiryWorker = startExpiryWorker({ connection: expiryConnection, prefix, store: services.approvals, slack, services, log: log.child({ role: 'worker' }), config, onConnectionError: outage.error('approval expiry worker') });
     stoppers.push(() => expiryWorker.close());
   }
   if (roles.has('app')) {
@@ -201,6 +205,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
       await queue.close().catch(() => undefined);
       await expiryQueue.close().catch(() => undefined);
       for (const c of connections) c.disconnect();
+      outage.stop();
     },
   };
 }

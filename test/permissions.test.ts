@@ -17,6 +17,7 @@ import {
   type RequiredPermission,
 } from '../src/kube/permissions.js';
 import { startKubeEmulator, type KubeEmulator } from './support/kube/index.js';
+import { TEST_REDIS_URL } from './support/redis.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -375,7 +376,8 @@ describe('k8s-chatops check', () => {
     let stdout = '';
     let stderr = '';
     const code = await runCli(['check', '--config', configFile, '--bot-namespace', BOT_NAMESPACE, ...args], {
-      env: {},
+      // check also asks Redis (unreachable = not ready): the tests' Redis.
+      env: { REDIS_URL: TEST_REDIS_URL },
       stdout: (t) => (stdout += t),
       stderr: (t) => (stderr += t),
     });

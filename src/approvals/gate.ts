@@ -73,7 +73,7 @@ export async function verifyApproved(store: ApprovalStore, approvalId: string, r
 }
 
 /** Expires requests at their deadline — also after restarts: the delayed job lives in Redis. */
-export function startExpiryWorker(deps: { connection: Redis; prefix?: string; store: ApprovalStore; slack: WebClient; services: Services; log: Logger; config: Config }): Worker {
+export function startExpiryWorker(deps: { connection: Redis; prefix?: string; store: ApprovalStore; slack: WebClient; services: Services; log: Logger; config: Config; onConnectionError?: (err: Error) => void }): Worker {
   const worker = new Worker<{ id: string }>(
     APPROVAL_EXPIRY_QUEUE,
     async (job: Job<{ id: string }>, token?: string) => {
@@ -99,7 +99,7 @@ export function startExpiryWorker(deps: { connection: Redis; prefix?: string; st
     },
     { connection: deps.connection, ...(deps.prefix ? { prefix: deps.prefix } : {}), concurrency: 5 },
   );
-  worker.on('error', (err) => deps.log.warn({ err: err.message }, 'approval expiry worker error'));
+  worker.on('error', deps.onConnectionError ?? ((err) => deps.log.warn({ err: err.message }, 'approval expiry worker error')));
   return worker;
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { V1SelfSubjectAccessReview } from '@kubernetes/client-node';
 import type { Config } from '../config/schema.js';
 import type { ClusterClient, Clusters } from './clusters.js';
+import { clusterUnreachable } from './reachability.js';
 
 /**
  * Where a permission applies:
@@ -163,6 +164,8 @@ export interface PermissionReport {
   server: string;
   namespace?: string;
   checks: PermissionCheck[];
+  /** Set when the cluster could not be reached: then nothing was asked (checks is empty). */
+  unreachable?: string;
 }
 
 export interface CheckPermissionsOptions {
@@ -227,17 +230,27 @@ export async function checkPermissions(clusters: Clusters, config: Config, opts:
       }),
     );
 
+  // An unreachable cluster is one sentence, not a denial per permission.
+  const reachability = new Map<string, Promise<string | undefined>>();
+  const probe = (cluster: ClusterClient) => {
+    let answer = reachability.get(cluster.name);
+    if (!answer) reachability.set(cluster.name, (answer = clusterUnreachable(cluster)));
+    return answer;
+  };
+
   const reports: PermissionReport[] = [];
   for (const [envName, env] of Object.entries(config.environments)) {
     const cluster = clusters.forEnvironment(envName);
     const permissions = REQUIRED_PERMISSIONS.filter((p) => p.scope !== 'bot-namespace' && wanted(p));
+    const unreachable = await probe(cluster);
     reports.push({
       title: `environment ${envName}`,
       environment: envName,
       cluster: cluster.name,
       server: cluster.server,
       namespace: env.namespace,
-      checks: await run(cluster, permissions, env.namespace),
+      checks: unreachable ? [] : await run(cluster, permissions, env.namespace),
+      ...(unreachable ? { unreachable } : {}),
     });
   }
   const ownNamespace = opts.botNamespace ?? botNamespace();
@@ -249,11 +262,16 @@ export async function checkPermissions(clusters: Clusters, config: Config, opts:
         cluster: cluster.name,
         server: cluster.server,
         namespace: ownNamespace,
-        checks: await run(cluster, permissions, ownNamespace),
+        ...(await probe(cluster).then((unreachable) => (unreachable ? { checks: [], unreachable } : run(cluster, permissions, ownNamespace).then((checks) => ({ checks }))))),
       });
     }
   }
   return reports;
+}
+
+/** One sentence per cluster that could not be reached (its permissions were not asked). */
+export function unreachableClusters(reports: readonly PermissionReport[]): string[] {
+  return [...new Set(reports.flatMap((r) => (r.unreachable ? [r.unreachable] : [])))];
 }
 
 /** Checks that are denied and needed: a non-empty result means the bot cannot work as configured. */
@@ -271,6 +289,10 @@ export function formatPermissionReport(reports: readonly PermissionReport[]): st
   for (const report of reports) {
     const where = report.namespace ? `namespace ${report.namespace}` : 'cluster-wide';
     lines.push(`${report.title} — cluster ${report.cluster} (${report.server}), ${where}`);
+    if (report.unreachable) {
+      lines.push('  => not checked: the cluster cannot be reached', '');
+      continue;
+    }
     const rows = report.checks.map((c) => {
       const status = c.allowed ? 'ok' : c.required ? 'MISSING' : 'missing (optional)';
       const scope = c.permission.scope === 'cluster' ? 'cluster' : `ns ${c.namespace ?? '?'}`;
@@ -286,7 +308,10 @@ export function formatPermissionReport(reports: readonly PermissionReport[]): st
     lines.push('');
   }
   const missing = missingPermissions(reports);
+  const unreachable = unreachableClusters(reports);
+  for (const sentence of unreachable) lines.push(`NOT OK: ${sentence}`);
   if (reports.length === 0) lines.push('nothing to check: no environments configured');
+  else if (unreachable.length > 0 && missing.length === 0) lines.push('Permissions were checked only on the clusters that answered.');
   else if (missing.length === 0) lines.push('OK: the bot may do everything its configuration needs.');
   else {
     lines.push(`NOT OK: ${missing.length} needed permission(s) missing. Grant them with the Roles in deploy/kustomize (see deploy/README.md):`);

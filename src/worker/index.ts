@@ -31,6 +31,8 @@ export interface WorkerDeps {
   slack: WebClient;
   members: MembershipResolver;
   log: Logger;
+  /** Connection errors go here when set (the process-wide Redis outage report), else to the log. */
+  onConnectionError?: (err: Error) => void;
   connection: Redis;
   services: Services;
   prefix?: string;
@@ -81,7 +83,7 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
     lockDuration: jobLockMs,
     stalledInterval: jobLockMs,
   });
-  worker.on('error', (err) => deps.log.warn({ err: err.message }, 'worker connection error'));
+  worker.on('error', deps.onConnectionError ?? ((err) => deps.log.warn({ err: err.message }, 'worker connection error')));
   return {
     worker,
     async close(graceMs = 25_000) {
