@@ -78,10 +78,10 @@ function granted(rules: readonly Rule[]): string[] {
 const needed = (filter: (p: RequiredPermission) => boolean) =>
   [...new Set(REQUIRED_PERMISSIONS.filter(filter).map((p) => key(p.group, rbacResource(p), p.verb)))].sort();
 
-function expectExactly(actual: string[], expected: string[], where: string, scope: PermissionScope | 'label') {
+function expectExactly(actual: string[], expected: string[], where: string, scope: PermissionScope | 'label' | 'debug') {
   const missing = expected.filter((k) => !actual.includes(k));
   const extra = actual.filter((k) => !expected.includes(k));
-  const perms = REQUIRED_PERMISSIONS.filter((p) => (scope === 'label' ? p.optional === 'label' : p.scope === scope && !p.optional));
+  const perms = REQUIRED_PERMISSIONS.filter((p) => (scope === 'label' || scope === 'debug' ? p.optional === scope : p.scope === scope && !p.optional));
   const hint = `${where} must grant exactly what REQUIRED_PERMISSIONS (src/kube/permissions.ts) lists for ${scope}.\n`
     + `missing: ${missing.join(', ') || 'none'}\nextra: ${extra.join(', ') || 'none'}\nexpected rules:\n${stringify(rbacRules(perms))}`;
   expect({ missing, extra }, hint).toEqual({ missing: [], extra: [] });
@@ -90,8 +90,13 @@ function expectExactly(actual: string[], expected: string[], where: string, scop
 describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
   let objects: K8sObject[];
   let withLabels: K8sObject[];
+  let withDebug: K8sObject[];
   beforeAll(async () => {
-    [objects, withLabels] = await Promise.all([kustomize(join(KUSTOMIZE, 'overlays/all-in-one')), kustomizeBaseWith(['components/node-labels'])]);
+    [objects, withLabels, withDebug] = await Promise.all([
+      kustomize(join(KUSTOMIZE, 'overlays/all-in-one')),
+      kustomizeBaseWith(['components/node-labels']),
+      kustomizeBaseWith(['components/debug-pods']),
+    ]);
   });
 
   const roles = (objs: K8sObject[], kind: 'Role' | 'ClusterRole') => objs.filter((o) => o.kind === kind) as Array<K8sObject & { rules: Rule[] }>;
@@ -100,8 +105,17 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
     const managed = roles(objects, 'Role').filter((r) => r.metadata.namespace !== BOT_NAMESPACE);
     expect(managed.map((r) => r.metadata.namespace)).toEqual(['beta']);
     for (const role of managed) {
-      expectExactly(granted(role.rules), needed((p) => p.scope === 'namespace'), `Role ${role.metadata.namespace}/${role.metadata.name}`, 'namespace');
+      expectExactly(granted(role.rules), needed((p) => p.scope === 'namespace' && !p.optional), `Role ${role.metadata.namespace}/${role.metadata.name}`, 'namespace');
     }
+  });
+
+  it('adds pod create/delete only with the debug-pods component, bound in the managed namespace only', () => {
+    const base = new Set(roles(objects, 'ClusterRole').map((r) => r.metadata.name));
+    const added = roles(withDebug, 'ClusterRole').filter((r) => !base.has(r.metadata.name));
+    expect(added.map((r) => r.metadata.name)).toEqual(['k8s-chatops-debug-pods']);
+    expectExactly(granted(added.flatMap((r) => r.rules)), needed((p) => p.optional === 'debug'), 'components/debug-pods', 'debug');
+    const bindings = withDebug.filter((o) => o.metadata.name === 'k8s-chatops-debug-pods' && o.kind.endsWith('Binding'));
+    expect(bindings.map((b) => `${b.kind}/${b.metadata.namespace}`)).toEqual(['RoleBinding/beta']);
   });
 
   it('grants the Lease permissions in the bot\'s own namespace, and nothing more', () => {
@@ -121,7 +135,7 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
   });
 
   it('binds every role to the bot\'s service account only, never to cluster-admin, never to secrets', () => {
-    for (const objs of [objects, withLabels]) {
+    for (const objs of [objects, withLabels, withDebug]) {
       const bindings = objs.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') as Array<
         K8sObject & { roleRef: { kind: string; name: string }; subjects: unknown[] }
       >;
@@ -150,7 +164,7 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
       const objs = await kustomize(dir);
       const managed = roles(objs, 'Role').filter((r) => r.metadata.namespace !== BOT_NAMESPACE);
       expect(managed.map((r) => r.metadata.namespace).sort()).toEqual(['beta', 'prod']);
-      for (const role of managed) expectExactly(granted(role.rules), needed((p) => p.scope === 'namespace'), `Role ${role.metadata.namespace}/${role.metadata.name}`, 'namespace');
+      for (const role of managed) expectExactly(granted(role.rules), needed((p) => p.scope === 'namespace' && !p.optional), `Role ${role.metadata.namespace}/${role.metadata.name}`, 'namespace');
       const prodBinding = objs.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'prod') as (K8sObject & { subjects: unknown[] }) | undefined;
       expect(prodBinding?.subjects).toEqual([BOT_SUBJECT]);
     } finally {
@@ -391,8 +405,10 @@ describe('k8s-chatops check', () => {
     expect(stdout).toContain('environment beta — cluster dev');
     expect(stdout).toContain('leader election (alerts) — cluster dev');
     expect(stdout).toMatch(/OK: the bot may do everything/);
-    // Each permission appears once: namespaced + cluster-wide in the env report, leases in the leader report.
-    expect(stdout.split('\n').filter((l) => /^\s+ok\s/.test(l))).toHaveLength(REQUIRED_PERMISSIONS.length);
+    // Each permission appears once: namespaced + cluster-wide in the env report, leases in the leader report;
+    // `debug`'s are not asked for, since no channel enables it.
+    expect(stdout.split('\n').filter((l) => /^\s+ok\s/.test(l))).toHaveLength(REQUIRED_PERMISSIONS.filter((p) => p.optional !== 'debug').length);
+    expect(stdout).not.toContain('debug: create');
   });
 
   it('fails with exit code 1 and names the missing permission', async () => {

@@ -11,7 +11,7 @@ export type ApprovalRule = NonNullable<Config['environments'][string]['approval'
  */
 export function approvalRuleFor(config: Config, verb: Verb, args: unknown, env: string | undefined): ApprovalRule | undefined {
   if (!env || verb.class === 'read') return undefined;
-  if (verb.runsIn === 'worker' && verb.changesNothing?.(args)) return undefined;
+  if (verb.runsIn === 'worker' && (verb.changesNothing?.(args) || verb.onlyCleansUp?.(args))) return undefined;
   const rule = environmentOf(config, env)?.approval;
   if (!rule) return undefined;
   if (rule.commands && !rule.commands.includes(verb.verb)) return undefined;

@@ -87,6 +87,11 @@ export interface WorkerVerb<A = any> extends VerbBase<A> {
   /** True when this invocation changes nothing (e.g. `config get`): no approval, no lock. */
   changesNothing?(args: A): boolean;
   /**
+   * True when this invocation only removes what the bot itself made for a chat
+   * request (a debug copy, a canary): policy, lock and audit apply, approval never.
+   */
+  onlyCleansUp?(args: A): boolean;
+  /**
    * What the command will change, in a few lines for an approver ("image a → b",
    * "replicas 3 → 0"). Runs in the worker before an approval request is posted.
    */

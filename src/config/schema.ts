@@ -108,6 +108,17 @@ const nodeLabels = z
   .strict()
   .describe('what the `label` verb may touch on nodes');
 
+const debugCopies = z
+  .object({
+    maxPerApp: z.number().int().min(1).max(10).default(2).describe('debug copies of one app that may exist at once in an environment'),
+    maxTtl: duration
+      .default(4 * 3_600_000)
+      .refine((ms) => ms <= 12 * 3_600_000, 'must be at most 12h')
+      .describe('the longest `--ttl` a debug copy may ask for, e.g. 4h (at most 12h)'),
+  })
+  .strict()
+  .describe('sleeping copies of pods made by the `debug` verb');
+
 export const configSchema = z
   .object({
     clusters: z.record(z.string(), clusterSchema).default({}),
@@ -116,6 +127,7 @@ export const configSchema = z
     channels: z.record(channelId, channelBinding).default({}),
     alerts: z.array(alertRule).default([]),
     nodeLabels: nodeLabels.default({ allow: [] }),
+    debug: debugCopies.default({ maxPerApp: 2, maxTtl: 4 * 3_600_000 }),
   })
   .strict()
   .superRefine((cfg, ctx) => {

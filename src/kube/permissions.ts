@@ -23,7 +23,7 @@ export interface RequiredPermission {
   /** What needs it, for the `check` table and the docs. */
   why: string;
   /** Needed only when that command is enabled (a separate ClusterRole / Kustomize component). */
-  optional?: 'label';
+  optional?: 'label' | 'debug';
 }
 
 const APPS = 'apps';
@@ -65,6 +65,9 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   { verb: 'get', group: APPS, resource: 'replicasets', scope: 'namespace', why: 'rollback: read a revision' },
   { verb: 'list', group: APPS, resource: 'replicasets', scope: 'namespace', why: 'rollback, history: the revisions of a Deployment' },
   { verb: 'watch', group: APPS, resource: 'replicasets', scope: 'namespace', why: 'rollout progress' },
+  // Debug copies of pods: only with the debug-pods component (a write verb that makes pods).
+  { verb: 'create', group: CORE, resource: 'pods', scope: 'namespace', why: 'debug: create a sleeping copy of a pod', optional: 'debug' },
+  { verb: 'delete', group: CORE, resource: 'pods', scope: 'namespace', why: 'debug: delete a debug copy at its TTL or on request', optional: 'debug' },
   // Pods, logs and events: status, pods, logs, diagnosis and alerts.
   { verb: 'get', group: CORE, resource: 'pods', scope: 'namespace', why: 'status, logs: read a pod' },
   { verb: 'list', group: CORE, resource: 'pods', scope: 'namespace', why: 'status, pods, diagnosis, alerts' },
@@ -122,12 +125,17 @@ export function rbacRules(permissions: readonly RequiredPermission[]): PolicyRul
   return [...byResource.values()].map((r) => ({ ...r, verbs: r.verbs.sort() }));
 }
 
-/** How the `label` command is enabled by the channel bindings. */
-export function labelCommandEnabled(config: Config): 'explicit' | 'wildcard' | 'no' {
+/** How a command with optional permissions (`label`, `debug`) is enabled by the channel bindings. */
+export function commandEnabled(config: Config, verb: NonNullable<RequiredPermission['optional']>): 'explicit' | 'wildcard' | 'no' {
   const bindings = Object.values(config.channels);
-  if (bindings.some((b) => b.commands.includes('label'))) return 'explicit';
+  if (bindings.some((b) => b.commands.includes(verb))) return 'explicit';
   if (bindings.some((b) => b.commands.includes('*'))) return 'wildcard';
   return 'no';
+}
+
+/** How the `label` command is enabled by the channel bindings. */
+export function labelCommandEnabled(config: Config): 'explicit' | 'wildcard' | 'no' {
+  return commandEnabled(config, 'label');
 }
 
 const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -209,9 +217,8 @@ async function ask(cluster: ClusterClient, p: RequiredPermission, namespace: str
  * Never throws for an unreachable cluster: the checks say why they failed.
  */
 export async function checkPermissions(clusters: Clusters, config: Config, opts: CheckPermissionsOptions = {}): Promise<PermissionReport[]> {
-  const label = labelCommandEnabled(config);
-  const isRequired = (p: RequiredPermission) => p.optional !== 'label' || label === 'explicit';
-  const wanted = (p: RequiredPermission) => p.optional !== 'label' || label !== 'no';
+  const isRequired = (p: RequiredPermission) => !p.optional || commandEnabled(config, p.optional) === 'explicit';
+  const wanted = (p: RequiredPermission) => !p.optional || commandEnabled(config, p.optional) !== 'no';
   // Cluster-wide answers are the same for every environment of a cluster: ask once.
   const clusterAnswers = new Map<string, Promise<{ allowed: boolean; reason?: string }>>();
   const askOnce = (cluster: ClusterClient, p: RequiredPermission, namespace: string | undefined) => {

@@ -93,3 +93,12 @@ export async function enqueueCommand(queue: Queue<CommandJobData>, signer: Signe
     clearTimeout(timer);
   }
 }
+
+/**
+ * Adds a job that a worker runs after `delayMs` (e.g. deleting a debug copy at
+ * its TTL). Delayed jobs live in Redis, so a restart of every process keeps them.
+ * The same `jobId` added twice is one job.
+ */
+export async function scheduleCommand(queue: Queue<CommandJobData>, signer: Signer, data: CommandJobData, delayMs: number, jobId: string): Promise<void> {
+  await queue.add(data.verb, signCommandJob(signer, data, jobId), { jobId, delay: Math.max(0, delayMs) });
+}
