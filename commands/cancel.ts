@@ -98,7 +98,8 @@ async function cancelJob(ctx: Ctx, id: string): Promise<void> {
   }
   if (state === 'unknown') throw notFound(`Job \`${id}\` is gone (it just finished or was removed). \`/k8s jobs\` lists current work.`);
 
-  // Removed before it ran.
+  // Removed before it ran. An approved run cancelled spends its approval: no click can bring it back.
+  if (job.data.approvalId) await ctx.services.approvals.withdrawApproved(job.data.approvalId, ctx.request.userId);
   const retried = job.attemptsMade > 0;
   await ctx.services.audit.record({
     outcome: 'cancelled',

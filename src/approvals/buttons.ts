@@ -34,6 +34,7 @@ const STATE_WORDS: Record<ApprovalRequest['state'], string> = {
   rejected: 'already rejected',
   expired: 'expired',
   cancelled: 'cancelled',
+  executed: 'already approved and run',
 };
 
 /**
@@ -106,14 +107,16 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
       }
       // The channel's binding must still allow this command for the requester (it may have changed since).
       await checkPolicy(deps.config, { channelId: click.channelId, userId: request.request.userId, verb: request.verb, verbClass: 'write', env: request.env, ...(request.app ? { app: request.app } : {}) }, [...deps.verbs.keys()], deps.members);
-      const outcome = await deps.store.approve(request.id, click.userId, rule.allowSelfApproval);
+      // The run must start within the approval timeout after the decisive click, or it is refused.
+      const outcome = await deps.store.approve(request.id, click.userId, rule.allowSelfApproval, rule.timeout);
       const current = outcome.request ?? request;
       switch (outcome.result) {
         case 'approved': {
           approvalsTotal.inc({ outcome: 'approved' });
           await audit(current, 'approved', click.userId, `approved by ${current.approvals.join(', ')}`);
-          // Queue first, then say it runs: if Redis fails here, a later click queues it (same job id).
+          // Queue first, then say it runs: if Redis fails here, a later click queues it (it was never marked queued).
           await enqueueApproved(current);
+          await deps.store.markQueued(current.id);
           await announceDecision(deps.slack, current, deps.log);
           return tell(click, `${APPROVED} Approved — ${current.description} is running; follow it in the thread.`);
         }
@@ -121,6 +124,9 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
           if (current.messageTs) {
             const message = approvalRequestMessage(current, rule);
             await deps.slack.chat.update({ channel: current.request.channelId, ts: current.messageTs, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) }).catch(() => undefined);
+            // Decided while this update was on its way: it may have put the buttons back over the decision.
+            const now = await deps.store.get(current.id);
+            if (now && now.state !== 'pending') await announceDecision(deps.slack, now, deps.log);
           }
           return tell(click, `:ballot_box_with_check: Your approval is recorded; ${current.minApprovals - current.approvals.length} more needed.`);
         }
@@ -133,8 +139,10 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
           return tell(click, ':hourglass: This request has expired; nothing was run. Ask the requester to run the command again.');
         default:
           // Approved earlier but its run never got queued (Redis failed at that moment): queue it now.
-          if (current.state === 'approved' && !(await deps.services.queue.getJob(approvedJobId(current)))) {
+          // Never once it was queued — a run gone after retention or a cancel is not brought back.
+          if (current.state === 'approved' && current.queuedAt === undefined && (current.runBy ?? 0) > Date.now() && !(await deps.services.queue.getJob(approvedJobId(current)))) {
             await enqueueApproved(current);
+            await deps.store.markQueued(current.id);
             await announceDecision(deps.slack, current, deps.log);
           }
           return tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}${current.decidedBy && current.decidedBy !== 'system' ? ` by <@${current.decidedBy}>` : ''}; nothing more happens.`);

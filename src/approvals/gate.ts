@@ -63,13 +63,35 @@ export async function requestApproval(
   return 'succeeded';
 }
 
-/** A job that claims an approval runs only if Redis says that very request was approved. */
-export async function verifyApproved(store: ApprovalStore, approvalId: string, requestId: string): Promise<ApprovalRequest> {
+/**
+ * A job that claims an approval runs only if Redis says that very request was approved
+ * and not yet run by another job (`runId` = this job's id and creation time).
+ */
+export async function verifyApproved(store: ApprovalStore, approvalId: string, requestId: string, runId: string): Promise<ApprovalRequest> {
   const approval = await store.get(approvalId);
-  if (!approval || approval.request.requestId !== requestId || approval.state !== 'approved') {
+  if (approval?.state === 'executed' && approval.request.requestId === requestId && approval.executedBy !== runId) throw alreadyRun(approval);
+  const ours = approval?.state === 'approved' || (approval?.state === 'executed' && approval.executedBy === runId);
+  if (!approval || approval.request.requestId !== requestId || !ours) {
     throw denied(`This change has no valid approval (request ${approvalId} is ${approval?.state ?? 'unknown'}); nothing was changed.`);
   }
   return approval;
+}
+
+const alreadyRun = (approval: ApprovalRequest) =>
+  denied(`This approved change already ran${approval.executedAt ? ` (started ${new Date(approval.executedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}; an approval runs once. Nothing was changed — ask again if it is needed again.`);
+
+/**
+ * approved → executed, right before the run: the one run an approval allows. Refuses
+ * (and says so) a request already run by another job or past its run deadline.
+ */
+export async function claimApprovedRun(store: ApprovalStore, approval: ApprovalRequest, runId: string): Promise<void> {
+  const claim = await store.claimRun(approval.id, runId);
+  if (claim === 'claimed' || claim === 'resumed') return;
+  if (claim === 'already_executed') throw alreadyRun((await store.get(approval.id)) ?? approval);
+  if (claim === 'past_deadline') {
+    throw denied(`This change was approved ${approval.runBy ? `but had to start by ${new Date(approval.runBy).toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'too long ago'}; an old approval is not used. Nothing was changed — ask again.`);
+  }
+  throw denied(`This change has no valid approval (request ${approval.id} is ${claim === 'missing' ? 'unknown' : 'no longer approved'}); nothing was changed.`);
 }
 
 /** Expires requests at their deadline — also after restarts: the delayed job lives in Redis. */

@@ -39,8 +39,11 @@ export function approvalRequestMessage(request: ApprovalRequest, rule: ApprovalR
 export function approvalDecidedMessage(request: ApprovalRequest): SlackMessage {
   const by = request.decidedBy ? mention(request.decidedBy) : '';
   const when = request.decidedAt ? time(request.decidedAt) : '';
+  const approved = `${APPROVED} Approved by ${who(request.approvals)} ${when} — running ${request.description}; progress follows in this thread`;
   const head: Record<Exclude<ApprovalRequest['state'], 'pending'>, string> = {
-    approved: `${APPROVED} Approved by ${who(request.approvals)} ${when} — running ${request.description}; progress follows in this thread`,
+    approved,
+    // Approved and its one run has started: the message reads the same.
+    executed: approved,
     rejected: `:no_entry_sign: Rejected by ${by} ${when} — ${request.description} will not run`,
     expired: `:hourglass: Expired ${when} without enough approvals — ${request.description} did not run; ask again if still needed`,
     cancelled: `:heavy_multiplication_x: Cancelled by ${by} ${when} — ${request.description} will not run`,

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { CommandRequest } from '../command/request.js';
 import { TamperedRecordError, type Signer } from '../security/signing.js';
 
-export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled';
+/** `executed`: approved and claimed by the one run it allows (an approval runs at most once, ever). */
+export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired' | 'cancelled' | 'executed';
 
 /** A production change waiting for approval. Lives in Redis; survives every restart. */
 export interface ApprovalRequest {
@@ -26,6 +27,13 @@ export interface ApprovalRequest {
   messageTs?: string;
   decidedBy?: string;
   decidedAt?: number;
+  /** The approved run must start before this (set when approved). */
+  runBy?: number;
+  /** The approved run was put on the queue (a lost one may be queued again; a queued one never). */
+  queuedAt?: number;
+  /** The run that claimed it: job id @ job creation time, so a re-added job with the same id is another run. */
+  executedBy?: string;
+  executedAt?: number;
 }
 
 export type ApproveResult =
@@ -48,8 +56,10 @@ if now >= tonumber(r.expiresAt) then
 end
 if ARGV[1] == r.requesterId and ARGV[3] ~= '1' then return {'self'} end
 if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return {'already_approved_by_you'} end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 if redis.call('SCARD', KEYS[2]) >= tonumber(r.minApprovals) then
-  r.state = 'approved'; r.decidedBy = ARGV[1]; r.decidedAt = now
+  r.state = 'approved'; r.decidedBy = ARGV[1]; r.decidedAt = now; r.runBy = now + tonumber(ARGV[4])
   redis.call('HSET', KEYS[1], 'state', cjson.encode(r)); return {'approved'}
 end
 return {'recorded'}
@@ -71,6 +81,53 @@ r.state = ARGV[1]; r.decidedBy = ARGV[2]; r.decidedAt = now
 redis.call('HSET', KEYS[1], 'state', cjson.encode(r)); return {'closed'}
 `;
 
+// Creates the record with its TTL and index entry in one step: no record without a TTL after a crash.
+const CREATE = `
+if redis.call('HSETNX', KEYS[1], 'data', ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'sig', ARGV[3])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]))
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+return 1
+`;
+
+// approved → approved with queuedAt: the Approve handler queued its run.
+const MARK_QUEUED = `
+local raw = redis.call('HGET', KEYS[1], 'state')
+if not raw then return 'missing' end
+local r = cjson.decode(raw)
+if r.state ~= 'approved' then return r.state end
+r.queuedAt = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], 'state', cjson.encode(r)); return 'ok'
+`;
+
+// approved → executed, once: ARGV[1] is the run claiming it (the same run may resume after a crash).
+const CLAIM = `
+local raw = redis.call('HGET', KEYS[1], 'state')
+if not raw then return {'missing'} end
+local r = cjson.decode(raw)
+if r.state == 'executed' then
+  if r.executedBy == ARGV[1] then return {'resumed'} end
+  return {'already_executed'}
+end
+if r.state ~= 'approved' then return {'not_approved'} end
+local now = tonumber(ARGV[2])
+if r.runBy and now > tonumber(r.runBy) then return {'past_deadline'} end
+r.state = 'executed'; r.executedBy = ARGV[1]; r.executedAt = now
+redis.call('HSET', KEYS[1], 'state', cjson.encode(r)); return {'claimed'}
+`;
+
+// approved (queued, not yet run) → cancelled: its run was cancelled, so the approval may never run.
+const WITHDRAW_APPROVED = `
+local raw = redis.call('HGET', KEYS[1], 'state')
+if not raw then return 'missing' end
+local r = cjson.decode(raw)
+if r.state ~= 'approved' then return r.state end
+r.state = 'cancelled'; r.decidedBy = ARGV[1]; r.decidedAt = tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], 'state', cjson.encode(r)); return 'cancelled'
+`;
+
+export type ClaimResult = 'claimed' | 'resumed' | 'already_executed' | 'not_approved' | 'past_deadline' | 'missing';
+
 export type CloseResult = { result: 'closed' | 'not_pending' | 'expired' | 'not_due' | 'missing'; request?: ApprovalRequest };
 
 interface MutableState {
@@ -81,6 +138,10 @@ interface MutableState {
   messageTs?: string;
   decidedBy?: string;
   decidedAt?: number;
+  runBy?: number;
+  queuedAt?: number;
+  executedBy?: string;
+  executedAt?: number;
 }
 
 export class ApprovalStore {
@@ -108,14 +169,10 @@ export class ApprovalStore {
     const ttlSeconds = Math.ceil((request.expiresAt - this.now()) / 1_000) + 7 * 24 * 3600;
     const { state, expiresAt, minApprovals, approvals: _approvals, messageTs: _ts, decidedBy: _by, decidedAt: _at, ...data } = request;
     const mutable: MutableState = { state, expiresAt, minApprovals, requesterId: request.request.userId };
-    const created = await this.redis.hsetnx(this.key(id), 'data', JSON.stringify(data));
-    if (created) {
-      // What will run is signed (with its id); get() refuses a record whose data was edited in Redis.
-      await this.redis.hset(this.key(id), 'state', JSON.stringify(mutable), 'sig', this.signer.sign('approval', { id, data }));
-      await this.redis.expire(this.key(id), ttlSeconds);
-      await this.redis.zadd(this.indexKey, String(request.expiresAt), id);
-      return request;
-    }
+    // What will run is signed (with its id); get() refuses a record whose data was edited in Redis.
+    const sig = this.signer.sign('approval', { id, data });
+    const created = await this.redis.eval(CREATE, 2, this.key(id), this.indexKey, JSON.stringify(data), JSON.stringify(mutable), sig, String(ttlSeconds), String(request.expiresAt), id);
+    if (created === 1) return request;
     return (await this.get(id)) ?? request;
   }
 
@@ -153,8 +210,9 @@ export class ApprovalStore {
     );
   }
 
-  async approve(id: string, userId: string, allowSelfApproval: boolean): Promise<ApproveResult> {
-    const [result] = (await this.redis.eval(APPROVE, 2, this.key(id), this.approversKey(id), userId, String(this.now()), allowSelfApproval ? '1' : '0')) as [string];
+  /** `runWindowMs`: how long after the decisive approval its run may still start. */
+  async approve(id: string, userId: string, allowSelfApproval: boolean, runWindowMs = 30 * 60_000): Promise<ApproveResult> {
+    const [result] = (await this.redis.eval(APPROVE, 2, this.key(id), this.approversKey(id), userId, String(this.now()), allowSelfApproval ? '1' : '0', String(runWindowMs))) as [string];
     const request = await this.get(id);
     if (result === 'approved' || result === 'expired') await this.redis.zrem(this.indexKey, id);
     return { result, ...(request ? { request } : {}) } as ApproveResult;
@@ -165,6 +223,22 @@ export class ApprovalStore {
     if (result !== 'not_due') await this.redis.zrem(this.indexKey, id);
     const request = await this.get(id);
     return { result, ...(request ? { request } : {}) } as CloseResult;
+  }
+
+  /** Records that the approved run is on the queue; answers 'ok' or the state it was in instead. */
+  async markQueued(id: string): Promise<string> {
+    return (await this.redis.eval(MARK_QUEUED, 1, this.key(id), String(this.now()))) as string;
+  }
+
+  /** The one transition to `executed`: only one run ever gets 'claimed' (or 'resumed', for that same run). */
+  async claimRun(id: string, runId: string): Promise<ClaimResult> {
+    const [result] = (await this.redis.eval(CLAIM, 1, this.key(id), runId, String(this.now()))) as [ClaimResult];
+    return result;
+  }
+
+  /** An approved run cancelled before it started: the approval is spent. Answers 'cancelled' or the state it was in. */
+  async withdrawApproved(id: string, byUserId: string): Promise<string> {
+    return (await this.redis.eval(WITHDRAW_APPROVED, 1, this.key(id), byUserId, String(this.now()))) as string;
   }
 
   /** Pending requests (for `jobs`), oldest first. */

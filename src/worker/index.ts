@@ -20,7 +20,8 @@ import { jobDurationSeconds } from '../server/metrics.js';
 import type { Services } from '../command/services.js';
 import { TargetLocks } from './target-lock.js';
 import { approvalRuleFor } from '../approvals/policy.js';
-import { requestApproval, verifyApproved } from '../approvals/gate.js';
+import type { ApprovalRequest } from '../approvals/store.js';
+import { claimApprovedRun, requestApproval, verifyApproved } from '../approvals/gate.js';
 import type { Queue } from 'bullmq';
 import { mention } from '../slack/blocks.js';
 
@@ -169,8 +170,11 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     await authorizeCommand(deps, verb, args, target, request);
 
     const rule = approvalRuleFor(deps.config, verb, args, target.env);
+    // This run, as opposed to a later job re-added under the same id.
+    const runId = `${job.id ?? ''}@${job.timestamp}`;
+    let approval: ApprovalRequest | undefined;
     if (rule && job.data.approvalId) {
-      await verifyApproved(deps.services.approvals, job.data.approvalId, request.requestId);
+      approval = await verifyApproved(deps.services.approvals, job.data.approvalId, request.requestId, runId);
     } else if (rule) {
       // Gated: post the approval request instead of running (also when the environment
       // started requiring approval after the command was accepted).
@@ -192,6 +196,8 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
       release = lock.release;
     }
 
+    // Holding the lock, about to change things: the approval is spent now, for this run only.
+    if (approval) await claimApprovedRun(deps.services.approvals, approval, runId);
     const outcome = (await verb.run(makeContext(args))) ?? 'succeeded';
     if (verb.class !== 'read' && !verb.changesNothing?.(args)) await audit(outcome);
     return outcome;

@@ -113,6 +113,31 @@ describe('production approvals in the thread', () => {
     expect(audit.filter((e) => e.ref === approveValue && e.outcome === 'approved')).toHaveLength(1);
   });
 
+  it('never runs again: a stale Approve after its job is gone queues nothing, and a second job under the approval is refused', async () => {
+    const { ts, approveValue, message } = await requestChange('deploy myapp prod 2.3.0');
+    expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('is running');
+    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 2\.3\.0 → prod — done/.test(c.args.text), 15_000);
+    const generation = h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').metadata.generation;
+    expect((await h.chatops.services.approvals.get(approveValue))?.state).toBe('executed');
+
+    // Days later the finished job is gone (retention); a late chat.update put the old buttons back.
+    const jobId = `cmd-${(await h.chatops.services.approvals.get(approveValue))!.request.requestId}-approved`;
+    await expect.poll(async () => (await h.chatops.queue.getJob(jobId))?.getState(), { timeout: 5_000 }).toBe('completed');
+    await (await h.chatops.queue.getJob(jobId))!.remove();
+    await h.chatops.services.slack.chat.update({ channel: 'C0OPS', ts, text: message.args.text, blocks: message.args.blocks });
+    expect((await click('U0GROUPIE', 'chatops_approve', approveValue, ts)).text).toContain('already approved and run');
+    expect(await h.chatops.queue.getJob(jobId)).toBeUndefined();
+    expect(await h.chatops.queue.getJobCounts('waiting', 'active', 'delayed')).toEqual({ waiting: 0, active: 0, delayed: 0 });
+
+    // A job that claims the spent approval (re-added under its id, or another id) is refused, and says so.
+    const approval = (await h.chatops.services.approvals.get(approveValue))!;
+    const { enqueueCommand } = await import('../../src/queue/commands.js');
+    await enqueueCommand(h.chatops.queue, h.chatops.services.signer, { verb: 'deploy', args: approval.args, request: approval.request, threadTs: ts, approvalId: approveValue }, 2_000, jobId);
+    const refused = await after((c) => c.args.channel === 'C0OPS' && /already ran.*an approval runs once/.test(String(c.args.text)));
+    expect(refused.args.text).toContain('Nothing was changed');
+    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').metadata.generation).toBe(generation);
+  });
+
   it('runs what approvers saw: a versionless promotion is pinned when the request is posted', async () => {
     await h.command('deploy myapp beta 4.0.0', { channel: 'C0OPS' });
     await after((c) => c.method === 'chat.update' && /deploy myapp 4\.0\.0 → beta — done/.test(c.args.text), 15_000);
