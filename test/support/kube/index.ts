@@ -12,6 +12,7 @@ import type { PodBehavior } from './kubelet.js';
 import { createObject, deleteObject, replaceObject } from './operations.js';
 import { formatMemory, quantity } from './quantity.js';
 import { mustResource } from './resources.js';
+import { ExecEmulator, type ExecCall, type ExecScript } from './exec.js';
 import { KubeServer, type DenyRule, type RecordedRequest } from './server.js';
 import { Store } from './store.js';
 
@@ -52,6 +53,10 @@ export interface KubeEmulator {
   /** Append lines to a pod container's current log. */
   /** `at` (ms since epoch) dates the lines, e.g. in the past for `sinceSeconds`; default now. */
   appendLogs(namespace: string, podName: string, lines: string[], container?: string, at?: number): void;
+  /** What an exec of exactly this argv prints and exits with (pods/exec); unscripted commands are "not found", exit 126. */
+  scriptExec(command: string[], result: ExecScript): void;
+  /** Every exec that reached a container. */
+  readonly execs: readonly ExecCall[];
   addNode(name: string, opts?: AddNodeOptions): any;
   /** Forget watch history: resuming from an older resourceVersion then gets 410 Expired. */
   compactHistory(): void;
@@ -95,7 +100,9 @@ function resOf(apiVersion: string, kind: string) {
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
   const store = new Store(opts.historyLimit ?? 10_000);
   const controller = new Controller(store, { tickMs: opts.tickMs ?? 10, events: opts.events ?? 'all' });
-  const server = new KubeServer(store, { podLogs: (pod, q) => controller.kubelet.podLogs(pod, q) });
+  let server: KubeServer;
+  const exec = new ExecEmulator(store, (namespace, name) => server.isDenied({ verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace, name }));
+  server = new KubeServer(store, { podLogs: (pod, q) => controller.kubelet.podLogs(pod, q), upgrade: (req, socket, head) => exec.upgrade(req, socket, head) });
   const url = await server.listen(opts.port ?? 0);
   let nodeCount = 0;
 
@@ -239,8 +246,11 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
         check();
       });
     },
+    scriptExec: (command, result) => exec.script(command, result),
+    execs: exec.calls,
     async close() {
       controller.close();
+      exec.close();
       await server.close();
     },
   };

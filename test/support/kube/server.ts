@@ -47,6 +47,8 @@ export interface AccessAttributes {
 export interface ServerHooks {
   /** log text for a pod container; throws ApiError for the kubelet's refusals */
   podLogs(pod: any, query: URLSearchParams): string;
+  /** WebSocket upgrades (pods/exec); false when the path is not one */
+  upgrade?(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): boolean;
 }
 
 interface Watcher {
@@ -77,6 +79,9 @@ export class KubeServer {
       this.handle(req, res).catch((err) => this.sendError(res, err));
     });
     this.server.keepAliveTimeout = 30_000;
+    this.server.on('upgrade', (req, socket, head) => {
+      if (!this.hooks.upgrade?.(req, socket, head)) socket.destroy();
+    });
     this.unsubscribe = store.onChange((ev) => this.dispatch(ev));
   }
 
