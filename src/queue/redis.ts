@@ -40,6 +40,8 @@ function nodeOptions(settings: RedisSettings): RedisOptions {
   };
 }
 
+const PRODUCER_COMMAND_TIMEOUT_MS = 1_500;
+
 /**
  * Connections for producers fail fast when Redis is down, so a command is answered
  * within Slack's 3 s and nothing is sent later behind the user's back; workers and
@@ -60,12 +62,12 @@ export function createRedis(where: string | RedisSettings, role: 'producer' | 'w
   };
   const options: RedisOptions =
     role === 'producer'
-      ? { ...base, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false, commandTimeout: 1_500 }
+      ? { ...base, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false }
       : { ...base, maxRetriesPerRequest: null };
   let client: Redis;
   if (settings.clusterNodes) {
     const clusterOptions: ClusterOptions = {
-      redisOptions: options,
+      redisOptions: role === 'producer' ? { ...options, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS } : options,
       clusterRetryStrategy: (times) => Math.min(100 * times, 1_000),
       // Failover moves slots: retry redirected commands instead of failing them.
       retryDelayOnFailover: 200,
@@ -93,8 +95,11 @@ export function createRedis(where: string | RedisSettings, role: 'producer' | 'w
     // BullMQ sends INFO as soon as a Queue is built, so the offline queue must be on until the
     // first connection; after that, commands fail at once while Redis is away (handshake
     // commands of a reconnect bypass the offline queue anyway).
+    // Likewise the command timeout: BullMQ's start-up commands wait in the offline queue while a
+    // Sentinel or a slow link is resolved, and a timeout there would fail the Queue for good.
     client.once('ready', () => {
       client.options.enableOfflineQueue = false;
+      if (!settings.clusterNodes) client.options.commandTimeout = PRODUCER_COMMAND_TIMEOUT_MS;
     });
   }
   // ioredis emits 'error' on every failed reconnect; the readiness probe reports it, so don't crash or spam.
