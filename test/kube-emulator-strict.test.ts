@@ -69,10 +69,10 @@ function deployment(name: string, labels: Record<string, string>, image = 'nginx
 }
 
 describe('kube emulator strictness', () => {
-  it('keeps workload selectors immutable (Deployment, DaemonSet: 422 field is immutable; StatefulSet: spec Forbidden)', async () => {
-    const created = await kubectl(['apply', '--validate=false', '-n', 'sel', '-f', '@'], deployment('web', { app: 'web' }));
+  it('keeps workload selectors immutable (Deployment, DaemonSet: 422 field is immutable; StatefulSet: spec Forbidden)', { timeout: 60_000 }, async () => {
+    const created = await kubectl(['apply', '-n', 'sel', '-f', '@'], deployment('web', { app: 'web' }));
     expect(created.code).toBe(0);
-    const changed = await kubectl(['apply', '--validate=false', '-n', 'sel', '-f', '@'], deployment('web', { app: 'web', tier: 'front' }));
+    const changed = await kubectl(['apply', '-n', 'sel', '-f', '@'], deployment('web', { app: 'web', tier: 'front' }));
     expect(changed.code).not.toBe(0);
     expect(changed.stderr).toContain(
       'The Deployment "web" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"web", "tier":"front"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable',
@@ -99,7 +99,7 @@ describe('kube emulator strictness', () => {
     expect((await call('PATCH', '/apis/apps/v1/namespaces/sel/statefulsets/db', { spec: { replicas: 2, updateStrategy: { rollingUpdate: { partition: 1 } } } }, CT.merge)).status).toBe(200);
   });
 
-  it('tracks managedFields per manager: server-side apply conflicts (409) name the other manager unless forced; /scale writes own spec.replicas', async () => {
+  it('tracks managedFields per manager: server-side apply conflicts (409) name the other manager unless forced; /scale writes own spec.replicas', { timeout: 60_000 }, async () => {
     const base = '/apis/apps/v1/namespaces/ssa/deployments/web';
     expect((await call('PATCH', `${base}?fieldManager=helm`, deployment('web', { app: 'web' }), CT.apply)).status).toBe(201);
     const mine = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx:2' }] } } } };
@@ -151,7 +151,7 @@ describe('kube emulator strictness', () => {
     expect(two.body.details.causes.map((c: any) => c.field)).toEqual(['.spec.replicas', '.spec.template.spec.containers[name="web"].image']);
 
     // kubectl prints the conflict and its advice
-    const k = await kubectl(['apply', '--validate=false', '--server-side', '-n', 'ssa', '-f', '@'], deployment('web', { app: 'web' }, 'nginx:9'));
+    const k = await kubectl(['apply', '--server-side', '-n', 'ssa', '-f', '@'], deployment('web', { app: 'web' }, 'nginx:9'));
     expect(k.code).not.toBe(0);
     expect(k.stderr).toContain('error: Apply failed with 1 conflict: conflict with "strict-test" using apps/v1 at ');
     expect(k.stderr).toContain('--force-conflicts');
@@ -179,7 +179,7 @@ describe('kube emulator strictness', () => {
       'Service "2fa" is invalid: metadata.name: Invalid value: "2fa": a DNS-1035 label must consist of lower case alphanumeric characters or \'-\', start with an alphabetic character, and end with an alphanumeric character (e.g. \'my-name\',  or \'abc-123\', regex used for validation is \'[a-z]([-a-z0-9]*[a-z0-9])?\')',
     );
     expect(digit.body.details).toMatchObject({ name: '2fa', kind: 'Service', causes: [{ reason: 'FieldValueInvalid', field: 'metadata.name' }] });
-    const k = await kubectl(['apply', '--validate=false', '-n', 'svc', '-f', '@'], svc('2fa'));
+    const k = await kubectl(['apply', '-n', 'svc', '-f', '@'], svc('2fa'));
     expect(k.stderr).toContain('The Service "2fa" is invalid: metadata.name: Invalid value: "2fa": a DNS-1035 label');
 
     const badPorts = await call('POST', '/api/v1/namespaces/svc/services', svc('ports', { ports: [{ port: 0 }, { port: 80, protocol: 'HTTP' }], type: 'Weird' }));

@@ -77,8 +77,8 @@ const images = (ns: string, app: string): string[] =>
     .map((p) => `${p.metadata.name}=${p.spec.containers[0].image}`);
 
 describe('kube emulator workloads', () => {
-  it('runs a StatefulSet as the real controller does: ordered pods, claims, revisions, rollout status and undo', async () => {
-    const applied = await kubectl(['apply', '--validate=false', '-n', 'sts', '-f', '@'], statefulSet('db', 'db:1'));
+  it('runs a StatefulSet as the real controller does: ordered pods, claims, revisions, rollout status and undo', { timeout: 60_000 }, async () => {
+    const applied = await kubectl(['apply', '-n', 'sts', '-f', '@'], statefulSet('db', 'db:1'));
     expect(applied.stderr).toBe('');
     expect(applied.stdout).toContain('statefulset.apps/db created');
     const status = await kubectl(['rollout', 'status', '-n', 'sts', 'statefulset/db', '--timeout=20s']);
@@ -102,7 +102,7 @@ describe('kube emulator workloads', () => {
 
     // partition 2: only db-2 moves to the new image; rollout status waits for exactly that
     const partitioned = statefulSet('db', 'db:2', { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } });
-    expect((await kubectl(['apply', '--validate=false', '-n', 'sts', '-f', '@'], partitioned)).code).toBe(0);
+    expect((await kubectl(['apply', '-n', 'sts', '-f', '@'], partitioned)).code).toBe(0);
     const st2 = await kubectl(['rollout', 'status', '-n', 'sts', 'statefulset/db', '--timeout=20s']);
     expect(st2.stdout).toContain('partitioned roll out complete: 1 new pods have been updated...');
     expect(images('sts', 'db')).toEqual(['db-0=db:1', 'db-1=db:1', 'db-2=db:2']);
@@ -112,7 +112,7 @@ describe('kube emulator workloads', () => {
     expect(mid).toMatchObject({ updatedReplicas: 1, currentReplicas: 2 });
 
     // partition 0: the rest follows, highest ordinal first, and the revisions converge
-    expect((await kubectl(['apply', '--validate=false', '-n', 'sts', '-f', '@'], statefulSet('db', 'db:2'))).code).toBe(0);
+    expect((await kubectl(['apply', '-n', 'sts', '-f', '@'], statefulSet('db', 'db:2'))).code).toBe(0);
     expect((await kubectl(['rollout', 'status', '-n', 'sts', 'statefulset/db', '--timeout=20s'])).stdout).toContain('3 new pods have been updated');
     expect(images('sts', 'db')).toEqual(['db-0=db:2', 'db-1=db:2', 'db-2=db:2']);
     const done = emu.get('apps/v1', 'StatefulSet', 'sts', 'db').status;
@@ -136,9 +136,9 @@ describe('kube emulator workloads', () => {
     expect(emu.list('v1', 'PersistentVolumeClaim', 'sts')).toHaveLength(3);
   });
 
-  it('leaves OnDelete StatefulSet pods alone until they are deleted', async () => {
+  it('leaves OnDelete StatefulSet pods alone until they are deleted', { timeout: 60_000 }, async () => {
     const s = statefulSet('od', 'od:1', { updateStrategy: { type: 'OnDelete' }, replicas: 2, volumeClaimTemplates: [] });
-    expect((await kubectl(['apply', '--validate=false', '-n', 'sts', '-f', '@'], s)).code).toBe(0);
+    expect((await kubectl(['apply', '-n', 'sts', '-f', '@'], s)).code).toBe(0);
     await emu.waitFor(() => emu.get('apps/v1', 'StatefulSet', 'sts', 'od')?.status?.readyReplicas === 2, 5000, 'od ready');
     expect((await kubectl(['set', 'image', '-n', 'sts', 'statefulset/od', 'web=od:2'])).code).toBe(0);
     await emu.waitFor(() => emu.get('apps/v1', 'StatefulSet', 'sts', 'od')?.status?.observedGeneration === 2, 5000, 'observed');
@@ -152,10 +152,10 @@ describe('kube emulator workloads', () => {
     expect(status.currentRevision).not.toBe(status.updateRevision);
   });
 
-  it('runs a DaemonSet on every eligible node, rolls it, and undoes it', async () => {
+  it('runs a DaemonSet on every eligible node, rolls it, and undoes it', { timeout: 60_000 }, async () => {
     emu.addNode('tainted', { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }], labels: { pool: 'gpu' } });
     try {
-      const applied = await kubectl(['apply', '--validate=false', '-n', 'ds', '-f', '@'], daemonSet('agent', 'agent:1'));
+      const applied = await kubectl(['apply', '-n', 'ds', '-f', '@'], daemonSet('agent', 'agent:1'));
       expect(applied.stdout).toContain('daemonset.apps/agent created');
       expect((await kubectl(['rollout', 'status', '-n', 'ds', 'daemonset/agent', '--timeout=20s'])).stdout).toContain('daemon set "agent" successfully rolled out');
       const nodesOf = (app: string): string[] =>
@@ -171,7 +171,7 @@ describe('kube emulator workloads', () => {
 
       // a toleration and a nodeSelector: only the tainted node
       const gpu = daemonSet('gpu', 'gpu:1', { nodeSelector: { pool: 'gpu' }, tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }] });
-      expect((await kubectl(['apply', '--validate=false', '-n', 'ds', '-f', '@'], gpu)).code).toBe(0);
+      expect((await kubectl(['apply', '-n', 'ds', '-f', '@'], gpu)).code).toBe(0);
       expect((await kubectl(['rollout', 'status', '-n', 'ds', 'daemonset/gpu', '--timeout=20s'])).code).toBe(0);
       expect(nodesOf('gpu')).toEqual(['tainted']);
       expect(emu.get('apps/v1', 'DaemonSet', 'ds', 'gpu').status.desiredNumberScheduled).toBe(1);
@@ -203,10 +203,10 @@ describe('kube emulator workloads', () => {
         tls: [{ hosts: ['web.example.com'], secretName: 'web-tls' }],
       },
     });
-    const bad = await kubectl(['apply', '--validate=false', '-n', 'ing', '-f', '@'], ingress('/'));
+    const bad = await kubectl(['apply', '-n', 'ing', '-f', '@'], ingress('/'));
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('The Ingress "web" is invalid: spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified');
-    const ok = await kubectl(['apply', '--validate=false', '-n', 'ing', '-f', '@'], ingress('/', 'Prefix'));
+    const ok = await kubectl(['apply', '-n', 'ing', '-f', '@'], ingress('/', 'Prefix'));
     expect(ok.stdout).toContain('ingress.networking.k8s.io/web created');
     const got = await kubectl(['get', 'ingress', '-n', 'ing', 'web', '-o', 'jsonpath={.spec.rules[0].host}']);
     expect(got.stdout).toBe('web.example.com');

@@ -295,7 +295,11 @@ export function trackApply(
       if (stableStringify(valueAt(live, p)) !== stableStringify(valueAt(applied, p))) conflicts.push({ m, path: p });
     }
   }
-  if (conflicts.length && !force) throw conflictError(conflicts);
+  if (conflicts.length && !force) {
+    const allowed = allowedFromLastApplied(live, manager, part);
+    const left = conflicts.filter((c) => !allowed.has(c.path));
+    if (left.length) throw conflictError(left);
+  }
   const lost = new Set(conflicts.map((c) => `${c.m.manager}|${c.m.operation}|${c.m.subresource ?? ''}|${c.path}`));
   const list: ManagedEntry[] = [];
   const ownedByOthers = new Set<string>();
@@ -316,4 +320,22 @@ export function trackApply(
   for (const prefix of items.sort((a, b) => b.length - a.length)) removeAt(base, `${prefix}${SELF}`);
   list.push(entry(manager, 'Apply', applied.apiVersion ?? res.apiVersion, want, subresource));
   return { base, managedFields: list };
+}
+
+/**
+ * The apiserver's lastAppliedManager: `kubectl apply --server-side` (manager "kubectl") may take over the fields a
+ * client-side apply recorded in last-applied-configuration, where the live value still matches it.
+ */
+function allowedFromLastApplied(live: any, manager: string, part: 'main' | 'status' | 'all'): Set<string> {
+  const text = live.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration'];
+  if (manager !== 'kubectl' || typeof text !== 'string') return new Set();
+  let last: unknown;
+  try {
+    last = JSON.parse(text);
+  } catch {
+    return new Set();
+  }
+  const out = new Set<string>();
+  for (const p of fieldPaths(last, part)) if (stableStringify(valueAt(last, p)) === stableStringify(valueAt(live, p))) out.add(p);
+  return out;
 }

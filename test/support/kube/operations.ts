@@ -1,15 +1,21 @@
 /** Write operations as the apiserver performs them: defaulting, validation, status subresource rules, patches, apply. */
+import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { applyDefaults, prepareForCreate, validate } from './defaults.js';
 import { trackApply, trackUpdate, type ManagedEntry } from './managed-fields.js';
 import { jsonPatch, mergePatch, PATCH_TYPES, strategicMerge } from './patch.js';
 import { mustResource, RESOURCES, type ResourceDef } from './resources.js';
+import { handleUnknownFields, type FieldValidation } from './unknown-fields.js';
+import { checkPreconditions, orphanDependents, type DeleteOptions } from './delete-options.js';
 import { checkDecodes, checkUpdate, prepareServiceUpdate } from './strict.js';
-import { alreadyExists, ApiError, badRequest, invalid, notFound, unsupportedMediaType } from './status.js';
-import { nowTime, type Store } from './store.js';
+import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound, unsupportedMediaType } from './status.js';
+import { nowTime, stableStringify, type Store } from './store.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /** ?fieldValidation (default Warn); warnings for the response's Warning headers are appended to `warnings` */
+  fieldValidation?: FieldValidation;
+  warnings?: string[];
   fieldManager?: string;
   /** HTTP writes reset server-owned fields; direct test writes keep what they are given. */
   fromClient?: boolean;
@@ -54,7 +60,10 @@ export function createObject(store: Store, res: ResourceDef, body: any, ns: stri
   checkTypeMeta(res, body);
   const obj = opts.fromClient ? body : structuredClone(body);
   checkBodyNamespace(res, obj, ns ?? obj.metadata?.namespace);
-  if (opts.fromClient && !opts.applied) checkDecodes(res, obj);
+  if (opts.fromClient && !opts.applied) {
+    handleUnknownFields(res, obj, opts.fieldValidation ?? 'Warn', 'decode', opts.warnings ?? []);
+    checkDecodes(res, obj);
+  }
   if (opts.fromClient) prepareForCreate(res, obj);
   applyDefaults(res, obj);
   validate(res, obj);
@@ -64,6 +73,10 @@ export function createObject(store: Store, res: ResourceDef, body: any, ns: stri
   if (!opts.applied && opts.fieldManager) obj.metadata.managedFields = trackUpdate(res, undefined, obj, opts.fieldManager);
   if (opts.dryRun) {
     if (store.get(res, obj.metadata.namespace, obj.metadata.name)) throw alreadyExists(res, obj.metadata.name);
+    // what create would have stored, minus a resourceVersion
+    obj.metadata.uid = randomUUID();
+    obj.metadata.creationTimestamp = nowTime();
+    if (res.generation) obj.metadata.generation = 1;
     return { ...obj, apiVersion: res.apiVersion, kind: res.kind };
   }
   return store.create(res, obj);
@@ -98,6 +111,7 @@ export function replaceObject(
   }
   const sentManaged = obj.metadata.managedFields;
   if (opts.fromClient) {
+    handleUnknownFields(res, next, opts.fieldValidation ?? 'Warn', 'decode', opts.warnings ?? []);
     checkDecodes(res, next);
     // server-owned metadata is kept from the stored object
     next.metadata = { ...next.metadata };
@@ -108,14 +122,22 @@ export function replaceObject(
   validate(res, next);
   if (opts.fromClient) checkUpdate(res, prev, next);
   if (opts.fieldManager) next.metadata.managedFields = trackUpdate(res, baseManaged(prev, sentManaged), next, opts.fieldManager, opts.subresource);
-  if (opts.dryRun) return next;
+  if (opts.dryRun) return dryRunUpdate(res, prev, next);
   return store.update(res, next);
 }
 
-export function deleteObject(store: Store, res: ResourceDef, ns: string | undefined, name: string, opts: WriteOptions = {}): any {
+export function deleteObject(
+  store: Store,
+  res: ResourceDef,
+  ns: string | undefined,
+  name: string,
+  opts: WriteOptions & Partial<Pick<DeleteOptions, 'propagationPolicy' | 'preconditions'>> = {},
+): any {
   const prev = store.get(res, ns, name);
   if (!prev) throw notFound(res, name);
+  checkPreconditions(res, prev, opts.preconditions);
   if (opts.dryRun) return prev;
+  if (opts.propagationPolicy === 'Orphan') orphanDependents(store, prev);
   const deleted = store.delete(res, ns, name);
   if (res.kind === 'Namespace') {
     for (const r of RESOURCES) {
@@ -184,6 +206,7 @@ export function patchObject(
       }
       applied.metadata.namespace = ns;
     }
+    if (opts.fromClient) handleUnknownFields(res, applied, opts.fieldValidation ?? 'Warn', 'apply', opts.warnings ?? []);
     if (!prev) {
       if (opts.subresource) throw notFound(res, name);
       const { managedFields } = trackApply(res, { metadata: {} }, applied, opts.fieldManager!, true, opts.subresource);
@@ -213,6 +236,7 @@ export function patchObject(
   next.metadata = { ...(next.metadata ?? {}) };
   next.metadata.resourceVersion = contentType !== PATCH_TYPES.json && patchRv !== undefined ? patchRv : prev.metadata.resourceVersion;
   if (next.metadata.name !== name) throw invalidNameChange(res, name);
+  if (opts.fromClient) handleUnknownFields(res, next, opts.fieldValidation ?? 'Warn', 'patch', opts.warnings ?? []);
   const decode = { raw: patch, json: contentType !== PATCH_TYPES.strategic };
   return [finishPatch(store, res, prev, next, { ...opts, track: opts.fieldManager, decode }), false];
 }
@@ -245,6 +269,18 @@ function finishPatch(
   validate(res, obj);
   checkUpdate(res, prev, obj);
   if (opts.track) obj.metadata.managedFields = trackUpdate(res, baseManaged(prev, next.metadata.managedFields), obj, opts.track, opts.subresource);
-  if (opts.dryRun) return obj;
+  if (opts.dryRun) return dryRunUpdate(res, prev, obj);
   return store.update(res, obj);
+}
+
+/** The object an update would store (generation bumped on spec changes, the resourceVersion checked), without storing it. */
+function dryRunUpdate(res: ResourceDef, prev: any, next: any): any {
+  const rv = next.metadata.resourceVersion;
+  if (rv !== undefined && rv !== '' && rv !== prev.metadata.resourceVersion) throw conflict(res, prev.metadata.name);
+  const out = { ...next, apiVersion: res.apiVersion, kind: res.kind, metadata: { ...next.metadata, uid: prev.metadata.uid, creationTimestamp: prev.metadata.creationTimestamp, resourceVersion: prev.metadata.resourceVersion } };
+  if (res.generation) {
+    const g = prev.metadata.generation ?? 1;
+    out.metadata.generation = stableStringify(prev.spec) === stableStringify(next.spec) ? g : g + 1;
+  }
+  return out;
 }

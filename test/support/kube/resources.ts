@@ -37,7 +37,7 @@ function def(d: Omit<ResourceDef, 'apiVersion' | 'listKind' | 'singular'> & { si
 
 export const RESOURCES: ResourceDef[] = [
   def({ group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, shortNames: ['ns'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], subresources: ['status'], hasStatus: true, generation: false, nameIsLabel: true }),
-  def({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], verbs: CRUD, subresources: ['status', 'log'], hasStatus: true, generation: false }),
+  def({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', namespaced: true, shortNames: ['po'], verbs: CRUD, subresources: ['status', 'log', 'eviction'], hasStatus: true, generation: false }),
   def({ group: '', version: 'v1', kind: 'Event', plural: 'events', namespaced: true, shortNames: ['ev'], verbs: CRUD, subresources: [], hasStatus: false, generation: false }),
   def({ group: '', version: 'v1', kind: 'Node', plural: 'nodes', namespaced: false, shortNames: ['no'], verbs: CRUD, subresources: ['status'], hasStatus: true, generation: false }),
   def({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, shortNames: ['cm'], verbs: CRUD, subresources: [], hasStatus: false, generation: false }),
@@ -124,6 +124,8 @@ export function discoveryResourceList(apiVersion: string): object | undefined {
     for (const sub of r.subresources) {
       if (sub === 'scale') {
         resources.push({ name: `${r.plural}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
+      } else if (sub === 'eviction') {
+        resources.push({ name: `${r.plural}/eviction`, singularName: '', namespaced: r.namespaced, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] });
       } else if (sub === 'log') {
         resources.push({ name: `${r.plural}/log`, singularName: '', namespaced: r.namespaced, kind: 'Pod', verbs: ['get'] });
       } else {

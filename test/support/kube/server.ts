@@ -2,7 +2,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { parseDeleteOptions } from './delete-options.js';
 import { trackUpdate } from './managed-fields.js';
+import { evict } from './eviction.js';
+import { openapiDocument } from './openapi.js';
+import { parseFieldValidation } from './unknown-fields.js';
 import { createObject, deleteObject, patchObject, replaceObject } from './operations.js';
 import { PATCH_TYPES } from './patch.js';
 import {
@@ -201,6 +205,11 @@ export class KubeServer {
         case '/apis':
           return this.send(res, 200, discoveryApiGroupList());
       }
+      if (path.startsWith('/openapi/')) {
+        const doc = openapiDocument(path);
+        if (doc) return this.send(res, 200, doc);
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      }
     }
 
     const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
@@ -273,6 +282,7 @@ export class KubeServer {
       throw forbidden(r, name, USER, verb, sub ? `${r.plural}/${sub}` : r.plural, ns);
     }
 
+    if (sub === 'eviction' && method !== 'POST') throw methodNotAllowed();
     if (r.virtual) {
       if (method !== 'POST' || name !== undefined) throw methodNotAllowed();
       return this.accessReview(res, this.parseBody(contentType, raw));
@@ -282,6 +292,12 @@ export class KubeServer {
     const fieldManager = q.get('fieldManager') ?? undefined;
     // without ?fieldManager the apiserver names the manager after the User-Agent (apply requires one)
     const manager = fieldManager ?? managerFromUserAgent(req.headers['user-agent']);
+    const fieldValidation = method === 'GET' || method === 'DELETE' ? 'Warn' : parseFieldValidation(q.get('fieldValidation'));
+    const warnings: string[] = [];
+    // the apiserver's Warning headers (kubectl prints them as "Warning: ...")
+    const warn = (): void => {
+      if (warnings.length) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+    };
     switch (method) {
       case 'GET': {
         if (watching) return this.watch(req, res, r, ns, name, q);
@@ -296,16 +312,19 @@ export class KubeServer {
         return this.send(res, 200, obj);
       }
       case 'POST': {
+        if (sub === 'eviction' && name !== undefined && ns !== undefined) return this.send(res, 201, evict(this.store, ns, name, this.parseBody(contentType, raw), dryRun));
         if (name !== undefined) throw methodNotAllowed();
         const body = this.parseBody(contentType, raw);
-        const created = createObject(this.store, r, body, ns, { fromClient: true, dryRun, fieldManager: manager });
+        const created = createObject(this.store, r, body, ns, { fromClient: true, dryRun, fieldManager: manager, fieldValidation, warnings });
+        warn();
         return this.send(res, 201, created);
       }
       case 'PUT': {
         if (name === undefined) throw methodNotAllowed();
         const body = this.parseBody(contentType, raw);
         if (sub === 'scale') return this.send(res, 200, toScale(this.setScale(r, ns, name, body?.spec?.replicas, body?.metadata?.resourceVersion, dryRun, manager)));
-        const updated = replaceObject(this.store, r, ns, name, body, { fromClient: true, dryRun, fieldManager: manager, subresource: sub });
+        const updated = replaceObject(this.store, r, ns, name, body, { fromClient: true, dryRun, fieldManager: manager, subresource: sub, fieldValidation, warnings });
+        warn();
         return this.send(res, 200, updated);
       }
       case 'PATCH': {
@@ -324,17 +343,21 @@ export class KubeServer {
           return this.send(res, 200, toScale(updated));
         }
         const isApply = (contentType ?? '').split(';')[0]!.trim().toLowerCase() === PATCH_TYPES.apply;
-        const [obj, created] = patchObject(this.store, r, ns, name, contentType ?? '', raw, { fromClient: true, dryRun, fieldManager: isApply ? fieldManager : manager, force, subresource: sub });
+        const [obj, created] = patchObject(this.store, r, ns, name, contentType ?? '', raw, {
+          fromClient: true, dryRun, fieldManager: isApply ? fieldManager : manager, force, subresource: sub, fieldValidation, warnings,
+        });
+        warn();
         return this.send(res, created ? 201 : 200, obj);
       }
       case 'DELETE': {
+        const options = parseDeleteOptions(q, raw);
         if (name === undefined) {
           const filter = makeObjectFilter(q.get('labelSelector'), q.get('fieldSelector'));
           const items = this.store.list(r, ns).filter((o) => !filter || filter(o));
-          for (const o of items) deleteObject(this.store, r, o.metadata.namespace, o.metadata.name, { dryRun });
+          for (const o of items) deleteObject(this.store, r, o.metadata.namespace, o.metadata.name, options);
           return this.send(res, 200, { kind: r.listKind, apiVersion: r.apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) }, items });
         }
-        const deleted = deleteObject(this.store, r, ns, name, { dryRun });
+        const deleted = deleteObject(this.store, r, ns, name, options);
         if (r.kind === 'Pod' || r.kind === 'Namespace') {
           if (r.kind === 'Namespace') return this.send(res, 200, { ...deleted, status: { ...(deleted.status ?? {}), phase: 'Terminating' } });
           return this.send(res, 200, deleted);
