@@ -21,7 +21,7 @@ import { TamperedRecordError, type Signer } from '../security/signing.js';
 import { reportTampered } from '../security/tampered.js';
 import type { AuditLog } from '../audit/index.js';
 import { onlyCountChanged, renderKey, type IncidentState, type IncidentStore } from './incidents.js';
-import { headlineMessage, logsMessage, occurrencesReply, recoveredReply, silencedReply, LISTED_PER_REPLY } from './messages.js';
+import { headlineMessage, logsMessage, occurrencesReply, recoveredReply, reopenedReply, silencedReply, LISTED_PER_REPLY } from './messages.js';
 import { CHANNEL_POST_LIMIT, UPDATE_LIMIT, type RateLimit, type RateLimiter } from './ratelimit.js';
 
 export const ALERT_QUEUE = 'alerts';
@@ -156,12 +156,13 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
     const t = now();
     const silenced = s.silence !== undefined && s.silence.until > t;
     if (!s.ts) {
-      if (silenced || s.status === 'recovered') {
-        // Nothing to announce: silenced before its first message, or recovered before it went out.
+      if (silenced) {
+        // Silenced (by a button on an earlier message of this incident) before this one went out.
         await deps.store.update(id, s.gen, { threaded: s.count, recoveredNoted: s.status === 'recovered' ? 1 : 0 });
         await deps.store.firstPostDone(s.channel, id);
         return false;
       }
+      // Every incident gets its message, even one that recovered while it waited for the channel's turn.
       const res = await post(s, headlineMessage(s, t), { first: true });
       await deps.store.update(id, s.gen, { ts: String(res.ts), shown: renderKey(s, t), updatedAt: t });
       await deps.store.firstPostDone(s.channel, id);
@@ -176,6 +177,13 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
     }
     // Thread replies in order (silence note, occurrences, recovery), then the headline.
     const threadAction = (): (() => Promise<void>) | undefined => {
+      if (s.reopenedAt !== undefined) {
+        const at = s.reopenedAt;
+        return async () => {
+          if (!silenced) await post(s, reopenedReply(s, at), { threadTs: ts });
+          await deps.store.clearField(id, 'reopened');
+        };
+      }
       if (s.silenceNote) {
         const note = s.silenceNote;
         return async () => {

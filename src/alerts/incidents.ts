@@ -46,26 +46,40 @@ export interface IncidentState extends IncidentView {
   /** A silence to announce in the thread. */
   silenceNote?: { choice: SilenceChoice; until: number; by: string };
   recoverAfterMs: number;
+  /** Reopened after a recovery the thread announced: say so in the thread. */
+  reopenedAt?: number;
 }
 
 /**
  * KEYS: incident, occurrences, seen (per pod), open set, first-post waiters of the channel.
  * ARGV: seen field, occurrence number, now, occurrence JSON, max stored occurrences,
- *       seen TTL (s), incident id, then static field/value pairs.
- * Returns {recorded (0/1), isNew (0/1), count, gen}.
+ *       seen TTL (s), incident id, reopen-within (ms), incident TTL (s), then static field/value pairs.
+ * Returns {recorded (0/1), isNew (0/1), count, gen, reopened (0/1)}.
+ * A recovered incident whose recovery is younger than reopen-within is reopened
+ * in place (same generation, message and thread); an older one starts a new generation.
  */
 const RECORD = new LuaScript(`
 local prev = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '-1')
-if prev >= tonumber(ARGV[2]) then return {0, 0, 0, 0} end
+if prev >= tonumber(ARGV[2]) then return {0, 0, 0, 0, 0} end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[6]))
+local now = tonumber(ARGV[3])
+local status = redis.call('HGET', KEYS[1], 'status')
+local recoveredAt = tonumber(redis.call('HGET', KEYS[1], 'recoveredAt') or '0')
 local isNew = 0
-if redis.call('HGET', KEYS[1], 'status') ~= 'open' then
+local reopened = 0
+if status == 'recovered' and now - recoveredAt <= tonumber(ARGV[8]) then
+  if redis.call('HGET', KEYS[1], 'recoveredNoted') == '1' then redis.call('HSET', KEYS[1], 'reopened', ARGV[3]) end
+  redis.call('HDEL', KEYS[1], 'recoveredAt', 'healthyFor')
+  redis.call('HSET', KEYS[1], 'status', 'open', 'recoveredNoted', 0, 'last', ARGV[4])
+  redis.call('SADD', KEYS[4], ARGV[7])
+  reopened = 1
+elseif status ~= 'open' then
   redis.call('HINCRBY', KEYS[1], 'gen', 1)
-  redis.call('HDEL', KEYS[1], 'ts', 'shown', 'updatedAt', 'count', 'recoveredAt', 'recoveredNoted', 'healthyFor', 'last', 'intent')
+  redis.call('HDEL', KEYS[1], 'ts', 'shown', 'updatedAt', 'count', 'recoveredAt', 'recoveredNoted', 'healthyFor', 'last', 'intent', 'reopened')
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'status', 'open', 'firstAt', ARGV[3], 'head', ARGV[4], 'threaded', 1, 'occBase', 0)
-  for i = 8, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
   redis.call('SADD', KEYS[4], ARGV[7])
   redis.call('ZADD', KEYS[5], ARGV[3], ARGV[7])
   isNew = 1
@@ -80,7 +94,11 @@ if over > 0 then
   redis.call('LTRIM', KEYS[2], over, -1)
   redis.call('HINCRBY', KEYS[1], 'occBase', over)
 end
-return {1, isNew, count, tonumber(redis.call('HGET', KEYS[1], 'gen'))}
+local ttl = tonumber(ARGV[9])
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('EXPIRE', KEYS[5], ttl)
+return {1, isNew, count, tonumber(redis.call('HGET', KEYS[1], 'gen')), reopened}
 `);
 
 /** KEYS: incident. ARGV: gen, then field/value pairs. Sets them only if the generation is still `gen`. */
@@ -101,6 +119,8 @@ return 1
 export interface RecordResult {
   recorded: boolean;
   isNew: boolean;
+  /** A recent recovery was undone: the same message and thread carry on. */
+  reopened: boolean;
   count: number;
   gen: number;
 }
@@ -110,17 +130,21 @@ export interface IncidentStoreOptions {
   maxOccurrences?: number;
   /** How long the restart numbers alerted for a pod are remembered. Default 7 days. */
   seenTtlSeconds?: number;
+  /** An incident and its occurrences are forgotten this long after its last occurrence. Default 30 days. */
+  incidentTtlSeconds?: number;
 }
 
 export class IncidentStore {
   private readonly base: string;
   private readonly maxOccurrences: number;
   private readonly seenTtl: number;
+  private readonly incidentTtl: number;
 
   constructor(private readonly redis: Redis, prefix: string, opts: IncidentStoreOptions = {}) {
     this.base = `${prefix}:chatops:alerts`;
     this.maxOccurrences = opts.maxOccurrences ?? 200;
     this.seenTtl = opts.seenTtlSeconds ?? 7 * 86_400;
+    this.incidentTtl = opts.incidentTtlSeconds ?? 30 * 86_400;
   }
 
   private incKey = (id: string) => `${this.base}:inc:${id}`;
@@ -147,7 +171,7 @@ export class IncidentStore {
    * recorded this occurrence number or a later one. Opens a new generation (a new
    * top-level message) when the incident was recovered or never existed.
    */
-  async record(key: IncidentKey, recoverAfterMs: number, podUid: string, field: string, occurrence: number, occ: Occurrence, now: number): Promise<RecordResult & { id: string }> {
+  async record(key: IncidentKey, timing: { recoverAfterMs: number; reopenWithinMs: number }, podUid: string, field: string, occurrence: number, occ: Occurrence, now: number): Promise<RecordResult & { id: string }> {
     const id = incidentId(key);
     const statics: Record<string, string> = {
       channel: key.channel,
@@ -157,14 +181,14 @@ export class IncidentStore {
       wkind: key.workload.kind,
       wname: key.workload.name,
       kind: key.kind,
-      recoverAfter: String(recoverAfterMs),
+      recoverAfter: String(timing.recoverAfterMs),
     };
     const res = (await RECORD.run(
       this.redis,
       [this.incKey(id), this.occKey(id), this.seenKey(podUid), this.openKey, this.waitersKey(key.channel)],
-      [field, occurrence, now, JSON.stringify(occ), this.maxOccurrences, this.seenTtl, id, ...Object.entries(statics).flat()],
-    )) as [number, number, number, number];
-    return { id, recorded: res[0] === 1, isNew: res[1] === 1, count: res[2], gen: res[3] };
+      [field, occurrence, now, JSON.stringify(occ), this.maxOccurrences, this.seenTtl, id, timing.reopenWithinMs, Math.max(this.incidentTtl, Math.ceil(timing.reopenWithinMs / 1_000) + 1), ...Object.entries(statics).flat()],
+    )) as [number, number, number, number, number];
+    return { id, recorded: res[0] === 1, isNew: res[1] === 1, count: res[2], gen: res[3], reopened: res[4] === 1 };
   }
 
   async load(id: string): Promise<IncidentState | undefined> {
@@ -198,6 +222,7 @@ export class IncidentStore {
       ...(h.healthyFor ? { healthyForMs: Number(h.healthyFor) } : {}),
       ...(silence ? { silence } : {}),
       ...(h.silenceNote ? { silenceNote: JSON.parse(h.silenceNote) as IncidentState['silenceNote'] } : {}),
+      ...(h.reopened ? { reopenedAt: Number(h.reopened) } : {}),
       recoverAfterMs: Number(h.recoverAfter ?? 0),
     };
   }
@@ -231,10 +256,12 @@ export class IncidentStore {
     return (await RECOVER.run(this.redis, [this.incKey(id), this.openKey], [gen, now, healthyForMs, id])) === 1;
   }
 
-  /** Open incidents (for a watcher taking over: recoveries to announce). */
+  /** Open incidents (for a watcher taking over: recoveries to announce). Ids whose incident expired leave the set. */
   async openIncidents(): Promise<IncidentState[]> {
     const ids = await this.redis.smembers(this.openKey);
     const states = await Promise.all(ids.map((id) => this.load(id)));
+    const gone = ids.filter((_, i) => states[i] === undefined);
+    if (gone.length > 0) await this.redis.srem(this.openKey, ...gone);
     return states.filter((s): s is IncidentState => s !== undefined && s.status === 'open');
   }
 

@@ -225,3 +225,8 @@ export function logsMessage(pod: string, container: string | undefined, lines: r
   const text = `Last ${lines.length} log lines of ${which}:`;
   return { text: `${text}\n${lines.join('\n')}`, blocks: [section(`${text}\n${lines.length ? codeBlock(lines.join('\n')) : '_empty_'}`)] };
 }
+
+export function reopenedReply(v: Pick<IncidentView, 'kind' | 'workload'>, at: number): SlackMessage {
+  const text = `${ICON[v.kind]} Reopened: ${v.kind} again in ${workloadLabel(v.workload)} at ${slackTime(at)}, soon after it recovered. Occurrences continue below.`;
+  return { text, blocks: [section(text)] };
+}

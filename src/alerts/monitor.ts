@@ -115,7 +115,7 @@ export class ClusterMonitor {
     });
     for (const s of open) {
       if (s.cluster !== cluster.name || !this.routesByNs.has(s.namespace)) continue;
-      this.recovery.track({ id: s.id, gen: s.gen, workload: workloadKey(s.namespace, s.workload), recoverAfterMs: s.recoverAfterMs });
+      this.recovery.track({ id: s.id, gen: s.gen, workload: workloadKey(s.namespace, s.workload), recoverAfterMs: s.recoverAfterMs }, s.lastAt);
     }
     if (this.stopped) return; // stopped while reading the open incidents
     const informers = [...this.eventInformers, ...this.podInformers.values()];
@@ -240,11 +240,13 @@ export class ClusterMonitor {
     const keys = routes.map((r) => {
       const key: IncidentKey = { channel: r.channel, cluster: this.opts.cluster.name, namespace: ns, env: r.env, workload: w, kind: finding.kind };
       const id = incidentId(key);
-      return { key, id, field: `${id}/${finding.container ?? ''}`, recoverAfterMs: r.pendingForMs };
+      return { key, id, field: `${id}/${finding.container ?? ''}`, timing: { recoverAfterMs: r.recoverAfterMs, reopenWithinMs: r.reopenWithinMs } };
     });
     const done = await this.opts.store.alreadyRecorded(uid, keys.map((k) => ({ field: k.field, occurrence: finding.occurrence })));
     const todo = keys.filter((_, i) => !done[i]);
     if (todo.length === 0) return;
+    const workload = workloadKey(ns, w);
+    this.recovery.occurred(workload, t);
     const diagnosis = await this.evidence.diagnose(pod, finding);
     const occurrence: Occurrence = {
       pod: pod.metadata?.name ?? '?',
@@ -254,13 +256,13 @@ export class ClusterMonitor {
       diagnosis,
     };
     for (const k of todo) {
-      const res = await this.opts.store.record(k.key, k.recoverAfterMs, uid, k.field, finding.occurrence, occurrence, t);
+      const res = await this.opts.store.record(k.key, k.timing, uid, k.field, finding.occurrence, occurrence, t);
       if (!res.recorded) continue;
       alertsTotal.inc({ kind: finding.kind });
-      this.recovery.track({ id: res.id, gen: res.gen, workload: workloadKey(ns, w), recoverAfterMs: k.recoverAfterMs });
+      this.recovery.track({ id: res.id, gen: res.gen, workload, recoverAfterMs: k.timing.recoverAfterMs });
       await this.opts.enqueue(res.id, res.isNew);
     }
-    this.recovery.evaluate(workloadKey(ns, w));
+    this.recovery.evaluate(workload);
   }
 
   /** Every pod of the workload that counts is healthy (see detect.ts). */

@@ -14,8 +14,8 @@ export interface RateLimit {
   burst: number;
 }
 
-/** Slack's per-channel posting rate, kept a little under what Slack tolerates. */
-export const CHANNEL_POST_LIMIT: RateLimit = { perSecond: 1, burst: 2 };
+/** Slack's per-channel posting rate: 1 message/s, no bursts (Slack tolerates short ones, but a storm is not short). */
+export const CHANNEL_POST_LIMIT: RateLimit = { perSecond: 1, burst: 1 };
 /** chat.update is Tier 3: about 50 per minute. */
 export const UPDATE_LIMIT: RateLimit = { perSecond: 50 / 60, burst: 10 };
 

@@ -1,7 +1,9 @@
 /**
- * Recovery of open incidents: an incident recovers when every pod of its
- * workload has been healthy for its recovery window. Any unhealthy pod resets
- * the clock. The monitor tells this tracker about incidents and pod changes.
+ * Recovery of open incidents: an incident recovers when its workload has been
+ * quiet for the whole recovery window — no new occurrence, and every pod
+ * healthy. An occurrence or any unhealthy pod restarts the clock, so kills that
+ * keep coming (each container back to running right after) never look like a
+ * recovery. The monitor tells this tracker about incidents, occurrences and pod changes.
  */
 import type { Logger } from '../log.js';
 import type { IncidentStore } from './incidents.js';
@@ -31,11 +33,21 @@ export class RecoveryTracker {
   /** Open incident ids per workload. */
   private readonly byWorkload = new Map<string, Set<string>>();
   private readonly healthySince = new Map<string, number>();
+  /** When the workload's latest occurrence was seen (ms). */
+  private readonly lastOccurrence = new Map<string, number>();
 
   constructor(private readonly opts: RecoveryOptions) {}
 
-  /** An incident is open (again, or in a new generation): its recovery is judged from now on. */
-  track(o: OpenIncident): void {
+  /** An occurrence in the workload: whatever quiet time it had starts again. */
+  occurred(workload: string, at: number): void {
+    if (at <= (this.lastOccurrence.get(workload) ?? -Infinity)) return;
+    this.lastOccurrence.set(workload, at);
+    for (const id of this.byWorkload.get(workload) ?? []) this.opts.timers.clear(timerName(id));
+  }
+
+  /** An incident is open (again, or in a new generation): its recovery is judged from now on. `lastAt`: its latest occurrence, when known. */
+  track(o: OpenIncident, lastAt?: number): void {
+    if (lastAt !== undefined && Number.isFinite(lastAt)) this.occurred(o.workload, lastAt);
     const known = this.open.get(o.id);
     if (known && known.gen === o.gen) return;
     if (known && known.workload !== o.workload) this.untrack(known);
@@ -51,7 +63,14 @@ export class RecoveryTracker {
     return [...this.byWorkload.keys()];
   }
 
-  /** Every pod of the workload healthy for the incident's window → recovered; any unhealthy pod resets the clock. */
+  /** When the workload's quiet time began: the later of every pod healthy and the last occurrence. */
+  private quietSince(workload: string): number | undefined {
+    const healthy = this.healthySince.get(workload);
+    if (healthy === undefined) return undefined;
+    return Math.max(healthy, this.lastOccurrence.get(workload) ?? -Infinity);
+  }
+
+  /** Quiet for the incident's window → recovered; any unhealthy pod or new occurrence resets the clock. */
   evaluate(workload: string): void {
     const ids = this.byWorkload.get(workload);
     if (!ids) return;
@@ -63,8 +82,8 @@ export class RecoveryTracker {
       return;
     }
     const t = this.opts.now();
-    const since = this.healthySince.get(workload) ?? t;
-    this.healthySince.set(workload, since);
+    if (!this.healthySince.has(workload)) this.healthySince.set(workload, t);
+    const since = this.quietSince(workload) ?? t;
     for (const o of incidents) {
       if (timers.has(timerName(o.id))) continue;
       timers.set(timerName(o.id), since + o.recoverAfterMs - t, () => void this.tryRecover(o));
@@ -78,13 +97,20 @@ export class RecoveryTracker {
     if (ids?.size === 0) {
       this.byWorkload.delete(o.workload);
       this.healthySince.delete(o.workload);
+      this.lastOccurrence.delete(o.workload);
     }
   }
 
   private async tryRecover(o: OpenIncident): Promise<void> {
-    const since = this.healthySince.get(o.workload);
     const t = this.opts.now();
-    if (this.opts.isStopped() || since === undefined || !this.opts.healthy(o.workload) || this.open.get(o.id) !== o) return;
+    if (this.opts.isStopped() || this.open.get(o.id) !== o || !this.opts.healthy(o.workload)) return;
+    const since = this.quietSince(o.workload);
+    if (since === undefined) return;
+    // An occurrence since the timer was set (or a clock that ran slow): not quiet long enough yet.
+    if (t - since < o.recoverAfterMs) {
+      this.opts.timers.set(timerName(o.id), since + o.recoverAfterMs - t, () => void this.tryRecover(o));
+      return;
+    }
     try {
       if (await this.opts.store.recover(o.id, o.gen, t, t - since)) await this.opts.enqueue(o.id, false);
       this.untrack(o);

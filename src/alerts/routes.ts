@@ -6,6 +6,10 @@ export interface Route {
   channel: string;
   env: string;
   pendingForMs: number;
+  /** Quiet time (no occurrence, every pod healthy) before an incident recovers. */
+  recoverAfterMs: number;
+  /** A new occurrence within this time after a recovery reopens the incident. */
+  reopenWithinMs: number;
 }
 
 /** The namespaces of one cluster that rules cover, and where each kind is routed. */
@@ -28,7 +32,7 @@ export function watchTargets(config: Config, clusterOf: (env: string) => string)
       targets.set(namespace, target);
       for (const kind of rule.on) {
         const routes = target.routes.get(kind) ?? [];
-        if (!routes.some((r) => r.channel === rule.channel)) routes.push({ channel: rule.channel, env, pendingForMs: rule.pendingFor });
+        if (!routes.some((r) => r.channel === rule.channel)) routes.push({ channel: rule.channel, env, pendingForMs: rule.pendingFor, recoverAfterMs: rule.recoverAfter, reopenWithinMs: rule.reopenWithin });
         target.routes.set(kind, routes);
       }
     }

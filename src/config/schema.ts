@@ -95,6 +95,12 @@ const alertRule = z
     channel: channelId,
     on: z.array(z.enum(alertKinds)).min(1).default([...alertKinds]),
     pendingFor: duration.default(2 * 60_000).describe('how long a pod must be unschedulable before an alert'),
+    recoverAfter: duration
+      .default(5 * 60_000)
+      .describe('how long a workload must stay quiet (no new occurrence, every pod healthy) before its incident is declared recovered'),
+    reopenWithin: duration
+      .default(30 * 60_000)
+      .describe('a new occurrence this soon after a recovery reopens the same incident and thread instead of posting a new message'),
   })
   .strict();
 

@@ -63,7 +63,7 @@ const occurrence = (pod: string, restarts: number): Occurrence => ({
   diagnosis: { kind: 'OOMKilled', pod, namespace: 'beta', at: Date.now(), container: 'db', restarts, logTail: [], suggestion: 'raise it' },
 });
 async function occur(k: IncidentKey, pod: string, restarts: number) {
-  const res = await store.record(k, 60_000, `uid-${pod}`, `${pod}/db`, restarts, occurrence(pod, restarts), Date.now());
+  const res = await store.record(k, { recoverAfterMs: 60_000, reopenWithinMs: 0 }, `uid-${pod}`, `${pod}/db`, restarts, occurrence(pod, restarts), Date.now());
   if (res.recorded) await enqueueIncident(queue, res.id, res.isNew);
   return res;
 }

@@ -5,7 +5,7 @@ import type { SlackEmulator, StoredMessage } from '../support/slack/index.js';
 export const ONCALL = 'C0ONCALL';
 
 /** beta and prod watched by one rule posting to C0ONCALL; C0ONCALL may run every verb in beta. */
-export const alertConfig = (opts: { pendingFor?: string; on?: string[] } = {}) => (kubeconfig: string) => `
+export const alertConfig = (opts: { pendingFor?: string; recoverAfter?: string; on?: string[] } = {}) => (kubeconfig: string) => `
 clusters:
   default: { context: emulator, kubeconfig: ${kubeconfig} }
 environments:
@@ -18,6 +18,7 @@ alerts:
     channel: ${ONCALL}
     on: [${(opts.on ?? ['OOMKilled', 'Unschedulable', 'CrashLoopBackOff', 'ImagePullBackOff']).join(', ')}]
     pendingFor: ${opts.pendingFor ?? '300ms'}
+    recoverAfter: ${opts.recoverAfter ?? opts.pendingFor ?? '300ms'}
 `;
 
 /** The image the fixtures give a workload, unless told otherwise. */

@@ -7,7 +7,7 @@ let h: Harness;
 let pods: any[];
 let alertTs: string;
 beforeAll(async () => {
-  // pendingFor 1m: the workload does not "recover" between kills, so every kill counts in one incident.
+  // recoverAfter 1m (the fixture takes pendingFor): the workload does not "recover" between kills, so every kill counts in one incident.
   h = await startHarness({ name: 'alerts-watch', config: alertConfig({ pendingFor: '1m' }) });
   pods = await runningDeployment(h.kube, 'beta', 'relist', { replicas: 4 });
   h.kube.oomKill('beta', pods[0].metadata.name);

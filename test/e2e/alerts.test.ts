@@ -32,7 +32,7 @@ describe('on-call alerts', () => {
 
     h.kube.oomKill('beta', b.metadata.name);
     await waitForThreadReply(h.slack, alert.ts, new RegExp(`Again: OOMKilled in pod \`${b.metadata.name}\` — 2 in total`));
-    // Every pod healthy for pendingFor (300 ms): the thread says so and the headline turns green.
+    // No new kill and every pod healthy for recoverAfter (300 ms here): the thread says so and the headline turns green.
     await waitForThreadReply(h.slack, alert.ts, /Recovered: every pod of deployment leaky has been healthy/);
     const recovered = await waitForUpdate(h.slack, alert.ts, /Recovered — OOMKilled · deployment leaky · beta \(2 occurrences\)/);
     expect(shown(recovered)).not.toContain('Silence 1h');

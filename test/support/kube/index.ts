@@ -49,7 +49,7 @@ export interface KubeEmulator {
   setImageBehavior(image: string, behavior: PodBehavior): void;
   setDefaultBehavior(behavior: PodBehavior): void;
   /** OOM-kill a container now: terminated OOMKilled/137 (MODIFIED, synchronous), then CrashLoopBackOff with restartCount+1 and lastState.terminated, then running again. */
-  oomKill(namespace: string, podName: string, container?: string): void;
+  oomKill(namespace: string, podName: string, container?: string, opts?: { restartAfterMs?: number }): boolean;
   /** Append lines to a pod container's current log. */
   /** `at` (ms since epoch) dates the lines, e.g. in the past for `sinceSeconds`; default now. */
   appendLogs(namespace: string, podName: string, lines: string[], container?: string, at?: number): void;
@@ -200,7 +200,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     },
     setImageBehavior: (image, b) => controller.setImageBehavior(image, b),
     setDefaultBehavior: (b) => controller.setDefaultBehavior(b),
-    oomKill: (ns, pod, container) => controller.kubelet.oomKill(ns, pod, container),
+    oomKill: (ns, pod, container, opts) => controller.kubelet.oomKill(ns, pod, container, opts),
     appendLogs: (ns, pod, lines, container, at) => controller.kubelet.appendLogs(ns, pod, lines, container, at),
     addNode,
     compactHistory: () => store.compactHistory(),

@@ -323,8 +323,11 @@ export class Kubelet {
     this.flush(run);
   }
 
-  /** The container exits: terminated now, CrashLoopBackOff shortly after, restarted after back-off. */
-  private crash(run: PodRun, c: ContainerRun, reason: string, exitCode: number): void {
+  /**
+   * The container exits: terminated now, CrashLoopBackOff shortly after, restarted after back-off;
+   * with `restartAfterMs`, restarted after that delay without a back-off (the kubelet's first restarts).
+   */
+  private crash(run: PodRun, c: ContainerRun, reason: string, exitCode: number, restartAfterMs?: number): void {
     if (run.stopped) return;
     this.clock.cancel(c.timer);
     const terminated = {
@@ -338,6 +341,16 @@ export class Kubelet {
     c.ready = false;
     c.started = false;
     this.flush(run);
+    if (restartAfterMs !== undefined) {
+      c.timer = this.clock.after(restartAfterMs, () => {
+        if (run.stopped) return;
+        c.lastState = { terminated };
+        c.restartCount += 1;
+        this.startContainer(run, c, this.opts.behaviorFor(c.image));
+        this.flush(run);
+      });
+      return;
+    }
     c.timer = this.clock.after(this.tick * 2, () => {
       if (run.stopped) return;
       const seconds = Math.min(10 * 2 ** c.backoffSteps, 300);
@@ -356,8 +369,13 @@ export class Kubelet {
     });
   }
 
-  /** OOM-kill a running container now (first MODIFIED is synchronous). */
-  oomKill(ns: string, name: string, container?: string): void {
+  /**
+   * OOM-kill a running container now (first MODIFIED is synchronous). By default it then backs off as
+   * a crash loop; with `restartAfterMs` it is running again after that delay (as the kubelet does for
+   * a container that ran a while), ready a tick later; then a container that is not running is not
+   * killed, and false says so.
+   */
+  oomKill(ns: string, name: string, container?: string, opts: { restartAfterMs?: number } = {}): boolean {
     const key = `${ns}/${name}`;
     let run = this.runs.get(key);
     const pod = this.store.get(POD, ns, name);
@@ -365,7 +383,10 @@ export class Kubelet {
     if (!run) run = this.adopt(pod);
     const c = container ? run.containers.find((x) => x.name === container) : run.containers[0];
     if (!c) throw new Error(`kube emulator: container ${container} not found in pod ${key}`);
-    this.crash(run, c, 'OOMKilled', 137);
+    // The kernel kills a process, not a container that is not running: false, and nothing changes.
+    if (opts.restartAfterMs !== undefined && !c.state?.running) return false;
+    this.crash(run, c, 'OOMKilled', 137, opts.restartAfterMs);
+    return true;
   }
 
   appendLogs(ns: string, name: string, lines: string[], container?: string, at?: number): void {
