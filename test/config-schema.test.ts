@@ -63,7 +63,7 @@ describe('config examples', () => {
     expect(config.apps.myapp).toMatchObject({ image: 'registry.example.com/team/myapp', port: 8080, replicas: 2, environments: { prod: { replicas: 4 } } });
     expect(Object.keys(config.channels)).toEqual(['C0DEVTEAM', 'C0OPS', 'C0RELEASE', 'C0ONCALL']);
     expect(config.alerts).toEqual([
-      { environments: ['prod', 'beta'], channel: 'C0ONCALL', on: ['OOMKilled', 'Unschedulable', 'CrashLoopBackOff', 'ImagePullBackOff'], pendingFor: 2 * 60_000 },
+      { environments: ['prod', 'beta'], channel: 'C0ONCALL', on: ['OOMKilled', 'Unschedulable', 'CrashLoopBackOff', 'ImagePullBackOff'], pendingFor: 2 * 60_000, recoverAfter: 5 * 60_000, reopenWithin: 30 * 60_000 },
     ]);
   });
 

@@ -124,10 +124,10 @@ alerts:
     expect(targets.map((t) => t.namespace)).toEqual(['beta', 'prod']);
     const prod = targets.find((t) => t.namespace === 'prod')!;
     expect(prod.routes.get('OOMKilled')).toEqual([
-      { channel: 'C0ONCALL', env: 'prod', pendingForMs: 120_000 },
-      { channel: 'C0PRODOPS', env: 'prod', pendingForMs: 120_000 },
+      { channel: 'C0ONCALL', env: 'prod', pendingForMs: 120_000, recoverAfterMs: 300_000, reopenWithinMs: 1_800_000 },
+      { channel: 'C0PRODOPS', env: 'prod', pendingForMs: 120_000, recoverAfterMs: 300_000, reopenWithinMs: 1_800_000 },
     ]);
-    expect(prod.routes.get('CrashLoopBackOff')).toEqual([{ channel: 'C0PRODOPS', env: 'prod', pendingForMs: 120_000 }]);
+    expect(prod.routes.get('CrashLoopBackOff')).toEqual([{ channel: 'C0PRODOPS', env: 'prod', pendingForMs: 120_000, recoverAfterMs: 300_000, reopenWithinMs: 1_800_000 }]);
     expect(targets.find((t) => t.namespace === 'beta')!.routes.has('CrashLoopBackOff')).toBe(false);
   });
 });
