@@ -30,9 +30,11 @@ export default defineVerb<Args>({
     const filter = second ? { app: first, env: second } : first && hasOwnKey(ctx.config.environments, first) ? { env: first } : first ? { app: first } : {};
     const binding = bindingFor(ctx.config, ctx.request.channelId);
     const visible = new Set(binding ? allowedEnvironments(ctx.config, binding) : []);
+    // Entries with no environment (or one not in config) are shown only to their own channel, or one bound to every environment.
+    const everything = binding?.environments.includes('*') ?? false;
     // A channel sees what happened in the environments it may touch (and its own commands elsewhere).
     const entries = (await ctx.services.audit.recent({ ...filter, limit: 100 }))
-      .filter((e) => (e.env ? visible.has(e.env) : true) || e.channelId === ctx.request.channelId)
+      .filter((e) => everything || (e.env !== undefined && visible.has(e.env)) || e.channelId === ctx.request.channelId)
       .slice(0, 25);
     if (entries.length === 0) {
       await ctx.reply({ text: 'No audited actions match.' });

@@ -4,7 +4,7 @@ import { defineVerb, type VerbContext } from '../src/command/types.js';
 import { formatDuration } from '../src/config/duration.js';
 import { denied, isChatOpsError, notFound, unavailable } from '../src/errors/index.js';
 import { announceDecision } from '../src/approvals/gate.js';
-import { bindingFor } from '../src/policy/index.js';
+import { allowedEnvironments, bindingFor } from '../src/policy/index.js';
 import type { CommandJobData } from '../src/queue/commands.js';
 import { context, escapeMrkdwn, mention, section, type SlackMessage } from '../src/slack/blocks.js';
 import { describeQueuedJob } from '../src/slack/views/jobs.js';
@@ -31,6 +31,17 @@ function mayCancel(ctx: Ctx, requesterId: string): void {
   if (ctx.request.userId === requesterId) return;
   if (bindingFor(ctx.config, ctx.request.channelId)?.commands.includes('*')) return;
   throw denied(`Only ${mention(requesterId)}, who asked for it, or an ops channel (one allowed every command) may cancel it.`);
+}
+
+/**
+ * A channel acts only on work of environments it is bound to; work with no environment
+ * only from the channel it came from (or one bound to every environment).
+ */
+function inScope(ctx: Ctx, env: string | undefined, fromChannel: string): void {
+  const binding = bindingFor(ctx.config, ctx.request.channelId);
+  if (binding?.environments.includes('*')) return;
+  if (env !== undefined ? binding && allowedEnvironments(ctx.config, binding).includes(env) : fromChannel === ctx.request.channelId) return;
+  throw denied(env !== undefined ? `This channel may not touch \`${env}\`, so it may not cancel its work either.` : 'That work was asked for in another channel; cancel it from there.');
 }
 
 /** Tell the channel when someone else's work is cancelled; the requester alone otherwise. */
@@ -64,8 +75,9 @@ async function cancelJob(ctx: Ctx, id: string): Promise<void> {
     throw notFound(`There is no job \`${id}\`. \`/k8s jobs\` lists the queued and running ones; finished jobs are forgotten after a day.`);
   }
   const requester = job.data.request.userId;
-  mayCancel(ctx, requester);
   const { what, target } = describeQueuedJob(ctx.verbs, job.data);
+  inScope(ctx, target.env, job.data.request.channelId);
+  mayCancel(ctx, requester);
   let state = await job.getState();
   // A job waiting for its target's lock is taken by a worker for a moment every few seconds to look
   // again, then goes back to delayed: that is not running yet — wait for it to go back.
@@ -129,6 +141,7 @@ async function cancelApproval(ctx: Ctx, id: string): Promise<void> {
   const request = await ctx.services.approvals.get(id);
   if (!request) throw notFound(`There is no approval request \`${id}\`. \`/k8s jobs\` lists the pending ones.`);
   const requester = request.request.userId;
+  inScope(ctx, request.env || undefined, request.request.channelId);
   mayCancel(ctx, requester);
   if (request.state !== 'pending') {
     await ctx.reply({ text: `The request \`${id}\` (\`${escapeMrkdwn(request.description)}\`) is already ${request.state}; there is nothing to cancel.` });
