@@ -78,10 +78,10 @@ function granted(rules: readonly Rule[]): string[] {
 const needed = (filter: (p: RequiredPermission) => boolean) =>
   [...new Set(REQUIRED_PERMISSIONS.filter(filter).map((p) => key(p.group, rbacResource(p), p.verb)))].sort();
 
-function expectExactly(actual: string[], expected: string[], where: string, scope: PermissionScope | 'label' | 'debug') {
+function expectExactly(actual: string[], expected: string[], where: string, scope: PermissionScope | 'label' | 'debug' | 'run') {
   const missing = expected.filter((k) => !actual.includes(k));
   const extra = actual.filter((k) => !expected.includes(k));
-  const perms = REQUIRED_PERMISSIONS.filter((p) => (scope === 'label' || scope === 'debug' ? p.optional === scope : p.scope === scope && !p.optional));
+  const perms = REQUIRED_PERMISSIONS.filter((p) => (scope === 'label' || scope === 'debug' || scope === 'run' ? p.optional === scope : p.scope === scope && !p.optional));
   const hint = `${where} must grant exactly what REQUIRED_PERMISSIONS (src/kube/permissions.ts) lists for ${scope}.\n`
     + `missing: ${missing.join(', ') || 'none'}\nextra: ${extra.join(', ') || 'none'}\nexpected rules:\n${stringify(rbacRules(perms))}`;
   expect({ missing, extra }, hint).toEqual({ missing: [], extra: [] });
@@ -91,11 +91,13 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
   let objects: K8sObject[];
   let withLabels: K8sObject[];
   let withDebug: K8sObject[];
+  let withExec: K8sObject[];
   beforeAll(async () => {
-    [objects, withLabels, withDebug] = await Promise.all([
+    [objects, withLabels, withDebug, withExec] = await Promise.all([
       kustomize(join(KUSTOMIZE, 'overlays/all-in-one')),
       kustomizeBaseWith(['components/node-labels']),
       kustomizeBaseWith(['components/debug-pods']),
+      kustomizeBaseWith(['components/pod-exec']),
     ]);
   });
 
@@ -118,6 +120,15 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
     expect(bindings.map((b) => `${b.kind}/${b.metadata.namespace}`)).toEqual(['RoleBinding/beta']);
   });
 
+  it('adds pods/exec only with the pod-exec component, bound in the managed namespace only', () => {
+    const base = new Set(roles(objects, 'ClusterRole').map((r) => r.metadata.name));
+    const added = roles(withExec, 'ClusterRole').filter((r) => !base.has(r.metadata.name));
+    expect(added.map((r) => r.metadata.name)).toEqual(['k8s-chatops-pod-exec']);
+    expectExactly(granted(added.flatMap((r) => r.rules)), needed((p) => p.optional === 'run'), 'components/pod-exec', 'run');
+    const bindings = withExec.filter((o) => o.metadata.name === 'k8s-chatops-pod-exec' && o.kind.endsWith('Binding'));
+    expect(bindings.map((b) => `${b.kind}/${b.metadata.namespace}`)).toEqual(['RoleBinding/beta']);
+  });
+
   it('grants the Lease permissions in the bot\'s own namespace, and nothing more', () => {
     const own = roles(objects, 'Role').filter((r) => r.metadata.namespace === BOT_NAMESPACE);
     expectExactly(granted(own.flatMap((r) => r.rules)), needed((p) => p.scope === 'bot-namespace'), `Roles in ${BOT_NAMESPACE}`, 'bot-namespace');
@@ -135,7 +146,7 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
   });
 
   it('binds every role to the bot\'s service account only, never to cluster-admin, never to secrets', () => {
-    for (const objs of [objects, withLabels, withDebug]) {
+    for (const objs of [objects, withLabels, withDebug, withExec]) {
       const bindings = objs.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') as Array<
         K8sObject & { roleRef: { kind: string; name: string }; subjects: unknown[] }
       >;
@@ -407,7 +418,7 @@ describe('k8s-chatops check', () => {
     expect(stdout).toMatch(/OK: the bot may do everything/);
     // Each permission appears once: namespaced + cluster-wide in the env report, leases in the leader report;
     // `debug`'s are not asked for, since no channel enables it.
-    expect(stdout.split('\n').filter((l) => /^\s+ok\s/.test(l))).toHaveLength(REQUIRED_PERMISSIONS.filter((p) => p.optional !== 'debug').length);
+    expect(stdout.split('\n').filter((l) => /^\s+ok\s/.test(l))).toHaveLength(REQUIRED_PERMISSIONS.filter((p) => p.optional !== 'debug' && p.optional !== 'run').length);
     expect(stdout).not.toContain('debug: create');
   });
 

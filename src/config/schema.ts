@@ -62,6 +62,20 @@ const appOverrides = z
   })
   .strict();
 
+const taskArgv = z.array(z.string().min(1).max(1_000)).min(1).max(50);
+const taskSchema = z
+  .union([
+    taskArgv,
+    z
+      .object({
+        command: taskArgv.describe('argv run in the pod, no shell: e.g. [jcmd, "1", VM.flags]'),
+        timeout: duration.default(60_000).describe('the command is abandoned after this long (default 60s)'),
+        container: dnsLabel.optional().describe('container to run it in; default the pod\'s first'),
+      })
+      .strict(),
+  ])
+  .transform((t) => (Array.isArray(t) ? { command: t, timeout: 60_000 } : t));
+
 export const appSchema = z
   .object({
     image: z.string().min(1).describe('image repository, without tag'),
@@ -75,6 +89,10 @@ export const appSchema = z
     environments: z.record(z.string(), appOverrides).default({}).describe('per-environment overrides'),
     ...templateFields,
     workload: workloadSchema.optional(),
+    tasks: z
+      .record(dnsLabel, taskSchema)
+      .default({})
+      .describe('one-shot commands `run <app> <env> <task>` may start in a pod, e.g. { jvm-flags: [jcmd, "1", VM.flags] } — never typed by users'),
     gitops: z.enum(['refuse', 'allowDrift']).optional().describe('when a GitOps controller (Argo CD, Flux) manages the workload: refuse (default), or allowDrift to change it anyway until its next sync'),
   })
   .strict();

@@ -23,7 +23,7 @@ export interface RequiredPermission {
   /** What needs it, for the `check` table and the docs. */
   why: string;
   /** Needed only when that command is enabled (a separate ClusterRole / Kustomize component). */
-  optional?: 'label' | 'debug';
+  optional?: 'label' | 'debug' | 'run';
 }
 
 const APPS = 'apps';
@@ -68,6 +68,8 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   // Debug copies of pods: only with the debug-pods component (a write verb that makes pods).
   { verb: 'create', group: CORE, resource: 'pods', scope: 'namespace', why: 'debug: create a sleeping copy of a pod', optional: 'debug' },
   { verb: 'delete', group: CORE, resource: 'pods', scope: 'namespace', why: 'debug: delete a debug copy at its TTL or on request', optional: 'debug' },
+  // Allow-listed tasks: only with the pod-exec component, off by default.
+  { verb: 'create', group: CORE, resource: 'pods', subresource: 'exec', scope: 'namespace', why: 'run: start an allow-listed task in a pod', optional: 'run' },
   // Pods, logs and events: status, pods, logs, diagnosis and alerts.
   { verb: 'get', group: CORE, resource: 'pods', scope: 'namespace', why: 'status, logs: read a pod' },
   { verb: 'list', group: CORE, resource: 'pods', scope: 'namespace', why: 'status, pods, diagnosis, alerts' },
