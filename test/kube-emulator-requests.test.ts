@@ -72,7 +72,7 @@ describe('kube emulator request options', () => {
     expect(emu.get('apps/v1', 'Deployment', 'dry', 'web')).toBeUndefined();
 
     expect((await call('POST', base, deployment('web'))).status).toBe(201);
-    await emu.waitFor(() => emu.get('apps/v1', 'Deployment', 'dry', 'web')?.status?.observedGeneration === 1, 3000, 'the controller');
+    await emu.waitFor(() => emu.get('apps/v1', 'Deployment', 'dry', 'web')?.status?.observedGeneration === 1, 10_000, 'the controller');
     const watched: string[] = [];
     const ctl = new AbortController();
     let stream: Promise<void> = Promise.resolve();
@@ -119,7 +119,7 @@ describe('kube emulator request options', () => {
     }
     // a real write reaches the watch; none of the dry runs did
     await call('PATCH', `${base}/web`, { metadata: { labels: { marker: 'real' } } }, CT.merge);
-    await emu.waitFor(() => watched.join('').includes('"marker":"real"') || undefined, 3000, 'the real write on the watch');
+    await emu.waitFor(() => watched.join('').includes('"marker":"real"') || undefined, 10_000, 'the real write on the watch');
     ctl.abort();
     await stream;
     const seen = watched.join('');

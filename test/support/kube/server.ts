@@ -3,7 +3,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { parseDeleteOptions } from './delete-options.js';
-import { trackUpdate } from './managed-fields.js';
 import { evict } from './eviction.js';
 import { openapiDocument } from './openapi.js';
 import { parseFieldValidation } from './unknown-fields.js';
@@ -17,7 +16,8 @@ import {
   resourceByPath,
   type ResourceDef,
 } from './resources.js';
-import { labelSelectorObjectToString, makeObjectFilter } from './selectors.js';
+import { makeObjectFilter } from './selectors.js';
+import { patchScale, setScale, toScale } from './scale.js';
 import { ApiError, badRequest, expired, forbidden, methodNotAllowed, notFound, successStatus, unsupportedMediaType } from './status.js';
 import { eventLine, Store, type StoreEvent } from './store.js';
 import { toTable, wantsTable } from './table.js';
@@ -322,7 +322,7 @@ export class KubeServer {
       case 'PUT': {
         if (name === undefined) throw methodNotAllowed();
         const body = this.parseBody(contentType, raw);
-        if (sub === 'scale') return this.send(res, 200, toScale(this.setScale(r, ns, name, body?.spec?.replicas, body?.metadata?.resourceVersion, dryRun, manager)));
+        if (sub === 'scale') return this.send(res, 200, toScale(setScale(this.store, r, ns, name, body?.spec?.replicas, body?.metadata?.resourceVersion, dryRun, manager)));
         const updated = replaceObject(this.store, r, ns, name, body, { fromClient: true, dryRun, fieldManager: manager, subresource: sub, fieldValidation, warnings });
         warn();
         return this.send(res, 200, updated);
@@ -330,18 +330,7 @@ export class KubeServer {
       case 'PATCH': {
         if (name === undefined) throw methodNotAllowed();
         const force = q.has('force') ? q.get('force') === 'true' : undefined;
-        if (sub === 'scale') {
-          const obj = this.store.get(r, ns, name);
-          if (!obj) throw notFound(r, name);
-          const scale = toScale(obj);
-          // patch the Scale object, then carry spec.replicas over
-          const tmp = new Store(1);
-          const scaleRes = SCALE_RES;
-          tmp.create(scaleRes, structuredClone(scale));
-          const [patched] = patchObject(tmp, scaleRes, ns, name, contentType ?? '', raw, { fromClient: true, force, fieldManager: fieldManager ?? 'scale' });
-          const updated = this.setScale(r, ns, name, patched.spec?.replicas, undefined, dryRun, manager);
-          return this.send(res, 200, toScale(updated));
-        }
+        if (sub === 'scale') return this.send(res, 200, toScale(patchScale(this.store, r, ns, name, contentType ?? '', raw, { force, fieldManager, manager, dryRun })));
         const isApply = (contentType ?? '').split(';')[0]!.trim().toLowerCase() === PATCH_TYPES.apply;
         const [obj, created] = patchObject(this.store, r, ns, name, contentType ?? '', raw, {
           fromClient: true, dryRun, fieldManager: isApply ? fieldManager : manager, force, subresource: sub, fieldValidation, warnings,
@@ -365,21 +354,6 @@ export class KubeServer {
         return this.send(res, 200, successStatus(r, name, deleted.metadata?.uid));
       }
     }
-  }
-
-  private setScale(r: ResourceDef, ns: string | undefined, name: string, replicas: unknown, rv: string | undefined, dryRun: boolean, manager: string): any {
-    const obj = this.store.get(r, ns, name);
-    if (!obj) throw notFound(r, name);
-    if (typeof replicas !== 'number' || replicas < 0 || !Number.isInteger(replicas)) {
-      throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, {
-        name, group: 'autoscaling', kind: 'Scale',
-        causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: 'spec.replicas' }],
-      });
-    }
-    const next = { ...obj, metadata: { ...obj.metadata, resourceVersion: rv }, spec: { ...obj.spec, replicas } };
-    next.metadata.managedFields = trackUpdate(r, obj, next, manager, 'scale');
-    if (dryRun) return next;
-    return this.store.update(r, next);
   }
 
   private accessReview(res: http.ServerResponse, body: any): void {
@@ -557,25 +531,3 @@ function managerFromUserAgent(ua: string | undefined): string {
 function keyOf(o: any): string {
   return `${o?.metadata?.namespace ?? ''}/${o?.metadata?.name ?? ''}`;
 }
-
-const SCALE_RES: ResourceDef = {
-  group: 'autoscaling', version: 'v1', apiVersion: 'autoscaling/v1', kind: 'Scale', listKind: 'ScaleList', plural: 'scale',
-  singular: 'scale', namespaced: true, verbs: [], subresources: [], hasStatus: false, generation: false,
-};
-
-function toScale(obj: any): object {
-  return {
-    kind: 'Scale',
-    apiVersion: 'autoscaling/v1',
-    metadata: {
-      name: obj.metadata.name,
-      namespace: obj.metadata.namespace,
-      uid: obj.metadata.uid,
-      resourceVersion: obj.metadata.resourceVersion,
-      creationTimestamp: obj.metadata.creationTimestamp,
-    },
-    spec: { replicas: obj.spec?.replicas ?? 0 },
-    status: { replicas: obj.status?.replicas ?? 0, selector: labelSelectorObjectToString(obj.spec?.selector) },
-  };
-}
-
