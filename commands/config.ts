@@ -89,7 +89,7 @@ function configView(app: string, envName: string, configMap: V1ConfigMap, secret
   const shownLines = escapeMrkdwn(lines.join('\n'));
   return {
     text: `${headline}\n${shownLines}`,
-    blocks: [section(headline), section(lines.length ? codeBlock(shownLines) : '_No keys._'), context(notes.join(' · '))],
+    blocks: [section(headline), section(lines.length ? codeBlock(lines.join('\n')) : '_No keys._'), context(notes.join(' · '))],
   };
 }
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { allowedApps, allowedEnvironments, allowedVerbs, bindingFor } from '../src/policy/index.js';
 import { badInput } from '../src/errors/index.js';
-import { context, section } from '../src/slack/blocks.js';
+import { context, escapeMrkdwn, section } from '../src/slack/blocks.js';
 
 const schema = z.object({ verb: z.string().max(40).regex(/^[a-z-]+$/, 'verb is a lowercase word').optional() });
 type Args = z.infer<typeof schema>;
@@ -26,16 +26,16 @@ export default defineVerb<Args>({
       const verb = verbs.get(ctx.args.verb);
       if (!verb) throw badInput(`There is no command \`${ctx.args.verb}\`. Try \`/k8s help\`.`);
       const allowed = mayUse.includes(verb.verb) ? '' : '\n:no_entry: This channel may not use it (see `/k8s access`).';
-      const text = `*${verb.verb}* — ${verb.summary}\nUsage: \`/k8s ${verb.usage}\`\nExample: \`/k8s ${verb.example}\`\nClass: ${verb.class}${allowed}`;
+      const text = `*${verb.verb}* — ${verb.summary}\nUsage: \`/k8s ${escapeMrkdwn(verb.usage)}\`\nExample: \`/k8s ${escapeMrkdwn(verb.example)}\`\nClass: ${verb.class}${allowed}`;
       await ctx.reply({ text, blocks: [section(text)] });
       return;
     }
-    const lines = mayUse.map((v) => verbs.get(v)).filter((v) => v !== undefined).map((v) => `• \`/k8s ${v.usage}\` — ${v.summary}`);
+    const lines = mayUse.map((v) => verbs.get(v)).filter((v) => v !== undefined).map((v) => `• \`/k8s ${escapeMrkdwn(v.usage)}\` — ${v.summary}`);
     const apps = binding ? allowedApps(ctx.config, binding) : undefined;
     const scope = binding
       ? `\nOn ${allowedEnvironments(ctx.config, binding).map((e) => `\`${e}\``).join(', ') || 'no environments'}, for ${apps ? `the apps ${apps.map((a) => `\`${a}\``).join(', ')}` : 'every app'}.`
       : '';
     const text = `Commands this channel may use:\n${lines.join('\n')}${scope}`;
-    await ctx.reply({ text, blocks: [section(text), context('`/k8s help <verb>` shows one command with an example · `/k8s access` shows what this channel may touch')] });
+    await ctx.reply({ text, blocks: [section(text), context('`/k8s help &lt;verb&gt;` shows one command with an example · `/k8s access` shows what this channel may touch')] });
   },
 });

@@ -92,8 +92,8 @@ export default defineVerb<Args>({
 
     if (labelled.length <= INLINE_MAX_LINES && body.length < INLINE_MAX_CHARS) {
       await ctx.reply({
-        text: `${title}\n${body}`,
-        blocks: [section(`*${escapeMrkdwn(title)}*`), section(codeBlock(escapeMrkdwn(body) || (grep ? '(no matching lines)' : '(no log lines)'))), ...(notes.length ? [context(notes.join(' · '))] : [])],
+        text: `${escapeMrkdwn(title)}\n${escapeMrkdwn(body)}`,
+        blocks: [section(`*${escapeMrkdwn(title)}*`), section(codeBlock(body || (grep ? '(no matching lines)' : '(no log lines)'))), ...(notes.length ? [context(notes.join(' · '))] : [])],
       });
       return;
     }
@@ -125,8 +125,8 @@ export default defineVerb<Args>({
       ? inviteHint(ctx.request.channelId)
       : `:warning: I could not upload the logs as a file (Slack answered \`${uploaded.code}\`); try again in a minute.`;
     await ctx.reply({
-      text: `${why}\nLast ${tail.length} of ${labelled.length} lines:\n${tailText}`,
-      blocks: [section(why), section(`*Last ${tail.length} of ${labelled.length} lines* (${escapeMrkdwn(scope)})`), section(codeBlock(escapeMrkdwn(tailText))), ...(notes.length ? [context(notes.join(' · '))] : [])],
+      text: `${why}\nLast ${tail.length} of ${labelled.length} lines:\n${escapeMrkdwn(tailText)}`,
+      blocks: [section(why), section(`*Last ${tail.length} of ${labelled.length} lines* (${escapeMrkdwn(scope)})`), section(codeBlock(tailText)), ...(notes.length ? [context(notes.join(' · '))] : [])],
     });
   },
 });

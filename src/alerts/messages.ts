@@ -4,7 +4,7 @@
  */
 import { formatDuration } from '../config/duration.js';
 import type { AlertKind } from '../config/schema.js';
-import { actions, codeBlock, context, escapeMrkdwn, fields, header, mention, section, type Block, type ButtonSpec, type SlackMessage } from '../slack/blocks.js';
+import { actions, codeBlock, context, escapeMrkdwn, truncate, fields, header, mention, section, type Block, type ButtonSpec, type SlackMessage } from '../slack/blocks.js';
 import { slackDate } from '../slack/code-sections.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
 import type { WorkloadRef } from './detect.js';
@@ -61,7 +61,7 @@ export function slackTime(ms: number): string {
 }
 
 export function workloadLabel(w: WorkloadRef): string {
-  return `${w.kind.toLowerCase()} ${w.name}`;
+  return `${w.kind.toLowerCase()} ${escapeMrkdwn(w.name)}`;
 }
 
 function kindLabel(kind: AlertKind, d?: Diagnosis): string {
@@ -77,13 +77,13 @@ function logSection(title: string, lines: readonly string[] | undefined): Block[
 
 /** The diagnosis blocks: the facts in fields, the evidence, the suggestion. */
 export function diagnosisBlocks(d: Diagnosis): Block[] {
-  const where = [`*Pod*\n\`${d.pod}\``, `*Node*\n${d.node ? `\`${d.node}\`` : '—'}`];
+  const where = [`*Pod*\n\`${escapeMrkdwn(d.pod)}\``, `*Node*\n${d.node ? `\`${escapeMrkdwn(d.node)}\`` : '—'}`];
   switch (d.kind) {
     case 'OOMKilled':
       return [
         fields([
           ...where,
-          `*Container*\n\`${d.container}\``,
+          `*Container*\n\`${escapeMrkdwn(d.container)}\``,
           `*Memory limit / request*\n${d.limit ?? 'none'} / ${d.request ?? 'none'}`,
           `*Restarts*\n${d.restarts}`,
           `*Killed*\n${slackTime(d.at)}${d.exitCode !== undefined ? ` (exit ${d.exitCode})` : ''}`,
@@ -95,7 +95,7 @@ export function diagnosisBlocks(d: Diagnosis): Block[] {
       return [
         fields([
           ...where,
-          `*Container*\n\`${d.container}\``,
+          `*Container*\n\`${escapeMrkdwn(d.container)}\``,
           `*Last exit*\n${d.exitCode ?? '?'}${d.reason ? ` (${escapeMrkdwn(d.reason)})` : ''}`,
           `*Restarts*\n${d.restarts}`,
           `*Exited*\n${slackTime(d.at)}`,
@@ -105,7 +105,7 @@ export function diagnosisBlocks(d: Diagnosis): Block[] {
       ];
     case 'ImagePullBackOff':
       return [
-        fields([...where, `*Container*\n\`${d.container}\``, `*Image*\n\`${escapeMrkdwn(d.image ?? '?')}\``]),
+        fields([...where, `*Container*\n\`${escapeMrkdwn(d.container)}\``, `*Image*\n\`${escapeMrkdwn(d.image ?? '?')}\``]),
         section(`*Registry says:* ${d.error ? escapeMrkdwn(d.error) : '_no error message yet_'}`),
         context(`:bulb: ${escapeMrkdwn(d.suggestion)}`),
       ];
@@ -138,7 +138,7 @@ export function headlineText(v: IncidentView): string {
 function summaryLine(v: IncidentView): string {
   const times = v.count === 1 ? 'once' : `*${v.count} times*`;
   const span = v.count > 1 ? ` over ${formatDuration(Math.max(0, v.lastAt - v.firstAt))}` : '';
-  const last = v.last ? `, last on pod \`${v.last.pod}\` at ${slackTime(v.last.at)}` : '';
+  const last = v.last ? `, last on pod \`${escapeMrkdwn(v.last.pod)}\` at ${slackTime(v.last.at)}` : '';
   return `${ICON[v.kind]} *${kindLabel(v.kind, v.head.diagnosis)}* in ${workloadLabel(v.workload)} (\`${v.env}\`): seen ${times}${span}${last}.${v.count > 1 ? ' Each one is in the thread.' : ''}`;
 }
 
@@ -157,7 +157,7 @@ export function alertButtons(v: IncidentView): ButtonSpec[] {
 
 /** The incident's top-level message. */
 export function headlineMessage(v: IncidentView, now: number): SlackMessage {
-  const status: string[] = [`namespace \`${v.namespace}\``, `cluster \`${v.cluster}\``, `first seen ${slackTime(v.firstAt)}`];
+  const status: string[] = [`namespace \`${escapeMrkdwn(v.namespace)}\``, `cluster \`${escapeMrkdwn(v.cluster)}\``, `first seen ${slackTime(v.firstAt)}`];
   if (v.status === 'recovered' && v.recoveredAt) status.push(`:white_check_mark: recovered ${slackTime(v.recoveredAt)}`);
   else if (v.silence && v.silence.until > now) status.push(`:no_bell: silenced until ${slackTime(v.silence.until)} by ${mention(v.silence.by)}`);
   const buttons = alertButtons(v);
@@ -175,14 +175,14 @@ export function headlineMessage(v: IncidentView, now: number): SlackMessage {
 
 function occurrenceLine(o: Occurrence): string {
   const d = o.diagnosis;
-  const container = o.container ? ` / \`${o.container}\`` : '';
-  const node = o.node ? ` on \`${o.node}\`` : '';
+  const container = o.container ? ` / \`${escapeMrkdwn(o.container)}\`` : '';
+  const node = o.node ? ` on \`${escapeMrkdwn(o.node)}\`` : '';
   const extra =
     d.kind === 'OOMKilled' ? ` — restart ${d.restarts}`
     : d.kind === 'CrashLoopBackOff' ? ` — exit ${d.exitCode ?? '?'}, restart ${d.restarts}`
     : d.kind === 'ImagePullBackOff' ? ` — \`${escapeMrkdwn(d.image ?? '?')}\``
     : '';
-  return `• \`${o.pod}\`${container}${node}${extra}, ${slackTime(o.at)}`;
+  return `• \`${escapeMrkdwn(o.pod)}\`${container}${node}${extra}, ${slackTime(o.at)}`;
 }
 
 /** At most this many occurrences are listed in one thread reply; the rest are counted. */
@@ -196,7 +196,7 @@ export function occurrencesReply(v: Pick<IncidentView, 'kind' | 'count'>, occurr
   const total = occurrences.length + hidden;
   if (total === 1 && occurrences[0]) {
     const o = occurrences[0];
-    const text = `${ICON[v.kind]} Again: ${kindLabel(v.kind, o.diagnosis)} in pod \`${o.pod}\` — ${v.count} in total.`;
+    const text = `${ICON[v.kind]} Again: ${kindLabel(v.kind, o.diagnosis)} in pod \`${escapeMrkdwn(o.pod)}\` — ${v.count} in total.`;
     return { text, blocks: [section(text), ...diagnosisBlocks(o.diagnosis)] };
   }
   const shown = occurrences.slice(-LISTED_PER_REPLY);
@@ -217,13 +217,13 @@ export function silencedReply(choice: string, until: number, by: string): SlackM
 }
 
 export function logsMessage(pod: string, container: string | undefined, lines: readonly string[] | undefined, previous: boolean): SlackMessage {
-  const which = `\`${pod}\`${container ? ` / \`${container}\`` : ''}${previous ? ' (previous instance)' : ''}`;
+  const which = `\`${escapeMrkdwn(pod)}\`${container ? ` / \`${escapeMrkdwn(container)}\`` : ''}${previous ? ' (previous instance)' : ''}`;
   if (lines === undefined) {
     const text = `:warning: Could not read the log of ${which}: the pod may be gone. Try \`/k8s logs\`.`;
     return { text, blocks: [section(text)] };
   }
   const text = `Last ${lines.length} log lines of ${which}:`;
-  return { text: `${text}\n${lines.join('\n')}`, blocks: [section(`${text}\n${lines.length ? codeBlock(lines.join('\n')) : '_empty_'}`)] };
+  return { text: truncate(`${text}\n${escapeMrkdwn(lines.join('\n'))}`, 3_000), blocks: [section(`${text}\n${lines.length ? codeBlock(lines.join('\n')) : '_empty_'}`)] };
 }
 
 export function reopenedReply(v: Pick<IncidentView, 'kind' | 'workload'>, at: number): SlackMessage {

@@ -1,5 +1,5 @@
 import { formatDuration } from '../config/duration.js';
-import { actions, context, escapeMrkdwn, mention, section, type SlackMessage } from '../slack/blocks.js';
+import { actions, context, escapeMrkdwn, mention, section, truncate, type SlackMessage } from '../slack/blocks.js';
 import { APPROVED } from '../slack/views/job-thread.js';
 import type { ApprovalRequest } from './store.js';
 import type { ApprovalRule } from './policy.js';
@@ -18,7 +18,7 @@ function body(request: ApprovalRequest): string[] {
 
 /** The request as approvers see it: who asked, the exact command, what changes, and the buttons. */
 export function approvalRequestMessage(request: ApprovalRequest, rule: ApprovalRule): SlackMessage {
-  const text = `:lock: Approval needed: ${request.description}, requested by ${mention(request.request.userId)}`;
+  const text = `:lock: Approval needed: ${escapeMrkdwn(truncate(request.description, 1_000))}, requested by ${mention(request.request.userId)}`;
   const needs = `Needs ${rule.minApprovals} approval${rule.minApprovals > 1 ? 's' : ''} from ${who(rule.approvers)}${rule.allowSelfApproval ? '' : ' (not the requester)'} · expires in ${formatDuration(request.expiresAt - request.createdAt)}`;
   const progress = request.approvals.length ? ` · approved so far by ${who(request.approvals)}` : '';
   return {
@@ -39,15 +39,15 @@ export function approvalRequestMessage(request: ApprovalRequest, rule: ApprovalR
 export function approvalDecidedMessage(request: ApprovalRequest): SlackMessage {
   const by = request.decidedBy ? mention(request.decidedBy) : '';
   const when = request.decidedAt ? time(request.decidedAt) : '';
-  const approved = `${APPROVED} Approved by ${who(request.approvals)} ${when} — running ${request.description}; progress follows in this thread`;
+  const approved = `${APPROVED} Approved by ${who(request.approvals)} ${when} — running ${escapeMrkdwn(request.description)}; progress follows in this thread`;
   const head: Record<Exclude<ApprovalRequest['state'], 'pending'>, string> = {
     approved,
     // Approved and its one run has started: the message reads the same.
     executed: approved,
-    rejected: `:no_entry_sign: Rejected by ${by} ${when} — ${request.description} will not run`,
-    expired: `:hourglass: Expired ${when} without enough approvals — ${request.description} did not run; ask again if still needed`,
-    cancelled: `:heavy_multiplication_x: Cancelled by ${by} ${when} — ${request.description} will not run`,
+    rejected: `:no_entry_sign: Rejected by ${by} ${when} — ${escapeMrkdwn(request.description)} will not run`,
+    expired: `:hourglass: Expired ${when} without enough approvals — ${escapeMrkdwn(request.description)} did not run; ask again if still needed`,
+    cancelled: `:heavy_multiplication_x: Cancelled by ${by} ${when} — ${escapeMrkdwn(request.description)} will not run`,
   };
-  const text = request.state === 'pending' ? `:lock: ${request.description}` : head[request.state];
+  const text = request.state === 'pending' ? `:lock: ${escapeMrkdwn(request.description)}` : head[request.state];
   return { text, blocks: [section(text), section(body(request).join('\n')), context(`requested by ${mention(request.request.userId)} · ${time(request.createdAt)}`)] };
 }

@@ -40,15 +40,34 @@ export const actions = (blockId: string, buttons: ButtonSpec[]): Block => ({
   })),
 });
 
-/** A code block; backticks in the content are broken up so they cannot end it early. */
+/**
+ * A code block of outside text (logs, tables of cluster names). Slack keeps
+ * `<!channel>` and links live inside code too, so the text is escaped here;
+ * backticks are broken up so they cannot end the block early.
+ */
 export function codeBlock(text: string, max = SECTION_LIMIT - 10): string {
-  const safe = text.replace(/```/g, '`\u200b``');
+  const safe = escapeMrkdwn(text).replace(/```/g, '`\u200b``');
   return '```' + truncate(safe, max) + '```';
 }
 
-/** Escapes text for mrkdwn so user or cluster text cannot ping @channel or fake links. */
+/**
+ * Bidirectional overrides/isolates and zero-width characters: they can make a
+ * value read as something else (`gpj.exe` shown as `exe.jpg`), so they are shown.
+ */
+const INVISIBLE = /[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+/**
+ * THE boundary for text that is not the bot's own (cluster names, log lines,
+ * events, images, config values, anything a user typed): escapes `&`, `<`, `>`
+ * so it cannot ping @channel, mention anyone or fake a link, and shows
+ * invisible direction/zero-width characters as `⟨U+202E⟩`.
+ */
 export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(INVISIBLE, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
 }
 
 export const mention = (userId: string) => `<@${userId}>`;

@@ -20,14 +20,19 @@ export function codeSections(lines: readonly string[], maxBlocks: number, maxCha
     size = 0;
   };
   for (const raw of lines) {
-    let line = escapeMrkdwn(raw);
-    if (line.length > maxChars) line = `${line.slice(0, maxChars - 1)}…`;
-    if (size + line.length + 1 > maxChars) {
+    // Measured escaped (as codeBlock will show it); kept raw, since codeBlock escapes.
+    let line = raw;
+    let shownLength = escapeMrkdwn(line).length;
+    while (shownLength > maxChars) {
+      line = `${line.slice(0, Math.max(0, line.length - (shownLength - maxChars) - 1))}…`;
+      shownLength = escapeMrkdwn(line).length;
+    }
+    if (size + shownLength + 1 > maxChars) {
       flush();
       if (blocks.length >= maxBlocks) break;
     }
     chunk.push(line);
-    size += line.length + 1;
+    size += shownLength + 1;
     shown++;
   }
   if (blocks.length < maxBlocks) flush();

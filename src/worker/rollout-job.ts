@@ -6,7 +6,7 @@ import { watchPodProblems } from '../kube/pod-warnings.js';
 import { LABEL_APP } from '../kube/render.js';
 import type { WorkloadKind } from '../kube/workloads/types.js';
 import { describeRevision, planRollback } from '../kube/rollback.js';
-import { actions, context, type SlackMessage } from '../slack/blocks.js';
+import { actions, context, escapeMrkdwn, type SlackMessage } from '../slack/blocks.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
 import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded, MILESTONE, rolloutStep } from '../slack/views/job-thread.js';
 
@@ -45,7 +45,7 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
 
   const warnings = await watchPodProblems(job.env.cluster, job.env.namespace, workload.selector, (problem) => {
     const detail = problem.kind === 'Unschedulable' ? problem.message ?? '' : problem.kind === 'ImagePullBackOff' ? problem.message ?? problem.image ?? '' : '';
-    void ctx.progress.step(`:warning: pod \`${problem.pod}\`: ${problem.summary}${detail ? ` — ${detail}` : ''}. Still waiting for the rollout (it fails at its progress deadline).`);
+    void ctx.progress.step(`:warning: pod \`${escapeMrkdwn(problem.pod)}\`: ${escapeMrkdwn(problem.summary)}${detail ? ` — ${escapeMrkdwn(detail)}` : ''}. Still waiting for the rollout (it fails at its progress deadline).`);
   });
   const final = await followRollout({
     cluster: job.env.cluster,

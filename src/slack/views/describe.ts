@@ -74,7 +74,7 @@ export function describeView(input: DescribeInput): DescribeView {
 
   for (const c of template.containers) {
     const lines = containerLines(c);
-    blocks.push(section(`*${c.role === 'init' ? 'init container' : 'container'} \`${escapeMrkdwn(c.name)}\`*\n${codeBlock(clip(escapeMrkdwn(lines.join('\n'))))}`));
+    blocks.push(section(`*${c.role === 'init' ? 'init container' : 'container'} \`${escapeMrkdwn(c.name)}\`*\n${codeBlock(clip(lines.join('\n')))}`));
     text.push(`${c.role === 'init' ? 'init container' : 'container'} ${c.name}`, ...lines.map((l) => `  ${l}`), '');
   }
   const extra = [
@@ -91,11 +91,11 @@ export function describeView(input: DescribeInput): DescribeView {
       .filter((s) => s.lastState?.terminated)
       .map((s) => `${p.metadata?.name ?? '?'}/${s.name} last ended ${s.lastState!.terminated!.reason ?? 'Terminated'} (exit ${s.lastState!.terminated!.exitCode})`),
   );
-  blocks.push(section(`*Pods*\n${codeBlock(clip(escapeMrkdwn([pods_, ...lastStates].join('\n'))))}`));
+  blocks.push(section(`*Pods*\n${codeBlock(clip([pods_, ...lastStates].join('\n')))}`));
   text.push('pods', pods_, ...lastStates, '');
 
   const shownEvents = eventLines(events.slice(0, INLINE_EVENT_GROUPS), now);
-  blocks.push(section(`*Recent events*\n${events.length ? codeBlock(clip(escapeMrkdwn(shownEvents.join('\n')))) : '_none in the last hour_'}`));
+  blocks.push(section(`*Recent events*\n${events.length ? codeBlock(clip(shownEvents.join('\n'))) : '_none in the last hour_'}`));
   text.push('recent events', ...(events.length ? eventLines(events, now) : ['(none)']));
 
   const fullText = `${text.join('\n')}\n`;
@@ -125,9 +125,10 @@ export function eventsView(input: { app: string; env: string; sinceLabel: string
   const shown: string[] = [];
   let size = 0;
   for (const line of lines) {
-    const escaped = escapeMrkdwn(line.length > 400 ? `${line.slice(0, 399)}…` : line);
+    const clipped = line.length > 400 ? `${line.slice(0, 399)}…` : line;
+    const escaped = escapeMrkdwn(clipped);
     if (size + escaped.length + 1 > MAX_SECTION_CHARS - 20) break;
-    shown.push(escaped);
+    shown.push(clipped); // codeBlock escapes
     size += escaped.length + 1;
   }
   const more = lines.length - shown.length;

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../config/duration.js';
 import type { AppDiagnosis } from '../../kube/diagnose.js';
 import type { RolloutState } from '../../kube/rollout.js';
-import { codeBlock, context, escapeMrkdwn, mention, section, type SlackMessage } from '../blocks.js';
+import { truncate, codeBlock, context, escapeMrkdwn, mention, section, type SlackMessage } from '../blocks.js';
 
 /**
  * ✅ (and words like "done", "complete") belong to a job's final outcome only.
@@ -47,11 +47,11 @@ export function diagnosisMessage(diagnosis: AppDiagnosis | undefined, rolloutRea
     return { text, blocks: [section(text)] };
   }
   const { problem, logTail } = diagnosis;
-  const lines = [`*Why:* pod \`${problem.pod}\` — ${escapeMrkdwn(problem.summary)}`];
+  const lines = [`*Why:* pod \`${escapeMrkdwn(problem.pod)}\` — ${escapeMrkdwn(problem.summary)}`];
   if (problem.kind === 'ImagePullBackOff' && problem.image) lines.push(`*Image:* \`${escapeMrkdwn(problem.image)}\``);
   if (problem.message) lines.push(`*${problem.kind === 'Unschedulable' ? 'Scheduler' : 'Kubelet'} says:* ${escapeMrkdwn(problem.message)}`);
   const blocks = [section(lines.join('\n'))];
   if (logTail && logTail.length > 0) blocks.push(section(`*Last log lines (previous container):*\n${codeBlock(logTail.join('\n'))}`));
   blocks.push(context(`:bulb: ${SUGGESTIONS[problem.kind]}`));
-  return { text: lines.join('\n'), blocks };
+  return { text: truncate(lines.join('\n'), 3_000), blocks };
 }

@@ -62,7 +62,7 @@ export function jobsView(items: readonly WorkItem[], scope: { allChannels: boole
     blocks: [
       header('Jobs'),
       ...textSections(lines),
-      context(`${text}${items.length > MAX_ITEMS ? ` · ${items.length - MAX_ITEMS} more not shown` : ''} · \`/k8s cancel <id>\` cancels one that has not started`),
+      context(`${text}${items.length > MAX_ITEMS ? ` · ${items.length - MAX_ITEMS} more not shown` : ''} · \`/k8s cancel &lt;id&gt;\` cancels one that has not started`),
     ],
   };
 }

@@ -1,7 +1,7 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { formatDuration } from '../../config/duration.js';
 import { diagnosePod } from '../../kube/diagnose.js';
-import { codeBlock, context, fields, header, section, type SlackMessage } from '../blocks.js';
+import { codeBlock, context, escapeMrkdwn, fields, header, section, type SlackMessage } from '../blocks.js';
 
 /** Age of an object like kubectl prints it. */
 export function age(timestamp: Date | string | undefined, now: number): string {
@@ -43,19 +43,19 @@ export function deploymentStatusView(env: string, deployment: V1Deployment, pods
   const images = [...new Set(spec?.template.spec?.containers.map((c) => c.image ?? '?') ?? [])];
   const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
   const healthy = (status.availableReplicas ?? 0) >= (spec?.replicas ?? 0) && (status.updatedReplicas ?? 0) >= (spec?.replicas ?? 0);
-  const conditions = (status.conditions ?? []).map((c) => `${c.status === 'True' ? ':large_green_circle:' : ':red_circle:'} *${c.type}* — ${c.reason ?? ''}${c.message ? `: ${c.message}` : ''}`);
-  const text = `${healthy ? ':large_green_circle:' : ':large_yellow_circle:'} ${name} in ${env}: ${status.availableReplicas ?? 0}/${spec?.replicas ?? 0} available`;
+  const conditions = (status.conditions ?? []).map((c) => `${c.status === 'True' ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(c.type)}* — ${escapeMrkdwn(c.reason ?? '')}${c.message ? `: ${escapeMrkdwn(c.message)}` : ''}`);
+  const text = `${healthy ? ':large_green_circle:' : ':large_yellow_circle:'} ${escapeMrkdwn(name)} in ${env}: ${status.availableReplicas ?? 0}/${spec?.replicas ?? 0} available`;
   const blocks = [
     header(`${name} · ${env}`),
     fields([
       `*Replicas*\ndesired ${spec?.replicas ?? 0} · updated ${status.updatedReplicas ?? 0} · available ${status.availableReplicas ?? 0}`,
-      `*Image${images.length > 1 ? 's' : ''}*\n${images.map((i) => `\`${i}\``).join('\n')}`,
-      `*Revision*\n${revision ?? '?'}${spec?.paused ? ' (paused)' : ''}`,
-      `*Deployed by*\n${deployment.metadata?.annotations?.['k8s-chatops.io/deployed-by'] ?? 'unknown'}`,
+      `*Image${images.length > 1 ? 's' : ''}*\n${images.map((i) => `\`${escapeMrkdwn(i)}\``).join('\n')}`,
+      `*Revision*\n${escapeMrkdwn(revision ?? '?')}${spec?.paused ? ' (paused)' : ''}`,
+      `*Deployed by*\n${escapeMrkdwn(deployment.metadata?.annotations?.['k8s-chatops.io/deployed-by'] ?? 'unknown')}`,
     ]),
     ...(conditions.length ? [section(conditions.join('\n'))] : []),
     section(pods.length ? codeBlock(podTable(pods, now)) : '_No pods._'),
-    context(`namespace \`${deployment.metadata?.namespace ?? '?'}\``),
+    context(`namespace \`${escapeMrkdwn(deployment.metadata?.namespace ?? '?')}\``),
   ];
   return { text, blocks };
 }
@@ -80,7 +80,7 @@ export function environmentStatusView(env: string, namespace: string, deployment
     blocks: [
       header(`${env} · namespace ${namespace}`),
       section(codeBlock(table(rows))),
-      ...(problems.length ? [section(`*Pods with problems*\n${problems.slice(0, 10).map((p) => `• \`${p.pod}\` ${p.summary}`).join('\n')}`)] : []),
+      ...(problems.length ? [section(`*Pods with problems*\n${problems.slice(0, 10).map((p) => `• \`${escapeMrkdwn(p.pod)}\` ${escapeMrkdwn(p.summary)}`).join('\n')}`)] : []),
       context(text),
     ],
   };
