@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg, nameArg } from '../src/command/schemas.js';
 import { notFound } from '../src/errors/index.js';
-import { listPods } from '../src/kube/pods.js';
+import { listPods, listPodsBySelector } from '../src/kube/pods.js';
+import { appTarget, requireConfiguredApp } from '../src/command/workload-target.js';
+import { podSelector } from '../src/kube/workloads/types.js';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
 import { MAX_GREP_PATTERN, compileLogGrep } from '../src/kube/log-grep.js';
 import { DEFAULT_LOG_LINES, MAX_LOG_LINES, MAX_LOG_PODS, labelLogLines, readLogStreams, selectLogTargets, singleStreamProblem } from '../src/kube/logs.js';
@@ -54,6 +56,7 @@ export default defineVerb<Args>({
   flags: { lines: 'value', previous: 'boolean', pod: 'value', container: 'value', grep: 'value', since: 'value' },
   schema,
   target: ({ app, env }) => ({ app, env }),
+  check: ({ app }, config) => void requireConfiguredApp(config, app),
   describe: ({ app, env, pod, previous }) => `logs of ${pod ? `pod ${pod} (${app})` : app} in ${env}${previous ? ' (previous containers)' : ''}`,
   async run(ctx) {
     const { app, env: envName, previous, pod, container, since } = ctx.args;
@@ -61,7 +64,10 @@ export default defineVerb<Args>({
     // Compiled before any cluster call, so a refused pattern changes nothing and costs nothing.
     const grep = ctx.args.grep ? compileLogGrep(ctx.args.grep) : undefined;
     const { cluster, namespace } = ctx.environment(envName);
-    const pods = await listPods(cluster, namespace, app);
+    // The pods the app's workload selects (an adopted one keeps its own labels); not deployed yet = none.
+    const t = appTarget(ctx, app, envName);
+    const live = await t.ops.readIfExists(cluster, namespace, t.target.name);
+    const pods = live ? await listPodsBySelector(cluster, namespace, podSelector(live), app) : await listPods(cluster, namespace, app);
     const { targets, omittedPods } = selectLogTargets(app, namespace, pods, { previous, ...(pod ? { pod } : {}), ...(container ? { container } : {}) });
     // A search reads as far back as a chat answer allows, then keeps the last `lines` matches.
     const read = await readLogStreams(cluster, namespace, targets, { lines: grep ? MAX_LOG_LINES : lines, previous, ...(since ? { sinceSeconds: Math.round(since / 1_000) } : {}) });

@@ -1,8 +1,11 @@
+import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
-import { readDeployment, refusePaused, rolloutTimeoutMs } from '../src/kube/deployments.js';
-import { restartDeployment, restartTimestamp } from '../src/kube/restart.js';
+import { appTarget, followed, readAppWorkload, requireConfiguredApp, rolloutTimeout } from '../src/command/workload-target.js';
+import { FIELD_MANAGER_RESTART, refusePaused } from '../src/kube/deployments.js';
+import { restartPatch, restartTimestamp } from '../src/kube/restart.js';
+import { desiredPods } from '../src/kube/workloads/types.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 
 const schema = z.object({ app: appArg, env: envArg });
@@ -18,30 +21,31 @@ export default defineVerb<Args>({
   positionals: ['app', 'env'],
   schema,
   target: ({ app, env }) => ({ app, env }),
+  check: ({ app }, config) => void requireConfiguredApp(config, app),
   describe: ({ app, env }) => `restart ${app} in ${env}`,
   async preview(ctx) {
-    const { app, env: envName } = ctx.args;
-    const env = ctx.environment(envName);
-    const deployment = await readDeployment(env.cluster, env.namespace, app, envName);
-    return [`replace every pod of ${app} (${deployment.spec?.replicas ?? 1} replicas) in a rolling update; image and config stay as they are`];
+    const t = appTarget(ctx, ctx.args.app, ctx.args.env);
+    const live = await readAppWorkload(t);
+    return [`replace every pod of ${ctx.args.app} (${desiredPods(live)} pods) in a rolling update; image and config stay as they are`];
   },
   async run(ctx) {
     const { app, env: envName } = ctx.args;
-    const env = ctx.environment(envName);
-    const deployment = await readDeployment(env.cluster, env.namespace, app, envName);
-    refusePaused(deployment, 'a restart');
+    const t = appTarget(ctx, app, envName);
+    const live = await readAppWorkload(t);
+    if (t.target.kind === 'Deployment') refusePaused(live as V1Deployment, 'a restart');
     // The request's own time: a retry of this job writes the same value, which changes nothing.
     const restartedAt = restartTimestamp(ctx.request.receivedAt);
     return runRolloutJob(ctx, {
       title: `restart ${app} in ${envName}`,
-      env,
+      env: t.env,
       app,
-      timeoutMs: rolloutTimeoutMs(deployment),
+      workload: followed(t, live),
+      timeoutMs: rolloutTimeout(t, live),
       offerRollback: false,
       change: async () => {
-        await restartDeployment(env.cluster, env.namespace, app, restartedAt);
-        const replicas = deployment.spec?.replicas ?? 1;
-        return `restart requested at ${restartedAt}: the pods of ${app} are replaced in a rolling update (${replicas} replica${replicas === 1 ? '' : 's'})`;
+        await t.ops.patch(t.env.cluster, t.env.namespace, t.target.name, restartPatch(restartedAt), PatchStrategy.StrategicMergePatch, FIELD_MANAGER_RESTART);
+        const pods = desiredPods(live);
+        return `restart requested at ${restartedAt}: the pods of ${app} are replaced in a rolling update (${pods} pod${pods === 1 ? '' : 's'})`;
       },
     });
   },

@@ -3,7 +3,8 @@ import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
 import { badInput } from '../src/errors/index.js';
 import type { Config } from '../src/config/schema.js';
-import { readDeployment, rolloutTimeoutMs, scaleDeployment } from '../src/kube/deployments.js';
+import { appTarget, followed, readAppWorkload, requireConfiguredApp, rolloutTimeout, type AppTarget } from '../src/command/workload-target.js';
+import type { AnyWorkload } from '../src/kube/workloads/types.js';
 import { appForEnvironment } from '../src/kube/render.js';
 import { actions, context, section } from '../src/slack/blocks.js';
 import { RUN_INTENT_ACTION } from '../src/command/intents.js';
@@ -33,6 +34,15 @@ function checkBounds({ env, replicas }: Args, config: Config): void {
   }
 }
 
+/** Reads the workload to scale; a DaemonSet has no replica count, so it is refused with the reason. */
+async function scalable(t: AppTarget): Promise<{ live: AnyWorkload; current: number }> {
+  const live = await readAppWorkload(t);
+  if (!t.ops.scale) {
+    throw badInput(`${t.target.app} is a DaemonSet (${t.target.name}): it runs one pod on each eligible node and has no replica count to scale. Change where it runs (its nodeSelector or tolerations), or \`/k8s restart\` it.`);
+  }
+  return { live, current: (live.spec as { replicas?: number }).replicas ?? 1 };
+}
+
 /** Scaling to 0 without `--yes` only asks for confirmation. */
 const needsConfirmation = ({ replicas, yes }: Args) => replicas === 0 && !yes;
 
@@ -48,20 +58,22 @@ export default defineVerb<Args>({
   flags: { yes: 'boolean' },
   schema,
   target: ({ app, env }) => ({ app, env }),
-  check: checkBounds,
+  check: (args, config) => {
+    requireConfiguredApp(config, args.app);
+    checkBounds(args, config);
+  },
   describe: (args) => `scale ${args.app} in ${args.env} to ${args.replicas}${needsConfirmation(args) ? ' (asks to confirm first)' : ''}`,
   changesNothing: needsConfirmation,
   async preview(ctx) {
     const { app, env: envName, replicas } = ctx.args;
-    const env = ctx.environment(envName);
-    const deployment = await readDeployment(env.cluster, env.namespace, app, envName);
-    return [`replicas ${deployment.spec?.replicas ?? 1} → ${replicas}${replicas === 0 ? ' (stops every pod)' : ''}`];
+    const { current } = await scalable(appTarget(ctx, app, envName));
+    return [`replicas ${current} → ${replicas}${replicas === 0 ? ' (stops every pod)' : ''}`];
   },
   async run(ctx) {
     const { app, env: envName, replicas } = ctx.args;
-    const env = ctx.environment(envName);
-    const deployment = await readDeployment(env.cluster, env.namespace, app, envName);
-    const current = deployment.spec?.replicas ?? 1;
+    const t = appTarget(ctx, app, envName);
+    const { env } = t;
+    const { live, current } = await scalable(t);
 
     if (needsConfirmation(ctx.args) && current !== 0) {
       const id = await ctx.services.intents.create(
@@ -81,7 +93,8 @@ export default defineVerb<Args>({
     }
 
     const appConfig = appOf(ctx.config, app);
-    const configured = appConfig ? appForEnvironment(appConfig, envName).replicas : undefined;
+    // An adopted app's replicas are its own: deploy never sets them.
+    const configured = appConfig && !appConfig.workload ? appForEnvironment(appConfig, envName).replicas : undefined;
     const note =
       configured !== undefined && configured !== replicas
         ? ` — the next \`deploy\` sets it back to ${configured} (\`apps.${app}.replicas\` in the bot's config)`
@@ -90,10 +103,11 @@ export default defineVerb<Args>({
       title: `scale ${app} in ${envName} to ${replicas}`,
       env,
       app,
-      timeoutMs: rolloutTimeoutMs(deployment),
+      workload: followed(t, live),
+      timeoutMs: rolloutTimeout(t, live),
       offerRollback: false,
       change: async () => {
-        const now = await scaleDeployment(env.cluster, env.namespace, app, replicas);
+        const now = await t.ops.scale!(env.cluster, env.namespace, t.target.name, replicas);
         return `${current === now ? `already at ${now} replicas` : `scaled from ${current} to ${now} replicas`}${note}`;
       },
     });

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { nameArg } from '../src/command/schemas.js';
-import { listDeployments, readDeployment } from '../src/kube/deployments.js';
-import { listPods } from '../src/kube/pods.js';
+import { appTarget, readAppWorkload, requireConfiguredApp } from '../src/command/workload-target.js';
+import { listDeployments } from '../src/kube/deployments.js';
+import { listPods, listPodsBySelector } from '../src/kube/pods.js';
+import { podSelector } from '../src/kube/workloads/types.js';
+import { asDeploymentView } from '../src/kube/workloads/view.js';
 import { deploymentStatusView, environmentStatusView } from '../src/slack/views/status.js';
 
 /** `status <app> <env>` or `status <env>`: the first word is the env when it is alone. */
@@ -21,15 +24,17 @@ export default defineVerb<Args>({
   positionals: ['first', 'second?'],
   schema,
   target: ({ app, env }) => ({ env, ...(app ? { app } : {}) }),
+  check: ({ app }, config) => void (app ? requireConfiguredApp(config, app) : undefined),
   describe: ({ app, env }) => (app ? `status of ${app} in ${env}` : `status of ${env}`),
   async run(ctx) {
     const { app, env: envName } = ctx.args;
     const env = ctx.environment(envName);
     const { namespace, cluster } = env;
     if (app) {
-      const deployment = await readDeployment(cluster, namespace, app, envName, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``);
-      const pods = await listPods(cluster, namespace, app);
-      await ctx.reply(deploymentStatusView(envName, deployment, pods));
+      const t = appTarget(ctx, app, envName);
+      const live = await readAppWorkload(t);
+      const pods = await listPodsBySelector(cluster, namespace, podSelector(live), app);
+      await ctx.reply(deploymentStatusView(envName, asDeploymentView(live), pods));
       return;
     }
     const [deployments, pods] = await Promise.all([listDeployments(cluster, namespace), listPods(cluster, namespace)]);

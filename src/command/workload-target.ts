@@ -1,0 +1,58 @@
+/**
+ * The workload a verb acts on: the configured app's rendered or adopted
+ * workload in one environment, read live. Verbs act only on configured apps.
+ */
+import type { V1Deployment } from '@kubernetes/client-node';
+import { rolloutTimeoutMs } from '../kube/deployments.js';
+import { appWorkload, type AppWorkload } from '../config/apps.js';
+import { appOf } from '../config/lookup.js';
+import type { AppConfig, Config } from '../config/schema.js';
+import { notFound } from '../errors/index.js';
+import { workloadOps } from '../kube/workloads/kinds.js';
+import { podSelector, type AnyWorkload, type WorkloadOps } from '../kube/workloads/types.js';
+import type { ResolvedEnvironment, WorkerVerbContext } from './types.js';
+
+export function requireConfiguredApp(config: Config, app: string): AppConfig {
+  const appConfig = appOf(config, app);
+  if (!appConfig) {
+    const known = Object.keys(config.apps);
+    throw notFound(`There is no app \`${app}\` in the bot's config${known.length ? ` (known: ${known.map((a) => `\`${a}\``).join(', ')})` : ''}. The bot acts only on configured apps.`);
+  }
+  return appConfig;
+}
+
+export interface AppTarget {
+  appConfig: AppConfig;
+  env: ResolvedEnvironment;
+  target: AppWorkload;
+  ops: WorkloadOps;
+}
+
+export function appTarget(ctx: WorkerVerbContext<unknown>, app: string, envName: string): AppTarget {
+  const appConfig = requireConfiguredApp(ctx.config, app);
+  const target = appWorkload(app, appConfig, envName);
+  return { appConfig, env: ctx.environment(envName), target, ops: workloadOps(target.kind) };
+}
+
+/** Reads the app's workload; a missing one says how it comes to exist. */
+export async function readAppWorkload(t: AppTarget): Promise<AnyWorkload> {
+  const live = await t.ops.readIfExists(t.env.cluster, t.env.namespace, t.target.name);
+  if (live) return live;
+  const what = `${t.target.kind.toLowerCase()} ${t.target.name} in namespace ${t.env.namespace}`;
+  throw notFound(
+    t.target.adopted
+      ? `${what} not found — \`apps.${t.target.app}.workload\` names it; the bot adopts existing workloads and does not create them.`
+      : `${what} not found — has it been deployed? Try \`/k8s deploy ${t.target.app} ${t.env.name}\`.`,
+  );
+}
+
+/** How long to follow: a Deployment's own progress deadline; for other kinds (which have none) the app's. */
+export function rolloutTimeout(t: AppTarget, live: AnyWorkload): number {
+  if (t.target.kind === 'Deployment') return rolloutTimeoutMs(live as V1Deployment);
+  return (t.appConfig.progressDeadlineSeconds + 60) * 1_000;
+}
+
+/** What `runRolloutJob` follows for this app. */
+export function followed(t: AppTarget, live: AnyWorkload) {
+  return { kind: t.target.kind, name: t.target.name, selector: podSelector(live) };
+}

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
+import type { SlackCall } from '../support/slack/index.js';
+
+/** StatefulSets and DaemonSets: rendered or adopted, deployed, restarted, scaled, and each rule of `kubectl rollout status`. */
+const CONFIG = (kubeconfig: string) => `
+clusters:
+  default: { context: emulator, kubeconfig: ${kubeconfig} }
+environments:
+  beta: { cluster: default, namespace: beta }
+apps:
+  db:
+    image: registry.example.com/team/db
+    kind: StatefulSet
+    port: 5432
+    replicas: 2
+    progressDeadlineSeconds: 20
+    healthCheck: { tcp: 5432 }
+    storage: { size: 1Gi, mountPath: /data }
+    ingress: { host: db.example.com }
+  agent:
+    image: registry.example.com/team/agent
+    kind: DaemonSet
+    progressDeadlineSeconds: 20
+    tolerations: [{ operator: Exists }]
+  cache:
+    image: registry.example.com/team/cache
+    progressDeadlineSeconds: 20
+    workload: { kind: StatefulSet, name: cache, container: redis }
+  logship:
+    image: registry.example.com/team/logship
+    progressDeadlineSeconds: 20
+    workload: { kind: DaemonSet, name: log-shipper, container: shipper }
+channels:
+  C0OPS: { environments: ["*"], commands: ["*"] }
+alerts: []
+`;
+
+let h: Harness;
+let since = 0;
+beforeAll(async () => {
+  h = await startHarness({ name: 'workloads-kinds', config: CONFIG });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+beforeEach(() => {
+  since = h.slack.calls.at(-1)?.seq ?? 0;
+});
+
+const finalUpdate = (match: RegExp): Promise<SlackCall> =>
+  h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && match.test(String(c.args.text)), 20_000);
+const threadText = (ts: string) => h.slack.thread('C0OPS', ts).map((m) => m.text).join('\n');
+const answer = async (responseUrl: string): Promise<string> => {
+  const id = responseUrl.split('/').pop();
+  const res = await h.slack.waitForResponse((r) => r.id === id && !/Queued/.test(String(r.body?.text)), 15_000);
+  return `${res.body?.text ?? ''}\n${JSON.stringify(res.body?.blocks ?? [])}`;
+};
+const run = (text: string) => h.command(text, { channel: 'C0OPS' });
+
+describe('rendered StatefulSet and DaemonSet', () => {
+  it('deploys a StatefulSet with its volumeClaimTemplate, headless Service and Ingress, followed to the end', async () => {
+    await run('deploy db beta 15.1');
+    const done = await finalUpdate(/:white_check_mark: deploy db 15\.1 → beta/);
+    expect(threadText(done.args.ts)).toContain('created statefulset with registry.example.com/team/db:15.1');
+    const sts = h.kube.get('apps/v1', 'StatefulSet', 'beta', 'db');
+    expect(sts.spec.serviceName).toBe('db-headless');
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('1Gi');
+    expect(sts.status.readyReplicas).toBe(2);
+    expect(h.kube.get('v1', 'Service', 'beta', 'db-headless').spec.clusterIP).toBe('None');
+    expect(h.kube.get('networking.k8s.io/v1', 'Ingress', 'beta', 'db').spec.rules[0].host).toBe('db.example.com');
+    // Followed on the StatefulSet itself (read, then watched while it is not done).
+    expect(h.kube.requests.some((r) => r.method === 'GET' && r.path.endsWith('/namespaces/beta/statefulsets/db'))).toBe(true);
+  });
+
+  it('deploys a DaemonSet onto every node and refuses to scale it, with the reason', async () => {
+    await run('deploy agent beta 2.0');
+    await finalUpdate(/:white_check_mark: deploy agent 2\.0 → beta/);
+    const ds = h.kube.get('apps/v1', 'DaemonSet', 'beta', 'agent');
+    expect(ds.status.numberAvailable).toBe(ds.status.desiredNumberScheduled);
+    expect(ds.status.desiredNumberScheduled).toBeGreaterThan(0);
+    const res = await run('scale agent beta 3');
+    expect(await answer(res.responseUrl)).toMatch(/agent is a DaemonSet \(agent\): it runs one pod on each eligible node and has no replica count to scale/);
+  });
+
+  it('shows the status of a StatefulSet', async () => {
+    const res = await run('status db beta');
+    expect(await answer(res.responseUrl)).toMatch(/db in beta: 2\/2 available/);
+  });
+});
+
+describe('adopted StatefulSet and DaemonSet', () => {
+  const podTemplate = (labels: Record<string, string>, container: string, image: string) => ({
+    metadata: { labels },
+    spec: { containers: [{ name: container, image }, { name: 'exporter', image: 'prom/exporter:1' }] },
+  });
+
+  it('sets the image of one container of a partitioned StatefulSet and ends when the pods above the partition are updated', async () => {
+    h.kube.create({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'cache', namespace: 'beta', labels: { app: 'cache' } },
+      spec: { replicas: 3, serviceName: 'cache', selector: { matchLabels: { app: 'cache' } }, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } }, template: podTemplate({ app: 'cache' }, 'redis', 'registry.example.com/team/cache:7.0') },
+    });
+    await h.kube.waitFor(() => h.kube.get('apps/v1', 'StatefulSet', 'beta', 'cache')?.status?.readyReplicas === 3, 15_000);
+    await run('deploy cache beta 7.2');
+    const done = await finalUpdate(/:white_check_mark: deploy cache 7\.2 → beta/);
+    expect(`${JSON.stringify(done.args)}\n${threadText(done.args.ts)}`).toMatch(/partitioned roll out complete: 2 new pods have been updated \(partition 1/);
+    const sts = h.kube.get('apps/v1', 'StatefulSet', 'beta', 'cache');
+    expect(sts.spec.template.spec.containers.map((c: any) => c.image)).toEqual(['registry.example.com/team/cache:7.2', 'prom/exporter:1']);
+    expect(sts.spec.updateStrategy.rollingUpdate.partition).toBe(1);
+    expect(sts.status.updatedReplicas).toBe(2);
+    const images = h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.name.startsWith('cache-')).map((p) => [p.metadata.name, p.spec.containers[0].image]).sort();
+    expect(images).toEqual([['cache-0', 'registry.example.com/team/cache:7.0'], ['cache-1', 'registry.example.com/team/cache:7.2'], ['cache-2', 'registry.example.com/team/cache:7.2']]);
+  });
+
+  it('scales and restarts an adopted StatefulSet', async () => {
+    await run('scale cache beta 4');
+    await finalUpdate(/:white_check_mark: scale cache in beta to 4/);
+    expect(h.kube.get('apps/v1', 'StatefulSet', 'beta', 'cache').spec.replicas).toBe(4);
+  });
+
+  it('deploys and restarts an adopted DaemonSet, leaving its other container alone', async () => {
+    h.kube.create({
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name: 'log-shipper', namespace: 'beta' },
+      spec: { selector: { matchLabels: { app: 'log-shipper' } }, template: podTemplate({ app: 'log-shipper' }, 'shipper', 'registry.example.com/team/logship:1.0') },
+    });
+    await h.kube.waitFor(() => {
+      const ds = h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper');
+      return ds?.status?.desiredNumberScheduled > 0 && ds.status.numberAvailable === ds.status.desiredNumberScheduled;
+    }, 15_000);
+    await run('deploy logship beta 1.1');
+    await finalUpdate(/:white_check_mark: deploy logship 1\.1 → beta/);
+    const ds = h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper');
+    expect(ds.spec.template.spec.containers.map((c: any) => c.image)).toEqual(['registry.example.com/team/logship:1.1', 'prom/exporter:1']);
+    await run('restart logship beta');
+    await finalUpdate(/:white_check_mark: restart logship in beta/);
+    expect(h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper').spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-/);
+  });
+
+  it('acts only on configured apps', async () => {
+    const res = await run('restart log-shipper beta');
+    expect(JSON.stringify(res.json)).toMatch(/no app `log-shipper` in the bot's config/);
+  });
+});
