@@ -114,11 +114,16 @@ describe('/k8s scale', () => {
     await finalUpdate(/:white_check_mark: scale myapp in beta to 2 — done/);
   });
 
-  it('says plainly when the deployment does not exist', async () => {
+  it('says plainly when the app is not in the config, before anything is queued', async () => {
     const res = await h.command('scale nope beta 2', { channel: OPS });
+    expect(res.json.text).toMatch(/There is no app `nope` in the bot's config .*The bot acts only on configured apps/);
+    expect(res.json.text).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('says plainly when a configured app has not been deployed', async () => {
+    const res = await h.command('scale hungry beta 2', { channel: OPS });
     const answer = await privateAnswer(res.responseUrl);
-    expect(answer.body.text).toMatch(/deployment nope in namespace beta not found — has it been deployed\?/);
-    expect(answer.body.text).not.toMatch(/at .*\.ts:\d+/);
+    expect(answer.body.text).toMatch(/deployment hungry in namespace beta not found — has it been deployed\?/);
   });
 
   it('refuses a channel that may not scale, and says what it may do', async () => {
@@ -143,19 +148,19 @@ describe('/k8s restart', () => {
     expect(patch?.contentType).toContain('application/strategic-merge-patch+json');
   });
 
-  it('restarts any Deployment in the namespace, not only the apps in the config', async () => {
+  it('acts only on the apps in the config: another Deployment in the namespace is refused and left alone', async () => {
     await createForeignDeployment('legacy');
-    await h.command('restart legacy beta', { channel: OPS });
-    await finalUpdate(/:white_check_mark: restart legacy in beta — done/);
-    expect(deployment('legacy').spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toBeDefined();
+    const res = await h.command('restart legacy beta', { channel: OPS });
+    expect(res.json.text).toMatch(/There is no app `legacy` in the bot's config/);
+    expect(deployment('legacy').spec.template.metadata.annotations).toBeUndefined();
   });
 
   it('refuses a paused Deployment and changes nothing', async () => {
-    await createForeignDeployment('frozen', { paused: true });
-    const res = await h.command('restart frozen beta', { channel: OPS });
+    await createForeignDeployment('hungry', { paused: true });
+    const res = await h.command('restart hungry beta', { channel: OPS });
     const answer = await privateAnswer(res.responseUrl);
-    expect(answer.body.text).toMatch(/deployment frozen in namespace beta is paused.*kubectl rollout resume deployment\/frozen -n beta/);
-    expect(deployment('frozen').spec.template.metadata.annotations).toBeUndefined();
+    expect(answer.body.text).toMatch(/deployment hungry in namespace beta is paused.*kubectl rollout resume deployment\/hungry -n beta/);
+    expect(deployment('hungry').spec.template.metadata.annotations).toBeUndefined();
   });
 });
 
@@ -338,7 +343,7 @@ describe('what an approver is shown, and what needs no approval', () => {
 
   it('previews each change in a line', async () => {
     expect(await preview('scale myapp beta 0 --yes')).toEqual(['replicas 2 → 0 (stops every pod)']);
-    expect(await preview('restart myapp beta')).toEqual([expect.stringMatching(/^replace every pod of myapp \(2 replicas\) in a rolling update/)]);
+    expect(await preview('restart myapp beta')).toEqual([expect.stringMatching(/^replace every pod of myapp \(2 pods\) in a rolling update/)]);
     // The previous revision is the last config change's: same image, other config checksum.
     expect(await preview('rollback myapp beta')).toEqual([expect.stringMatching(/^revision \d+ → \d+$/), expect.stringMatching(/^image .*myapp:1\.2\.0 → .*myapp:1\.2\.0$/)]);
     expect(await preview('config myapp beta set LOG_LEVEL=warn DB_PASSWORD=x')).toEqual(['LOG_LEVEL: `info` → `warn`', 'DB_PASSWORD = `••••••` (new)']);
