@@ -76,7 +76,7 @@ export default defineVerb<Args>({
 
     let body: ReturnType<typeof section>[];
     if (output.length <= INLINE_MAX_CHARS) {
-      body = [section(codeBlock(escapeMrkdwn(output) || '(no output)'))];
+      body = [section(codeBlock(output || '(no output)'))];
     } else {
       const uploaded = await uploadTextFile(
         ctx.services.slack,
@@ -91,7 +91,7 @@ export default defineVerb<Args>({
       );
       body = uploaded.ok
         ? [context(`${output.length.toLocaleString('en-US')} characters of output are in the file above.`)]
-        : [section(`Last part of the output (the file upload failed: \`${uploaded.code}\`):`), section(codeBlock(escapeMrkdwn(output.slice(-INLINE_MAX_CHARS))))];
+        : [section(`Last part of the output (the file upload failed: \`${uploaded.code}\`):`), section(codeBlock(output.slice(-INLINE_MAX_CHARS)))];
     }
     const details = {
       text: `${outcome}\n${escapeMrkdwn(output.slice(0, 500))}`,
