@@ -6,6 +6,9 @@ export type RolloutState =
   | { phase: 'done'; message: string }
   | { phase: 'failed'; message: string };
 
+/** "1 replica", "2 replicas" (kubectl says "1 old replicas"; we don't). */
+const replicasText = (n: number, adjective = '') => `${n} ${adjective}${n === 1 ? 'replica' : 'replicas'}`;
+
 /** The same completion rules as `kubectl rollout status`. Pure. */
 export function rolloutState(deployment: V1Deployment): RolloutState {
   const name = deployment.metadata?.name ?? 'deployment';
@@ -23,13 +26,13 @@ export function rolloutState(deployment: V1Deployment): RolloutState {
   const replicas = status.replicas ?? 0;
   const available = status.availableReplicas ?? 0;
   if (updated < desired) {
-    return { phase: 'progressing', message: `${updated} of ${desired} new replicas updated`, updated, available, desired };
+    return { phase: 'progressing', message: `${updated} of ${replicasText(desired, 'new ')} updated`, updated, available, desired };
   }
   if (replicas > updated) {
-    return { phase: 'progressing', message: `${replicas - updated} old replicas pending termination`, updated, available, desired };
+    return { phase: 'progressing', message: `${replicasText(replicas - updated, 'old ')} pending termination`, updated, available, desired };
   }
   if (available < updated) {
-    return { phase: 'progressing', message: `${available} of ${updated} updated replicas available`, updated, available, desired };
+    return { phase: 'progressing', message: `${available} of ${replicasText(updated, 'updated ')} available`, updated, available, desired };
   }
-  return { phase: 'done', message: `${updated} of ${desired} replicas updated and available` };
+  return { phase: 'done', message: `${updated} of ${replicasText(desired)} updated and available` };
 }

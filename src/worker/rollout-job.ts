@@ -60,6 +60,8 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
   }).finally(() => warnings.stop());
 
   if (final.phase === 'done') {
+    // The thread's last progress line must not contradict the ✅ ("0 of 3 available", then done).
+    await ctx.progress.step(`${MILESTONE} ${final.message}`);
     // The change succeeded: a Slack failure while saying so must not turn it into a failed job.
     await ctx.progress.finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message)).catch((err) => {
       ctx.log.warn({ err: String(err) }, 'could not report a successful rollout to Slack');

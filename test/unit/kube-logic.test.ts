@@ -27,7 +27,7 @@ describe('rollout status, as kubectl decides it', () => {
   });
   it('reports updated, old pending termination, then available', () => {
     expect(rolloutState(deployment({ updated: 1 })).message).toBe('1 of 2 new replicas updated');
-    expect(rolloutState(deployment({ total: 3 })).message).toBe('1 old replicas pending termination');
+    expect(rolloutState(deployment({ total: 3 })).message).toBe('1 old replica pending termination');
     expect(rolloutState(deployment({ available: 1 })).message).toBe('1 of 2 updated replicas available');
     expect(rolloutState(deployment({})).phase).toBe('done');
   });
@@ -83,5 +83,20 @@ describe('diagnosing a pod', () => {
   });
   it('finds nothing wrong with a running pod', () => {
     expect(diagnosePod(pod({ phase: 'Running', containerStatuses: [{ name: 'app', image: 'i', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] }))).toBeUndefined();
+  });
+});
+
+describe('rollout wording', () => {
+  it('says replica for one and replicas for more', () => {
+    const state = rolloutState;
+    const d = (replicas: number, updated: number, available: number, desired: number): V1Deployment => ({
+      metadata: { name: 'myapp', generation: 1 },
+      spec: { replicas: desired, selector: {}, template: {} },
+      status: { observedGeneration: 1, replicas, updatedReplicas: updated, availableReplicas: available },
+    });
+    expect(state(d(1, 0, 0, 1)).message).toBe('0 of 1 new replica updated');
+    expect(state(d(3, 2, 2, 2)).message).toBe('1 old replica pending termination');
+    expect(state(d(2, 2, 1, 2)).message).toBe('1 of 2 updated replicas available');
+    expect(state(d(1, 1, 1, 1)).message).toBe('1 of 1 replica updated and available');
   });
 });

@@ -74,7 +74,7 @@ export function environmentStatusView(env: string, namespace: string, deployment
     rows.push([d.metadata?.name ?? '?', `${d.status?.readyReplicas ?? 0}/${want}`, String(d.status?.updatedReplicas ?? 0), String(available), d.spec?.template.spec?.containers[0]?.image ?? '?', age(d.metadata?.creationTimestamp, now)]);
   }
   const problems = pods.map((p) => diagnosePod(p)).filter((p) => p !== undefined);
-  const text = `${unhealthy ? ':large_yellow_circle:' : ':large_green_circle:'} ${env}: ${deployments.length} deployments, ${unhealthy} not fully available, ${pods.length} pods`;
+  const text = `${unhealthy ? ':large_yellow_circle:' : ':large_green_circle:'} ${env}: ${deployments.length} ${deployments.length === 1 ? 'deployment' : 'deployments'}, ${unhealthy} not fully available, ${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}`;
   return {
     text,
     blocks: [
