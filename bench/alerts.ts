@@ -127,7 +127,7 @@ async function emulatorProcess(dir: string, nodes: number): Promise<{ child: Chi
   const cli = fileURLToPath(new URL('../test/support/kube/cli.ts', import.meta.url));
   const child = spawn(process.execPath, [...process.execArgv, cli, '--nodes', String(nodes), '--namespaces', 'default,fleet', '--events', 'warnings', '--history-limit', '50000', '--kubeconfig', join(dir, 'kubeconfig')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
+    createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
   });
   return { child, ...(JSON.parse(line) as { url: string; kubeconfig: string }) };
@@ -169,7 +169,7 @@ alerts: [{ environments: [fleet], channel: C0FLEET }]
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const report = JSON.parse(await new Promise<string>((resolve, reject) => {
-      createInterface({ input: watcher.stdout! }).once('line', resolve);
+      createInterface({ input: watcher.stdout }).once('line', resolve);
       watcher.once('exit', (code) => reject(new Error(`watcher exited with ${code}`)));
     })) as { pods: number; syncMs: number; baseRssMb: number; rssMb: number; peakRssMb: number; heapMb: number };
     await new Promise((r) => watcher.once('exit', r));

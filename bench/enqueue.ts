@@ -70,13 +70,17 @@ export async function benchEnqueue(seconds = benchSeconds(10)): Promise<string[]
     config, verbs, clusters: {} as Clusters, slack: {} as WebClient, members: { isMember: async () => true },
     log: createLogger('silent'), connection: createRedis(TEST_REDIS_URL, 'worker'), prefix,
     services: { queue: ourQueue, audit: new AuditLog(ourRedis, prefix, createLogger('silent')), intents: new IntentStore(ourRedis, prefix, signer), approvals: new ApprovalStore(ourRedis, prefix, signer), slack: {} as WebClient, redis: ourRedis, prefix, signer },
-    expiryQueue: ourQueue as unknown as Queue,
+    expiryQueue: ourQueue,
   });
   await worker.worker.waitUntilReady();
 
   const request = (i: number) => ({ requestId: `bench${i}x${Date.now()}`, text: 'noop', userId: 'U0BENCH', channelId: 'C0BENCH', receivedAt: Date.now() });
-  const addRaw = async (i: number) => void (await rawQueue.add('x', { i }));
-  const addOurs = async (i: number) => void (await enqueueCommand(ourQueue, signer, { verb: 'noop', args: { i }, request: request(i) }));
+  const addRaw = async (i: number) => {
+    await rawQueue.add('x', { i });
+  };
+  const addOurs = async (i: number) => {
+    await enqueueCommand(ourQueue, signer, { verb: 'noop', args: { i }, request: request(i) });
+  };
   // Warm-up, then alternate one raw and one of ours, so both see the same machine.
   await measure(0, 50, addRaw, rawStarted);
   await measure(1_000, 50, addOurs, ourStarted);

@@ -29,7 +29,7 @@ export default defineVerb<Args>({
     const deployment = await readDeployment(cluster, namespace, app, envName, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``);
     const replicaSets = await listReplicaSetsOf(cluster, deployment);
     // Who made each revision comes from our own records; without them the revisions still show.
-    const audit = await ctx.services.audit.recent({ app, env: envName, limit: AUDIT_ENTRIES }).catch((err) => {
+    const audit = await ctx.services.audit.recent({ app, env: envName, limit: AUDIT_ENTRIES }).catch((err: unknown) => {
       ctx.log.warn({ err: String(err) }, 'could not read the audit stream for history');
       return [];
     });

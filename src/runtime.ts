@@ -100,7 +100,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
 
   const readiness: ReadinessCheck[] = [
     { name: 'redis', check: () => redisAnswers(producer) },
-    cachedCheck('slack', 60_000, async () => (await slack.auth.test()).ok === true),
+    cachedCheck('slack', 60_000, async () => (await slack.auth.test()).ok),
     ...(clusters?.all().map((c) => cachedCheck(`cluster:${c.name}`, 10_000, async () => Boolean(await c.kubeConfig.makeApiClient(VersionApi).getCode()))) ?? []),
   ];
   const routes = healthRoutes({
@@ -123,7 +123,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
         for (const sentence of unreachableClusters(reports)) log.warn(sentence);
         for (const missing of missingPermissions(reports)) log.warn({ missing }, 'the bot lacks a Kubernetes permission it needs (run `npm run check`)');
       })
-      .catch((err) => log.warn({ err: String(err) }, 'could not check Kubernetes permissions'));
+      .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check Kubernetes permissions'));
   }
 
   const stoppers: Array<() => Promise<void>> = [];
@@ -201,7 +201,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     services,
     redis: producer,
     async stop() {
-      for (const stop of stoppers) await stop().catch((err) => log.warn({ err: String(err) }, 'error while stopping'));
+      for (const stop of stoppers) await stop().catch((err: unknown) => log.warn({ err: String(err) }, 'error while stopping'));
       await queue.close().catch(() => undefined);
       await expiryQueue.close().catch(() => undefined);
       for (const c of connections) c.disconnect();

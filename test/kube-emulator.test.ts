@@ -73,7 +73,7 @@ function watchUntil<T = any>(path: string, query: Record<string, string>, pred: 
           if (pred(type, obj)) finish(() => resolve(obj as T));
         },
         (err) => {
-          if (!settled && err) finish(() => reject(err));
+          if (!settled && err) finish(() => reject(err instanceof Error ? err : new Error(String(err))));
         },
       )
       .then((c) => {
@@ -189,7 +189,7 @@ describe('kube emulator', () => {
       },
       strategic,
     );
-    let containers = d.spec!.template!.spec!.containers;
+    let containers = d.spec!.template.spec!.containers;
     expect(containers.map((c) => c.name)).toEqual(['app', 'sidecar']);
     expect(containers[0]!.image).toBe('registry.example.com/api:1.0');
     expect(containers[0]!.env).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
@@ -197,7 +197,7 @@ describe('kube emulator', () => {
       { namespace: 'patch', name: 'api', body: { spec: { template: { spec: { containers: [{ name: 'app', env: [{ name: 'A', $patch: 'delete' }] }, { name: 'sidecar', $patch: 'delete' }] } } } } },
       strategic,
     );
-    containers = d.spec!.template!.spec!.containers;
+    containers = d.spec!.template.spec!.containers;
     expect(containers.map((c) => c.name)).toEqual(['app']);
     expect(containers[0]!.env).toEqual([{ name: 'B', value: '2' }]);
 
@@ -312,7 +312,7 @@ describe('kube emulator', () => {
     emu.compactHistory();
     const expired = await watchUntil('/api/v1/namespaces/watch/configmaps', { resourceVersion: rv }, (type) => type === 'ERROR');
     expect(expired).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired' });
-    expect((expired as any).message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
+    expect((expired).message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
   });
 
   it('makeInformer re-lists after 410 without losing objects', async () => {
@@ -375,7 +375,7 @@ describe('kube emulator', () => {
 
   it('leaves unschedulable pods Pending with the scheduler sentence, and schedules them when capacity appears', async () => {
     const big = deployment('big', 'registry.example.com/big:1', 1);
-    big.spec!.template!.spec!.containers[0]!.resources = { requests: { cpu: '100m', memory: '64Gi' } };
+    big.spec!.template.spec!.containers[0]!.resources = { requests: { cpu: '100m', memory: '64Gi' } };
     await apps.createNamespacedDeployment({ namespace: 'sched', body: big });
     const ev = await watchUntil<k8s.CoreV1Event>('/api/v1/namespaces/sched/events', { fieldSelector: 'reason=FailedScheduling' }, () => true);
     expect(ev.type).toBe('Warning');

@@ -437,6 +437,7 @@ describe('Socket Mode', () => {
       expect(slack.socket.totalConnections).toBe(before + 1);
       expect(slack.callsTo('apps.connections.open')).toHaveLength(2);
       const ack = await new Promise<unknown>((resolve, reject) => {
+        // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the Socket Mode client awaits its listeners
         sm.on('slash_commands', async ({ ack: a }: { ack: (b?: unknown) => Promise<void> }) => {
           await a({ text: 'hi' });
         });

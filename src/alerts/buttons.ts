@@ -61,7 +61,7 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
   const store = new IncidentStore(deps.redis, deps.prefix);
   const now = deps.now ?? Date.now;
   const reply = async (click: Click, text: string) => {
-    if (click.responseUrl) await postToResponseUrl(click.responseUrl, { text }).catch((err) => deps.log.warn({ err: String(err) }, 'could not answer a button click'));
+    if (click.responseUrl) await postToResponseUrl(click.responseUrl, { text }).catch((err: unknown) => deps.log.warn({ err: String(err) }, 'could not answer a button click'));
   };
   /** The incident the button belongs to, if it is one of this channel's. */
   const incidentFor = async (click: Click, id: string) => {

@@ -40,7 +40,7 @@ export interface AlertsOptions {
   /** See MonitorOptions. */
   maxAgeMs?: number;
   logLines?: number;
-  backoffMs?(attempt: number): number;
+  backoffMs?: (attempt: number) => number;
   pageSize?: number;
   now?: () => number;
 }

@@ -188,7 +188,7 @@ export class LeaderElector {
     // Not awaited: the initial sync must not hold up the next renewal.
     void Promise.resolve()
       .then(() => this.opts.onStartedLeading())
-      .catch((err) => this.opts.log.error({ err: String(err) }, 'could not start watching for alerts'));
+      .catch((err: unknown) => this.opts.log.error({ err: String(err) }, 'could not start watching for alerts'));
   }
 
   private async stepDown(why: string): Promise<void> {

@@ -33,7 +33,7 @@ export interface MonitorOptions {
   /** Log lines kept with an OOMKilled or crash-loop alert (default 20). */
   logLines?: number;
   /** Watch restart backoff (see watch.ts). */
-  backoffMs?(attempt: number): number;
+  backoffMs?: (attempt: number) => number;
   /** Page size of the initial lists (default 500). */
   pageSize?: number;
 }
@@ -109,7 +109,7 @@ export class ClusterMonitor {
       this.podInformers.set(namespace, pods);
       this.eventInformers.push(events);
     }
-    const open = await this.opts.store.openIncidents().catch((err) => {
+    const open = await this.opts.store.openIncidents().catch((err: unknown) => {
       this.log.warn({ err: String(err) }, 'could not read open incidents; recoveries of earlier incidents will be announced on their next occurrence');
       return [];
     });
@@ -169,7 +169,7 @@ export class ClusterMonitor {
 
   private chain(key: string, work: () => Promise<void>): void {
     const previous = this.chains.get(key) ?? Promise.resolve();
-    const next = previous.then(work).catch((err) => this.processFailed(key, err));
+    const next = previous.then(work).catch((err: unknown) => this.processFailed(key, err));
     this.chains.set(key, next);
     void next.then(() => {
       if (this.chains.get(key) === next) this.chains.delete(key);

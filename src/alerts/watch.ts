@@ -25,16 +25,16 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   /** Collection path, e.g. `/api/v1/namespaces/beta/pods`. */
   path: string;
   /** Applied to every listed or watched object before it is cached. */
-  slim(obj: T): T;
+  slim: (obj: T) => T;
   fieldSelector?: string;
   /** Items per list page (default 500). */
   pageSize?: number;
   /** Delay before restart number `attempt` (from 0). */
-  backoffMs?(attempt: number): number;
+  backoffMs?: (attempt: number) => number;
   log: Logger;
-  onAdd?(obj: T): void;
-  onUpdate?(obj: T): void;
-  onDelete?(obj: T): void;
+  onAdd?: (obj: T) => void;
+  onUpdate?: (obj: T) => void;
+  onDelete?: (obj: T) => void;
 }
 
 /** client-node's Watch, with bookmarks, a server-side timeout, slimming, and a guard against empty reconnect loops. */
@@ -43,6 +43,7 @@ class OwnedWatch<T extends KubernetesObject> extends Watch {
     super(kc);
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature client-node's Watch declares
   override async watch(path: string, params: Record<string, unknown>, callback: (phase: string, apiObj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
     const started = Date.now();
     let events = 0;
@@ -199,7 +200,7 @@ async function getList<T extends KubernetesObject>(kc: KubeConfig, path: string,
   const opts: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? https : http).request(url, { ...opts, method: 'GET', headers: { ...opts.headers, accept: 'application/json' } }, (res) => {
+    const req = (url.protocol === 'https:' ? https : http).request(url, { ...opts, method: 'GET', headers: { ...(opts.headers as http.OutgoingHttpHeaders | undefined), accept: 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
@@ -212,7 +213,7 @@ async function getList<T extends KubernetesObject>(kc: KubeConfig, path: string,
         try {
           resolve(JSON.parse(body) as KubernetesListObject<T>);
         } catch (err) {
-          reject(err);
+          reject(err instanceof Error ? err : new Error(String(err)));
         }
       });
     });

@@ -100,10 +100,10 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
       const request = await load(click);
       if (!request) return;
       const { rule, ok } = await isApprover(request, click.userId);
-      if (!rule) return tell(click, `:warning: \`${request.env}\` no longer requires approval; ask the requester to run the command again.`);
+      if (!rule) return await tell(click, `:warning: \`${request.env}\` no longer requires approval; ask the requester to run the command again.`);
       if (!ok) {
         await audit(request, 'denied', click.userId, 'approve clicked by a non-approver');
-        return tell(click, `:no_entry: You are not an approver for \`${request.env}\`. Approvers: ${rule.approvers.map((a) => (a.startsWith('S') ? `<!subteam^${a}>` : `<@${a}>`)).join(', ')}.`);
+        return await tell(click, `:no_entry: You are not an approver for \`${request.env}\`. Approvers: ${rule.approvers.map((a) => (a.startsWith('S') ? `<!subteam^${a}>` : `<@${a}>`)).join(', ')}.`);
       }
       // The channel's binding must still allow this command for the requester (it may have changed since).
       await checkPolicy(deps.config, { channelId: click.channelId, userId: request.request.userId, verb: request.verb, verbClass: 'write', env: request.env, ...(request.app ? { app: request.app } : {}) }, [...deps.verbs.keys()], deps.members);
@@ -118,7 +118,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
           await enqueueApproved(current);
           await deps.store.markQueued(current.id);
           await announceDecision(deps.slack, current, deps.log);
-          return tell(click, `${APPROVED} Approved — ${current.description} is running; follow it in the thread.`);
+          return await tell(click, `${APPROVED} Approved — ${current.description} is running; follow it in the thread.`);
         }
         case 'recorded': {
           if (current.messageTs) {
@@ -128,15 +128,15 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
             const now = await deps.store.get(current.id);
             if (now && now.state !== 'pending') await announceDecision(deps.slack, now, deps.log);
           }
-          return tell(click, `:ballot_box_with_check: Your approval is recorded; ${current.minApprovals - current.approvals.length} more needed.`);
+          return await tell(click, `:ballot_box_with_check: Your approval is recorded; ${current.minApprovals - current.approvals.length} more needed.`);
         }
         case 'self':
-          return tell(click, ':no_entry: You asked for this change, so you cannot approve it yourself; another approver must.');
+          return await tell(click, ':no_entry: You asked for this change, so you cannot approve it yourself; another approver must.');
         case 'already_approved_by_you':
-          return tell(click, ':ballot_box_with_check: You have already approved this request; it needs another approver.');
+          return await tell(click, ':ballot_box_with_check: You have already approved this request; it needs another approver.');
         case 'expired':
           await announceDecision(deps.slack, current, deps.log);
-          return tell(click, ':hourglass: This request has expired; nothing was run. Ask the requester to run the command again.');
+          return await tell(click, ':hourglass: This request has expired; nothing was run. Ask the requester to run the command again.');
         default:
           // Approved earlier but its run never got queued (Redis failed at that moment): queue it now.
           // Never once it was queued — a run gone after retention or a cancel is not brought back.
@@ -145,7 +145,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
             await deps.store.markQueued(current.id);
             await announceDecision(deps.slack, current, deps.log);
           }
-          return tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}${current.decidedBy && current.decidedBy !== 'system' ? ` by <@${current.decidedBy}>` : ''}; nothing more happens.`);
+          return await tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}${current.decidedBy && current.decidedBy !== 'system' ? ` by <@${current.decidedBy}>` : ''}; nothing more happens.`);
       }
     } catch (err) {
       await tell(click, describeError(err, deps.log).text);
@@ -158,7 +158,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
       if (!request) return;
       const byRequester = click.userId === request.request.userId;
       const { ok } = await isApprover(request, click.userId);
-      if (!ok && !byRequester) return tell(click, `:no_entry: Only an approver for \`${request.env}\` (or the requester, to withdraw it) may reject this request.`);
+      if (!ok && !byRequester) return await tell(click, `:no_entry: Only an approver for \`${request.env}\` (or the requester, to withdraw it) may reject this request.`);
       const to = byRequester && !ok ? 'cancelled' : 'rejected';
       const outcome = await deps.store.close(request.id, to, click.userId);
       const current = outcome.request ?? request;
@@ -166,10 +166,10 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
         approvalsTotal.inc({ outcome: to });
         await audit(current, to, click.userId);
         await announceDecision(deps.slack, current, deps.log);
-        return tell(click, to === 'cancelled' ? ':heavy_multiplication_x: Request withdrawn.' : ':no_entry_sign: Rejected; nothing will run.');
+        return await tell(click, to === 'cancelled' ? ':heavy_multiplication_x: Request withdrawn.' : ':no_entry_sign: Rejected; nothing will run.');
       }
       if (outcome.result === 'expired') await announceDecision(deps.slack, current, deps.log);
-      return tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}; nothing changes.`);
+      return await tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}; nothing changes.`);
     } catch (err) {
       await tell(click, describeError(err, deps.log).text);
     }

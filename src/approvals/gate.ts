@@ -29,8 +29,8 @@ export async function requestApproval(
   const pinned = verb.pin ? await verb.pin(ctx).catch(() => ({})) : {};
   const args = { ...rawArgs, ...pinned };
   const reparsed = verb.schema.safeParse(args);
-  const pinnedCtx = reparsed.success ? { ...ctx, args: reparsed.data } : ctx;
-  const changes = verb.preview ? await verb.preview(pinnedCtx).catch((err) => [`(could not work out the change: ${String((err as Error).message ?? err).slice(0, 200)})`]) : [];
+  const pinnedCtx = reparsed.success ? { ...ctx, args: reparsed.data as unknown } : ctx;
+  const changes = verb.preview ? await verb.preview(pinnedCtx).catch((err: unknown) => [`(could not work out the change: ${String((err as Error).message ?? err).slice(0, 200)})`]) : [];
   const now = Date.now();
   const request = await deps.store.create({
     verb: verb.verb,

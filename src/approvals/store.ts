@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CommandRequest } from '../command/request.js';
 import { TamperedRecordError, type Signer } from '../security/signing.js';
@@ -196,7 +195,7 @@ export class ApprovalStore {
     }
     if (!this.signer.verify('approval', { id, data: parsed }, sig)) throw new TamperedRecordError('approval', id);
     const { requesterId: _requester, ...mutable } = mutableState;
-    return { ...parsed, ...mutable, approvals: approvals ?? [] } as ApprovalRequest;
+    return { ...parsed, ...mutable, approvals: approvals ?? [] };
   }
 
   async setMessageTs(id: string, ts: string): Promise<void> {
@@ -245,7 +244,7 @@ export class ApprovalStore {
   async listPending(): Promise<ApprovalRequest[]> {
     const ids = await this.redis.zrange(this.indexKey, '0', '199');
     // A record that fails verification is left out here; the buttons and the worker refuse and report it.
-    const requests = await Promise.all(ids.map((id) => this.get(id).catch((err) => (err instanceof TamperedRecordError ? undefined : Promise.reject(err)))));
+    const requests = await Promise.all(ids.map((id) => this.get(id).catch((err: unknown) => (err instanceof TamperedRecordError ? undefined : Promise.reject(err as Error)))));
     return requests.filter((r): r is ApprovalRequest => r?.state === 'pending');
   }
 }

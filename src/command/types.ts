@@ -74,12 +74,14 @@ interface VerbBase<A> {
 }
 
 /** Answered by the app itself: no cluster access, no queue. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a registry holds verbs of every argument type
 export interface AppVerb<A = any> extends VerbBase<A> {
   runsIn: 'app';
   run(ctx: VerbContext<A>): Promise<void>;
 }
 
 /** Queued on BullMQ and run by a worker. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
 export interface WorkerVerb<A = any> extends VerbBase<A> {
   runsIn: 'worker';
   /** One-line description used in the queued ack and thread header, e.g. "deploy myapp → beta". */
@@ -103,9 +105,11 @@ export interface WorkerVerb<A = any> extends VerbBase<A> {
    */
   pin?(ctx: WorkerVerbContext<A>): Promise<Record<string, string>>;
   /** Resolves 'failed' when it ran to the end but the change did not succeed (already reported in its thread). */
+  // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- most verbs end without saying; void keeps them `async run() {…}`
   run(ctx: WorkerVerbContext<A>): Promise<'succeeded' | 'failed' | void>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above
 export type Verb<A = any> = AppVerb<A> | WorkerVerb<A>;
 
 export function defineVerb<A>(verb: AppVerb<A>): AppVerb<A>;

@@ -97,6 +97,7 @@ export function configPatch(changes: readonly KeyChange[]): { data: Record<strin
 /** A value as chat shows it: secrets masked, control characters visible, long values cut. */
 export function displayValue(key: string, value: string, secretKeys: readonly string[], max = 200): string {
   if (secretKeys.includes(key)) return SECRET_MASK;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is made visible
   const visible = value.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
   return visible.length > max ? `${visible.slice(0, max - 1)}…` : visible;
 }

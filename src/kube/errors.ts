@@ -16,7 +16,7 @@ function statusOf(err: ApiException<unknown>): KubeStatus {
       return { message: body };
     }
   }
-  return (body ?? {}) as KubeStatus;
+  return (body ?? {});
 }
 
 /** HTTP status of a Kubernetes API failure, if it was one. */

@@ -139,7 +139,7 @@ function apiMessage(err: unknown): string | undefined {
 
 /** Reads the targets a few at a time, in the targets' order. A failure that is not about one pod fails the whole. */
 export async function readLogStreams(cluster: ClusterClient, namespace: string, targets: readonly LogTarget[], opts: LogOptions): Promise<LogStream[]> {
-  const out: LogStream[] = new Array(targets.length);
+  const out = new Array<LogStream>(targets.length);
   let next = 0;
   const worker = async () => {
     while (next < targets.length) {

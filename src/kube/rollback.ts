@@ -36,6 +36,7 @@ export function revisionOf(rs: V1ReplicaSet): number | undefined {
 /** A template as plain JSON (client-node objects hold Dates), without the `pod-template-hash` label. */
 export function templateWithoutHash(template: V1PodTemplateSpec | undefined): V1PodTemplateSpec {
   const plain = JSON.parse(JSON.stringify(template ?? {})) as V1PodTemplateSpec;
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- one fixed, well-known label
   if (plain.metadata?.labels) delete plain.metadata.labels[LABEL_POD_TEMPLATE_HASH];
   return plain;
 }

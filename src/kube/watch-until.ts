@@ -83,7 +83,7 @@ export async function watchUntil<T extends KubernetesObject>(opts: WatchUntilOpt
           controller = c;
           if (settled) c.abort();
         })
-        .catch((err) => {
+        .catch((err: unknown) => {
           opts.onReconnect?.(err);
           finish('reconnect');
         });

@@ -234,7 +234,7 @@ export async function startPlaygroundServer(opts: PlaygroundServerOptions): Prom
   };
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err) => {
+    handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, { ok: false, error: String(err) });
       else res.end();
     });

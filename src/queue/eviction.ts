@@ -14,13 +14,13 @@ export async function readEvictionPolicy(client: Redis | Cluster): Promise<Evict
   let timer: NodeJS.Timeout | undefined;
   try {
     const answer = await Promise.race([
-      client.call('CONFIG', 'GET', 'maxmemory-policy') as Promise<unknown>,
+      client.call('CONFIG', 'GET', 'maxmemory-policy'),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('timeout')), TIMEOUT_MS);
       }),
     ]);
     // RESP2 answers [name, value]; RESP3 a map.
-    const value = Array.isArray(answer) ? answer[answer.indexOf('maxmemory-policy') + 1] : (answer as Record<string, unknown> | null)?.['maxmemory-policy'];
+    const value: unknown = Array.isArray(answer) ? answer[answer.indexOf('maxmemory-policy') + 1] : (answer as Record<string, unknown> | null)?.['maxmemory-policy'];
     return typeof value === 'string' && value !== '' ? value : 'unknown';
   } catch {
     return 'unknown';

@@ -18,7 +18,7 @@ export function clickFrom(body: BlockAction, action: ButtonAction): Click {
   return {
     userId: body.user.id,
     ...(body.user.username ? { userName: body.user.username } : {}),
-    channelId: body.channel?.id ?? body.container?.channel_id ?? '',
+    channelId: body.channel?.id ?? (body.container as { channel_id?: string } | undefined)?.channel_id ?? '',
     ...(body.team?.id ? { teamId: body.team.id } : {}),
     ...(message?.ts ? { messageTs: message.ts } : {}),
     ...(message?.thread_ts ? { threadTs: message.thread_ts } : {}),

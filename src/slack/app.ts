@@ -64,7 +64,7 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
     return { app, port: (server.address() as AddressInfo).port, stop: async () => { await app.stop(); await closeServer(server); } };
   }
   const server = (await app.start(opts.port)) as Server;
-  return { app, port: (server.address() as AddressInfo).port, stop: async () => void (await app.stop()) };
+  return { app, port: (server.address() as AddressInfo).port, stop: async () => { await app.stop(); } };
 }
 
 function closeServer(server: Server): Promise<void> {

@@ -74,7 +74,7 @@ export class ThreadProgress implements Progress {
     }
   }
 
-  async finish(outcome: 'succeeded' | 'failed', headline: SlackMessage, details?: SlackMessage): Promise<void> {
+  async finish(_outcome: 'succeeded' | 'failed', headline: SlackMessage, details?: SlackMessage): Promise<void> {
     if (this.viaResponseUrl || !this.ts) {
       if (this.opts.responseUrl) {
         await postToResponseUrl(this.opts.responseUrl, details ? { text: `${headline.text}\n${details.text}`, blocks: [...(headline.blocks ?? [section(headline.text)]), ...(details.blocks ?? [section(details.text)])] } : headline, 'ephemeral', this.opts.log);
@@ -86,7 +86,6 @@ export class ThreadProgress implements Progress {
       await this.opts.client.chat.postMessage({ channel: this.opts.channelId, thread_ts: this.thread, text: details.text, ...(details.blocks ? { blocks: details.blocks } : {}) });
     }
     await this.opts.client.chat.update({ channel: this.opts.channelId, ts: this.ts, text: headline.text, blocks: headline.blocks ?? [section(headline.text)] });
-    void outcome;
   }
 
   private async fallBack(err: unknown, message: SlackMessage): Promise<void> {

@@ -164,7 +164,7 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     if (!verb || verb.runsIn !== 'worker') throw badInput(`Unknown command \`${job.data.verb}\`.`);
     const parsed = verb.schema.safeParse(job.data.args);
     if (!parsed.success) throw badInput(`Invalid arguments: ${formatIssues(parsed.error.issues).join('; ')}`);
-    const args = parsed.data;
+    const args: unknown = parsed.data;
     target = resolveTarget(deps.config, verb, args, request.channelId);
     // The binding may have changed since the app accepted the command.
     await authorizeCommand(deps, verb, args, target, request);

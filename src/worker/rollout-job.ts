@@ -63,13 +63,13 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
     // The thread's last progress line must not contradict the ✅ ("0 of 3 available", then done).
     await ctx.progress.step(`${MILESTONE} ${final.message}`);
     // The change succeeded: a Slack failure while saying so must not turn it into a failed job.
-    await ctx.progress.finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message)).catch((err) => {
+    await ctx.progress.finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message)).catch((err: unknown) => {
       ctx.log.warn({ err: String(err) }, 'could not report a successful rollout to Slack');
     });
     ctx.log.info({ title: job.title, ms: Date.now() - started }, 'rollout succeeded');
     return 'succeeded';
   }
-  const diagnosis = await diagnoseApp(job.env.cluster, job.env.namespace, workload.selector).catch((err) => {
+  const diagnosis = await diagnoseApp(job.env.cluster, job.env.namespace, workload.selector).catch((err: unknown) => {
     ctx.log.warn({ err: String(err) }, 'diagnosis failed');
     return undefined;
   });

@@ -8,7 +8,7 @@ export interface LockHolder {
   since: number;
 }
 
-export type LockResult = { acquired: true; release(): Promise<void> } | { acquired: false; holder: LockHolder | undefined };
+export type LockResult = { acquired: true; release: () => Promise<void> } | { acquired: false; holder: LockHolder | undefined };
 
 // Renew or release only if we still hold it (compare-and-set on the job id).
 const RENEW = `local v = redis.call('GET', KEYS[1]); if v and cjson.decode(v).jobId == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;

@@ -35,7 +35,7 @@ async function startBot(env: Record<string, string>): Promise<{ child: ChildProc
   });
   let out = '';
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes('k8s-chatops started')) resolve();
     });

@@ -13,7 +13,7 @@ describe('config', () => {
 
   it('names the file, the path inside it and what is wrong', () => {
     const bad = CONFIG_YAML.replace('namespace: beta }', 'namespace: Beta_NS }');
-    expect(() => parseConfig(bad, '/etc/chatops.yaml')).toThrowError(ConfigError);
+    expect(() => parseConfig(bad, '/etc/chatops.yaml')).toThrow(ConfigError);
     try {
       parseConfig(bad, '/etc/chatops.yaml');
     } catch (err) {
@@ -25,11 +25,11 @@ describe('config', () => {
 
   it('refuses references to unknown environments and clusters', () => {
     const bad = CONFIG_YAML.replace('promoteFrom: beta', 'promoteFrom: staging\n    cluster: nope');
-    expect(() => parseConfig(bad, 'c.yaml')).toThrowError(/environments\.prod\.cluster: unknown cluster "nope"[\s\S]*promoteFrom: unknown environment "staging"/);
+    expect(() => parseConfig(bad, 'c.yaml')).toThrow(/environments\.prod\.cluster: unknown cluster "nope"[\s\S]*promoteFrom: unknown environment "staging"/);
   });
 
   it('reports YAML syntax errors readably', () => {
-    expect(() => parseConfig('environments: [', 'c.yaml')).toThrowError(/c\.yaml[\s\S]*YAML syntax/);
+    expect(() => parseConfig('environments: [', 'c.yaml')).toThrow(/c\.yaml[\s\S]*YAML syntax/);
   });
 
   it('parses durations', () => {
@@ -42,12 +42,12 @@ describe('config', () => {
 describe('process settings', () => {
   it('says which variable is missing and where to get it', async () => {
     const { loadSettings } = await import('../../src/config/settings.js');
-    expect(() => loadSettings({})).toThrowError(/SLACK_BOT_TOKEN: is required: the bot token/);
+    expect(() => loadSettings({})).toThrow(/SLACK_BOT_TOKEN: is required: the bot token/);
     const key = { CHATOPS_SIGNING_KEY: 'k'.repeat(32) };
-    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' })).toThrowError(/CHATOPS_SIGNING_KEY: is required: a random secret .*openssl rand -base64 32/);
-    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', CHATOPS_SIGNING_KEY: 'short' })).toThrowError(/CHATOPS_SIGNING_KEY: must be at least 32 characters/);
-    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', ...key })).toThrowError(/SLACK_SIGNING_SECRET: is required in HTTP mode/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' })).toThrow(/CHATOPS_SIGNING_KEY: is required: a random secret .*openssl rand -base64 32/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', CHATOPS_SIGNING_KEY: 'short' })).toThrow(/CHATOPS_SIGNING_KEY: must be at least 32 characters/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', ...key })).toThrow(/SLACK_SIGNING_SECRET: is required in HTTP mode/);
     expect(loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', ...key }, ['--role', 'worker']).roles).toEqual(['worker']);
-    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', ...key }, ['--role=boss'])).toThrowError(/--role must be one of app, worker, alerts/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', ...key }, ['--role=boss'])).toThrow(/--role must be one of app, worker, alerts/);
   });
 });

@@ -47,7 +47,7 @@ describe('config lookups use own keys only', () => {
   });
 
   it.each(PROTO_NAMES)('knows no app %s and no approval rule or override for it', (name) => {
-    expect(() => requireApp(config, name)).toThrowError(expect.objectContaining({ kind: 'not_found', userMessage: expect.stringContaining(`There is no app \`${name}\``) }));
+    expect(() => requireApp(config, name)).toThrow(expect.objectContaining({ kind: 'not_found', userMessage: expect.stringContaining(`There is no app \`${name}\``) }));
     expect(approvalRuleFor(config, verbs.get('deploy')!, { app: 'myapp', env: name }, name)).toBeUndefined();
     expect(appForEnvironment(config.apps.myapp!, name)).toEqual(appForEnvironment(config.apps.myapp!, 'no-such-env'));
   });
@@ -61,16 +61,16 @@ describe('config lookups use own keys only', () => {
     );
     const cfg = parseConfig(`clusters: { main: { context: ctx, kubeconfig: ${kubeconfig} } }\nenvironments: { beta: { cluster: main, namespace: beta } }\nchannels: { C0OPS: { environments: ["*"], commands: ["*"] } }\n`, 'c.yaml');
     const clusters = new Clusters(cfg, 'c.yaml');
-    expect(() => clusters.forEnvironment(name)).toThrowError(/unknown environment/);
+    expect(() => clusters.forEnvironment(name)).toThrow(/unknown environment/);
     const ctx = { config: cfg, request: { channelId: 'C0OPS' } as never, environment: (env: string) => ({ name: env, namespace: env, cluster: clusters.forEnvironment(env) }) };
-    expect(() => clustersForChannel(ctx, name)).toThrowError(expect.objectContaining({ kind: 'bad_input', userMessage: expect.stringContaining(`There is no environment \`${name}\``) }));
+    expect(() => clustersForChannel(ctx, name)).toThrow(expect.objectContaining({ kind: 'bad_input', userMessage: expect.stringContaining(`There is no environment \`${name}\``) }));
   });
 
   it('refuses a config that names an inherited key as an environment, cluster or promoteFrom', () => {
     const base = 'environments: { beta: { namespace: beta } }\n';
-    expect(() => parseConfig(`${base}channels: { C0X: { environments: [constructor], commands: [status] } }\n`, 'c.yaml')).toThrowError(/unknown environment "constructor"/);
-    expect(() => parseConfig(`${base}alerts: [{ environments: [toString], channel: C0ONCALL }]\n`, 'c.yaml')).toThrowError(/unknown environment "toString"/);
-    expect(() => parseConfig('environments: { beta: { namespace: beta, cluster: constructor, promoteFrom: hasOwnProperty } }\n', 'c.yaml')).toThrowError(
+    expect(() => parseConfig(`${base}channels: { C0X: { environments: [constructor], commands: [status] } }\n`, 'c.yaml')).toThrow(/unknown environment "constructor"/);
+    expect(() => parseConfig(`${base}alerts: [{ environments: [toString], channel: C0ONCALL }]\n`, 'c.yaml')).toThrow(/unknown environment "toString"/);
+    expect(() => parseConfig('environments: { beta: { namespace: beta, cluster: constructor, promoteFrom: hasOwnProperty } }\n', 'c.yaml')).toThrow(
       /unknown cluster "constructor"[\s\S]*unknown environment "hasOwnProperty"/,
     );
   });

@@ -233,7 +233,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
             const v = predicate();
             if (v) finish(() => resolve(v));
           } catch (err) {
-            finish(() => reject(err));
+            finish(() => reject(err instanceof Error ? err : new Error(String(err))));
           }
         };
         const timer = setTimeout(() => finish(() => reject(new Error(`kube emulator: timed out after ${timeoutMs}ms waiting for ${what}`))), timeoutMs);

@@ -232,7 +232,7 @@ export function patchObject(
   }
   if (next === null || typeof next !== 'object') throw badRequest('patch produced an invalid object');
   // a patch without resourceVersion is unconditional; one with it is checked against the stored object
-  const patchRv = (patch as any)?.metadata?.resourceVersion;
+  const patchRv = (patch)?.metadata?.resourceVersion;
   next.metadata = { ...(next.metadata ?? {}) };
   next.metadata.resourceVersion = contentType !== PATCH_TYPES.json && patchRv !== undefined ? patchRv : prev.metadata.resourceVersion;
   if (next.metadata.name !== name) throw invalidNameChange(res, name);

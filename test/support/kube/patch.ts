@@ -13,7 +13,7 @@ function isObj(v: unknown): v is Record<string, any> {
 }
 
 function clone<T>(v: T): T {
-  return v === undefined ? v : (structuredClone(v) as T);
+  return v === undefined ? v : (structuredClone(v));
 }
 
 /** RFC 7386 */
@@ -78,7 +78,7 @@ export function strategicMerge(target: any, patch: any): any {
     if (k.startsWith('$setElementOrder/')) continue;
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const f = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[f]) && Array.isArray(v)) out[f] = (out[f] as any[]).filter((x) => !v.includes(x));
+      if (Array.isArray(out[f]) && Array.isArray(v)) out[f] = (out[f]).filter((x) => !v.includes(x));
       continue;
     }
     if (v === null) {

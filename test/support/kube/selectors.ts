@@ -49,7 +49,7 @@ export function parseLabelSelector(text: string): Requirement[] {
 export function matchRequirements(reqs: Requirement[], labels: Record<string, string> | undefined): boolean {
   for (const r of reqs) {
     const has = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key);
-    const v = has ? labels![r.key] : undefined;
+    const v = has ? labels[r.key] : undefined;
     switch (r.op) {
       case 'eq':
         if (v !== r.value) return false;

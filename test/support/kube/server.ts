@@ -80,7 +80,7 @@ export class KubeServer {
     private readonly hooks: ServerHooks,
   ) {
     this.server = http.createServer((req, res) => {
-      this.handle(req, res).catch((err) => this.sendError(res, err));
+      this.handle(req, res).catch((err: unknown) => this.sendError(res, err));
     });
     this.server.keepAliveTimeout = 30_000;
     this.server.on('upgrade', (req, socket, head) => {

@@ -29,7 +29,7 @@ export function stableStringify(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : stableStringify(x))).join(',')}]`;
   // null and absent are the same to the apiserver's Go structs (e.g. template metadata.creationTimestamp: null)
-  const keys = Object.keys(v as object).filter((k) => (v as any)[k] !== undefined && (v as any)[k] !== null).sort();
+  const keys = Object.keys(v).filter((k) => (v as any)[k] !== undefined && (v as any)[k] !== null).sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify((v as any)[k])}`).join(',')}}`;
 }
 

@@ -97,7 +97,7 @@ export class Files {
       const args = await parseArgs(req, raw, new URLSearchParams());
       const file = Buffer.isBuffer(args['body'])
         ? args['body']
-        : (Object.values(args).find((v) => Buffer.isBuffer(v)) as Buffer | undefined);
+        : Object.values(args).find((v): v is Buffer => Buffer.isBuffer(v));
       if (file) bytes = file;
     }
     if (bytes.length !== p.length) {

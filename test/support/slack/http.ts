@@ -119,6 +119,7 @@ export async function parseArgs(
       method: 'POST',
       headers: { 'content-type': req.headers['content-type']! },
       body: raw,
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- fine for an emulator's small test uploads
     }).formData();
     for (const [k, v] of form) {
       args[k] = typeof v === 'string' ? parseFormValue(k, v) : Buffer.from(await v.arrayBuffer());

@@ -111,6 +111,7 @@ export function attachSocketMode(server: Server, ctx: SocketModeContext): Socket
       if (isBinary) return;
       let msg: any;
       try {
+        // eslint-disable-next-line @typescript-eslint/no-base-to-string -- ws hands text frames over as a Buffer
         msg = JSON.parse(data.toString());
       } catch {
         return;
