@@ -25,7 +25,7 @@ export interface MonitorOptions {
   cluster: ClusterClient;
   targets: readonly WatchTarget[];
   store: IncidentStore;
-  enqueue(id: string, isNew: boolean): Promise<void>;
+  enqueue: (id: string, isNew: boolean) => Promise<void>;
   log: Logger;
   now?: () => number;
   /** Terminations older than this when first seen are history, not alerts (default 1 h). */

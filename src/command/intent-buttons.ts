@@ -16,7 +16,7 @@ export function registerIntentButtons(app: App, deps: IntakeDeps): void {
     const reply = async (text: string) => {
       if (click.responseUrl) await postToResponseUrl(click.responseUrl, { text });
     };
-    const intent = await deps.services.intents.get(click.value).catch(async (err) => {
+    const intent = await deps.services.intents.get(click.value).catch(async (err: unknown) => {
       if (err instanceof TamperedRecordError) await reportTampered({ audit: deps.services.audit, log: deps.log }, err, { userId: click.userId, channelId: click.channelId });
       return undefined;
     });

@@ -18,7 +18,10 @@ const ACL_PASSWORD = 'acl-only-p4ss';
 /** Every log line the bot writes, to prove no secret is among them. */
 function capturingLogger() {
   const lines: string[] = [];
-  const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) }));
+  const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, done) => {
+    lines.push(String(chunk));
+    done();
+  } }));
   return { log, lines };
 }
 

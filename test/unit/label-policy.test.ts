@@ -53,7 +53,7 @@ describe('strictest approval among a cluster\'s environments', () => {
 
   it('a node scope holds every environment of the cluster, not only the channel\'s', () => {
     expect(nodeScope(config, 'C0ONE', undefined).envs).toEqual(['a', 'b', 'c', 'd']);
-    expect(() => nodeScope(config, 'C0NONE', undefined)).toThrowError(/may touch no environment/);
-    expect(() => nodeScope(config, 'C0ONE', 'constructor')).toThrowError(/no environment `constructor`/);
+    expect(() => nodeScope(config, 'C0NONE', undefined)).toThrow(/may touch no environment/);
+    expect(() => nodeScope(config, 'C0ONE', 'constructor')).toThrow(/no environment `constructor`/);
   });
 });

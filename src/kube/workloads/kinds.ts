@@ -18,14 +18,14 @@ const mergeOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 type Call<T> = (cluster: ClusterClient) => Promise<T>;
 
 function wrap<T>(kind: WorkloadKind, namespace: string, name: string, call: Call<T>, cluster: ClusterClient): Promise<T> {
-  return call(cluster).catch((err) => Promise.reject(fromKubeError(err, describeWorkload(kind, name, namespace))));
+  return call(cluster).catch((err: unknown) => Promise.reject(fromKubeError(err, describeWorkload(kind, name, namespace))));
 }
 
 function define(kind: WorkloadKind, plural: string, calls: {
   read(c: ClusterClient, namespace: string, name: string): Promise<AnyWorkload>;
   patch(c: ClusterClient, namespace: string, name: string, body: object, fieldManager: string, force: boolean | undefined, strategy: PatchStrategy): Promise<AnyWorkload>;
   scale?(c: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
-  rollout(obj: AnyWorkload): ReturnType<WorkloadOps['rolloutState']>;
+  rollout: (obj: AnyWorkload) => ReturnType<WorkloadOps['rolloutState']>;
 }): WorkloadOps {
   return {
     kind,

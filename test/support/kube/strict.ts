@@ -64,6 +64,7 @@ function goValue(v: unknown): string {
       .join(' ')}]`;
   }
   if (v === null) return '<nil>';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only scalars are left here
   return String(v);
 }
 

@@ -48,6 +48,7 @@ class Checker {
     this.textObject(v['text'], 300, `${at}/text`);
     this.textObject(v['confirm'], 30, `${at}/confirm`, true);
     this.textObject(v['deny'], 30, `${at}/deny`, true);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-string style is refused either way
     if (v['style'] !== undefined && !['primary', 'danger'].includes(String(v['style'])))
       this.add('must be a valid enum value', `${at}/style`);
   }
@@ -56,6 +57,7 @@ class Checker {
     this.textObject(v['text'], 75, `${at}/text`, true);
     if (v['value'] !== undefined) this.text(v['value'], 2_000, `${at}/value`);
     if (v['url'] !== undefined) this.text(v['url'], 3_000, `${at}/url`);
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-string style is refused either way
     if (v['style'] !== undefined && !['primary', 'danger'].includes(String(v['style'])))
       this.add('must be a valid enum value', `${at}/style`);
     this.confirm(v['confirm'], `${at}/confirm`);
