@@ -47,6 +47,7 @@ class OwnedWatch<T extends KubernetesObject> extends Watch {
   override async watch(path: string, params: Record<string, unknown>, callback: (phase: string, apiObj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
     const started = Date.now();
     let events = 0;
+    let gone = false;
     // ListWatch calls done() without handling the promise it returns (its re-list and re-watch): a failure there is ours to restart.
     const finish = (err: unknown) => {
       try {
@@ -63,16 +64,24 @@ class OwnedWatch<T extends KubernetesObject> extends Watch {
         // Bookmarks keep the resourceVersion fresh (fewer 410s); the timeout rotates long-lived connections.
         { ...params, allowWatchBookmarks: true, timeoutSeconds: 240 + Math.floor(Math.random() * 120) },
         (phase, obj, raw) => {
-          events++;
-          this.owner.healthy();
           const isObject = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
+          // Only objects and bookmarks show the watch works: an ERROR (410 Gone) is no progress and must not reset the backoff.
+          if (isObject || phase === 'BOOKMARK') {
+            events++;
+            this.owner.healthy();
+          } else if (phase === 'ERROR') {
+            gone ||= (obj as { code?: number } | undefined)?.code === 410;
+          }
           callback(phase, isObject ? this.slim(obj as T) : obj, raw);
         },
         (err) => {
           const stopped = this.owner.isStopped;
           if (!stopped) watchRestartsTotal.inc({ resource: this.owner.resource });
-          // A server that ends every watch at once would make ListWatch reconnect in a tight loop: back off instead.
-          if (!err && !stopped && events === 0 && Date.now() - started < 1_000) err = new Error('the API server closed the watch at once');
+          // A server that ends every watch at once (or answers 410 Gone to every fresh list's version) would make
+          // ListWatch re-list and reconnect in a tight loop: back off instead (the re-list comes after the delay).
+          // One 410 is ordinary (the version expired: ListWatch re-lists at once); a second in a row, right after that list, is not.
+          if (!err && !stopped && events === 0 && gone && this.owner.noteGone() >= 2) err = new Error('the API server answered 410 Gone to a fresh watch');
+          else if (!err && !stopped && events === 0 && Date.now() - started < 1_000) err = new Error('the API server closed the watch at once');
           finish(err);
         },
       );
@@ -96,6 +105,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   /** Set by stop(): a start() racing with it (or after it) must not open watches again. */
   private closed = false;
   private attempt = 0;
+  /** Watches answered 410 Gone, one after the other, without delivering anything. */
+  private goneInARow = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private resolveSynced!: () => void;
   /** Resolves once the first list has been cached (the initial sync). */
@@ -107,7 +118,8 @@ export class ResilientInformer<T extends KubernetesObject> {
     const query = { ...(opts.fieldSelector ? { fieldSelector: opts.fieldSelector } : {}), limit: opts.pageSize ?? 500 };
     const list = async () => {
       const result = await listInPages((cont) => getList<T>(opts.kubeConfig, opts.path, { ...query, continue: cont }), opts.slim);
-      this.healthy();
+      // A list between repeated 410s is no progress: list → watch → 410 → list must keep slowing down.
+      if (this.goneInARow <= 1) this.attempt = 0;
       this.resolveSynced();
       return result;
     };
@@ -122,9 +134,15 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.stopped;
   }
 
-  /** The watch delivers or the list succeeded: the next failure starts the backoff from the beginning. */
+  /** The watch delivers objects or bookmarks: the next failure starts the backoff from the beginning. */
   healthy(): void {
     this.attempt = 0;
+    this.goneInARow = 0;
+  }
+
+  /** A watch was answered 410 Gone before it delivered anything; returns how many in a row. */
+  noteGone(): number {
+    return ++this.goneInARow;
   }
 
   /** Starts listing and watching; never throws (failures restart with backoff). After stop() it does nothing: an informer is not reused. */
