@@ -24,7 +24,9 @@ export default defineVerb<Args>({
   positionals: ['first', 'second?'],
   schema,
   target: ({ app, env }) => ({ env, ...(app ? { app } : {}) }),
-  check: ({ app }, config) => void (app ? requireConfiguredApp(config, app) : undefined),
+  check: ({ app }, config) => {
+    if (app) requireConfiguredApp(config, app);
+  },
   describe: ({ app, env }) => (app ? `status of ${app} in ${env}` : `status of ${env}`),
   async run(ctx) {
     const { app, env: envName } = ctx.args;

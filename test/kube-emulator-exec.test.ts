@@ -79,7 +79,7 @@ describe('pods/exec in the Kubernetes emulator', () => {
     emu.scriptExec(['false'], { exitCode: 1 });
     const failed = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfigPath, 'exec', '-n', 'default', 'shell', '--', 'false'], { timeout: 15_000 }).then(
       () => 0,
-      (err: { code?: number }) => err.code,
+      (err: unknown) => (err as { code?: number }).code,
     );
     expect(failed).toBe(1);
   });

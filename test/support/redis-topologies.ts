@@ -20,7 +20,7 @@ export async function until<T>(check: () => Promise<T | undefined | false>, time
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${String(last)})` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${JSON.stringify(last)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -100,6 +100,7 @@ function resOf(apiVersion: string, kind: string) {
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
   const store = new Store(opts.historyLimit ?? 10_000);
   const controller = new Controller(store, { tickMs: opts.tickMs ?? 10, events: opts.events ?? 'all' });
+  // eslint-disable-next-line prefer-const -- the exec emulator's callback reads it before it is assigned below
   let server: KubeServer;
   const exec = new ExecEmulator(store, (namespace, name) => server.isDenied({ verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace, name }));
   server = new KubeServer(store, { podLogs: (pod, q) => controller.kubelet.podLogs(pod, q), upgrade: (req, socket, head) => exec.upgrade(req, socket, head) });
