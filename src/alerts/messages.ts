@@ -197,14 +197,18 @@ export function occurrencesReply(v: Pick<IncidentView, 'kind' | 'count'>, occurr
   if (total === 1 && occurrences[0]) {
     const o = occurrences[0];
     const text = `${ICON[v.kind]} Again: ${kindLabel(v.kind, o.diagnosis)} in pod \`${escapeMrkdwn(o.pod)}\` — ${v.count} in total.`;
-    return { text, blocks: [section(text), ...diagnosisBlocks(o.diagnosis)] };
+    // Escaping can grow cluster text several times over: the fallback text is capped like the section.
+    return { text: truncate(text, FALLBACK_TEXT_LIMIT), blocks: [section(text), ...diagnosisBlocks(o.diagnosis)] };
   }
   const shown = occurrences.slice(-LISTED_PER_REPLY);
   const more = total - shown.length;
   const text = `${ICON[v.kind]} ${total} more occurrences (${v.count} in total):`;
   const lines = [text, ...shown.map(occurrenceLine), ...(more > 0 ? [`…and ${more} more`] : [])];
-  return { text: lines.join('\n'), blocks: [section(lines.join('\n'))] };
+  return { text: truncate(lines.join('\n'), FALLBACK_TEXT_LIMIT), blocks: [section(lines.join('\n'))] };
 }
+
+/** A message's fallback text need not say more than its blocks; Slack refuses over 40,000 characters. */
+const FALLBACK_TEXT_LIMIT = 3_000;
 
 export function recoveredReply(v: Pick<IncidentView, 'workload' | 'count' | 'firstAt' | 'lastAt'>, healthyForMs: number): SlackMessage {
   const text = `:white_check_mark: Recovered: every pod of ${workloadLabel(v.workload)} has been healthy for ${formatDuration(healthyForMs)}. ${v.count} occurrence${v.count === 1 ? '' : 's'} between ${slackTime(v.firstAt)} and ${slackTime(v.lastAt)}.`;

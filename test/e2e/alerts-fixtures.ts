@@ -11,6 +11,9 @@ clusters:
 environments:
   beta: { cluster: default, namespace: beta }
   prod: { cluster: default, namespace: prod }
+apps:
+  # The alert buttons run verbs, which act only on configured apps.
+  crashy: { image: registry.example.com/team/crashy }
 channels:
   ${ONCALL}: { environments: [beta], commands: ["*"] }
 alerts:

@@ -38,10 +38,10 @@ describe('on-call alerts', () => {
     expect(shown(recovered)).not.toContain('Silence 1h');
     expect(alertsMatching(h.slack, /deployment leaky/)).toHaveLength(1);
 
-    // After recovery, a new kill is a new incident: a new top-level message.
+    // A kill soon after recovery (within reopenWithin, 30 min by default) reopens the same incident in its thread.
     h.kube.oomKill('beta', a.metadata.name);
-    await h.slack.waitForCall((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && /OOMKilled · deployment leaky/.test(c.args.text) && c.response.ts !== alert.ts);
-    expect(alertsMatching(h.slack, /OOMKilled · deployment leaky/)).toHaveLength(2);
+    await waitForThreadReply(h.slack, alert.ts, /Reopened: OOMKilled again in deployment leaky/);
+    expect(alertsMatching(h.slack, /OOMKilled · deployment leaky/)).toHaveLength(1);
   });
 
   it('waits pendingFor before alerting an unschedulable pod, then names the node with the most room and what it lacks', async () => {
