@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { startKubeEmulator, type KubeEmulator } from '../../test/support/kube/index.js';
 import { startSlackEmulator, type SlackEmulator } from '../../test/support/slack/index.js';
+import { deletePrefix } from '../../test/support/redis.js';
 import { loadSettings } from '../config/settings.js';
 import { createLogger } from '../log.js';
 import { startChatOps, type ChatOps } from '../runtime.js';
@@ -37,21 +37,6 @@ export interface PlaygroundOptions {
 const SIGNING_SECRET = 'playground-signing-secret';
 const BOT_TOKEN = 'xoxb-playground';
 
-async function deletePrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Playground> {
   const env = opts.env ?? process.env;
   const redis = await findRedis(env);
@@ -73,7 +58,7 @@ export async function startPlayground(opts: PlaygroundOptions = {}): Promise<Pla
     await writeFile(configFile, playgroundConfig(kubeconfig));
     // A fresh key prefix: a shared Redis keeps other runs' state apart, and it is deleted at the end.
     const prefix = `{playground-${randomBytes(4).toString('hex')}}`; // a hash tag, as the bot uses it
-    cleanups.push(() => deletePrefix(redis.url, prefix));
+    cleanups.push(() => deletePrefix(prefix, redis.url));
     const settingsEnv = {
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,

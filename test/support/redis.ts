@@ -14,9 +14,9 @@ export function freshPrefix(name: string): string {
   return `{t-${name}-${randomBytes(4).toString('hex')}}`;
 }
 
-/** Deletes every key under a prefix (the test's own queues and state). */
-export async function deletePrefix(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+/** Deletes every key under a prefix (the test's or the playground's own queues and state). */
+export async function deletePrefix(prefix: string, url = TEST_REDIS_URL): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
     do {
