@@ -1,6 +1,5 @@
-// Lint only, no formatter (a whole-repo reformat would only make diffs noisy):
-// typescript-eslint's strict, type-aware rules with a few settings that fit this code.
-// `npm run lint` fails on any warning.
+// typescript-eslint's strict, type-aware rules with a few settings that fit this code; layout is
+// Prettier's (.prettierrc.json), checked by `npm run lint` after ESLint. `npm run lint` fails on any warning.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -33,7 +32,10 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-spread': 'off',
       // An async implementation of an async interface need not await anything.
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -24,7 +24,12 @@ export async function benchAck(seconds = benchSeconds(30)): Promise<string[]> {
   const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/slack/events`;
 
   const send = (url: string) => async (i: number) => {
-    const res = await postSlashCommand(url, SIGNING_SECRET, { text: 'status myapp beta', channel_id: 'C0DEVTEAM', user_id: 'U0DEV', trigger_id: `bench-${url.length}-${i}-${Date.now()}` });
+    const res = await postSlashCommand(url, SIGNING_SECRET, {
+      text: 'status myapp beta',
+      channel_id: 'C0DEVTEAM',
+      user_id: 'U0DEV',
+      trigger_id: `bench-${url.length}-${i}-${Date.now()}`,
+    });
     if (res.status !== 200) throw new Error(`answered ${res.status}`);
     return res.ms;
   };

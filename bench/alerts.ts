@@ -44,7 +44,11 @@ ${envs.map((e, i) => `  - { environments: [${e}], channel: C0BENCH${i}, on: [OOM
   try {
     for (const ns of envs) for (let d = 0; d < perNs; d++) h.kube.create(deployment(ns, `svc-${d}`, 1));
     await h.kube.waitFor(() => envs.every((ns) => h.kube.list('v1', 'Pod', ns).filter(ready).length === perNs), 30_000, 'pods ready');
-    await h.kube.waitFor(() => envs.every((ns) => h.kube.requests.some((r) => r.path === `/api/v1/namespaces/${ns}/pods` && r.query.watch === 'true')), 10_000, 'the bot watching');
+    await h.kube.waitFor(
+      () => envs.every((ns) => h.kube.requests.some((r) => r.path === `/api/v1/namespaces/${ns}/pods` && r.query.watch === 'true')),
+      10_000,
+      'the bot watching',
+    );
     const latencies: number[] = [];
     const waits: Promise<void>[] = [];
     for (let i = 0; i < samples; i++) {
@@ -55,7 +59,14 @@ ${envs.map((e, i) => `  - { environments: [${e}], channel: C0BENCH${i}, on: [OOM
       h.kube.oomKill(ns, pod.metadata.name);
       waits.push(
         h.slack
-          .waitForCall((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && c.args.channel === `C0BENCH${i % CHANNELS}` && c.args.text.includes(`deployment ${name} · ${ns}`), 10_000)
+          .waitForCall(
+            (c) =>
+              c.method === 'chat.postMessage' &&
+              !c.args.thread_ts &&
+              c.args.channel === `C0BENCH${i % CHANNELS}` &&
+              c.args.text.includes(`deployment ${name} · ${ns}`),
+            10_000,
+          )
           .then((c) => void latencies.push(c.at - changed)),
       );
       await new Promise((r) => setTimeout(r, 250));
@@ -89,12 +100,20 @@ alerts: [{ environments: [beta], channel: C0STORM, on: [OOMKilled], pendingFor: 
     for (let d = 0; d < DEPLOYMENTS; d++) h.kube.create(deployment('beta', `storm-${d}`, REPLICAS));
     await h.kube.waitFor(() => h.kube.list('v1', 'Pod', 'beta').filter(ready).length === DEPLOYMENTS * REPLICAS, 30_000, 'pods ready');
     // Kills before the bot's watch opens would be seen only as the state its first list shows.
-    await h.kube.waitFor(() => h.kube.requests.some((r) => r.path === '/api/v1/namespaces/beta/pods' && r.query.watch === 'true'), 10_000, 'the bot watching');
+    await h.kube.waitFor(
+      () => h.kube.requests.some((r) => r.path === '/api/v1/namespaces/beta/pods' && r.query.watch === 'true'),
+      10_000,
+      'the bot watching',
+    );
     const pods = h.kube.list('v1', 'Pod', 'beta').map((p) => p.metadata.name as string);
     const started = Date.now();
     for (let round = 1; round <= ROUNDS; round++) {
       for (const pod of pods) h.kube.oomKill('beta', pod);
-      await h.kube.waitFor(() => pods.every((p) => h.kube.get('v1', 'Pod', 'beta', p)?.status.containerStatuses[0].restartCount >= round), 10_000, `round ${round}`);
+      await h.kube.waitFor(
+        () => pods.every((p) => h.kube.get('v1', 'Pod', 'beta', p)?.status.containerStatuses[0].restartCount >= round),
+        10_000,
+        `round ${round}`,
+      );
     }
     const killsMs = Date.now() - started;
     const countOf = (text: string) => Number(/ — (\d+) occurrences/.exec(text)?.[1] ?? 1);
@@ -111,8 +130,18 @@ alerts: [{ environments: [beta], channel: C0STORM, on: [OOMKilled], pendingFor: 
     return [
       `OOM storm: ${expected} kills over ${DEPLOYMENTS} deployments in ${(killsMs / 1000).toFixed(1)} s, one channel limited to 1 msg/s (burst 3)`,
       row('top-level messages', String(top), `≤ ${DEPLOYMENTS}`, top <= DEPLOYMENTS),
-      row('kills counted on the messages', `${total()} of ${expected} (all shown ${(countedMs / 1000).toFixed(1)} s after the first kill)`, 'none lost', total() === expected),
-      row('posts in the channel / answered 429', `${posts.length} / ${limited}; busiest second: ${busiestSecond}`, '0 × 429', limited === 0),
+      row(
+        'kills counted on the messages',
+        `${total()} of ${expected} (all shown ${(countedMs / 1000).toFixed(1)} s after the first kill)`,
+        'none lost',
+        total() === expected,
+      ),
+      row(
+        'posts in the channel / answered 429',
+        `${posts.length} / ${limited}; busiest second: ${busiestSecond}`,
+        '0 × 429',
+        limited === 0,
+      ),
       row('chat.update calls', `${updates.length}; busiest minute: ${busiestMinute}`, 'Tier 3 ~50/min', busiestMinute <= 60),
     ];
   } finally {
@@ -125,7 +154,24 @@ const WATCHED_PODS = 20_000;
 /** The Kubernetes emulator in its own process; resolves with its URL and kubeconfig. */
 async function emulatorProcess(dir: string, nodes: number): Promise<{ child: ChildProcess; url: string; kubeconfig: string }> {
   const cli = fileURLToPath(new URL('../test/support/kube/cli.ts', import.meta.url));
-  const child = spawn(process.execPath, [...process.execArgv, cli, '--nodes', String(nodes), '--namespaces', 'default,fleet', '--events', 'warnings', '--history-limit', '50000', '--kubeconfig', join(dir, 'kubeconfig')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      cli,
+      '--nodes',
+      String(nodes),
+      '--namespaces',
+      'default,fleet',
+      '--events',
+      'warnings',
+      '--history-limit',
+      '50000',
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
@@ -139,18 +185,27 @@ async function emulatorProcess(dir: string, nodes: number): Promise<{ child: Chi
  */
 export async function benchAlertWatch(): Promise<string[]> {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const built = await new Promise<number | null>((resolve) => spawn(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'ignore' }).once('exit', resolve));
-  if (!existsSync(join(root, 'dist/src/alerts/index.js'))) throw new Error(`the build did not produce dist/src/alerts/index.js (tsc exited with ${built})`);
+  const built = await new Promise<number | null>((resolve) =>
+    spawn(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
+      stdio: 'ignore',
+    }).once('exit', resolve),
+  );
+  if (!existsSync(join(root, 'dist/src/alerts/index.js')))
+    throw new Error(`the build did not produce dist/src/alerts/index.js (tsc exited with ${built})`);
   const dir = await mkdtemp(join(tmpdir(), 'chatops-bench-watch-'));
   const { child, url, kubeconfig } = await emulatorProcess(dir, Math.ceil(WATCHED_PODS / 100));
   const prefix = freshPrefix('bench-watch');
   try {
     const per = 1_000;
     for (let i = 0; i < WATCHED_PODS / per; i++) {
-      const res = await fetch(`${url}/apis/apps/v1/namespaces/fleet/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(deployment('fleet', `fleet-${i}`, per)) });
+      const res = await fetch(`${url}/apis/apps/v1/namespaces/fleet/deployments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(deployment('fleet', `fleet-${i}`, per)),
+      });
       if (!res.ok) throw new Error(`creating fleet-${i}: ${res.status} ${await res.text()}`);
     }
-    for (const deadline = Date.now() + 120_000; ; ) {
+    for (const deadline = Date.now() + 120_000; ;) {
       const res = await fetch(`${url}/api/v1/namespaces/fleet/pods?fieldSelector=status.phase%3DRunning&limit=1`);
       const list = (await res.json()) as { items: unknown[]; metadata: { remainingItemCount?: number } };
       if (list.items.length + (list.metadata.remainingItemCount ?? 0) >= WATCHED_PODS) break;
@@ -158,25 +213,35 @@ export async function benchAlertWatch(): Promise<string[]> {
       await new Promise((r) => setTimeout(r, 500));
     }
     const configFile = join(dir, 'chatops.yaml');
-    await writeFile(configFile, `
+    await writeFile(
+      configFile,
+      `
 clusters: { default: { context: emulator, kubeconfig: ${kubeconfig} } }
 environments: { fleet: { cluster: default, namespace: fleet } }
 alerts: [{ environments: [fleet], channel: C0FLEET }]
-`);
+`,
+    );
     const watcher = spawn(process.execPath, ['--expose-gc', '--input-type=module', '-e', WATCHER], {
       cwd: root,
       env: { ...process.env, BENCH_CONFIG: configFile, BENCH_PREFIX: prefix, REDIS_URL: TEST_REDIS_URL },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    const report = JSON.parse(await new Promise<string>((resolve, reject) => {
-      createInterface({ input: watcher.stdout }).once('line', resolve);
-      watcher.once('exit', (code) => reject(new Error(`watcher exited with ${code}`)));
-    })) as { pods: number; syncMs: number; baseRssMb: number; rssMb: number; peakRssMb: number; heapMb: number };
+    const report = JSON.parse(
+      await new Promise<string>((resolve, reject) => {
+        createInterface({ input: watcher.stdout }).once('line', resolve);
+        watcher.once('exit', (code) => reject(new Error(`watcher exited with ${code}`)));
+      }),
+    ) as { pods: number; syncMs: number; baseRssMb: number; rssMb: number; peakRssMb: number; heapMb: number };
     await new Promise((r) => watcher.once('exit', r));
     return [
       `watching ${report.pods} pods: the alerts role alone, compiled, in its own process (the emulator in another)`,
       row('initial sync (list in pages + watch)', `${(report.syncMs / 1000).toFixed(2)} s`, '≤ 10 s', report.syncMs <= 10_000),
-      row('RSS peak / after sync', `${report.peakRssMb} MB / ${report.rssMb} MB (libraries loaded: ${report.baseRssMb} MB; heap ${report.heapMb} MB)`, '≤ 250 MB', report.peakRssMb <= 250),
+      row(
+        'RSS peak / after sync',
+        `${report.peakRssMb} MB / ${report.rssMb} MB (libraries loaded: ${report.baseRssMb} MB; heap ${report.heapMb} MB)`,
+        '≤ 250 MB',
+        report.peakRssMb <= 250,
+      ),
     ];
   } finally {
     child.kill('SIGTERM');

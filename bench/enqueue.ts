@@ -45,36 +45,72 @@ export async function benchEnqueue(seconds = benchSeconds(10)): Promise<string[]
   const rawStarted = new Map<number, number>();
   const rawConn = createRedis(TEST_REDIS_URL, 'worker');
   const rawQueue = new Queue('raw', { connection: createRedis(TEST_REDIS_URL, 'producer'), prefix });
-  const rawWorker = new Worker('raw', async (job) => {
-    rawStarted.set(job.data.i, performance.now());
-    startedWaiters.get(job.data.i)?.();
-  }, { connection: rawConn, prefix, concurrency: 10 });
+  const rawWorker = new Worker(
+    'raw',
+    async (job) => {
+      rawStarted.set(job.data.i, performance.now());
+      startedWaiters.get(job.data.i)?.();
+    },
+    { connection: rawConn, prefix, concurrency: 10 },
+  );
   await rawWorker.waitUntilReady();
 
   // Ours: enqueueCommand → our worker → the verb's run() starts.
   const ourStarted = new Map<number, number>();
   const noop = defineVerb({
-    verb: 'noop', summary: 'bench', usage: 'noop', example: 'noop', class: 'read', runsIn: 'worker', positionals: ['i'],
-    schema: z.object({ i: z.number() }), target: () => ({}), describe: () => 'noop',
+    verb: 'noop',
+    summary: 'bench',
+    usage: 'noop',
+    example: 'noop',
+    class: 'read',
+    runsIn: 'worker',
+    positionals: ['i'],
+    schema: z.object({ i: z.number() }),
+    target: () => ({}),
+    describe: () => 'noop',
     async run(ctx) {
       ourStarted.set(ctx.args.i, performance.now());
       startedWaiters.get(ctx.args.i)?.();
     },
   });
   const verbs = new Map<string, Verb>([['noop', noop]]);
-  const config = parseConfig('environments: { beta: { namespace: beta } }\nchannels: { C0BENCH: { environments: [beta], commands: ["*"] } }', 'bench.yaml');
+  const config = parseConfig(
+    'environments: { beta: { namespace: beta } }\nchannels: { C0BENCH: { environments: [beta], commands: ["*"] } }',
+    'bench.yaml',
+  );
   const ourRedis = createRedis(TEST_REDIS_URL, 'producer');
   const signer = new Signer({ current: 'bench-signing-key-0123456789abcdef012345' });
   const ourQueue = createCommandQueue(ourRedis, prefix);
   const worker = startCommandWorker({
-    config, verbs, clusters: {} as Clusters, slack: {} as WebClient, members: { isMember: async () => true },
-    log: createLogger('silent'), connection: createRedis(TEST_REDIS_URL, 'worker'), prefix,
-    services: { queue: ourQueue, audit: new AuditLog(ourRedis, prefix, createLogger('silent')), intents: new IntentStore(ourRedis, prefix, signer), approvals: new ApprovalStore(ourRedis, prefix, signer), slack: {} as WebClient, redis: ourRedis, prefix, signer },
+    config,
+    verbs,
+    clusters: {} as Clusters,
+    slack: {} as WebClient,
+    members: { isMember: async () => true },
+    log: createLogger('silent'),
+    connection: createRedis(TEST_REDIS_URL, 'worker'),
+    prefix,
+    services: {
+      queue: ourQueue,
+      audit: new AuditLog(ourRedis, prefix, createLogger('silent')),
+      intents: new IntentStore(ourRedis, prefix, signer),
+      approvals: new ApprovalStore(ourRedis, prefix, signer),
+      slack: {} as WebClient,
+      redis: ourRedis,
+      prefix,
+      signer,
+    },
     expiryQueue: ourQueue,
   });
   await worker.worker.waitUntilReady();
 
-  const request = (i: number) => ({ requestId: `bench${i}x${Date.now()}`, text: 'noop', userId: 'U0BENCH', channelId: 'C0BENCH', receivedAt: Date.now() });
+  const request = (i: number) => ({
+    requestId: `bench${i}x${Date.now()}`,
+    text: 'noop',
+    userId: 'U0BENCH',
+    channelId: 'C0BENCH',
+    receivedAt: Date.now(),
+  });
   const addRaw = async (i: number) => {
     await rawQueue.add('x', { i });
   };

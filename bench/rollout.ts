@@ -8,7 +8,10 @@ import { row } from './lib.js';
 
 export async function benchRollout(): Promise<string[]> {
   // The e2e config's 3 s progress deadline would end this rollout early: give it 30 s.
-  const h = await startHarness({ name: 'bench-rollout', config: (kc) => E2E_CONFIG(kc).replace('progressDeadlineSeconds: 3', 'progressDeadlineSeconds: 30') });
+  const h = await startHarness({
+    name: 'bench-rollout',
+    config: (kc) => E2E_CONFIG(kc).replace('progressDeadlineSeconds: 3', 'progressDeadlineSeconds: 30'),
+  });
   h.kube.setImageBehavior('registry.example.com/team/myapp:slow', { kind: 'slowReady', readyAfterMs: 6_000 });
   const deployment = (await h.command('deploy myapp beta slow', { channel: 'C0OPS' })).status;
   if (deployment !== 200) throw new Error('command refused');

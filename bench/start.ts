@@ -23,7 +23,10 @@ async function once(base: NodeJS.ProcessEnv, command: string[]): Promise<number>
   try {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}`);
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) return performance.now() - started;
       await new Promise((r) => setTimeout(r, 20));
       if (performance.now() - started > 120_000) throw new Error('no /healthz within 120 s');
@@ -60,7 +63,8 @@ export async function benchStart(): Promise<string[]> {
     for (let i = 0; i < 3; i++) runs.push(await once(env, npmStart));
     const bare: number[] = [];
     for (let i = 0; i < 3; i++) bare.push(await once(env, [process.execPath, '--enable-source-maps', 'dist/src/main.js']));
-    const s = (ms: number[]) => `${ms.map((r) => (r / 1000).toFixed(2)).join(' s, ')} s (median ${(ms.sort((a, b) => a - b)[1]! / 1000).toFixed(2)} s)`;
+    const s = (ms: number[]) =>
+      `${ms.map((r) => (r / 1000).toFixed(2)).join(' s, ')} s (median ${(ms.sort((a, b) => a - b)[1]! / 1000).toFixed(2)} s)`;
     return [
       `first start (builds if sources changed): ${(first / 1000).toFixed(2)} s`,
       `unchanged tree, npm start → /healthz: ${s(runs)}; target ≤ 3 s`,

@@ -24,9 +24,15 @@ export default defineVerb<Record<string, never>>({
       ? allowedEnvironments(ctx.config, binding)
           .map((name) => [name, environmentOf(ctx.config, name)?.approval] as const)
           .filter(([, approval]) => approval)
-          .map(([name, a]) => `• \`${name}\`: write commands need ${a!.minApprovals} approval(s) from ${a!.approvers.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`)).join(', ')}${a!.allowSelfApproval ? '' : ' (not the requester)'}`)
+          .map(
+            ([name, a]) =>
+              `• \`${name}\`: write commands need ${a!.minApprovals} approval(s) from ${a!.approvers.map((id) => (id.startsWith('S') ? `<!subteam^${id}>` : `<@${id}>`)).join(', ')}${a!.allowSelfApproval ? '' : ' (not the requester)'}`,
+          )
       : [];
     const text = `${summary}${approvals.length ? `\n*Approvals*\n${approvals.join('\n')}` : ''}`;
-    await ctx.reply({ text, blocks: [section(text), context('Bindings live under `channels` in the bot\'s config; ask ops to change them.')] });
+    await ctx.reply({
+      text,
+      blocks: [section(text), context("Bindings live under `channels` in the bot's config; ask ops to change them.")],
+    });
   },
 });

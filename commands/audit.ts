@@ -11,8 +11,16 @@ const schema = z.object({ first: nameArg('app or environment').optional(), secon
 type Args = z.infer<typeof schema>;
 
 const ICONS: Record<string, string> = {
-  accepted: 'queued', denied: 'DENIED', rejected_input: 'bad input', approval_requested: 'approval?', approved: 'approved',
-  rejected: 'rejected', expired: 'expired', cancelled: 'cancelled', succeeded: 'ok', failed: 'FAILED',
+  accepted: 'queued',
+  denied: 'DENIED',
+  rejected_input: 'bad input',
+  approval_requested: 'approval?',
+  approved: 'approved',
+  rejected: 'rejected',
+  expired: 'expired',
+  cancelled: 'cancelled',
+  succeeded: 'ok',
+  failed: 'FAILED',
 };
 
 export default defineVerb<Args>({
@@ -27,7 +35,13 @@ export default defineVerb<Args>({
   target: ({ first, second }) => (second ? { app: first, env: second } : {}),
   async run(ctx) {
     const { first, second } = ctx.args;
-    const filter = second ? { app: first, env: second } : first && hasOwnKey(ctx.config.environments, first) ? { env: first } : first ? { app: first } : {};
+    const filter = second
+      ? { app: first, env: second }
+      : first && hasOwnKey(ctx.config.environments, first)
+        ? { env: first }
+        : first
+          ? { app: first }
+          : {};
     const binding = bindingFor(ctx.config, ctx.request.channelId);
     const visible = new Set(binding ? allowedEnvironments(ctx.config, binding) : []);
     // Entries with no environment (or one not in config) are shown only to their own channel, or one bound to every environment.
@@ -42,9 +56,22 @@ export default defineVerb<Args>({
     }
     const rows = [['WHEN (UTC)', 'OUTCOME', 'WHO', 'ENV', 'COMMAND']];
     for (const e of entries) {
-      rows.push([new Date(e.at).toISOString().slice(5, 19).replace('T', ' '), ICONS[e.outcome] ?? e.outcome, e.userId, e.env ?? '-', e.command.slice(0, 60)]);
+      rows.push([
+        new Date(e.at).toISOString().slice(5, 19).replace('T', ' '),
+        ICONS[e.outcome] ?? e.outcome,
+        e.userId,
+        e.env ?? '-',
+        e.command.slice(0, 60),
+      ]);
     }
     const text = `Last ${entries.length} audited actions${filter.app ? ` for ${filter.app}` : ''}${filter.env ? ` in ${filter.env}` : ''}`;
-    await ctx.reply({ text, blocks: [section(`*${text}*`), section(codeBlock(table(rows))), context('Newest first. The full record (with details) is in the audit stream and the bot\'s log.')] });
+    await ctx.reply({
+      text,
+      blocks: [
+        section(`*${text}*`),
+        section(codeBlock(table(rows))),
+        context("Newest first. The full record (with details) is in the audit stream and the bot's log."),
+      ],
+    });
   },
 });

@@ -41,7 +41,11 @@ function inScope(ctx: Ctx, env: string | undefined, fromChannel: string): void {
   const binding = bindingFor(ctx.config, ctx.request.channelId);
   if (binding?.environments.includes('*')) return;
   if (env !== undefined ? binding && allowedEnvironments(ctx.config, binding).includes(env) : fromChannel === ctx.request.channelId) return;
-  throw denied(env !== undefined ? `This channel may not touch \`${env}\`, so it may not cancel its work either.` : 'That work was asked for in another channel; cancel it from there.');
+  throw denied(
+    env !== undefined
+      ? `This channel may not touch \`${env}\`, so it may not cancel its work either.`
+      : 'That work was asked for in another channel; cancel it from there.',
+  );
 }
 
 /** Tell the channel when someone else's work is cancelled; the requester alone otherwise. */
@@ -129,10 +133,12 @@ async function cancelJob(ctx: Ctx, id: string): Promise<void> {
     // The "waiting for …" message the worker posted: say it will not run. Not awaited: the ack must stay fast.
     void ctx.services.slack.chat
       .update({ channel: job.data.request.channelId, ts: job.data.threadTs, text: headline, blocks: [section(headline)] })
-      .catch((err: unknown) => ctx.log.warn({ err: String(err), job: id }, 'cancel: could not update the job\'s message'));
+      .catch((err: unknown) => ctx.log.warn({ err: String(err), job: id }, "cancel: could not update the job's message"));
   }
   const text = `:heavy_multiplication_x: Cancelled \`${escapeMrkdwn(what)}\` (job \`${id}\`, requested by ${mention(requester)}); it will not run.${
-    retried ? ` It had already been tried ${job.attemptsMade} time(s) and failed; whatever those attempts changed stays${target.app && target.env ? ` — check \`/k8s status ${target.app} ${target.env}\`` : ''}.` : ' Nothing was changed.'
+    retried
+      ? ` It had already been tried ${job.attemptsMade} time(s) and failed; whatever those attempts changed stays${target.app && target.env ? ` — check \`/k8s status ${target.app} ${target.env}\`` : ''}.`
+      : ' Nothing was changed.'
   }`;
   await answer(ctx, requester, { text });
 }
@@ -144,7 +150,9 @@ async function cancelApproval(ctx: Ctx, id: string): Promise<void> {
   inScope(ctx, request.env || undefined, request.request.channelId);
   mayCancel(ctx, requester);
   if (request.state !== 'pending') {
-    await ctx.reply({ text: `The request \`${id}\` (\`${escapeMrkdwn(request.description)}\`) is already ${request.state}; there is nothing to cancel.` });
+    await ctx.reply({
+      text: `The request \`${id}\` (\`${escapeMrkdwn(request.description)}\`) is already ${request.state}; there is nothing to cancel.`,
+    });
     return;
   }
   const closed = await ctx.services.approvals.close(id, 'cancelled', ctx.request.userId);
@@ -164,7 +172,9 @@ async function cancelApproval(ctx: Ctx, id: string): Promise<void> {
     detail: `cancelled approval request of ${requester}`,
   });
   void announceDecision(ctx.services.slack, closed.request, ctx.log);
-  await answer(ctx, requester, { text: `:heavy_multiplication_x: Cancelled the request \`${id}\` (\`${escapeMrkdwn(request.description)}\`, asked by ${mention(requester)}); it will not run and nothing was changed.` });
+  await answer(ctx, requester, {
+    text: `:heavy_multiplication_x: Cancelled the request \`${id}\` (\`${escapeMrkdwn(request.description)}\`, asked by ${mention(requester)}); it will not run and nothing was changed.`,
+  });
 }
 
 export default defineVerb<Args>({

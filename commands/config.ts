@@ -57,7 +57,9 @@ function shown(key: string, value: string, secretKeys: readonly string[]): strin
 function describeChange(c: KeyChange, secretKeys: readonly string[]): string {
   if (c.after === undefined) return `${c.key} removed`;
   if (c.before === undefined) return `${c.key} = ${shown(c.key, c.after, secretKeys)} (new)`;
-  return secretKeys.includes(c.key) ? `${c.key} changed (secret)` : `${c.key}: ${shown(c.key, c.before, secretKeys)} → ${shown(c.key, c.after, secretKeys)}`;
+  return secretKeys.includes(c.key)
+    ? `${c.key} changed (secret)`
+    : `${c.key}: ${shown(c.key, c.before, secretKeys)} → ${shown(c.key, c.after, secretKeys)}`;
 }
 
 /**
@@ -74,7 +76,13 @@ function deployNotes(changes: readonly KeyChange[], fileEnv: Readonly<Record<str
     );
 }
 
-function configView(app: string, envName: string, configMap: V1ConfigMap, secretKeys: readonly string[], fileEnv: Readonly<Record<string, string>>): SlackMessage {
+function configView(
+  app: string,
+  envName: string,
+  configMap: V1ConfigMap,
+  secretKeys: readonly string[],
+  fileEnv: Readonly<Record<string, string>>,
+): SlackMessage {
   const name = configMap.metadata?.name ?? configMapName(app);
   const data = configMap.data ?? {};
   const lines = configLines(data, secretKeys);
@@ -82,9 +90,15 @@ function configView(app: string, envName: string, configMap: V1ConfigMap, secret
   const headline = `*${name}* · ${envName} (namespace ${configMap.metadata?.namespace ?? '?'}) — ${lines.length} key${lines.length === 1 ? '' : 's'}`;
   const notes = [
     ...(binary.length ? [`binary keys not shown: ${binary.join(', ')}`] : []),
-    ...(Object.keys(data).some((k) => secretKeys.includes(k)) ? ['values of secret keys (`secretKeys` in the bot\'s config) are hidden'] : []),
+    ...(Object.keys(data).some((k) => secretKeys.includes(k))
+      ? ["values of secret keys (`secretKeys` in the bot's config) are hidden"]
+      : []),
     `\`/k8s config ${app} ${envName} set KEY=VALUE\` changes a value and rolls the pods`,
-    ...(Object.keys(fileEnv).length ? [`the next deploy puts back the keys of the bot's config (${listKeys(Object.keys(fileEnv).sort())}); keys added here stay until unset`] : []),
+    ...(Object.keys(fileEnv).length
+      ? [
+          `the next deploy puts back the keys of the bot's config (${listKeys(Object.keys(fileEnv).sort())}); keys added here stay until unset`,
+        ]
+      : []),
   ];
   const shownLines = escapeMrkdwn(lines.join('\n'));
   return {
@@ -95,19 +109,26 @@ function configView(app: string, envName: string, configMap: V1ConfigMap, secret
 
 /** The queued ack's and the thread's title: keys, never values. */
 function describe(args: Args): string {
-  return args.action === 'get' ? `config of ${args.app} in ${args.env}` : `config ${args.action} ${listKeys(keysOf(args.change))} on ${args.app} in ${args.env}`;
+  return args.action === 'get'
+    ? `config of ${args.app} in ${args.env}`
+    : `config ${args.action} ${listKeys(keysOf(args.change))} on ${args.app} in ${args.env}`;
 }
 
 async function readAppConfigMap(ctx: WorkerVerbContext<Args>) {
   const { app, env: envName } = ctx.args;
   const env = ctx.environment(envName);
-  const configMap = await readConfigMap(env.cluster, env.namespace, configMapName(app), `has ${app} been deployed to ${envName}? Try \`/k8s deploy ${app} ${envName}\``);
+  const configMap = await readConfigMap(
+    env.cluster,
+    env.namespace,
+    configMapName(app),
+    `has ${app} been deployed to ${envName}? Try \`/k8s deploy ${app} ${envName}\``,
+  );
   return { env, configMap, data: configMap.data ?? {} };
 }
 
 export default defineVerb<Args>({
   verb: 'config',
-  summary: 'Show or change an app\'s ConfigMap; a change rolls the pods and is followed to the end',
+  summary: "Show or change an app's ConfigMap; a change rolls the pods and is followed to the end",
   usage: 'config <app> <env> [get | set KEY=VALUE... | unset KEY...]',
   example: 'config myapp beta set LOG_LEVEL=debug',
   class: 'write',
@@ -123,7 +144,9 @@ export default defineVerb<Args>({
     if (args.action === 'get' || !('change' in args)) return head;
     if (args.change.action === 'unset') return `${head} ${args.change.keys.join(' ')}`;
     const secretKeys = appOf(config, args.app)?.secretKeys ?? [];
-    return `${head} ${Object.entries(args.change.values).map(([k, v]) => `${k}=${secretKeys.includes(k) ? '••••••' : v}`).join(' ')}`;
+    return `${head} ${Object.entries(args.change.values)
+      .map(([k, v]) => `${k}=${secretKeys.includes(k) ? '••••••' : v}`)
+      .join(' ')}`;
   },
   async preview(ctx) {
     if (ctx.args.action === 'get') return [];
@@ -150,9 +173,10 @@ export default defineVerb<Args>({
     // A retried job (its thread exists) always resumes following, even when its change is already made.
     if (changes.length === 0 && stamped === checksum(data) && !ctx.progress.threadTs) {
       const keys = keysOf(ctx.args.change);
-      const text = ctx.args.action === 'set'
-        ? `:information_source: Nothing to change: ${listKeys(keys)} of ${app} in ${envName} already ${keys.length === 1 ? 'has' : 'have'} ${keys.length === 1 ? 'that value' : 'those values'}.`
-        : `:information_source: Nothing to change: ${listKeys(keys)} ${keys.length === 1 ? 'is' : 'are'} not set for ${app} in ${envName}.`;
+      const text =
+        ctx.args.action === 'set'
+          ? `:information_source: Nothing to change: ${listKeys(keys)} of ${app} in ${envName} already ${keys.length === 1 ? 'has' : 'have'} ${keys.length === 1 ? 'that value' : 'those values'}.`
+          : `:information_source: Nothing to change: ${listKeys(keys)} ${keys.length === 1 ? 'is' : 'are'} not set for ${app} in ${envName}.`;
       await ctx.reply({ text });
       return;
     }

@@ -21,7 +21,11 @@ const schema = z.object({
   app: appArg,
   env: envArg,
   pod: podName.optional(),
-  container: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'container must be a container name').max(63).optional(),
+  container: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'container must be a container name')
+    .max(63)
+    .optional(),
   ttl: z
     .string()
     .max(20, 'ttl is a duration like `30m` or `2h`')
@@ -43,7 +47,7 @@ const expiryJobId = (namespace: string, pod: string) => `debug-expire-${requestI
 
 export default defineVerb<Args>({
   verb: 'debug',
-  summary: 'A sleeping copy of one of an app\'s pods, outside its Service, to exec into; deleted at its TTL (or with --delete)',
+  summary: "A sleeping copy of one of an app's pods, outside its Service, to exec into; deleted at its TTL (or with --delete)",
   usage: 'debug <app> <env> [--pod P] [--container C] [--ttl 1h] | debug <app> <env> --delete <copy>',
   example: 'debug myapp beta --ttl 30m',
   class: 'write',
@@ -68,7 +72,9 @@ export default defineVerb<Args>({
 
     if (ctx.args.delete) {
       const gone = await deleteDebugCopy(cluster, namespace, app, ctx.args.delete);
-      const text = gone ? `:wastebasket: Deleted debug copy \`${ctx.args.delete}\` of ${app} in ${envName}.` : `Debug copy \`${ctx.args.delete}\` of ${app} in ${envName} was already gone.`;
+      const text = gone
+        ? `:wastebasket: Deleted debug copy \`${ctx.args.delete}\` of ${app} in ${envName}.`
+        : `Debug copy \`${ctx.args.delete}\` of ${app} in ${envName} was already gone.`;
       // From the copy's thread (its button, its TTL job): say it there, where the copy was announced.
       if (ctx.request.threadTs) await ctx.progress.start({ text, blocks: [section(text)] });
       else await ctx.reply({ text, blocks: [section(text)] });
@@ -79,14 +85,20 @@ export default defineVerb<Args>({
     const existing = await listDebugCopies(cluster, namespace, app);
     if (existing.length >= ctx.config.debug.maxPerApp) {
       const names = existing.map((p) => `\`${p.metadata?.name ?? '?'}\``).join(', ');
-      throw conflict(`${app} in ${envName} already has ${existing.length} debug cop${existing.length === 1 ? 'y' : 'ies'} (${names}); at most ${ctx.config.debug.maxPerApp} at a time. Delete one with \`/k8s debug ${app} ${envName} --delete <copy>\`.`);
+      throw conflict(
+        `${app} in ${envName} already has ${existing.length} debug cop${existing.length === 1 ? 'y' : 'ies'} (${names}); at most ${ctx.config.debug.maxPerApp} at a time. Delete one with \`/k8s debug ${app} ${envName} --delete <copy>\`.`,
+      );
     }
     const pods = (await listPods(cluster, namespace, app)).filter((p) => !p.metadata?.deletionTimestamp);
     const source = ctx.args.pod
       ? pods.find((p) => p.metadata?.name === ctx.args.pod)
       : [...pods].sort((a, b) => Number(b.status?.phase === 'Running') - Number(a.status?.phase === 'Running'))[0];
     if (!source) {
-      throw notFound(ctx.args.pod ? `Pod \`${ctx.args.pod}\` is not a pod of ${app} in ${envName}.` : `No pods of ${app} in ${envName} to copy — has it been deployed?`);
+      throw notFound(
+        ctx.args.pod
+          ? `Pod \`${ctx.args.pod}\` is not a pod of ${app} in ${envName}.`
+          : `No pods of ${app} in ${envName} to copy — has it been deployed?`,
+      );
     }
     const now = Date.now();
     const copy = debugCopyOf(source, {
@@ -123,7 +135,11 @@ export default defineVerb<Args>({
       ttlMs,
       expiryJobId(namespace, name),
     );
-    const intent = await ctx.services.intents.create({ text: deleteText, channelId: ctx.request.channelId, ...(threadTs ? { threadTs } : {}) });
+    const intent = await ctx.services.intents.create({
+      text: deleteText,
+      channelId: ctx.request.channelId,
+      ...(threadTs ? { threadTs } : {}),
+    });
     const until = new Date(now + ttlMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const container = ctx.args.container ?? source.spec?.containers[0]?.name ?? '?';
     const how = `kubectl exec -it -n ${namespace} ${name} -c ${container} -- sh`;
@@ -137,7 +153,9 @@ export default defineVerb<Args>({
           section(text),
           section(`Get a shell:\n\`\`\`${escapeMrkdwn(how)}\`\`\`\nthen run the app's start command by hand.`),
           actions('debug-copy', [{ text: 'Delete now', actionId: RUN_INTENT_ACTION, value: intent, style: 'danger' }]),
-          context(`Made by ${mention(ctx.request.userId)} · at most ${ctx.config.debug.maxPerApp} copies per app · \`/k8s debug ${app} ${envName} --delete ${name}\` does the same as the button.`),
+          context(
+            `Made by ${mention(ctx.request.userId)} · at most ${ctx.config.debug.maxPerApp} copies per app · \`/k8s debug ${app} ${envName} --delete ${name}\` does the same as the button.`,
+          ),
         ],
       },
     );

@@ -34,7 +34,9 @@ export function requireApp(config: Config, app: string) {
   const appConfig = appOf(config, app);
   if (!appConfig) {
     const known = Object.keys(config.apps);
-    throw notFound(`There is no app \`${app}\` in the bot's config${known.length ? ` (known: ${known.map((a) => `\`${a}\``).join(', ')})` : ''}.`);
+    throw notFound(
+      `There is no app \`${app}\` in the bot's config${known.length ? ` (known: ${known.map((a) => `\`${a}\``).join(', ')})` : ''}.`,
+    );
   }
   return appConfig;
 }
@@ -65,17 +67,26 @@ function adoptLines(app: string, appConfig: AppConfig, found: ForeignObject): st
   const live = found.object as AnyWorkload;
   const names = containersOf(live).map((c) => c.name);
   const choice = names.length > 1 ? `   # the container deploy sets: one of ${names.join(', ')}` : '';
-  return ['apps:', `  ${app}:`, `    image: ${appConfig.image}`, `    workload: { kind: ${found.kind}, name: ${found.name}, container: ${names[0] ?? 'CONTAINER'} }${choice}`].join('\n');
+  return [
+    'apps:',
+    `  ${app}:`,
+    `    image: ${appConfig.image}`,
+    `    workload: { kind: ${found.kind}, name: ${found.name}, container: ${names[0] ?? 'CONTAINER'} }${choice}`,
+  ].join('\n');
 }
 
 /** Refuses, with who manages what and how to adopt instead, when a rendered app would overwrite objects not the bot's. */
 function refuseTakeover(app: string, envName: string, appConfig: AppConfig, foreign: ForeignObject[]): never {
-  const lines = foreign.map((f) => `• ${f.kind.toLowerCase()} \`${escapeMrkdwn(f.name)}\` is managed by ${describeManager(f.manager, escapeMrkdwn)}`);
+  const lines = foreign.map(
+    (f) => `• ${f.kind.toLowerCase()} \`${escapeMrkdwn(f.name)}\` is managed by ${describeManager(f.manager, escapeMrkdwn)}`,
+  );
   const workload = foreign.find((f) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(f.kind));
   const adopt = workload
     ? `\nTo deploy it from chat, adopt it instead — in the bot's config:\n\`\`\`${escapeMrkdwn(adoptLines(app, appConfig, workload))}\`\`\`\nThen \`deploy\` changes only that container's image.`
-    : '\nRename the app in the bot\'s config, or remove those objects, to let the bot render its own.';
-  throw conflict(`Nothing was changed: \`deploy ${app} ${envName}\` would take over objects the bot did not create.\n${lines.join('\n')}${adopt}`);
+    : "\nRename the app in the bot's config, or remove those objects, to let the bot render its own.";
+  throw conflict(
+    `Nothing was changed: \`deploy ${app} ${envName}\` would take over objects the bot did not create.\n${lines.join('\n')}${adopt}`,
+  );
 }
 
 /** A GitOps controller reverts chat-made image changes: refuse unless the app allows the drift. */
@@ -83,10 +94,14 @@ function gitopsNote(app: string, appConfig: AppConfig, live: AnyWorkload, contai
   const tracker = gitopsTracker(live);
   const owner = gitopsImageOwner(live, container);
   if (!tracker && !owner) return undefined;
-  const who = tracker ? describeManager(tracker, escapeMrkdwn) : `the GitOps controller \`${escapeMrkdwn(owner!)}\` (it owns the image field)`;
+  const who = tracker
+    ? describeManager(tracker, escapeMrkdwn)
+    : `the GitOps controller \`${escapeMrkdwn(owner!)}\` (it owns the image field)`;
   const warning = gitopsWarning(who);
   if (appConfig.gitops !== 'allowDrift') {
-    throw conflict(`Nothing was changed: ${warning}. To change it from chat anyway until the next sync, set \`gitops: allowDrift\` on \`apps.${app}\` in the bot's config.`);
+    throw conflict(
+      `Nothing was changed: ${warning}. To change it from chat anyway until the next sync, set \`gitops: allowDrift\` on \`apps.${app}\` in the bot's config.`,
+    );
   }
   return `note: ${warning}`;
 }
@@ -96,11 +111,17 @@ async function readAdopted(env: ResolvedEnvironment, app: string, target: AppWor
   const ops = workloadOps(target.kind);
   const live = await ops.readIfExists(env.cluster, env.namespace, target.name);
   if (!live) {
-    throw notFound(`\`apps.${app}.workload\` names ${describeWorkload(target.kind, target.name, env.namespace)}, which does not exist. The bot adopts existing workloads; create it first, or fix the name in the bot's config.`);
+    throw notFound(
+      `\`apps.${app}.workload\` names ${describeWorkload(target.kind, target.name, env.namespace)}, which does not exist. The bot adopts existing workloads; create it first, or fix the name in the bot's config.`,
+    );
   }
   if (!findContainer(live, target.container)) {
-    const names = containersOf(live).map((c) => `\`${escapeMrkdwn(c.name)}\``).join(', ');
-    throw badInput(`${describeWorkload(target.kind, target.name, env.namespace)} has no container \`${target.container}\` (it has ${names}); fix \`apps.${app}.workload.container\` in the bot's config.`);
+    const names = containersOf(live)
+      .map((c) => `\`${escapeMrkdwn(c.name)}\``)
+      .join(', ');
+    throw badInput(
+      `${describeWorkload(target.kind, target.name, env.namespace)} has no container \`${target.container}\` (it has ${names}); fix \`apps.${app}.workload.container\` in the bot's config.`,
+    );
   }
   return live;
 }
@@ -134,7 +155,10 @@ export default defineVerb<Args>({
         ? `${target.adopted ? `container ${target.container} of ${target.kind.toLowerCase()} ${target.name}: ` : ''}image ${currentImage ?? '?'} → ${image}${currentImage === image ? ' (same image: pods restart)' : ''}`
         : `new ${target.kind.toLowerCase()} in ${env.namespace} with ${image}`,
     ];
-    if (!target.adopted && target.kind !== 'DaemonSet') lines.push(`replicas ${(current?.spec as { replicas?: number } | undefined)?.replicas ?? 0} → ${appForEnvironment(appConfig, envName).replicas}`);
+    if (!target.adopted && target.kind !== 'DaemonSet')
+      lines.push(
+        `replicas ${(current?.spec as { replicas?: number } | undefined)?.replicas ?? 0} → ${appForEnvironment(appConfig, envName).replicas}`,
+      );
     if (note) lines.push(note);
     return lines;
   },
@@ -156,7 +180,11 @@ export default defineVerb<Args>({
     const restartFor = (current: AnyWorkload | undefined, sameImage: boolean) => {
       // A retry of this very job finds its own earlier change: make the same change again, no extra restart.
       const isRetry = current?.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === ctx.request.requestId;
-      const restartedAt = isRetry ? current?.spec?.template.metadata?.annotations?.[ANNOTATION_RESTARTED_AT] : sameImage ? new Date(ctx.request.receivedAt).toISOString() : undefined;
+      const restartedAt = isRetry
+        ? current?.spec?.template.metadata?.annotations?.[ANNOTATION_RESTARTED_AT]
+        : sameImage
+          ? new Date(ctx.request.receivedAt).toISOString()
+          : undefined;
       return { isRetry, restartedAt };
     };
     const timeoutMs = (appConfig.progressDeadlineSeconds + 60) * 1_000;
@@ -176,9 +204,20 @@ export default defineVerb<Args>({
           const before = findContainer(current, target.container)?.image;
           const { isRetry, restartedAt } = restartFor(current, before === image);
           const patch = setImagePatch(target.container, image, ourAnnotations, restartedAt);
-          const applied = await ops.patch(env.cluster, env.namespace, target.name, patch, PatchStrategy.StrategicMergePatch, FIELD_MANAGER_SET_IMAGE);
+          const applied = await ops.patch(
+            env.cluster,
+            env.namespace,
+            target.name,
+            patch,
+            PatchStrategy.StrategicMergePatch,
+            FIELD_MANAGER_SET_IMAGE,
+          );
           const where = `container ${target.container} of ${target.kind.toLowerCase()} ${target.name}`;
-          const action = isRetry ? `re-applied ${image} (retry of this job)` : before === image ? `${where}: same image again (pods restart to pull it)` : `${where}: image ${before ?? '?'} → ${image}`;
+          const action = isRetry
+            ? `re-applied ${image} (retry of this job)`
+            : before === image
+              ? `${where}: same image again (pods restart to pull it)`
+              : `${where}: image ${before ?? '?'} → ${image}`;
           return `applied to ${env.namespace}: ${action} (generation ${applied.metadata?.generation ?? '?'})${note ? ` — ${note}` : ''}${drift ? ` — ${drift}` : ''}`;
         },
       });
@@ -219,7 +258,14 @@ export default defineVerb<Args>({
         const applied = await ops.apply(env.cluster, renderApp({ ...input, checksumData: configMap.data ?? {} }).workload, true);
         if (rendered.ingress) await applyIngress(env.cluster, rendered.ingress, true);
         const kind = target.kind.toLowerCase();
-        const action = current && !isRetry ? (sameImage ? 'redeployed the same image (pods restart to pull it)' : `updated image ${runningImage(current, target) ?? '?'} → ${image}`) : isRetry ? `re-applied ${image} (retry of this job)` : `created ${kind} with ${image}`;
+        const action =
+          current && !isRetry
+            ? sameImage
+              ? 'redeployed the same image (pods restart to pull it)'
+              : `updated image ${runningImage(current, target) ?? '?'} → ${image}`
+            : isRetry
+              ? `re-applied ${image} (retry of this job)`
+              : `created ${kind} with ${image}`;
         return `applied to ${env.namespace}: ${action} (generation ${applied.metadata?.generation ?? '?'})${note ? ` — ${note}` : ''}`;
       },
     });

@@ -33,12 +33,27 @@ export default defineVerb<Args>({
     const { app, env: envName } = ctx.args;
     const { secretKeys } = requireApp(ctx.config, app);
     const { cluster, namespace } = ctx.environment(envName);
-    const deployment = await readDeployment(cluster, namespace, app, envName, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``);
+    const deployment = await readDeployment(
+      cluster,
+      namespace,
+      app,
+      envName,
+      `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``,
+    );
     const [pods, replicaSets] = await Promise.all([listPods(cluster, namespace, app), listReplicaSetsOf(cluster, deployment)]);
     const names = new Set([app, ...replicaSets.map((r) => r.metadata?.name ?? ''), ...pods.map((p) => p.metadata?.name ?? '')]);
     const now = Date.now();
     const events = groupEvents(await listEventsAbout(cluster, namespace, names), { since: now - RECENT_EVENTS_MS });
-    const view = describeView({ app, env: envName, namespace, deployment, template: summarizePodSpec(deployment.spec?.template.spec, secretKeys), pods, events, now });
+    const view = describeView({
+      app,
+      env: envName,
+      namespace,
+      deployment,
+      template: summarizePodSpec(deployment.spec?.template.spec, secretKeys),
+      pods,
+      events,
+      now,
+    });
     if (view.fits) {
       await ctx.reply(view.message);
       return;
@@ -60,7 +75,9 @@ export default defineVerb<Args>({
       await ctx.reply(view.summary);
       return;
     }
-    const why = uploaded.notInChannel ? inviteHint(ctx.request.channelId) : `:warning: The description is too long to show here and I could not upload it as a file (Slack answered \`${uploaded.code}\`).`;
+    const why = uploaded.notInChannel
+      ? inviteHint(ctx.request.channelId)
+      : `:warning: The description is too long to show here and I could not upload it as a file (Slack answered \`${uploaded.code}\`).`;
     await ctx.reply({ text: why, blocks: [...(view.summary.blocks ?? []), section(why)] });
   },
 });

@@ -53,7 +53,13 @@ export default defineVerb<Args>({
     const { app, env: envName, warnings } = ctx.args;
     const sinceMs = ctx.args.since ?? DEFAULT_SINCE_MS;
     const { cluster, namespace } = ctx.environment(envName);
-    const deployment = await readDeployment(cluster, namespace, app, envName, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``);
+    const deployment = await readDeployment(
+      cluster,
+      namespace,
+      app,
+      envName,
+      `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``,
+    );
     const [pods, replicaSets] = await Promise.all([listPods(cluster, namespace, app), listReplicaSetsOf(cluster, deployment)]);
     const names = new Set([app, ...replicaSets.map((r) => r.metadata?.name ?? ''), ...pods.map((p) => p.metadata?.name ?? '')]);
     const now = Date.now();

@@ -4,12 +4,18 @@ import { allowedApps, allowedEnvironments, allowedVerbs, bindingFor } from '../s
 import { badInput } from '../src/errors/index.js';
 import { context, escapeMrkdwn, section } from '../src/slack/blocks.js';
 
-const schema = z.object({ verb: z.string().max(40).regex(/^[a-z-]+$/, 'verb is a lowercase word').optional() });
+const schema = z.object({
+  verb: z
+    .string()
+    .max(40)
+    .regex(/^[a-z-]+$/, 'verb is a lowercase word')
+    .optional(),
+});
 type Args = z.infer<typeof schema>;
 
 export default defineVerb<Args>({
   verb: 'help',
-  summary: 'The commands this channel may use, or one command\'s usage',
+  summary: "The commands this channel may use, or one command's usage",
   usage: 'help [verb]',
   example: 'help deploy',
   class: 'read',
@@ -30,12 +36,25 @@ export default defineVerb<Args>({
       await ctx.reply({ text, blocks: [section(text)] });
       return;
     }
-    const lines = mayUse.map((v) => verbs.get(v)).filter((v) => v !== undefined).map((v) => `• \`/k8s ${escapeMrkdwn(v.usage)}\` — ${v.summary}`);
+    const lines = mayUse
+      .map((v) => verbs.get(v))
+      .filter((v) => v !== undefined)
+      .map((v) => `• \`/k8s ${escapeMrkdwn(v.usage)}\` — ${v.summary}`);
     const apps = binding ? allowedApps(ctx.config, binding) : undefined;
     const scope = binding
-      ? `\nOn ${allowedEnvironments(ctx.config, binding).map((e) => `\`${e}\``).join(', ') || 'no environments'}, for ${apps ? `the apps ${apps.map((a) => `\`${a}\``).join(', ')}` : 'every app'}.`
+      ? `\nOn ${
+          allowedEnvironments(ctx.config, binding)
+            .map((e) => `\`${e}\``)
+            .join(', ') || 'no environments'
+        }, for ${apps ? `the apps ${apps.map((a) => `\`${a}\``).join(', ')}` : 'every app'}.`
       : '';
     const text = `Commands this channel may use:\n${lines.join('\n')}${scope}`;
-    await ctx.reply({ text, blocks: [section(text), context('`/k8s help &lt;verb&gt;` shows one command with an example · `/k8s access` shows what this channel may touch')] });
+    await ctx.reply({
+      text,
+      blocks: [
+        section(text),
+        context('`/k8s help &lt;verb&gt;` shows one command with an example · `/k8s access` shows what this channel may touch'),
+      ],
+    });
   },
 });

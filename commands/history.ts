@@ -26,7 +26,13 @@ export default defineVerb<Args>({
   async run(ctx) {
     const { app, env: envName } = ctx.args;
     const { cluster, namespace } = ctx.environment(envName);
-    const deployment = await readDeployment(cluster, namespace, app, envName, `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``);
+    const deployment = await readDeployment(
+      cluster,
+      namespace,
+      app,
+      envName,
+      `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``,
+    );
     const replicaSets = await listReplicaSetsOf(cluster, deployment);
     // Who made each revision comes from our own records; without them the revisions still show.
     const audit = await ctx.services.audit.recent({ app, env: envName, limit: AUDIT_ENTRIES }).catch((err: unknown) => {

@@ -53,7 +53,10 @@ export default defineVerb<Args>({
 
     let lists: Array<Job<CommandJobData>[]>;
     try {
-      lists = await withTimeout(Promise.all(OPEN_STATES.map((s) => ctx.services.queue.getJobs([s], 0, MAX_PER_STATE - 1, true))), 'job queue');
+      lists = await withTimeout(
+        Promise.all(OPEN_STATES.map((s) => ctx.services.queue.getJobs([s], 0, MAX_PER_STATE - 1, true))),
+        'job queue',
+      );
     } catch (err) {
       throw unavailable('I cannot read the job queue (Redis) right now; try again in a minute.', err);
     }

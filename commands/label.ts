@@ -18,7 +18,10 @@ const schema = z.object({
   node: z
     .string()
     .max(253, 'node is at most 253 characters')
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'node must be a node name (lowercase letters, digits, "-", ".")'),
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+      'node must be a node name (lowercase letters, digits, "-", ".")',
+    ),
   changes: z
     .array(z.string())
     .min(1, 'give at least one `key=value` or `key-`')
@@ -43,7 +46,11 @@ function undoCommand(node: string, changes: readonly LabelChange[], before: Read
 }
 
 /** Finds the node in the channel's clusters: exactly one must have it. */
-async function findNode(clusters: readonly ChannelCluster[], name: string, env: string | undefined): Promise<{ where: ChannelCluster; node: V1Node }> {
+async function findNode(
+  clusters: readonly ChannelCluster[],
+  name: string,
+  env: string | undefined,
+): Promise<{ where: ChannelCluster; node: V1Node }> {
   const found: Array<{ where: ChannelCluster; node: V1Node }> = [];
   for (const where of clusters) {
     try {
@@ -80,7 +87,8 @@ export default defineVerb<Args>({
     const problems = changes.map((c) => reservedLabelProblem(c.key, config.nodeLabels.allow)).filter((p): p is string => p !== undefined);
     if (problems.length) throw denied(`${problems.join('; ')}. Nothing was changed.`);
   },
-  describe: ({ node, changes }) => `label node ${node} ${changes.map((c) => (c.op === 'set' ? `${c.key}=${c.value}` : `${c.key}-`)).join(' ')}`,
+  describe: ({ node, changes }) =>
+    `label node ${node} ${changes.map((c) => (c.op === 'set' ? `${c.key}=${c.value}` : `${c.key}-`)).join(' ')}`,
   async run(ctx) {
     const { node: name, changes, overwrite, env } = ctx.args;
     const title = `label node ${name}`;
@@ -112,20 +120,35 @@ export default defineVerb<Args>({
         );
         const now = after.metadata?.labels ?? {};
         const lines = changes.map((c) => {
-          if (!effective.includes(c)) return `• \`${escapeMrkdwn(c.key)}\`: ${c.op === 'set' ? `already ${shown(before[c.key])}` : 'was not set'}`;
+          if (!effective.includes(c))
+            return `• \`${escapeMrkdwn(c.key)}\`: ${c.op === 'set' ? `already ${shown(before[c.key])}` : 'was not set'}`;
           return `• \`${escapeMrkdwn(c.key)}\`: ${shown(before[c.key])} → ${c.op === 'remove' ? '_(removed)_' : shown(now[c.key])}`;
         });
         const text = `Labels of node \`${name}\`:\n${lines.join('\n')}`;
         await ctx.progress.finish(
           'succeeded',
-          jobSucceeded(`${title}: ${effective.map((c) => (c.op === 'set' ? `${c.key}=${c.value}` : `${c.key} removed`)).join(', ')}`, ctx.request.userId, Date.now() - started),
-          { text, blocks: [section(text), context(`cluster \`${where.cluster.name}\` (${where.environments.join(', ')}) · \`/k8s nodes\` shows every node's labels · undo with \`/k8s ${undoCommand(name, effective, before)}\``)] },
+          jobSucceeded(
+            `${title}: ${effective.map((c) => (c.op === 'set' ? `${c.key}=${c.value}` : `${c.key} removed`)).join(', ')}`,
+            ctx.request.userId,
+            Date.now() - started,
+          ),
+          {
+            text,
+            blocks: [
+              section(text),
+              context(
+                `cluster \`${where.cluster.name}\` (${where.environments.join(', ')}) · \`/k8s nodes\` shows every node's labels · undo with \`/k8s ${undoCommand(name, effective, before)}\``,
+              ),
+            ],
+          },
         );
         return;
       } catch (err) {
         const code = kubeStatusCode(err);
         if (code === 403) {
-          throw denied(`The bot may not change node labels in cluster \`${where.cluster.name}\`: ops must grant it with the \`components/node-labels\` Kustomize component (deploy/README.md). Nothing was changed.`);
+          throw denied(
+            `The bot may not change node labels in cluster \`${where.cluster.name}\`: ops must grant it with the \`components/node-labels\` Kustomize component (deploy/README.md). Nothing was changed.`,
+          );
         }
         if (code !== 409 || attempt >= ATTEMPTS) throw fromKubeError(err, `node ${name}`);
         // Someone (often the kubelet) changed the node meanwhile: read it again and re-check.

@@ -7,7 +7,15 @@ import { appTarget, requireConfiguredApp } from '../src/command/workload-target.
 import { podSelector } from '../src/kube/workloads/types.js';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
 import { MAX_GREP_PATTERN, compileLogGrep } from '../src/kube/log-grep.js';
-import { DEFAULT_LOG_LINES, MAX_LOG_LINES, MAX_LOG_PODS, labelLogLines, readLogStreams, selectLogTargets, singleStreamProblem } from '../src/kube/logs.js';
+import {
+  DEFAULT_LOG_LINES,
+  MAX_LOG_LINES,
+  MAX_LOG_PODS,
+  labelLogLines,
+  readLogStreams,
+  selectLogTargets,
+  singleStreamProblem,
+} from '../src/kube/logs.js';
 import { codeBlock, context, escapeMrkdwn, mention, section } from '../src/slack/blocks.js';
 import { inviteHint } from '../src/slack/errors.js';
 import { uploadTextFile } from '../src/slack/upload.js';
@@ -24,10 +32,19 @@ const schema = z.object({
     .string()
     .regex(/^\d{1,7}$/, 'lines must be a whole number, e.g. `--lines 200`')
     .transform(Number)
-    .pipe(z.number().min(1, 'lines is at least 1').max(MAX_LOG_LINES, `lines is at most ${MAX_LOG_LINES.toLocaleString('en-US')}`))
+    .pipe(
+      z
+        .number()
+        .min(1, 'lines is at least 1')
+        .max(MAX_LOG_LINES, `lines is at most ${MAX_LOG_LINES.toLocaleString('en-US')}`),
+    )
     .optional(),
   previous: z.boolean().default(false),
-  pod: z.string().max(253, 'pod is at most 253 characters').regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'pod must be a pod name (lowercase letters, digits, "-", ".")').optional(),
+  pod: z
+    .string()
+    .max(253, 'pod is at most 253 characters')
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'pod must be a pod name (lowercase letters, digits, "-", ".")')
+    .optional(),
   container: nameArg('container').optional(),
   grep: z.string().min(1).max(MAX_GREP_PATTERN, `grep pattern is at most ${MAX_GREP_PATTERN} characters`).optional(),
   since: z
@@ -47,7 +64,7 @@ type Args = z.infer<typeof schema>;
 
 export default defineVerb<Args>({
   verb: 'logs',
-  summary: 'Recent log lines of an app\'s pods (one pod with --pod), searched with --grep; long output comes as a file',
+  summary: "Recent log lines of an app's pods (one pod with --pod), searched with --grep; long output comes as a file",
   usage: 'logs <app> <env> [--lines N] [--since D] [--grep P] [--previous] [--pod P] [--container C]',
   example: 'logs myapp beta --lines 200',
   class: 'read',
@@ -57,7 +74,8 @@ export default defineVerb<Args>({
   schema,
   target: ({ app, env }) => ({ app, env }),
   check: ({ app }, config) => void requireConfiguredApp(config, app),
-  describe: ({ app, env, pod, previous }) => `logs of ${pod ? `pod ${pod} (${app})` : app} in ${env}${previous ? ' (previous containers)' : ''}`,
+  describe: ({ app, env, pod, previous }) =>
+    `logs of ${pod ? `pod ${pod} (${app})` : app} in ${env}${previous ? ' (previous containers)' : ''}`,
   async run(ctx) {
     const { app, env: envName, previous, pod, container, since } = ctx.args;
     const lines = ctx.args.lines ?? DEFAULT_LOG_LINES;
@@ -68,9 +86,17 @@ export default defineVerb<Args>({
     const t = appTarget(ctx, app, envName);
     const live = await t.ops.readIfExists(cluster, namespace, t.target.name);
     const pods = live ? await listPodsBySelector(cluster, namespace, podSelector(live), app) : await listPods(cluster, namespace, app);
-    const { targets, omittedPods } = selectLogTargets(app, namespace, pods, { previous, ...(pod ? { pod } : {}), ...(container ? { container } : {}) });
+    const { targets, omittedPods } = selectLogTargets(app, namespace, pods, {
+      previous,
+      ...(pod ? { pod } : {}),
+      ...(container ? { container } : {}),
+    });
     // A search reads as far back as a chat answer allows, then keeps the last `lines` matches.
-    const read = await readLogStreams(cluster, namespace, targets, { lines: grep ? MAX_LOG_LINES : lines, previous, ...(since ? { sinceSeconds: Math.round(since / 1_000) } : {}) });
+    const read = await readLogStreams(cluster, namespace, targets, {
+      lines: grep ? MAX_LOG_LINES : lines,
+      previous,
+      ...(since ? { sinceSeconds: Math.round(since / 1_000) } : {}),
+    });
     const streams = grep
       ? read.map((s) => {
           const matches = grep.filter(s.lines).slice(-lines);
@@ -80,7 +106,9 @@ export default defineVerb<Args>({
     const problem = grep ? undefined : singleStreamProblem(streams);
     if (problem) throw problem;
     if (previous && streams.every((s) => s.lines.length === 0)) {
-      throw notFound(`No previous container for any pod of ${app} in ${envName}: none has restarted. Drop \`--previous\` for the current logs.`);
+      throw notFound(
+        `No previous container for any pod of ${app} in ${envName}: none has restarted. Drop \`--previous\` for the current logs.`,
+      );
     }
 
     const podCount = new Set(streams.map((s) => s.pod)).size;
@@ -99,12 +127,19 @@ export default defineVerb<Args>({
     if (labelled.length <= INLINE_MAX_LINES && body.length < INLINE_MAX_CHARS) {
       await ctx.reply({
         text: `${escapeMrkdwn(title)}\n${escapeMrkdwn(body)}`,
-        blocks: [section(`*${escapeMrkdwn(title)}*`), section(codeBlock(body || (grep ? '(no matching lines)' : '(no log lines)'))), ...(notes.length ? [context(notes.join(' · '))] : [])],
+        blocks: [
+          section(`*${escapeMrkdwn(title)}*`),
+          section(codeBlock(body || (grep ? '(no matching lines)' : '(no log lines)'))),
+          ...(notes.length ? [context(notes.join(' · '))] : []),
+        ],
       });
       return;
     }
 
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}Z$/, 'Z');
     const filename = `logs-${app}-${envName}${pod ? `-${pod}` : ''}-${stamp}.txt`;
     const uploaded = await uploadTextFile(
       ctx.services.slack,
@@ -132,7 +167,12 @@ export default defineVerb<Args>({
       : `:warning: I could not upload the logs as a file (Slack answered \`${uploaded.code}\`); try again in a minute.`;
     await ctx.reply({
       text: `${why}\nLast ${tail.length} of ${labelled.length} lines:\n${escapeMrkdwn(tailText)}`,
-      blocks: [section(why), section(`*Last ${tail.length} of ${labelled.length} lines* (${escapeMrkdwn(scope)})`), section(codeBlock(tailText)), ...(notes.length ? [context(notes.join(' · '))] : [])],
+      blocks: [
+        section(why),
+        section(`*Last ${tail.length} of ${labelled.length} lines* (${escapeMrkdwn(scope)})`),
+        section(codeBlock(tailText)),
+        ...(notes.length ? [context(notes.join(' · '))] : []),
+      ],
     });
   },
 });

@@ -13,7 +13,7 @@ type Args = z.infer<typeof schema>;
 
 export default defineVerb<Args>({
   verb: 'restart',
-  summary: 'Rolling restart of an app\'s pods (as `kubectl rollout restart`), followed to the end',
+  summary: "Rolling restart of an app's pods (as `kubectl rollout restart`), followed to the end",
   usage: 'restart <app> <env>',
   example: 'restart myapp beta',
   class: 'write',
@@ -43,7 +43,14 @@ export default defineVerb<Args>({
       timeoutMs: rolloutTimeout(t, live),
       offerRollback: false,
       change: async () => {
-        await t.ops.patch(t.env.cluster, t.env.namespace, t.target.name, restartPatch(restartedAt), PatchStrategy.StrategicMergePatch, FIELD_MANAGER_RESTART);
+        await t.ops.patch(
+          t.env.cluster,
+          t.env.namespace,
+          t.target.name,
+          restartPatch(restartedAt),
+          PatchStrategy.StrategicMergePatch,
+          FIELD_MANAGER_RESTART,
+        );
         const pods = desiredPods(live);
         return `restart requested at ${restartedAt}: the pods of ${app} are replaced in a rolling update (${pods} pod${pods === 1 ? '' : 's'})`;
       },

@@ -57,7 +57,9 @@ export default defineVerb<Args>({
     const { env, deployment, plan: p } = await plan(ctx);
     const retry = Boolean(ctx.progress.threadTs);
     if (p?.kind === 'current' && !retry) {
-      await ctx.reply({ text: `:information_source: Nothing to roll back: ${app} in ${envName} already runs the template of revision ${describeRevision(p.to)}.` });
+      await ctx.reply({
+        text: `:information_source: Nothing to roll back: ${app} in ${envName} already runs the template of revision ${describeRevision(p.to)}.`,
+      });
       return;
     }
     const by = ctx.request.userName ?? ctx.request.userId;
@@ -69,7 +71,8 @@ export default defineVerb<Args>({
       // Offering to roll back a failed rollback would only go back to the version it left.
       offerRollback: false,
       change: async () => {
-        if (!p) return `already rolled back to revision ${deployment.metadata?.annotations?.[ANNOTATION_REVISION] ?? '?'} (retry of this job): following the rollout`;
+        if (!p)
+          return `already rolled back to revision ${deployment.metadata?.annotations?.[ANNOTATION_REVISION] ?? '?'} (retry of this job): following the rollout`;
         if (p.kind === 'current') return `already at revision ${describeRevision(p.to)}: following the rollout`;
         const annotations = {
           [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
@@ -77,7 +80,14 @@ export default defineVerb<Args>({
           [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
           [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops rollback ${app} ${envName} to revision ${p.to.revision} by ${by}`,
         };
-        await patchDeployment(env.cluster, env.namespace, app, rollbackPatch(deployment, p.to, annotations), PatchStrategy.JsonPatch, FIELD_MANAGER_ROLLBACK);
+        await patchDeployment(
+          env.cluster,
+          env.namespace,
+          app,
+          rollbackPatch(deployment, p.to, annotations),
+          PatchStrategy.JsonPatch,
+          FIELD_MANAGER_ROLLBACK,
+        );
         return `rolled back from revision ${p.from?.revision ?? '?'} to revision ${p.to.revision} (replica set ${p.to.replicaSet}): image ${images(p)}`;
       },
     });

@@ -17,7 +17,11 @@ const schema = z.object({
   app: appArg,
   env: envArg,
   task: nameArg('task'),
-  pod: z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'pod must be a pod name (lowercase letters, digits, "-", ".")').optional(),
+  pod: z
+    .string()
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'pod must be a pod name (lowercase letters, digits, "-", ".")')
+    .optional(),
 });
 type Args = z.infer<typeof schema>;
 
@@ -36,7 +40,8 @@ function taskOf(config: Parameters<typeof requireApp>[0], app: string, task: str
 
 export default defineVerb<Args>({
   verb: 'run',
-  summary: 'Runs one of the app\'s allow-listed tasks (declared in config, never typed) in one of its pods, and reports the output and exit code',
+  summary:
+    "Runs one of the app's allow-listed tasks (declared in config, never typed) in one of its pods, and reports the output and exit code",
   usage: 'run <app> <env> <task> [--pod P]',
   example: 'run myapp beta jvm-flags',
   class: 'admin',
@@ -56,13 +61,20 @@ export default defineVerb<Args>({
     // --pod may also name one of the app's debug copies (they carry none of its labels).
     const copies = ctx.args.pod ? (await listPods(cluster, namespace)).filter((p) => p.metadata?.labels?.[LABEL_DEBUG_OF] === app) : [];
     const pod = ctx.args.pod ? [...pods, ...copies].find((p) => p.metadata?.name === ctx.args.pod) : pods[0];
-    if (!pod) throw notFound(ctx.args.pod ? `Pod \`${ctx.args.pod}\` is not a running pod (or debug copy) of ${app} in ${envName}.` : `No running pod of ${app} in ${envName} to run \`${taskName}\` in.`);
+    if (!pod)
+      throw notFound(
+        ctx.args.pod
+          ? `Pod \`${ctx.args.pod}\` is not a running pod (or debug copy) of ${app} in ${envName}.`
+          : `No running pod of ${app} in ${envName} to run \`${taskName}\` in.`,
+      );
     const podName = pod.metadata?.name ?? '?';
     const container = task.container ?? pod.spec?.containers[0]?.name ?? app;
     const argv = task.command.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : JSON.stringify(w))).join(' ');
 
     await ctx.progress.start({ text: `:gear: task \`${taskName}\` of ${app} in ${envName}, requested by ${mention(ctx.request.userId)}` });
-    await ctx.progress.step(`running \`${escapeMrkdwn(argv)}\` in pod \`${escapeMrkdwn(podName)}\` (container \`${escapeMrkdwn(container)}\`), at most ${formatDuration(task.timeout)}`);
+    await ctx.progress.step(
+      `running \`${escapeMrkdwn(argv)}\` in pod \`${escapeMrkdwn(podName)}\` (container \`${escapeMrkdwn(container)}\`), at most ${formatDuration(task.timeout)}`,
+    );
     const started = Date.now();
     const result = await execInPod(cluster, namespace, podName, container, task.command, task.timeout);
     const took = formatDuration(Date.now() - started);
@@ -91,14 +103,25 @@ export default defineVerb<Args>({
       );
       body = uploaded.ok
         ? [context(`${output.length.toLocaleString('en-US')} characters of output are in the file above.`)]
-        : [section(`Last part of the output (the file upload failed: \`${uploaded.code}\`):`), section(codeBlock(output.slice(-INLINE_MAX_CHARS)))];
+        : [
+            section(`Last part of the output (the file upload failed: \`${uploaded.code}\`):`),
+            section(codeBlock(output.slice(-INLINE_MAX_CHARS))),
+          ];
     }
     const details = {
       text: `${outcome}\n${escapeMrkdwn(output.slice(0, 500))}`,
-      blocks: [section(outcome), ...body, ...(result.droppedBytes ? [context(`${result.droppedBytes.toLocaleString('en-US')} more bytes of output were not kept.`)] : [])],
+      blocks: [
+        section(outcome),
+        ...body,
+        ...(result.droppedBytes ? [context(`${result.droppedBytes.toLocaleString('en-US')} more bytes of output were not kept.`)] : []),
+      ],
     };
     const failed = result.timedOut || result.exitCode !== 0;
-    await ctx.progress.finish(failed ? 'failed' : 'succeeded', { text: `${outcome}, requested by ${mention(ctx.request.userId)}` }, details);
+    await ctx.progress.finish(
+      failed ? 'failed' : 'succeeded',
+      { text: `${outcome}, requested by ${mention(ctx.request.userId)}` },
+      details,
+    );
     return failed ? 'failed' : 'succeeded';
   },
 });

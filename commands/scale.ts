@@ -3,7 +3,14 @@ import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
 import { badInput } from '../src/errors/index.js';
 import type { Config } from '../src/config/schema.js';
-import { appTarget, followed, readAppWorkload, requireConfiguredApp, rolloutTimeout, type AppTarget } from '../src/command/workload-target.js';
+import {
+  appTarget,
+  followed,
+  readAppWorkload,
+  requireConfiguredApp,
+  rolloutTimeout,
+  type AppTarget,
+} from '../src/command/workload-target.js';
 import type { AnyWorkload } from '../src/kube/workloads/types.js';
 import { appForEnvironment } from '../src/kube/render.js';
 import { actions, context, section } from '../src/slack/blocks.js';
@@ -30,7 +37,9 @@ const CONFIRMATION_TTL_MS = 15 * 60_000;
 function checkBounds({ env, replicas }: Args, config: Config): void {
   const max = environmentOf(config, env)?.maxReplicas;
   if (max !== undefined && replicas > max) {
-    throw badInput(`\`${env}\` allows at most ${max} replicas (\`environments.${env}.maxReplicas\` in the bot's config); you asked for ${replicas}.`);
+    throw badInput(
+      `\`${env}\` allows at most ${max} replicas (\`environments.${env}.maxReplicas\` in the bot's config); you asked for ${replicas}.`,
+    );
   }
 }
 
@@ -38,7 +47,9 @@ function checkBounds({ env, replicas }: Args, config: Config): void {
 async function scalable(t: AppTarget): Promise<{ live: AnyWorkload; current: number }> {
   const live = await readAppWorkload(t);
   if (!t.ops.scale) {
-    throw badInput(`${t.target.app} is a DaemonSet (${t.target.name}): it runs one pod on each eligible node and has no replica count to scale. Change where it runs (its nodeSelector or tolerations), or \`/k8s restart\` it.`);
+    throw badInput(
+      `${t.target.app} is a DaemonSet (${t.target.name}): it runs one pod on each eligible node and has no replica count to scale. Change where it runs (its nodeSelector or tolerations), or \`/k8s restart\` it.`,
+    );
   }
   return { live, current: (live.spec as { replicas?: number }).replicas ?? 1 };
 }
@@ -77,7 +88,11 @@ export default defineVerb<Args>({
 
     if (needsConfirmation(ctx.args) && current !== 0) {
       const id = await ctx.services.intents.create(
-        { text: `scale ${app} ${envName} 0 --yes`, channelId: ctx.request.channelId, ...(ctx.request.threadTs ? { threadTs: ctx.request.threadTs } : {}) },
+        {
+          text: `scale ${app} ${envName} 0 --yes`,
+          channelId: ctx.request.channelId,
+          ...(ctx.request.threadTs ? { threadTs: ctx.request.threadTs } : {}),
+        },
         CONFIRMATION_TTL_MS,
       );
       const text = `:warning: Scaling ${app} in ${envName} to 0 stops all ${current} of its pods: it serves nothing until scaled up again. Nothing has changed yet.`;

@@ -27,10 +27,14 @@ function fingerprint() {
   walk('src', files);
   walk('commands', files);
   files.sort();
-  return Object.fromEntries(files.filter((f) => existsSync(join(root, f))).map((f) => {
-    const s = statSync(join(root, f));
-    return [f, `${s.size}:${Math.floor(s.mtimeMs)}`];
-  }));
+  return Object.fromEntries(
+    files
+      .filter((f) => existsSync(join(root, f)))
+      .map((f) => {
+        const s = statSync(join(root, f));
+        return [f, `${s.size}:${Math.floor(s.mtimeMs)}`];
+      }),
+  );
 }
 
 let previous = {};
@@ -47,7 +51,9 @@ if (changed.length === 0 && removed.length === 0 && existsSync(join(root, 'dist'
 if (removed.length > 0) rmSync(join(root, 'dist'), { recursive: true, force: true });
 const why = Object.keys(previous).length === 0 ? 'first build' : `${changed.length + removed.length} file(s) changed`;
 process.stderr.write(`k8s-chatops: compiling (${why})…\n`);
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
+  stdio: 'inherit',
+});
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(STAMP, JSON.stringify(current));

@@ -9,7 +9,6 @@ import { checkRedis, checkSlackToken } from './preflight/index.js';
 import { DEFAULT_REDIS_URL } from './queue/redis.js';
 import { USAGE } from './usage.js';
 
-
 export interface CliIo {
   env: NodeJS.ProcessEnv;
   stdout: (text: string) => void;
@@ -39,7 +38,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     const config = await loadConfig(configFile);
     // A token that is not set is not checked (checking RBAC from a laptop); a placeholder or a rejected one fails.
-    const slack = io.env.SLACK_BOT_TOKEN ? await checkSlackToken(io.env.SLACK_BOT_TOKEN, io.env.SLACK_API_URL) : { ok: true, sentence: 'Slack: not checked (SLACK_BOT_TOKEN is not set).' };
+    const slack = io.env.SLACK_BOT_TOKEN
+      ? await checkSlackToken(io.env.SLACK_BOT_TOKEN, io.env.SLACK_API_URL)
+      : { ok: true, sentence: 'Slack: not checked (SLACK_BOT_TOKEN is not set).' };
     io.stdout(`${slack.sentence}\n`);
     const redisUrl = io.env.REDIS_URL ?? DEFAULT_REDIS_URL;
     const reachable = await checkRedis(redisUrl);
@@ -48,7 +49,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const clusters = new Clusters(config, configFile);
     const reports = await checkPermissions(clusters, config, botNamespace ? { botNamespace } : {});
     io.stdout(`${formatPermissionReport(reports)}\n`);
-    const problems = !slack.ok || !reachable.ok || redis.evicts || unreachableClusters(reports).length > 0 || missingPermissions(reports).length > 0;
+    const problems =
+      !slack.ok || !reachable.ok || redis.evicts || unreachableClusters(reports).length > 0 || missingPermissions(reports).length > 0;
     return problems ? 1 : 0;
   } catch (err) {
     if (err instanceof ConfigError) {

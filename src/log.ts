@@ -3,9 +3,22 @@ import pino from 'pino';
 /** Tokens and secrets must never reach the log, whatever object holds them. */
 const redact = {
   paths: [
-    'token', '*.token', 'botToken', '*.botToken', 'appToken', '*.appToken', 'signingSecret', '*.signingSecret',
-    'headers.authorization', '*.headers.authorization', 'req.headers.authorization',
-    'headers["x-slack-signature"]', 'password', '*.password', 'bearerToken', '*.bearerToken',
+    'token',
+    '*.token',
+    'botToken',
+    '*.botToken',
+    'appToken',
+    '*.appToken',
+    'signingSecret',
+    '*.signingSecret',
+    'headers.authorization',
+    '*.headers.authorization',
+    'req.headers.authorization',
+    'headers["x-slack-signature"]',
+    'password',
+    '*.password',
+    'bearerToken',
+    '*.bearerToken',
   ],
   censor: '[redacted]',
 };

@@ -30,7 +30,10 @@ async function main(): Promise<void> {
   }
   log.level = settings.logLevel;
   // One plain sentence per dependency that is not ready; a token that cannot work stops here.
-  const [token, redis] = await Promise.all([checkSlackToken(settings.botToken, settings.apiUrl), singleRedis(settings) ? checkRedis(settings.redisUrl) : Promise.resolve({ ok: true, sentence: '' })]);
+  const [token, redis] = await Promise.all([
+    checkSlackToken(settings.botToken, settings.apiUrl),
+    singleRedis(settings) ? checkRedis(settings.redisUrl) : Promise.resolve({ ok: true, sentence: '' }),
+  ]);
   if (token.fatal) {
     process.stderr.write(`k8s-chatops: ${token.sentence}\n`);
     process.exit(2);

@@ -66,17 +66,29 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   const needsCluster = roles.has('worker') || roles.has('alerts');
   const clusters = needsCluster ? new Clusters(config, settings.configFile) : undefined;
 
-  const slack = new MeteredWebClient(settings.botToken, {
-    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
-    retryConfig: { retries: 5, factor: 2, minTimeout: 500, maxTimeout: 30_000 },
-  }, log);
+  const slack = new MeteredWebClient(
+    settings.botToken,
+    {
+      ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+      retryConfig: { retries: 5, factor: 2, minTimeout: 500, maxTimeout: 30_000 },
+    },
+    log,
+  );
   // Membership is looked up before the ack: fail fast (the stale cache covers a Slack hiccup).
   const members = new SlackMembership(
-    new MeteredWebClient(settings.botToken, { ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}), retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 1_500 }),
+    new MeteredWebClient(settings.botToken, {
+      ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      timeout: 1_500,
+    }),
   );
   // response_url comes from Slack payloads (and from Redis, in jobs): post only to Slack's hooks host or the configured API's host.
   allowResponseUrlHosts(settings.apiUrl);
-  const signer = new Signer({ current: settings.signingKey, ...(settings.signingKeyPrevious ? { previous: settings.signingKeyPrevious } : {}) });
+  const signer = new Signer({
+    current: settings.signingKey,
+    ...(settings.signingKeyPrevious ? { previous: settings.signingKeyPrevious } : {}),
+  });
   const producer = createRedis(settings.redis, 'producer');
   // BullMQ loses jobs under any eviction policy but noeviction: say so loudly, at start and in /readyz.
   const eviction = watchEvictionPolicy(producer, log.child({ component: 'redis' }));
@@ -101,7 +113,10 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   const readiness: ReadinessCheck[] = [
     { name: 'redis', check: () => redisAnswers(producer) },
     cachedCheck('slack', 60_000, async () => (await slack.auth.test()).ok),
-    ...(clusters?.all().map((c) => cachedCheck(`cluster:${c.name}`, 10_000, async () => Boolean(await c.kubeConfig.makeApiClient(VersionApi).getCode()))) ?? []),
+    ...(clusters
+      ?.all()
+      .map((c) => cachedCheck(`cluster:${c.name}`, 10_000, async () => Boolean(await c.kubeConfig.makeApiClient(VersionApi).getCode()))) ??
+      []),
   ];
   const routes = healthRoutes({
     readiness,
@@ -121,7 +136,8 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     void checkPermissions(clusters, config)
       .then((reports) => {
         for (const sentence of unreachableClusters(reports)) log.warn(sentence);
-        for (const missing of missingPermissions(reports)) log.warn({ missing }, 'the bot lacks a Kubernetes permission it needs (run `npm run check`)');
+        for (const missing of missingPermissions(reports))
+          log.warn({ missing }, 'the bot lacks a Kubernetes permission it needs (run `npm run check`)');
       })
       .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check Kubernetes permissions'));
   }
@@ -138,12 +154,35 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     const alertQueue = alerts.createAlertQueue(producer, keyPrefix);
     alertQueue.on('error', outage.error('alert queue connection'));
     // The buttons only need Redis: an app-only replica queues their work for the alerts role.
-    if (roles.has('app')) buttonRegistrars.push((app) => alerts.registerAlertButtons(app, { redis: producer, prefix: keyPrefix, signer, queue: alertQueue, config, verbs, members, log: log.child({ role: 'app' }) }));
+    if (roles.has('app'))
+      buttonRegistrars.push((app) =>
+        alerts.registerAlertButtons(app, {
+          redis: producer,
+          prefix: keyPrefix,
+          signer,
+          queue: alertQueue,
+          config,
+          verbs,
+          members,
+          log: log.child({ role: 'app' }),
+        }),
+      );
     let running: Awaited<ReturnType<typeof alerts.startAlerts>> | undefined;
     if (roles.has('alerts') && clusters) {
       const connection = createRedis(settings.redis, 'worker');
       connections.push(connection);
-      running = await alerts.startAlerts({ config, clusters, slack, redis: producer, connection, intents: services.intents, prefix: keyPrefix, signer, queue: alertQueue, log: log.child({ role: 'alerts' }) });
+      running = await alerts.startAlerts({
+        config,
+        clusters,
+        slack,
+        redis: producer,
+        connection,
+        intents: services.intents,
+        prefix: keyPrefix,
+        signer,
+        queue: alertQueue,
+        log: log.child({ role: 'alerts' }),
+      });
     }
     stoppers.push(async () => {
       await running?.stop();
@@ -155,15 +194,39 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   if (roles.has('worker') && clusters) {
     const connection = createRedis(settings.redis, 'worker');
     connections.push(connection);
-    worker = startCommandWorker({ config, verbs, clusters, slack, members, services, expiryQueue, jobLockMs: settings.jobLockMs, log: log.child({ role: 'worker' }), onConnectionError: outage.error('worker connection'), connection, prefix });
+    worker = startCommandWorker({
+      config,
+      verbs,
+      clusters,
+      slack,
+      members,
+      services,
+      expiryQueue,
+      jobLockMs: settings.jobLockMs,
+      log: log.child({ role: 'worker' }),
+      onConnectionError: outage.error('worker connection'),
+      connection,
+      prefix,
+    });
     stoppers.push(() => worker!.close());
     const expiryConnection = createRedis(settings.redis, 'worker');
     connections.push(expiryConnection);
-    const expiryWorker = startExpiryWorker({ connection: expiryConnection, prefix, store: services.approvals, slack, services, log: log.child({ role: 'worker' }), config, onConnectionError: outage.error('approval expiry worker') });
+    const expiryWorker = startExpiryWorker({
+      connection: expiryConnection,
+      prefix,
+      store: services.approvals,
+      slack,
+      services,
+      log: log.child({ role: 'worker' }),
+      config,
+      onConnectionError: outage.error('approval expiry worker'),
+    });
     stoppers.push(() => expiryWorker.close());
   }
   if (roles.has('app')) {
-    buttonRegistrars.push((app) => registerApprovalButtons(app, { config, verbs, store: services.approvals, members, services, slack, log: log.child({ role: 'app' }) }));
+    buttonRegistrars.push((app) =>
+      registerApprovalButtons(app, { config, verbs, store: services.approvals, members, services, slack, log: log.child({ role: 'app' }) }),
+    );
   }
 
   let port = settings.port;
@@ -190,10 +253,19 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     const server: Server = createServer(routeHandler(routes));
     await new Promise<void>((resolve) => server.listen(settings.port, resolve));
     port = (server.address() as AddressInfo).port;
-    stoppers.unshift(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
+    stoppers.unshift(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
   }
 
-  log.info({ roles: [...roles], port, socketMode: Boolean(settings.appToken), environments: Object.keys(config.environments) }, 'k8s-chatops started');
+  log.info(
+    { roles: [...roles], port, socketMode: Boolean(settings.appToken), environments: Object.keys(config.environments) },
+    'k8s-chatops started',
+  );
   return {
     config,
     port,

@@ -91,7 +91,9 @@ describe('module layout', () => {
   });
 
   it.each(FORBIDDEN)('$layer imports only what its layer may ($why)', ({ layer, may }) => {
-    const wrong = [...graph].flatMap(([from, targets]) => (from.startsWith(layer) ? targets.filter((t) => !may(t)).map((t) => `${from} → ${t}`) : []));
+    const wrong = [...graph].flatMap(([from, targets]) =>
+      from.startsWith(layer) ? targets.filter((t) => !may(t)).map((t) => `${from} → ${t}`) : [],
+    );
     expect(wrong).toEqual([]);
   });
 

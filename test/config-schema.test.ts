@@ -21,7 +21,7 @@ describe('deploy/chatops.schema.json', () => {
     expect(committed, 'deploy/chatops.schema.json is out of date: run `npm run gen:schema`').toBe(renderConfigJsonSchema());
   });
 
-  it('carries the schema\'s descriptions, so editors can show them', () => {
+  it("carries the schema's descriptions, so editors can show them", () => {
     const text = renderConfigJsonSchema();
     expect(text).toContain('kubeconfig context to use for this cluster');
     expect(text).toContain('how long a request waits for approval, e.g. 30m');
@@ -60,10 +60,22 @@ describe('config examples', () => {
       promoteFrom: 'beta',
       approval: { approvers: ['U0OPSLEAD', 'S0OPSGROUP'], minApprovals: 1, allowSelfApproval: false, timeout: 30 * 60_000 },
     });
-    expect(config.apps.myapp).toMatchObject({ image: 'registry.example.com/team/myapp', port: 8080, replicas: 2, environments: { prod: { replicas: 4 } } });
+    expect(config.apps.myapp).toMatchObject({
+      image: 'registry.example.com/team/myapp',
+      port: 8080,
+      replicas: 2,
+      environments: { prod: { replicas: 4 } },
+    });
     expect(Object.keys(config.channels)).toEqual(['C0DEVTEAM', 'C0OPS', 'C0RELEASE', 'C0ONCALL']);
     expect(config.alerts).toEqual([
-      { environments: ['prod', 'beta'], channel: 'C0ONCALL', on: ['OOMKilled', 'Unschedulable', 'CrashLoopBackOff', 'ImagePullBackOff'], pendingFor: 2 * 60_000, recoverAfter: 5 * 60_000, reopenWithin: 30 * 60_000 },
+      {
+        environments: ['prod', 'beta'],
+        channel: 'C0ONCALL',
+        on: ['OOMKilled', 'Unschedulable', 'CrashLoopBackOff', 'ImagePullBackOff'],
+        pendingFor: 2 * 60_000,
+        recoverAfter: 5 * 60_000,
+        reopenWithin: 30 * 60_000,
+      },
     ]);
   });
 

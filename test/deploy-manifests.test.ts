@@ -30,7 +30,12 @@ const DEPLOY = join(ROOT, 'deploy');
 const KUSTOMIZE = join(DEPLOY, 'kustomize');
 const BOT_NAMESPACE = 'k8s-chatops';
 
-type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
+type Obj = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [k: string]: any;
+};
 
 async function kustomize(dir: string): Promise<Obj[]> {
   const { stdout } = await run('kubectl', ['kustomize', dir], { maxBuffer: 16 * 1024 * 1024 });
@@ -46,7 +51,12 @@ async function kustomizeWith(resource: string, components: string[]): Promise<Ob
     const rel = (p: string) => relative(dir, join(KUSTOMIZE, p));
     await writeFile(
       join(dir, 'kustomization.yaml'),
-      stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [rel(resource)], components: components.map(rel) }),
+      stringify({
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        resources: [rel(resource)],
+        components: components.map(rel),
+      }),
     );
     return await kustomize(dir);
   } finally {
@@ -145,10 +155,11 @@ describe('kubectl kustomize', () => {
     expect(validate(deployment).join('\n')).toMatch(/replicas must be integer[\s\S]*readinesProbe: unknown field/);
   });
 
-  it('puts the bot\'s objects in its namespace and the managed Roles in theirs', () => {
+  it("puts the bot's objects in its namespace and the managed Roles in theirs", () => {
     for (const name of CASES) {
       for (const o of rendered(name)) {
-        if (['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind)) expect(o.metadata.namespace, `${name}: ${o.kind}/${o.metadata.name}`).toBeUndefined();
+        if (['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind))
+          expect(o.metadata.namespace, `${name}: ${o.kind}/${o.metadata.name}`).toBeUndefined();
         else if (o.kind === 'Role' || o.kind === 'RoleBinding') expect(o.metadata.namespace).toMatch(/^(k8s-chatops|beta)$/);
         else expect(o.metadata.namespace, `${name}: ${o.kind}/${o.metadata.name}`).toBe(BOT_NAMESPACE);
       }
@@ -156,14 +167,19 @@ describe('kubectl kustomize', () => {
   });
 });
 
-describe('the bot\'s pods', () => {
-  const chatopsDeployments = (objs: Obj[]) => ofKind(objs, 'Deployment').filter((d) => d.metadata.labels?.['app.kubernetes.io/name'] === 'k8s-chatops');
+describe("the bot's pods", () => {
+  const chatopsDeployments = (objs: Obj[]) =>
+    ofKind(objs, 'Deployment').filter((d) => d.metadata.labels?.['app.kubernetes.io/name'] === 'k8s-chatops');
 
   it('runs every role in one Deployment in all-in-one and with-redis, one Deployment per role in split-roles', () => {
     const roles = (objs: Obj[]) => chatopsDeployments(objs).map((d) => d.spec.template.spec.containers[0].args ?? []);
     expect(roles(rendered('overlays/all-in-one'))).toEqual([[]]);
     expect(roles(rendered('overlays/with-redis'))).toEqual([[]]);
-    expect(roles(rendered('overlays/split-roles')).map((a) => a.join(' ')).sort()).toEqual(['--role alerts', '--role app', '--role worker']);
+    expect(
+      roles(rendered('overlays/split-roles'))
+        .map((a) => a.join(' '))
+        .sort(),
+    ).toEqual(['--role alerts', '--role app', '--role worker']);
   });
 
   it.each(OVERLAYS)('%s: locked-down containers with probes, resources, the config file and the Slack secret', (overlay) => {
@@ -182,7 +198,10 @@ describe('the bot\'s pods', () => {
           capabilities: { drop: ['ALL'] },
           seccompProfile: { type: 'RuntimeDefault' },
         });
-        expect(c.volumeMounts.find((m: any) => m.mountPath === '/tmp'), id).toBeDefined();
+        expect(
+          c.volumeMounts.find((m: any) => m.mountPath === '/tmp'),
+          id,
+        ).toBeDefined();
         expect(Object.keys(c.resources.requests).sort(), id).toEqual(['cpu', 'memory']);
         expect(Object.keys(c.resources.limits).sort(), id).toEqual(['cpu', 'memory']);
         expect(c.image, id).not.toMatch(/:latest$/);
@@ -227,7 +246,8 @@ describe('the bot\'s pods', () => {
       );
       const changed = (await readFile(join(KUSTOMIZE, 'base/chatops.yaml'), 'utf8')).replace('pendingFor: 2m', 'pendingFor: 3m');
       await writeFile(join(dir, 'chatops.yaml'), changed);
-      const volumeName = (objs: Obj[]) => chatopsDeployments(objs)[0]!.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name;
+      const volumeName = (objs: Obj[]) =>
+        chatopsDeployments(objs)[0]!.spec.template.spec.volumes.find((v: any) => v.configMap).configMap.name;
       expect(volumeName(await kustomize(dir))).not.toBe(volumeName(rendered('overlays/all-in-one')));
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -241,12 +261,20 @@ describe('the bot\'s pods', () => {
     for (const s of [...ofKind(objs, 'Service'), ...ofKind(objs, 'PodDisruptionBudget')]) {
       const selector = s.kind === 'Service' ? s.spec.selector : s.spec.selector.matchLabels;
       const selected = deployments.filter((d) => matches(selector, d.spec.template.metadata.labels));
-      expect(selected.map((d) => d.metadata.name), `${s.kind}/${s.metadata.name}`).toHaveLength(1);
+      expect(
+        selected.map((d) => d.metadata.name),
+        `${s.kind}/${s.metadata.name}`,
+      ).toHaveLength(1);
     }
     for (const d of chatopsDeployments(objs)) {
-      expect(ofKind(objs, 'PodDisruptionBudget').some((p) => matches(p.spec.selector.matchLabels, d.spec.template.metadata.labels)), `${d.metadata.name} has a PDB`).toBe(true);
+      expect(
+        ofKind(objs, 'PodDisruptionBudget').some((p) => matches(p.spec.selector.matchLabels, d.spec.template.metadata.labels)),
+        `${d.metadata.name} has a PDB`,
+      ).toBe(true);
     }
-    const app = chatopsDeployments(objs).find((d) => !(d.spec.template.spec.containers[0].args ?? []).length || d.spec.template.spec.containers[0].args.includes('app'));
+    const app = chatopsDeployments(objs).find(
+      (d) => !(d.spec.template.spec.containers[0].args ?? []).length || d.spec.template.spec.containers[0].args.includes('app'),
+    );
     const appService = ofKind(objs, 'Service').find((s) => matches(s.spec.selector, app!.spec.template.metadata.labels));
     expect(appService?.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http' }]);
   });
@@ -271,12 +299,14 @@ describe('the bot\'s pods', () => {
     expect(names.indexOf('REDIS_PASSWORD')).toBeLessThan(names.indexOf('REDIS_URL'));
     expect(names.filter((n) => n === 'REDIS_URL')).toHaveLength(1);
     expect(env.find((e) => e.name === 'REDIS_PASSWORD')!.valueFrom.secretKeyRef).toEqual(secretRef);
-    expect(env.find((e) => e.name === 'REDIS_URL')!.value).toBe(`redis://:$(REDIS_PASSWORD)@${service.metadata.name}:${service.spec.ports[0].port}`);
+    expect(env.find((e) => e.name === 'REDIS_URL')!.value).toBe(
+      `redis://:$(REDIS_PASSWORD)@${service.metadata.name}:${service.spec.ports[0].port}`,
+    );
     // The password is never in a rendered object: it is generated into the Secret by the documented one-liner.
     expect(ofKind(objs, 'Secret')).toEqual([]);
   });
 
-  it('with-redis: only the bot\'s pods reach Redis; the bot reaches only DNS, Redis, the API server and Slack', () => {
+  it("with-redis: only the bot's pods reach Redis; the bot reaches only DNS, Redis, the API server and Slack", () => {
     const objs = rendered('overlays/with-redis');
     const policies = ofKind(objs, 'NetworkPolicy');
     const podsOf = (name: string) => ofKind(objs, 'Deployment').find((d) => d.metadata.name === name)!.spec.template.metadata.labels;
@@ -303,7 +333,14 @@ describe('the bot\'s pods', () => {
       expect(botPolicy!.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 3000 }] }]);
       const egress: any[] = botPolicy!.spec.egress;
       const allowed = egress.flatMap((r) => r.ports.map((p: any) => `${p.protocol}/${p.port}${r.to ? ' (selected pods)' : ''}`)).sort();
-      expect(allowed).toEqual(['TCP/443', 'TCP/53 (selected pods)', 'TCP/6379 (selected pods)', 'TCP/6443', 'TCP/9090', 'UDP/53 (selected pods)']);
+      expect(allowed).toEqual([
+        'TCP/443',
+        'TCP/53 (selected pods)',
+        'TCP/6379 (selected pods)',
+        'TCP/6443',
+        'TCP/9090',
+        'UDP/53 (selected pods)',
+      ]);
       const toRedis = egress.find((r) => r.ports.some((p: any) => p.port === 6379));
       expect(toRedis.to.every((peer: any) => matches(peer.podSelector.matchLabels, redisPod))).toBe(true);
       const dns = egress.find((r) => r.ports.some((p: any) => p.port === 53));
@@ -330,7 +367,10 @@ describe('the rest of deploy/', () => {
     for (const name of CASES) {
       for (const d of ofKind(rendered(name), 'Deployment').filter((o) => o.metadata.labels?.['app.kubernetes.io/name'] === 'k8s-chatops')) {
         const key = d.spec.template.spec.containers[0].env.find((e: any) => e.name === 'CHATOPS_SIGNING_KEY');
-        expect(key?.valueFrom.secretKeyRef, `${name}: ${d.metadata.name} reads CHATOPS_SIGNING_KEY from the Secret`).toEqual({ name: 'k8s-chatops-slack', key: 'CHATOPS_SIGNING_KEY' });
+        expect(key?.valueFrom.secretKeyRef, `${name}: ${d.metadata.name} reads CHATOPS_SIGNING_KEY from the Secret`).toEqual({
+          name: 'k8s-chatops-slack',
+          key: 'CHATOPS_SIGNING_KEY',
+        });
       }
     }
     expect(example).toMatch(/^SLACK_SIGNING_SECRET=/m);
@@ -358,7 +398,11 @@ describe('the rest of deploy/', () => {
   it('Grafana dashboard: queries only metrics the bot exports, and shows each of its own', async () => {
     const dashboard = JSON.parse(await readFile(join(DEPLOY, 'grafana-dashboard.json'), 'utf8'));
     const exported = (await registry.getMetricsAsJSON()).flatMap((m) =>
-      String(m.type) === 'histogram' ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : String(m.type) === 'summary' ? [m.name, `${m.name}_sum`, `${m.name}_count`] : [m.name],
+      String(m.type) === 'histogram'
+        ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`]
+        : String(m.type) === 'summary'
+          ? [m.name, `${m.name}_sum`, `${m.name}_count`]
+          : [m.name],
     );
     const exprs: string[] = [];
     const walk = (panels: any[]) => {
@@ -389,7 +433,8 @@ describe('the rest of deploy/', () => {
     expect(JSON.parse(entrypoint!)).toEqual(['/usr/bin/tini', '--', 'node', '--enable-source-maps', 'dist/src/main.js']);
     const ignore = (await readFile(join(ROOT, '.dockerignore'), 'utf8')).split('\n').map((l) => l.trim());
     expect(ignore).toEqual(expect.arrayContaining(['**/node_modules', 'dist', '.git', '.env']));
-    for (const needed of ['src', 'commands', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) expect(ignore).not.toContain(needed);
+    for (const needed of ['src', 'commands', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'])
+      expect(ignore).not.toContain(needed);
     // The deployments run the image as the Dockerfile's user.
     const [d] = ofKind(rendered('overlays/all-in-one'), 'Deployment');
     expect(d!.spec.template.spec.securityContext).toMatchObject({ runAsUser: 10001, runAsGroup: 10001 });

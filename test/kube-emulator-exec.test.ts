@@ -21,7 +21,10 @@ const POD = {
 
 function sink(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];
-  return { stream: new Writable({ write: (c, _e, done) => (chunks.push(Buffer.from(c)), done()) }), text: () => Buffer.concat(chunks).toString() };
+  return {
+    stream: new Writable({ write: (c, _e, done) => (chunks.push(Buffer.from(c)), done()) }),
+    text: () => Buffer.concat(chunks).toString(),
+  };
 }
 
 async function clientExec(pod: string, command: string[]): Promise<{ stdout: string; stderr: string; status: V1Status }> {
@@ -29,7 +32,9 @@ async function clientExec(pod: string, command: string[]): Promise<{ stdout: str
   const err = sink();
   return new Promise((resolve, reject) => {
     new Exec(kc)
-      .exec('default', pod, 'app', command, out.stream, err.stream, null, false, (status) => resolve({ stdout: out.text(), stderr: err.text(), status }))
+      .exec('default', pod, 'app', command, out.stream, err.stream, null, false, (status) =>
+        resolve({ stdout: out.text(), stderr: err.text(), status }),
+      )
       .catch(reject);
   });
 }
@@ -59,7 +64,12 @@ describe('pods/exec in the Kubernetes emulator', () => {
     const failed = await clientExec('shell', ['./manage.py', 'migrate', '--check']);
     expect(failed.status.reason).toBe('NonZeroExitCode');
     expect(failed.status.details?.causes?.[0]).toEqual({ reason: 'ExitCode', message: '3' });
-    expect(emu.execs.at(-1)).toMatchObject({ pod: 'shell', container: 'app', command: ['./manage.py', 'migrate', '--check'], protocol: 'v5.channel.k8s.io' });
+    expect(emu.execs.at(-1)).toMatchObject({
+      pod: 'shell',
+      container: 'app',
+      command: ['./manage.py', 'migrate', '--check'],
+      protocol: 'v5.channel.k8s.io',
+    });
   });
 
   it('answers an unknown binary as a container does, and refuses a missing pod or a denied exec', async () => {
@@ -74,10 +84,16 @@ describe('pods/exec in the Kubernetes emulator', () => {
 
   it('works with kubectl exec', async () => {
     emu.scriptExec(['echo', 'hello'], { stdout: 'hello\n' });
-    const { stdout } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfigPath, 'exec', '-n', 'default', 'shell', '--', 'echo', 'hello'], { timeout: 15_000 });
+    const { stdout } = await promisify(execFile)(
+      'kubectl',
+      ['--kubeconfig', kubeconfigPath, 'exec', '-n', 'default', 'shell', '--', 'echo', 'hello'],
+      { timeout: 15_000 },
+    );
     expect(stdout).toBe('hello\n');
     emu.scriptExec(['false'], { exitCode: 1 });
-    const failed = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfigPath, 'exec', '-n', 'default', 'shell', '--', 'false'], { timeout: 15_000 }).then(
+    const failed = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfigPath, 'exec', '-n', 'default', 'shell', '--', 'false'], {
+      timeout: 15_000,
+    }).then(
       () => 0,
       (err: unknown) => (err as { code?: number }).code,
     );

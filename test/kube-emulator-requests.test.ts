@@ -38,10 +38,25 @@ async function kubectl(args: string[], input?: unknown): Promise<{ code: number;
   }
 }
 
-const CT = { json: 'application/json', jsonPatch: 'application/json-patch+json', merge: 'application/merge-patch+json', strategic: 'application/strategic-merge-patch+json', apply: 'application/apply-patch+yaml' };
+const CT = {
+  json: 'application/json',
+  jsonPatch: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
 
-async function call(method: string, path: string, body?: unknown, contentType = CT.json): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(`${emu.url}${path}`, { method, headers: { 'Content-Type': contentType }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = CT.json,
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${emu.url}${path}`, {
+    method,
+    headers: { 'Content-Type': contentType },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
@@ -51,7 +66,11 @@ function deployment(name: string, image = 'nginx:1', replicas = 2): any {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, labels: { app: name } },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image }] } } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'web', image }] } },
+    },
   };
 }
 
@@ -64,7 +83,10 @@ describe('kube emulator request options', () => {
     expect(created.body.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
     expect(created.body.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.body.metadata.resourceVersion).toBeUndefined();
-    const invalid = await call('POST', `${base}?dryRun=All`, { ...deployment('web'), spec: { ...deployment('web').spec, selector: { matchLabels: { app: 'x' } } } });
+    const invalid = await call('POST', `${base}?dryRun=All`, {
+      ...deployment('web'),
+      spec: { ...deployment('web').spec, selector: { matchLabels: { app: 'x' } } },
+    });
     expect(invalid.status).toBe(422);
     const appliedNew = await call('PATCH', `${base}/web?dryRun=All&fieldManager=me`, deployment('web'), CT.apply);
     expect(appliedNew.status).toBe(201);
@@ -91,13 +113,21 @@ describe('kube emulator request options', () => {
       })().catch(() => undefined);
       const image = (o: any): string => o.spec.template.spec.containers[0].image;
       const cur = emu.get('apps/v1', 'Deployment', 'dry', 'web');
-      const put = await call('PUT', `${base}/web?dryRun=All`, { ...cur, spec: { ...cur.spec, template: { ...cur.spec.template, spec: { containers: [{ name: 'web', image: 'nginx:put' }] } } } });
+      const put = await call('PUT', `${base}/web?dryRun=All`, {
+        ...cur,
+        spec: { ...cur.spec, template: { ...cur.spec.template, spec: { containers: [{ name: 'web', image: 'nginx:put' }] } } },
+      });
       expect(put.status).toBe(200);
       expect(image(put.body)).toBe('nginx:put');
       expect(put.body.metadata.generation).toBe(2);
       const merge = await call('PATCH', `${base}/web?dryRun=All`, { spec: { replicas: 5 } }, CT.merge);
       expect(merge.body.spec.replicas).toBe(5);
-      const smp = await call('PATCH', `${base}/web?dryRun=All`, { spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx:smp' }] } } } }, CT.strategic);
+      const smp = await call(
+        'PATCH',
+        `${base}/web?dryRun=All`,
+        { spec: { template: { spec: { containers: [{ name: 'web', image: 'nginx:smp' }] } } } },
+        CT.strategic,
+      );
       expect(image(smp.body)).toBe('nginx:smp');
       const jp = await call('PATCH', `${base}/web?dryRun=All`, [{ op: 'replace', path: '/spec/replicas', value: 7 }], CT.jsonPatch);
       expect(jp.body.spec.replicas).toBe(7);
@@ -127,38 +157,44 @@ describe('kube emulator request options', () => {
     expect(seen).not.toContain('"replicas":5');
   });
 
-  it('honours DELETE options: dryRun keeps, Orphan leaves dependents without the owner reference, preconditions answer 409', { timeout: 60_000 }, async () => {
-    const base = '/apis/apps/v1/namespaces/del/deployments';
-    await call('POST', base, deployment('web'));
-    await emu.waitFor(() => emu.list('v1', 'Pod', 'del').filter((p) => p.status?.phase === 'Running').length === 2, 5000, 'pods running');
-    const dry = await call('DELETE', `${base}/web`, { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] });
-    expect(dry.status).toBe(200);
-    expect(emu.get('apps/v1', 'Deployment', 'del', 'web')).toBeDefined();
-    const d = emu.get('apps/v1', 'Deployment', 'del', 'web');
-    const wrongUid = await call('DELETE', `${base}/web`, { preconditions: { uid: 'not-the-uid' } });
-    expect(wrongUid.status).toBe(409);
-    expect(wrongUid.body).toMatchObject({ reason: 'Conflict', code: 409, details: { name: 'web', group: 'apps', kind: 'deployments' } });
-    expect(wrongUid.body.message).toBe(
-      `Operation cannot be fulfilled on deployments.apps "web": StorageError: invalid object, Code: 4, Key: /registry/deployments/del/web, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: not-the-uid, UID in object meta: ${d.metadata.uid}`,
-    );
-    const wrongRv = await call('DELETE', `${base}/web`, { preconditions: { resourceVersion: '1' } });
-    expect(wrongRv.status).toBe(409);
-    expect(wrongRv.body.message).toContain(`Precondition failed: ResourceVersion in precondition: 1, ResourceVersion in object meta: ${emu.get('apps/v1', 'Deployment', 'del', 'web').metadata.resourceVersion}`);
+  it(
+    'honours DELETE options: dryRun keeps, Orphan leaves dependents without the owner reference, preconditions answer 409',
+    { timeout: 60_000 },
+    async () => {
+      const base = '/apis/apps/v1/namespaces/del/deployments';
+      await call('POST', base, deployment('web'));
+      await emu.waitFor(() => emu.list('v1', 'Pod', 'del').filter((p) => p.status?.phase === 'Running').length === 2, 5000, 'pods running');
+      const dry = await call('DELETE', `${base}/web`, { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] });
+      expect(dry.status).toBe(200);
+      expect(emu.get('apps/v1', 'Deployment', 'del', 'web')).toBeDefined();
+      const d = emu.get('apps/v1', 'Deployment', 'del', 'web');
+      const wrongUid = await call('DELETE', `${base}/web`, { preconditions: { uid: 'not-the-uid' } });
+      expect(wrongUid.status).toBe(409);
+      expect(wrongUid.body).toMatchObject({ reason: 'Conflict', code: 409, details: { name: 'web', group: 'apps', kind: 'deployments' } });
+      expect(wrongUid.body.message).toBe(
+        `Operation cannot be fulfilled on deployments.apps "web": StorageError: invalid object, Code: 4, Key: /registry/deployments/del/web, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: not-the-uid, UID in object meta: ${d.metadata.uid}`,
+      );
+      const wrongRv = await call('DELETE', `${base}/web`, { preconditions: { resourceVersion: '1' } });
+      expect(wrongRv.status).toBe(409);
+      expect(wrongRv.body.message).toContain(
+        `Precondition failed: ResourceVersion in precondition: 1, ResourceVersion in object meta: ${emu.get('apps/v1', 'Deployment', 'del', 'web').metadata.resourceVersion}`,
+      );
 
-    const k = await kubectl(['delete', '-n', 'del', 'deployment/web', '--cascade=orphan']);
-    expect(k.stdout).toContain('deployment.apps "web" deleted');
-    expect(emu.get('apps/v1', 'Deployment', 'del', 'web')).toBeUndefined();
-    const [rs] = emu.list('apps/v1', 'ReplicaSet', 'del');
-    expect(rs.metadata.ownerReferences).toBeUndefined();
-    expect(emu.list('v1', 'Pod', 'del').filter((p) => p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid)).toHaveLength(2);
+      const k = await kubectl(['delete', '-n', 'del', 'deployment/web', '--cascade=orphan']);
+      expect(k.stdout).toContain('deployment.apps "web" deleted');
+      expect(emu.get('apps/v1', 'Deployment', 'del', 'web')).toBeUndefined();
+      const [rs] = emu.list('apps/v1', 'ReplicaSet', 'del');
+      expect(rs.metadata.ownerReferences).toBeUndefined();
+      expect(emu.list('v1', 'Pod', 'del').filter((p) => p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid)).toHaveLength(2);
 
-    const kdry = await kubectl(['delete', '-n', 'del', `replicaset/${rs.metadata.name}`, '--dry-run=server']);
-    expect(kdry.stdout).toContain(`replicaset.apps "${rs.metadata.name}" deleted (server dry run)`);
-    expect(emu.get('apps/v1', 'ReplicaSet', 'del', rs.metadata.name)).toBeDefined();
-    // a plain delete cascades (background)
-    await kubectl(['delete', '-n', 'del', `replicaset/${rs.metadata.name}`]);
-    await emu.waitFor(() => emu.list('v1', 'Pod', 'del').length === 0, 5000, 'pods collected');
-  });
+      const kdry = await kubectl(['delete', '-n', 'del', `replicaset/${rs.metadata.name}`, '--dry-run=server']);
+      expect(kdry.stdout).toContain(`replicaset.apps "${rs.metadata.name}" deleted (server dry run)`);
+      expect(emu.get('apps/v1', 'ReplicaSet', 'del', rs.metadata.name)).toBeDefined();
+      // a plain delete cascades (background)
+      await kubectl(['delete', '-n', 'del', `replicaset/${rs.metadata.name}`]);
+      await emu.waitFor(() => emu.list('v1', 'Pod', 'del').length === 0, 5000, 'pods collected');
+    },
+  );
 
   it('drops unknown fields with a Warning (default), refuses them under fieldValidation=Strict, ignores them under Ignore; generation stays', async () => {
     const base = '/apis/apps/v1/namespaces/unk/deployments';
@@ -170,10 +206,14 @@ describe('kube emulator request options', () => {
     };
     const strict = await call('POST', `${base}?fieldValidation=Strict`, withUnknown());
     expect(strict.status).toBe(400);
-    expect(strict.body.message).toBe('Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imag", unknown field "spec.bogus"');
+    expect(strict.body.message).toBe(
+      'Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imag", unknown field "spec.bogus"',
+    );
     const warned = await call('POST', base, withUnknown());
     expect(warned.status).toBe(201);
-    expect(warned.headers.get('warning')).toBe('299 - "unknown field \\"spec.template.spec.containers[0].imag\\"", 299 - "unknown field \\"spec.bogus\\""');
+    expect(warned.headers.get('warning')).toBe(
+      '299 - "unknown field \\"spec.template.spec.containers[0].imag\\"", 299 - "unknown field \\"spec.bogus\\""',
+    );
     expect(warned.body.spec.bogus).toBeUndefined();
     expect(warned.body.spec.template.spec.containers[0].imag).toBeUndefined();
     const patched = await call('PATCH', `${base}/web`, { spec: { bogus: 1 } }, CT.merge);
@@ -203,7 +243,12 @@ describe('kube emulator request options', () => {
   it('evicts pods through pods/eviction, refusing with 429 when a PodDisruptionBudget has no disruption left', async () => {
     await call('POST', '/apis/apps/v1/namespaces/evict/deployments', deployment('web', 'nginx:1', 3));
     await emu.waitFor(() => emu.get('apps/v1', 'Deployment', 'evict', 'web')?.status?.availableReplicas === 3, 5000, 'available');
-    await call('POST', '/apis/policy/v1/namespaces/evict/poddisruptionbudgets', { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'web' }, spec: { minAvailable: 3, selector: { matchLabels: { app: 'web' } } } });
+    await call('POST', '/apis/policy/v1/namespaces/evict/poddisruptionbudgets', {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name: 'web' },
+      spec: { minAvailable: 3, selector: { matchLabels: { app: 'web' } } },
+    });
     const [pod] = emu.list('v1', 'Pod', 'evict');
     const eviction = { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod.metadata.name, namespace: 'evict' } };
     const refused = await call('POST', `/api/v1/namespaces/evict/pods/${pod.metadata.name}/eviction`, eviction);
@@ -220,26 +265,35 @@ describe('kube emulator request options', () => {
     expect(emu.get('v1', 'Pod', 'evict', pod.metadata.name)).toBeUndefined();
   });
 
-  it('serves kubectl apply (client-side and --server-side), --dry-run=server and diff without --validate=false', { timeout: 60_000 }, async () => {
-    const first = await kubectl(['apply', '-n', 'kubectl', '-f', '@'], deployment('web'));
-    expect(first.stderr).toBe('');
-    expect(first.stdout).toBe('deployment.apps/web created\n');
-    const again = await kubectl(['apply', '-n', 'kubectl', '-f', '@'], deployment('web'));
-    expect(again.stdout).toBe('deployment.apps/web unchanged\n');
-    const dry = await kubectl(['apply', '--dry-run=server', '-n', 'kubectl', '-f', '@'], deployment('web', 'nginx:2'));
-    expect(dry.stdout).toBe('deployment.apps/web configured (server dry run)\n');
-    expect(emu.get('apps/v1', 'Deployment', 'kubectl', 'web').spec.template.spec.containers[0].image).toBe('nginx:1');
-    const diff = await kubectl(['diff', '-n', 'kubectl', '-f', '@'], deployment('web', 'nginx:2'));
-    expect(diff.code).toBe(1);
-    expect(diff.stdout).toContain('-      - image: nginx:1\n+      - image: nginx:2');
-    expect(emu.get('apps/v1', 'Deployment', 'kubectl', 'web').spec.template.spec.containers[0].image).toBe('nginx:1');
-    const none = await kubectl(['diff', '-n', 'kubectl', '-f', '@'], deployment('web'));
-    expect(none.code).toBe(0);
-    const ssa = await kubectl(['apply', '--server-side', '-n', 'kubectl', '-f', '@'], deployment('web', 'nginx:3'));
-    expect(ssa.stderr).toBe('');
-    expect(ssa.stdout).toBe('deployment.apps/web serverside-applied\n');
-    const conflict = await kubectl(['apply', '--server-side', '--field-manager=other', '-n', 'kubectl', '-f', '@'], deployment('web', 'nginx:4'));
-    expect(conflict.code).not.toBe(0);
-    expect(conflict.stderr).toContain('error: Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.template.spec.containers[name="web"].image');
-  });
+  it(
+    'serves kubectl apply (client-side and --server-side), --dry-run=server and diff without --validate=false',
+    { timeout: 60_000 },
+    async () => {
+      const first = await kubectl(['apply', '-n', 'kubectl', '-f', '@'], deployment('web'));
+      expect(first.stderr).toBe('');
+      expect(first.stdout).toBe('deployment.apps/web created\n');
+      const again = await kubectl(['apply', '-n', 'kubectl', '-f', '@'], deployment('web'));
+      expect(again.stdout).toBe('deployment.apps/web unchanged\n');
+      const dry = await kubectl(['apply', '--dry-run=server', '-n', 'kubectl', '-f', '@'], deployment('web', 'nginx:2'));
+      expect(dry.stdout).toBe('deployment.apps/web configured (server dry run)\n');
+      expect(emu.get('apps/v1', 'Deployment', 'kubectl', 'web').spec.template.spec.containers[0].image).toBe('nginx:1');
+      const diff = await kubectl(['diff', '-n', 'kubectl', '-f', '@'], deployment('web', 'nginx:2'));
+      expect(diff.code).toBe(1);
+      expect(diff.stdout).toContain('-      - image: nginx:1\n+      - image: nginx:2');
+      expect(emu.get('apps/v1', 'Deployment', 'kubectl', 'web').spec.template.spec.containers[0].image).toBe('nginx:1');
+      const none = await kubectl(['diff', '-n', 'kubectl', '-f', '@'], deployment('web'));
+      expect(none.code).toBe(0);
+      const ssa = await kubectl(['apply', '--server-side', '-n', 'kubectl', '-f', '@'], deployment('web', 'nginx:3'));
+      expect(ssa.stderr).toBe('');
+      expect(ssa.stdout).toBe('deployment.apps/web serverside-applied\n');
+      const conflict = await kubectl(
+        ['apply', '--server-side', '--field-manager=other', '-n', 'kubectl', '-f', '@'],
+        deployment('web', 'nginx:4'),
+      );
+      expect(conflict.code).not.toBe(0);
+      expect(conflict.stderr).toContain(
+        'error: Apply failed with 1 conflict: conflict with "kubectl" using apps/v1: .spec.template.spec.containers[name="web"].image',
+      );
+    },
+  );
 });

@@ -53,7 +53,12 @@ function deployment(name: string, image: string, replicas = 2, extra: Partial<k8
 }
 
 /** Resolve with the first watched object the predicate accepts (client-node Watch; no polling). */
-function watchUntil<T = any>(path: string, query: Record<string, string>, pred: (type: string, obj: any) => boolean, timeoutMs = 4000): Promise<T> {
+function watchUntil<T = any>(
+  path: string,
+  query: Record<string, string>,
+  pred: (type: string, obj: any) => boolean,
+  timeoutMs = 4000,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let ctl: AbortController | undefined;
     let settled = false;
@@ -107,10 +112,15 @@ function podsOf(ns: string, app: string): any[] {
 
 describe('kube emulator', () => {
   it('brings a Deployment to available through ReplicaSet and Pods (watched with client-node)', async () => {
-    const done = watchUntil<k8s.V1Deployment>('/apis/apps/v1/namespaces/deploy/deployments', { fieldSelector: 'metadata.name=web' }, (_t, d) =>
-      (d.status?.conditions ?? []).some((c: any) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable'),
+    const done = watchUntil<k8s.V1Deployment>(
+      '/apis/apps/v1/namespaces/deploy/deployments',
+      { fieldSelector: 'metadata.name=web' },
+      (_t, d) => (d.status?.conditions ?? []).some((c: any) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable'),
     );
-    const created = await apps.createNamespacedDeployment({ namespace: 'deploy', body: deployment('web', 'registry.example.com/web:1.0', 3) });
+    const created = await apps.createNamespacedDeployment({
+      namespace: 'deploy',
+      body: deployment('web', 'registry.example.com/web:1.0', 3),
+    });
     expect(created.metadata?.uid).toBeTruthy();
     expect(created.metadata?.generation).toBe(1);
     expect(created.spec?.strategy?.type).toBe('RollingUpdate');
@@ -125,7 +135,8 @@ describe('kube emulator', () => {
     expect(rs[0]!.metadata!.name).toBe(`web-${hash}`);
     expect(rs[0]!.metadata!.ownerReferences?.[0]).toMatchObject({ kind: 'Deployment', name: 'web', controller: true });
 
-    const pods = (await core.listNamespacedPod({ namespace: 'deploy', labelSelector: 'app=web,pod-template-hash in (' + hash + ')' })).items;
+    const pods = (await core.listNamespacedPod({ namespace: 'deploy', labelSelector: 'app=web,pod-template-hash in (' + hash + ')' }))
+      .items;
     expect(pods).toHaveLength(3);
     for (const p of pods) {
       expect(p.metadata?.name).toMatch(new RegExp(`^web-${hash}-[a-z0-9]{5}$`));
@@ -145,7 +156,9 @@ describe('kube emulator', () => {
     expect(ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z \S/);
 
     // events the controllers and kubelet record
-    const events = (await core.listNamespacedEvent({ namespace: 'deploy', fieldSelector: `involvedObject.name=${pods[0]!.metadata!.name}` })).items;
+    const events = (
+      await core.listNamespacedEvent({ namespace: 'deploy', fieldSelector: `involvedObject.name=${pods[0]!.metadata!.name}` })
+    ).items;
     expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(['Scheduled', 'Pulled', 'Created', 'Started']));
     expect(events[0]!.involvedObject).toMatchObject({ kind: 'Pod', namespace: 'deploy', uid: pods[0]!.metadata!.uid });
 
@@ -153,19 +166,30 @@ describe('kube emulator', () => {
     const scale = await apps.readNamespacedDeploymentScale({ namespace: 'deploy', name: 'web' });
     expect(scale).toMatchObject({ spec: { replicas: 3 }, status: { replicas: 3, selector: 'app=web' } });
     await apps.patchNamespacedDeploymentScale({ namespace: 'deploy', name: 'web', body: { spec: { replicas: 1 } } }, merge);
-    await emu.waitFor(() => podsOf('deploy', 'web').length === 1 && emu.get('apps/v1', 'Deployment', 'deploy', 'web')?.status?.replicas === 1, 3000, 'scale down');
+    await emu.waitFor(
+      () => podsOf('deploy', 'web').length === 1 && emu.get('apps/v1', 'Deployment', 'deploy', 'web')?.status?.replicas === 1,
+      3000,
+      'scale down',
+    );
     expect(emu.get('apps/v1', 'Deployment', 'deploy', 'web').metadata.generation).toBe(2);
 
     // deleting the Deployment collects its ReplicaSets and Pods
     await apps.deleteNamespacedDeployment({ namespace: 'deploy', name: 'web' });
-    await emu.waitFor(() => emu.list('apps/v1', 'ReplicaSet', 'deploy').length === 0 && emu.list('v1', 'Pod', 'deploy').length === 0, 3000, 'garbage collection');
+    await emu.waitFor(
+      () => emu.list('apps/v1', 'ReplicaSet', 'deploy').length === 0 && emu.list('v1', 'Pod', 'deploy').length === 0,
+      3000,
+      'garbage collection',
+    );
   });
 
   it('patches with merge, strategic merge, JSON patch and server-side apply', async () => {
     await apps.createNamespacedDeployment({ namespace: 'patch', body: deployment('api', 'registry.example.com/api:1.0', 1) });
 
     // merge patch
-    let d = await apps.patchNamespacedDeployment({ namespace: 'patch', name: 'api', body: { metadata: { labels: { team: 'a' } }, spec: { replicas: 2 } } }, merge);
+    let d = await apps.patchNamespacedDeployment(
+      { namespace: 'patch', name: 'api', body: { metadata: { labels: { team: 'a' } }, spec: { replicas: 2 } } },
+      merge,
+    );
     expect(d.spec?.replicas).toBe(2);
     expect(d.metadata?.labels).toEqual({ app: 'api', team: 'a' });
     expect(d.metadata?.generation).toBe(2);
@@ -182,7 +206,18 @@ describe('kube emulator', () => {
           spec: {
             template: {
               metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2024-01-01T00:00:00Z' } },
-              spec: { containers: [{ name: 'app', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }] }, { name: 'sidecar', image: 'envoy:1.30' }] },
+              spec: {
+                containers: [
+                  {
+                    name: 'app',
+                    env: [
+                      { name: 'A', value: '1' },
+                      { name: 'B', value: '2' },
+                    ],
+                  },
+                  { name: 'sidecar', image: 'envoy:1.30' },
+                ],
+              },
             },
           },
         },
@@ -192,9 +227,27 @@ describe('kube emulator', () => {
     let containers = d.spec!.template.spec!.containers;
     expect(containers.map((c) => c.name)).toEqual(['app', 'sidecar']);
     expect(containers[0]!.image).toBe('registry.example.com/api:1.0');
-    expect(containers[0]!.env).toEqual([{ name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+    expect(containers[0]!.env).toEqual([
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
+    ]);
     d = await apps.patchNamespacedDeployment(
-      { namespace: 'patch', name: 'api', body: { spec: { template: { spec: { containers: [{ name: 'app', env: [{ name: 'A', $patch: 'delete' }] }, { name: 'sidecar', $patch: 'delete' }] } } } } },
+      {
+        namespace: 'patch',
+        name: 'api',
+        body: {
+          spec: {
+            template: {
+              spec: {
+                containers: [
+                  { name: 'app', env: [{ name: 'A', $patch: 'delete' }] },
+                  { name: 'sidecar', $patch: 'delete' },
+                ],
+              },
+            },
+          },
+        },
+      },
       strategic,
     );
     containers = d.spec!.template.spec!.containers;
@@ -213,27 +266,45 @@ describe('kube emulator', () => {
     });
     expect(d.spec?.replicas).toBe(3);
     expect(d.metadata?.annotations?.note).toBe('x');
-    const failedTest = await apiError(apps.patchNamespacedDeployment({ namespace: 'patch', name: 'api', body: [{ op: 'test', path: '/spec/replicas', value: 9 }] }));
+    const failedTest = await apiError(
+      apps.patchNamespacedDeployment({ namespace: 'patch', name: 'api', body: [{ op: 'test', path: '/spec/replicas', value: 9 }] }),
+    );
     expect(failedTest.code).toBe(422);
     // a merge body sent as JSON patch
     const wrongType = await apiError(apps.patchNamespacedDeployment({ namespace: 'patch', name: 'api', body: { spec: { replicas: 1 } } }));
     expect(wrongType.code).toBe(400);
     expect(wrongType.body.message).toContain('cannot unmarshal');
     const unsupported = await apiError(
-      apps.patchNamespacedDeployment({ namespace: 'patch', name: 'api', body: { spec: {} } }, k8s.setHeaderOptions('Content-Type', 'application/xml')),
+      apps.patchNamespacedDeployment(
+        { namespace: 'patch', name: 'api', body: { spec: {} } },
+        k8s.setHeaderOptions('Content-Type', 'application/xml'),
+      ),
     );
     expect(unsupported.code).toBe(415);
     expect(unsupported.body.reason).toBe('UnsupportedMediaType');
 
     // server-side apply: create, update, prune what the manager stopped applying
-    const cm = (data: Record<string, string>): k8s.V1ConfigMap => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'api-config', namespace: 'patch' }, data });
-    const noManager = await apiError(core.patchNamespacedConfigMap({ namespace: 'patch', name: 'api-config', body: cm({ A: '1' }) }, apply));
+    const cm = (data: Record<string, string>): k8s.V1ConfigMap => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'api-config', namespace: 'patch' },
+      data,
+    });
+    const noManager = await apiError(
+      core.patchNamespacedConfigMap({ namespace: 'patch', name: 'api-config', body: cm({ A: '1' }) }, apply),
+    );
     expect(noManager.code).toBe(422);
     expect(noManager.body.message).toContain('fieldManager');
-    const first = await core.patchNamespacedConfigMap({ namespace: 'patch', name: 'api-config', body: cm({ A: '1', B: '2' }), fieldManager: 'k8s-chatops', force: true }, apply);
+    const first = await core.patchNamespacedConfigMap(
+      { namespace: 'patch', name: 'api-config', body: cm({ A: '1', B: '2' }), fieldManager: 'k8s-chatops', force: true },
+      apply,
+    );
     expect(first.data).toEqual({ A: '1', B: '2' });
     expect(first.metadata?.managedFields?.[0]).toMatchObject({ manager: 'k8s-chatops', operation: 'Apply' });
-    const second = await core.patchNamespacedConfigMap({ namespace: 'patch', name: 'api-config', body: cm({ A: '10', C: '3' }), fieldManager: 'k8s-chatops', force: true }, apply);
+    const second = await core.patchNamespacedConfigMap(
+      { namespace: 'patch', name: 'api-config', body: cm({ A: '10', C: '3' }), fieldManager: 'k8s-chatops', force: true },
+      apply,
+    );
     expect(second.data).toEqual({ A: '10', C: '3' });
     expect(second.metadata?.uid).toBe(first.metadata?.uid);
 
@@ -246,7 +317,16 @@ describe('kube emulator', () => {
     const nf = await apiError(apps.readNamespacedDeployment({ namespace: 'errors', name: 'x' }));
     expect(nf).toEqual({
       code: 404,
-      body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'deployments.apps "x" not found', reason: 'NotFound', details: { name: 'x', group: 'apps', kind: 'deployments' }, code: 404 },
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'deployments.apps "x" not found',
+        reason: 'NotFound',
+        details: { name: 'x', group: 'apps', kind: 'deployments' },
+        code: 404,
+      },
     });
     const nfPod = await apiError(core.deleteNamespacedPod({ namespace: 'errors', name: 'p' }));
     expect(nfPod.body).toMatchObject({ message: 'pods "p" not found', details: { name: 'p', kind: 'pods' } });
@@ -259,12 +339,16 @@ describe('kube emulator', () => {
 
     const stale = await core.readNamespacedConfigMap({ namespace: 'errors', name: 'c' });
     await core.replaceNamespacedConfigMap({ namespace: 'errors', name: 'c', body: { ...stale, data: { a: '2' } } });
-    const conflict = await apiError(core.replaceNamespacedConfigMap({ namespace: 'errors', name: 'c', body: { ...stale, data: { a: '3' } } }));
+    const conflict = await apiError(
+      core.replaceNamespacedConfigMap({ namespace: 'errors', name: 'c', body: { ...stale, data: { a: '3' } } }),
+    );
     expect(conflict.code).toBe(409);
     expect(conflict.body.reason).toBe('Conflict');
     expect(conflict.body.message).toContain('the object has been modified; please apply your changes to the latest version and try again');
 
-    const badName = await apiError(apps.createNamespacedDeployment({ namespace: 'errors', body: { ...deployment('ok', 'x:1'), metadata: { name: 'Bad_Name' } } }));
+    const badName = await apiError(
+      apps.createNamespacedDeployment({ namespace: 'errors', body: { ...deployment('ok', 'x:1'), metadata: { name: 'Bad_Name' } } }),
+    );
     expect(badName.code).toBe(422);
     expect(badName.body.reason).toBe('Invalid');
     expect(badName.body.details).toMatchObject({ name: 'Bad_Name', group: 'apps', kind: 'Deployment' });
@@ -312,12 +396,14 @@ describe('kube emulator', () => {
     emu.compactHistory();
     const expired = await watchUntil('/api/v1/namespaces/watch/configmaps', { resourceVersion: rv }, (type) => type === 'ERROR');
     expect(expired).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired' });
-    expect((expired).message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
+    expect(expired.message).toMatch(/^too old resource version: \d+ \(\d+\)$/);
   });
 
   it('makeInformer re-lists after 410 without losing objects', async () => {
     for (const n of ['a', 'b']) await core.createNamespacedConfigMap({ namespace: 'informer', body: { metadata: { name: n } } });
-    const informer = k8s.makeInformer(kc, '/api/v1/namespaces/informer/configmaps', () => core.listNamespacedConfigMap({ namespace: 'informer' }));
+    const informer = k8s.makeInformer(kc, '/api/v1/namespaces/informer/configmaps', () =>
+      core.listNamespacedConfigMap({ namespace: 'informer' }),
+    );
     const added = new Set<string>();
     let waiters: Array<() => void> = [];
     const errors: unknown[] = [];
@@ -346,7 +432,12 @@ describe('kube emulator', () => {
     await addedAll(['c']);
     const listsAfter = emu.requests.filter((r) => r.path === '/api/v1/namespaces/informer/configmaps' && !r.query.watch).length;
     expect(listsAfter).toBe(listsBefore + 1);
-    expect(informer.list('informer').map((o) => o.metadata!.name).sort()).toEqual(['a', 'b', 'c']);
+    expect(
+      informer
+        .list('informer')
+        .map((o) => o.metadata!.name)
+        .sort(),
+    ).toEqual(['a', 'b', 'c']);
     expect(errors).toEqual([]);
 
     // and it keeps watching after the re-list
@@ -361,11 +452,24 @@ describe('kube emulator', () => {
     const now = new Date();
     const lease = await coord.createNamespacedLease({
       namespace: 'lease',
-      body: { metadata: { name: 'chatops-alerts' }, spec: { holderIdentity: 'pod-a', leaseDurationSeconds: 15, acquireTime: now, renewTime: now } },
+      body: {
+        metadata: { name: 'chatops-alerts' },
+        spec: { holderIdentity: 'pod-a', leaseDurationSeconds: 15, acquireTime: now, renewTime: now },
+      },
     });
-    const renewed = await coord.replaceNamespacedLease({ namespace: 'lease', name: 'chatops-alerts', body: { ...lease, spec: { ...lease.spec, renewTime: new Date() } } });
+    const renewed = await coord.replaceNamespacedLease({
+      namespace: 'lease',
+      name: 'chatops-alerts',
+      body: { ...lease, spec: { ...lease.spec, renewTime: new Date() } },
+    });
     expect(Number(renewed.metadata!.resourceVersion)).toBeGreaterThan(Number(lease.metadata!.resourceVersion));
-    const steal = await apiError(coord.replaceNamespacedLease({ namespace: 'lease', name: 'chatops-alerts', body: { ...lease, spec: { ...lease.spec, holderIdentity: 'pod-b' } } }));
+    const steal = await apiError(
+      coord.replaceNamespacedLease({
+        namespace: 'lease',
+        name: 'chatops-alerts',
+        body: { ...lease, spec: { ...lease.spec, holderIdentity: 'pod-b' } },
+      }),
+    );
     expect(steal.code).toBe(409);
     expect(steal.body.message).toContain('leases.coordination.k8s.io "chatops-alerts"');
     const read = await coord.readNamespacedLease({ namespace: 'lease', name: 'chatops-alerts' });
@@ -377,9 +481,15 @@ describe('kube emulator', () => {
     const big = deployment('big', 'registry.example.com/big:1', 1);
     big.spec!.template.spec!.containers[0]!.resources = { requests: { cpu: '100m', memory: '64Gi' } };
     await apps.createNamespacedDeployment({ namespace: 'sched', body: big });
-    const ev = await watchUntil<k8s.CoreV1Event>('/api/v1/namespaces/sched/events', { fieldSelector: 'reason=FailedScheduling' }, () => true);
+    const ev = await watchUntil<k8s.CoreV1Event>(
+      '/api/v1/namespaces/sched/events',
+      { fieldSelector: 'reason=FailedScheduling' },
+      () => true,
+    );
     expect(ev.type).toBe('Warning');
-    expect(ev.message).toBe('0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.');
+    expect(ev.message).toBe(
+      '0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
+    );
     const pod = podsOf('sched', 'big')[0];
     expect(pod.status.phase).toBe('Pending');
     expect(pod.status.conditions.find((c: any) => c.type === 'PodScheduled')).toMatchObject({ status: 'False', reason: 'Unschedulable' });
@@ -387,13 +497,21 @@ describe('kube emulator', () => {
 
     const picky = deployment('picky', 'registry.example.com/picky:1', 1, { nodeSelector: { disktype: 'ssd' } });
     await apps.createNamespacedDeployment({ namespace: 'sched', body: picky });
-    const ev2 = await watchUntil<k8s.CoreV1Event>('/api/v1/namespaces/sched/events', { fieldSelector: 'reason=FailedScheduling' }, (_t, e) => e.message.includes('selector'));
+    const ev2 = await watchUntil<k8s.CoreV1Event>(
+      '/api/v1/namespaces/sched/events',
+      { fieldSelector: 'reason=FailedScheduling' },
+      (_t, e) => e.message.includes('selector'),
+    );
     expect(ev2.message).toBe(
       "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
     );
 
     emu.addNode('node-big', { cpu: '16', memory: '128Gi', labels: { disktype: 'ssd' } });
-    await emu.waitFor(() => podsOf('sched', 'big')[0]?.spec.nodeName === 'node-big' && podsOf('sched', 'picky')[0]?.spec.nodeName === 'node-big', 3000, 'rescheduling');
+    await emu.waitFor(
+      () => podsOf('sched', 'big')[0]?.spec.nodeName === 'node-big' && podsOf('sched', 'picky')[0]?.spec.nodeName === 'node-big',
+      3000,
+      'rescheduling',
+    );
     await emu.waitFor(() => emu.get('apps/v1', 'Deployment', 'sched', 'big')?.status?.availableReplicas === 1, 3000, 'big available');
   });
 
@@ -407,10 +525,19 @@ describe('kube emulator', () => {
     await apps.createNamespacedDeployment({ namespace: 'fail', body: deployment('fine', 'registry.example.com/fine:1', 1) });
 
     const status = (app: string): any => podsOf('fail', app)[0]?.status?.containerStatuses?.[0];
-    const pull = await emu.waitFor(() => status('broken')?.state?.waiting?.reason === 'ImagePullBackOff' && status('broken'), 3000, 'ImagePullBackOff');
+    const pull = await emu.waitFor(
+      () => status('broken')?.state?.waiting?.reason === 'ImagePullBackOff' && status('broken'),
+      3000,
+      'ImagePullBackOff',
+    );
     expect(pull.state.waiting.message).toBe('Back-off pulling image "registry.example.com/broken:v9"');
     expect(podsOf('fail', 'broken')[0].status.phase).toBe('Pending');
-    const pullEvents = (await core.listNamespacedEvent({ namespace: 'fail', fieldSelector: `involvedObject.name=${podsOf('fail', 'broken')[0].metadata.name},reason=Failed` })).items;
+    const pullEvents = (
+      await core.listNamespacedEvent({
+        namespace: 'fail',
+        fieldSelector: `involvedObject.name=${podsOf('fail', 'broken')[0].metadata.name},reason=Failed`,
+      })
+    ).items;
     expect(pullEvents.map((e) => e.message)).toContain(
       'Failed to pull image "registry.example.com/broken:v9": rpc error: code = NotFound desc = failed to pull and unpack image "registry.example.com/broken:v9": failed to resolve reference "registry.example.com/broken:v9": registry.example.com/broken:v9: not found',
     );
@@ -418,13 +545,18 @@ describe('kube emulator', () => {
     expect(waitingLog.code).toBe(400);
     expect(waitingLog.body.message).toContain('is waiting to start: trying and failing to pull image');
 
-    const crash = await emu.waitFor(() => status('crash')?.restartCount >= 2 && status('crash').state.waiting?.reason === 'CrashLoopBackOff' && status('crash'), 5000, 'CrashLoopBackOff');
+    const crash = await emu.waitFor(
+      () => status('crash')?.restartCount >= 2 && status('crash').state.waiting?.reason === 'CrashLoopBackOff' && status('crash'),
+      5000,
+      'CrashLoopBackOff',
+    );
     expect(crash.lastState.terminated).toMatchObject({ reason: 'Error', exitCode: 2 });
     expect(crash.state.waiting.message).toMatch(/^back-off \d+s restarting failed container=app pod=crash-\w+-\w+_fail\(/);
     const crashPod = podsOf('fail', 'crash')[0].metadata.name;
     expect(await core.readNamespacedPodLog({ namespace: 'fail', name: crashPod, previous: true })).toBe('boot\npanic: config missing\n');
     expect(await core.readNamespacedPodLog({ namespace: 'fail', name: crashPod, tailLines: 1 })).toBe('panic: config missing\n');
-    const backoff = (await core.listNamespacedEvent({ namespace: 'fail', fieldSelector: `involvedObject.name=${crashPod},reason=BackOff` })).items[0];
+    const backoff = (await core.listNamespacedEvent({ namespace: 'fail', fieldSelector: `involvedObject.name=${crashPod},reason=BackOff` }))
+      .items[0];
     expect(backoff?.type).toBe('Warning');
     expect(backoff?.message).toMatch(/^Back-off restarting failed container app in pod crash-/);
 
@@ -436,7 +568,11 @@ describe('kube emulator', () => {
     await emu.waitFor(() => status('fine')?.ready === true, 3000, 'fine ready');
     const fine = podsOf('fail', 'fine')[0];
     const finePod = fine.metadata.name;
-    const killed = watchUntil<k8s.V1Pod>('/api/v1/namespaces/fail/pods', { fieldSelector: `metadata.name=${finePod}`, resourceVersion: fine.metadata.resourceVersion }, (t, p) => t === 'MODIFIED' && p.status?.containerStatuses?.[0]?.state?.terminated);
+    const killed = watchUntil<k8s.V1Pod>(
+      '/api/v1/namespaces/fail/pods',
+      { fieldSelector: `metadata.name=${finePod}`, resourceVersion: fine.metadata.resourceVersion },
+      (t, p) => t === 'MODIFIED' && p.status?.containerStatuses?.[0]?.state?.terminated,
+    );
     emu.oomKill('fail', finePod);
     const k = await killed;
     expect(k.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
@@ -450,10 +586,16 @@ describe('kube emulator', () => {
     const d = deployment('slow', 'registry.example.com/never:1', 1);
     d.spec!.progressDeadlineSeconds = 1;
     await apps.createNamespacedDeployment({ namespace: 'deadline', body: d });
-    const failed = await watchUntil<k8s.V1Deployment>('/apis/apps/v1/namespaces/deadline/deployments', { fieldSelector: 'metadata.name=slow' }, (_t, o) =>
-      (o.status?.conditions ?? []).some((c: any) => c.type === 'Progressing' && c.status === 'False'),
-    3000);
-    expect(failed.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ reason: 'ProgressDeadlineExceeded', message: expect.stringMatching(/^ReplicaSet "slow-\w+" has timed out progressing\.$/) });
+    const failed = await watchUntil<k8s.V1Deployment>(
+      '/apis/apps/v1/namespaces/deadline/deployments',
+      { fieldSelector: 'metadata.name=slow' },
+      (_t, o) => (o.status?.conditions ?? []).some((c: any) => c.type === 'Progressing' && c.status === 'False'),
+      3000,
+    );
+    expect(failed.status?.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({
+      reason: 'ProgressDeadlineExceeded',
+      message: expect.stringMatching(/^ReplicaSet "slow-\w+" has timed out progressing\.$/),
+    });
   });
 
   it('rolls back by reusing the old ReplicaSet with a bumped revision', async () => {
@@ -473,7 +615,11 @@ describe('kube emulator', () => {
     await apps.createNamespacedDeployment({ namespace: 'rollback', body: deployment('app', 'registry.example.com/app:v1') });
     await emu.waitFor(settled('registry.example.com/app:v1'), 3000, 'v1');
     await apps.patchNamespacedDeployment(
-      { namespace: 'rollback', name: 'app', body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example.com/app:v2' }] } } } } },
+      {
+        namespace: 'rollback',
+        name: 'app',
+        body: { spec: { template: { spec: { containers: [{ name: 'app', image: 'registry.example.com/app:v2' }] } } } },
+      },
       strategic,
     );
     await emu.waitFor(settled('registry.example.com/app:v2'), 3000, 'v2');
@@ -485,7 +631,11 @@ describe('kube emulator', () => {
     // what `kubectl rollout undo` does: copy the old template (minus pod-template-hash) into the Deployment
     const template = structuredClone(v1.spec.template);
     delete template.metadata.labels['pod-template-hash'];
-    await apps.patchNamespacedDeployment({ namespace: 'rollback', name: 'app', body: [{ op: 'replace', path: '/spec/template', value: template }] });
+    await apps.patchNamespacedDeployment({
+      namespace: 'rollback',
+      name: 'app',
+      body: [{ op: 'replace', path: '/spec/template', value: template }],
+    });
     const d = await emu.waitFor(settled('registry.example.com/app:v1'), 3000, 'rolled back');
     expect(rsOf()).toHaveLength(2);
     const reused = rsOf().find((rs) => rs.metadata.name === v1.metadata.name);
@@ -520,9 +670,13 @@ describe('kube emulator', () => {
     );
     if (!ok) return; // kubectl not installed here
     emu.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'for-kubectl', namespace: 'default' }, data: { a: 'b' } });
-    const { stdout } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfigPath, 'get', 'configmaps', '-n', 'default'], { timeout: 10_000 });
+    const { stdout } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfigPath, 'get', 'configmaps', '-n', 'default'], {
+      timeout: 10_000,
+    });
     expect(stdout).toContain('for-kubectl');
-    const nodes = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfigPath, '--context', 'other', 'get', 'nodes'], { timeout: 10_000 });
+    const nodes = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfigPath, '--context', 'other', 'get', 'nodes'], {
+      timeout: 10_000,
+    });
     expect(nodes.stdout).toMatch(/node-1\s+Ready/);
   });
 });

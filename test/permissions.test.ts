@@ -54,7 +54,12 @@ async function kustomizeBaseWith(components: string[]): Promise<K8sObject[]> {
     const rel = (p: string) => relative(dir, join(KUSTOMIZE, p));
     await writeFile(
       join(dir, 'kustomization.yaml'),
-      stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: [rel('base')], components: components.map(rel) }),
+      stringify({
+        apiVersion: 'kustomize.config.k8s.io/v1beta1',
+        kind: 'Kustomization',
+        resources: [rel('base')],
+        components: components.map(rel),
+      }),
     );
     return await kustomize(dir);
   } finally {
@@ -81,9 +86,12 @@ const needed = (filter: (p: RequiredPermission) => boolean) =>
 function expectExactly(actual: string[], expected: string[], where: string, scope: PermissionScope | 'label' | 'debug' | 'run') {
   const missing = expected.filter((k) => !actual.includes(k));
   const extra = actual.filter((k) => !expected.includes(k));
-  const perms = REQUIRED_PERMISSIONS.filter((p) => (scope === 'label' || scope === 'debug' || scope === 'run' ? p.optional === scope : p.scope === scope && !p.optional));
-  const hint = `${where} must grant exactly what REQUIRED_PERMISSIONS (src/kube/permissions.ts) lists for ${scope}.\n`
-    + `missing: ${missing.join(', ') || 'none'}\nextra: ${extra.join(', ') || 'none'}\nexpected rules:\n${stringify(rbacRules(perms))}`;
+  const perms = REQUIRED_PERMISSIONS.filter((p) =>
+    scope === 'label' || scope === 'debug' || scope === 'run' ? p.optional === scope : p.scope === scope && !p.optional,
+  );
+  const hint =
+    `${where} must grant exactly what REQUIRED_PERMISSIONS (src/kube/permissions.ts) lists for ${scope}.\n` +
+    `missing: ${missing.join(', ') || 'none'}\nextra: ${extra.join(', ') || 'none'}\nexpected rules:\n${stringify(rbacRules(perms))}`;
   expect({ missing, extra }, hint).toEqual({ missing: [], extra: [] });
 }
 
@@ -101,13 +109,19 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
     ]);
   });
 
-  const roles = (objs: K8sObject[], kind: 'Role' | 'ClusterRole') => objs.filter((o) => o.kind === kind) as Array<K8sObject & { rules: Rule[] }>;
+  const roles = (objs: K8sObject[], kind: 'Role' | 'ClusterRole') =>
+    objs.filter((o) => o.kind === kind) as Array<K8sObject & { rules: Rule[] }>;
 
   it('grants the namespaced permissions in each managed namespace, and nothing more', () => {
     const managed = roles(objects, 'Role').filter((r) => r.metadata.namespace !== BOT_NAMESPACE);
     expect(managed.map((r) => r.metadata.namespace)).toEqual(['beta']);
     for (const role of managed) {
-      expectExactly(granted(role.rules), needed((p) => p.scope === 'namespace' && !p.optional), `Role ${role.metadata.namespace}/${role.metadata.name}`, 'namespace');
+      expectExactly(
+        granted(role.rules),
+        needed((p) => p.scope === 'namespace' && !p.optional),
+        `Role ${role.metadata.namespace}/${role.metadata.name}`,
+        'namespace',
+      );
     }
   });
 
@@ -115,7 +129,12 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
     const base = new Set(roles(objects, 'ClusterRole').map((r) => r.metadata.name));
     const added = roles(withDebug, 'ClusterRole').filter((r) => !base.has(r.metadata.name));
     expect(added.map((r) => r.metadata.name)).toEqual(['k8s-chatops-debug-pods']);
-    expectExactly(granted(added.flatMap((r) => r.rules)), needed((p) => p.optional === 'debug'), 'components/debug-pods', 'debug');
+    expectExactly(
+      granted(added.flatMap((r) => r.rules)),
+      needed((p) => p.optional === 'debug'),
+      'components/debug-pods',
+      'debug',
+    );
     const bindings = withDebug.filter((o) => o.metadata.name === 'k8s-chatops-debug-pods' && o.kind.endsWith('Binding'));
     expect(bindings.map((b) => `${b.kind}/${b.metadata.namespace}`)).toEqual(['RoleBinding/beta']);
   });
@@ -124,39 +143,64 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
     const base = new Set(roles(objects, 'ClusterRole').map((r) => r.metadata.name));
     const added = roles(withExec, 'ClusterRole').filter((r) => !base.has(r.metadata.name));
     expect(added.map((r) => r.metadata.name)).toEqual(['k8s-chatops-pod-exec']);
-    expectExactly(granted(added.flatMap((r) => r.rules)), needed((p) => p.optional === 'run'), 'components/pod-exec', 'run');
+    expectExactly(
+      granted(added.flatMap((r) => r.rules)),
+      needed((p) => p.optional === 'run'),
+      'components/pod-exec',
+      'run',
+    );
     const bindings = withExec.filter((o) => o.metadata.name === 'k8s-chatops-pod-exec' && o.kind.endsWith('Binding'));
     expect(bindings.map((b) => `${b.kind}/${b.metadata.namespace}`)).toEqual(['RoleBinding/beta']);
   });
 
-  it('grants the Lease permissions in the bot\'s own namespace, and nothing more', () => {
+  it("grants the Lease permissions in the bot's own namespace, and nothing more", () => {
     const own = roles(objects, 'Role').filter((r) => r.metadata.namespace === BOT_NAMESPACE);
-    expectExactly(granted(own.flatMap((r) => r.rules)), needed((p) => p.scope === 'bot-namespace'), `Roles in ${BOT_NAMESPACE}`, 'bot-namespace');
+    expectExactly(
+      granted(own.flatMap((r) => r.rules)),
+      needed((p) => p.scope === 'bot-namespace'),
+      `Roles in ${BOT_NAMESPACE}`,
+      'bot-namespace',
+    );
   });
 
   it('grants the cluster-wide permissions without the optional ones', () => {
-    expectExactly(granted(roles(objects, 'ClusterRole').flatMap((r) => r.rules)), needed((p) => p.scope === 'cluster' && !p.optional), 'ClusterRoles of the base', 'cluster');
+    expectExactly(
+      granted(roles(objects, 'ClusterRole').flatMap((r) => r.rules)),
+      needed((p) => p.scope === 'cluster' && !p.optional),
+      'ClusterRoles of the base',
+      'cluster',
+    );
   });
 
   it('adds node patching only with the node-labels component', () => {
     const base = new Set(roles(objects, 'ClusterRole').map((r) => r.metadata.name));
     const added = roles(withLabels, 'ClusterRole').filter((r) => !base.has(r.metadata.name));
     expect(added.map((r) => r.metadata.name)).toEqual(['k8s-chatops-node-labels']);
-    expectExactly(granted(added.flatMap((r) => r.rules)), needed((p) => p.optional === 'label'), 'components/node-labels', 'label');
+    expectExactly(
+      granted(added.flatMap((r) => r.rules)),
+      needed((p) => p.optional === 'label'),
+      'components/node-labels',
+      'label',
+    );
   });
 
-  it('binds every role to the bot\'s service account only, never to cluster-admin, never to secrets', () => {
+  it("binds every role to the bot's service account only, never to cluster-admin, never to secrets", () => {
     for (const objs of [objects, withLabels, withDebug, withExec]) {
       const bindings = objs.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') as Array<
         K8sObject & { roleRef: { kind: string; name: string }; subjects: unknown[] }
       >;
-      const definedRoles = new Set([...roles(objs, 'Role'), ...roles(objs, 'ClusterRole')].map((r) => `${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`));
+      const definedRoles = new Set(
+        [...roles(objs, 'Role'), ...roles(objs, 'ClusterRole')].map((r) => `${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`),
+      );
       expect(bindings.length).toBeGreaterThan(0);
       for (const b of bindings) {
         expect(b.subjects).toEqual([BOT_SUBJECT]);
         expect(b.roleRef.name).not.toMatch(/admin|edit/);
         const ns = b.roleRef.kind === 'Role' ? (b.metadata.namespace ?? '') : '';
-        expect(definedRoles.has(`${b.roleRef.kind}/${ns}/${b.roleRef.name}`), `${b.kind} ${b.metadata.name} binds a role the manifests define`).toBe(true);
+        expect(
+          definedRoles.has(`${b.roleRef.kind}/${ns}/${b.roleRef.name}`),
+          `${b.kind} ${b.metadata.name} binds a role the manifests define`,
+        ).toBe(true);
       }
       const allRules = [...roles(objs, 'Role'), ...roles(objs, 'ClusterRole')].flatMap((r) => r.rules);
       expect(granted(allRules).filter((k) => /secrets|\*/.test(k))).toEqual([]);
@@ -167,7 +211,10 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
     const dir = await mkdtemp(join(tmpdir(), 'chatops-kustomize-'));
     try {
       await mkdir(join(dir, 'managed-prod'));
-      await writeFile(join(dir, 'kustomization.yaml'), stringify({ resources: [relative(dir, join(KUSTOMIZE, 'overlays/all-in-one')), 'managed-prod'] }));
+      await writeFile(
+        join(dir, 'kustomization.yaml'),
+        stringify({ resources: [relative(dir, join(KUSTOMIZE, 'overlays/all-in-one')), 'managed-prod'] }),
+      );
       await writeFile(
         join(dir, 'managed-prod', 'kustomization.yaml'),
         stringify({ namespace: 'prod', resources: [relative(join(dir, 'managed-prod'), join(KUSTOMIZE, 'base/managed-namespace'))] }),
@@ -175,8 +222,15 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
       const objs = await kustomize(dir);
       const managed = roles(objs, 'Role').filter((r) => r.metadata.namespace !== BOT_NAMESPACE);
       expect(managed.map((r) => r.metadata.namespace).sort()).toEqual(['beta', 'prod']);
-      for (const role of managed) expectExactly(granted(role.rules), needed((p) => p.scope === 'namespace' && !p.optional), `Role ${role.metadata.namespace}/${role.metadata.name}`, 'namespace');
-      const prodBinding = objs.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'prod') as (K8sObject & { subjects: unknown[] }) | undefined;
+      for (const role of managed)
+        expectExactly(
+          granted(role.rules),
+          needed((p) => p.scope === 'namespace' && !p.optional),
+          `Role ${role.metadata.namespace}/${role.metadata.name}`,
+          'namespace',
+        );
+      const prodBinding = objs.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'prod') as
+        (K8sObject & { subjects: unknown[] }) | undefined;
       expect(prodBinding?.subjects).toEqual([BOT_SUBJECT]);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -185,7 +239,10 @@ describe('RBAC in deploy/kustomize grants exactly REQUIRED_PERMISSIONS', () => {
 
   it('has the same RBAC in every overlay', async () => {
     const rbacOf = (objs: K8sObject[]) =>
-      objs.filter((o) => /Role/.test(o.kind)).map((o) => stringify(o)).sort();
+      objs
+        .filter((o) => /Role/.test(o.kind))
+        .map((o) => stringify(o))
+        .sort();
     for (const overlay of ['split-roles', 'with-redis']) {
       expect(rbacOf(await kustomize(join(KUSTOMIZE, 'overlays', overlay))), overlay).toEqual(rbacOf(objects));
     }
@@ -249,7 +306,9 @@ async function clientMethods(): Promise<Map<string, ClientMethod[]>> {
   for (const file of (await readdir(apisDir)).filter((f) => /^[A-Z][A-Za-z]*V\d+Api\.js$/.test(f))) {
     const api = file.replace(/\.js$/, '');
     const text = await readFile(join(apisDir, file), 'utf8');
-    for (const m of text.matchAll(/async (\w+)\([^)]*\) \{\s*(?:var _a;\s*)?let _config[\s\S]*?const localVarPath = '([^']+)'[\s\S]*?HttpMethod\.(\w+)/g)) {
+    for (const m of text.matchAll(
+      /async (\w+)\([^)]*\) \{\s*(?:var _a;\s*)?let _config[\s\S]*?const localVarPath = '([^']+)'[\s\S]*?HttpMethod\.(\w+)/g,
+    )) {
       const [, name, path, http] = m as unknown as [string, string, string, string];
       const prefix = /^(deleteCollection|read|list|create|patch|replace|delete|connect)/.exec(name)?.[1];
       const parsed = parseApiPath(path);
@@ -264,7 +323,12 @@ async function clientMethods(): Promise<Map<string, ClientMethod[]>> {
 }
 
 /** ClusterClient's fields (src/kube/clusters.ts) → the API class behind them, to settle ambiguous names. */
-const RECEIVER_API: Record<string, string> = { core: 'CoreV1Api', apps: 'AppsV1Api', coordination: 'CoordinationV1Api', authorization: 'AuthorizationV1Api' };
+const RECEIVER_API: Record<string, string> = {
+  core: 'CoreV1Api',
+  apps: 'AppsV1Api',
+  coordination: 'CoordinationV1Api',
+  authorization: 'AuthorizationV1Api',
+};
 
 interface FoundCall extends ApiCall {
   where: string;
@@ -273,9 +337,7 @@ interface FoundCall extends ApiCall {
 
 /** Blanks comments (keeping line numbers) so prose mentioning an API path is not a call. */
 function stripComments(source: string): string {
-  return source
-    .replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' '))
-    .replace(/^(\s*)\/\/.*$/gm, (_all, indent: string) => indent);
+  return source.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(/^(\s*)\/\/.*$/gm, (_all, indent: string) => indent);
 }
 
 function scanSource(source: string, file: string, methods: Map<string, ClientMethod[]>): FoundCall[] {
@@ -363,7 +425,12 @@ describe('REQUIRED_PERMISSIONS covers what the code calls', () => {
       .map((c) => {
         const scope = c.namespaced ? (c.resource === 'leases' ? 'bot-namespace' : 'namespace') : 'cluster';
         const entry = `{ verb: '${c.verb}', group: '${c.group}', resource: '${c.resource}', ${c.subresource ? `subresource: '${c.subresource}', ` : ''}scope: '${scope}', why: '…' }`;
-        const role = scope === 'cluster' ? 'deploy/kustomize/base/rbac-cluster.yaml' : scope === 'namespace' ? 'deploy/kustomize/base/managed-namespace/role.yaml' : 'deploy/kustomize/base/rbac-leader-election.yaml';
+        const role =
+          scope === 'cluster'
+            ? 'deploy/kustomize/base/rbac-cluster.yaml'
+            : scope === 'namespace'
+              ? 'deploy/kustomize/base/managed-namespace/role.yaml'
+              : 'deploy/kustomize/base/rbac-leader-election.yaml';
         return `${c.where} ${c.call} needs "${describePermission(c)}"${c.namespaced ? '' : ' cluster-wide'}: add\n    ${entry},\n  to REQUIRED_PERMISSIONS in src/kube/permissions.ts and grant it in ${role}`;
       });
     expect(problems, `code uses permissions the bot is not granted:\n${problems.join('\n')}`).toEqual([]);
@@ -418,7 +485,9 @@ describe('k8s-chatops check', () => {
     expect(stdout).toMatch(/OK: the bot may do everything/);
     // Each permission appears once: namespaced + cluster-wide in the env report, leases in the leader report;
     // `debug`'s are not asked for, since no channel enables it.
-    expect(stdout.split('\n').filter((l) => /^\s+ok\s/.test(l))).toHaveLength(REQUIRED_PERMISSIONS.filter((p) => p.optional !== 'debug' && p.optional !== 'run').length);
+    expect(stdout.split('\n').filter((l) => /^\s+ok\s/.test(l))).toHaveLength(
+      REQUIRED_PERMISSIONS.filter((p) => p.optional !== 'debug' && p.optional !== 'run').length,
+    );
     expect(stdout).not.toContain('debug: create');
   });
 
@@ -445,7 +514,11 @@ describe('k8s-chatops check', () => {
 
   it('answers 2 with the file and the problem on a bad config', async () => {
     let stderr = '';
-    const code = await runCli(['check', '--config', join(dir, 'missing.yaml')], { env: {}, stdout: () => {}, stderr: (t) => (stderr += t) });
+    const code = await runCli(['check', '--config', join(dir, 'missing.yaml')], {
+      env: {},
+      stdout: () => {},
+      stderr: (t) => (stderr += t),
+    });
     expect(code).toBe(2);
     expect(stderr).toContain(`invalid configuration in ${join(dir, 'missing.yaml')}`);
     expect(stderr).toContain('file not found');

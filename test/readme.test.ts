@@ -35,6 +35,7 @@ describe('README', () => {
 
   it('shows every config field of the JSON Schema in its configuration reference', () => {
     const reference = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Commands'));
-    for (const name of propertyNames(configJsonSchema())) expect(reference, `README config reference lacks "${name}:"`).toMatch(new RegExp(`\\b${name}:`));
+    for (const name of propertyNames(configJsonSchema()))
+      expect(reference, `README config reference lacks "${name}:"`).toMatch(new RegExp(`\\b${name}:`));
   });
 });

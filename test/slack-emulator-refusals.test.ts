@@ -27,16 +27,26 @@ async function refusal(p: Promise<unknown>): Promise<WebAPIPlatformError['data']
 const button = (text: string, action_id: string, value = 'v') => ({ type: 'button', text: { type: 'plain_text', text }, action_id, value });
 const twoSilences = [
   { type: 'section', text: { type: 'mrkdwn', text: 'OOMKilled' } },
-  { type: 'actions', block_id: 'alert', elements: [button('Show logs', 'logs'), button('Silence 1h', 'silence'), button('Silence 24h', 'silence')] },
+  {
+    type: 'actions',
+    block_id: 'alert',
+    elements: [button('Show logs', 'logs'), button('Silence 1h', 'silence'), button('Silence 24h', 'silence')],
+  },
 ];
 
 describe('Slack emulator refusals', () => {
   it('answers invalid_blocks with a json-pointer per violation on postMessage, update and postEphemeral', async () => {
-    const expected = { ok: false, error: 'invalid_blocks', errors: ['action_id must be unique within the block [json-pointer:/blocks/1/elements/2/action_id]'] };
+    const expected = {
+      ok: false,
+      error: 'invalid_blocks',
+      errors: ['action_id must be unique within the block [json-pointer:/blocks/1/elements/2/action_id]'],
+    };
     expect(await refusal(web.chat.postMessage({ channel: 'C0ONCALL', text: 'x', blocks: twoSilences }))).toMatchObject(expected);
     const posted = await web.chat.postMessage({ channel: 'C0ONCALL', text: 'x' });
     expect(await refusal(web.chat.update({ channel: 'C0ONCALL', ts: posted.ts!, text: 'x', blocks: twoSilences }))).toMatchObject(expected);
-    expect(await refusal(web.chat.postEphemeral({ channel: 'C0ONCALL', user: 'U0A', text: 'x', blocks: twoSilences }))).toMatchObject(expected);
+    expect(await refusal(web.chat.postEphemeral({ channel: 'C0ONCALL', user: 'U0A', text: 'x', blocks: twoSilences }))).toMatchObject(
+      expected,
+    );
     expect(slack.topLevel('C0ONCALL').map((m) => m.blocks)).toEqual([undefined]);
     expect(slack.ephemerals).toEqual([]);
   });
@@ -60,7 +70,15 @@ describe('Slack emulator refusals', () => {
             block_id: long(256),
             elements: [
               { ...button(long(76), long(256), long(2_001)), url: long(3_001), style: 'warning' },
-              { ...button('ok', 'c'), confirm: { title: { type: 'plain_text', text: long(101) }, text: { type: 'mrkdwn', text: long(301) }, confirm: { type: 'plain_text', text: long(31) }, deny: { type: 'plain_text', text: long(31) } } },
+              {
+                ...button('ok', 'c'),
+                confirm: {
+                  title: { type: 'plain_text', text: long(101) },
+                  text: { type: 'mrkdwn', text: long(301) },
+                  confirm: { type: 'plain_text', text: long(31) },
+                  deny: { type: 'plain_text', text: long(31) },
+                },
+              },
             ],
           },
         ],
@@ -88,7 +106,9 @@ describe('Slack emulator refusals', () => {
       'must be less than 31 characters [json-pointer:/blocks/7/elements/1/confirm/deny/text]',
     ]);
     const many = Array.from({ length: 51 }, () => ({ type: 'section', text: { type: 'mrkdwn', text: 'x' } }));
-    expect((await refusal(web.chat.postMessage({ channel: 'C0ONCALL', text: 'x', blocks: many }))).errors).toEqual(['no more than 50 items allowed [json-pointer:/blocks]']);
+    expect((await refusal(web.chat.postMessage({ channel: 'C0ONCALL', text: 'x', blocks: many }))).errors).toEqual([
+      'no more than 50 items allowed [json-pointer:/blocks]',
+    ]);
   });
 
   it('answers msg_too_long over 40,000 characters', async () => {
@@ -98,7 +118,9 @@ describe('Slack emulator refusals', () => {
 
   it('answers user_not_in_channel for an ephemeral to a non-member', async () => {
     slack.setUserNotInChannel('C0ONCALL', 'U0VISITOR');
-    expect((await refusal(web.chat.postEphemeral({ channel: 'C0ONCALL', user: 'U0VISITOR', text: 'hi' }))).error).toBe('user_not_in_channel');
+    expect((await refusal(web.chat.postEphemeral({ channel: 'C0ONCALL', user: 'U0VISITOR', text: 'hi' }))).error).toBe(
+      'user_not_in_channel',
+    );
     await web.chat.postEphemeral({ channel: 'C0ONCALL', user: 'U0MEMBER', text: 'hi' });
     expect(slack.ephemerals.map((e) => e.user)).toEqual(['U0MEMBER']);
   });
@@ -110,11 +132,15 @@ describe('Slack emulator refusals', () => {
   });
 
   it('a response_url refuses invalid blocks, expires after 30 minutes and unknown ones are not found', async () => {
-    const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (url: string, body: unknown) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const url = slack.newResponseUrl();
     const bad = await post(url, { text: 'x', blocks: twoSilences });
     expect(bad.status).toBe(400);
-    expect((await bad.json()) as unknown).toMatchObject({ error: 'invalid_blocks', errors: [expect.stringContaining('[json-pointer:/blocks/1/elements/2/action_id]')] });
+    expect((await bad.json()) as unknown).toMatchObject({
+      error: 'invalid_blocks',
+      errors: [expect.stringContaining('[json-pointer:/blocks/1/elements/2/action_id]')],
+    });
     expect((await post(url, { text: 'x' })).status).toBe(200);
     slack.advanceClock(30 * 60_000 + 1);
     const late = await post(url, { text: 'late' });
@@ -128,6 +154,8 @@ describe('Slack emulator refusals', () => {
     const res = await fetch(upload_url!, { method: 'POST', body: 'longer than five' });
     expect(res.status).toBe(400);
     const files = slack.callsTo('files.getUploadURLExternal')[0]!.response.file_id;
-    expect((await refusal(web.files.completeUploadExternal({ files: [{ id: files }], channel_id: 'C0ONCALL' }))).error).toBe('file_not_found');
+    expect((await refusal(web.files.completeUploadExternal({ files: [{ id: files }], channel_id: 'C0ONCALL' }))).error).toBe(
+      'file_not_found',
+    );
   });
 });

@@ -94,12 +94,8 @@ describe('Web API emulator with a real WebClient', () => {
   it('answers not_in_channel, channel_not_found and conversations.info membership', async () => {
     const web = client();
     slack.setBotNotInChannel('C0PRIVATE');
-    expect((await slackError(web.chat.postMessage({ channel: 'C0PRIVATE', text: 'hi' }))).data.error).toBe(
-      'not_in_channel',
-    );
-    expect((await slackError(web.chat.postMessage({ channel: 'C404NOPE', text: 'hi' }))).data.error).toBe(
-      'channel_not_found',
-    );
+    expect((await slackError(web.chat.postMessage({ channel: 'C0PRIVATE', text: 'hi' }))).data.error).toBe('not_in_channel');
+    expect((await slackError(web.chat.postMessage({ channel: 'C404NOPE', text: 'hi' }))).data.error).toBe('channel_not_found');
     expect((await web.conversations.info({ channel: 'C0PRIVATE' })).channel?.is_member).toBe(false);
     expect((await web.conversations.info({ channel: 'C0DEV' })).channel?.is_member).toBe(true);
     const eph = await web.chat.postEphemeral({ channel: 'C0DEV', user: 'U0DEV', text: 'only you' });
@@ -111,9 +107,7 @@ describe('Web API emulator with a real WebClient', () => {
     const other = new WebClient('xoxb-other', { slackApiUrl: slack.url, logger: silentLogger });
     expect((await slackError(other.auth.test())).data.error).toBe('invalid_auth');
     const app = new WebClient(APP_TOKEN, { slackApiUrl: slack.url, logger: silentLogger });
-    expect((await slackError(app.chat.postMessage({ channel: 'C1', text: 'x' }))).data.error).toBe(
-      'not_allowed_token_type',
-    );
+    expect((await slackError(app.chat.postMessage({ channel: 'C1', text: 'x' }))).data.error).toBe('not_allowed_token_type');
     expect((await slackError(client().apiCall('no.such.method'))).data.error).toBe('unknown_method');
   });
 
@@ -178,9 +172,7 @@ describe('Web API emulator with a real WebClient', () => {
       filename: 'myapp.log',
       length: String(Buffer.byteLength(content)),
     });
-    expect(slack.callsTo('files.completeUploadExternal')[0]!.args['files']).toEqual([
-      { id: up.fileId, title: 'myapp logs' },
-    ]);
+    expect(slack.callsTo('files.completeUploadExternal')[0]!.args['files']).toEqual([{ id: up.fileId, title: 'myapp logs' }]);
     // shared into the thread as a file_share message
     expect(slack.thread('C0DEV', parent.ts!)[0]).toMatchObject({ subtype: 'file_share', text: 'last 200 lines' });
   });
@@ -190,9 +182,7 @@ describe('Web API emulator with a real WebClient', () => {
     slack.userGroups.set('S0OPS', ['U0LEAD', 'U0SRE']);
     slack.users.set('U0LEAD', { id: 'U0LEAD', name: 'lead', real_name: 'Ops Lead', tz: 'Europe/Berlin' });
     expect((await web.usergroups.users.list({ usergroup: 'S0OPS' })).users).toEqual(['U0LEAD', 'U0SRE']);
-    expect((await slackError(web.usergroups.users.list({ usergroup: 'S0NONE' }))).data.error).toBe(
-      'no_such_subteam',
-    );
+    expect((await slackError(web.usergroups.users.list({ usergroup: 'S0NONE' }))).data.error).toBe('no_such_subteam');
     expect((await web.users.info({ user: 'U0LEAD' })).user).toMatchObject({ real_name: 'Ops Lead', tz: 'Europe/Berlin' });
     expect((await slackError(web.users.info({ user: 'U0GHOST' }))).data.error).toBe('user_not_found');
   });
@@ -365,8 +355,9 @@ describe('signer against a Bolt HTTP app', () => {
         headers: { 'x-slack-signature': headers['x-slack-signature'], 'x-slack-request-timestamp': ts },
       }),
     ).not.toThrow();
-    expect(blockActionPayload({ user_id: 'U1', channel_id: 'C1', message_ts: '1.1', action_id: 'a', value: 'v' }).token)
-      .toBeTypeOf('string');
+    expect(blockActionPayload({ user_id: 'U1', channel_id: 'C1', message_ts: '1.1', action_id: 'a', value: 'v' }).token).toBeTypeOf(
+      'string',
+    );
   });
 });
 

@@ -10,7 +10,15 @@ import { startSlackEmulator, type SlackEmulator } from './support/slack/index.js
 /** A message Slack refuses as invalid_blocks must not vanish (issue 9 §0). */
 let slack: SlackEmulator;
 const lines: any[] = [];
-const log = pino({ level: 'info' }, new Writable({ write(chunk, _enc, cb) { lines.push(JSON.parse(String(chunk))); cb(); } }));
+const log = pino(
+  { level: 'info' },
+  new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(JSON.parse(String(chunk)));
+      cb();
+    },
+  }),
+);
 
 beforeAll(async () => {
   slack = await startSlackEmulator();

@@ -43,7 +43,12 @@ export interface AlertButtonDeps {
 }
 
 /** Silence: the channel is bound to the incident's environment (any verb) and the clicker is allowed by its binding. */
-export async function checkSilencePolicy(config: Config, request: { channelId: string; userId: string; env: string }, allVerbs: readonly string[], members: MembershipResolver): Promise<void> {
+export async function checkSilencePolicy(
+  config: Config,
+  request: { channelId: string; userId: string; env: string },
+  allVerbs: readonly string[],
+  members: MembershipResolver,
+): Promise<void> {
   const binding = bindingFor(config, request.channelId);
   const allowance = () => describeAllowance(config, request.channelId, allVerbs);
   if (!binding) throw denied(allowance());
@@ -51,7 +56,9 @@ export async function checkSilencePolicy(config: Config, request: { channelId: s
     throw denied(`You are not one of the people allowed to use this channel's binding, so you may not silence its alerts. ${allowance()}`);
   }
   if (!allowedEnvironments(config, binding).includes(request.env)) {
-    throw denied(`This channel may not touch \`${request.env}\`, so it may not silence its alerts; ask ops to bind it to \`${request.env}\`. ${allowance()}`);
+    throw denied(
+      `This channel may not touch \`${request.env}\`, so it may not silence its alerts; ask ops to bind it to \`${request.env}\`. ${allowance()}`,
+    );
   }
 }
 
@@ -61,7 +68,10 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
   const store = new IncidentStore(deps.redis, deps.prefix);
   const now = deps.now ?? Date.now;
   const reply = async (click: Click, text: string) => {
-    if (click.responseUrl) await postToResponseUrl(click.responseUrl, { text }).catch((err: unknown) => deps.log.warn({ err: String(err) }, 'could not answer a button click'));
+    if (click.responseUrl)
+      await postToResponseUrl(click.responseUrl, { text }).catch((err: unknown) =>
+        deps.log.warn({ err: String(err) }, 'could not answer a button click'),
+      );
   };
   /** The incident the button belongs to, if it is one of this channel's. */
   const incidentFor = async (click: Click, id: string) => {
@@ -92,23 +102,42 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
     }
   };
 
-  onButton(app, SHOW_LOGS_ACTION, guarded(async (click) => {
-    const s = await incidentFor(click, click.value);
-    if (!s) return;
-    // A team channel sees logs only of its own apps (a workload no app adopts counts as its own name).
-    const app = appOwningWorkload(deps.config, s.workload.kind, s.workload.name) ?? s.workload.name;
-    await checkPolicy(deps.config, { channelId: click.channelId, userId: click.userId, verb: 'logs', verbClass: 'read', env: s.env, app }, allVerbs(), deps.members);
-    await enqueueShowLogs(deps.queue, deps.signer, { type: 'logs', id: s.id, userId: click.userId, channelId: click.channelId, ...(click.threadTs ? { threadTs: click.threadTs } : {}) });
-  }));
+  onButton(
+    app,
+    SHOW_LOGS_ACTION,
+    guarded(async (click) => {
+      const s = await incidentFor(click, click.value);
+      if (!s) return;
+      // A team channel sees logs only of its own apps (a workload no app adopts counts as its own name).
+      const app = appOwningWorkload(deps.config, s.workload.kind, s.workload.name) ?? s.workload.name;
+      await checkPolicy(
+        deps.config,
+        { channelId: click.channelId, userId: click.userId, verb: 'logs', verbClass: 'read', env: s.env, app },
+        allVerbs(),
+        deps.members,
+      );
+      await enqueueShowLogs(deps.queue, deps.signer, {
+        type: 'logs',
+        id: s.id,
+        userId: click.userId,
+        channelId: click.channelId,
+        ...(click.threadTs ? { threadTs: click.threadTs } : {}),
+      });
+    }),
+  );
 
-  onButton(app, SILENCE_ACTION, guarded(async (click) => {
-    const [id = '', choice = ''] = click.value.split('|');
-    if (!(choice in SILENCE_CHOICES)) return reply(click, ':warning: Unknown silence duration.');
-    const s = await incidentFor(click, id);
-    if (!s) return;
-    await checkSilencePolicy(deps.config, { channelId: click.channelId, userId: click.userId, env: s.env }, allVerbs(), deps.members);
-    const t = now();
-    await store.silence(s.id, choice as SilenceChoice, t + SILENCE_CHOICES[choice as SilenceChoice], click.userId, t);
-    await enqueueIncident(deps.queue, s.id, false);
-  }));
+  onButton(
+    app,
+    SILENCE_ACTION,
+    guarded(async (click) => {
+      const [id = '', choice = ''] = click.value.split('|');
+      if (!(choice in SILENCE_CHOICES)) return reply(click, ':warning: Unknown silence duration.');
+      const s = await incidentFor(click, id);
+      if (!s) return;
+      await checkSilencePolicy(deps.config, { channelId: click.channelId, userId: click.userId, env: s.env }, allVerbs(), deps.members);
+      const t = now();
+      await store.silence(s.id, choice as SilenceChoice, t + SILENCE_CHOICES[choice as SilenceChoice], click.userId, t);
+      await enqueueIncident(deps.queue, s.id, false);
+    }),
+  );
 }

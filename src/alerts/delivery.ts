@@ -21,7 +21,15 @@ import { TamperedRecordError, type Signer } from '../security/signing.js';
 import { reportTampered } from '../security/tampered.js';
 import type { AuditLog } from '../audit/index.js';
 import { onlyCountChanged, renderKey, type IncidentState, type IncidentStore } from './incidents.js';
-import { headlineMessage, logsMessage, occurrencesReply, recoveredReply, reopenedReply, silencedReply, LISTED_PER_REPLY } from './messages.js';
+import {
+  headlineMessage,
+  logsMessage,
+  occurrencesReply,
+  recoveredReply,
+  reopenedReply,
+  silencedReply,
+  LISTED_PER_REPLY,
+} from './messages.js';
 import { CHANNEL_POST_LIMIT, UPDATE_LIMIT, type RateLimit, type RateLimiter } from './ratelimit.js';
 
 export const ALERT_QUEUE = 'alerts';
@@ -51,7 +59,11 @@ export function createAlertQueue(connection: Redis, prefix?: string): Queue<Aler
  * New incidents go first (priority 1).
  */
 export async function enqueueIncident(queue: Queue<AlertJob>, id: string, isNew: boolean): Promise<void> {
-  await queue.add('incident', { type: 'incident', id }, { deduplication: { id: `inc-${id}`, keepLastIfActive: true }, priority: isNew ? 1 : 2 });
+  await queue.add(
+    'incident',
+    { type: 'incident', id },
+    { deduplication: { id: `inc-${id}`, keepLastIfActive: true }, priority: isNew ? 1 : 2 },
+  );
 }
 
 /** Show logs sends a pod's logs to whoever the job names: signed, so only a real click can ask for it. */
@@ -131,15 +143,19 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
     }
   }
   const post = (s: IncidentState, message: SlackMessage, opts: { threadTs?: string; first?: boolean } = {}) =>
-    call(`post:${s.channel}`, channelLimit, 'chat.postMessage', () =>
-      deps.slack.chat.postMessage({
-        channel: s.channel,
-        text: message.text,
-        ...(message.blocks ? { blocks: message.blocks } : {}),
-        ...(opts.threadTs ? { thread_ts: opts.threadTs } : {}),
-        unfurl_links: false,
-        unfurl_media: false,
-      }),
+    call(
+      `post:${s.channel}`,
+      channelLimit,
+      'chat.postMessage',
+      () =>
+        deps.slack.chat.postMessage({
+          channel: s.channel,
+          text: message.text,
+          ...(message.blocks ? { blocks: message.blocks } : {}),
+          ...(opts.threadTs ? { thread_ts: opts.threadTs } : {}),
+          unfurl_links: false,
+          unfurl_media: false,
+        }),
       // Thread replies leave the channel's tokens to new incidents' first messages.
       opts.first ? undefined : deps.store.waitersKey(s.channel),
     );
@@ -171,7 +187,10 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
     const ts = s.ts;
     if (!s.restartIntent && s.status === 'open' && s.workload.kind === 'Deployment') {
       // The button runs `restart` as the clicker, through policy and approvals, reporting in this thread.
-      const intent = await deps.intents.create({ text: `restart ${s.workload.name} ${s.env}`, channelId: s.channel, threadTs: ts }, INTENT_TTL_MS);
+      const intent = await deps.intents.create(
+        { text: `restart ${s.workload.name} ${s.env}`, channelId: s.channel, threadTs: ts },
+        INTENT_TTL_MS,
+      );
       await deps.store.update(id, s.gen, { intent });
       s.restartIntent = intent;
     }
@@ -216,7 +235,9 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       return async () => {
         const message = headlineMessage(s, t);
         try {
-          await call('update', updateLimit, 'chat.update', () => deps.slack.chat.update({ channel: s.channel, ts, text: message.text, blocks: message.blocks ?? [] }));
+          await call('update', updateLimit, 'chat.update', () =>
+            deps.slack.chat.update({ channel: s.channel, ts, text: message.text, blocks: message.blocks ?? [] }),
+          );
         } catch (err) {
           if (slackErrorCode(err) !== 'message_not_found') throw err;
           // Someone deleted the message: post it again rather than lose the incident.
@@ -275,7 +296,11 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       if (job.data.type === 'logs') {
         const { sig, ...unsigned } = job.data;
         if (!deps.signer.verify('alert-job', unsigned, sig)) {
-          await reportTampered({ audit: deps.audit, log }, new TamperedRecordError('alert-job', job.id ?? ''), { verb: 'logs', userId: String(unsigned.userId), channelId: String(unsigned.channelId) });
+          await reportTampered({ audit: deps.audit, log }, new TamperedRecordError('alert-job', job.id ?? ''), {
+            verb: 'logs',
+            userId: String(unsigned.userId),
+            channelId: String(unsigned.channelId),
+          });
           return;
         }
         return showLogs(job.data);
@@ -296,7 +321,10 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
   worker.on('error', (err) => log.warn({ err: err.message }, 'alert delivery connection error'));
   worker.on('failed', (job, err) => {
     if (err instanceof DelayedError || err.name === 'DelayedError') return;
-    log.warn({ job: job?.id, incident: job?.data.id, attempts: job?.attemptsMade, err: err.message }, 'alert delivery failed; BullMQ retries it with backoff');
+    log.warn(
+      { job: job?.id, incident: job?.data.id, attempts: job?.attemptsMade, err: err.message },
+      'alert delivery failed; BullMQ retries it with backoff',
+    );
   });
   return {
     worker,

@@ -79,7 +79,14 @@ export function slimPod(pod: V1Pod): V1Pod {
   const container = (c: NonNullable<V1Pod['spec']>['containers'][number]) => ({
     name: c.name,
     ...(c.image ? { image: c.image } : {}),
-    ...(c.resources?.requests || c.resources?.limits ? { resources: { ...(c.resources.requests ? { requests: c.resources.requests } : {}), ...(c.resources.limits ? { limits: c.resources.limits } : {}) } } : {}),
+    ...(c.resources?.requests || c.resources?.limits
+      ? {
+          resources: {
+            ...(c.resources.requests ? { requests: c.resources.requests } : {}),
+            ...(c.resources.limits ? { limits: c.resources.limits } : {}),
+          },
+        }
+      : {}),
     ...(c.restartPolicy ? { restartPolicy: c.restartPolicy } : {}),
   });
   const owner = m.ownerReferences?.find((r) => r.controller) ?? m.ownerReferences?.[0];
@@ -87,7 +94,11 @@ export function slimPod(pod: V1Pod): V1Pod {
   const unscheduled = !spec?.nodeName;
   const conditions = status?.conditions
     ?.filter((c) => c.type === 'Ready' || (c.type === 'PodScheduled' && c.status === 'False'))
-    .map((c) => (c.type === 'Ready' ? { type: c.type, status: c.status } : { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime: c.lastTransitionTime }));
+    .map((c) =>
+      c.type === 'Ready'
+        ? { type: c.type, status: c.status }
+        : { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime: c.lastTransitionTime },
+    );
   return {
     metadata: {
       name: m.name,
@@ -96,7 +107,9 @@ export function slimPod(pod: V1Pod): V1Pod {
       resourceVersion: m.resourceVersion,
       ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
       ...(hash ? { labels: { 'pod-template-hash': hash } } : {}),
-      ...(owner ? { ownerReferences: [{ kind: owner.kind, name: owner.name, controller: owner.controller ?? false } as V1OwnerReference] } : {}),
+      ...(owner
+        ? { ownerReferences: [{ kind: owner.kind, name: owner.name, controller: owner.controller ?? false } as V1OwnerReference] }
+        : {}),
     },
     ...(spec
       ? {
@@ -127,9 +140,21 @@ export function slimPod(pod: V1Pod): V1Pod {
 function slimState(state: V1ContainerState | undefined): V1ContainerState | undefined {
   if (state?.terminated) {
     const t = state.terminated;
-    return { terminated: { exitCode: t.exitCode, ...(t.reason ? { reason: t.reason } : {}), ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}) } };
+    return {
+      terminated: {
+        exitCode: t.exitCode,
+        ...(t.reason ? { reason: t.reason } : {}),
+        ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
+      },
+    };
   }
-  if (state?.waiting) return { waiting: { ...(state.waiting.reason ? { reason: state.waiting.reason } : {}), ...(state.waiting.message ? { message: state.waiting.message } : {}) } };
+  if (state?.waiting)
+    return {
+      waiting: {
+        ...(state.waiting.reason ? { reason: state.waiting.reason } : {}),
+        ...(state.waiting.message ? { message: state.waiting.message } : {}),
+      },
+    };
   if (state?.running) return { running: {} };
   return undefined;
 }
@@ -137,5 +162,13 @@ function slimState(state: V1ContainerState | undefined): V1ContainerState | unde
 function slimStatus(s: V1ContainerStatus): V1ContainerStatus {
   const state = slimState(s.state);
   const lastState = slimState(s.lastState);
-  return { name: s.name, image: s.image, imageID: '', ready: s.ready, restartCount: s.restartCount, ...(state ? { state } : {}), ...(lastState ? { lastState } : {}) };
+  return {
+    name: s.name,
+    image: s.image,
+    imageID: '',
+    ready: s.ready,
+    restartCount: s.restartCount,
+    ...(state ? { state } : {}),
+    ...(lastState ? { lastState } : {}),
+  };
 }

@@ -4,7 +4,16 @@
  * result is stored with the incident and rendered by messages.ts.
  */
 import type { V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
-import { clusterCapacity, formatCpu, formatMemory, memoryBytes, nodeWithMostRoom, podRequests, type NodeCapacity, type Requests } from '../kube/capacity.js';
+import {
+  clusterCapacity,
+  formatCpu,
+  formatMemory,
+  memoryBytes,
+  nodeWithMostRoom,
+  podRequests,
+  type NodeCapacity,
+  type Requests,
+} from '../kube/capacity.js';
 import type { Finding } from './detect.js';
 
 interface Common {
@@ -101,7 +110,10 @@ export function oomSuggestion(d: Pick<OomDiagnosis, 'container' | 'limit' | 'req
   }
   const limit = memoryBytes(d.limit);
   const request = d.request ? memoryBytes(d.request) : 0;
-  const sparse = request > 0 && request * 2 < limit ? ` Its request (${d.request}) is far below the limit, so the node may not have that much to give: raise the request with the limit.` : '';
+  const sparse =
+    request > 0 && request * 2 < limit
+      ? ` Its request (${d.request}) is far below the limit, so the node may not have that much to give: raise the request with the limit.`
+      : '';
   return `The limit ${d.limit} is below what \`${d.container}\` reached.${again} Raise it (e.g. to ${roundMemory(limit * 1.5)}) if this is its normal load, or find the leak if its memory grows over time.${sparse}`;
 }
 
@@ -125,9 +137,11 @@ export function diagnoseOom(pod: V1Pod, finding: Finding, logTail?: string[]): O
 export function diagnoseCrash(pod: V1Pod, finding: Finding, logTail?: string[]): CrashDiagnosis {
   const exit = finding.exitCode;
   const hint =
-    exit === 137 ? 'It was killed (SIGKILL): a failing liveness probe or the node evicting it.'
-    : exit === 143 ? 'It was stopped (SIGTERM) and did not come back: check its liveness probe.'
-    : 'It exits on its own: the last log lines above usually say why (missing config, unreachable dependency).';
+    exit === 137
+      ? 'It was killed (SIGKILL): a failing liveness probe or the node evicting it.'
+      : exit === 143
+        ? 'It was stopped (SIGTERM) and did not come back: check its liveness probe.'
+        : 'It exits on its own: the last log lines above usually say why (missing config, unreachable dependency).';
   return {
     ...base(pod, finding),
     kind: 'CrashLoopBackOff',
@@ -243,14 +257,22 @@ export function diagnoseUnschedulable(pod: V1Pod, finding: Finding, input: Unsch
   return { ...d, suggestion: unschedulableSuggestion(d, requests, capacities) };
 }
 
-function unschedulableSuggestion(d: Omit<UnschedulableDiagnosis, 'suggestion'>, requests: Requests, capacities: readonly NodeCapacity[]): string {
+function unschedulableSuggestion(
+  d: Omit<UnschedulableDiagnosis, 'suggestion'>,
+  requests: Requests,
+  capacities: readonly NodeCapacity[],
+): string {
   const message = d.schedulerMessage ?? '';
   const parts: string[] = [];
   if (d.selector && d.selector.matchingNodes === 0) {
-    parts.push(`No node has the labels \`${d.selector.labels}\` the pod selects: fix its nodeSelector, or label a node that should run it.`);
+    parts.push(
+      `No node has the labels \`${d.selector.labels}\` the pod selects: fix its nodeSelector, or label a node that should run it.`,
+    );
   }
   if (d.taints && d.taints.length > 0) {
-    parts.push(`Nodes are tainted (${d.taints.slice(0, 3).join('; ')}): add a toleration if the pod belongs there, or free capacity on the untainted nodes.`);
+    parts.push(
+      `Nodes are tainted (${d.taints.slice(0, 3).join('; ')}): add a toleration if the pod belongs there, or free capacity on the untainted nodes.`,
+    );
   }
   if (/unbound .*PersistentVolumeClaims/i.test(message)) {
     parts.push('A PersistentVolumeClaim is not bound: check the claim, its storage class and the provisioner.');
@@ -260,19 +282,29 @@ function unschedulableSuggestion(d: Omit<UnschedulableDiagnosis, 'suggestion'>, 
     const largest = capacities.reduce((max, n) => Math.max(max, n.allocatable.memoryBytes), 0);
     const largestCpu = capacities.reduce((max, n) => Math.max(max, n.allocatable.cpuMillis), 0);
     if (requests.memoryBytes > largest || requests.cpuMillis > largestCpu) {
-      parts.push(`No node is big enough even when empty (largest: ${formatCpu(largestCpu)} CPU, ${formatMemory(largest)} memory allocatable) for its requests (${d.requests.cpu} CPU, ${d.requests.memory} memory): lower the requests, or add a bigger node.`);
+      parts.push(
+        `No node is big enough even when empty (largest: ${formatCpu(largestCpu)} CPU, ${formatMemory(largest)} memory allocatable) for its requests (${d.requests.cpu} CPU, ${d.requests.memory} memory): lower the requests, or add a bigger node.`,
+      );
     } else if (d.roomiest && d.roomiest.lacks.length > 0) {
-      parts.push(`Lower its requests (${d.requests.cpu} CPU, ${d.requests.memory} memory), add a node, or free capacity: the node with the most room, ${d.roomiest.name}, lacks ${d.roomiest.lacks.join(' and ')}.`);
+      parts.push(
+        `Lower its requests (${d.requests.cpu} CPU, ${d.requests.memory} memory), add a node, or free capacity: the node with the most room, ${d.roomiest.name}, lacks ${d.roomiest.lacks.join(' and ')}.`,
+      );
     } else {
-      parts.push(`Add a node or free capacity: the pod asks ${d.requests.cpu} CPU and ${d.requests.memory} memory${resources.length ? ` and the scheduler finds too little ${resources.join(', ')}` : ''}.`);
+      parts.push(
+        `Add a node or free capacity: the pod asks ${d.requests.cpu} CPU and ${d.requests.memory} memory${resources.length ? ` and the scheduler finds too little ${resources.join(', ')}` : ''}.`,
+      );
     }
     if (d.fitsOn.length > 0 && d.countedNamespaces) {
-      parts.push(`By the requests of the pods in ${d.countedNamespaces.join(', ')} it would fit on ${d.fitsOn.slice(0, 3).join(', ')}: pods in other namespaces hold that room.`);
+      parts.push(
+        `By the requests of the pods in ${d.countedNamespaces.join(', ')} it would fit on ${d.fitsOn.slice(0, 3).join(', ')}: pods in other namespaces hold that room.`,
+      );
     } else if (d.fitsOn.length > 0) {
-      parts.push(`By the requests it would fit on ${d.fitsOn.slice(0, 3).join(', ')} now: capacity was freed since the scheduler tried, and it will retry.`);
+      parts.push(
+        `By the requests it would fit on ${d.fitsOn.slice(0, 3).join(', ')} now: capacity was freed since the scheduler tried, and it will retry.`,
+      );
     }
   }
-  if (parts.length === 0) parts.push('Read the scheduler\'s message above; lower the requests, add a node, or free capacity.');
+  if (parts.length === 0) parts.push("Read the scheduler's message above; lower the requests, add a node, or free capacity.");
   return parts.join(' ');
 }
 
@@ -280,7 +312,8 @@ function unschedulableSuggestion(d: Omit<UnschedulableDiagnosis, 'suggestion'>, 
 export const MAX_STORED_LOG_CHARS = 2_000;
 export const MAX_STORED_TEXT = 1_000;
 
-const cap = (s: string | undefined, max = MAX_STORED_TEXT): string | undefined => (s === undefined || s.length <= max ? s : `${s.slice(0, max)}… [cut]`);
+const cap = (s: string | undefined, max = MAX_STORED_TEXT): string | undefined =>
+  s === undefined || s.length <= max ? s : `${s.slice(0, max)}… [cut]`;
 
 /**
  * The diagnosis within a fixed size: it is stored with every occurrence (a

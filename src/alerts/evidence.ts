@@ -10,7 +10,15 @@ import { readLogTail } from '../kube/diagnose.js';
 import { ChatOpsError } from '../errors/index.js';
 import type { Logger } from '../log.js';
 import type { Finding } from './detect.js';
-import { capDiagnosis, diagnoseCrash, diagnoseImagePull, diagnoseOom, diagnoseUnschedulable, type Diagnosis, type UnschedulableInput } from './diagnose.js';
+import {
+  capDiagnosis,
+  diagnoseCrash,
+  diagnoseImagePull,
+  diagnoseOom,
+  diagnoseUnschedulable,
+  type Diagnosis,
+  type UnschedulableInput,
+} from './diagnose.js';
 import { podKey } from './workloads.js';
 
 type CapacityInputs = Pick<UnschedulableInput, 'nodes' | 'pods' | 'countedNamespaces'>;
@@ -27,7 +35,12 @@ export interface EvidenceOptions {
 /** Only what events say about pods is kept; the event watch caches this slim copy. */
 export const slimEvent = (e: CoreV1Event): CoreV1Event => ({
   metadata: { name: e.metadata?.name, namespace: e.metadata?.namespace, resourceVersion: e.metadata?.resourceVersion },
-  involvedObject: { kind: e.involvedObject?.kind, name: e.involvedObject?.name, namespace: e.involvedObject?.namespace, fieldPath: e.involvedObject?.fieldPath },
+  involvedObject: {
+    kind: e.involvedObject?.kind,
+    name: e.involvedObject?.name,
+    namespace: e.involvedObject?.namespace,
+    fieldPath: e.involvedObject?.fieldPath,
+  },
   ...(e.reason ? { reason: e.reason } : {}),
   ...(e.message ? { message: e.message } : {}),
   ...(e.type ? { type: e.type } : {}),
@@ -71,7 +84,9 @@ export class Evidence {
       case 'OOMKilled':
       case 'CrashLoopBackOff': {
         // The dead instance: the current one while it is still terminated, else the previous one.
-        const status = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find((s) => s.name === finding.container);
+        const status = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])].find(
+          (s) => s.name === finding.container,
+        );
         const previous = !status?.state?.terminated;
         const tail =
           (await readLogTail(cluster, ns, name, finding.container, lines, previous)) ??
@@ -102,7 +117,13 @@ export class Evidence {
     const { cluster } = this.opts;
     const nodes = await listNodes(cluster);
     try {
-      return { nodes, pods: await podsOnNodes(cluster, nodes.map((n) => n.metadata?.name ?? '')) };
+      return {
+        nodes,
+        pods: await podsOnNodes(
+          cluster,
+          nodes.map((n) => n.metadata?.name ?? ''),
+        ),
+      };
     } catch (err) {
       if (!(err instanceof ChatOpsError) || err.kind !== 'denied') throw err;
       this.opts.log.warn('may not list pods in every namespace: node room counts only the pods of the watched namespaces');

@@ -24,7 +24,10 @@ export interface IncidentKey {
 
 /** Stable id of an incident key: hex, safe as a BullMQ job id, a button value and a Redis key part. */
 export function incidentId(k: IncidentKey): string {
-  return createHash('sha1').update(JSON.stringify([k.channel, k.cluster, k.namespace, k.workload.kind, k.workload.name, k.kind])).digest('hex').slice(0, 24);
+  return createHash('sha1')
+    .update(JSON.stringify([k.channel, k.cluster, k.namespace, k.workload.kind, k.workload.name, k.kind]))
+    .digest('hex')
+    .slice(0, 24);
 }
 
 export interface IncidentState extends IncidentView {
@@ -140,7 +143,11 @@ export class IncidentStore {
   private readonly seenTtl: number;
   private readonly incidentTtl: number;
 
-  constructor(private readonly redis: Redis, prefix: string, opts: IncidentStoreOptions = {}) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    opts: IncidentStoreOptions = {},
+  ) {
     this.base = `${prefix}:chatops:alerts`;
     this.maxOccurrences = opts.maxOccurrences ?? 200;
     this.seenTtl = opts.seenTtlSeconds ?? 7 * 86_400;
@@ -171,7 +178,15 @@ export class IncidentStore {
    * recorded this occurrence number or a later one. Opens a new generation (a new
    * top-level message) when the incident was recovered or never existed.
    */
-  async record(key: IncidentKey, timing: { recoverAfterMs: number; reopenWithinMs: number }, podUid: string, field: string, occurrence: number, occ: Occurrence, now: number): Promise<RecordResult & { id: string }> {
+  async record(
+    key: IncidentKey,
+    timing: { recoverAfterMs: number; reopenWithinMs: number },
+    podUid: string,
+    field: string,
+    occurrence: number,
+    occ: Occurrence,
+    now: number,
+  ): Promise<RecordResult & { id: string }> {
     const id = incidentId(key);
     const statics: Record<string, string> = {
       channel: key.channel,
@@ -186,7 +201,18 @@ export class IncidentStore {
     const res = (await RECORD.run(
       this.redis,
       [this.incKey(id), this.occKey(id), this.seenKey(podUid), this.openKey, this.waitersKey(key.channel)],
-      [field, occurrence, now, JSON.stringify(occ), this.maxOccurrences, this.seenTtl, id, timing.reopenWithinMs, Math.max(this.incidentTtl, Math.ceil(timing.reopenWithinMs / 1_000) + 1), ...Object.entries(statics).flat()],
+      [
+        field,
+        occurrence,
+        now,
+        JSON.stringify(occ),
+        this.maxOccurrences,
+        this.seenTtl,
+        id,
+        timing.reopenWithinMs,
+        Math.max(this.incidentTtl, Math.ceil(timing.reopenWithinMs / 1_000) + 1),
+        ...Object.entries(statics).flat(),
+      ],
     )) as [number, number, number, number, number];
     return { id, recorded: res[0] === 1, isNew: res[1] === 1, count: res[2], gen: res[3], reopened: res[4] === 1 };
   }
@@ -240,7 +266,9 @@ export class IncidentStore {
 
   /** Sets fields if the incident is still in generation `gen` (a recovery followed by a new occurrence starts another). */
   async update(id: string, gen: number, fields: Record<string, string | number>): Promise<boolean> {
-    return (await SET_IF_GEN.run(this.redis, [this.incKey(id)], [gen, ...Object.entries(fields).flatMap(([k, v]) => [k, String(v)])])) === 1;
+    return (
+      (await SET_IF_GEN.run(this.redis, [this.incKey(id)], [gen, ...Object.entries(fields).flatMap(([k, v]) => [k, String(v)])])) === 1
+    );
   }
 
   async clearField(id: string, field: string): Promise<void> {

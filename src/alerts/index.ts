@@ -77,7 +77,10 @@ export interface RunningAlerts {
 }
 
 function leaseNameFor(prefix: string): string {
-  const name = prefix.replace(/[{}]/g, '').toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  const name = prefix
+    .replace(/[{}]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-');
   const suffix = name === 'k8s-chatops' ? '' : `-${name}`;
   return `k8s-chatops-alerts${suffix}`.slice(0, 63).replace(/-+$/, '');
 }
@@ -94,7 +97,11 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
   const store = new IncidentStore(deps.redis, deps.prefix);
   const clusterByName = new Map<string, ClusterClient>(deps.clusters.all().map((c) => [c.name, c]));
   // Metered: a refused alert is sent again as plain text rather than lost.
-  const slack = new MeteredWebClient(deps.slack.token ?? '', { slackApiUrl: deps.slack.slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2_000 } }, log);
+  const slack = new MeteredWebClient(
+    deps.slack.token ?? '',
+    { slackApiUrl: deps.slack.slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2_000 } },
+    log,
+  );
   const delivery = startDelivery({
     queue,
     connection: deps.connection,
@@ -170,7 +177,10 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
         return;
       }
       if (watching.get(clusterName) !== monitor) return;
-      clusterLog.info({ namespaces: targets.map((t) => t.namespace), pods: monitor.podCount(), syncMs: Date.now() - started }, 'watching for alerts');
+      clusterLog.info(
+        { namespaces: targets.map((t) => t.namespace), pods: monitor.podCount(), syncMs: Date.now() - started },
+        'watching for alerts',
+      );
       synced.add(clusterName);
       notify();
     };

@@ -151,7 +151,10 @@ export class LeaderElector {
       const { coordination } = this.opts.cluster;
       const { name, namespace } = this.opts;
       if (decision.action === 'create') {
-        await coordination.createNamespacedLease({ namespace, body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: this.spec(0, true) } });
+        await coordination.createNamespacedLease({
+          namespace,
+          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: this.spec(0, true) },
+        });
         this.renewed();
       } else if (decision.action === 'follow') {
         if (this.leading) await this.stepDown(`the lease is held by ${lease?.spec?.holderIdentity}`);
@@ -161,7 +164,8 @@ export class LeaderElector {
         const previous = lease.spec?.holderIdentity;
         lease.spec = this.spec((lease.spec?.leaseTransitions ?? 0) + (takeover ? 1 : 0), takeover, lease.spec);
         await coordination.replaceNamespacedLease({ name, namespace, body: lease });
-        if (takeover) this.opts.log.info({ lease: `${namespace}/${name}`, cluster: this.opts.cluster.name, previous }, 'took over the alerts lease');
+        if (takeover)
+          this.opts.log.info({ lease: `${namespace}/${name}`, cluster: this.opts.cluster.name, previous }, 'took over the alerts lease');
         this.renewed();
       }
       this.lastError = undefined;
@@ -173,7 +177,10 @@ export class LeaderElector {
       } else if (String(err) !== this.lastError?.text || this.now() - this.lastError.at > 60_000) {
         // Once per distinct error a minute: a missing permission would otherwise log every retry period.
         this.lastError = { text: String(err), at: this.now() };
-        this.opts.log.warn({ err: String(err), code, cluster: this.opts.cluster.name, lease: `${this.opts.namespace}/${this.opts.name}` }, 'alerts leader election: cannot read or write the lease');
+        this.opts.log.warn(
+          { err: String(err), code, cluster: this.opts.cluster.name, lease: `${this.opts.namespace}/${this.opts.name}` },
+          'alerts leader election: cannot read or write the lease',
+        );
       }
       if (this.leading && this.now() - this.lastRenew > this.deadlineMs) await this.stepDown('could not renew the lease in time');
     }
@@ -194,7 +201,10 @@ export class LeaderElector {
   private async stepDown(why: string): Promise<void> {
     if (!this.leading) return;
     this.leading = false;
-    this.opts.log.warn({ identity: this.opts.identity, cluster: this.opts.cluster.name, why }, 'no longer leading: stopped watching for alerts');
+    this.opts.log.warn(
+      { identity: this.opts.identity, cluster: this.opts.cluster.name, why },
+      'no longer leading: stopped watching for alerts',
+    );
     try {
       await this.opts.onStoppedLeading();
     } catch (err) {

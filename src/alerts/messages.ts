@@ -4,7 +4,20 @@
  */
 import { formatDuration } from '../config/duration.js';
 import type { AlertKind } from '../config/schema.js';
-import { actions, codeBlock, context, escapeMrkdwn, truncate, fields, header, mention, section, type Block, type ButtonSpec, type SlackMessage } from '../slack/blocks.js';
+import {
+  actions,
+  codeBlock,
+  context,
+  escapeMrkdwn,
+  truncate,
+  fields,
+  header,
+  mention,
+  section,
+  type Block,
+  type ButtonSpec,
+  type SlackMessage,
+} from '../slack/blocks.js';
 import { slackDate } from '../slack/code-sections.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
 import type { WorkloadRef } from './detect.js';
@@ -114,16 +127,27 @@ export function diagnosisBlocks(d: Diagnosis): Block[] {
       lines.push(`*Pod requests:* ${d.requests.cpu} CPU, ${d.requests.memory} memory`);
       if (d.roomiest) {
         const lack = d.roomiest.lacks.length ? ` — lacks ${d.roomiest.lacks.join(' and ')}` : ' — the requests fit there by our count';
-        lines.push(`*Most room:* \`${d.roomiest.name}\` with ${d.roomiest.freeCpu} CPU, ${d.roomiest.freeMemory} memory free of ${d.nodeCount} node${d.nodeCount === 1 ? '' : 's'}${lack}`);
+        lines.push(
+          `*Most room:* \`${d.roomiest.name}\` with ${d.roomiest.freeCpu} CPU, ${d.roomiest.freeMemory} memory free of ${d.nodeCount} node${d.nodeCount === 1 ? '' : 's'}${lack}`,
+        );
       } else {
         lines.push(`*Nodes:* none of ${d.nodeCount} is ready and schedulable`);
       }
-      if (d.taints?.length) lines.push(`*Untolerated taints:* ${d.taints.slice(0, 5).map((t) => `\`${escapeMrkdwn(t)}\``).join(', ')}`);
-      if (d.selector) lines.push(`*Node selector:* \`${escapeMrkdwn(d.selector.labels)}\` matches ${d.selector.matchingNodes} of ${d.nodeCount} nodes`);
+      if (d.taints?.length)
+        lines.push(
+          `*Untolerated taints:* ${d.taints
+            .slice(0, 5)
+            .map((t) => `\`${escapeMrkdwn(t)}\``)
+            .join(', ')}`,
+        );
+      if (d.selector)
+        lines.push(`*Node selector:* \`${escapeMrkdwn(d.selector.labels)}\` matches ${d.selector.matchingNodes} of ${d.nodeCount} nodes`);
       return [
         section(lines.join('\n')),
         context(`:bulb: ${escapeMrkdwn(d.suggestion)}`),
-        context(`Free room = allocatable minus the requests of non-terminated pods ${d.countedNamespaces ? `in ${d.countedNamespaces.map((n) => `\`${n}\``).join(', ')} (the bot may not list other namespaces)` : 'in every namespace'}. Pending since ${slackTime(d.at)}.`),
+        context(
+          `Free room = allocatable minus the requests of non-terminated pods ${d.countedNamespaces ? `in ${d.countedNamespaces.map((n) => `\`${n}\``).join(', ')} (the bot may not list other namespaces)` : 'in every namespace'}. Pending since ${slackTime(d.at)}.`,
+        ),
       ];
     }
   }
@@ -157,9 +181,14 @@ export function alertButtons(v: IncidentView): ButtonSpec[] {
 
 /** The incident's top-level message. */
 export function headlineMessage(v: IncidentView, now: number): SlackMessage {
-  const status: string[] = [`namespace \`${escapeMrkdwn(v.namespace)}\``, `cluster \`${escapeMrkdwn(v.cluster)}\``, `first seen ${slackTime(v.firstAt)}`];
+  const status: string[] = [
+    `namespace \`${escapeMrkdwn(v.namespace)}\``,
+    `cluster \`${escapeMrkdwn(v.cluster)}\``,
+    `first seen ${slackTime(v.firstAt)}`,
+  ];
   if (v.status === 'recovered' && v.recoveredAt) status.push(`:white_check_mark: recovered ${slackTime(v.recoveredAt)}`);
-  else if (v.silence && v.silence.until > now) status.push(`:no_bell: silenced until ${slackTime(v.silence.until)} by ${mention(v.silence.by)}`);
+  else if (v.silence && v.silence.until > now)
+    status.push(`:no_bell: silenced until ${slackTime(v.silence.until)} by ${mention(v.silence.by)}`);
   const buttons = alertButtons(v);
   return {
     text: headlineText(v),
@@ -178,10 +207,13 @@ function occurrenceLine(o: Occurrence): string {
   const container = o.container ? ` / \`${escapeMrkdwn(o.container)}\`` : '';
   const node = o.node ? ` on \`${escapeMrkdwn(o.node)}\`` : '';
   const extra =
-    d.kind === 'OOMKilled' ? ` — restart ${d.restarts}`
-    : d.kind === 'CrashLoopBackOff' ? ` — exit ${d.exitCode ?? '?'}, restart ${d.restarts}`
-    : d.kind === 'ImagePullBackOff' ? ` — \`${escapeMrkdwn(d.image ?? '?')}\``
-    : '';
+    d.kind === 'OOMKilled'
+      ? ` — restart ${d.restarts}`
+      : d.kind === 'CrashLoopBackOff'
+        ? ` — exit ${d.exitCode ?? '?'}, restart ${d.restarts}`
+        : d.kind === 'ImagePullBackOff'
+          ? ` — \`${escapeMrkdwn(d.image ?? '?')}\``
+          : '';
   return `• \`${escapeMrkdwn(o.pod)}\`${container}${node}${extra}, ${slackTime(o.at)}`;
 }
 
@@ -220,14 +252,22 @@ export function silencedReply(choice: string, until: number, by: string): SlackM
   return { text, blocks: [section(text)] };
 }
 
-export function logsMessage(pod: string, container: string | undefined, lines: readonly string[] | undefined, previous: boolean): SlackMessage {
+export function logsMessage(
+  pod: string,
+  container: string | undefined,
+  lines: readonly string[] | undefined,
+  previous: boolean,
+): SlackMessage {
   const which = `\`${escapeMrkdwn(pod)}\`${container ? ` / \`${escapeMrkdwn(container)}\`` : ''}${previous ? ' (previous instance)' : ''}`;
   if (lines === undefined) {
     const text = `:warning: Could not read the log of ${which}: the pod may be gone. Try \`/k8s logs\`.`;
     return { text, blocks: [section(text)] };
   }
   const text = `Last ${lines.length} log lines of ${which}:`;
-  return { text: truncate(`${text}\n${escapeMrkdwn(lines.join('\n'))}`, 3_000), blocks: [section(`${text}\n${lines.length ? codeBlock(lines.join('\n')) : '_empty_'}`)] };
+  return {
+    text: truncate(`${text}\n${escapeMrkdwn(lines.join('\n'))}`, 3_000),
+    blocks: [section(`${text}\n${lines.length ? codeBlock(lines.join('\n')) : '_empty_'}`)],
+  };
 }
 
 export function reopenedReply(v: Pick<IncidentView, 'kind' | 'workload'>, at: number): SlackMessage {

@@ -20,7 +20,6 @@ import { Timers } from './timers.js';
 import { ResilientInformer } from './watch.js';
 import { podKey, WorkloadIndex, workloadKey } from './workloads.js';
 
-
 export interface MonitorOptions {
   cluster: ClusterClient;
   targets: readonly WatchTarget[];
@@ -86,7 +85,12 @@ export class ClusterMonitor {
     if (this.stopped || this.podInformers.size > 0) return;
     const { cluster } = this.opts;
     for (const { namespace } of this.opts.targets) {
-      const common = { kubeConfig: cluster.kubeConfig, log: this.log, ...(this.opts.pageSize ? { pageSize: this.opts.pageSize } : {}), ...(this.opts.backoffMs ? { backoffMs: this.opts.backoffMs } : {}) };
+      const common = {
+        kubeConfig: cluster.kubeConfig,
+        log: this.log,
+        ...(this.opts.pageSize ? { pageSize: this.opts.pageSize } : {}),
+        ...(this.opts.backoffMs ? { backoffMs: this.opts.backoffMs } : {}),
+      };
       const pods = new ResilientInformer<V1Pod>({
         ...common,
         resource: 'pods',
@@ -110,12 +114,18 @@ export class ClusterMonitor {
       this.eventInformers.push(events);
     }
     const open = await this.opts.store.openIncidents().catch((err: unknown) => {
-      this.log.warn({ err: String(err) }, 'could not read open incidents; recoveries of earlier incidents will be announced on their next occurrence');
+      this.log.warn(
+        { err: String(err) },
+        'could not read open incidents; recoveries of earlier incidents will be announced on their next occurrence',
+      );
       return [];
     });
     for (const s of open) {
       if (s.cluster !== cluster.name || !this.routesByNs.has(s.namespace)) continue;
-      this.recovery.track({ id: s.id, gen: s.gen, workload: workloadKey(s.namespace, s.workload), recoverAfterMs: s.recoverAfterMs }, s.lastAt);
+      this.recovery.track(
+        { id: s.id, gen: s.gen, workload: workloadKey(s.namespace, s.workload), recoverAfterMs: s.recoverAfterMs },
+        s.lastAt,
+      );
     }
     if (this.stopped) return; // stopped while reading the open incidents
     const informers = [...this.eventInformers, ...this.podInformers.values()];
@@ -238,11 +248,26 @@ export class ClusterMonitor {
     const ns = pod.metadata?.namespace ?? '';
     const w = workloadOf(pod);
     const keys = routes.map((r) => {
-      const key: IncidentKey = { channel: r.channel, cluster: this.opts.cluster.name, namespace: ns, env: r.env, workload: w, kind: finding.kind };
+      const key: IncidentKey = {
+        channel: r.channel,
+        cluster: this.opts.cluster.name,
+        namespace: ns,
+        env: r.env,
+        workload: w,
+        kind: finding.kind,
+      };
       const id = incidentId(key);
-      return { key, id, field: `${id}/${finding.container ?? ''}`, timing: { recoverAfterMs: r.recoverAfterMs, reopenWithinMs: r.reopenWithinMs } };
+      return {
+        key,
+        id,
+        field: `${id}/${finding.container ?? ''}`,
+        timing: { recoverAfterMs: r.recoverAfterMs, reopenWithinMs: r.reopenWithinMs },
+      };
     });
-    const done = await this.opts.store.alreadyRecorded(uid, keys.map((k) => ({ field: k.field, occurrence: finding.occurrence })));
+    const done = await this.opts.store.alreadyRecorded(
+      uid,
+      keys.map((k) => ({ field: k.field, occurrence: finding.occurrence })),
+    );
     const todo = keys.filter((_, i) => !done[i]);
     if (todo.length === 0) return;
     const workload = workloadKey(ns, w);

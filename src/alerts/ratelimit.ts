@@ -49,7 +49,10 @@ return wait
 `);
 
 export class RateLimiter {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   private key(bucket: string): string {
     return `${this.prefix}:chatops:alerts:rate:${bucket}`;

@@ -32,7 +32,14 @@ export function watchTargets(config: Config, clusterOf: (env: string) => string)
       targets.set(namespace, target);
       for (const kind of rule.on) {
         const routes = target.routes.get(kind) ?? [];
-        if (!routes.some((r) => r.channel === rule.channel)) routes.push({ channel: rule.channel, env, pendingForMs: rule.pendingFor, recoverAfterMs: rule.recoverAfter, reopenWithinMs: rule.reopenWithin });
+        if (!routes.some((r) => r.channel === rule.channel))
+          routes.push({
+            channel: rule.channel,
+            env,
+            pendingForMs: rule.pendingFor,
+            recoverAfterMs: rule.recoverAfter,
+            reopenWithinMs: rule.reopenWithin,
+          });
         target.routes.set(kind, routes);
       }
     }

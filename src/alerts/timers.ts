@@ -8,10 +8,13 @@ export class Timers {
     if (this.stopped) return;
     this.timers.set(
       name,
-      setTimeout(() => {
-        this.timers.delete(name);
-        fn();
-      }, Math.max(0, ms)),
+      setTimeout(
+        () => {
+          this.timers.delete(name);
+          fn();
+        },
+        Math.max(0, ms),
+      ),
     );
   }
 

@@ -39,12 +39,22 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
 
 /** client-node's Watch, with bookmarks, a server-side timeout, slimming, and a guard against empty reconnect loops. */
 class OwnedWatch<T extends KubernetesObject> extends Watch {
-  constructor(kc: KubeConfig, private readonly owner: ResilientInformer<T>, private readonly slim: (obj: T) => T) {
+  constructor(
+    kc: KubeConfig,
+    private readonly owner: ResilientInformer<T>,
+    private readonly slim: (obj: T) => T,
+  ) {
     super(kc);
   }
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the signature client-node's Watch declares
-  override async watch(path: string, params: Record<string, unknown>, callback: (phase: string, apiObj: any, watchObj?: any) => void, done: (err: any) => void): Promise<AbortController> {
+  /* eslint-disable @typescript-eslint/no-explicit-any -- the signature client-node's Watch declares */
+  override async watch(
+    path: string,
+    params: Record<string, unknown>,
+    callback: (phase: string, apiObj: any, watchObj?: any) => void,
+    done: (err: any) => void,
+  ): Promise<AbortController> {
+    /* eslint-enable @typescript-eslint/no-explicit-any */
     const started = Date.now();
     let events = 0;
     let gone = false;
@@ -80,8 +90,10 @@ class OwnedWatch<T extends KubernetesObject> extends Watch {
           // A server that ends every watch at once (or answers 410 Gone to every fresh list's version) would make
           // ListWatch re-list and reconnect in a tight loop: back off instead (the re-list comes after the delay).
           // One 410 is ordinary (the version expired: ListWatch re-lists at once); a second in a row, right after that list, is not.
-          if (!err && !stopped && events === 0 && gone && this.owner.noteGone() >= 2) err = new Error('the API server answered 410 Gone to a fresh watch');
-          else if (!err && !stopped && events === 0 && Date.now() - started < 1_000) err = new Error('the API server closed the watch at once');
+          if (!err && !stopped && events === 0 && gone && this.owner.noteGone() >= 2)
+            err = new Error('the API server answered 410 Gone to a fresh watch');
+          else if (!err && !stopped && events === 0 && Date.now() - started < 1_000)
+            err = new Error('the API server closed the watch at once');
           finish(err);
         },
       );
@@ -123,7 +135,14 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.resolveSynced();
       return result;
     };
-    this.informer = new ListWatch<T>(opts.path, new OwnedWatch(opts.kubeConfig, this, opts.slim), list, false, undefined, opts.fieldSelector);
+    this.informer = new ListWatch<T>(
+      opts.path,
+      new OwnedWatch(opts.kubeConfig, this, opts.slim),
+      list,
+      false,
+      undefined,
+      opts.fieldSelector,
+    );
     if (opts.onAdd) this.informer.on('add', opts.onAdd);
     if (opts.onUpdate) this.informer.on('update', opts.onUpdate);
     if (opts.onDelete) this.informer.on('delete', opts.onDelete);
@@ -156,8 +175,20 @@ export class ResilientInformer<T extends KubernetesObject> {
   failed(err: unknown): void {
     if (this.stopped || this.restartTimer) return;
     const delay = (this.opts.backoffMs ?? defaultBackoff)(this.attempt++);
-    const code = (err as { statusCode?: number; code?: number | string } | undefined)?.statusCode ?? (err as { code?: number | string } | undefined)?.code;
-    this.opts.log.warn({ resource: this.resource, path: this.opts.path, err: (err as Error)?.message ?? String(err), code, retryInMs: delay, attempt: this.attempt }, 'watch failed; restarting it');
+    const code =
+      (err as { statusCode?: number; code?: number | string } | undefined)?.statusCode ??
+      (err as { code?: number | string } | undefined)?.code;
+    this.opts.log.warn(
+      {
+        resource: this.resource,
+        path: this.opts.path,
+        err: (err as Error)?.message ?? String(err),
+        code,
+        retryInMs: delay,
+        attempt: this.attempt,
+      },
+      'watch failed; restarting it',
+    );
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (!this.stopped) this.informer.start().catch((e: unknown) => this.failed(e));
@@ -210,7 +241,11 @@ async function listInPages<T extends KubernetesObject>(
  * watched ones (Dates instead of strings). Failures are ApiExceptions, as from
  * the generated classes.
  */
-async function getList<T extends KubernetesObject>(kc: KubeConfig, path: string, query: Record<string, string | number | undefined>): Promise<KubernetesListObject<T>> {
+async function getList<T extends KubernetesObject>(
+  kc: KubeConfig,
+  path: string,
+  query: Record<string, string | number | undefined>,
+): Promise<KubernetesListObject<T>> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
   const url = new URL(cluster.server + path);
@@ -218,23 +253,29 @@ async function getList<T extends KubernetesObject>(kc: KubeConfig, path: string,
   const opts: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? https : http).request(url, { ...opts, method: 'GET', headers: { ...(opts.headers as http.OutgoingHttpHeaders | undefined), accept: 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 200) {
-          reject(new ApiException(res.statusCode ?? 0, `GET ${path} answered ${res.statusCode}`, body, res.headers as Record<string, string>));
-          return;
-        }
-        try {
-          resolve(JSON.parse(body) as KubernetesListObject<T>);
-        } catch (err) {
-          reject(err instanceof Error ? err : new Error(String(err)));
-        }
-      });
-    });
+    const req = (url.protocol === 'https:' ? https : http).request(
+      url,
+      { ...opts, method: 'GET', headers: { ...(opts.headers as http.OutgoingHttpHeaders | undefined), accept: 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode !== 200) {
+            reject(
+              new ApiException(res.statusCode ?? 0, `GET ${path} answered ${res.statusCode}`, body, res.headers as Record<string, string>),
+            );
+            return;
+          }
+          try {
+            resolve(JSON.parse(body) as KubernetesListObject<T>);
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        });
+      },
+    );
     req.setTimeout(60_000, () => req.destroy(new Error(`GET ${path}: no answer in 60 s`)));
     req.on('error', reject);
     req.end();

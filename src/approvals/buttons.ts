@@ -66,7 +66,10 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
     } catch (err) {
       if (!(err instanceof TamperedRecordError)) throw err;
       await reportTampered({ audit: deps.services.audit, log: deps.log }, err, { userId: click.userId, channelId: click.channelId });
-      await tell(click, ':no_entry: This approval request failed its integrity check (it was changed outside the bot), so it can no longer be approved and nothing will run. Ops can find it in the audit log; ask the requester to run the command again.');
+      await tell(
+        click,
+        ':no_entry: This approval request failed its integrity check (it was changed outside the bot), so it can no longer be approved and nothing will run. Ops can find it in the audit log; ask the requester to run the command again.',
+      );
       return undefined;
     }
     if (!request) {
@@ -85,7 +88,13 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
     enqueueCommand(
       deps.services.queue,
       deps.services.signer,
-      { verb: request.verb, args: request.args, request: request.request, ...(request.messageTs ? { threadTs: request.messageTs } : {}), approvalId: request.id },
+      {
+        verb: request.verb,
+        args: request.args,
+        request: request.request,
+        ...(request.messageTs ? { threadTs: request.messageTs } : {}),
+        approvalId: request.id,
+      },
       2_000,
       approvedJobId(request),
     );
@@ -100,13 +109,29 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
       const request = await load(click);
       if (!request) return;
       const { rule, ok } = await isApprover(request, click.userId);
-      if (!rule) return await tell(click, `:warning: \`${request.env}\` no longer requires approval; ask the requester to run the command again.`);
+      if (!rule)
+        return await tell(click, `:warning: \`${request.env}\` no longer requires approval; ask the requester to run the command again.`);
       if (!ok) {
         await audit(request, 'denied', click.userId, 'approve clicked by a non-approver');
-        return await tell(click, `:no_entry: You are not an approver for \`${request.env}\`. Approvers: ${rule.approvers.map((a) => (a.startsWith('S') ? `<!subteam^${a}>` : `<@${a}>`)).join(', ')}.`);
+        return await tell(
+          click,
+          `:no_entry: You are not an approver for \`${request.env}\`. Approvers: ${rule.approvers.map((a) => (a.startsWith('S') ? `<!subteam^${a}>` : `<@${a}>`)).join(', ')}.`,
+        );
       }
       // The channel's binding must still allow this command for the requester (it may have changed since).
-      await checkPolicy(deps.config, { channelId: click.channelId, userId: request.request.userId, verb: request.verb, verbClass: 'write', env: request.env, ...(request.app ? { app: request.app } : {}) }, [...deps.verbs.keys()], deps.members);
+      await checkPolicy(
+        deps.config,
+        {
+          channelId: click.channelId,
+          userId: request.request.userId,
+          verb: request.verb,
+          verbClass: 'write',
+          env: request.env,
+          ...(request.app ? { app: request.app } : {}),
+        },
+        [...deps.verbs.keys()],
+        deps.members,
+      );
       // The run must start within the approval timeout after the decisive click, or it is refused.
       const outcome = await deps.store.approve(request.id, click.userId, rule.allowSelfApproval, rule.timeout);
       const current = outcome.request ?? request;
@@ -123,12 +148,22 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
         case 'recorded': {
           if (current.messageTs) {
             const message = approvalRequestMessage(current, rule);
-            await deps.slack.chat.update({ channel: current.request.channelId, ts: current.messageTs, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) }).catch(() => undefined);
+            await deps.slack.chat
+              .update({
+                channel: current.request.channelId,
+                ts: current.messageTs,
+                text: message.text,
+                ...(message.blocks ? { blocks: message.blocks } : {}),
+              })
+              .catch(() => undefined);
             // Decided while this update was on its way: it may have put the buttons back over the decision.
             const now = await deps.store.get(current.id);
             if (now && now.state !== 'pending') await announceDecision(deps.slack, now, deps.log);
           }
-          return await tell(click, `:ballot_box_with_check: Your approval is recorded; ${current.minApprovals - current.approvals.length} more needed.`);
+          return await tell(
+            click,
+            `:ballot_box_with_check: Your approval is recorded; ${current.minApprovals - current.approvals.length} more needed.`,
+          );
         }
         case 'self':
           return await tell(click, ':no_entry: You asked for this change, so you cannot approve it yourself; another approver must.');
@@ -140,12 +175,20 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
         default:
           // Approved earlier but its run never got queued (Redis failed at that moment): queue it now.
           // Never once it was queued — a run gone after retention or a cancel is not brought back.
-          if (current.state === 'approved' && current.queuedAt === undefined && (current.runBy ?? 0) > Date.now() && !(await deps.services.queue.getJob(approvedJobId(current)))) {
+          if (
+            current.state === 'approved' &&
+            current.queuedAt === undefined &&
+            (current.runBy ?? 0) > Date.now() &&
+            !(await deps.services.queue.getJob(approvedJobId(current)))
+          ) {
             await enqueueApproved(current);
             await deps.store.markQueued(current.id);
             await announceDecision(deps.slack, current, deps.log);
           }
-          return await tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}${current.decidedBy && current.decidedBy !== 'system' ? ` by <@${current.decidedBy}>` : ''}; nothing more happens.`);
+          return await tell(
+            click,
+            `:information_source: This request is ${STATE_WORDS[current.state]}${current.decidedBy && current.decidedBy !== 'system' ? ` by <@${current.decidedBy}>` : ''}; nothing more happens.`,
+          );
       }
     } catch (err) {
       await tell(click, describeError(err, deps.log).text);
@@ -158,7 +201,11 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
       if (!request) return;
       const byRequester = click.userId === request.request.userId;
       const { ok } = await isApprover(request, click.userId);
-      if (!ok && !byRequester) return await tell(click, `:no_entry: Only an approver for \`${request.env}\` (or the requester, to withdraw it) may reject this request.`);
+      if (!ok && !byRequester)
+        return await tell(
+          click,
+          `:no_entry: Only an approver for \`${request.env}\` (or the requester, to withdraw it) may reject this request.`,
+        );
       const to = byRequester && !ok ? 'cancelled' : 'rejected';
       const outcome = await deps.store.close(request.id, to, click.userId);
       const current = outcome.request ?? request;
@@ -166,7 +213,10 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
         approvalsTotal.inc({ outcome: to });
         await audit(current, to, click.userId);
         await announceDecision(deps.slack, current, deps.log);
-        return await tell(click, to === 'cancelled' ? ':heavy_multiplication_x: Request withdrawn.' : ':no_entry_sign: Rejected; nothing will run.');
+        return await tell(
+          click,
+          to === 'cancelled' ? ':heavy_multiplication_x: Request withdrawn.' : ':no_entry_sign: Rejected; nothing will run.',
+        );
       }
       if (outcome.result === 'expired') await announceDecision(deps.slack, current, deps.log);
       return await tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}; nothing changes.`);

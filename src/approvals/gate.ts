@@ -30,7 +30,11 @@ export async function requestApproval(
   const args = { ...rawArgs, ...pinned };
   const reparsed = verb.schema.safeParse(args);
   const pinnedCtx = reparsed.success ? { ...ctx, args: reparsed.data as unknown } : ctx;
-  const changes = verb.preview ? await verb.preview(pinnedCtx).catch((err: unknown) => [`(could not work out the change: ${String((err as Error).message ?? err).slice(0, 200)})`]) : [];
+  const changes = verb.preview
+    ? await verb
+        .preview(pinnedCtx)
+        .catch((err: unknown) => [`(could not work out the change: ${String((err as Error).message ?? err).slice(0, 200)})`])
+    : [];
   const now = Date.now();
   const request = await deps.store.create({
     verb: verb.verb,
@@ -47,7 +51,11 @@ export async function requestApproval(
   if (!request.messageTs) {
     await ctx.progress.start(approvalRequestMessage(request, rule));
     if (ctx.progress.threadTs) await deps.store.setMessageTs(request.id, ctx.progress.threadTs);
-    await deps.expiryQueue.add('expire', { id: request.id }, { jobId: `expire-${request.id}`, delay: Math.max(0, request.expiresAt - Date.now()), removeOnComplete: true, removeOnFail: 100 });
+    await deps.expiryQueue.add(
+      'expire',
+      { id: request.id },
+      { jobId: `expire-${request.id}`, delay: Math.max(0, request.expiresAt - Date.now()), removeOnComplete: true, removeOnFail: 100 },
+    );
     approvalsTotal.inc({ outcome: 'requested' });
     await ctx.services.audit.record({
       outcome: 'approval_requested',
@@ -69,7 +77,8 @@ export async function requestApproval(
  */
 export async function verifyApproved(store: ApprovalStore, approvalId: string, requestId: string, runId: string): Promise<ApprovalRequest> {
   const approval = await store.get(approvalId);
-  if (approval?.state === 'executed' && approval.request.requestId === requestId && approval.executedBy !== runId) throw alreadyRun(approval);
+  if (approval?.state === 'executed' && approval.request.requestId === requestId && approval.executedBy !== runId)
+    throw alreadyRun(approval);
   const ours = approval?.state === 'approved' || (approval?.state === 'executed' && approval.executedBy === runId);
   if (!approval || approval.request.requestId !== requestId || !ours) {
     throw denied(`This change has no valid approval (request ${approvalId} is ${approval?.state ?? 'unknown'}); nothing was changed.`);
@@ -78,7 +87,9 @@ export async function verifyApproved(store: ApprovalStore, approvalId: string, r
 }
 
 const alreadyRun = (approval: ApprovalRequest) =>
-  denied(`This approved change already ran${approval.executedAt ? ` (started ${new Date(approval.executedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}; an approval runs once. Nothing was changed — ask again if it is needed again.`);
+  denied(
+    `This approved change already ran${approval.executedAt ? ` (started ${new Date(approval.executedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}; an approval runs once. Nothing was changed — ask again if it is needed again.`,
+  );
 
 /**
  * approved → executed, right before the run: the one run an approval allows. Refuses
@@ -89,13 +100,26 @@ export async function claimApprovedRun(store: ApprovalStore, approval: ApprovalR
   if (claim === 'claimed' || claim === 'resumed') return;
   if (claim === 'already_executed') throw alreadyRun((await store.get(approval.id)) ?? approval);
   if (claim === 'past_deadline') {
-    throw denied(`This change was approved ${approval.runBy ? `but had to start by ${new Date(approval.runBy).toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'too long ago'}; an old approval is not used. Nothing was changed — ask again.`);
+    throw denied(
+      `This change was approved ${approval.runBy ? `but had to start by ${new Date(approval.runBy).toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'too long ago'}; an old approval is not used. Nothing was changed — ask again.`,
+    );
   }
-  throw denied(`This change has no valid approval (request ${approval.id} is ${claim === 'missing' ? 'unknown' : 'no longer approved'}); nothing was changed.`);
+  throw denied(
+    `This change has no valid approval (request ${approval.id} is ${claim === 'missing' ? 'unknown' : 'no longer approved'}); nothing was changed.`,
+  );
 }
 
 /** Expires requests at their deadline — also after restarts: the delayed job lives in Redis. */
-export function startExpiryWorker(deps: { connection: Redis; prefix?: string; store: ApprovalStore; slack: WebClient; services: Services; log: Logger; config: Config; onConnectionError?: (err: Error) => void }): Worker {
+export function startExpiryWorker(deps: {
+  connection: Redis;
+  prefix?: string;
+  store: ApprovalStore;
+  slack: WebClient;
+  services: Services;
+  log: Logger;
+  config: Config;
+  onConnectionError?: (err: Error) => void;
+}): Worker {
   const worker = new Worker<{ id: string }>(
     APPROVAL_EXPIRY_QUEUE,
     async (job: Job<{ id: string }>, token?: string) => {
@@ -130,7 +154,12 @@ export async function announceDecision(slack: WebClient, request: ApprovalReques
   if (!request.messageTs) return;
   const message = approvalDecidedMessage(request);
   try {
-    await slack.chat.update({ channel: request.request.channelId, ts: request.messageTs, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) });
+    await slack.chat.update({
+      channel: request.request.channelId,
+      ts: request.messageTs,
+      text: message.text,
+      ...(message.blocks ? { blocks: message.blocks } : {}),
+    });
   } catch (err) {
     log.warn({ err: String(err), approval: request.id }, 'could not update the approval message');
   }

@@ -49,5 +49,12 @@ export function approvalDecidedMessage(request: ApprovalRequest): SlackMessage {
     cancelled: `:heavy_multiplication_x: Cancelled by ${by} ${when} — ${escapeMrkdwn(request.description)} will not run`,
   };
   const text = request.state === 'pending' ? `:lock: ${escapeMrkdwn(request.description)}` : head[request.state];
-  return { text, blocks: [section(text), section(body(request).join('\n')), context(`requested by ${mention(request.request.userId)} · ${time(request.createdAt)}`)] };
+  return {
+    text,
+    blocks: [
+      section(text),
+      section(body(request).join('\n')),
+      context(`requested by ${mention(request.request.userId)} · ${time(request.createdAt)}`),
+    ],
+  };
 }

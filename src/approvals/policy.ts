@@ -23,7 +23,12 @@ export function approvalRuleFor(config: Config, verb: Verb, args: unknown, env: 
  * most approvals, then no self-approval, then the shortest timeout. Its environment
  * is the one the request is filed under, so its approvers decide.
  */
-export function strictestApproval(config: Config, verb: Verb, args: unknown, envs: readonly string[]): { env: string; rule: ApprovalRule } | undefined {
+export function strictestApproval(
+  config: Config,
+  verb: Verb,
+  args: unknown,
+  envs: readonly string[],
+): { env: string; rule: ApprovalRule } | undefined {
   let best: { env: string; rule: ApprovalRule } | undefined;
   for (const env of envs) {
     const rule = approvalRuleFor(config, verb, args, env);
@@ -32,7 +37,9 @@ export function strictestApproval(config: Config, verb: Verb, args: unknown, env
       !best ||
       rule.minApprovals > best.rule.minApprovals ||
       (rule.minApprovals === best.rule.minApprovals && !rule.allowSelfApproval && best.rule.allowSelfApproval) ||
-      (rule.minApprovals === best.rule.minApprovals && rule.allowSelfApproval === best.rule.allowSelfApproval && rule.timeout < best.rule.timeout);
+      (rule.minApprovals === best.rule.minApprovals &&
+        rule.allowSelfApproval === best.rule.allowSelfApproval &&
+        rule.timeout < best.rule.timeout);
     if (stricter) best = { env, rule };
   }
   return best;

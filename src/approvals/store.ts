@@ -144,7 +144,12 @@ interface MutableState {
 }
 
 export class ApprovalStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly signer: Signer, private readonly now = () => Date.now()) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly signer: Signer,
+    private readonly now = () => Date.now(),
+  ) {}
 
   private key(id: string): string {
     return `${this.prefix}:chatops:approval:${id}`;
@@ -161,7 +166,9 @@ export class ApprovalStore {
   }
 
   /** Creates the request once per Slack request: a retried preview job finds the same one. */
-  async create(input: Omit<ApprovalRequest, 'id' | 'state' | 'approvals' | 'createdAt'> & { createdAt?: number }): Promise<ApprovalRequest> {
+  async create(
+    input: Omit<ApprovalRequest, 'id' | 'state' | 'approvals' | 'createdAt'> & { createdAt?: number },
+  ): Promise<ApprovalRequest> {
     const id = `apr-${input.request.requestId.slice(0, 20)}`;
     const request: ApprovalRequest = { ...input, id, state: 'pending', approvals: [], createdAt: input.createdAt ?? this.now() };
     // Keep the record well past expiry, for late clicks and for the audit trail.
@@ -170,7 +177,18 @@ export class ApprovalStore {
     const mutable: MutableState = { state, expiresAt, minApprovals, requesterId: request.request.userId };
     // What will run is signed (with its id); get() refuses a record whose data was edited in Redis.
     const sig = this.signer.sign('approval', { id, data });
-    const created = await this.redis.eval(CREATE, 2, this.key(id), this.indexKey, JSON.stringify(data), JSON.stringify(mutable), sig, String(ttlSeconds), String(request.expiresAt), id);
+    const created = await this.redis.eval(
+      CREATE,
+      2,
+      this.key(id),
+      this.indexKey,
+      JSON.stringify(data),
+      JSON.stringify(mutable),
+      sig,
+      String(ttlSeconds),
+      String(request.expiresAt),
+      id,
+    );
     if (created === 1) return request;
     return (await this.get(id)) ?? request;
   }
@@ -211,7 +229,16 @@ export class ApprovalStore {
 
   /** `runWindowMs`: how long after the decisive approval its run may still start. */
   async approve(id: string, userId: string, allowSelfApproval: boolean, runWindowMs = 30 * 60_000): Promise<ApproveResult> {
-    const [result] = (await this.redis.eval(APPROVE, 2, this.key(id), this.approversKey(id), userId, String(this.now()), allowSelfApproval ? '1' : '0', String(runWindowMs))) as [string];
+    const [result] = (await this.redis.eval(
+      APPROVE,
+      2,
+      this.key(id),
+      this.approversKey(id),
+      userId,
+      String(this.now()),
+      allowSelfApproval ? '1' : '0',
+      String(runWindowMs),
+    )) as [string];
     const request = await this.get(id);
     if (result === 'approved' || result === 'expired') await this.redis.zrem(this.indexKey, id);
     return { result, ...(request ? { request } : {}) } as ApproveResult;
@@ -244,7 +271,11 @@ export class ApprovalStore {
   async listPending(): Promise<ApprovalRequest[]> {
     const ids = await this.redis.zrange(this.indexKey, '0', '199');
     // A record that fails verification is left out here; the buttons and the worker refuse and report it.
-    const requests = await Promise.all(ids.map((id) => this.get(id).catch((err: unknown) => (err instanceof TamperedRecordError ? undefined : Promise.reject(err as Error)))));
+    const requests = await Promise.all(
+      ids.map((id) =>
+        this.get(id).catch((err: unknown) => (err instanceof TamperedRecordError ? undefined : Promise.reject(err as Error))),
+      ),
+    );
     return requests.filter((r): r is ApprovalRequest => r?.state === 'pending');
   }
 }

@@ -41,7 +41,12 @@ export type StoredAuditEntry = AuditEntry & { id: string; at: number };
 export class AuditLog {
   private readonly key: string;
 
-  constructor(private readonly redis: Redis, prefix: string, private readonly log: Logger, private readonly maxLength = 10_000) {
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly log: Logger,
+    private readonly maxLength = 10_000,
+  ) {
     this.key = `${prefix}:chatops:audit`;
   }
 
@@ -68,7 +73,12 @@ export class AuditLog {
       if (rows.length === 0) break;
       for (const [id, flat] of rows) {
         const entry = toEntry(id, flat);
-        if ((filter.app && entry.app !== filter.app) || (filter.env && entry.env !== filter.env) || (filter.verb && entry.verb !== filter.verb)) continue;
+        if (
+          (filter.app && entry.app !== filter.app) ||
+          (filter.env && entry.env !== filter.env) ||
+          (filter.verb && entry.verb !== filter.verb)
+        )
+          continue;
         out.push(entry);
         if (out.length >= limit) break;
       }

@@ -35,7 +35,13 @@ export function auditedJobs(entries: readonly StoredAuditEntry[], verbs: Readonl
     if (!base) continue;
     let job = jobs.get(base);
     if (!job) {
-      job = { ref: base, verb: e.verb, userId: e.userId, channelId: e.channelId, ...(verbs.get(e.verb)?.makesRevision === false ? { makesNoRevision: true } : {}) };
+      job = {
+        ref: base,
+        verb: e.verb,
+        userId: e.userId,
+        channelId: e.channelId,
+        ...(verbs.get(e.verb)?.makesRevision === false ? { makesNoRevision: true } : {}),
+      };
       jobs.set(base, job);
     }
     if (e.outcome === 'accepted' && job.startedAt === undefined) job.startedAt = e.at;
@@ -45,7 +51,13 @@ export function auditedJobs(entries: readonly StoredAuditEntry[], verbs: Readonl
   return [...jobs.values()];
 }
 
-const fromJob = (job: AuditedJob): Attribution => ({ source: 'audit', userId: job.userId, channelId: job.channelId, verb: job.verb, ref: job.ref });
+const fromJob = (job: AuditedJob): Attribution => ({
+  source: 'audit',
+  userId: job.userId,
+  channelId: job.channelId,
+  verb: job.verb,
+  ref: job.ref,
+});
 
 /**
  * Which of our jobs made each revision.
@@ -67,7 +79,9 @@ export function attributeRevisions(revisions: readonly Revision[], jobs: readonl
   const used = new Set<string>();
   const result = new Map<Revision, Attribution | undefined>();
   const ranAt = (job: AuditedJob, created: number) =>
-    job.startedAt !== undefined && job.startedAt <= created + 1_000 + skewMs && (job.endedAt ?? Number.POSITIVE_INFINITY) >= created - skewMs;
+    job.startedAt !== undefined &&
+    job.startedAt <= created + 1_000 + skewMs &&
+    (job.endedAt ?? Number.POSITIVE_INFINITY) >= created - skewMs;
 
   for (const rev of revisions) {
     const job = rev.by?.ref ? byRef.get(rev.by.ref) : undefined;
@@ -100,7 +114,8 @@ export function attributeRevisions(revisions: readonly Revision[], jobs: readonl
     if (found) return { ...rev, by: found };
     // A request id our audit knows but whose job ran at another time is stale: say nothing rather than guess.
     const ref = rev.by?.ref;
-    const annotated = rev.by?.source === 'annotations' && (!ref || ((refCount.get(ref) ?? 0) === 1 && !byRef.has(ref))) ? rev.by : undefined;
+    const annotated =
+      rev.by?.source === 'annotations' && (!ref || ((refCount.get(ref) ?? 0) === 1 && !byRef.has(ref))) ? rev.by : undefined;
     const { by: _by, ...rest } = rev;
     return annotated ? { ...rest, by: annotated } : rest;
   });

@@ -33,7 +33,14 @@ export async function authorizeCommand(
   const policy = (env: string | undefined) =>
     checkPolicy(
       deps.config,
-      { channelId: request.channelId, userId: request.userId, verb: verb.verb, verbClass: verb.class, ...(env ? { env } : {}), ...(target.app ? { app: target.app } : {}) },
+      {
+        channelId: request.channelId,
+        userId: request.userId,
+        verb: verb.verb,
+        verbClass: verb.class,
+        ...(env ? { env } : {}),
+        ...(target.app ? { app: target.app } : {}),
+      },
       [...deps.verbs.keys()],
       deps.members,
     );

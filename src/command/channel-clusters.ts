@@ -15,12 +15,19 @@ export interface ChannelCluster {
  * verbs (nodes, label) work on, since a node belongs to no environment. `env`
  * narrows it to that environment's cluster, and must be one the channel may touch.
  */
-export function clustersForChannel(ctx: Pick<WorkerVerbContext<unknown>, 'config' | 'request' | 'environment'>, env?: string): ChannelCluster[] {
+export function clustersForChannel(
+  ctx: Pick<WorkerVerbContext<unknown>, 'config' | 'request' | 'environment'>,
+  env?: string,
+): ChannelCluster[] {
   const binding = bindingFor(ctx.config, ctx.request.channelId);
   const allowed = binding ? allowedEnvironments(ctx.config, binding) : [];
   if (env !== undefined) {
     if (!hasOwnKey(ctx.config.environments, env)) {
-      throw badInput(`There is no environment \`${env}\` (known: ${Object.keys(ctx.config.environments).map((e) => `\`${e}\``).join(', ')}).`);
+      throw badInput(
+        `There is no environment \`${env}\` (known: ${Object.keys(ctx.config.environments)
+          .map((e) => `\`${e}\``)
+          .join(', ')}).`,
+      );
     }
     if (!allowed.includes(env)) throw denied(`This channel may not touch \`${env}\`, so not its cluster either.`);
   }

@@ -100,9 +100,15 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     if (rule) {
       // The worker works out what will change and posts the request with Approve/Reject buttons.
       const text = `:lock: \`${what}\` needs approval in \`${target.env}\`: I'm posting the request in this channel; it runs once approved (${rule.minApprovals} approval${rule.minApprovals > 1 ? 's' : ''}${rule.allowSelfApproval ? '' : ', not yours'}).`;
-      return { verb: verbName, outcome: 'queued', reply: { response_type: 'ephemeral', text, blocks: [section(text), context(`job \`${jobId}\``)] } };
+      return {
+        verb: verbName,
+        outcome: 'queued',
+        reply: { response_type: 'ephemeral', text, blocks: [section(text), context(`job \`${jobId}\``)] },
+      };
     }
-    const text = changes ? `:inbox_tray: Queued \`${what}\` — progress follows in a thread in this channel.` : `:hourglass_flowing_sand: ${what}…`;
+    const text = changes
+      ? `:inbox_tray: Queued \`${what}\` — progress follows in a thread in this channel.`
+      : `:hourglass_flowing_sand: ${what}…`;
     return {
       verb: verbName,
       outcome: 'queued',

@@ -17,7 +17,8 @@ export function registerIntentButtons(app: App, deps: IntakeDeps): void {
       if (click.responseUrl) await postToResponseUrl(click.responseUrl, { text });
     };
     const intent = await deps.services.intents.get(click.value).catch(async (err: unknown) => {
-      if (err instanceof TamperedRecordError) await reportTampered({ audit: deps.services.audit, log: deps.log }, err, { userId: click.userId, channelId: click.channelId });
+      if (err instanceof TamperedRecordError)
+        await reportTampered({ audit: deps.services.audit, log: deps.log }, err, { userId: click.userId, channelId: click.channelId });
       return undefined;
     });
     if (!intent) return reply(':hourglass: This button has expired. Type the command instead.');

@@ -19,7 +19,11 @@ export interface CommandIntent {
 export const RUN_INTENT_ACTION = 'chatops_run';
 
 export class IntentStore {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly signer: Signer) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly signer: Signer,
+  ) {}
 
   private key(id: string): string {
     return `${this.prefix}:chatops:intent:${id}`;
@@ -43,7 +47,8 @@ export class IntentStore {
     } catch {
       throw new TamperedRecordError('intent', id);
     }
-    if (!stored.intent || !this.signer.verify('intent', { id, intent: stored.intent }, stored.sig)) throw new TamperedRecordError('intent', id);
+    if (!stored.intent || !this.signer.verify('intent', { id, intent: stored.intent }, stored.sig))
+      throw new TamperedRecordError('intent', id);
     return stored.intent;
   }
 }

@@ -16,7 +16,9 @@ export function requireConfiguredApp(config: Config, app: string): AppConfig {
   const appConfig = appOf(config, app);
   if (!appConfig) {
     const known = Object.keys(config.apps);
-    throw notFound(`There is no app \`${app}\` in the bot's config${known.length ? ` (known: ${known.map((a) => `\`${a}\``).join(', ')})` : ''}. The bot acts only on configured apps.`);
+    throw notFound(
+      `There is no app \`${app}\` in the bot's config${known.length ? ` (known: ${known.map((a) => `\`${a}\``).join(', ')})` : ''}. The bot acts only on configured apps.`,
+    );
   }
   return appConfig;
 }

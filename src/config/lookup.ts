@@ -24,7 +24,8 @@ function nullPrototype<T>(record: Record<string, T>): Record<string, T> {
 /** The config's name-keyed records without a prototype: a second guard for any lookup that forgets `ownEntry`. */
 export function withNullPrototypes(config: Config): Config {
   const apps = nullPrototype(config.apps);
-  for (const [name, app] of Object.entries(apps)) apps[name] = { ...app, environments: nullPrototype(app.environments), env: nullPrototype(app.env) };
+  for (const [name, app] of Object.entries(apps))
+    apps[name] = { ...app, environments: nullPrototype(app.environments), env: nullPrototype(app.env) };
   return {
     ...config,
     clusters: nullPrototype(config.clusters),

@@ -27,7 +27,7 @@ export const clusterSchema = z
   .object({
     context: z.string().min(1).optional().describe('kubeconfig context to use for this cluster'),
     kubeconfig: z.string().min(1).optional().describe('kubeconfig file for this cluster (default: $KUBECONFIG or ~/.kube/config)'),
-    inCluster: z.boolean().optional().describe('use the pod\'s service account instead of a kubeconfig'),
+    inCluster: z.boolean().optional().describe("use the pod's service account instead of a kubeconfig"),
   })
   .strict()
   .refine((c) => Boolean(c.context) !== Boolean(c.inCluster), 'give exactly one of `context` or `inCluster: true`');
@@ -44,7 +44,7 @@ export const approvalSchema = z
 
 export const environmentSchema = z
   .object({
-    cluster: z.string().optional().describe('a key of `clusters`; absent = the kubeconfig\'s current context'),
+    cluster: z.string().optional().describe("a key of `clusters`; absent = the kubeconfig's current context"),
     namespace: dnsLabel.describe('namespace the environment lives in'),
     promoteFrom: z.string().optional().describe('environment whose running version `deploy` promotes by default'),
     approval: approvalSchema.optional().describe('present = write commands here need approval'),
@@ -70,7 +70,7 @@ const taskSchema = z
       .object({
         command: taskArgv.describe('argv run in the pod, no shell: e.g. [jcmd, "1", VM.flags]'),
         timeout: duration.default(60_000).describe('the command is abandoned after this long (default 60s)'),
-        container: dnsLabel.optional().describe('container to run it in; default the pod\'s first'),
+        container: dnsLabel.optional().describe("container to run it in; default the pod's first"),
       })
       .strict(),
   ])
@@ -83,7 +83,7 @@ export const appSchema = z
     port: z.number().int().min(1).max(65535).optional().describe('container port; a Service is rendered when set'),
     replicas: z.number().int().min(0).max(1000).default(1),
     resources: resources.optional(),
-    env: z.record(z.string(), z.string()).default({}).describe('rendered into the app\'s ConfigMap and loaded with envFrom'),
+    env: z.record(z.string(), z.string()).default({}).describe("rendered into the app's ConfigMap and loaded with envFrom"),
     secretKeys: z.array(z.string()).default([]).describe('config keys whose values `config get` hides'),
     progressDeadlineSeconds: z.number().int().min(1).max(3600).default(600).describe('rollout deadline, as in kubectl'),
     environments: z.record(z.string(), appOverrides).default({}).describe('per-environment overrides'),
@@ -92,8 +92,15 @@ export const appSchema = z
     tasks: z
       .record(dnsLabel, taskSchema)
       .default({})
-      .describe('one-shot commands `run <app> <env> <task>` may start in a pod, e.g. { jvm-flags: [jcmd, "1", VM.flags] } — never typed by users'),
-    gitops: z.enum(['refuse', 'allowDrift']).optional().describe('when a GitOps controller (Argo CD, Flux) manages the workload: refuse (default), or allowDrift to change it anyway until its next sync'),
+      .describe(
+        'one-shot commands `run <app> <env> <task>` may start in a pod, e.g. { jvm-flags: [jcmd, "1", VM.flags] } — never typed by users',
+      ),
+    gitops: z
+      .enum(['refuse', 'allowDrift'])
+      .optional()
+      .describe(
+        'when a GitOps controller (Argo CD, Flux) manages the workload: refuse (default), or allowDrift to change it anyway until its next sync',
+      ),
   })
   .strict();
 
@@ -111,7 +118,10 @@ const alertRule = z
   .object({
     environments: z.array(z.string()).min(1),
     channel: channelId,
-    on: z.array(z.enum(alertKinds)).min(1).default([...alertKinds]),
+    on: z
+      .array(z.enum(alertKinds))
+      .min(1)
+      .default([...alertKinds]),
     pendingFor: duration.default(2 * 60_000).describe('how long a pod must be unschedulable before an alert'),
     recoverAfter: duration
       .default(5 * 60_000)
@@ -127,7 +137,9 @@ const nodeLabels = z
     allow: z
       .array(z.string().min(1).max(316))
       .default([])
-      .describe('label keys under kubernetes.io/ or k8s.io/ (or their subdomains) that `label` may still set or remove, e.g. node-role.kubernetes.io/worker; default none'),
+      .describe(
+        'label keys under kubernetes.io/ or k8s.io/ (or their subdomains) that `label` may still set or remove, e.g. node-role.kubernetes.io/worker; default none',
+      ),
   })
   .strict()
   .describe('what the `label` verb may touch on nodes');
@@ -157,7 +169,11 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     for (const [name, env] of Object.entries(cfg.environments)) {
       if (env.cluster && !Object.hasOwn(cfg.clusters, env.cluster)) {
-        ctx.addIssue({ code: 'custom', path: ['environments', name, 'cluster'], message: `unknown cluster "${env.cluster}" (known: ${Object.keys(cfg.clusters).join(', ') || 'none'})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', name, 'cluster'],
+          message: `unknown cluster "${env.cluster}" (known: ${Object.keys(cfg.clusters).join(', ') || 'none'})`,
+        });
       }
       if (env.promoteFrom && !Object.hasOwn(cfg.environments, env.promoteFrom)) {
         ctx.addIssue({ code: 'custom', path: ['environments', name, 'promoteFrom'], message: `unknown environment "${env.promoteFrom}"` });
@@ -166,24 +182,29 @@ export const configSchema = z
     const knownEnv = (e: string) => e === '*' || Object.hasOwn(cfg.environments, e);
     for (const [channel, binding] of Object.entries(cfg.channels)) {
       binding.environments.forEach((e, i) => {
-        if (!knownEnv(e)) ctx.addIssue({ code: 'custom', path: ['channels', channel, 'environments', i], message: `unknown environment "${e}"` });
+        if (!knownEnv(e))
+          ctx.addIssue({ code: 'custom', path: ['channels', channel, 'environments', i], message: `unknown environment "${e}"` });
       });
     }
     cfg.alerts.forEach((rule, r) =>
       rule.environments.forEach((e, i) => {
-        if (!Object.hasOwn(cfg.environments, e)) ctx.addIssue({ code: 'custom', path: ['alerts', r, 'environments', i], message: `unknown environment "${e}"` });
+        if (!Object.hasOwn(cfg.environments, e))
+          ctx.addIssue({ code: 'custom', path: ['alerts', r, 'environments', i], message: `unknown environment "${e}"` });
       }),
     );
     for (const [channel, binding] of Object.entries(cfg.channels)) {
       (binding.apps ?? []).forEach((a, i) => {
-        if (a !== '*' && !Object.hasOwn(cfg.apps, a)) ctx.addIssue({ code: 'custom', path: ['channels', channel, 'apps', i], message: `unknown app "${a}"` });
+        if (a !== '*' && !Object.hasOwn(cfg.apps, a))
+          ctx.addIssue({ code: 'custom', path: ['channels', channel, 'apps', i], message: `unknown app "${a}"` });
       });
     }
     for (const [app, appCfg] of Object.entries(cfg.apps)) {
       for (const e of Object.keys(appCfg.environments)) {
-        if (!Object.hasOwn(cfg.environments, e)) ctx.addIssue({ code: 'custom', path: ['apps', app, 'environments', e], message: `unknown environment "${e}"` });
+        if (!Object.hasOwn(cfg.environments, e))
+          ctx.addIssue({ code: 'custom', path: ['apps', app, 'environments', e], message: `unknown environment "${e}"` });
       }
-      for (const issue of appProblems(app, appCfg)) ctx.addIssue({ code: 'custom', path: ['apps', app, ...issue.path], message: issue.message });
+      for (const issue of appProblems(app, appCfg))
+        ctx.addIssue({ code: 'custom', path: ['apps', app, ...issue.path], message: issue.message });
     }
   });
 
@@ -197,7 +218,10 @@ function resourceProblems(res: ParsedApp['resources']): { path: string[]; messag
   for (const [name, limit] of Object.entries(res?.limits ?? {})) {
     const request = res?.requests?.[name];
     if (request !== undefined && limit !== undefined && parseQuantity(request) > parseQuantity(limit)) {
-      out.push({ path: ['resources', 'requests', name], message: `the request ${request} is above the limit ${limit}; Kubernetes refuses that` });
+      out.push({
+        path: ['resources', 'requests', name],
+        message: `the request ${request} is above the limit ${limit}; Kubernetes refuses that`,
+      });
     }
   }
   return out;
@@ -208,11 +232,18 @@ function appProblems(app: string, cfg: ParsedApp): { path: PropertyKey[]; messag
   const out: { path: PropertyKey[]; message: string }[] = [];
   if (cfg.workload) {
     for (const key of [...TEMPLATE_KEYS, 'port'] as const) {
-      if (cfg[key] !== undefined) out.push({ path: [key], message: `\`${key}\` shapes a rendered app; an adopted app (\`workload\`) keeps its own spec, so remove it` });
+      if (cfg[key] !== undefined)
+        out.push({
+          path: [key],
+          message: `\`${key}\` shapes a rendered app; an adopted app (\`workload\`) keeps its own spec, so remove it`,
+        });
     }
   }
   out.push(...resourceProblems(cfg.resources));
-  const layers: { path: PropertyKey[]; over: Partial<ParsedApp> }[] = [{ path: [], over: {} }, ...Object.entries(cfg.environments).map(([e, over]) => ({ path: ['environments', e], over: over as Partial<ParsedApp> }))];
+  const layers: { path: PropertyKey[]; over: Partial<ParsedApp> }[] = [
+    { path: [], over: {} },
+    ...Object.entries(cfg.environments).map(([e, over]) => ({ path: ['environments', e], over: over as Partial<ParsedApp> })),
+  ];
   for (const { path, over } of layers) {
     if (path.length > 0) out.push(...resourceProblems(over.resources).map((p) => ({ ...p, path: [...path, ...p.path] })));
     if (cfg.workload) continue;
@@ -221,14 +252,20 @@ function appProblems(app: string, cfg: ParsedApp): { path: PropertyKey[]; messag
     const hasPorts = eff.port !== undefined || Object.keys(eff.ports ?? {}).length > 0;
     if (eff.port !== undefined && eff.ports) out.push({ path: [...path, 'ports'], message: 'give `port` or `ports`, not both' });
     if ((hasPorts || kind === 'StatefulSet') && !DNS1035_LABEL.test(app)) {
-      out.push({ path: [], message: `"${app}" renders a Service, whose name must be a DNS-1035 label (starting with a letter); rename the app or adopt the workload with \`workload\`` });
+      out.push({
+        path: [],
+        message: `"${app}" renders a Service, whose name must be a DNS-1035 label (starting with a letter); rename the app or adopt the workload with \`workload\``,
+      });
     }
-    if (eff.ingress && !hasPorts) out.push({ path: [...path, 'ingress'], message: 'an Ingress routes to the app\'s Service: give `port` or `ports`' });
+    if (eff.ingress && !hasPorts)
+      out.push({ path: [...path, 'ingress'], message: "an Ingress routes to the app's Service: give `port` or `ports`" });
     if (eff.ingress?.port && !Object.hasOwn(eff.ports ?? (eff.port ? { http: eff.port } : {}), eff.ingress.port)) {
       out.push({ path: [...path, 'ingress', 'port'], message: `no port named "${eff.ingress.port}" in \`ports\`` });
     }
-    if (eff.storage && kind !== 'StatefulSet') out.push({ path: [...path, 'storage'], message: '`storage` needs `kind: StatefulSet` (a volume per pod)' });
-    if (kind === 'StatefulSet' && eff.maxSurge !== undefined) out.push({ path: [...path, 'maxSurge'], message: 'a StatefulSet has no surge: remove `maxSurge`' });
+    if (eff.storage && kind !== 'StatefulSet')
+      out.push({ path: [...path, 'storage'], message: '`storage` needs `kind: StatefulSet` (a volume per pod)' });
+    if (kind === 'StatefulSet' && eff.maxSurge !== undefined)
+      out.push({ path: [...path, 'maxSurge'], message: 'a StatefulSet has no surge: remove `maxSurge`' });
   }
   const seen = new Set<string>();
   return out.filter((p) => !seen.has(`${p.path.join('.')}|${p.message}`) && Boolean(seen.add(`${p.path.join('.')}|${p.message}`)));

@@ -8,7 +8,7 @@ export type Role = (typeof ROLES)[number];
 
 /** Process settings from the environment. Secrets come only from here, never from the config file. */
 const settingsSchema = z.object({
-  SLACK_BOT_TOKEN: z.string({ error: 'is required: the bot token (xoxb-…) from your Slack app\'s OAuth & Permissions page' }).min(1),
+  SLACK_BOT_TOKEN: z.string({ error: "is required: the bot token (xoxb-…) from your Slack app's OAuth & Permissions page" }).min(1),
   SLACK_SIGNING_SECRET: z.string().optional(),
   SLACK_APP_TOKEN: z.string().optional(),
   SLACK_API_URL: z.url().optional(),
@@ -16,18 +16,32 @@ const settingsSchema = z.object({
   // Never echo the value: it may hold a password.
   REDIS_URL: z
     .string()
-    .refine((v) => /^rediss?:\/\/[^\s]*$/.test(v) && URL.canParse(v) && new URL(v).hostname !== '', 'must be redis://[user:password@]host[:port][/db] or rediss://… for TLS, with special characters in the password percent-encoded (value not shown: it may hold a password)')
+    .refine(
+      (v) => /^rediss?:\/\/[^\s]*$/.test(v) && URL.canParse(v) && new URL(v).hostname !== '',
+      'must be redis://[user:password@]host[:port][/db] or rediss://… for TLS, with special characters in the password percent-encoded (value not shown: it may hold a password)',
+    )
     .default(DEFAULT_REDIS_URL),
   REDIS_TLS_CA: z.string().min(1).optional(),
-  REDIS_SENTINELS: z.string().refine((v) => parseHostList(v) !== undefined, 'must be host:port,host:port,…').optional(),
+  REDIS_SENTINELS: z
+    .string()
+    .refine((v) => parseHostList(v) !== undefined, 'must be host:port,host:port,…')
+    .optional(),
   REDIS_SENTINEL_NAME: z.string().min(1).optional(),
   REDIS_SENTINEL_PASSWORD: z.string().optional(),
-  REDIS_CLUSTER_NODES: z.string().refine((v) => parseHostList(v) !== undefined, 'must be host:port,host:port,…').optional(),
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .refine((v) => parseHostList(v) !== undefined, 'must be host:port,host:port,…')
+    .optional(),
   CHATOPS_CONFIG: z.string().default('./chatops.yaml'),
   CHATOPS_ROLE: z.enum(ROLES).optional(),
-  CHATOPS_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]*(\{[A-Za-z0-9_-]+\})?[A-Za-z0-9_-]*$/, 'letters, digits, _ and - (optionally one {hash tag})').optional(),
+  CHATOPS_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*(\{[A-Za-z0-9_-]+\})?[A-Za-z0-9_-]*$/, 'letters, digits, _ and - (optionally one {hash tag})')
+    .optional(),
   CHATOPS_SIGNING_KEY: z
-    .string({ error: `is required: a random secret of at least ${MIN_SIGNING_KEY_LENGTH} characters, the same in every replica (e.g. \`openssl rand -base64 32\`); it signs jobs and approvals in Redis` })
+    .string({
+      error: `is required: a random secret of at least ${MIN_SIGNING_KEY_LENGTH} characters, the same in every replica (e.g. \`openssl rand -base64 32\`); it signs jobs and approvals in Redis`,
+    })
     .min(MIN_SIGNING_KEY_LENGTH, `must be at least ${MIN_SIGNING_KEY_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`),
   CHATOPS_SIGNING_KEY_PREVIOUS: z.string().min(MIN_SIGNING_KEY_LENGTH, `must be at least ${MIN_SIGNING_KEY_LENGTH} characters`).optional(),
   CHATOPS_JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
@@ -75,15 +89,26 @@ export function roleFromArgs(argv: readonly string[]): Role | undefined {
 
 export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = []): Settings {
   const parsed = settingsSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!parsed.success) throw new SettingsError(`invalid environment:\n${formatIssues(parsed.error.issues).map((p) => `  - ${p}`).join('\n')}`);
+  if (!parsed.success)
+    throw new SettingsError(
+      `invalid environment:\n${formatIssues(parsed.error.issues)
+        .map((p) => `  - ${p}`)
+        .join('\n')}`,
+    );
   const s = parsed.data;
   const role = roleFromArgs(argv) ?? s.CHATOPS_ROLE;
   const roles: Role[] = role ? [role] : [...ROLES];
   if (!s.SLACK_APP_TOKEN && roles.includes('app') && !s.SLACK_SIGNING_SECRET) {
-    throw new SettingsError('invalid environment:\n  - SLACK_SIGNING_SECRET: is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
+    throw new SettingsError(
+      'invalid environment:\n  - SLACK_SIGNING_SECRET: is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)',
+    );
   }
-  if (s.REDIS_SENTINELS && s.REDIS_CLUSTER_NODES) throw new SettingsError('invalid environment:\n  - REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one or the other, not both');
-  if (s.REDIS_SENTINELS && !s.REDIS_SENTINEL_NAME) throw new SettingsError('invalid environment:\n  - REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS (the master group name, e.g. mymaster)');
+  if (s.REDIS_SENTINELS && s.REDIS_CLUSTER_NODES)
+    throw new SettingsError('invalid environment:\n  - REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one or the other, not both');
+  if (s.REDIS_SENTINELS && !s.REDIS_SENTINEL_NAME)
+    throw new SettingsError(
+      'invalid environment:\n  - REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS (the master group name, e.g. mymaster)',
+    );
   return {
     botToken: s.SLACK_BOT_TOKEN,
     signingSecret: s.SLACK_SIGNING_SECRET ?? '',

@@ -15,7 +15,10 @@ export const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const objectName = z.string().max(253).regex(DNS1123_SUBDOMAIN, 'must be a Kubernetes object name: lowercase letters, digits, "-" and "."');
-const containerName = z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (a container name)');
+const containerName = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (a container name)');
 const portNumber = z.number().int().min(1).max(65535);
 /** IANA_SVC_NAME, as Kubernetes checks a port name. */
 const portName = z
@@ -48,16 +51,32 @@ function stringMap(what: 'label' | 'annotation') {
 }
 
 const probeTimings = {
-  initialDelaySeconds: z.number().int().min(0).max(3600).optional().describe('delay before the first readiness/liveness probe (default 0: the startup probe covers start-up)'),
+  initialDelaySeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .optional()
+    .describe('delay before the first readiness/liveness probe (default 0: the startup probe covers start-up)'),
   periodSeconds: z.number().int().min(1).max(300).optional().describe('seconds between probes (default 10)'),
   timeoutSeconds: z.number().int().min(1).max(60).optional().describe('seconds a probe may take (default 2)'),
   failureThreshold: z.number().int().min(1).max(20).optional().describe('failures in a row before not ready / restarted (default 3)'),
-  startupSeconds: z.number().int().min(0).max(3600).optional().describe('how long the app may take to start before liveness counts (default 120; 0 = no startup probe)'),
+  startupSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .optional()
+    .describe('how long the app may take to start before liveness counts (default 120; 0 = no startup probe)'),
 };
 
 export const healthCheckSchema = z
   .object({
-    http: z.object({ path: z.string().startsWith('/', 'an HTTP path starts with "/"'), port: z.union([portNumber, portName]) }).strict().optional().describe('HTTP GET probe: 2xx/3xx is healthy'),
+    http: z
+      .object({ path: z.string().startsWith('/', 'an HTTP path starts with "/"'), port: z.union([portNumber, portName]) })
+      .strict()
+      .optional()
+      .describe('HTTP GET probe: 2xx/3xx is healthy'),
     tcp: z.union([portNumber, portName]).optional().describe('TCP probe: the port accepts a connection'),
     exec: z.array(z.string().min(1)).min(1).optional().describe('command run in the container: exit 0 is healthy'),
     liveness: z.boolean().optional().describe('also restart the container when the check keeps failing (default true)'),
@@ -88,20 +107,23 @@ const affinity = z
 
 const ingress = z
   .object({
-    host: z.string().max(253).regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, 'must be a DNS host name like app.example.com'),
+    host: z
+      .string()
+      .max(253)
+      .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, 'must be a DNS host name like app.example.com'),
     path: z.string().startsWith('/', 'an Ingress path starts with "/"').default('/'),
-    className: objectName.optional().describe('IngressClass (default: the cluster\'s default class)'),
+    className: objectName.optional().describe("IngressClass (default: the cluster's default class)"),
     tls: z.union([z.boolean(), objectName]).optional().describe('true = TLS with Secret <app>-tls; a name = that Secret'),
     port: portName.optional().describe('Service port to route to (default `http`, else the first port)'),
   })
   .strict()
-  .describe('renders an Ingress routing host/path to the app\'s Service');
+  .describe("renders an Ingress routing host/path to the app's Service");
 
 const storage = z
   .object({
     size: quantity.describe('PersistentVolumeClaim size, e.g. 10Gi'),
     mountPath: z.string().startsWith('/', 'a mount path is absolute'),
-    storageClass: objectName.optional().describe('StorageClass (default: the cluster\'s default)'),
+    storageClass: objectName.optional().describe("StorageClass (default: the cluster's default)"),
   })
   .strict()
   .describe('StatefulSet only: a volume per pod (volumeClaimTemplate)');
@@ -109,13 +131,16 @@ const storage = z
 /** Template fields of a rendered app; each can be overridden per environment. */
 export const templateFields = {
   kind: z.enum(WORKLOAD_KINDS).optional().describe('what to render (default Deployment)'),
-  ports: z.record(portName, portNumber).optional().describe('named container ports, e.g. { http: 8080, metrics: 9090 }; the Service exposes each'),
+  ports: z
+    .record(portName, portNumber)
+    .optional()
+    .describe('named container ports, e.g. { http: 8080, metrics: 9090 }; the Service exposes each'),
   healthCheck: healthCheckSchema.optional(),
   nodeSelector: stringMap('label').optional().describe('node labels the pods must run on'),
   tolerations: z.array(toleration).optional().describe('taints the pods tolerate'),
   affinity: affinity.optional(),
   spread: z.enum(['zone', 'node']).optional().describe('spread pods across zones or nodes (a topology spread constraint)'),
-  command: z.array(z.string()).optional().describe('container entrypoint (replaces the image\'s)'),
+  command: z.array(z.string()).optional().describe("container entrypoint (replaces the image's)"),
   args: z.array(z.string()).optional().describe('container arguments'),
   labels: stringMap('label').optional().describe('extra labels on every rendered object and the pods'),
   annotations: stringMap('annotation').optional().describe('extra annotations on the pods'),
@@ -130,9 +155,9 @@ export const templateFields = {
 export const workloadSchema = z
   .object({
     kind: z.enum(WORKLOAD_KINDS).describe('kind of the existing workload'),
-    name: objectName.describe('its name in each environment\'s namespace'),
+    name: objectName.describe("its name in each environment's namespace"),
     container: containerName.describe('the container whose image `deploy` sets; nothing else is changed'),
     configMap: objectName.optional().describe('ConfigMap `config` edits (absent: `config` is refused)'),
   })
   .strict()
-  .describe('adopt an existing workload instead of rendering one: deploy changes only this container\'s image');
+  .describe("adopt an existing workload instead of rendering one: deploy changes only this container's image");

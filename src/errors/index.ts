@@ -51,5 +51,9 @@ export function describeError(err: unknown, log?: { error: (obj: object, msg: st
   }
   const ref = newErrorRef();
   log?.error({ err, ref }, 'internal error');
-  return { text: `:boom: internal error (ref ${ref}) — the details are in the bot's log; tell the ops team this ref.`, ref, retryable: false };
+  return {
+    text: `:boom: internal error (ref ${ref}) — the details are in the bot's log; tell the ops team this ref.`,
+    ref,
+    retryable: false,
+  };
 }

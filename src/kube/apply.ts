@@ -1,4 +1,11 @@
-import { PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Deployment, type V1Ingress, type V1Service } from '@kubernetes/client-node';
+import {
+  PatchStrategy,
+  setHeaderOptions,
+  type V1ConfigMap,
+  type V1Deployment,
+  type V1Ingress,
+  type V1Service,
+} from '@kubernetes/client-node';
 import type { ClusterClient } from './clusters.js';
 import { FIELD_MANAGER } from './render.js';
 import { fromKubeError } from './errors.js';

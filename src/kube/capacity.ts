@@ -67,8 +67,14 @@ function containerRequests(c: Pick<V1Container, 'resources'>): Requests {
   return { cpuMillis: cpuMillis(requests.cpu), memoryBytes: memoryBytes(requests.memory) };
 }
 
-export const addRequests = (a: Requests, b: Requests): Requests => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes });
-const maxRequests = (a: Requests, b: Requests): Requests => ({ cpuMillis: Math.max(a.cpuMillis, b.cpuMillis), memoryBytes: Math.max(a.memoryBytes, b.memoryBytes) });
+export const addRequests = (a: Requests, b: Requests): Requests => ({
+  cpuMillis: a.cpuMillis + b.cpuMillis,
+  memoryBytes: a.memoryBytes + b.memoryBytes,
+});
+const maxRequests = (a: Requests, b: Requests): Requests => ({
+  cpuMillis: Math.max(a.cpuMillis, b.cpuMillis),
+  memoryBytes: Math.max(a.memoryBytes, b.memoryBytes),
+});
 
 /**
  * What the scheduler reserves for a pod: the larger of (app containers + sidecars)
@@ -124,7 +130,11 @@ export function percentOf(used: number, total: number): number {
 export function nodeCapacity(node: V1Node, pods: readonly V1Pod[]): NodeCapacity {
   const name = node.metadata?.name ?? '?';
   const source = node.status?.allocatable ?? node.status?.capacity ?? {};
-  const allocatable = { cpuMillis: cpuMillis(source.cpu), memoryBytes: memoryBytes(source.memory), pods: Math.floor(quantityOrZero(source.pods)) };
+  const allocatable = {
+    cpuMillis: cpuMillis(source.cpu),
+    memoryBytes: memoryBytes(source.memory),
+    pods: Math.floor(quantityOrZero(source.pods)),
+  };
   const here = pods.filter((p) => p.spec?.nodeName === name && holdsResources(p));
   const requested = here.reduce((sum, p) => addRequests(sum, podRequests(p)), ZERO_REQUESTS);
   return {
@@ -159,9 +169,7 @@ export function clusterCapacity(nodes: readonly V1Node[], pods: readonly V1Pod[]
     if (list) list.push(pod);
     else byNode.set(node, [pod]);
   }
-  return nodes
-    .map((n) => nodeCapacity(n, byNode.get(n.metadata?.name ?? '') ?? []))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return nodes.map((n) => nodeCapacity(n, byNode.get(n.metadata?.name ?? '') ?? [])).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Does a pod with these requests fit the node's free room (resources and pod slots; taints and affinity not considered)? */
@@ -177,7 +185,8 @@ export function fits(node: NodeCapacity, requests: Requests): boolean {
  */
 export function nodeWithMostRoom(nodes: readonly NodeCapacity[], requests?: Requests): NodeCapacity | undefined {
   const share = (free: number, total: number) => (total > 0 ? free / total : 0);
-  const score = (n: NodeCapacity) => Math.min(share(n.free.cpuMillis, n.allocatable.cpuMillis), share(n.free.memoryBytes, n.allocatable.memoryBytes));
+  const score = (n: NodeCapacity) =>
+    Math.min(share(n.free.cpuMillis, n.allocatable.cpuMillis), share(n.free.memoryBytes, n.allocatable.memoryBytes));
   let best: NodeCapacity | undefined;
   for (const node of nodes) {
     if (!node.ready || node.unschedulable || node.free.pods < 1) continue;
@@ -200,10 +209,24 @@ export function formatCpu(millis: number): string {
 export function formatMemory(bytes: number): string {
   const b = Math.ceil(bytes);
   if (b === 0) return '0';
-  for (const [suffix, factor] of [['Ei', BINARY.Ei!], ['Pi', BINARY.Pi!], ['Ti', BINARY.Ti!], ['Gi', BINARY.Gi!], ['Mi', BINARY.Mi!], ['Ki', BINARY.Ki!]] as const) {
+  for (const [suffix, factor] of [
+    ['Ei', BINARY.Ei!],
+    ['Pi', BINARY.Pi!],
+    ['Ti', BINARY.Ti!],
+    ['Gi', BINARY.Gi!],
+    ['Mi', BINARY.Mi!],
+    ['Ki', BINARY.Ki!],
+  ] as const) {
     if (b % factor === 0) return `${b / factor}${suffix}`;
   }
-  for (const [suffix, factor] of [['E', 1e18], ['P', 1e15], ['T', 1e12], ['G', 1e9], ['M', 1e6], ['k', 1e3]] as const) {
+  for (const [suffix, factor] of [
+    ['E', 1e18],
+    ['P', 1e15],
+    ['T', 1e12],
+    ['G', 1e9],
+    ['M', 1e6],
+    ['k', 1e3],
+  ] as const) {
     if (b % factor === 0) return `${b / factor}${suffix}`;
   }
   return String(b);

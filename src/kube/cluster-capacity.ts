@@ -43,7 +43,11 @@ export async function listNodes(cluster: ClusterClient, labelSelector?: string):
     const nodes: V1Node[] = [];
     let token: string | undefined;
     do {
-      const page = await cluster.core.listNode({ limit: PAGE, ...(labelSelector ? { labelSelector } : {}), ...(token ? { _continue: token } : {}) });
+      const page = await cluster.core.listNode({
+        limit: PAGE,
+        ...(labelSelector ? { labelSelector } : {}),
+        ...(token ? { _continue: token } : {}),
+      });
       nodes.push(...page.items);
       token = page.metadata?._continue || undefined;
     } while (token);
@@ -54,7 +58,10 @@ export async function listNodes(cluster: ClusterClient, labelSelector?: string):
 }
 
 /** Requested vs allocatable for the cluster's nodes (those matching `labelSelector`, if given), sorted by name. */
-export async function readClusterCapacity(cluster: ClusterClient, opts: { labelSelector?: string; nodeNames?: readonly string[] } = {}): Promise<NodeCapacity[]> {
+export async function readClusterCapacity(
+  cluster: ClusterClient,
+  opts: { labelSelector?: string; nodeNames?: readonly string[] } = {},
+): Promise<NodeCapacity[]> {
   let nodes = await listNodes(cluster, opts.labelSelector);
   if (opts.nodeNames) {
     const wanted = new Set(opts.nodeNames);

@@ -1,15 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AppsV1Api,
-  AuthorizationV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  KubeConfig,
-  NetworkingV1Api,
-  Watch,
-} from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, Watch } from '@kubernetes/client-node';
 import type { ClusterConfig, Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { clusterOf, environmentOf } from '../config/lookup.js';
@@ -63,14 +55,20 @@ export function loadKubeConfig(name: string, cluster: ClusterConfig | undefined,
     throw new ConfigError(configFile, [`${where}: cannot load kubeconfig ${path}: ${(err as Error).message}`]);
   }
   const contextName = cluster?.context ?? kc.getCurrentContext();
-  if (!contextName) throw new ConfigError(configFile, [`${where}: kubeconfig ${path} has no current-context; name one with clusters.<name>.context`]);
+  if (!contextName)
+    throw new ConfigError(configFile, [`${where}: kubeconfig ${path} has no current-context; name one with clusters.<name>.context`]);
   const context = kc.getContextObject(contextName);
   if (!context) {
-    const known = kc.getContexts().map((c) => c.name).join(', ') || 'none';
+    const known =
+      kc
+        .getContexts()
+        .map((c) => c.name)
+        .join(', ') || 'none';
     throw new ConfigError(configFile, [`${where}.context: unknown context "${contextName}" in ${path} (known: ${known})`]);
   }
   kc.setCurrentContext(contextName);
-  if (!kc.getCurrentCluster()) throw new ConfigError(configFile, [`${where}: context "${contextName}" names a cluster missing from ${path}`]);
+  if (!kc.getCurrentCluster())
+    throw new ConfigError(configFile, [`${where}: context "${contextName}" names a cluster missing from ${path}`]);
   return kc;
 }
 
@@ -92,7 +90,10 @@ export function makeClusterClient(name: string, kc: KubeConfig): ClusterClient {
 export class Clusters {
   private readonly byName = new Map<string, ClusterClient>();
 
-  constructor(private readonly config: Config, configFile: string) {
+  constructor(
+    private readonly config: Config,
+    configFile: string,
+  ) {
     for (const env of Object.values(config.environments)) {
       const name = env.cluster ?? CURRENT_CONTEXT;
       if (this.byName.has(name)) continue;

@@ -64,7 +64,8 @@ export function parseConfigChange(action: 'set' | 'unset', words: readonly strin
     if (seen.has(key)) return { problem: `\`${key}\` is given twice` };
     seen.add(key);
     const value = unescapeSlack(word.slice(eq + 1));
-    if (Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES) return { problem: `the value of \`${key}\` is longer than ${MAX_VALUE_BYTES} bytes` };
+    if (Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES)
+      return { problem: `the value of \`${key}\` is longer than ${MAX_VALUE_BYTES} bytes` };
     values[key] = value;
   }
   return { change: { action, values } };
@@ -98,7 +99,9 @@ export function configPatch(changes: readonly KeyChange[]): { data: Record<strin
 export function displayValue(key: string, value: string, secretKeys: readonly string[], max = 200): string {
   if (secretKeys.includes(key)) return SECRET_MASK;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is made visible
-  const visible = value.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  const visible = value.replace(/[\u0000-\u001f\u007f]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
   return visible.length > max ? `${visible.slice(0, max - 1)}…` : visible;
 }
 
@@ -119,7 +122,12 @@ export async function readConfigMap(cluster: ClusterClient, namespace: string, n
 }
 
 /** Merge-patches the ConfigMap's data under the `config` verb's own field manager. */
-export async function patchConfigMap(cluster: ClusterClient, namespace: string, name: string, changes: readonly KeyChange[]): Promise<V1ConfigMap> {
+export async function patchConfigMap(
+  cluster: ClusterClient,
+  namespace: string,
+  name: string,
+  changes: readonly KeyChange[],
+): Promise<V1ConfigMap> {
   try {
     return await cluster.core.patchNamespacedConfigMap(
       { name, namespace, body: configPatch(changes), fieldManager: FIELD_MANAGER_CONFIG },
@@ -136,7 +144,20 @@ export async function patchConfigMap(cluster: ClusterClient, namespace: string, 
  * for when the template already carries this checksum but the pods started
  * with other data (a stale stamp), so only a restart makes them load it.
  */
-export async function stampConfigChecksum(cluster: ClusterClient, namespace: string, deployment: string, sum: string, restartedAt?: string) {
+export async function stampConfigChecksum(
+  cluster: ClusterClient,
+  namespace: string,
+  deployment: string,
+  sum: string,
+  restartedAt?: string,
+) {
   const annotations = { [ANNOTATION_CONFIG_CHECKSUM]: sum, ...(restartedAt ? { [ANNOTATION_RESTARTED_AT]: restartedAt } : {}) };
-  return patchDeployment(cluster, namespace, deployment, { spec: { template: { metadata: { annotations } } } }, PatchStrategy.StrategicMergePatch, FIELD_MANAGER_CONFIG);
+  return patchDeployment(
+    cluster,
+    namespace,
+    deployment,
+    { spec: { template: { metadata: { annotations } } } },
+    PatchStrategy.StrategicMergePatch,
+    FIELD_MANAGER_CONFIG,
+  );
 }

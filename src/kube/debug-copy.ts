@@ -77,13 +77,19 @@ export function debugCopyOf(source: V1Pod, opts: DebugCopyOptions): V1Pod {
 
 /** The app's debug copies in the namespace. */
 export async function listDebugCopies(cluster: ClusterClient, namespace: string, app: string): Promise<V1Pod[]> {
-  const list = await kubeCall(cluster.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_DEBUG_OF}=${app}` }), `debug copies of ${app} in namespace ${namespace}`);
+  const list = await kubeCall(
+    cluster.core.listNamespacedPod({ namespace, labelSelector: `${LABEL_DEBUG_OF}=${app}` }),
+    `debug copies of ${app} in namespace ${namespace}`,
+  );
   return list.items.filter((p) => !p.metadata?.deletionTimestamp);
 }
 
 export async function createDebugCopy(cluster: ClusterClient, pod: V1Pod): Promise<V1Pod> {
   const namespace = pod.metadata?.namespace ?? '';
-  return kubeCall(cluster.core.createNamespacedPod({ namespace, body: pod, fieldManager: FIELD_MANAGER }), `debug copy ${pod.metadata?.name ?? '?'} in namespace ${namespace}`);
+  return kubeCall(
+    cluster.core.createNamespacedPod({ namespace, body: pod, fieldManager: FIELD_MANAGER }),
+    `debug copy ${pod.metadata?.name ?? '?'} in namespace ${namespace}`,
+  );
 }
 
 /**
@@ -103,7 +109,10 @@ export async function deleteDebugCopy(cluster: ClusterClient, namespace: string,
     throw conflict(`Pod \`${name}\` is not a debug copy of ${app}, so \`debug --delete\` leaves it alone.`);
   }
   try {
-    await kubeCall(cluster.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }), `debug copy ${name} in namespace ${namespace}`);
+    await kubeCall(
+      cluster.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
+      `debug copy ${name} in namespace ${namespace}`,
+    );
     return true;
   } catch (err) {
     if (isChatOpsError(err) && err.kind === 'not_found') return false;

@@ -18,7 +18,13 @@ const what = (namespace: string, name: string) => `deployment ${name} in namespa
  * Reads a Deployment a user named. A missing one is a not-found error that
  * says where to look; `envName` names the environment in that hint.
  */
-export async function readDeployment(cluster: ClusterClient, namespace: string, name: string, envName: string, hint?: string): Promise<V1Deployment> {
+export async function readDeployment(
+  cluster: ClusterClient,
+  namespace: string,
+  name: string,
+  envName: string,
+  hint?: string,
+): Promise<V1Deployment> {
   try {
     return await cluster.apps.readNamespacedDeployment({ name, namespace });
   } catch (err) {
@@ -60,7 +66,10 @@ export async function patchDeployment(
   fieldManager: string,
 ): Promise<V1Deployment> {
   try {
-    return await cluster.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager }, setHeaderOptions('Content-Type', strategy));
+    return await cluster.apps.patchNamespacedDeployment(
+      { name, namespace, body, fieldManager },
+      setHeaderOptions('Content-Type', strategy),
+    );
   } catch (err) {
     throw fromKubeError(err, what(namespace, name));
   }
@@ -88,7 +97,9 @@ export async function listReplicaSetsOf(cluster: ClusterClient, deployment: V1De
   const name = deployment.metadata?.name ?? '';
   const namespace = deployment.metadata?.namespace ?? '';
   const matchLabels = deployment.spec?.selector.matchLabels ?? {};
-  const labelSelector = Object.entries(matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+  const labelSelector = Object.entries(matchLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   try {
     const list = await cluster.apps.listNamespacedReplicaSet({ namespace, ...(labelSelector ? { labelSelector } : {}) });
     return ownedReplicaSets(deployment, list.items);

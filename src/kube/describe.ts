@@ -93,12 +93,18 @@ function summarizeContainer(c: V1Container, role: ContainerSummary['role'], secr
     ...(args ? { args } : {}),
     env: (c.env ?? []).map((e) => envLine(e, secretKeys)),
     envFrom: (c.envFrom ?? []).map((e) =>
-      e.secretRef ? `all keys of secret ${e.secretRef.name ?? '?'}${e.prefix ? ` (prefix ${e.prefix})` : ''}` : `all keys of configmap ${e.configMapRef?.name ?? '?'}${e.prefix ? ` (prefix ${e.prefix})` : ''}`,
+      e.secretRef
+        ? `all keys of secret ${e.secretRef.name ?? '?'}${e.prefix ? ` (prefix ${e.prefix})` : ''}`
+        : `all keys of configmap ${e.configMapRef?.name ?? '?'}${e.prefix ? ` (prefix ${e.prefix})` : ''}`,
     ),
     resources: resourcesLine(c),
-    probes: [probeLine('startup', c.startupProbe), probeLine('readiness', c.readinessProbe), probeLine('liveness', c.livenessProbe)].filter((p): p is string => p !== undefined),
+    probes: [probeLine('startup', c.startupProbe), probeLine('readiness', c.readinessProbe), probeLine('liveness', c.livenessProbe)].filter(
+      (p): p is string => p !== undefined,
+    ),
     ports: (c.ports ?? []).map((p) => `${p.name ? `${p.name} ` : ''}${p.containerPort}/${p.protocol ?? 'TCP'}`),
-    mounts: (c.volumeMounts ?? []).map((m) => `${m.mountPath} ← ${m.name}${m.readOnly ? ' (ro)' : ''}${m.subPath ? ` subPath ${m.subPath}` : ''}`),
+    mounts: (c.volumeMounts ?? []).map(
+      (m) => `${m.mountPath} ← ${m.name}${m.readOnly ? ' (ro)' : ''}${m.subPath ? ` subPath ${m.subPath}` : ''}`,
+    ),
   };
 }
 
@@ -125,14 +131,19 @@ export function summarizePodSpec(spec: V1PodSpec | undefined, secretKeys: readon
   });
   const placement = [
     ...Object.entries(spec.nodeSelector ?? {}).map(([k, v]) => `nodeSelector ${k}=${v}`),
-    ...(spec.tolerations ?? []).map((t) => `toleration ${t.key ?? '*'}${t.operator === 'Exists' ? ' exists' : `=${t.value ?? ''}`}${t.effect ? `:${t.effect}` : ''}`),
+    ...(spec.tolerations ?? []).map(
+      (t) => `toleration ${t.key ?? '*'}${t.operator === 'Exists' ? ' exists' : `=${t.value ?? ''}`}${t.effect ? `:${t.effect}` : ''}`,
+    ),
     ...(spec.affinity?.nodeAffinity ? ['node affinity rules'] : []),
     ...(spec.affinity?.podAffinity ? ['pod affinity rules'] : []),
     ...(spec.affinity?.podAntiAffinity ? ['pod anti-affinity rules'] : []),
     ...(spec.topologySpreadConstraints ?? []).map((t) => `spread over ${t.topologyKey} (max skew ${t.maxSkew}, ${t.whenUnsatisfiable})`),
   ];
   return {
-    containers: [...(spec.initContainers ?? []).map((c) => summarizeContainer(c, 'init', secretKeys)), ...spec.containers.map((c) => summarizeContainer(c, 'app', secretKeys))],
+    containers: [
+      ...(spec.initContainers ?? []).map((c) => summarizeContainer(c, 'init', secretKeys)),
+      ...spec.containers.map((c) => summarizeContainer(c, 'app', secretKeys)),
+    ],
     volumes,
     placement,
     ...(spec.serviceAccountName ? { serviceAccount: spec.serviceAccountName } : {}),

@@ -38,7 +38,12 @@ export interface AppDiagnosis {
  * Looks at the app's pods and explains the first problem: which pod, what
  * state, the scheduler's message or the last log lines of the crashed container.
  */
-export async function diagnoseApp(cluster: ClusterClient, namespace: string, labelSelector: string, logLines = 10): Promise<AppDiagnosis | undefined> {
+export async function diagnoseApp(
+  cluster: ClusterClient,
+  namespace: string,
+  labelSelector: string,
+  logLines = 10,
+): Promise<AppDiagnosis | undefined> {
   const pods = await cluster.core.listNamespacedPod({ namespace, labelSelector });
   const newestFirst = [...pods.items].sort(
     (a, b) => timeMsOr(b.metadata?.creationTimestamp, 0) - timeMsOr(a.metadata?.creationTimestamp, 0),
@@ -83,7 +88,14 @@ export async function readLogTail(
   previous: boolean,
 ): Promise<string[] | undefined> {
   try {
-    const text = await cluster.core.readNamespacedPodLog({ name: pod, namespace, tailLines: lines, limitBytes: LOG_TAIL_MAX_BYTES, previous, ...(container ? { container } : {}) });
+    const text = await cluster.core.readNamespacedPodLog({
+      name: pod,
+      namespace,
+      tailLines: lines,
+      limitBytes: LOG_TAIL_MAX_BYTES,
+      previous,
+      ...(container ? { container } : {}),
+    });
     return String(text)
       .split('\n')
       .map((l) => l.replace(/\r$/, ''))

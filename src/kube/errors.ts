@@ -16,7 +16,7 @@ function statusOf(err: ApiException<unknown>): KubeStatus {
       return { message: body };
     }
   }
-  return (body ?? {});
+  return body ?? {};
 }
 
 /** HTTP status of a Kubernetes API failure, if it was one. */
@@ -38,7 +38,9 @@ export function fromKubeError(err: unknown, what: string, hint = ''): ChatOpsErr
         return notFound(`${what} not found${hint ? ` — ${hint}` : ''}.`, err);
       case 401:
       case 403:
-        return denied(`The bot's Kubernetes identity may not do this (${what}${detail}). Ops can run \`npm run check\` to see its permissions.`);
+        return denied(
+          `The bot's Kubernetes identity may not do this (${what}${detail}). Ops can run \`npm run check\` to see its permissions.`,
+        );
       case 409:
         return conflict(`${what} was changed by someone else meanwhile${detail}. Try again.`, err);
       case 400:

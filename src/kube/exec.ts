@@ -47,7 +47,14 @@ class CappedSink extends Writable {
   }
 }
 
-export async function execInPod(cluster: ClusterClient, namespace: string, pod: string, container: string, command: readonly string[], timeoutMs: number): Promise<ExecResult> {
+export async function execInPod(
+  cluster: ClusterClient,
+  namespace: string,
+  pod: string,
+  container: string,
+  command: readonly string[],
+  timeoutMs: number,
+): Promise<ExecResult> {
   const stdout = new CappedSink();
   const stderr = new CappedSink();
   const result = (exitCode: number | undefined, timedOut: boolean): ExecResult => ({
@@ -73,7 +80,12 @@ export async function execInPod(cluster: ClusterClient, namespace: string, pod: 
       })
       .catch((err: unknown) => {
         clearTimeout(timer);
-        reject(conflict(`Could not start the command in pod ${pod} (namespace ${namespace}): ${err instanceof Error ? err.message : String(err)}. Is the pod running, and may the bot use pods/exec (\`npm run check\`)?`, err));
+        reject(
+          conflict(
+            `Could not start the command in pod ${pod} (namespace ${namespace}): ${err instanceof Error ? err.message : String(err)}. Is the pod running, and may the bot use pods/exec (\`npm run check\`)?`,
+            err,
+          ),
+        );
       });
   });
 }

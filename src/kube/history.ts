@@ -59,7 +59,10 @@ export function revisionsOf(deployment: V1Deployment, replicaSets: readonly V1Re
         desired: rs.spec?.replicas ?? 0,
         ready: rs.status?.readyReplicas ?? 0,
         ...(cause ? { changeCause: cause } : {}),
-        formerRevisions: (annotations[ANNOTATION_REVISION_HISTORY] ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0),
+        formerRevisions: (annotations[ANNOTATION_REVISION_HISTORY] ?? '')
+          .split(',')
+          .map(Number)
+          .filter((n) => Number.isInteger(n) && n > 0),
         ...(annotationAttribution(annotations) ?? {}),
       };
     })

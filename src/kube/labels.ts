@@ -17,7 +17,8 @@ export function labelKeyProblem(key: string): string | undefined {
   if (prefix !== undefined) {
     if (prefix.length === 0) return `label key ${shown}: the prefix before "/" is empty`;
     if (prefix.length > 253) return `label key ${shown}: the prefix is at most 253 characters`;
-    if (!DNS1123_SUBDOMAIN.test(prefix)) return `label key ${shown}: the prefix must be a DNS subdomain (lowercase letters, digits, "-" and ".")`;
+    if (!DNS1123_SUBDOMAIN.test(prefix))
+      return `label key ${shown}: the prefix must be a DNS subdomain (lowercase letters, digits, "-" and ".")`;
   }
   if (name.length === 0) return `label key ${shown}: the name is empty`;
   if (name.length > 63) return `label key ${shown}: the name is at most 63 characters`;
@@ -32,7 +33,8 @@ export function labelValueProblem(value: string): string | undefined {
   if (value === '') return undefined;
   const shown = `\`${value.slice(0, 80)}\``;
   if (value.length > 63) return `label value ${shown}: at most 63 characters`;
-  if (!QUALIFIED_NAME.test(value)) return `label value ${shown}: letters, digits, "-", "_" or ".", starting and ending with a letter or digit`;
+  if (!QUALIFIED_NAME.test(value))
+    return `label value ${shown}: letters, digits, "-", "_" or ".", starting and ending with a letter or digit`;
   return undefined;
 }
 
@@ -86,7 +88,8 @@ export function parseLabelChanges(tokens: readonly string[]): { changes: LabelCh
     }
     const problem = labelKeyProblem(change.key) ?? (change.op === 'set' ? labelValueProblem(change.value) : undefined);
     if (problem) problems.push(problem);
-    else if (isManagedNodeLabel(change.key)) problems.push(`\`${change.key}\` is set by the kubelet or the cloud provider; changing it would break scheduling or be undone`);
+    else if (isManagedNodeLabel(change.key))
+      problems.push(`\`${change.key}\` is set by the kubelet or the cloud provider; changing it would break scheduling or be undone`);
     else if (seen.has(change.key)) problems.push(`label key \`${change.key}\` is given twice`);
     else {
       seen.add(change.key);

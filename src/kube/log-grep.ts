@@ -85,7 +85,9 @@ export function compileLogGrep(pattern: string): LogGrep {
   try {
     new RegExp(pattern);
   } catch (err) {
-    throw badInput(`\`--grep\` pattern is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    throw badInput(
+      `\`--grep\` pattern is not a valid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
+    );
   }
   return { mode: 'regex', filter: (lines) => filterWithBudget(pattern, lines) };
 }
@@ -93,10 +95,14 @@ export function compileLogGrep(pattern: string): LogGrep {
 function filterWithBudget(pattern: string, lines: readonly string[]): string[] {
   const sandbox = vm.createContext({ pattern, lines: [...lines], out: [] as number[] });
   try {
-    vm.runInContext('const re = new RegExp(pattern); for (let i = 0; i < lines.length; i++) if (re.test(lines[i])) out.push(i);', sandbox, { timeout: GREP_BUDGET_MS });
+    vm.runInContext('const re = new RegExp(pattern); for (let i = 0; i < lines.length; i++) if (re.test(lines[i])) out.push(i);', sandbox, {
+      timeout: GREP_BUDGET_MS,
+    });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
-      throw badInput(`\`--grep\` pattern took more than ${GREP_BUDGET_MS} ms on these logs and was stopped; use a simpler pattern or a plain word.`);
+      throw badInput(
+        `\`--grep\` pattern took more than ${GREP_BUDGET_MS} ms on these logs and was stopped; use a simpler pattern or a plain word.`,
+      );
     }
     throw err;
   }

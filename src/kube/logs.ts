@@ -56,7 +56,12 @@ function hasPrevious(pod: V1Pod, container: string): boolean {
  * Which (pod, container) pairs to read. `--pod` must be one of the app's pods
  * (checked here, never trusted); `--container` must exist in each chosen pod.
  */
-export function selectLogTargets(app: string, namespace: string, pods: readonly V1Pod[], opts: Pick<LogOptions, 'pod' | 'container' | 'previous'>): { targets: LogTarget[]; omittedPods: number } {
+export function selectLogTargets(
+  app: string,
+  namespace: string,
+  pods: readonly V1Pod[],
+  opts: Pick<LogOptions, 'pod' | 'container' | 'previous'>,
+): { targets: LogTarget[]; omittedPods: number } {
   if (pods.length === 0) {
     throw notFound(`No pods of ${app} in namespace ${namespace} — has it been deployed? Try \`/k8s status ${app} <env>\`.`);
   }
@@ -64,8 +69,13 @@ export function selectLogTargets(app: string, namespace: string, pods: readonly 
   if (opts.pod) {
     const pod = chosen.find((p) => p.metadata?.name === opts.pod);
     if (!pod) {
-      const names = chosen.slice(0, 10).map((p) => `\`${p.metadata?.name ?? '?'}\``).join(', ');
-      throw notFound(`Pod \`${opts.pod}\` is not a pod of ${app} in namespace ${namespace}. Its pods: ${names}${chosen.length > 10 ? ', …' : ''}.`);
+      const names = chosen
+        .slice(0, 10)
+        .map((p) => `\`${p.metadata?.name ?? '?'}\``)
+        .join(', ');
+      throw notFound(
+        `Pod \`${opts.pod}\` is not a pod of ${app} in namespace ${namespace}. Its pods: ${names}${chosen.length > 10 ? ', …' : ''}.`,
+      );
     }
     chosen = [pod];
   }
@@ -79,12 +89,17 @@ export function selectLogTargets(app: string, namespace: string, pods: readonly 
     let names = containers;
     if (opts.container) {
       if (!containers.includes(opts.container) && !inits.includes(opts.container)) {
-        throw badInput(`Pod \`${name}\` has no container \`${opts.container}\`; its containers: ${[...containers, ...inits].map((c) => `\`${c}\``).join(', ')}.`);
+        throw badInput(
+          `Pod \`${name}\` has no container \`${opts.container}\`; its containers: ${[...containers, ...inits].map((c) => `\`${c}\``).join(', ')}.`,
+        );
       }
       names = [opts.container];
     }
     for (const container of names) {
-      const skip = opts.previous && !hasPrevious(pod, container) ? `no previous container for pod ${name}${names.length > 1 ? ` (container ${container})` : ''}: it has not restarted` : undefined;
+      const skip =
+        opts.previous && !hasPrevious(pod, container)
+          ? `no previous container for pod ${name}${names.length > 1 ? ` (container ${container})` : ''}: it has not restarted`
+          : undefined;
       targets.push({ pod: name, container, ...(skip ? { skip } : {}) });
     }
   }
@@ -95,7 +110,11 @@ export function selectLogTargets(app: string, namespace: string, pods: readonly 
 export function splitLogLines(text: string, tail: number): string[] {
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
-  return lines.slice(-tail).map((l) => (l.length > MAX_LINE_LENGTH ? `${l.slice(0, MAX_LINE_LENGTH)}… [line cut at ${MAX_LINE_LENGTH} characters]` : l.replace(/\r$/, '')));
+  return lines
+    .slice(-tail)
+    .map((l) =>
+      l.length > MAX_LINE_LENGTH ? `${l.slice(0, MAX_LINE_LENGTH)}… [line cut at ${MAX_LINE_LENGTH} characters]` : l.replace(/\r$/, ''),
+    );
 }
 
 async function readStream(cluster: ClusterClient, namespace: string, target: LogTarget, opts: LogOptions): Promise<LogStream> {
@@ -138,7 +157,12 @@ function apiMessage(err: unknown): string | undefined {
 }
 
 /** Reads the targets a few at a time, in the targets' order. A failure that is not about one pod fails the whole. */
-export async function readLogStreams(cluster: ClusterClient, namespace: string, targets: readonly LogTarget[], opts: LogOptions): Promise<LogStream[]> {
+export async function readLogStreams(
+  cluster: ClusterClient,
+  namespace: string,
+  targets: readonly LogTarget[],
+  opts: LogOptions,
+): Promise<LogStream[]> {
   const out = new Array<LogStream>(targets.length);
   let next = 0;
   const worker = async () => {

@@ -41,7 +41,13 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   { verb: 'list', group: APPS, resource: 'deployments', scope: 'namespace', why: 'status <env>: every Deployment in the environment' },
   { verb: 'watch', group: APPS, resource: 'deployments', scope: 'namespace', why: 'follow a rollout to the end (watch, not poll)' },
   { verb: 'patch', group: APPS, resource: 'deployments', scope: 'namespace', why: 'deploy (server-side apply), restart, rollback' },
-  { verb: 'create', group: APPS, resource: 'deployments', scope: 'namespace', why: 'deploy of an app not yet in the namespace (apply creates it)' },
+  {
+    verb: 'create',
+    group: APPS,
+    resource: 'deployments',
+    scope: 'namespace',
+    why: 'deploy of an app not yet in the namespace (apply creates it)',
+  },
   { verb: 'get', group: APPS, resource: 'deployments', subresource: 'scale', scope: 'namespace', why: 'scale: read the replica count' },
   { verb: 'patch', group: APPS, resource: 'deployments', subresource: 'scale', scope: 'namespace', why: 'scale: set the replica count' },
   // StatefulSets and DaemonSets: rendered (apply) or adopted (set image), restarted, scaled, rolled back, watched.
@@ -49,17 +55,29 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   { verb: 'list', group: APPS, resource: 'statefulsets', scope: 'namespace', why: 'status <env>: every StatefulSet in the environment' },
   { verb: 'watch', group: APPS, resource: 'statefulsets', scope: 'namespace', why: 'follow a StatefulSet rollout (watch, not poll)' },
   { verb: 'patch', group: APPS, resource: 'statefulsets', scope: 'namespace', why: 'deploy (apply or set image), restart, rollback' },
-  { verb: 'create', group: APPS, resource: 'statefulsets', scope: 'namespace', why: 'deploy of a StatefulSet app not yet in the namespace' },
+  {
+    verb: 'create',
+    group: APPS,
+    resource: 'statefulsets',
+    scope: 'namespace',
+    why: 'deploy of a StatefulSet app not yet in the namespace',
+  },
   { verb: 'patch', group: APPS, resource: 'statefulsets', subresource: 'scale', scope: 'namespace', why: 'scale a StatefulSet' },
   { verb: 'get', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'deploy, status, rollback: read a DaemonSet' },
   { verb: 'list', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'status <env>: every DaemonSet in the environment' },
   { verb: 'watch', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'follow a DaemonSet rollout (watch, not poll)' },
   { verb: 'patch', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'deploy (apply or set image), restart, rollback' },
   { verb: 'create', group: APPS, resource: 'daemonsets', scope: 'namespace', why: 'deploy of a DaemonSet app not yet in the namespace' },
-  { verb: 'list', group: APPS, resource: 'controllerrevisions', scope: 'namespace', why: 'rollback, history: the revisions of a StatefulSet or DaemonSet' },
+  {
+    verb: 'list',
+    group: APPS,
+    resource: 'controllerrevisions',
+    scope: 'namespace',
+    why: 'rollback, history: the revisions of a StatefulSet or DaemonSet',
+  },
   // Ingresses of rendered apps (`ingress:` in config).
   { verb: 'get', group: 'networking.k8s.io', resource: 'ingresses', scope: 'namespace', why: 'deploy: who owns an existing Ingress' },
-  { verb: 'patch', group: 'networking.k8s.io', resource: 'ingresses', scope: 'namespace', why: 'deploy: apply the app\'s Ingress' },
+  { verb: 'patch', group: 'networking.k8s.io', resource: 'ingresses', scope: 'namespace', why: "deploy: apply the app's Ingress" },
   { verb: 'create', group: 'networking.k8s.io', resource: 'ingresses', scope: 'namespace', why: 'deploy: apply creates the Ingress' },
   // ReplicaSets: revisions for rollback and history.
   { verb: 'get', group: APPS, resource: 'replicasets', scope: 'namespace', why: 'rollback: read a revision' },
@@ -67,36 +85,94 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   { verb: 'watch', group: APPS, resource: 'replicasets', scope: 'namespace', why: 'rollout progress' },
   // Debug copies of pods: only with the debug-pods component (a write verb that makes pods).
   { verb: 'create', group: CORE, resource: 'pods', scope: 'namespace', why: 'debug: create a sleeping copy of a pod', optional: 'debug' },
-  { verb: 'delete', group: CORE, resource: 'pods', scope: 'namespace', why: 'debug: delete a debug copy at its TTL or on request', optional: 'debug' },
+  {
+    verb: 'delete',
+    group: CORE,
+    resource: 'pods',
+    scope: 'namespace',
+    why: 'debug: delete a debug copy at its TTL or on request',
+    optional: 'debug',
+  },
   // Allow-listed tasks: only with the pod-exec component, off by default.
-  { verb: 'create', group: CORE, resource: 'pods', subresource: 'exec', scope: 'namespace', why: 'run: start an allow-listed task in a pod', optional: 'run' },
+  {
+    verb: 'create',
+    group: CORE,
+    resource: 'pods',
+    subresource: 'exec',
+    scope: 'namespace',
+    why: 'run: start an allow-listed task in a pod',
+    optional: 'run',
+  },
   // Pods, logs and events: status, pods, logs, diagnosis and alerts.
   { verb: 'get', group: CORE, resource: 'pods', scope: 'namespace', why: 'status, logs: read a pod' },
   { verb: 'list', group: CORE, resource: 'pods', scope: 'namespace', why: 'status, pods, diagnosis, alerts' },
   { verb: 'watch', group: CORE, resource: 'pods', scope: 'namespace', why: 'alerts: OOMKilled, CrashLoopBackOff, Pending pods' },
-  { verb: 'get', group: CORE, resource: 'pods', subresource: 'log', scope: 'namespace', why: 'logs, and the last lines of a crashed container in alerts' },
+  {
+    verb: 'get',
+    group: CORE,
+    resource: 'pods',
+    subresource: 'log',
+    scope: 'namespace',
+    why: 'logs, and the last lines of a crashed container in alerts',
+  },
   { verb: 'get', group: CORE, resource: 'events', scope: 'namespace', why: 'diagnosis: read an event' },
-  { verb: 'list', group: CORE, resource: 'events', scope: 'namespace', why: 'diagnosis: the scheduler\'s FailedScheduling message' },
+  { verb: 'list', group: CORE, resource: 'events', scope: 'namespace', why: "diagnosis: the scheduler's FailedScheduling message" },
   { verb: 'watch', group: CORE, resource: 'events', scope: 'namespace', why: 'alerts: FailedScheduling as it happens' },
   // The app's ConfigMap and Service, rendered by deploy and edited by config.
   { verb: 'get', group: CORE, resource: 'configmaps', scope: 'namespace', why: 'config get' },
-  { verb: 'list', group: CORE, resource: 'configmaps', scope: 'namespace', why: 'config: the app\'s ConfigMaps' },
-  { verb: 'create', group: CORE, resource: 'configmaps', scope: 'namespace', why: 'deploy: the app\'s ConfigMap (apply creates it)' },
+  { verb: 'list', group: CORE, resource: 'configmaps', scope: 'namespace', why: "config: the app's ConfigMaps" },
+  { verb: 'create', group: CORE, resource: 'configmaps', scope: 'namespace', why: "deploy: the app's ConfigMap (apply creates it)" },
   { verb: 'patch', group: CORE, resource: 'configmaps', scope: 'namespace', why: 'deploy, config set/unset' },
-  { verb: 'get', group: CORE, resource: 'services', scope: 'namespace', why: 'deploy: read the app\'s Service' },
-  { verb: 'create', group: CORE, resource: 'services', scope: 'namespace', why: 'deploy: the app\'s Service when it has a port (apply creates it)' },
-  { verb: 'patch', group: CORE, resource: 'services', scope: 'namespace', why: 'deploy: update the app\'s Service' },
+  { verb: 'get', group: CORE, resource: 'services', scope: 'namespace', why: "deploy: read the app's Service" },
+  {
+    verb: 'create',
+    group: CORE,
+    resource: 'services',
+    scope: 'namespace',
+    why: "deploy: the app's Service when it has a port (apply creates it)",
+  },
+  { verb: 'patch', group: CORE, resource: 'services', scope: 'namespace', why: "deploy: update the app's Service" },
   // Cluster-wide.
   { verb: 'get', group: CORE, resource: 'nodes', scope: 'cluster', why: 'nodes, diagnosis: allocatable vs requests' },
   { verb: 'list', group: CORE, resource: 'nodes', scope: 'cluster', why: 'nodes, pods: which pods run where' },
   { verb: 'watch', group: CORE, resource: 'nodes', scope: 'cluster', why: 'alerts: node capacity for Pending pods' },
-  { verb: 'list', group: CORE, resource: 'pods', scope: 'cluster', why: 'nodes, pods, alerts: requests of every pod on a node, in every namespace (as the scheduler counts them)' },
+  {
+    verb: 'list',
+    group: CORE,
+    resource: 'pods',
+    scope: 'cluster',
+    why: 'nodes, pods, alerts: requests of every pod on a node, in every namespace (as the scheduler counts them)',
+  },
   { verb: 'patch', group: CORE, resource: 'nodes', scope: 'cluster', why: 'label: edit node labels', optional: 'label' },
-  { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', scope: 'cluster', why: '`k8s-chatops check` and the start-up permission check' },
+  {
+    verb: 'create',
+    group: 'authorization.k8s.io',
+    resource: 'selfsubjectaccessreviews',
+    scope: 'cluster',
+    why: '`k8s-chatops check` and the start-up permission check',
+  },
   // The bot's own namespace.
-  { verb: 'get', group: 'coordination.k8s.io', resource: 'leases', scope: 'bot-namespace', why: 'alerts: leader election (one watcher posts)' },
-  { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', scope: 'bot-namespace', why: 'alerts: leader election (first leader)' },
-  { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', scope: 'bot-namespace', why: 'alerts: leader election (renew, take over)' },
+  {
+    verb: 'get',
+    group: 'coordination.k8s.io',
+    resource: 'leases',
+    scope: 'bot-namespace',
+    why: 'alerts: leader election (one watcher posts)',
+  },
+  {
+    verb: 'create',
+    group: 'coordination.k8s.io',
+    resource: 'leases',
+    scope: 'bot-namespace',
+    why: 'alerts: leader election (first leader)',
+  },
+  {
+    verb: 'update',
+    group: 'coordination.k8s.io',
+    resource: 'leases',
+    scope: 'bot-namespace',
+    why: 'alerts: leader election (renew, take over)',
+  },
 ];
 
 /** `resource` or `resource/subresource`, as RBAC rules spell it. */
@@ -183,7 +259,11 @@ export interface CheckPermissionsOptions {
   botNamespace?: string;
 }
 
-async function ask(cluster: ClusterClient, p: RequiredPermission, namespace: string | undefined): Promise<{ allowed: boolean; reason?: string }> {
+async function ask(
+  cluster: ClusterClient,
+  p: RequiredPermission,
+  namespace: string | undefined,
+): Promise<{ allowed: boolean; reason?: string }> {
   const body: V1SelfSubjectAccessReview = {
     apiVersion: 'authorization.k8s.io/v1',
     kind: 'SelfSubjectAccessReview',
@@ -204,9 +284,10 @@ async function ask(cluster: ClusterClient, p: RequiredPermission, namespace: str
     return reason ? { allowed, reason } : { allowed };
   } catch (err) {
     const code = (err as { code?: number }).code;
-    const reason = code === 403
-      ? 'cannot ask: the bot may not create selfsubjectaccessreviews (authorization.k8s.io)'
-      : `cannot ask the API server: ${code ? `HTTP ${code}` : (err as Error).message}`;
+    const reason =
+      code === 403
+        ? 'cannot ask: the bot may not create selfsubjectaccessreviews (authorization.k8s.io)'
+        : `cannot ask the API server: ${code ? `HTTP ${code}` : (err as Error).message}`;
     return { allowed: false, reason };
   }
 }
@@ -218,7 +299,11 @@ async function ask(cluster: ClusterClient, p: RequiredPermission, namespace: str
  * the bot's namespace is known, one report per cluster for the Lease.
  * Never throws for an unreachable cluster: the checks say why they failed.
  */
-export async function checkPermissions(clusters: Clusters, config: Config, opts: CheckPermissionsOptions = {}): Promise<PermissionReport[]> {
+export async function checkPermissions(
+  clusters: Clusters,
+  config: Config,
+  opts: CheckPermissionsOptions = {},
+): Promise<PermissionReport[]> {
   const isRequired = (p: RequiredPermission) => !p.optional || commandEnabled(config, p.optional) === 'explicit';
   const wanted = (p: RequiredPermission) => !p.optional || commandEnabled(config, p.optional) !== 'no';
   // Cluster-wide answers are the same for every environment of a cluster: ask once.
@@ -230,7 +315,11 @@ export async function checkPermissions(clusters: Clusters, config: Config, opts:
     if (!answer) clusterAnswers.set(key, (answer = ask(cluster, p, undefined)));
     return answer;
   };
-  const run = async (cluster: ClusterClient, permissions: RequiredPermission[], namespace: string | undefined): Promise<PermissionCheck[]> =>
+  const run = async (
+    cluster: ClusterClient,
+    permissions: RequiredPermission[],
+    namespace: string | undefined,
+  ): Promise<PermissionCheck[]> =>
     Promise.all(
       permissions.map(async (permission) => {
         const ns = permission.scope === 'cluster' ? undefined : namespace;
@@ -271,7 +360,9 @@ export async function checkPermissions(clusters: Clusters, config: Config, opts:
         cluster: cluster.name,
         server: cluster.server,
         namespace: ownNamespace,
-        ...(await probe(cluster).then((unreachable) => (unreachable ? { checks: [], unreachable } : run(cluster, permissions, ownNamespace).then((checks) => ({ checks }))))),
+        ...(await probe(cluster).then((unreachable) =>
+          unreachable ? { checks: [], unreachable } : run(cluster, permissions, ownNamespace).then((checks) => ({ checks })),
+        )),
       });
     }
   }
@@ -305,7 +396,11 @@ export function formatPermissionReport(reports: readonly PermissionReport[]): st
     const rows = report.checks.map((c) => {
       const status = c.allowed ? 'ok' : c.required ? 'MISSING' : 'missing (optional)';
       const scope = c.permission.scope === 'cluster' ? 'cluster' : `ns ${c.namespace ?? '?'}`;
-      const note = [c.permission.why, c.permission.optional ? `only for \`${c.permission.optional}\`` : '', !c.allowed && c.reason ? `— ${c.reason}` : '']
+      const note = [
+        c.permission.why,
+        c.permission.optional ? `only for \`${c.permission.optional}\`` : '',
+        !c.allowed && c.reason ? `— ${c.reason}` : '',
+      ]
         .filter(Boolean)
         .join(' ');
       return [status, c.permission.verb, rbacResource(c.permission), c.permission.group === '' ? 'core' : c.permission.group, scope, note];
@@ -323,7 +418,9 @@ export function formatPermissionReport(reports: readonly PermissionReport[]): st
   else if (unreachable.length > 0 && missing.length === 0) lines.push('Permissions were checked only on the clusters that answered.');
   else if (missing.length === 0) lines.push('OK: the bot may do everything its configuration needs.');
   else {
-    lines.push(`NOT OK: ${missing.length} needed permission(s) missing. Grant them with the Roles in deploy/kustomize (see deploy/README.md):`);
+    lines.push(
+      `NOT OK: ${missing.length} needed permission(s) missing. Grant them with the Roles in deploy/kustomize (see deploy/README.md):`,
+    );
     const seen = new Set<string>();
     for (const c of missing) {
       const line = `  - ${describePermission(c.permission)} ${c.namespace ? `in namespace ${c.namespace}` : 'cluster-wide'}`;

@@ -45,14 +45,32 @@ function containerProblem(pod: string, s: V1ContainerStatus): PodProblem | undef
   const last = s.lastState?.terminated;
   const base = { pod, container: s.name, image: s.image, restarts: s.restartCount };
   const said = waiting?.message ? { message: waiting.message } : {};
-  if (waiting?.reason && IMAGE_PULL_REASONS.has(waiting.reason)) return { ...base, kind: 'ImagePullBackOff', occurrence: 1, at: NaN, reason: waiting.reason, ...said };
-  if (waiting?.reason && CONTAINER_ERROR_REASONS.has(waiting.reason)) return { ...base, kind: 'ContainerError', occurrence: 1, at: NaN, reason: waiting.reason, ...said };
+  if (waiting?.reason && IMAGE_PULL_REASONS.has(waiting.reason))
+    return { ...base, kind: 'ImagePullBackOff', occurrence: 1, at: NaN, reason: waiting.reason, ...said };
+  if (waiting?.reason && CONTAINER_ERROR_REASONS.has(waiting.reason))
+    return { ...base, kind: 'ContainerError', occurrence: 1, at: NaN, reason: waiting.reason, ...said };
   // A termination in the current state becomes restart N+1 once the kubelet restarts the container.
   const terminated = current ?? last;
   const occurrence = current ? s.restartCount + 1 : s.restartCount;
-  if (terminated?.reason === 'OOMKilled') return { ...base, kind: 'OOMKilled', occurrence, at: timeMs(terminated.finishedAt), reason: 'OOMKilled', exitCode: terminated.exitCode };
+  if (terminated?.reason === 'OOMKilled')
+    return {
+      ...base,
+      kind: 'OOMKilled',
+      occurrence,
+      at: timeMs(terminated.finishedAt),
+      reason: 'OOMKilled',
+      exitCode: terminated.exitCode,
+    };
   if (waiting?.reason === 'CrashLoopBackOff') {
-    return { ...base, kind: 'CrashLoopBackOff', occurrence: s.restartCount, at: timeMs(last?.finishedAt), reason: last?.reason ?? 'CrashLoopBackOff', ...(last ? { exitCode: last.exitCode } : {}), ...said };
+    return {
+      ...base,
+      kind: 'CrashLoopBackOff',
+      occurrence: s.restartCount,
+      at: timeMs(last?.finishedAt),
+      reason: last?.reason ?? 'CrashLoopBackOff',
+      ...(last ? { exitCode: last.exitCode } : {}),
+      ...said,
+    };
   }
   return undefined;
 }
@@ -63,7 +81,14 @@ export function podProblems(pod: V1Pod): PodProblem[] {
   const problems: PodProblem[] = [];
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (!pod.spec?.nodeName && scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') {
-    problems.push({ kind: 'Unschedulable', pod: name, occurrence: 1, at: timeMs(scheduled.lastTransitionTime), reason: 'Unschedulable', ...(scheduled.message ? { message: scheduled.message } : {}) });
+    problems.push({
+      kind: 'Unschedulable',
+      pod: name,
+      occurrence: 1,
+      at: timeMs(scheduled.lastTransitionTime),
+      reason: 'Unschedulable',
+      ...(scheduled.message ? { message: scheduled.message } : {}),
+    });
   }
   for (const s of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
     const p = containerProblem(name, s);
@@ -82,7 +107,10 @@ export function problemSummary(p: PodProblem): string {
     case 'OOMKilled':
       return `container ${p.container ?? '?'} was OOMKilled (exit ${p.exitCode ?? '?'}), restarted ${p.restarts ?? 0} times`;
     case 'CrashLoopBackOff': {
-      const exit = p.exitCode !== undefined ? ` — last exit code ${p.exitCode}${p.reason && p.reason !== 'CrashLoopBackOff' ? ` (${p.reason})` : ''}` : '';
+      const exit =
+        p.exitCode !== undefined
+          ? ` — last exit code ${p.exitCode}${p.reason && p.reason !== 'CrashLoopBackOff' ? ` (${p.reason})` : ''}`
+          : '';
       return `container ${p.container ?? '?'} is in CrashLoopBackOff${exit}, restarted ${p.restarts ?? 0} times`;
     }
     case 'ContainerError':

@@ -14,6 +14,9 @@ export async function listPods(cluster: ClusterClient, namespace: string, app?: 
 
 /** The pods a workload selects (its `spec.selector` as a label selector), e.g. of an adopted workload. */
 export async function listPodsBySelector(cluster: ClusterClient, namespace: string, labelSelector: string, what: string): Promise<V1Pod[]> {
-  const list = await kubeCall(cluster.core.listNamespacedPod({ namespace, ...(labelSelector ? { labelSelector } : {}) }), `pods of ${what} in namespace ${namespace}`);
+  const list = await kubeCall(
+    cluster.core.listNamespacedPod({ namespace, ...(labelSelector ? { labelSelector } : {}) }),
+    `pods of ${what} in namespace ${namespace}`,
+  );
   return list.items;
 }

@@ -20,7 +20,8 @@ export async function clusterUnreachable(cluster: ClusterClient, timeoutMs = 3_0
     return undefined;
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (code === 401) return `cluster ${cluster.name}: the API server at ${cluster.server} refused the bot's credentials (HTTP 401): check the kubeconfig user or the service account token.`;
+    if (code === 401)
+      return `cluster ${cluster.name}: the API server at ${cluster.server} refused the bot's credentials (HTTP 401): check the kubeconfig user or the service account token.`;
     if (typeof code === 'number') return undefined;
     // Network failures carry the system error code (ECONNREFUSED, ENOTFOUND, …) as a string.
     const network = typeof code === 'string' ? code : (err as { cause?: { code?: string } }).cause?.code;

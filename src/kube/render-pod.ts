@@ -8,7 +8,13 @@ import type { AppConfig } from '../config/schema.js';
 export type HealthCheck = NonNullable<AppConfig['healthCheck']>;
 
 /** Defaults close to what teams set by hand: a startup probe covers slow starts, so liveness needs no delay. */
-export const PROBE_DEFAULTS = { periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3, startupSeconds: 120, startupPeriodSeconds: 5 } as const;
+export const PROBE_DEFAULTS = {
+  periodSeconds: 10,
+  timeoutSeconds: 2,
+  failureThreshold: 3,
+  startupSeconds: 120,
+  startupPeriodSeconds: 5,
+} as const;
 
 function handler(check: HealthCheck): Pick<V1Probe, 'httpGet' | 'tcpSocket' | 'exec'> {
   if (check.http) return { httpGet: { path: check.http.path, port: check.http.port as never } };
@@ -47,9 +53,14 @@ export function probes(check: HealthCheck | undefined): { readinessProbe?: V1Pro
 export const TOPOLOGY_KEYS = { zone: 'topology.kubernetes.io/zone', node: 'kubernetes.io/hostname' } as const;
 
 /** One soft constraint: spread evenly, but never block a rollout on a small cluster. */
-export function spreadConstraints(spread: 'zone' | 'node' | undefined, selector: Record<string, string>): V1TopologySpreadConstraint[] | undefined {
+export function spreadConstraints(
+  spread: 'zone' | 'node' | undefined,
+  selector: Record<string, string>,
+): V1TopologySpreadConstraint[] | undefined {
   if (!spread) return undefined;
-  return [{ maxSkew: 1, topologyKey: TOPOLOGY_KEYS[spread], whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } }];
+  return [
+    { maxSkew: 1, topologyKey: TOPOLOGY_KEYS[spread], whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: selector } },
+  ];
 }
 
 /** Named ports: `ports`, else `port` as `http`. */

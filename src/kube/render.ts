@@ -6,8 +6,23 @@ import { namedPorts, probes, spreadConstraints } from './render-pod.js';
 
 /** The template fields a per-environment override may replace (kept in step with templateFields in the config). */
 export const TEMPLATE_KEYS = [
-  'kind', 'ports', 'healthCheck', 'nodeSelector', 'tolerations', 'affinity', 'spread', 'command', 'args',
-  'labels', 'annotations', 'serviceAccountName', 'ingress', 'storage', 'maxSurge', 'maxUnavailable', 'minReadySeconds',
+  'kind',
+  'ports',
+  'healthCheck',
+  'nodeSelector',
+  'tolerations',
+  'affinity',
+  'spread',
+  'command',
+  'args',
+  'labels',
+  'annotations',
+  'serviceAccountName',
+  'ingress',
+  'storage',
+  'maxSurge',
+  'maxUnavailable',
+  'minReadySeconds',
 ] as const satisfies ReadonlyArray<keyof AppConfig>;
 type TemplateKey = (typeof TEMPLATE_KEYS)[number];
 
@@ -67,16 +82,18 @@ export function imageTag(image: string): string | undefined {
 }
 
 export function checksum(data: Record<string, string>): string {
-  const sorted = Object.keys(data).sort().map((k) => [k, data[k]]);
+  const sorted = Object.keys(data)
+    .sort()
+    .map((k) => [k, data[k]]);
   return createHash('sha256').update(JSON.stringify(sorted)).digest('hex').slice(0, 16);
 }
 
 /** Effective app settings in one environment: per-env overrides over the app's defaults. */
 export function appForEnvironment(app: AppConfig, envName: string) {
   const overrides = ownEntry(app.environments, envName) ?? {};
-  const template = Object.fromEntries(
-    TEMPLATE_KEYS.map((k) => [k, overrides[k] ?? app[k]]).filter(([, v]) => v !== undefined),
-  ) as Partial<Pick<AppConfig, TemplateKey>>;
+  const template = Object.fromEntries(TEMPLATE_KEYS.map((k) => [k, overrides[k] ?? app[k]]).filter(([, v]) => v !== undefined)) as Partial<
+    Pick<AppConfig, TemplateKey>
+  >;
   return {
     ...template,
     kind: template.kind ?? 'Deployment',
@@ -102,7 +119,10 @@ export function renderApp(input: RenderInput): RenderedApp {
   // Our labels last: a config label can add, never replace, what selection and ownership rest on.
   const labels = { ...effective.labels, ...ours };
   const selector = { [LABEL_APP]: appName };
-  const templateAnnotations: Record<string, string> = { ...effective.annotations, [ANNOTATION_CONFIG_CHECKSUM]: checksum(input.checksumData ?? input.configData) };
+  const templateAnnotations: Record<string, string> = {
+    ...effective.annotations,
+    [ANNOTATION_CONFIG_CHECKSUM]: checksum(input.checksumData ?? input.configData),
+  };
   if (input.restartedAt) templateAnnotations[ANNOTATION_RESTARTED_AT] = input.restartedAt;
   const ports = namedPorts(effective);
   const metadata = (name: string) => ({ name, namespace, labels });
@@ -158,7 +178,10 @@ export function renderApp(input: RenderInput): RenderedApp {
         revisionHistoryLimit: 10,
         ...minReady,
         selector: { matchLabels: selector },
-        updateStrategy: { type: 'RollingUpdate', ...(effective.maxUnavailable !== undefined ? { rollingUpdate: { maxUnavailable: effective.maxUnavailable as never } } : {}) },
+        updateStrategy: {
+          type: 'RollingUpdate',
+          ...(effective.maxUnavailable !== undefined ? { rollingUpdate: { maxUnavailable: effective.maxUnavailable as never } } : {}),
+        },
         template,
         ...(effective.storage
           ? {
@@ -213,10 +236,14 @@ export function renderApp(input: RenderInput): RenderedApp {
     : undefined;
   const headlessService: V1Service | undefined =
     effective.kind === 'StatefulSet'
-      ? { ...meta('Service'), metadata: metadata(headlessServiceName(appName)), spec: { clusterIP: 'None', selector, ...(ports.length ? { ports: servicePorts } : {}) } }
+      ? {
+          ...meta('Service'),
+          metadata: metadata(headlessServiceName(appName)),
+          spec: { clusterIP: 'None', selector, ...(ports.length ? { ports: servicePorts } : {}) },
+        }
       : undefined;
   const ing = effective.ingress;
-  const backendPort = ing ? ing.port ?? (ports.some(([n]) => n === 'http') ? 'http' : ports[0]?.[0]) : undefined;
+  const backendPort = ing ? (ing.port ?? (ports.some(([n]) => n === 'http') ? 'http' : ports[0]?.[0])) : undefined;
   const ingress: V1Ingress | undefined =
     ing && backendPort
       ? {
@@ -225,10 +252,23 @@ export function renderApp(input: RenderInput): RenderedApp {
           spec: {
             ...(ing.className ? { ingressClassName: ing.className } : {}),
             ...(ing.tls ? { tls: [{ hosts: [ing.host], secretName: typeof ing.tls === 'string' ? ing.tls : `${appName}-tls` }] } : {}),
-            rules: [{ host: ing.host, http: { paths: [{ path: ing.path, pathType: 'Prefix', backend: { service: { name: appName, port: { name: backendPort } } } }] } }],
+            rules: [
+              {
+                host: ing.host,
+                http: {
+                  paths: [{ path: ing.path, pathType: 'Prefix', backend: { service: { name: appName, port: { name: backendPort } } } }],
+                },
+              },
+            ],
           },
         }
       : undefined;
 
-  return { workload, configMap, ...(service ? { service } : {}), ...(headlessService ? { headlessService } : {}), ...(ingress ? { ingress } : {}) };
+  return {
+    workload,
+    configMap,
+    ...(service ? { service } : {}),
+    ...(headlessService ? { headlessService } : {}),
+    ...(ingress ? { ingress } : {}),
+  };
 }

@@ -29,7 +29,13 @@ export function rolloutState(deployment: V1Deployment): RolloutState {
     return { phase: 'progressing', message: `${updated} of ${replicasText(desired, 'new ')} updated`, updated, available, desired };
   }
   if (replicas > updated) {
-    return { phase: 'progressing', message: `${replicasText(replicas - updated, 'old ')} pending termination`, updated, available, desired };
+    return {
+      phase: 'progressing',
+      message: `${replicasText(replicas - updated, 'old ')} pending termination`,
+      updated,
+      available,
+      desired,
+    };
   }
   if (available < updated) {
     return { phase: 'progressing', message: `${available} of ${replicasText(updated, 'updated ')} available`, updated, available, desired };

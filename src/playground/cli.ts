@@ -8,7 +8,9 @@ try {
   process.stderr.write(`playground: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }
-const redisFrom = { REDIS_URL: 'REDIS_URL', local: 'the local Redis', started: 'a redis-server started for this run' }[playground.redis.source];
+const redisFrom = { REDIS_URL: 'REDIS_URL', local: 'the local Redis', started: 'a redis-server started for this run' }[
+  playground.redis.source
+];
 process.stdout.write(
   `k8s-chatops playground: open ${playground.url}\n` +
     `  bot ${playground.botUrl} · Kubernetes emulator ${playground.kube.url} · Slack emulator ${playground.slack.origin} · Redis: ${redisFrom}\n` +

@@ -10,7 +10,16 @@ export interface ClusterSnapshot {
   namespaces: string[];
   nodes: { name: string; ready: boolean; zone?: string }[];
   deployments: { namespace: string; name: string; replicas: number; ready: number; updated: number; image: string }[];
-  pods: { namespace: string; name: string; node?: string; phase: string; ready: boolean; restarts: number; reason?: string; image: string }[];
+  pods: {
+    namespace: string;
+    name: string;
+    node?: string;
+    phase: string;
+    ready: boolean;
+    restarts: number;
+    reason?: string;
+    image: string;
+  }[];
 }
 
 export const CHAOS_ACTIONS = ['oom', 'crashloop', 'unpullable', 'unschedulable', 'node-down', 'node-up', 'heal'] as const;
@@ -30,10 +39,15 @@ function podReason(pod: any): string | undefined {
 }
 
 export function clusterSnapshot(kube: KubeEmulator): ClusterSnapshot {
-  const namespaces = kube.list('v1', 'Namespace').map((n) => n.metadata.name as string).filter((n) => !SYSTEM_NAMESPACES.has(n));
+  const namespaces = kube
+    .list('v1', 'Namespace')
+    .map((n) => n.metadata.name as string)
+    .filter((n) => !SYSTEM_NAMESPACES.has(n));
   return {
     namespaces,
-    nodes: kube.list('v1', 'Node').map((n) => ({ name: n.metadata.name, ready: nodeIsReady(n), zone: n.metadata.labels?.['topology.kubernetes.io/zone'] })),
+    nodes: kube
+      .list('v1', 'Node')
+      .map((n) => ({ name: n.metadata.name, ready: nodeIsReady(n), zone: n.metadata.labels?.['topology.kubernetes.io/zone'] })),
     deployments: kube.list('apps/v1', 'Deployment').map((d) => ({
       namespace: d.metadata.namespace,
       name: d.metadata.name,
@@ -103,7 +117,15 @@ export class Chaos {
             selector: { matchLabels: { 'app.kubernetes.io/name': name } },
             template: {
               metadata: { labels: { 'app.kubernetes.io/name': name } },
-              spec: { containers: [{ name: 'report', image: 'registry.example.com/team/batch-report:2.0', resources: { requests: { cpu: '500m', memory: '64Gi' } } }] },
+              spec: {
+                containers: [
+                  {
+                    name: 'report',
+                    image: 'registry.example.com/team/batch-report:2.0',
+                    resources: { requests: { cpu: '500m', memory: '64Gi' } },
+                  },
+                ],
+              },
             },
           },
         });
@@ -114,7 +136,9 @@ export class Chaos {
         const node = req.node ?? '';
         if (!this.kube.get('v1', 'Node', undefined, node)) throw new ChaosError(`There is no node "${node}".`);
         setNodeReady(this.kube, node, req.action === 'node-up');
-        return req.action === 'node-up' ? `${node} is Ready again.` : `${node} stopped reporting: NotReady, and tainted unreachable so nothing new is scheduled there.`;
+        return req.action === 'node-up'
+          ? `${node} is Ready again.`
+          : `${node} stopped reporting: NotReady, and tainted unreachable so nothing new is scheduled there.`;
       }
       case 'heal': {
         for (const image of this.brokenImages) this.kube.setImageBehavior(image, { kind: 'ready' });
@@ -136,7 +160,8 @@ export class Chaos {
     const ns = this.namespace(req);
     const pod = this.kube.get('v1', 'Pod', ns, req.pod ?? '');
     if (!pod) throw new ChaosError(`There is no pod "${req.pod ?? ''}" in ${ns}.`);
-    if (!pod.spec?.nodeName || pod.status?.phase !== 'Running') throw new ChaosError(`${pod.metadata.name} is not running, so there is nothing to kill.`);
+    if (!pod.spec?.nodeName || pod.status?.phase !== 'Running')
+      throw new ChaosError(`${pod.metadata.name} is not running, so there is nothing to kill.`);
     return pod;
   }
 }

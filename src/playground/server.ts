@@ -171,7 +171,11 @@ export async function startPlaygroundServer(opts: PlaygroundServerOptions): Prom
         button_text: str(body, 'buttonText', false) ?? '',
         is_ephemeral: !stored,
         response_url: feed.responseUrl(o),
-        ...(stored ? { message: { text: stored.text, ...(stored.blocks ? { blocks: stored.blocks } : {}), user: stored.user, bot_id: stored.bot_id } } : {}),
+        ...(stored
+          ? {
+              message: { text: stored.text, ...(stored.blocks ? { blocks: stored.blocks } : {}), user: stored.user, bot_id: stored.bot_id },
+            }
+          : {}),
       });
       if (res.status !== 200) throw new Error(`the bot answered HTTP ${res.status}`);
       return { ok: true };
@@ -179,7 +183,12 @@ export async function startPlaygroundServer(opts: PlaygroundServerOptions): Prom
     async chaos(body) {
       const action = str(body, 'action') as ChaosAction;
       if (!CHAOS_ACTIONS.includes(action)) throw new BadRequest(`action must be one of ${CHAOS_ACTIONS.join(', ')}`);
-      const what = chaos.run({ action, ...(str(body, 'namespace', false) ? { namespace: str(body, 'namespace')! } : {}), ...(str(body, 'pod', false) ? { pod: str(body, 'pod')! } : {}), ...(str(body, 'node', false) ? { node: str(body, 'node')! } : {}) });
+      const what = chaos.run({
+        action,
+        ...(str(body, 'namespace', false) ? { namespace: str(body, 'namespace')! } : {}),
+        ...(str(body, 'pod', false) ? { pod: str(body, 'pod')! } : {}),
+        ...(str(body, 'node', false) ? { node: str(body, 'node')! } : {}),
+      });
       return { ok: true, message: what };
     },
   };
@@ -192,7 +201,9 @@ export async function startPlaygroundServer(opts: PlaygroundServerOptions): Prom
     }
     if (req.method === 'GET' && path === '/api/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-      res.write(`event: feed\ndata: ${JSON.stringify(feed.snapshot())}\n\nevent: cluster\ndata: ${JSON.stringify(clusterSnapshot(kube))}\n\n`);
+      res.write(
+        `event: feed\ndata: ${JSON.stringify(feed.snapshot())}\n\nevent: cluster\ndata: ${JSON.stringify(clusterSnapshot(kube))}\n\n`,
+      );
       clients.add(res);
       req.on('close', () => clients.delete(res));
       return;
@@ -212,7 +223,11 @@ export async function startPlaygroundServer(opts: PlaygroundServerOptions): Prom
       if (!upload) return send(res, 404, { ok: false, error: 'no such file' });
       const type = TYPES[extname(upload.filename).toLowerCase()] ?? 'text/plain; charset=utf-8';
       // Files are shown as text or images only, never as a page of their own.
-      res.writeHead(200, { 'content-type': type.startsWith('text/html') ? 'text/plain; charset=utf-8' : type, 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" });
+      res.writeHead(200, {
+        'content-type': type.startsWith('text/html') ? 'text/plain; charset=utf-8' : type,
+        'x-content-type-options': 'nosniff',
+        'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+      });
       res.end(upload.bytes);
       return;
     }
@@ -224,7 +239,8 @@ export async function startPlaygroundServer(opts: PlaygroundServerOptions): Prom
           'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
           'cache-control': 'no-store',
           'x-content-type-options': 'nosniff',
-          'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+          'content-security-policy':
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
         });
         res.end(bytes);
         return;

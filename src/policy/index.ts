@@ -25,7 +25,9 @@ export function bindingFor(config: Config, channelId: string): ChannelBinding | 
 }
 
 export function allowedEnvironments(config: Config, binding: ChannelBinding): string[] {
-  return binding.environments.includes('*') ? Object.keys(config.environments) : binding.environments.filter((e) => hasOwnKey(config.environments, e));
+  return binding.environments.includes('*')
+    ? Object.keys(config.environments)
+    : binding.environments.filter((e) => hasOwnKey(config.environments, e));
 }
 
 /** The apps a binding may touch; undefined = every app ("*", the default). */
@@ -42,11 +44,13 @@ export function allowedVerbs(binding: ChannelBinding, allVerbs: readonly string[
 export function describeAllowance(config: Config, channelId: string, allVerbs: readonly string[]): string {
   const binding = bindingFor(config, channelId);
   if (!binding) {
-    return 'This channel is not bound to any environment, so k8s-chatops does nothing here. Ops can bind it under `channels` in the bot\'s config.';
+    return "This channel is not bound to any environment, so k8s-chatops does nothing here. Ops can bind it under `channels` in the bot's config.";
   }
   const envs = allowedEnvironments(config, binding);
   const verbs = allowedVerbs(binding, allVerbs).filter((v) => !ALWAYS_ALLOWED.has(v));
-  const who = binding.members ? ` Only ${binding.members.map((m) => (m.startsWith('S') ? `<!subteam^${m}>` : `<@${m}>`)).join(', ')} may use it.` : '';
+  const who = binding.members
+    ? ` Only ${binding.members.map((m) => (m.startsWith('S') ? `<!subteam^${m}>` : `<@${m}>`)).join(', ')} may use it.`
+    : '';
   const apps = allowedApps(config, binding);
   const appsText = apps ? ` for the apps ${apps.map((a) => `\`${a}\``).join(', ') || '(none)'}` : '';
   return `This channel may run ${verbs.map((v) => `\`${v}\``).join(', ') || 'no commands'} on ${envs.map((e) => `\`${e}\``).join(', ') || 'no environments'}${appsText}.${who}`;

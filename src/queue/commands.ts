@@ -49,7 +49,10 @@ export function jobIdFor(requestId: string): string {
 
 /** A stable id for a Slack request: the same request (a retry) maps to the same id. */
 export function requestIdFrom(parts: Array<string | undefined>): string {
-  return createHash('sha256').update(parts.map((p) => p ?? '').join('\u0000')).digest('hex').slice(0, 24);
+  return createHash('sha256')
+    .update(parts.map((p) => p ?? '').join('\u0000'))
+    .digest('hex')
+    .slice(0, 24);
 }
 
 export const COMMAND_JOB_OPTIONS: JobsOptions = {
@@ -72,7 +75,13 @@ export function createCommandQueue(connection: Redis, prefix?: string): Queue<Co
  * Adds the job or fails within `timeoutMs` with a reason the user can read —
  * never half-done: either the job is in Redis, or the user is told it is not.
  */
-export async function enqueueCommand(queue: Queue<CommandJobData>, signer: Signer, data: CommandJobData, timeoutMs = 2_000, jobId = jobIdFor(data.request.requestId)): Promise<string> {
+export async function enqueueCommand(
+  queue: Queue<CommandJobData>,
+  signer: Signer,
+  data: CommandJobData,
+  timeoutMs = 2_000,
+  jobId = jobIdFor(data.request.requestId),
+): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const status = (queue.opts.connection as { status?: string }).status;
@@ -99,6 +108,12 @@ export async function enqueueCommand(queue: Queue<CommandJobData>, signer: Signe
  * its TTL). Delayed jobs live in Redis, so a restart of every process keeps them.
  * The same `jobId` added twice is one job.
  */
-export async function scheduleCommand(queue: Queue<CommandJobData>, signer: Signer, data: CommandJobData, delayMs: number, jobId: string): Promise<void> {
+export async function scheduleCommand(
+  queue: Queue<CommandJobData>,
+  signer: Signer,
+  data: CommandJobData,
+  delayMs: number,
+  jobId: string,
+): Promise<void> {
   await queue.add(data.verb, signCommandJob(signer, data, jobId), { jobId, delay: Math.max(0, delayMs) });
 }

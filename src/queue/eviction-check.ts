@@ -19,13 +19,22 @@ function shownUrl(url: string): string {
  */
 export async function checkRedisEviction(url = DEFAULT_REDIS_URL): Promise<{ line: string; evicts: boolean }> {
   const where = `Redis ${shownUrl(url)}`;
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    return { line: `${where}: not reachable (${(err as Error).message}); maxmemory-policy not checked — it must be noeviction.`, evicts: false };
+    return {
+      line: `${where}: not reachable (${(err as Error).message}); maxmemory-policy not checked — it must be noeviction.`,
+      evicts: false,
+    };
   }
   try {
     const policy = await readEvictionPolicy(client);

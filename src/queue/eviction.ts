@@ -20,7 +20,9 @@ export async function readEvictionPolicy(client: Redis | Cluster): Promise<Evict
       }),
     ]);
     // RESP2 answers [name, value]; RESP3 a map.
-    const value: unknown = Array.isArray(answer) ? answer[answer.indexOf('maxmemory-policy') + 1] : (answer as Record<string, unknown> | null)?.['maxmemory-policy'];
+    const value: unknown = Array.isArray(answer)
+      ? answer[answer.indexOf('maxmemory-policy') + 1]
+      : (answer as Record<string, unknown> | null)?.['maxmemory-policy'];
     return typeof value === 'string' && value !== '' ? value : 'unknown';
   } catch {
     return 'unknown';

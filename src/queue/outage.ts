@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
 
 function where(url: string): string {
   try {
@@ -39,9 +48,13 @@ export function watchRedisOutage(producer: Redis, url: string, log: Logger, summ
     if (downSince !== undefined || stopped) return;
     downSince = Date.now();
     cause = err?.code ?? err?.message ?? 'connection lost';
-    log.warn(`Redis at ${where(url)} is unreachable (${cause}): commands are answered "try again later" and nothing is queued until it is back; reconnecting. Start one with \`docker run -d -p 6379:6379 redis:7\` or set REDIS_URL.`);
+    log.warn(
+      `Redis at ${where(url)} is unreachable (${cause}): commands are answered "try again later" and nothing is queued until it is back; reconnecting. Start one with \`docker run -d -p 6379:6379 redis:7\` or set REDIS_URL.`,
+    );
     timer = setInterval(() => {
-      log.warn(`Redis at ${where(url)} still unreachable after ${secondsText(Date.now() - downSince!)} (${errors} failed connection attempts since the last report); still reconnecting.`);
+      log.warn(
+        `Redis at ${where(url)} still unreachable after ${secondsText(Date.now() - downSince!)} (${errors} failed connection attempts since the last report); still reconnecting.`,
+      );
       errors = 0;
     }, summaryMs);
     timer.unref();

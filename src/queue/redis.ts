@@ -21,8 +21,13 @@ export interface RedisSettings {
 
 /** `host:port,host:port` → list; undefined if any entry is malformed. */
 export function parseHostList(text: string): HostPort[] | undefined {
-  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
-  const parsed = entries.map((e) => /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(e)).map((m) => (m ? { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) } : undefined));
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  const parsed = entries
+    .map((e) => /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(e))
+    .map((m) => (m ? { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]) } : undefined));
   if (parsed.length === 0 || parsed.some((p) => !p || p.port < 1 || p.port > 65535)) return undefined;
   return parsed as HostPort[];
 }
@@ -111,7 +116,10 @@ export function createRedis(where: string | RedisSettings, role: 'producer' | 'w
 export async function redisAnswers(client: Redis, timeoutMs = 1_000): Promise<boolean> {
   if (client.status !== 'ready') return false;
   try {
-    const result = await Promise.race([client.ping(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref())]);
+    const result = await Promise.race([
+      client.ping(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
+    ]);
     return result === 'PONG';
   } catch {
     return false;

@@ -43,7 +43,9 @@ export class Signer {
   }
 
   private mac(key: Buffer, kind: SignedKind, value: unknown): Buffer {
-    return createHmac('sha256', key).update(`${SIGNATURE_VERSION}\u0000${kind}\u0000${canonicalJson(value)}`).digest();
+    return createHmac('sha256', key)
+      .update(`${SIGNATURE_VERSION}\u0000${kind}\u0000${canonicalJson(value)}`)
+      .digest();
   }
 
   /** `v1.<base64url mac>` over the value's canonical JSON, with the current key. */

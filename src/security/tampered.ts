@@ -15,9 +15,16 @@ export interface ClaimedOrigin {
  * A record in Redis failed its signature: someone who can reach Redis wrote or
  * edited it. It is never acted on; ops learn of it in the log (error) and the audit trail.
  */
-export async function reportTampered(deps: { audit: AuditLog; log: Logger }, err: TamperedRecordError, claimed: ClaimedOrigin = {}): Promise<void> {
+export async function reportTampered(
+  deps: { audit: AuditLog; log: Logger },
+  err: TamperedRecordError,
+  claimed: ClaimedOrigin = {},
+): Promise<void> {
   const clip = (v: unknown) => (typeof v === 'string' ? v.slice(0, 64) : undefined);
-  deps.log.error({ kind: err.kind, ref: err.ref, claimedUser: clip(claimed.userId), claimedChannel: clip(claimed.channelId) }, 'refused a record that failed signature verification (forged or edited in Redis); nothing was run');
+  deps.log.error(
+    { kind: err.kind, ref: err.ref, claimedUser: clip(claimed.userId), claimedChannel: clip(claimed.channelId) },
+    'refused a record that failed signature verification (forged or edited in Redis); nothing was run',
+  );
   await deps.audit.record({
     outcome: 'refused_tampered',
     verb: clip(claimed.verb) ?? err.kind,

@@ -38,7 +38,11 @@ export function healthRoutes(opts: HealthRoutesOptions): Route[] {
           opts.details?.().catch(() => undefined),
         ]).then(([results, details]) => {
           const checks = Object.fromEntries(results);
-          json(res, results.every(([, ok]) => ok) ? 200 : 503, { ok: results.every(([, ok]) => ok), checks, ...(details ? { details } : {}) });
+          json(res, results.every(([, ok]) => ok) ? 200 : 503, {
+            ok: results.every(([, ok]) => ok),
+            checks,
+            ...(details ? { details } : {}),
+          });
         });
       },
     },

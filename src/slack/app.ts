@@ -61,10 +61,23 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
     await app.start();
     const server = createServer(routeHandler(opts.routes));
     await new Promise<void>((resolve) => server.listen(opts.port, resolve));
-    return { app, port: (server.address() as AddressInfo).port, stop: async () => { await app.stop(); await closeServer(server); } };
+    return {
+      app,
+      port: (server.address() as AddressInfo).port,
+      stop: async () => {
+        await app.stop();
+        await closeServer(server);
+      },
+    };
   }
   const server = (await app.start(opts.port)) as Server;
-  return { app, port: (server.address() as AddressInfo).port, stop: async () => { await app.stop(); } };
+  return {
+    app,
+    port: (server.address() as AddressInfo).port,
+    stop: async () => {
+      await app.stop();
+    },
+  };
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -73,4 +86,3 @@ function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
   });
 }
-

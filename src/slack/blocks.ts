@@ -71,4 +71,3 @@ export function escapeMrkdwn(text: string): string {
 }
 
 export const mention = (userId: string) => `<@${userId}>`;
-

@@ -34,7 +34,10 @@ export class MeteredWebClient extends WebClient {
       const blocks = options?.['blocks'];
       if (code !== 'invalid_blocks' || !MESSAGE_METHODS.has(method) || !Array.isArray(blocks) || blocks.length === 0) throw err;
       reportInvalidBlocks(method, slackErrors(err), this.log, { channel: options?.['channel'] });
-      const text = plainTextFallback({ ...(typeof options?.['text'] === 'string' ? { text: options['text'] } : {}), blocks: blocks as Block[] });
+      const text = plainTextFallback({
+        ...(typeof options?.['text'] === 'string' ? { text: options['text'] } : {}),
+        blocks: blocks as Block[],
+      });
       // chat.update keeps the old blocks unless told otherwise: [] clears them.
       const { blocks: _refused, ...rest } = options ?? {};
       return super.apiCall(method, { ...rest, text, ...(method === 'chat.update' ? { blocks: [] } : {}) });

@@ -8,7 +8,11 @@ export const CODE_SECTION_CHARS = 2_900;
  * boundaries, at most `maxBlocks`. Cluster and log text is escaped so it cannot
  * mention anyone or fake a link. `shown` counts the lines that made it in.
  */
-export function codeSections(lines: readonly string[], maxBlocks: number, maxChars = CODE_SECTION_CHARS): { blocks: Block[]; shown: number } {
+export function codeSections(
+  lines: readonly string[],
+  maxBlocks: number,
+  maxChars = CODE_SECTION_CHARS,
+): { blocks: Block[]; shown: number } {
   const blocks: Block[] = [];
   let chunk: string[] = [];
   let size = 0;
@@ -60,6 +64,11 @@ export function textSections(lines: readonly string[], maxChars = CODE_SECTION_C
 /** Slack renders this in the reader's own time zone; `fallback` is shown where it cannot. */
 export function slackDate(at: Date | number, fallback?: string): string {
   const ms = typeof at === 'number' ? at : at.getTime();
-  const text = fallback ?? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, ' UTC');
+  const text =
+    fallback ??
+    new Date(ms)
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d{3}Z$/, ' UTC');
   return `<!date^${Math.floor(ms / 1_000)}^{date_short_pretty} {time_secs}|${text}>`;
 }

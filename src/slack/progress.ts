@@ -77,15 +77,35 @@ export class ThreadProgress implements Progress {
   async finish(_outcome: 'succeeded' | 'failed', headline: SlackMessage, details?: SlackMessage): Promise<void> {
     if (this.viaResponseUrl || !this.ts) {
       if (this.opts.responseUrl) {
-        await postToResponseUrl(this.opts.responseUrl, details ? { text: `${headline.text}\n${details.text}`, blocks: [...(headline.blocks ?? [section(headline.text)]), ...(details.blocks ?? [section(details.text)])] } : headline, 'ephemeral', this.opts.log);
+        await postToResponseUrl(
+          this.opts.responseUrl,
+          details
+            ? {
+                text: `${headline.text}\n${details.text}`,
+                blocks: [...(headline.blocks ?? [section(headline.text)]), ...(details.blocks ?? [section(details.text)])],
+              }
+            : headline,
+          'ephemeral',
+          this.opts.log,
+        );
       }
       return;
     }
     // The explanation goes in the thread first, so whoever sees the ✅/❌ finds the why already there.
     if (details) {
-      await this.opts.client.chat.postMessage({ channel: this.opts.channelId, thread_ts: this.thread, text: details.text, ...(details.blocks ? { blocks: details.blocks } : {}) });
+      await this.opts.client.chat.postMessage({
+        channel: this.opts.channelId,
+        thread_ts: this.thread,
+        text: details.text,
+        ...(details.blocks ? { blocks: details.blocks } : {}),
+      });
     }
-    await this.opts.client.chat.update({ channel: this.opts.channelId, ts: this.ts, text: headline.text, blocks: headline.blocks ?? [section(headline.text)] });
+    await this.opts.client.chat.update({
+      channel: this.opts.channelId,
+      ts: this.ts,
+      text: headline.text,
+      blocks: headline.blocks ?? [section(headline.text)],
+    });
   }
 
   private async fallBack(err: unknown, message: SlackMessage): Promise<void> {
@@ -93,9 +113,18 @@ export class ThreadProgress implements Progress {
     if (!code || !NOT_IN_CHANNEL_ERRORS.has(code) || !this.opts.responseUrl) throw err;
     this.viaResponseUrl = true;
     this.opts.log.warn({ channel: this.opts.channelId, code }, 'bot is not in the channel; reporting through response_url');
-    await postToResponseUrl(this.opts.responseUrl, {
-      text: `${inviteHint(this.opts.channelId)}\n${message.text}`,
-      blocks: [section(inviteHint(this.opts.channelId)), ...(message.blocks ?? [section(message.text)]), context('Progress will follow here when the job ends.')],
-    }, 'ephemeral', this.opts.log);
+    await postToResponseUrl(
+      this.opts.responseUrl,
+      {
+        text: `${inviteHint(this.opts.channelId)}\n${message.text}`,
+        blocks: [
+          section(inviteHint(this.opts.channelId)),
+          ...(message.blocks ?? [section(message.text)]),
+          context('Progress will follow here when the job ends.'),
+        ],
+      },
+      'ephemeral',
+      this.opts.log,
+    );
   }
 }

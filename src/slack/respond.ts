@@ -38,7 +38,12 @@ export class ResponseUrlRefused extends Error {
  * never made to POST to an address inside the cluster. Blocks Slack refuses are
  * logged, counted and sent again as plain text.
  */
-export async function postToResponseUrl(url: string, message: SlackMessage, visibility: 'ephemeral' | 'in_channel' = 'ephemeral', log?: Logger): Promise<void> {
+export async function postToResponseUrl(
+  url: string,
+  message: SlackMessage,
+  visibility: 'ephemeral' | 'in_channel' = 'ephemeral',
+  log?: Logger,
+): Promise<void> {
   if (!isAllowedResponseUrl(url)) throw new ResponseUrlRefused();
   const post = (body: SlackMessage) =>
     fetch(url, {

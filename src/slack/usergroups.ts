@@ -38,7 +38,9 @@ export class SlackMembership implements MembershipResolver {
       // A Slack hiccup: a recent set still answers; past the bound, the answer is no.
       if (cached && this.now() - cached.fetchedAt <= this.maxStaleMs) return cached.users;
       if (cached) {
-        throw denied(`Slack did not answer about user group ${group} and what I last knew is over ${Math.round(this.maxStaleMs / 60_000)} minutes old, so I cannot confirm membership; try again shortly.`);
+        throw denied(
+          `Slack did not answer about user group ${group} and what I last knew is over ${Math.round(this.maxStaleMs / 60_000)} minutes old, so I cannot confirm membership; try again shortly.`,
+        );
       }
       throw unavailable(`Could not check membership of user group ${group} with Slack; try again shortly.`, err);
     }

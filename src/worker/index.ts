@@ -74,7 +74,10 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
       throw err;
     } finally {
       running.delete(abort);
-      jobDurationSeconds.observe({ verb: deps.verbs.has(job.data.verb) ? job.data.verb : 'unknown', outcome }, (performance.now() - started) / 1_000);
+      jobDurationSeconds.observe(
+        { verb: deps.verbs.has(job.data.verb) ? job.data.verb : 'unknown', outcome },
+        (performance.now() - started) / 1_000,
+      );
     }
   };
   const worker = new Worker<CommandJobData>(COMMAND_QUEUE, processor, {
@@ -96,12 +99,21 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
   };
 }
 
-async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobData>, token: string | undefined, signal: AbortSignal): Promise<string> {
+async function runJob(
+  deps: WorkerDeps,
+  locks: TargetLocks,
+  job: Job<CommandJobData>,
+  token: string | undefined,
+  signal: AbortSignal,
+): Promise<string> {
   // Before anything is taken from the payload (not even where to reply): it must be ours.
   const verdict = verifyCommandJob(deps.services.signer, job.data, job.id ?? '');
   if (verdict === 'forged') {
     const claimed = (job.data ?? {}) as Partial<CommandJobData>;
-    await reportTampered({ audit: deps.services.audit, log: deps.log }, new TamperedRecordError('job', job.id ?? ''), { verb: String(claimed.verb), ...(claimed.request ?? {}) });
+    await reportTampered({ audit: deps.services.audit, log: deps.log }, new TamperedRecordError('job', job.id ?? ''), {
+      verb: String(claimed.verb),
+      ...(claimed.request ?? {}),
+    });
     throw new UnrecoverableError('refused: the job failed signature verification');
   }
   const { request } = job.data;
@@ -109,7 +121,10 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
   const reply = async (message: SlackMessage, visibility: 'ephemeral' | 'in_channel' = 'ephemeral') => {
     // response_url lasts 30 minutes and 5 posts; after that (a long approval, a long wait) use the Web API.
     if (request.responseUrl && Date.now() - request.receivedAt < 25 * 60_000) {
-      const sent = await postToResponseUrl(request.responseUrl, message, visibility, log).then(() => true, () => false);
+      const sent = await postToResponseUrl(request.responseUrl, message, visibility, log).then(
+        () => true,
+        () => false,
+      );
       if (sent) return;
     }
     if (visibility === 'in_channel') await deps.slack.chat.postMessage({ channel: request.channelId, ...message });
@@ -159,7 +174,8 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
   let release: (() => Promise<void>) | undefined;
 
   try {
-    if (verdict === 'stale') throw badInput('This command waited in the queue for more than a day, so it was not run; run it again if it is still wanted.');
+    if (verdict === 'stale')
+      throw badInput('This command waited in the queue for more than a day, so it was not run; run it again if it is still wanted.');
     const verb = deps.verbs.get(job.data.verb);
     if (!verb || verb.runsIn !== 'worker') throw badInput(`Unknown command \`${job.data.verb}\`.`);
     const parsed = verb.schema.safeParse(job.data.args);
@@ -178,15 +194,27 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
     } else if (rule) {
       // Gated: post the approval request instead of running (also when the environment
       // started requiring approval after the command was accepted).
-      return await requestApproval(makeContext(args), verb, rule, (job.data.args ?? {}) as Record<string, unknown>, target, { store: deps.services.approvals, expiryQueue: deps.expiryQueue });
+      return await requestApproval(makeContext(args), verb, rule, (job.data.args ?? {}) as Record<string, unknown>, target, {
+        store: deps.services.approvals,
+        expiryQueue: deps.expiryQueue,
+      });
     }
 
     if (verb.class !== 'read' && !verb.changesNothing?.(args) && target.env && target.app) {
-      const lock = await locks.acquire(target.env, target.app, { jobId: job.id ?? '', userId: request.userId, description: verb.describe(args), since: Date.now() });
+      const lock = await locks.acquire(target.env, target.app, {
+        jobId: job.id ?? '',
+        userId: request.userId,
+        description: verb.describe(args),
+        since: Date.now(),
+      });
       if (!lock.acquired) {
         if (!job.data.waitingNotified) {
-          const who = lock.holder ? `\`${lock.holder.description}\` (job \`${lock.holder.jobId}\`, started by ${mention(lock.holder.userId)})` : 'another job';
-          await progress.start({ text: `:hourglass: ${verb.describe(args)}, requested by ${mention(request.userId)} — waiting for ${who} to finish; one change per app and environment at a time.` });
+          const who = lock.holder
+            ? `\`${lock.holder.description}\` (job \`${lock.holder.jobId}\`, started by ${mention(lock.holder.userId)})`
+            : 'another job';
+          await progress.start({
+            text: `:hourglass: ${verb.describe(args)}, requested by ${mention(request.userId)} — waiting for ${who} to finish; one change per app and environment at a time.`,
+          });
           job.data.waitingNotified = true;
           await job.updateData(job.data);
         }
@@ -204,8 +232,18 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
   } catch (err) {
     if (err instanceof DelayedError) throw err;
     if (err instanceof TamperedRecordError) {
-      await reportTampered({ audit: deps.services.audit, log }, err, { verb: job.data.verb, userId: request.userId, channelId: request.channelId, ...target });
-      await reportFailure(progress, reply, ':no_entry: The approval this change ran under failed its integrity check (it was changed outside the bot), so nothing was changed. Ops can find it in the audit log.', log);
+      await reportTampered({ audit: deps.services.audit, log }, err, {
+        verb: job.data.verb,
+        userId: request.userId,
+        channelId: request.channelId,
+        ...target,
+      });
+      await reportFailure(
+        progress,
+        reply,
+        ':no_entry: The approval this change ran under failed its integrity check (it was changed outside the bot), so nothing was changed. Ops can find it in the audit log.',
+        log,
+      );
       throw new UnrecoverableError('refused: the approval record failed signature verification');
     }
     if (signal.aborted) {
@@ -230,7 +268,12 @@ async function runJob(deps: WorkerDeps, locks: TargetLocks, job: Job<CommandJobD
   }
 }
 
-async function reportFailure(progress: ThreadProgress, reply: (m: SlackMessage) => Promise<void>, text: string, log: Logger): Promise<void> {
+async function reportFailure(
+  progress: ThreadProgress,
+  reply: (m: SlackMessage) => Promise<void>,
+  text: string,
+  log: Logger,
+): Promise<void> {
   try {
     if (progress.threadTs) await progress.finish('failed', { text: `:x: ${text}` });
     else await reply({ text });

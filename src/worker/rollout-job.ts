@@ -44,8 +44,15 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
   await ctx.progress.step(`${MILESTONE} ${applied}`);
 
   const warnings = await watchPodProblems(job.env.cluster, job.env.namespace, workload.selector, (problem) => {
-    const detail = problem.kind === 'Unschedulable' ? problem.message ?? '' : problem.kind === 'ImagePullBackOff' ? problem.message ?? problem.image ?? '' : '';
-    void ctx.progress.step(`:warning: pod \`${escapeMrkdwn(problem.pod)}\`: ${escapeMrkdwn(problem.summary)}${detail ? ` — ${escapeMrkdwn(detail)}` : ''}. Still waiting for the rollout (it fails at its progress deadline).`);
+    const detail =
+      problem.kind === 'Unschedulable'
+        ? (problem.message ?? '')
+        : problem.kind === 'ImagePullBackOff'
+          ? (problem.message ?? problem.image ?? '')
+          : '';
+    void ctx.progress.step(
+      `:warning: pod \`${escapeMrkdwn(problem.pod)}\`: ${escapeMrkdwn(problem.summary)}${detail ? ` — ${escapeMrkdwn(detail)}` : ''}. Still waiting for the rollout (it fails at its progress deadline).`,
+    );
   });
   const final = await followRollout({
     cluster: job.env.cluster,
@@ -63,9 +70,11 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
     // The thread's last progress line must not contradict the ✅ ("0 of 3 available", then done).
     await ctx.progress.step(`${MILESTONE} ${final.message}`);
     // The change succeeded: a Slack failure while saying so must not turn it into a failed job.
-    await ctx.progress.finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message)).catch((err: unknown) => {
-      ctx.log.warn({ err: String(err) }, 'could not report a successful rollout to Slack');
-    });
+    await ctx.progress
+      .finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message))
+      .catch((err: unknown) => {
+        ctx.log.warn({ err: String(err) }, 'could not report a successful rollout to Slack');
+      });
     ctx.log.info({ title: job.title, ms: Date.now() - started }, 'rollout succeeded');
     return 'succeeded';
   }
@@ -75,8 +84,13 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
   });
   const reason = diagnosis ? diagnosis.problem.summary : final.message;
   const details = diagnosisMessage(diagnosis, final.message);
-  const offer = job.offerRollback === false || workload.kind !== 'Deployment' || workload.name !== job.app ? undefined : await rollbackOffer(ctx, job);
-  await ctx.progress.finish('failed', jobFailed(job.title, requester, Date.now() - started, reason), offer ? withBlocks(details, offer) : details);
+  const offer =
+    job.offerRollback === false || workload.kind !== 'Deployment' || workload.name !== job.app ? undefined : await rollbackOffer(ctx, job);
+  await ctx.progress.finish(
+    'failed',
+    jobFailed(job.title, requester, Date.now() - started, reason),
+    offer ? withBlocks(details, offer) : details,
+  );
   ctx.log.warn({ title: job.title, reason }, 'rollout failed');
   return 'failed';
 }
@@ -106,7 +120,9 @@ async function rollbackOffer(ctx: WorkerVerbContext<unknown>, job: RolloutJob): 
     });
     return [
       actions('rollback', [{ text: 'Rollback', actionId: RUN_INTENT_ACTION, value: id, style: 'primary' }]),
-      context(`:leftwards_arrow_with_hook: *Rollback* puts ${job.app} in ${envName} back to revision ${describeRevision(plan.to)}, as \`kubectl rollout undo\` does, and reports here.`),
+      context(
+        `:leftwards_arrow_with_hook: *Rollback* puts ${job.app} in ${envName} back to revision ${describeRevision(plan.to)}, as \`kubectl rollout undo\` does, and reports here.`,
+      ),
     ];
   } catch (err) {
     // Paused, no earlier revision, or the cluster could not tell: the failure report goes out without the button.

@@ -25,7 +25,11 @@ return v`;
  * while the job runs, and it expires on its own if the holder dies.
  */
 export class TargetLocks {
-  constructor(private readonly redis: Redis, private readonly prefix: string, private readonly leaseMs = 30_000) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly leaseMs = 30_000,
+  ) {}
 
   key(env: string, app: string): string {
     return `${this.prefix}:chatops:lock:${env}:${app}`;
@@ -41,9 +45,12 @@ export class TargetLocks {
         return { acquired: false, holder: undefined };
       }
     }
-    const timer = setInterval(() => {
-      void this.redis.eval(RENEW, 1, key, holder.jobId, String(this.leaseMs)).catch(() => undefined);
-    }, Math.floor(this.leaseMs / 3));
+    const timer = setInterval(
+      () => {
+        void this.redis.eval(RENEW, 1, key, holder.jobId, String(this.leaseMs)).catch(() => undefined);
+      },
+      Math.floor(this.leaseMs / 3),
+    );
     timer.unref();
     return {
       acquired: true,

@@ -36,7 +36,10 @@ beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
   [playground, browser] = await Promise.all([
     startPlayground({ port: 0, logLevel: process.env.TEST_LOG_LEVEL ?? 'silent', env: { REDIS_URL: TEST_REDIS_URL } }),
-    chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] }),
+    chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    }),
   ]);
   page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   page.setDefaultTimeout(WAIT);
@@ -58,7 +61,9 @@ describe('the playground in a browser', () => {
     await message.waitFor();
     await message.locator('button.replies').click();
     await page.locator('#thread-messages article', { hasText: 'applied to beta' }).waitFor();
-    await expect(page.locator('#thread-messages article').first().textContent()).resolves.toContain('2 of 2 replicas updated and available');
+    await expect(page.locator('#thread-messages article').first().textContent()).resolves.toContain(
+      '2 of 2 replicas updated and available',
+    );
     await shot('beta-thread-complete');
     const pods = playground.kube.list('v1', 'Pod', 'beta');
     expect(pods.length).toBe(2);

@@ -57,13 +57,30 @@ afterAll(async () => {
   await deletePrefix(prefix);
 });
 
-const key = (channel: string, name: string): IncidentKey => ({ channel, cluster: 'default', namespace: 'beta', env: 'beta', workload: { kind: 'StatefulSet', name }, kind: 'OOMKilled' });
+const key = (channel: string, name: string): IncidentKey => ({
+  channel,
+  cluster: 'default',
+  namespace: 'beta',
+  env: 'beta',
+  workload: { kind: 'StatefulSet', name },
+  kind: 'OOMKilled',
+});
 const occurrence = (pod: string, restarts: number): Occurrence => ({
-  pod, container: 'db', at: Date.now(),
+  pod,
+  container: 'db',
+  at: Date.now(),
   diagnosis: { kind: 'OOMKilled', pod, namespace: 'beta', at: Date.now(), container: 'db', restarts, logTail: [], suggestion: 'raise it' },
 });
 async function occur(k: IncidentKey, pod: string, restarts: number) {
-  const res = await store.record(k, { recoverAfterMs: 60_000, reopenWithinMs: 0 }, `uid-${pod}`, `${pod}/db`, restarts, occurrence(pod, restarts), Date.now());
+  const res = await store.record(
+    k,
+    { recoverAfterMs: 60_000, reopenWithinMs: 0 },
+    `uid-${pod}`,
+    `${pod}/db`,
+    restarts,
+    occurrence(pod, restarts),
+    Date.now(),
+  );
   if (res.recorded) await enqueueIncident(queue, res.id, res.isNew);
   return res;
 }
@@ -81,7 +98,9 @@ describe('alert delivery', () => {
   it('honours 429 Retry-After: waits as long as Slack asks, then posts; nothing is lost', async () => {
     slack.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
     await occur(key('C0LIMITED', 'limited'), 'limited-0', 1);
-    const limited = await slack.waitForCall((c) => c.method === 'chat.postMessage' && c.rateLimited === true && c.args.channel === 'C0LIMITED');
+    const limited = await slack.waitForCall(
+      (c) => c.method === 'chat.postMessage' && c.rateLimited === true && c.args.channel === 'C0LIMITED',
+    );
     const posted = await slack.waitForCall((c) => c.method === 'chat.postMessage' && c.ok && c.args.channel === 'C0LIMITED');
     expect(posted.at - limited.at).toBeGreaterThanOrEqual(1_000);
     expect(slack.topLevel('C0LIMITED')).toHaveLength(1);
@@ -93,16 +112,24 @@ describe('alert delivery', () => {
     const k = key('C0BURST', 'burst');
     const first = await occur(k, 'burst-0', 1);
     for (let i = 1; i < 40; i++) await occur(k, `burst-${i}`, 1);
-    const top = await slack.waitForCall((c) => c.method === 'chat.postMessage' && c.ok && c.args.channel === 'C0BURST' && !c.args.thread_ts);
+    const top = await slack.waitForCall(
+      (c) => c.method === 'chat.postMessage' && c.ok && c.args.channel === 'C0BURST' && !c.args.thread_ts,
+    );
     // Everything after the first occurrence is summarised in as few replies as the rate allows.
     await slack.waitForCall(() => {
       const replies = slack.thread('C0BURST', top.response.ts);
-      const reported = replies.reduce((n, m) => n + Number(/(\d+) more occurrences/.exec(m.text)?.[1] ?? (/Again/.test(m.text) ? 1 : 0)), 0);
+      const reported = replies.reduce(
+        (n, m) => n + Number(/(\d+) more occurrences/.exec(m.text)?.[1] ?? (/Again/.test(m.text) ? 1 : 0)),
+        0,
+      );
       return reported === 39;
     }, 10_000);
     expect(slack.thread('C0BURST', top.response.ts).length).toBeLessThanOrEqual(3);
     expect(slack.callsTo('chat.postMessage').filter((c) => c.rateLimited && c.args.channel === 'C0BURST')).toEqual([]);
-    const final = await slack.waitForCall((c) => c.method === 'chat.update' && c.args.ts === top.response.ts && /40 occurrences/.test(c.args.text), 10_000);
+    const final = await slack.waitForCall(
+      (c) => c.method === 'chat.update' && c.args.ts === top.response.ts && /40 occurrences/.test(c.args.text),
+      10_000,
+    );
     expect(final.ok).toBe(true);
     expect((await store.load(first.id))?.count).toBe(40);
     slack.setChannelRateLimit(null);
@@ -115,7 +142,9 @@ describe('alert delivery', () => {
     await delivery.close();
     delivery = startWorker();
     await occur(k, 'restart-1', 1);
-    await slack.waitForCall((c) => c.method === 'chat.postMessage' && c.ok && c.args.thread_ts === top.response.ts && /Again/.test(c.args.text));
+    await slack.waitForCall(
+      (c) => c.method === 'chat.postMessage' && c.ok && c.args.thread_ts === top.response.ts && /Again/.test(c.args.text),
+    );
     expect(slack.topLevel('C0RESTART')).toHaveLength(1);
   });
 });

@@ -5,7 +5,9 @@ import type { SlackEmulator, StoredMessage } from '../support/slack/index.js';
 export const ONCALL = 'C0ONCALL';
 
 /** beta and prod watched by one rule posting to C0ONCALL; C0ONCALL may run every verb in beta. */
-export const alertConfig = (opts: { pendingFor?: string; recoverAfter?: string; on?: string[] } = {}) => (kubeconfig: string) => `
+export const alertConfig =
+  (opts: { pendingFor?: string; recoverAfter?: string; on?: string[] } = {}) =>
+  (kubeconfig: string) => `
 clusters:
   default: { context: emulator, kubeconfig: ${kubeconfig} }
 environments:
@@ -49,7 +51,13 @@ export function deployment(namespace: string, name: string, o: WorkloadOptions =
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{ name: 'app', image: o.image ?? IMAGE(name), resources: { requests: o.requests ?? { cpu: '10m', memory: '16Mi' }, ...(o.limits ? { limits: o.limits } : {}) } }],
+          containers: [
+            {
+              name: 'app',
+              image: o.image ?? IMAGE(name),
+              resources: { requests: o.requests ?? { cpu: '10m', memory: '16Mi' }, ...(o.limits ? { limits: o.limits } : {}) },
+            },
+          ],
           ...(o.nodeSelector ? { nodeSelector: o.nodeSelector } : {}),
         },
       },
@@ -67,15 +75,23 @@ const ready = (p: any) => p.status?.conditions?.some((c: any) => c.type === 'Rea
 export async function runningDeployment(kube: KubeEmulator, namespace: string, name: string, o: WorkloadOptions = {}): Promise<any[]> {
   kube.create(deployment(namespace, name, o));
   const want = o.replicas ?? 1;
-  return kube.waitFor(() => {
-    const pods = podsOf(kube, namespace, name);
-    return pods.length === want && pods.every(ready) ? pods : undefined;
-  }, 10_000, `${want} ready pods of ${namespace}/${name}`);
+  return kube.waitFor(
+    () => {
+      const pods = podsOf(kube, namespace, name);
+      return pods.length === want && pods.every(ready) ? pods : undefined;
+    },
+    10_000,
+    `${want} ready pods of ${namespace}/${name}`,
+  );
 }
 
 /** Resolves once the bot's pod watch on the namespace is open (checked again on every change in the cluster). */
 export function botWatches(kube: KubeEmulator, namespace: string): Promise<unknown> {
-  return kube.waitFor(() => kube.requests.some((r) => r.path === `/api/v1/namespaces/${namespace}/pods` && ['true', '1'].includes(String(r.query.watch))), 10_000, `the bot watching pods in ${namespace}`);
+  return kube.waitFor(
+    () => kube.requests.some((r) => r.path === `/api/v1/namespaces/${namespace}/pods` && ['true', '1'].includes(String(r.query.watch))),
+    10_000,
+    `the bot watching pods in ${namespace}`,
+  );
 }
 
 /** Top-level messages in the on-call channel whose text matches. */
@@ -84,7 +100,10 @@ export function alertsMatching(slack: SlackEmulator, match: RegExp, channel = ON
 }
 
 export async function waitForAlert(slack: SlackEmulator, match: RegExp, timeoutMs = 10_000): Promise<StoredMessage> {
-  const call = await slack.waitForCall((c) => c.method === 'chat.postMessage' && c.ok && !c.args.thread_ts && match.test(String(c.args.text)), timeoutMs);
+  const call = await slack.waitForCall(
+    (c) => c.method === 'chat.postMessage' && c.ok && !c.args.thread_ts && match.test(String(c.args.text)),
+    timeoutMs,
+  );
   return slack.message(call.args.channel, call.response.ts)!;
 }
 
@@ -93,13 +112,40 @@ export function shown(m: StoredMessage | undefined): string {
   return m ? `${m.text}\n${JSON.stringify(m.blocks ?? [])}` : '';
 }
 
-export async function waitForThreadReply(slack: SlackEmulator, ts: string, match: RegExp, timeoutMs = 10_000, channel = ONCALL): Promise<StoredMessage> {
-  const call = await slack.waitForCall((c) => c.method === 'chat.postMessage' && c.ok && c.args.thread_ts === ts && c.args.channel === channel && match.test(shown({ text: String(c.args.text), blocks: c.args.blocks } as StoredMessage)), timeoutMs);
+export async function waitForThreadReply(
+  slack: SlackEmulator,
+  ts: string,
+  match: RegExp,
+  timeoutMs = 10_000,
+  channel = ONCALL,
+): Promise<StoredMessage> {
+  const call = await slack.waitForCall(
+    (c) =>
+      c.method === 'chat.postMessage' &&
+      c.ok &&
+      c.args.thread_ts === ts &&
+      c.args.channel === channel &&
+      match.test(shown({ text: String(c.args.text), blocks: c.args.blocks } as StoredMessage)),
+    timeoutMs,
+  );
   return slack.message(channel, call.response.ts)!;
 }
 
 /** Resolves once the top-level message's latest version matches. */
-export async function waitForUpdate(slack: SlackEmulator, ts: string, match: RegExp, timeoutMs = 10_000, channel = ONCALL): Promise<StoredMessage> {
-  await slack.waitForCall((c) => c.method === 'chat.update' && c.ok && c.args.ts === ts && match.test(shown({ text: String(c.args.text), blocks: c.args.blocks } as StoredMessage)), timeoutMs);
+export async function waitForUpdate(
+  slack: SlackEmulator,
+  ts: string,
+  match: RegExp,
+  timeoutMs = 10_000,
+  channel = ONCALL,
+): Promise<StoredMessage> {
+  await slack.waitForCall(
+    (c) =>
+      c.method === 'chat.update' &&
+      c.ok &&
+      c.args.ts === ts &&
+      match.test(shown({ text: String(c.args.text), blocks: c.args.blocks } as StoredMessage)),
+    timeoutMs,
+  );
   return slack.message(channel, ts)!;
 }

@@ -22,7 +22,15 @@ let dir: string;
 /** Every log line and every object the informer reports signal a change; `until` re-checks on each (no polling, no sleeps). */
 const changes = new EventEmitter();
 const warnings: Array<{ msg: string }> = [];
-const log = pino({ level: 'warn' }, { write: (line: string) => { warnings.push(JSON.parse(line)); changes.emit('change'); } });
+const log = pino(
+  { level: 'warn' },
+  {
+    write: (line: string) => {
+      warnings.push(JSON.parse(line));
+      changes.emit('change');
+    },
+  },
+);
 function until<T>(predicate: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const done = () => {
@@ -64,7 +72,8 @@ const pod = (name: string): any => ({
   metadata: { name, namespace: 'beta', labels: { app: name } },
   spec: { containers: [{ name: 'app', image: 'registry.example.com/team/x:1' }] },
 });
-const podWatches = (since: number) => kube.requests.slice(since).filter((r) => r.path === '/api/v1/namespaces/beta/pods' && ['true', '1'].includes(String(r.query.watch)));
+const podWatches = (since: number) =>
+  kube.requests.slice(since).filter((r) => r.path === '/api/v1/namespaces/beta/pods' && ['true', '1'].includes(String(r.query.watch)));
 const podRequests = (since: number) => kube.requests.slice(since).filter((r) => r.path === '/api/v1/namespaces/beta/pods');
 
 /**
@@ -86,7 +95,12 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: 'emulator', server: kube.url, skipTLSVerify: true }],
-    users: [{ name: 'exec-user', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin], interactiveMode: 'Never' } }],
+    users: [
+      {
+        name: 'exec-user',
+        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin], interactiveMode: 'Never' },
+      },
+    ],
     contexts: [{ name: 'emulator', cluster: 'emulator', user: 'exec-user' }],
     currentContext: 'emulator',
   });
@@ -146,7 +160,13 @@ describe('stopping while starting', () => {
   it('an informer stopped before it starts opens nothing', async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(await kube.writeKubeconfig(join(dir, 'kubeconfig')));
-    const informer = new ResilientInformer<V1Pod>({ resource: 'pods', kubeConfig: kc, path: '/api/v1/namespaces/beta/pods', slim: (p) => p, log });
+    const informer = new ResilientInformer<V1Pod>({
+      resource: 'pods',
+      kubeConfig: kc,
+      path: '/api/v1/namespaces/beta/pods',
+      slim: (p) => p,
+      log,
+    });
     const since = kube.requests.length;
     await informer.stop();
     await informer.start();
@@ -160,7 +180,12 @@ describe('stopping while starting', () => {
     let release!: (incidents: []) => void;
     const read = new Promise<void>((resolve) => (reading = resolve));
     // Only openIncidents is reached before the watches start; it waits until the test lets it go.
-    const store = { openIncidents: () => { reading(); return new Promise<[]>((resolve) => (release = resolve)); } } as unknown as IncidentStore;
+    const store = {
+      openIncidents: () => {
+        reading();
+        return new Promise<[]>((resolve) => (release = resolve));
+      },
+    } as unknown as IncidentStore;
     const monitor = new ClusterMonitor({
       cluster: makeClusterClient('default', kc),
       targets: [{ namespace: 'beta', routes: new Map() }],

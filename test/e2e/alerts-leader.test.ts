@@ -79,7 +79,11 @@ describe('leader election between alert watchers', () => {
     // Let the follower read the lease a few times while the leader renews it.
     const renewed = lease().spec.renewTime;
     await kube.waitFor(() => lease().spec.renewTime !== renewed && lease(), 3_000, 'a renewal');
-    await kube.waitFor(() => kube.requests.filter((r) => r.path.endsWith(`/leases/${LEASE}`) && r.method === 'GET').length >= 4, 3_000, 'the follower reading the lease');
+    await kube.waitFor(
+      () => kube.requests.filter((r) => r.path.endsWith(`/leases/${LEASE}`) && r.method === 'GET').length >= 4,
+      3_000,
+      'the follower reading the lease',
+    );
     expect(lease().spec.holderIdentity).toBe('replica-a');
     expect(a.leading()).toEqual(['default']);
     expect(b.leading()).toEqual([]);

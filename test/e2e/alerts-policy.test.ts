@@ -37,7 +37,15 @@ let redis: Redis;
 const alerts: Record<'beta' | 'prod' | 'unbound', StoredMessage> = {} as never;
 
 async function alertIn(channel: string, env: string): Promise<StoredMessage> {
-  const call = await h.slack.waitForCall((c) => c.method === 'chat.postMessage' && c.ok && !c.args.thread_ts && c.args.channel === channel && new RegExp(`CrashLoopBackOff · deployment crashy · ${env}`).test(String(c.args.text)), 10_000);
+  const call = await h.slack.waitForCall(
+    (c) =>
+      c.method === 'chat.postMessage' &&
+      c.ok &&
+      !c.args.thread_ts &&
+      c.args.channel === channel &&
+      new RegExp(`CrashLoopBackOff · deployment crashy · ${env}`).test(String(c.args.text)),
+    10_000,
+  );
   return h.slack.message(channel, call.response.ts)!;
 }
 
@@ -47,7 +55,11 @@ beforeAll(async () => {
   h.kube.setImageBehavior(IMAGE('crashy'), { kind: 'crashLoop', exitCode: 3, logLines: ['FATAL: DATABASE_URL is not set'] });
   h.kube.create(deployment('beta', 'crashy'));
   h.kube.create(deployment('prod', 'crashy'));
-  [alerts.beta, alerts.prod, alerts.unbound] = await Promise.all([alertIn(ONCALL, 'beta'), alertIn(ONCALL, 'prod'), alertIn(UNBOUND, 'beta')]);
+  [alerts.beta, alerts.prod, alerts.unbound] = await Promise.all([
+    alertIn(ONCALL, 'beta'),
+    alertIn(ONCALL, 'prod'),
+    alertIn(UNBOUND, 'beta'),
+  ]);
 });
 afterAll(async () => {
   redis?.disconnect();
@@ -58,7 +70,12 @@ const buttonValue = (m: { blocks?: any[] }, actionId: string): string =>
   m.blocks?.flatMap((b) => (b.type === 'actions' ? b.elements : [])).find((e: any) => e.action_id === actionId)?.value;
 
 /** Clicks a button of the alert as `user` in `channel`; resolves with what the clicker alone was told. */
-async function click(alert: StoredMessage, channel: string, user: string, actionId: 'chatops_alert_logs' | 'chatops_alert_silence:1h'): Promise<string> {
+async function click(
+  alert: StoredMessage,
+  channel: string,
+  user: string,
+  actionId: 'chatops_alert_logs' | 'chatops_alert_silence:1h',
+): Promise<string> {
   const value = actionId === 'chatops_alert_logs' ? buttonValue(alert, actionId) : `${buttonValue(alert, actionId).split('|')[0]}|1h`;
   const responseUrl = h.slack.newResponseUrl();
   await h.click({ user_id: user, channel_id: channel, message_ts: alert.ts, action_id: actionId, value, response_url: responseUrl });
@@ -67,32 +84,52 @@ async function click(alert: StoredMessage, channel: string, user: string, action
   return String(answer.body.text);
 }
 
-const silenced = async (alert: StoredMessage) => (await redis.exists(`${h.prefix}:chatops:alerts:silence:${buttonValue(alert, 'chatops_alert_silence:1h').split('|')[0]}`)) === 1;
+const silenced = async (alert: StoredMessage) =>
+  (await redis.exists(`${h.prefix}:chatops:alerts:silence:${buttonValue(alert, 'chatops_alert_silence:1h').split('|')[0]}`)) === 1;
 const logsShownTo = (user: string) => h.slack.calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === user);
 
 describe('alert buttons and the channel policy', () => {
   it('a channel that is not bound may neither show logs nor silence', async () => {
-    expect(await click(alerts.unbound, UNBOUND, MEMBER, 'chatops_alert_logs')).toMatch(/^:no_entry: This channel is not bound to any environment.*Ops can bind it under `channels`/);
-    expect(await click(alerts.unbound, UNBOUND, MEMBER, 'chatops_alert_silence:1h')).toMatch(/^:no_entry: This channel is not bound to any environment/);
+    expect(await click(alerts.unbound, UNBOUND, MEMBER, 'chatops_alert_logs')).toMatch(
+      /^:no_entry: This channel is not bound to any environment.*Ops can bind it under `channels`/,
+    );
+    expect(await click(alerts.unbound, UNBOUND, MEMBER, 'chatops_alert_silence:1h')).toMatch(
+      /^:no_entry: This channel is not bound to any environment/,
+    );
     expect(await silenced(alerts.unbound)).toBe(false);
   });
 
   it('a channel bound to beta only may not show prod logs nor silence prod alerts', async () => {
-    expect(await click(alerts.prod, ONCALL, MEMBER, 'chatops_alert_logs')).toMatch(/^:no_entry: This channel may not touch `prod`\. This channel may run `logs`, `status` on `beta`. Only <@U0ONCALL> may use it.$/);
-    expect(await click(alerts.prod, ONCALL, MEMBER, 'chatops_alert_silence:1h')).toMatch(/^:no_entry: This channel may not touch `prod`, so it may not silence its alerts; ask ops to bind it to `prod`/);
+    expect(await click(alerts.prod, ONCALL, MEMBER, 'chatops_alert_logs')).toMatch(
+      /^:no_entry: This channel may not touch `prod`\. This channel may run `logs`, `status` on `beta`. Only <@U0ONCALL> may use it.$/,
+    );
+    expect(await click(alerts.prod, ONCALL, MEMBER, 'chatops_alert_silence:1h')).toMatch(
+      /^:no_entry: This channel may not touch `prod`, so it may not silence its alerts; ask ops to bind it to `prod`/,
+    );
     expect(await silenced(alerts.prod)).toBe(false);
   });
 
-  it('someone who is not among the binding\'s members is refused', async () => {
-    expect(await click(alerts.beta, ONCALL, STRANGER, 'chatops_alert_logs')).toMatch(/^:no_entry: You are not one of the people allowed to use this channel's binding/);
-    expect(await click(alerts.beta, ONCALL, STRANGER, 'chatops_alert_silence:1h')).toMatch(/^:no_entry: You are not one of the people allowed/);
+  it("someone who is not among the binding's members is refused", async () => {
+    expect(await click(alerts.beta, ONCALL, STRANGER, 'chatops_alert_logs')).toMatch(
+      /^:no_entry: You are not one of the people allowed to use this channel's binding/,
+    );
+    expect(await click(alerts.beta, ONCALL, STRANGER, 'chatops_alert_silence:1h')).toMatch(
+      /^:no_entry: You are not one of the people allowed/,
+    );
     expect(await silenced(alerts.beta)).toBe(false);
   });
 
   it('a member of a channel bound to the environment may do both; the refused clicks showed nothing', async () => {
     const since = h.slack.calls.length;
     const responseUrl = h.slack.newResponseUrl();
-    await h.click({ user_id: MEMBER, channel_id: ONCALL, message_ts: alerts.beta.ts, action_id: 'chatops_alert_logs', value: buttonValue(alerts.beta, 'chatops_alert_logs'), response_url: responseUrl });
+    await h.click({
+      user_id: MEMBER,
+      channel_id: ONCALL,
+      message_ts: alerts.beta.ts,
+      action_id: 'chatops_alert_logs',
+      value: buttonValue(alerts.beta, 'chatops_alert_logs'),
+      response_url: responseUrl,
+    });
     const shown = await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.postEphemeral' && c.args.user === MEMBER);
     expect(shown.args.text).toContain('FATAL: DATABASE_URL is not set');
     // Every Show logs click before this one was refused: none of them reached the alerts role.
@@ -100,8 +137,20 @@ describe('alert buttons and the channel policy', () => {
     expect(logsShownTo(STRANGER)).toHaveLength(0);
 
     const id = buttonValue(alerts.beta, 'chatops_alert_silence:1h').split('|')[0]!;
-    await h.click({ user_id: MEMBER, channel_id: ONCALL, message_ts: alerts.beta.ts, action_id: 'chatops_alert_silence:1h', value: `${id}|1h`, response_url: h.slack.newResponseUrl() });
-    await h.slack.waitForCall((c) => c.method === 'chat.postMessage' && c.args.thread_ts === alerts.beta.ts && /Silenced for 1h by <@U0ONCALL>/.test(String(c.args.text)));
+    await h.click({
+      user_id: MEMBER,
+      channel_id: ONCALL,
+      message_ts: alerts.beta.ts,
+      action_id: 'chatops_alert_silence:1h',
+      value: `${id}|1h`,
+      response_url: h.slack.newResponseUrl(),
+    });
+    await h.slack.waitForCall(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.args.thread_ts === alerts.beta.ts &&
+        /Silenced for 1h by <@U0ONCALL>/.test(String(c.args.text)),
+    );
     expect(await silenced(alerts.beta)).toBe(true);
     expect(await silenced(alerts.prod)).toBe(false);
     expect(await silenced(alerts.unbound)).toBe(false);

@@ -36,12 +36,15 @@ afterAll(async () => {
 });
 
 const nameOf = (text: string) => /deployment (storm-\d+)/.exec(text)?.[1];
-const countOf = (text: string) => Number(/ — (\d+) occurrences/.exec(text)?.[1] ?? /\((\d+) occurrences?\)/.exec(text)?.[1] ?? (/OOMKilled/.test(text) ? 1 : 0));
+const countOf = (text: string) =>
+  Number(/ — (\d+) occurrences/.exec(text)?.[1] ?? /\((\d+) occurrences?\)/.exec(text)?.[1] ?? (/OOMKilled/.test(text) ? 1 : 0));
 const recovered = (m: StoredMessage) => m.text.startsWith(':white_check_mark: Recovered');
 
 describe('a sustained OOM storm', () => {
   it('gives every deployment one message counting all its kills, recovers only once the kills stop, and keeps the channel at 1 post/s', async () => {
-    const pods = Array.from({ length: DEPLOYMENTS }, (_, i) => podsOf(h.kube, 'beta', `storm-${i}`).map((p) => ({ app: `storm-${i}`, name: p.metadata.name as string }))).flat();
+    const pods = Array.from({ length: DEPLOYMENTS }, (_, i) =>
+      podsOf(h.kube, 'beta', `storm-${i}`).map((p) => ({ app: `storm-${i}`, name: p.metadata.name as string })),
+    ).flat();
     expect(pods).toHaveLength(DEPLOYMENTS * REPLICAS);
     const lastKill = new Map<string, number>();
     const kills = new Map<string, number>();
@@ -65,10 +68,20 @@ describe('a sustained OOM storm', () => {
     const stormEnded = Date.now();
     const allMessages = () => [...h.slack.topLevel(ONCALL), ...h.slack.topLevel(ONCALL).flatMap((m) => h.slack.thread(ONCALL, m.ts))];
     // While the kills went on, nothing recovered.
-    expect(allMessages().filter((m) => m.versions.some((v) => v.at <= stormEnded && /Recovered/.test(v.text))).map((m) => m.text.slice(0, 120)), 'recovered during the storm').toEqual([]);
+    expect(
+      allMessages()
+        .filter((m) => m.versions.some((v) => v.at <= stormEnded && /Recovered/.test(v.text)))
+        .map((m) => m.text.slice(0, 120)),
+      'recovered during the storm',
+    ).toEqual([]);
 
     const top = () => h.slack.topLevel(ONCALL);
-    await h.slack.waitForCall(() => top().length === DEPLOYMENTS && top().every((m) => recovered(m) && countOf(m.text) === kills.get(nameOf(m.text) ?? '')), 15_000).catch(() => undefined);
+    await h.slack
+      .waitForCall(
+        () => top().length === DEPLOYMENTS && top().every((m) => recovered(m) && countOf(m.text) === kills.get(nameOf(m.text) ?? '')),
+        15_000,
+      )
+      .catch(() => undefined);
     const messages = top();
     expect(messages.map((m) => nameOf(m.text)).sort()).toEqual([...kills.keys()].sort());
     expect(Object.fromEntries(messages.map((m) => [nameOf(m.text), countOf(m.text)]))).toEqual(Object.fromEntries(kills));
@@ -83,12 +96,18 @@ describe('a sustained OOM storm', () => {
 
     // At most one post per second in the channel, and Slack never had to say 429.
     const posts = h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === ONCALL);
-    expect(posts.filter((c) => c.rateLimited).map((c) => `${c.at - started} ms: ${String(c.args.text).slice(0, 60)}`), 'answered 429').toEqual([]);
+    expect(
+      posts.filter((c) => c.rateLimited).map((c) => `${c.at - started} ms: ${String(c.args.text).slice(0, 60)}`),
+      'answered 429',
+    ).toEqual([]);
     // n posts span at least n - 1 seconds (less half a second for the network's jitter on this side of Slack).
     for (let i = 0; i < posts.length; i++) {
-      for (let j = i + 1; j < posts.length; j++) expect(posts[j]!.at - posts[i]!.at, `posts ${i}..${j}`).toBeGreaterThanOrEqual((j - i) * 1_000 - 500);
+      for (let j = i + 1; j < posts.length; j++)
+        expect(posts[j]!.at - posts[i]!.at, `posts ${i}..${j}`).toBeGreaterThanOrEqual((j - i) * 1_000 - 500);
     }
-    console.log(`storm: ${KILLS} kills in ${stormEnded - started} ms; ${messages.length} top-level messages; ${posts.length} posts; all recovered and counted ${Date.now() - stormEnded} ms after the last kill`);
+    console.log(
+      `storm: ${KILLS} kills in ${stormEnded - started} ms; ${messages.length} top-level messages; ${posts.length} posts; all recovered and counted ${Date.now() - stormEnded} ms after the last kill`,
+    );
   }, 150_000);
 
   it('reopens the same incident and thread for a kill soon after the recovery', async () => {
@@ -99,7 +118,11 @@ describe('a sustained OOM storm', () => {
     await h.slack.waitForCall(() => h.slack.thread(ONCALL, msg.ts).some((r) => /Recovered/.test(r.text)), 40_000);
     const pod = podsOf(h.kube, 'beta', 'storm-3')[0];
     h.kube.oomKill('beta', pod.metadata.name, undefined, { restartAfterMs: 20 });
-    await h.slack.waitForCall(() => h.slack.thread(ONCALL, msg.ts).some((r) => /Reopened/.test(r.text)) && countOf(h.slack.message(ONCALL, msg.ts)!.text) === count + 1, 30_000);
+    await h.slack.waitForCall(
+      () =>
+        h.slack.thread(ONCALL, msg.ts).some((r) => /Reopened/.test(r.text)) && countOf(h.slack.message(ONCALL, msg.ts)!.text) === count + 1,
+      30_000,
+    );
     // The headline was open again with the new count (it may recover again right after: recoverAfter is 2 s here).
     const versions = h.slack.message(ONCALL, msg.ts)!.versions;
     expect(versions.some((v) => countOf(v.text) === count + 1 && !/Recovered/.test(v.text))).toBe(true);

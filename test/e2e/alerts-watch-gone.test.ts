@@ -21,7 +21,9 @@ beforeAll(async () => {
     res.setHeader('content-type', 'application/json');
     if (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') {
       // What the API server sends for a resourceVersion it no longer has: one ERROR event, then the end.
-      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'too old resource version: 5 (9)', reason: 'Expired', code: 410 } })}\n`);
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'too old resource version: 5 (9)', reason: 'Expired', code: 410 } })}\n`,
+      );
       return;
     }
     lists.push(Date.now());

@@ -17,23 +17,32 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const podWatches = (since: number) => h.kube.requests.slice(since).filter((r) => r.path === '/api/v1/namespaces/beta/pods' && ['true', '1'].includes(String(r.query.watch)));
+const podWatches = (since: number) =>
+  h.kube.requests.slice(since).filter((r) => r.path === '/api/v1/namespaces/beta/pods' && ['true', '1'].includes(String(r.query.watch)));
 const podLists = (since: number) => h.kube.requests.slice(since).filter((r) => r.path === '/api/v1/namespaces/beta/pods' && !r.query.watch);
 const restarts = async () => (await watchRestartsTotal.get()).values.find((v) => v.labels.resource === 'pods')?.value ?? 0;
 
 describe('the pod watch', () => {
   it('re-lists after 410 Gone and repeats nothing', async () => {
-    await h.kube.waitFor(() => podsOf(h.kube, 'beta', 'relist').every((p) => p.status.containerStatuses[0].ready), 5_000, 'the killed pod running again');
+    await h.kube.waitFor(
+      () => podsOf(h.kube, 'beta', 'relist').every((p) => p.status.containerStatuses[0].ready),
+      5_000,
+      'the killed pod running again',
+    );
     const since = h.kube.requests.length;
     // Something else changes (so the watch's last resourceVersion is behind), history is compacted, the watch ends.
     h.kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unrelated', namespace: 'default' }, data: {} });
     h.kube.compactHistory();
     h.kube.dropWatches();
     // Resuming from the old resourceVersion gets 410: the informer lists again, then watches from the list.
-    await h.kube.waitFor(() => {
-      const relist = podLists(since)[0];
-      return relist && podWatches(h.kube.requests.indexOf(relist)).length > 0;
-    }, 5_000, 'a re-list, then a new watch');
+    await h.kube.waitFor(
+      () => {
+        const relist = podLists(since)[0];
+        return relist && podWatches(h.kube.requests.indexOf(relist)).length > 0;
+      },
+      5_000,
+      'a re-list, then a new watch',
+    );
     h.kube.oomKill('beta', pods[1].metadata.name);
     // Had the re-list counted the first kill again, this would say 3.
     await waitForThreadReply(h.slack, alertTs, new RegExp(`Again: OOMKilled in pod \`${pods[1].metadata.name}\` — 2 in total`));
@@ -56,10 +65,14 @@ describe('the pod watch', () => {
     const since = h.kube.requests.length;
     h.kube.deny({ verb: 'watch', resource: 'pods', namespace: 'beta' });
     h.kube.dropWatches();
-    const attempts = await h.kube.waitFor(() => {
-      const w = podWatches(since);
-      return w.length >= 4 ? w : undefined;
-    }, 10_000, 'four refused watches');
+    const attempts = await h.kube.waitFor(
+      () => {
+        const w = podWatches(since);
+        return w.length >= 4 ? w : undefined;
+      },
+      10_000,
+      'four refused watches',
+    );
     const gaps = attempts.slice(1, 4).map((w, i) => w.at - attempts[i]!.at);
     // 250 ms, 500 ms, 1 s (±20 % jitter): each wait longer than the one before.
     expect(gaps[1]!).toBeGreaterThan(gaps[0]!);

@@ -1,6 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
-import { alertConfig, alertsMatching, deployment, IMAGE, podsOf, runningDeployment, shown, waitForAlert, waitForThreadReply, waitForUpdate } from './alerts-fixtures.js';
+import {
+  alertConfig,
+  alertsMatching,
+  deployment,
+  IMAGE,
+  podsOf,
+  runningDeployment,
+  shown,
+  waitForAlert,
+  waitForThreadReply,
+  waitForUpdate,
+} from './alerts-fixtures.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -10,10 +21,13 @@ afterAll(async () => {
   await h?.stop();
 });
 
-
 describe('on-call alerts', () => {
   it('posts one message per OOMKilled workload with the diagnosis, threads further kills, says when it recovered', async () => {
-    const [a, b] = await runningDeployment(h.kube, 'beta', 'leaky', { replicas: 2, limits: { memory: '256Mi' }, requests: { cpu: '10m', memory: '128Mi' } });
+    const [a, b] = await runningDeployment(h.kube, 'beta', 'leaky', {
+      replicas: 2,
+      limits: { memory: '256Mi' },
+      requests: { cpu: '10m', memory: '128Mi' },
+    });
     h.kube.appendLogs('beta', a.metadata.name, ['cache warm-up: 180Mi', 'cache warm-up: 250Mi']);
     const killedAt = Date.now();
     h.kube.oomKill('beta', a.metadata.name);
@@ -46,7 +60,11 @@ describe('on-call alerts', () => {
 
   it('waits pendingFor before alerting an unschedulable pod, then names the node with the most room and what it lacks', async () => {
     h.kube.create(deployment('prod', 'hungry', { requests: { cpu: '500m', memory: '64Gi' } }));
-    await h.kube.waitFor(() => podsOf(h.kube, 'prod', 'hungry').find((p) => p.status?.conditions?.some((c: any) => c.reason === 'Unschedulable')), 5_000, 'an unschedulable pod');
+    await h.kube.waitFor(
+      () => podsOf(h.kube, 'prod', 'hungry').find((p) => p.status?.conditions?.some((c: any) => c.reason === 'Unschedulable')),
+      5_000,
+      'an unschedulable pod',
+    );
     const pendingSeen = Date.now();
     const alert = await waitForAlert(h.slack, /Unschedulable · deployment hungry · prod/);
     // Never before pendingFor (small allowance for the emulator's event delivery).
@@ -70,7 +88,7 @@ describe('on-call alerts', () => {
     expect(text).toContain('add a toleration if the pod belongs there');
   });
 
-  it('alerts an image that cannot be pulled with the image and the registry\'s error', async () => {
+  it("alerts an image that cannot be pulled with the image and the registry's error", async () => {
     h.kube.setImageBehavior(IMAGE('ghost', '9.9.9'), { kind: 'imagePullFailure' });
     h.kube.create(deployment('beta', 'ghost', { image: IMAGE('ghost', '9.9.9') }));
     const text = shown(await waitForAlert(h.slack, /(ErrImagePull|ImagePullBackOff) · deployment ghost · beta/));

@@ -53,7 +53,9 @@ async function requestChange(text: string, user = 'U0DEV', channel = 'C0OPS') {
   expect(ack.json.text).toContain('needs approval');
   // Match this request's own message (a request from an earlier test may still be arriving).
   const head = `/k8s ${text.split(' ').slice(0, 4).join(' ')}`;
-  const message = await after((c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text) && JSON.stringify(c.args.blocks).includes(head));
+  const message = await after(
+    (c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text) && JSON.stringify(c.args.blocks).includes(head),
+  );
   const actions = (message.args.blocks as any[]).find((b) => b.type === 'actions');
   const approveValue = actions.elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
   const ts = message.response.ts as string;
@@ -62,10 +64,12 @@ async function requestChange(text: string, user = 'U0DEV', channel = 'C0OPS') {
 
 const click = (user: string, action: 'chatops_approve' | 'chatops_reject', value: string, ts: string, channel = 'C0OPS') => {
   const responseUrl = h.slack.newResponseUrl();
-  return h.click({ user_id: user, channel_id: channel, message_ts: ts, action_id: action, value, response_url: responseUrl }).then(async (res) => {
-    const answer = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
-    return { status: res.status, text: String(answer.body.text) };
-  });
+  return h
+    .click({ user_id: user, channel_id: channel, message_ts: ts, action_id: action, value, response_url: responseUrl })
+    .then(async (res) => {
+      const answer = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
+      return { status: res.status, text: String(answer.body.text) };
+    });
 };
 
 const deployments = (ns: string) => h.kube.list('apps/v1', 'Deployment', ns);
@@ -91,10 +95,15 @@ describe('production approvals in the thread', () => {
     expect((await click('U0GROUPIE', 'chatops_approve', approveValue, ts)).text).toContain('Approved');
     const approved = await after((c) => c.method === 'chat.update' && c.args.ts === ts && /Approved by <@U0GROUPIE>/.test(c.args.text));
     expect(approved.args.blocks).not.toContainEqual(expect.objectContaining({ type: 'actions' }));
-    const done = await after((c) => c.method === 'chat.update' && c.args.ts === ts && /:white_check_mark: deploy myapp 2\.1\.0 → prod — done/.test(c.args.text), 15_000);
+    const done = await after(
+      (c) => c.method === 'chat.update' && c.args.ts === ts && /:white_check_mark: deploy myapp 2\.1\.0 → prod — done/.test(c.args.text),
+      15_000,
+    );
     expect(done.args.channel).toBe('C0OPS');
     expect(h.slack.thread('C0OPS', ts).some((m) => /applied to prod/.test(m.text))).toBe(true);
-    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe('registry.example.com/team/myapp:2.1.0');
+    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/team/myapp:2.1.0',
+    );
 
     // A click on a request that already ran is answered, not acted on.
     expect((await click('U0OPSLEAD', 'chatops_reject', approveValue, ts)).text).toContain('already approved');
@@ -103,7 +112,9 @@ describe('production approvals in the thread', () => {
   it('runs exactly once when ten approvers click at the same moment', async () => {
     const before = h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').metadata.generation;
     const { ts, approveValue } = await requestChange('deploy myapp prod 2.2.0');
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => click(i % 2 ? 'U0OPSLEAD' : 'U0GROUPIE', 'chatops_approve', approveValue, ts)));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => click(i % 2 ? 'U0OPSLEAD' : 'U0GROUPIE', 'chatops_approve', approveValue, ts)),
+    );
     expect(results.filter((r) => r.text.includes('is running'))).toHaveLength(1);
     await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 2\.2\.0 → prod — done/.test(c.args.text), 15_000);
     expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').metadata.generation).toBe(before + 1);
@@ -132,7 +143,13 @@ describe('production approvals in the thread', () => {
     // A job that claims the spent approval (re-added under its id, or another id) is refused, and says so.
     const approval = (await h.chatops.services.approvals.get(approveValue))!;
     const { enqueueCommand } = await import('../../src/queue/commands.js');
-    await enqueueCommand(h.chatops.queue, h.chatops.services.signer, { verb: 'deploy', args: approval.args, request: approval.request, threadTs: ts, approvalId: approveValue }, 2_000, jobId);
+    await enqueueCommand(
+      h.chatops.queue,
+      h.chatops.services.signer,
+      { verb: 'deploy', args: approval.args, request: approval.request, threadTs: ts, approvalId: approveValue },
+      2_000,
+      jobId,
+    );
     const refused = await after((c) => c.args.channel === 'C0OPS' && /already ran.*an approval runs once/.test(String(c.args.text)));
     expect(refused.args.text).toContain('Nothing was changed');
     expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').metadata.generation).toBe(generation);
@@ -148,7 +165,9 @@ describe('production approvals in the thread', () => {
     await after((c) => c.method === 'chat.update' && /deploy myapp 5\.0\.0 → beta — done/.test(c.args.text), 15_000);
     expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('is running');
     await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 4\.0\.0 → prod — done/.test(c.args.text), 15_000);
-    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe('registry.example.com/team/myapp:4.0.0');
+    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/team/myapp:4.0.0',
+    );
   });
 
   it('needs minApprovals distinct approvers', async () => {
@@ -167,7 +186,9 @@ describe('production approvals in the thread', () => {
     expect((await click('U0GROUPIE', 'chatops_approve', approveValue, ts)).text).toContain('already rejected');
     expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).not.toContain('6.6.6');
     const audit = await h.chatops.services.audit.recent({ env: 'prod', limit: 100 });
-    expect(audit.filter((e) => e.ref === approveValue).map((e) => e.outcome)).toEqual(expect.arrayContaining(['rejected', 'approval_requested']));
+    expect(audit.filter((e) => e.ref === approveValue).map((e) => e.outcome)).toEqual(
+      expect.arrayContaining(['rejected', 'approval_requested']),
+    );
   });
 
   it('expires after the timeout, also across a restart of every process, and then never runs', async () => {
@@ -180,7 +201,7 @@ describe('production approvals in the thread', () => {
     expect(audit.map((e) => e.outcome)).toContain('expired');
   });
 
-  it('refuses a binding\'s non-member and lets a member of its user group through', async () => {
+  it("refuses a binding's non-member and lets a member of its user group through", async () => {
     const denied = await h.command('deploy myapp prod 3.0.0', { channel: 'C0RELEASE', user: 'U0DEV' });
     expect(denied.json.text).toContain('not one of the people allowed');
     const allowed = await h.command('deploy myapp prod 3.0.0', { channel: 'C0RELEASE', user: 'U0RELEASER' });
@@ -211,12 +232,18 @@ describe('one write job per app and environment', () => {
     await h.command('deploy myapp beta slow', { channel: 'C0OPS', user: 'U0FIRST' });
     await after((c) => c.method === 'chat.postMessage' && /deploy myapp slow → beta, requested by <@U0FIRST>/.test(c.args.text));
     await h.command('deploy myapp beta fast', { channel: 'C0OPS', user: 'U0SECOND' });
-    const waiting = await after((c) => c.method === 'chat.postMessage' && /waiting for `deploy myapp slow → beta` \(job `cmd-[a-f0-9]+`, started by <@U0FIRST>\)/.test(c.args.text));
+    const waiting = await after(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        /waiting for `deploy myapp slow → beta` \(job `cmd-[a-f0-9]+`, started by <@U0FIRST>\)/.test(c.args.text),
+    );
     expect(waiting.args.text).toContain('requested by <@U0SECOND>');
     const first = await after((c) => c.method === 'chat.update' && /deploy myapp slow → beta — done/.test(c.args.text), 15_000);
     const second = await after((c) => c.method === 'chat.update' && /deploy myapp fast → beta — done/.test(c.args.text), 15_000);
     expect(second.seq).toBeGreaterThan(first.seq);
     expect(second.args.ts).toBe(waiting.response.ts);
-    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').spec.template.spec.containers[0].image).toBe('registry.example.com/team/myapp:fast');
+    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/team/myapp:fast',
+    );
   });
 });

@@ -24,9 +24,17 @@ afterAll(async () => {
 describe('LOG_LEVEL=debug', () => {
   it('logs Bolt and Socket Mode activity, never their raw payloads (typed values, response_urls)', async () => {
     const responseUrl = h.slack.newResponseUrl();
-    const ack = await h.slack.socket.sendSlashCommand({ text: 'deploy myapp beta hunter2-secret-tag', channel_id: 'C0DEVTEAM', user_id: 'U0DEV', response_url: responseUrl });
+    const ack = await h.slack.socket.sendSlashCommand({
+      text: 'deploy myapp beta hunter2-secret-tag',
+      channel_id: 'C0DEVTEAM',
+      user_id: 'U0DEV',
+      response_url: responseUrl,
+    });
     expect(ack.payload).toMatchObject({ text: expect.stringContaining('Queued') });
-    await h.slack.waitForCall((c) => c.method === 'chat.update' && /deploy myapp hunter2-secret-tag → beta/.test(String(c.args.text)), 15_000);
+    await h.slack.waitForCall(
+      (c) => c.method === 'chat.update' && /deploy myapp hunter2-secret-tag → beta/.test(String(c.args.text)),
+      15_000,
+    );
     const bolt = lines.filter((l) => l.includes('"component":"bolt"'));
     expect(bolt.some((l) => l.includes('Received a message on the WebSocket'))).toBe(true);
     expect(bolt.filter((l) => l.includes('hunter2'))).toEqual([]);

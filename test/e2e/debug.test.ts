@@ -6,9 +6,13 @@ const CONFIG = (kubeconfig: string) => `${E2E_CONFIG(kubeconfig)}debug: { maxPer
 const DEBUG_LABEL = 'k8s-chatops.io/debug-of';
 
 let h: Harness;
-const copies = () => h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels?.[DEBUG_LABEL] === 'myapp' && !p.metadata.deletionTimestamp);
+const copies = () =>
+  h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels?.[DEBUG_LABEL] === 'myapp' && !p.metadata.deletionTimestamp);
 const buttonValue = (blocks: any[] | undefined): string | undefined =>
-  (blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => b.elements).find((e: any) => e.action_id === 'chatops_run')?.value;
+  (blocks ?? [])
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => b.elements)
+    .find((e: any) => e.action_id === 'chatops_run')?.value;
 
 /** Starts a debug copy and returns its name, thread and the Delete-now message. */
 async function startCopy(extra = ''): Promise<{ name: string; threadTs: string; offer: any }> {
@@ -16,7 +20,10 @@ async function startCopy(extra = ''): Promise<{ name: string; threadTs: string; 
   const before = new Set(copies().map((p) => p.metadata.name));
   const res = await h.command(`debug myapp beta${extra}`, { channel: OPS, user: 'U0OPS' });
   expect(res.json.text).toContain('Queued');
-  const call = await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.postMessage' && /Debug copy `/.test(c.args.text ?? ''), 15_000);
+  const call = await h.slack.waitForCall(
+    (c) => c.seq > since && c.method === 'chat.postMessage' && /Debug copy `/.test(c.args.text ?? ''),
+    15_000,
+  );
   const threadTs = call.args.thread_ts as string;
   const offer = h.slack.thread(OPS, threadTs).find((m) => buttonValue(m.blocks));
   const created = copies().find((p) => !before.has(p.metadata.name));
@@ -37,7 +44,10 @@ beforeAll(async () => {
   h = await startHarness({ name: 'debug-verb', config: CONFIG });
   const res = await h.command('deploy myapp beta 1.0.0', { channel: OPS, user: 'U0OPS' });
   expect(res.json.text).toContain('Queued');
-  await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text), 15_000);
+  await h.slack.waitForCall(
+    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
+    15_000,
+  );
 }, 30_000);
 afterAll(async () => {
   await h?.stop();
@@ -61,7 +71,9 @@ describe('/k8s debug', () => {
     await h.kube.waitFor(() => h.kube.get('v1', 'Pod', 'beta', name)?.status?.phase === 'Running', 10_000, 'the copy runs');
 
     // The delete at the TTL is a delayed job in Redis; promoting it is the clock reaching the TTL.
-    const delayed = (await h.chatops.queue.getJobs(['delayed'])).filter((j) => j.data.verb === 'debug' && (j.data.args as any).delete === name);
+    const delayed = (await h.chatops.queue.getJobs(['delayed'])).filter(
+      (j) => j.data.verb === 'debug' && (j.data.args as any).delete === name,
+    );
     expect(delayed).toHaveLength(1);
     expect(delayed[0]!.opts.delay).toBe(1_800_000);
     await delayed[0]!.promote();
@@ -71,9 +83,20 @@ describe('/k8s debug', () => {
   it('deletes a copy with the Delete now button, in its thread', async () => {
     const { name, offer, threadTs } = await startCopy();
     const value = buttonValue(offer.blocks)!;
-    await h.click({ user_id: 'U0OPS', channel_id: OPS, message_ts: offer.ts, thread_ts: threadTs, action_id: 'chatops_run', value, response_url: h.slack.newResponseUrl() });
+    await h.click({
+      user_id: 'U0OPS',
+      channel_id: OPS,
+      message_ts: offer.ts,
+      thread_ts: threadTs,
+      action_id: 'chatops_run',
+      value,
+      response_url: h.slack.newResponseUrl(),
+    });
     await h.kube.waitFor(() => !h.kube.get('v1', 'Pod', 'beta', name), 15_000, 'the copy is deleted by the button');
-    await h.slack.waitForCall((c) => c.method === 'chat.postMessage' && c.args.thread_ts === threadTs && /Deleted debug copy/.test(c.args.text ?? ''), 10_000);
+    await h.slack.waitForCall(
+      (c) => c.method === 'chat.postMessage' && c.args.thread_ts === threadTs && /Deleted debug copy/.test(c.args.text ?? ''),
+      10_000,
+    );
   });
 
   it('keeps at most maxPerApp copies, and never deletes a pod that is not a copy', async () => {

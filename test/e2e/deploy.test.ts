@@ -22,7 +22,10 @@ beforeEach(() => {
 });
 
 function threadText(ts: string): string {
-  return h.slack.thread('C0DEVTEAM', ts).map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`).join('\n');
+  return h.slack
+    .thread('C0DEVTEAM', ts)
+    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
+    .join('\n');
 }
 
 describe('/k8s deploy', () => {
@@ -34,7 +37,9 @@ describe('/k8s deploy', () => {
     expect(res.json.response_type).toBe('ephemeral');
     expect(res.json.text).toContain('Queued `deploy myapp 1.4.2 → beta`');
 
-    const top = await h.slack.waitForCall((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp 1\.4\.2 → beta/.test(c.args.text));
+    const top = await h.slack.waitForCall(
+      (c) => c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp 1\.4\.2 → beta/.test(c.args.text),
+    );
     expect(top.args.text).toContain('requested by <@U0DEV>');
     const done = await finalUpdate(/:white_check_mark: deploy myapp 1\.4\.2 → beta — done in/);
     const ts = done.args.ts as string;
@@ -53,7 +58,9 @@ describe('/k8s deploy', () => {
     const applies = h.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/myapp'));
     expect(applies[0]?.contentType).toContain('application/apply-patch+yaml');
     expect(applies[0]?.query.fieldManager).toBe('k8s-chatops');
-    const watches = h.kube.requests.filter((r) => r.path.endsWith('/namespaces/beta/deployments') && ['true', '1'].includes(String(r.query.watch)));
+    const watches = h.kube.requests.filter(
+      (r) => r.path.endsWith('/namespaces/beta/deployments') && ['true', '1'].includes(String(r.query.watch)),
+    );
     expect(watches.length).toBeGreaterThanOrEqual(1);
     expect(watches[0]?.query.fieldSelector).toBe('metadata.name=myapp');
   });
@@ -70,7 +77,10 @@ describe('/k8s deploy', () => {
 
   it('promotes the version running in promoteFrom when no version is given', async () => {
     await h.command('deploy myapp prod', { channel: 'C0OPS' });
-    await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.4\.2 → prod/.test(c.args.text), 15_000);
+    await h.slack.waitForCall(
+      (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.4\.2 → prod/.test(c.args.text),
+      15_000,
+    );
     const prod = h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp');
     expect(prod.spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.4.2`);
     expect(prod.spec.replicas).toBe(3);
@@ -91,7 +101,11 @@ describe('/k8s deploy', () => {
   });
 
   it('explains a crash loop with the last log lines of the crashed container', async () => {
-    h.kube.setImageBehavior(`${IMAGE}:2.0.0-crash`, { kind: 'crashLoop', exitCode: 1, logLines: ['loading config', 'FATAL: DATABASE_URL is not set'] });
+    h.kube.setImageBehavior(`${IMAGE}:2.0.0-crash`, {
+      kind: 'crashLoop',
+      exitCode: 1,
+      logLines: ['loading config', 'FATAL: DATABASE_URL is not set'],
+    });
     await h.command('deploy myapp beta 2.0.0-crash');
     const failed = await finalUpdate(/:x: deploy myapp 2\.0\.0-crash → beta — failed/);
     const thread = threadText(failed.args.ts);
@@ -99,7 +113,7 @@ describe('/k8s deploy', () => {
     expect(thread).toContain('FATAL: DATABASE_URL is not set');
   });
 
-  it('explains an unschedulable pod with the scheduler\'s message', async () => {
+  it("explains an unschedulable pod with the scheduler's message", async () => {
     await h.command('deploy hungry beta 1.0.0');
     const failed = await finalUpdate(/:x: deploy hungry 1\.0\.0 → beta — failed/);
     const thread = threadText(failed.args.ts);

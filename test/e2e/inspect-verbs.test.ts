@@ -20,7 +20,10 @@ beforeAll(async () => {
   h = await startHarness({ name: 'inspect-verbs', config: CONFIG });
   const res = await h.command('deploy myapp beta 1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
   expect(res.json.text).toContain('Queued');
-  await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text), 15_000);
+  await h.slack.waitForCall(
+    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
+    15_000,
+  );
 }, 30_000);
 afterAll(async () => {
   await h?.stop();
@@ -118,7 +121,10 @@ describe('/k8s events', () => {
 });
 
 describe('/k8s logs --grep and --since', () => {
-  const myappPods = () => h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'myapp' && !p.metadata.deletionTimestamp);
+  const myappPods = () =>
+    h.kube
+      .list('v1', 'Pod', 'beta')
+      .filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'myapp' && !p.metadata.deletionTimestamp);
 
   it('keeps only the matching lines of every pod, and says how it searched', async () => {
     const [a, b] = myappPods().map((p) => p.metadata.name as string);

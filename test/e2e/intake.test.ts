@@ -21,7 +21,12 @@ describe('what reaches the cluster, and what does not', () => {
     expect(res.json.response_type).toBe('ephemeral');
     expect(res.json.text).toMatch(/may not touch `prod`.*may run `deploy`, `status`.*on `beta`/s);
     expect(kubeCalls()).toBe(before);
-    expect(await h.chatops.queue.getJobCounts('waiting', 'active', 'completed', 'failed')).toEqual({ waiting: 0, active: 0, completed: 0, failed: 0 });
+    expect(await h.chatops.queue.getJobCounts('waiting', 'active', 'completed', 'failed')).toEqual({
+      waiting: 0,
+      active: 0,
+      completed: 0,
+      failed: 0,
+    });
   });
 
   it.each([
@@ -42,9 +47,19 @@ describe('what reaches the cluster, and what does not', () => {
 
   it('refuses a bad or stale signature with 401 and does nothing', async () => {
     const before = h.slack.calls.length;
-    const bad = await postSlashCommand(h.eventsUrl, SIGNING_SECRET, { text: 'deploy myapp beta', channel_id: 'C0DEVTEAM', user_id: 'U0DEV' }, { badSignature: true });
+    const bad = await postSlashCommand(
+      h.eventsUrl,
+      SIGNING_SECRET,
+      { text: 'deploy myapp beta', channel_id: 'C0DEVTEAM', user_id: 'U0DEV' },
+      { badSignature: true },
+    );
     expect(bad.status).toBe(401);
-    const stale = await postSlashCommand(h.eventsUrl, SIGNING_SECRET, { text: 'deploy myapp beta', channel_id: 'C0DEVTEAM', user_id: 'U0DEV' }, { timestampSec: Math.floor(Date.now() / 1000) - 600 });
+    const stale = await postSlashCommand(
+      h.eventsUrl,
+      SIGNING_SECRET,
+      { text: 'deploy myapp beta', channel_id: 'C0DEVTEAM', user_id: 'U0DEV' },
+      { timestampSec: Math.floor(Date.now() / 1000) - 600 },
+    );
     expect(stale.status).toBe(401);
     expect(h.slack.calls.length).toBe(before);
     expect(await h.chatops.queue.count()).toBe(0);
@@ -60,7 +75,10 @@ describe('what reaches the cluster, and what does not', () => {
 
   it('shows the status of an app and of an environment', async () => {
     await h.command('deploy myapp beta 3.1.0');
-    await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 3\.1\.0 → beta/.test(c.args.text), 15_000);
+    await h.slack.waitForCall(
+      (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 3\.1\.0 → beta/.test(c.args.text),
+      15_000,
+    );
     const res = await h.command('status myapp beta');
     expect(res.json.text).toContain('status of myapp in beta');
     const answer = await h.slack.waitForResponse((r) => r.id === res.responseUrl.split('/').pop());
@@ -84,7 +102,10 @@ describe('what reaches the cluster, and what does not', () => {
     const res = await h.command('deploy myapp beta 3.2.0', { channel: 'C0OPS' });
     const hint = await h.slack.waitForResponse((r) => r.id === res.responseUrl.split('/').pop() && /invite/i.test(r.body.text));
     expect(hint.body.text).toContain('/invite @k8s-chatops');
-    const final = await h.slack.waitForResponse((r) => r.id === res.responseUrl.split('/').pop() && /deploy myapp 3\.2\.0 → beta — done/.test(r.body.text), 15_000);
+    const final = await h.slack.waitForResponse(
+      (r) => r.id === res.responseUrl.split('/').pop() && /deploy myapp 3\.2\.0 → beta — done/.test(r.body.text),
+      15_000,
+    );
     expect(final.body.response_type).toBe('ephemeral');
     h.slack.setBotNotInChannel('C0OPS', false);
   });

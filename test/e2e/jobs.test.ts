@@ -4,7 +4,10 @@ import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
 /** The usual e2e config, prod behind an approval, and a dev channel that may see and cancel its own work. */
 const CONFIG = (kubeconfig: string) =>
   E2E_CONFIG(kubeconfig)
-    .replace('prod: { cluster: default, namespace: prod, promoteFrom: beta }', 'prod: { cluster: default, namespace: prod, approval: { approvers: [U0OPSLEAD], timeout: 30m } }')
+    .replace(
+      'prod: { cluster: default, namespace: prod, promoteFrom: beta }',
+      'prod: { cluster: default, namespace: prod, approval: { approvers: [U0OPSLEAD], timeout: 30m } }',
+    )
     .replace('channels:\n', 'channels:\n  C0DEVJOBS: { environments: [beta, prod], commands: [deploy, jobs, cancel] }\n');
 
 const IMAGE = 'registry.example.com/team/myapp';
@@ -26,7 +29,11 @@ beforeAll(async () => {
   await h.slack.waitForCall((c) => c.method === 'chat.postMessage' && /^:rocket: deploy myapp 1\.0\.0 → beta/.test(c.args.text), 10_000);
   const second = await h.command('deploy myapp beta 2.0.0', { channel: 'C0DEVJOBS', user: 'U0DEVA' });
   waiting = jobIdOf(second.json);
-  const wait = await h.slack.waitForCall((c) => c.method === 'chat.postMessage' && c.args.channel === 'C0DEVJOBS' && /deploy myapp 2\.0\.0 → beta.*waiting for/.test(c.args.text), 10_000);
+  const wait = await h.slack.waitForCall(
+    (c) =>
+      c.method === 'chat.postMessage' && c.args.channel === 'C0DEVJOBS' && /deploy myapp 2\.0\.0 → beta.*waiting for/.test(c.args.text),
+    10_000,
+  );
   waitingTs = wait.response.ts;
 }, 30_000);
 afterAll(async () => {
@@ -35,13 +42,19 @@ afterAll(async () => {
 });
 
 describe('/k8s jobs', () => {
-  it('shows an ops channel everyone\'s running and waiting work, with who, where and when', async () => {
+  it("shows an ops channel everyone's running and waiting work, with who, where and when", async () => {
     const res = await h.command('jobs', { channel: 'C0OPS' });
     expect(res.json.response_type).toBe('ephemeral');
     expect(res.json.text).toBe('2 pieces of work in every channel: 1 running, 1 waiting for lock');
     const shown = shownOf(res.json);
-    expect(shown).toMatch(new RegExp(`:gear: \\*deploy myapp 1\\.0\\.0 → beta\\* — running for \\S+ · <@U0OPS> in <#C0OPS> · asked \\S+ ago · \`${running}\``));
-    expect(shown).toMatch(new RegExp(`:hourglass: \\*deploy myapp 2\\.0\\.0 → beta\\* — waiting for lock · <@U0DEVA> in <#C0DEVJOBS> · asked \\S+ ago · \`${waiting}\``));
+    expect(shown).toMatch(
+      new RegExp(`:gear: \\*deploy myapp 1\\.0\\.0 → beta\\* — running for \\S+ · <@U0OPS> in <#C0OPS> · asked \\S+ ago · \`${running}\``),
+    );
+    expect(shown).toMatch(
+      new RegExp(
+        `:hourglass: \\*deploy myapp 2\\.0\\.0 → beta\\* — waiting for lock · <@U0DEVA> in <#C0DEVJOBS> · asked \\S+ ago · \`${waiting}\``,
+      ),
+    );
   });
 
   it('shows another channel only its own work', async () => {
@@ -57,7 +70,7 @@ describe('/k8s jobs', () => {
 });
 
 describe('/k8s cancel', () => {
-  it('refuses someone else\'s job outside an ops channel', async () => {
+  it("refuses someone else's job outside an ops channel", async () => {
     const res = await h.command(`cancel ${waiting}`, { channel: 'C0DEVJOBS', user: 'U0DEVB' });
     expect(res.json.text).toBe(':no_entry: Only <@U0DEVA>, who asked for it, or an ops channel (one allowed every command) may cancel it.');
     expect(await h.chatops.queue.getJob(waiting)).toBeDefined();
@@ -65,21 +78,29 @@ describe('/k8s cancel', () => {
 
   it('says plainly that a running change cannot be stopped, and how to undo it after', async () => {
     const res = await h.command(`cancel ${running}`, { channel: 'C0OPS', user: 'U0OPS' });
-    expect(res.json.text).toMatch(new RegExp(`^:gear: \`deploy myapp 1\\.0\\.0 → beta\` \\(job \`${running}\`, asked by <@U0OPS>\\) is already running for \\S+ and cannot be cancelled\\.`));
+    expect(res.json.text).toMatch(
+      new RegExp(
+        `^:gear: \`deploy myapp 1\\.0\\.0 → beta\` \\(job \`${running}\`, asked by <@U0OPS>\\) is already running for \\S+ and cannot be cancelled\\.`,
+      ),
+    );
     expect(res.json.text).toContain('A change is not stopped half-way');
     expect(res.json.text).toContain('To undo it afterwards: `/k8s rollback myapp beta`');
     expect(await h.chatops.queue.getJob(running).then((j) => j?.getState())).toBe('active');
   });
 
-  it('cancels the requester\'s waiting job: it never runs, its message says so, and it is audited', async () => {
+  it("cancels the requester's waiting job: it never runs, its message says so, and it is audited", async () => {
     const since = h.slack.calls.at(-1)?.seq ?? 0;
     const res = await h.command(`cancel ${waiting}`, { channel: 'C0DEVJOBS', user: 'U0DEVA' });
     expect(res.json.response_type).toBe('ephemeral');
-    expect(res.json.text).toBe(`:heavy_multiplication_x: Cancelled \`deploy myapp 2.0.0 → beta\` (job \`${waiting}\`, requested by <@U0DEVA>); it will not run. Nothing was changed.`);
+    expect(res.json.text).toBe(
+      `:heavy_multiplication_x: Cancelled \`deploy myapp 2.0.0 → beta\` (job \`${waiting}\`, requested by <@U0DEVA>); it will not run. Nothing was changed.`,
+    );
     expect(await h.chatops.queue.getJob(waiting)).toBeUndefined();
     const update = await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && c.args.ts === waitingTs, 5_000);
     expect(update.args.channel).toBe('C0DEVJOBS');
-    expect(update.args.text).toBe(':heavy_multiplication_x: ~deploy myapp 2.0.0 → beta~ — cancelled by the requester before it ran (requested by <@U0DEVA>)');
+    expect(update.args.text).toBe(
+      ':heavy_multiplication_x: ~deploy myapp 2.0.0 → beta~ — cancelled by the requester before it ran (requested by <@U0DEVA>)',
+    );
     const [entry] = await h.chatops.services.audit.recent({ verb: 'deploy', app: 'myapp', env: 'beta' });
     expect(entry).toMatchObject({ outcome: 'cancelled', ref: waiting, userId: 'U0DEVA', channelId: 'C0DEVJOBS' });
 
@@ -87,31 +108,45 @@ describe('/k8s cancel', () => {
     h.kube.resumeController();
     await h.slack.waitForCall((c) => c.method === 'chat.update' && /deploy myapp 1\.0\.0 → beta — (done|failed)/.test(c.args.text), 15_000);
     expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.0.0`);
-    await expect.poll(() => h.chatops.queue.getJobCounts('waiting', 'delayed', 'active'), { timeout: 5_000 }).toEqual({ waiting: 0, delayed: 0, active: 0 });
+    await expect
+      .poll(() => h.chatops.queue.getJobCounts('waiting', 'delayed', 'active'), { timeout: 5_000 })
+      .toEqual({ waiting: 0, delayed: 0, active: 0 });
     expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.0.0`);
   });
 
   it('says a finished job has nothing left to cancel', async () => {
     const res = await h.command(`cancel ${running}`, { channel: 'C0OPS' });
-    expect(res.json.text).toMatch(new RegExp(`^Job \`${running}\` \\(\`deploy myapp 1\\.0\\.0 → beta\`\\) already (finished|failed); there is nothing to cancel\\.`));
+    expect(res.json.text).toMatch(
+      new RegExp(`^Job \`${running}\` \\(\`deploy myapp 1\\.0\\.0 → beta\`\\) already (finished|failed); there is nothing to cancel\\.`),
+    );
   });
 
   it('cancels a request waiting for approval, and the approval message says so', async () => {
     const since = h.slack.calls.at(-1)?.seq ?? 0;
     const ack = await h.command('deploy myapp prod 1.0.0', { channel: 'C0DEVJOBS', user: 'U0DEVA' });
     expect(ack.json.text).toContain('needs approval');
-    const request = await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text), 10_000);
+    const request = await h.slack.waitForCall(
+      (c) => c.seq > since && c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text),
+      10_000,
+    );
     // The job that posted the request ends right after; then only the request is left.
     await expect.poll(() => h.chatops.queue.getJobCounts('active'), { timeout: 5_000 }).toEqual({ active: 0 });
     const listed = await h.command('jobs', { channel: 'C0OPS' });
     const id = /`(apr-[A-Za-z0-9_-]+)`/.exec(JSON.stringify(listed.json.blocks))?.[1];
     expect(listed.json.text).toBe('1 piece of work in every channel: 1 waiting for approval');
-    expect(shownOf(listed.json)).toMatch(/:raised_hand: \*deploy myapp 1\.0\.0 → prod\* — waiting for approval · <@U0DEVA> in <#C0DEVJOBS> · asked \S+ ago · 0 of 1 approval, expires in (30m|29m\d*s) · `apr-/);
+    expect(shownOf(listed.json)).toMatch(
+      /:raised_hand: \*deploy myapp 1\.0\.0 → prod\* — waiting for approval · <@U0DEVA> in <#C0DEVJOBS> · asked \S+ ago · 0 of 1 approval, expires in (30m|29m\d*s) · `apr-/,
+    );
 
     const res = await h.command(`cancel ${id}`, { channel: 'C0OPS', user: 'U0OPS' });
     expect(res.json.response_type).toBe('in_channel');
-    expect(res.json.text).toBe(`:heavy_multiplication_x: Cancelled the request \`${id}\` (\`deploy myapp 1.0.0 → prod\`, asked by <@U0DEVA>); it will not run and nothing was changed.`);
-    const updated = await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && c.args.ts === request.response.ts, 5_000);
+    expect(res.json.text).toBe(
+      `:heavy_multiplication_x: Cancelled the request \`${id}\` (\`deploy myapp 1.0.0 → prod\`, asked by <@U0DEVA>); it will not run and nothing was changed.`,
+    );
+    const updated = await h.slack.waitForCall(
+      (c) => c.seq > since && c.method === 'chat.update' && c.args.ts === request.response.ts,
+      5_000,
+    );
     expect(updated.args.text).toMatch(/Cancelled by <@U0OPS>/);
     expect((await h.chatops.services.approvals.get(id!))?.state).toBe('cancelled');
     const again = await h.command(`cancel ${id}`, { channel: 'C0OPS' });
@@ -130,7 +165,9 @@ describe('/k8s cancel', () => {
 
   it('says plainly when there is no such job', async () => {
     const res = await h.command(`cancel cmd-${'0'.repeat(24)}`, { channel: 'C0OPS' });
-    expect(res.json.text).toBe(`:warning: There is no job \`cmd-${'0'.repeat(24)}\`. \`/k8s jobs\` lists the queued and running ones; finished jobs are forgotten after a day.`);
+    expect(res.json.text).toBe(
+      `:warning: There is no job \`cmd-${'0'.repeat(24)}\`. \`/k8s jobs\` lists the queued and running ones; finished jobs are forgotten after a day.`,
+    );
   });
 
   it('shows an empty queue plainly', async () => {

@@ -44,7 +44,10 @@ const nodePatches = () => h.kube.requests.filter((r) => r.method === 'PATCH' && 
 describe('label keys Kubernetes acts on', () => {
   it.each([
     ['label node-1 node-role.kubernetes.io/control-plane=', 'node-role.kubernetes.io/control-plane'],
-    ['label node-1 node.kubernetes.io/exclude-from-external-load-balancers=true', 'node.kubernetes.io/exclude-from-external-load-balancers'],
+    [
+      'label node-1 node.kubernetes.io/exclude-from-external-load-balancers=true',
+      'node.kubernetes.io/exclude-from-external-load-balancers',
+    ],
     ['label node-1 kubernetes.io/role-', 'kubernetes.io/role'],
     ['label node-1 team=payments storage.k8s.io/pool=fast', 'storage.k8s.io/pool'],
     ['label node-1 k8s.io/anything=x', 'k8s.io/anything'],
@@ -69,10 +72,12 @@ describe('label keys Kubernetes acts on', () => {
 });
 
 describe('a node belongs to its cluster', () => {
-  it('refuses a channel that is not bound to every environment on the node\'s cluster', async () => {
+  it("refuses a channel that is not bound to every environment on the node's cluster", async () => {
     const before = nodePatches();
     const res = await h.command('label node-1 team=payments', { channel: 'C0BETAOPS', user: 'U0DEV' });
-    expect(res.json.text).toMatch(/:no_entry: A node of cluster `main` serves every environment on it \(`beta`, `prod`\), so changing it needs all of them\. This channel may not touch `prod`/);
+    expect(res.json.text).toMatch(
+      /:no_entry: A node of cluster `main` serves every environment on it \(`beta`, `prod`\), so changing it needs all of them\. This channel may not touch `prod`/,
+    );
     expect(await h.chatops.queue.count()).toBe(0);
     expect(nodePatches()).toBe(before);
     expect(labelsOf('node-1').team).toBeUndefined();
@@ -86,7 +91,10 @@ describe('a node belongs to its cluster', () => {
 
   it('goes through the approval of the strictest environment on the cluster, then applies what was approved', async () => {
     const before = nodePatches();
-    const ack = await h.command('label node-3 node-role.kubernetes.io/worker= team=payments --env beta', { channel: 'C0OPS', user: 'U0OPS' });
+    const ack = await h.command('label node-3 node-role.kubernetes.io/worker= team=payments --env beta', {
+      channel: 'C0OPS',
+      user: 'U0OPS',
+    });
     expect(ack.json.text).toContain('needs approval in `prod`');
     const message = await after((c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text));
     expect(nodePatches()).toBe(before);
@@ -96,7 +104,14 @@ describe('a node belongs to its cluster', () => {
     const value = actions.elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
     const click = async (user: string) => {
       const responseUrl = h.slack.newResponseUrl();
-      await h.click({ user_id: user, channel_id: 'C0OPS', message_ts: message.response.ts as string, action_id: 'chatops_approve', value, response_url: responseUrl });
+      await h.click({
+        user_id: user,
+        channel_id: 'C0OPS',
+        message_ts: message.response.ts as string,
+        action_id: 'chatops_approve',
+        value,
+        response_url: responseUrl,
+      });
       return String((await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop())).body.text);
     };
     expect(await click('U0SOMEONE')).toContain('not an approver for `prod`');

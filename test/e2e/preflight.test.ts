@@ -23,7 +23,11 @@ let slack: SlackEmulator;
 let kube: KubeEmulator;
 let dir: string;
 beforeAll(async () => {
-  [slack, kube, dir] = await Promise.all([startSlackEmulator({ botToken: 'xoxb-good' }), startKubeEmulator({ namespaces: ['default', 'beta'] }), mkdtemp(join(tmpdir(), 'preflight-'))]);
+  [slack, kube, dir] = await Promise.all([
+    startSlackEmulator({ botToken: 'xoxb-good' }),
+    startKubeEmulator({ namespaces: ['default', 'beta'] }),
+    mkdtemp(join(tmpdir(), 'preflight-')),
+  ]);
 });
 afterAll(async () => {
   await slack?.close();
@@ -83,7 +87,9 @@ describe('Redis', () => {
     const port = await freePort();
     const finding = await checkRedis(`redis://127.0.0.1:${port}`);
     expect(finding.ok).toBe(false);
-    expect(finding.sentence).toBe(`Redis at 127.0.0.1:${port} is unreachable (ECONNREFUSED). Start one with \`docker run -d -p 6379:6379 redis:7\` (or \`sudo apt-get install redis-server\`), or set REDIS_URL.`);
+    expect(finding.sentence).toBe(
+      `Redis at 127.0.0.1:${port} is unreachable (ECONNREFUSED). Start one with \`docker run -d -p 6379:6379 redis:7\` (or \`sudo apt-get install redis-server\`), or set REDIS_URL.`,
+    );
     await expect(checkRedis(TEST_REDIS_URL)).resolves.toMatchObject({ ok: true });
   });
 
@@ -127,10 +133,20 @@ describe('npm run check', () => {
   it('reports an unreachable cluster once, not as missing permissions', async () => {
     const port = await freePort();
     const kubeconfig = join(dir, 'dead-kubeconfig');
-    await writeFile(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{ name: dead, cluster: { server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]\nusers: [{ name: u, user: { token: t } }]\ncontexts: [{ name: dead, context: { cluster: dead, user: u } }]\ncurrent-context: dead\n`);
+    await writeFile(
+      kubeconfig,
+      `apiVersion: v1\nkind: Config\nclusters: [{ name: dead, cluster: { server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]\nusers: [{ name: u, user: { token: t } }]\ncontexts: [{ name: dead, context: { cluster: dead, user: u } }]\ncurrent-context: dead\n`,
+    );
     const config = join(dir, 'dead.yaml');
-    await writeFile(config, `clusters: { default: { context: dead, kubeconfig: ${kubeconfig} } }\nenvironments: { beta: { cluster: default, namespace: beta } }\napps: {}\nchannels: {}\n`);
-    const res = await run(['check', '--config', config], { SLACK_BOT_TOKEN: 'xoxb-good', SLACK_API_URL: slack.url, REDIS_URL: TEST_REDIS_URL });
+    await writeFile(
+      config,
+      `clusters: { default: { context: dead, kubeconfig: ${kubeconfig} } }\nenvironments: { beta: { cluster: default, namespace: beta } }\napps: {}\nchannels: {}\n`,
+    );
+    const res = await run(['check', '--config', config], {
+      SLACK_BOT_TOKEN: 'xoxb-good',
+      SLACK_API_URL: slack.url,
+      REDIS_URL: TEST_REDIS_URL,
+    });
     expect(res.code).toBe(1);
     expect(res.out).toContain(`NOT OK: cluster default: the API server at https://127.0.0.1:${port} cannot be reached (ECONNREFUSED)`);
     expect(res.out).not.toMatch(/MISSING/);
@@ -140,8 +156,15 @@ describe('npm run check', () => {
   it('passes against a reachable cluster, and says a placeholder token is one', async () => {
     const kubeconfig = await kube.writeKubeconfig(join(dir, 'kubeconfig'), ['emulator']);
     const config = join(dir, 'ok.yaml');
-    await writeFile(config, `clusters: { default: { context: emulator, kubeconfig: ${kubeconfig} } }\nenvironments: { beta: { cluster: default, namespace: beta } }\napps: {}\nchannels: {}\n`);
-    const good = await run(['check', '--config', config], { SLACK_BOT_TOKEN: 'xoxb-good', SLACK_API_URL: slack.url, REDIS_URL: TEST_REDIS_URL });
+    await writeFile(
+      config,
+      `clusters: { default: { context: emulator, kubeconfig: ${kubeconfig} } }\nenvironments: { beta: { cluster: default, namespace: beta } }\napps: {}\nchannels: {}\n`,
+    );
+    const good = await run(['check', '--config', config], {
+      SLACK_BOT_TOKEN: 'xoxb-good',
+      SLACK_API_URL: slack.url,
+      REDIS_URL: TEST_REDIS_URL,
+    });
     expect(good.out).not.toMatch(/cannot be reached|NOT OK/);
     const placeholder = await run(['check', '--config', config], { SLACK_BOT_TOKEN: PLACEHOLDER_BOT_TOKEN, REDIS_URL: TEST_REDIS_URL });
     expect(placeholder.code).toBe(1);

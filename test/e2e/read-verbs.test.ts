@@ -4,7 +4,10 @@ import type { ResponseUrlPost } from '../support/slack/index.js';
 
 /** The usual e2e config plus a dev channel that may use the read verbs (and not label). */
 const CONFIG = (kubeconfig: string) =>
-  E2E_CONFIG(kubeconfig).replace('channels:\n', 'channels:\n  C0DEVREAD: { environments: [beta], commands: [logs, history, pods, nodes] }\n');
+  E2E_CONFIG(kubeconfig).replace(
+    'channels:\n',
+    'channels:\n  C0DEVREAD: { environments: [beta], commands: [logs, history, pods, nodes] }\n',
+  );
 
 const IMAGE = 'registry.example.com/team/myapp';
 let h: Harness;
@@ -17,11 +20,21 @@ async function deploy(version: string, channel: string, user: string) {
   const since = h.slack.calls.at(-1)?.seq ?? 0;
   const res = await h.command(`deploy myapp beta ${version}`, { channel, user });
   expect(res.json.text).toContain('Queued');
-  await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && new RegExp(`:white_check_mark: deploy myapp ${version.replace(/\./g, '\\.')} → beta`).test(c.args.text), 15_000);
+  await h.slack.waitForCall(
+    (c) =>
+      c.seq > since &&
+      c.method === 'chat.update' &&
+      new RegExp(`:white_check_mark: deploy myapp ${version.replace(/\./g, '\\.')} → beta`).test(c.args.text),
+    15_000,
+  );
 }
 
 /** Runs a command and returns what the worker answered on its response_url (the post after the ack). */
-async function answer(text: string, opts: { channel?: string; user?: string } = {}, pred: (r: ResponseUrlPost) => boolean = () => true): Promise<{ ack: any; body: any; shown: string }> {
+async function answer(
+  text: string,
+  opts: { channel?: string; user?: string } = {},
+  pred: (r: ResponseUrlPost) => boolean = () => true,
+): Promise<{ ack: any; body: any; shown: string }> {
   const res = await h.command(text, { channel: opts.channel ?? 'C0OPS', user: opts.user ?? 'U0OPS' });
   const id = res.responseUrl.split('/').pop();
   const post = await h.slack.waitForResponse((r) => r.id === id && pred(r), 10_000);
@@ -33,10 +46,17 @@ beforeAll(async () => {
   await deploy('1.0.0', 'C0OPS', 'U0ALICE');
   await deploy('1.1.0', 'C0DEVTEAM', 'U0BOB');
   // Settle on the two pods of 1.1.0, so every test sees the same pods.
-  await h.kube.waitFor(() => {
-    const pods = myappPods();
-    return pods.length === 2 && pods.every((p) => p.spec.containers[0].image === `${IMAGE}:1.1.0` && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
-  }, 10_000, 'two running pods of 1.1.0');
+  await h.kube.waitFor(
+    () => {
+      const pods = myappPods();
+      return (
+        pods.length === 2 &&
+        pods.every((p) => p.spec.containers[0].image === `${IMAGE}:1.1.0` && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp)
+      );
+    },
+    10_000,
+    'two running pods of 1.1.0',
+  );
 }, 30_000);
 afterAll(async () => {
   await h?.stop();
@@ -46,7 +66,9 @@ describe('/k8s logs', () => {
   it('shows short logs inline as code, every line labelled by pod and container', async () => {
     const { ack, body, shown } = await answer('logs myapp beta');
     expect(ack.text).toContain('logs of myapp in beta');
-    const names = myappPods().map((p) => p.metadata.name).sort();
+    const names = myappPods()
+      .map((p) => p.metadata.name)
+      .sort();
     expect(body.response_type).toBe('ephemeral');
     expect(body.text).toContain('Logs of myapp in beta (last 100 lines per container, 2 pods)');
     for (const pod of names) expect(shown).toContain(`[${pod}/myapp] ready to serve requests`);
@@ -58,8 +80,14 @@ describe('/k8s logs', () => {
   });
 
   it('uploads long output as a file to the channel and says where it is', async () => {
-    const [pod] = myappPods().map((p) => p.metadata.name).sort();
-    h.kube.appendLogs('beta', pod, Array.from({ length: 60 }, (_, i) => `request ${i} served <@U0EVERYONE> & done`));
+    const [pod] = myappPods()
+      .map((p) => p.metadata.name)
+      .sort();
+    h.kube.appendLogs(
+      'beta',
+      pod,
+      Array.from({ length: 60 }, (_, i) => `request ${i} served <@U0EVERYONE> & done`),
+    );
     const { body } = await answer('logs myapp beta --lines 200');
     expect(body.text).toMatch(/^:page_facing_up: 68 log lines of myapp in beta are in this channel as `logs-myapp-beta-\d{8}T\d{6}Z\.txt`/);
     const upload = h.slack.uploads.at(-1)!;
@@ -74,7 +102,9 @@ describe('/k8s logs', () => {
   });
 
   it('asks the API for only the lines wanted, and reads one pod with --pod', async () => {
-    const [, second] = myappPods().map((p) => p.metadata.name).sort();
+    const [, second] = myappPods()
+      .map((p) => p.metadata.name)
+      .sort();
     const before = h.kube.requests.length;
     const { shown } = await answer(`logs myapp beta --pod ${second} --lines 2`);
     const logCalls = h.kube.requests.slice(before).filter((r) => r.path.endsWith('/log'));
@@ -84,7 +114,7 @@ describe('/k8s logs', () => {
     expect(shown).not.toContain('starting app');
   });
 
-  it('refuses a --pod that is not one of the app\'s pods, whatever its name', async () => {
+  it("refuses a --pod that is not one of the app's pods, whatever its name", async () => {
     h.kube.create({
       apiVersion: 'v1',
       kind: 'Pod',
@@ -98,24 +128,36 @@ describe('/k8s logs', () => {
   });
 
   it('says there is no previous container for a pod that never restarted, and shows it once it has', async () => {
-    const [pod] = myappPods().map((p) => p.metadata.name).sort();
+    const [pod] = myappPods()
+      .map((p) => p.metadata.name)
+      .sort();
     const none = await answer(`logs myapp beta --pod ${pod} --previous`);
     expect(none.body.text).toBe(`:warning: No previous container for pod ${pod}: it has not restarted.`);
 
     h.kube.appendLogs('beta', pod, ['allocating the whole heap']);
     h.kube.oomKill('beta', pod);
-    await h.kube.waitFor(() => {
-      const status = h.kube.get('v1', 'Pod', 'beta', pod)?.status?.containerStatuses?.[0];
-      return status?.restartCount >= 1 && status.state?.running;
-    }, 10_000, 'the container to restart');
+    await h.kube.waitFor(
+      () => {
+        const status = h.kube.get('v1', 'Pod', 'beta', pod)?.status?.containerStatuses?.[0];
+        return status?.restartCount >= 1 && status.state?.running;
+      },
+      10_000,
+      'the container to restart',
+    );
     const after = await answer(`logs myapp beta --pod ${pod} --previous --lines 3`);
     expect(after.body.text).toContain('previous containers, last 3 lines per container, 1 pod');
     expect(after.shown).toContain(`[${pod}/myapp] allocating the whole heap`);
   });
 
   it('shows the end of the logs inline with how to invite the bot when it may not post the file', async () => {
-    const [pod] = myappPods().map((p) => p.metadata.name).sort();
-    h.kube.appendLogs('beta', pod, Array.from({ length: 60 }, (_, i) => `line ${i}`));
+    const [pod] = myappPods()
+      .map((p) => p.metadata.name)
+      .sort();
+    h.kube.appendLogs(
+      'beta',
+      pod,
+      Array.from({ length: 60 }, (_, i) => `line ${i}`),
+    );
     h.slack.setBotNotInChannel('C0OPS');
     try {
       const { body } = await answer('logs myapp beta --lines 200');
@@ -145,7 +187,9 @@ describe('/k8s logs', () => {
     const before = kubeCalls();
     const res = await h.command(text, { channel: 'C0OPS' });
     expect(res.json.text).toMatch(reason);
-    expect(res.json.text).toContain('Usage: `/k8s logs <app> <env> [--lines N] [--since D] [--grep P] [--previous] [--pod P] [--container C]`');
+    expect(res.json.text).toContain(
+      'Usage: `/k8s logs <app> <env> [--lines N] [--since D] [--grep P] [--previous] [--pod P] [--container C]`',
+    );
     expect(kubeCalls()).toBe(before);
   });
 
@@ -162,8 +206,14 @@ describe('/k8s history', () => {
     const { ack, body, shown } = await answer('history myapp beta', { channel: 'C0DEVREAD', user: 'U0CAROL' });
     expect(ack.text).toContain('history of myapp in beta');
     expect(body.text).toBe(`myapp in beta: 2 revisions, current 2 (${IMAGE}:1.1.0)`);
-    expect(shown).toMatch(new RegExp(`\\*2\\* :arrow_left: \\*current\\* · \`${IMAGE}:1\\.1\\.0\` · <!date\\^\\d+\\^[^>]+> \\(\\w+ ago\\) · deploy by <@U0BOB> in <#C0DEVTEAM>`));
-    expect(shown).toMatch(new RegExp(`\\*1\\* · \`${IMAGE}:1\\.0\\.0\` · <!date\\^\\d+\\^[^>]+> \\(\\w+ ago\\) · deploy by <@U0ALICE> in <#C0OPS>`));
+    expect(shown).toMatch(
+      new RegExp(
+        `\\*2\\* :arrow_left: \\*current\\* · \`${IMAGE}:1\\.1\\.0\` · <!date\\^\\d+\\^[^>]+> \\(\\w+ ago\\) · deploy by <@U0BOB> in <#C0DEVTEAM>`,
+      ),
+    );
+    expect(shown).toMatch(
+      new RegExp(`\\*1\\* · \`${IMAGE}:1\\.0\\.0\` · <!date\\^\\d+\\^[^>]+> \\(\\w+ ago\\) · deploy by <@U0ALICE> in <#C0OPS>`),
+    );
     expect(shown).toContain('/k8s rollback myapp beta 1');
   });
 
@@ -211,16 +261,24 @@ describe('/k8s pods', () => {
 describe('/k8s nodes', () => {
   beforeAll(() => {
     // A tainted GPU node with a pod of another namespace on it: requests count in every namespace.
-    h.kube.addNode('gpu-1', { cpu: '8', memory: '16Gi', labels: { pool: 'gpu' }, taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] });
+    h.kube.addNode('gpu-1', {
+      cpu: '8',
+      memory: '16Gi',
+      labels: { pool: 'gpu' },
+      taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }],
+    });
     h.kube.create({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'trainer', namespace: 'default' },
-      spec: { nodeName: 'gpu-1', containers: [{ name: 'train', image: 'trainer:1', resources: { requests: { cpu: '2', memory: '4Gi' } } }] },
+      spec: {
+        nodeName: 'gpu-1',
+        containers: [{ name: 'train', image: 'trainer:1', resources: { requests: { cpu: '2', memory: '4Gi' } } }],
+      },
     });
   });
 
-  it('shows each node\'s requested vs allocatable cpu and memory, pods and key labels', async () => {
+  it("shows each node's requested vs allocatable cpu and memory, pods and key labels", async () => {
     const { ack, body, shown } = await answer('nodes', { channel: 'C0DEVREAD' });
     expect(ack.text).toContain(':hourglass_flowing_sand: nodes…');
     expect(body.text).toMatch(/^4 nodes, most requested gpu-1 \(cpu 25%, memory 25%\)$/);
@@ -228,7 +286,9 @@ describe('/k8s nodes', () => {
     expect(shown).toMatch(/node-1 +Ready +\d+m?\/4 \(\d+%\) +\S+\/8Gi \(\d+%\) +\d+\/110/);
     expect(shown).toContain('`dedicated=gpu:NoSchedule`');
     // Every namespace's pods, as the scheduler counts them.
-    expect(h.kube.requests.some((r) => r.path === '/api/v1/pods' && String(r.query.fieldSelector).includes('status.phase!=Succeeded'))).toBe(true);
+    expect(
+      h.kube.requests.some((r) => r.path === '/api/v1/pods' && String(r.query.fieldSelector).includes('status.phase!=Succeeded')),
+    ).toBe(true);
   });
 
   it('narrows to a label selector', async () => {
@@ -265,7 +325,10 @@ describe('/k8s label', () => {
     const since = h.slack.calls.at(-1)?.seq ?? 0;
     const ack = await h.command(text, { channel: 'C0OPS', user: 'U0OPS' });
     const final = await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && done.test(c.args.text), 10_000);
-    const thread = h.slack.thread('C0OPS', final.args.ts).map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`).join('\n');
+    const thread = h.slack
+      .thread('C0OPS', final.args.ts)
+      .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
+      .join('\n');
     return { ack: ack.json, final, thread };
   }
 
@@ -279,7 +342,9 @@ describe('/k8s label', () => {
     const patch = h.kube.requests.filter((r) => r.method === 'PATCH' && r.path === '/api/v1/nodes/gpu-1').at(-1);
     expect(patch?.contentType).toContain('application/merge-patch+json');
     // The worker records the outcome right after it reports.
-    await expect.poll(async () => (await h.chatops.services.audit.recent({ verb: 'label' })).map((e) => e.outcome), { timeout: 5_000 }).toEqual(['succeeded', 'accepted']);
+    await expect
+      .poll(async () => (await h.chatops.services.audit.recent({ verb: 'label' })).map((e) => e.outcome), { timeout: 5_000 })
+      .toEqual(['succeeded', 'accepted']);
   });
 
   it('refuses to change an existing value without --overwrite, and changes it with', async () => {

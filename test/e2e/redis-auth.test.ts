@@ -18,17 +18,27 @@ const ACL_PASSWORD = 'acl-only-p4ss';
 /** Every log line the bot writes, to prove no secret is among them. */
 function capturingLogger() {
   const lines: string[] = [];
-  const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, done) => {
-    lines.push(String(chunk));
-    done();
-  } }));
+  const log = pino(
+    { level: 'debug' },
+    new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    }),
+  );
   return { log, lines };
 }
 
 async function deployWorks(h: Harness, version: string) {
   const ack = await h.command(`deploy myapp beta ${version}`);
   expect(ack.json.text).toContain('Queued');
-  await h.slack.waitForCall((c) => c.method === 'chat.update' && new RegExp(`:white_check_mark: deploy myapp ${version.replaceAll('.', '\\.')} → beta`).test(c.args.text), 20_000);
+  await h.slack.waitForCall(
+    (c) =>
+      c.method === 'chat.update' &&
+      new RegExp(`:white_check_mark: deploy myapp ${version.replaceAll('.', '\\.')} → beta`).test(c.args.text),
+    20_000,
+  );
 }
 
 describe('Redis with a password and an ACL user', () => {
@@ -36,7 +46,9 @@ describe('Redis with a password and an ACL user', () => {
   const stops: Array<() => Promise<void>> = [];
   beforeAll(async () => {
     // The default user needs the password; "chatops" is an ACL user allowed what BullMQ and the bot use.
-    redis = await startPrivateRedis({ args: ['--requirepass', PASSWORD, '--user', 'chatops', 'on', `>${ACL_PASSWORD}`, '~*', '&*', '+@all', '-flushall', '-flushdb'] });
+    redis = await startPrivateRedis({
+      args: ['--requirepass', PASSWORD, '--user', 'chatops', 'on', `>${ACL_PASSWORD}`, '~*', '&*', '+@all', '-flushall', '-flushdb'],
+    });
   });
   afterAll(async () => {
     for (const stop of stops) await stop();
@@ -45,7 +57,12 @@ describe('Redis with a password and an ACL user', () => {
 
   it('runs a deploy with redis://:password@ and never logs the password', async () => {
     const { log, lines } = capturingLogger();
-    const h = await startHarness({ name: 'redis-pass', redisUrl: `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${redis.port}`, log, cleanup: false });
+    const h = await startHarness({
+      name: 'redis-pass',
+      redisUrl: `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${redis.port}`,
+      log,
+      cleanup: false,
+    });
     stops.push(() => h.stop());
     await deployWorks(h, '1.0.0');
     expect(lines.length).toBeGreaterThan(0);
@@ -54,7 +71,12 @@ describe('Redis with a password and an ACL user', () => {
 
   it('runs a deploy as an ACL user (redis://user:password@)', async () => {
     const { log, lines } = capturingLogger();
-    const h = await startHarness({ name: 'redis-acl', redisUrl: `redis://chatops:${ACL_PASSWORD}@127.0.0.1:${redis.port}`, log, cleanup: false });
+    const h = await startHarness({
+      name: 'redis-acl',
+      redisUrl: `redis://chatops:${ACL_PASSWORD}@127.0.0.1:${redis.port}`,
+      log,
+      cleanup: false,
+    });
     stops.push(() => h.stop());
     await deployWorks(h, '1.0.1');
     expect(lines.filter((l) => l.includes(ACL_PASSWORD))).toEqual([]);
@@ -62,7 +84,13 @@ describe('Redis with a password and an ACL user', () => {
 
   it('with a wrong password: not ready, commands answered "not queued", and the password is not in the log', async () => {
     const { log, lines } = capturingLogger();
-    const h = await startHarness({ name: 'redis-wrong', redisUrl: `redis://:wrong-${encodeURIComponent(PASSWORD)}@127.0.0.1:${redis.port}`, log, cleanup: false, roles: ['app'] });
+    const h = await startHarness({
+      name: 'redis-wrong',
+      redisUrl: `redis://:wrong-${encodeURIComponent(PASSWORD)}@127.0.0.1:${redis.port}`,
+      log,
+      cleanup: false,
+      roles: ['app'],
+    });
     stops.push(() => h.stop());
     const ready = await fetch(`${h.baseUrl}/readyz`);
     expect(ready.status).toBe(503);
@@ -93,11 +121,55 @@ describe('Redis over TLS (rediss://) with a private CA', () => {
     dir = await mkdtemp(join(tmpdir(), 'chatops-tls-'));
     const f = (n: string) => join(dir, n);
     // A private CA and a server certificate for 127.0.0.1, as an operator would make them.
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=chatops-test-ca', '-keyout', f('ca.key'), '-out', f('ca.crt')]);
-    await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', f('server.key'), '-out', f('server.csr')]);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=chatops-test-ca',
+      '-keyout',
+      f('ca.key'),
+      '-out',
+      f('ca.crt'),
+    ]);
+    await run('openssl', [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-keyout',
+      f('server.key'),
+      '-out',
+      f('server.csr'),
+    ]);
     await run('bash', ['-c', `printf 'subjectAltName=IP:127.0.0.1\\n' > ${f('san.ext')}`]);
-    await run('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f('san.ext'), '-out', f('server.crt')]);
-    redis = await startPrivateRedis({ tls: { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt') }, args: ['--requirepass', PASSWORD] });
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      f('server.csr'),
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f('san.ext'),
+      '-out',
+      f('server.crt'),
+    ]);
+    redis = await startPrivateRedis({
+      tls: { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt') },
+      args: ['--requirepass', PASSWORD],
+    });
   }, 30_000);
   afterAll(async () => {
     await h?.stop();
@@ -114,7 +186,11 @@ describe('Redis over TLS (rediss://) with a private CA', () => {
     expect(await redisAnswers(untrusted)).toBe(false);
     untrusted.disconnect();
     // Plain text to a TLS port gets nowhere either.
-    const plain = new Redis(`redis://127.0.0.1:${redis.port}`, { maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 });
+    const plain = new Redis(`redis://127.0.0.1:${redis.port}`, {
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 1_000,
+    });
     plain.on('error', () => undefined);
     await expect(plain.ping()).rejects.toThrow();
     plain.disconnect();

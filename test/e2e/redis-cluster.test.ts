@@ -38,7 +38,16 @@ describe('Redis Cluster', () => {
     expect(down.json.text).toMatch(/not\* queued/);
 
     await node.start();
-    await until(async () => (await redisAnswers(h.chatops.redis)) && (await h.chatops.redis.get(`${h.prefix}:probe`).then(() => true, () => false)), 30_000, 'the bot to reach the restarted node');
+    await until(
+      async () =>
+        (await redisAnswers(h.chatops.redis)) &&
+        (await h.chatops.redis.get(`${h.prefix}:probe`).then(
+          () => true,
+          () => false,
+        )),
+      30_000,
+      'the bot to reach the restarted node',
+    );
     expect((await h.chatops.services.audit.recent({ limit: 100 })).length).toBeGreaterThanOrEqual(auditBefore);
     await deployAndApprove(h, '2.0.0');
   });

@@ -34,6 +34,9 @@ describe('when Redis is down', () => {
     const again = await h.command('deploy myapp beta 1.0.1');
     expect(again.json.text).toContain('Queued');
     expect((await fetch(`${h.baseUrl}/readyz`)).status).toBe(200);
-    await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.1 → beta/.test(c.args.text), 15_000);
+    await h.slack.waitForCall(
+      (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.1 → beta/.test(c.args.text),
+      15_000,
+    );
   });
 });

@@ -46,7 +46,10 @@ describe("Redis's eviction policy", () => {
   it('says in /readyz details when the policy is not noeviction (still ready: the bot works, but may lose jobs)', async () => {
     const res = await fetch(`${h.baseUrl}/readyz`);
     const body = await res.json();
-    expect(body).toMatchObject({ ok: true, details: { redis: { maxmemoryPolicy: 'allkeys-lru', warning: expect.stringMatching(/not noeviction.*queued jobs/) } } });
+    expect(body).toMatchObject({
+      ok: true,
+      details: { redis: { maxmemoryPolicy: 'allkeys-lru', warning: expect.stringMatching(/not noeviction.*queued jobs/) } },
+    });
   });
 
   it('warns loudly at (re)connection when the policy evicts, and is quiet about noeviction', async () => {

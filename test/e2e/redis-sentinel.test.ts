@@ -14,7 +14,11 @@ beforeAll(async () => {
     config: TOPOLOGY_CONFIG,
     // Host and port of REDIS_URL are not used with Sentinel: only its credentials.
     redisUrl: `redis://:${setup.password}@unused.invalid:1`,
-    env: { REDIS_SENTINELS: `127.0.0.1:${setup.sentinelPort}`, REDIS_SENTINEL_NAME: setup.name, REDIS_SENTINEL_PASSWORD: setup.sentinelPassword },
+    env: {
+      REDIS_SENTINELS: `127.0.0.1:${setup.sentinelPort}`,
+      REDIS_SENTINEL_NAME: setup.name,
+      REDIS_SENTINEL_PASSWORD: setup.sentinelPassword,
+    },
     cleanup: false,
   });
   // Connecting goes through Sentinel / the cluster's slot map: wait until the bot's Redis answers.
@@ -34,7 +38,10 @@ describe('Redis behind Sentinel', () => {
     h.kube.setImageBehavior('registry.example.com/team/myapp:2.0.0', { kind: 'slowReady', readyAfterMs: 4_000 });
     const since = h.slack.calls.at(-1)?.seq ?? 0;
     expect((await h.command('deploy myapp beta 2.0.0', { channel: 'C0OPS', user: 'U0DEV' })).json.text).toContain('Queued');
-    await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.postMessage' && /applied to beta: .*myapp:2\.0\.0/.test(c.args.text), 15_000);
+    await h.slack.waitForCall(
+      (c) => c.seq > since && c.method === 'chat.postMessage' && /applied to beta: .*myapp:2\.0\.0/.test(c.args.text),
+      15_000,
+    );
     const generation = h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').metadata.generation;
 
     // Sentinel promotes the replica; the old master becomes its replica.
@@ -44,11 +51,22 @@ describe('Redis behind Sentinel', () => {
     await until(async () => (await setup.masterPort()) === setup.replica.port, 20_000, 'the replica to become master');
 
     const finished = await deployDone(h, '2.0.0', 'beta', since);
-    expect(h.slack.calls.filter((c) => c.seq > since && c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp 2\.0\.0 → beta/.test(c.args.text))).toHaveLength(1);
-    expect(h.slack.calls.filter((c) => c.seq > since && c.method === 'chat.update' && c.args.ts === finished.args.ts && /— done/.test(c.args.text))).toHaveLength(1);
+    expect(
+      h.slack.calls.filter(
+        (c) => c.seq > since && c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp 2\.0\.0 → beta/.test(c.args.text),
+      ),
+    ).toHaveLength(1);
+    expect(
+      h.slack.calls.filter(
+        (c) => c.seq > since && c.method === 'chat.update' && c.args.ts === finished.args.ts && /— done/.test(c.args.text),
+      ),
+    ).toHaveLength(1);
     expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').metadata.generation).toBe(generation);
     // Audited once (the record follows the ✅ update).
-    const succeeded = async () => (await h.chatops.services.audit.recent({ env: 'beta', limit: 50 })).filter((e) => e.outcome === 'succeeded' && /2\.0\.0/.test(e.command));
+    const succeeded = async () =>
+      (await h.chatops.services.audit.recent({ env: 'beta', limit: 50 })).filter(
+        (e) => e.outcome === 'succeeded' && /2\.0\.0/.test(e.command),
+      );
     await until(async () => (await succeeded()).length > 0, 10_000, 'the audit record');
     expect(await succeeded()).toHaveLength(1);
 

@@ -4,7 +4,10 @@ import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
 const OPS = 'C0OPS';
 const CONFIG = (kubeconfig: string) =>
   E2E_CONFIG(kubeconfig)
-    .replace('    environments: { prod: { replicas: 3 } }\n', '    environments: { prod: { replicas: 3 } }\n    tasks:\n      jvm-flags: [jcmd, "1", VM.flags]\n      migrate: { command: [./manage.py, migrate, --check], timeout: 5s }\n      hang: { command: [sleep, "100"], timeout: 1s }\n')
+    .replace(
+      '    environments: { prod: { replicas: 3 } }\n',
+      '    environments: { prod: { replicas: 3 } }\n    tasks:\n      jvm-flags: [jcmd, "1", VM.flags]\n      migrate: { command: [./manage.py, migrate, --check], timeout: 5s }\n      hang: { command: [sleep, "100"], timeout: 1s }\n',
+    )
     .replace('channels:\n', 'channels:\n  C0BETAOPS: { environments: [beta], commands: [status, deploy] }\n');
 
 let h: Harness;
@@ -12,12 +15,20 @@ let h: Harness;
 async function finalHeadline(pattern: RegExp): Promise<any> {
   return h.slack.waitForCall((c) => c.method === 'chat.update' && pattern.test(c.args.text ?? ''), 15_000);
 }
-const threadText = (ts: string) => h.slack.thread(OPS, ts).map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`).join('\n');
+const threadText = (ts: string) =>
+  h.slack
+    .thread(OPS, ts)
+    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
+    .join('\n');
 
 beforeAll(async () => {
   h = await startHarness({ name: 'run-task', config: CONFIG });
   h.kube.scriptExec(['jcmd', '1', 'VM.flags'], { stdout: '-XX:MaxRAMPercentage=75.0 -XX:+UseG1GC <!channel>\n' });
-  h.kube.scriptExec(['./manage.py', 'migrate', '--check'], { stdout: 'Unapplied migrations: shop.0003\n', stderr: 'CommandError: 1 unapplied\n', exitCode: 2 });
+  h.kube.scriptExec(['./manage.py', 'migrate', '--check'], {
+    stdout: 'Unapplied migrations: shop.0003\n',
+    stderr: 'CommandError: 1 unapplied\n',
+    exitCode: 2,
+  });
   h.kube.scriptExec(['sleep', '100'], { stdout: 'never\n', delayMs: 60_000 });
   const res = await h.command('deploy myapp beta 1.0.0', { channel: OPS, user: 'U0OPS' });
   expect(res.json.text).toContain('Queued');
@@ -55,7 +66,7 @@ describe('/k8s run', () => {
   it('refuses a task that is not in the allow-list, and a channel without the verb, before any cluster call', async () => {
     const before = h.kube.requests.length;
     const unknown = await h.command('run myapp beta rm-rf', { channel: OPS, user: 'U0OPS' });
-    expect(unknown.json.text).toContain('`rm-rf` is not one of myapp\'s tasks: `jvm-flags`, `migrate`, `hang`');
+    expect(unknown.json.text).toContain("`rm-rf` is not one of myapp's tasks: `jvm-flags`, `migrate`, `hang`");
     const shell = await h.command('run myapp beta "sh -c id"', { channel: OPS, user: 'U0OPS' });
     expect(shell.json.text).not.toContain('Queued');
     const narrow = await h.command('run myapp beta jvm-flags', { channel: 'C0BETAOPS', user: 'U0DEV' });

@@ -64,8 +64,16 @@ describe('a worker killed mid-deploy (SIGKILL)', () => {
     const first = await startBot(env);
     bot = first.child;
     const events = `http://127.0.0.1:${first.port}/slack/events`;
-    await postSlashCommand(events, SIGNING_SECRET, { text: 'deploy myapp beta killed', channel_id: 'C0OPS', user_id: 'U0DEV', response_url: slack.newResponseUrl() });
-    const applied = await slack.waitForCall((c) => c.method === 'chat.postMessage' && /applied to beta: .*myapp:killed/.test(c.args.text), 15_000);
+    await postSlashCommand(events, SIGNING_SECRET, {
+      text: 'deploy myapp beta killed',
+      channel_id: 'C0OPS',
+      user_id: 'U0DEV',
+      response_url: slack.newResponseUrl(),
+    });
+    const applied = await slack.waitForCall(
+      (c) => c.method === 'chat.postMessage' && /applied to beta: .*myapp:killed/.test(c.args.text),
+      15_000,
+    );
     const generation = kube.get('apps/v1', 'Deployment', 'beta', 'myapp').metadata.generation;
     const exited = once(bot, 'exit');
     bot.kill('SIGKILL');
@@ -73,9 +81,14 @@ describe('a worker killed mid-deploy (SIGKILL)', () => {
 
     const second = await startBot({ ...env, CHATOPS_ROLE: 'worker' });
     bot = second.child;
-    const done = await slack.waitForCall((c) => c.method === 'chat.update' && /deploy myapp killed → beta — done/.test(c.args.text), 20_000);
+    const done = await slack.waitForCall(
+      (c) => c.method === 'chat.update' && /deploy myapp killed → beta — done/.test(c.args.text),
+      20_000,
+    );
     expect(done.args.ts).toBe(applied.args.thread_ts);
-    expect(slack.calls.filter((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp killed → beta/.test(c.args.text))).toHaveLength(1);
+    expect(
+      slack.calls.filter((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp killed → beta/.test(c.args.text)),
+    ).toHaveLength(1);
     expect(slack.thread('C0OPS', done.args.ts).some((m) => /re-applied .*myapp:killed \(retry of this job\)/.test(m.text))).toBe(true);
     expect(kube.get('apps/v1', 'Deployment', 'beta', 'myapp').metadata.generation).toBe(generation);
     const exitedSecond = once(bot, 'exit');
@@ -102,7 +115,12 @@ describe('SIGTERM', () => {
     });
     bot = started.child;
     const events = `http://127.0.0.1:${started.port}/slack/events`;
-    const ack = await postSlashCommand(events, SIGNING_SECRET, { text: 'deploy myapp beta slow', channel_id: 'C0DEVTEAM', user_id: 'U0DEV', response_url: slack.newResponseUrl() });
+    const ack = await postSlashCommand(events, SIGNING_SECRET, {
+      text: 'deploy myapp beta slow',
+      channel_id: 'C0DEVTEAM',
+      user_id: 'U0DEV',
+      response_url: slack.newResponseUrl(),
+    });
     expect(ack.json.text).toContain('Queued');
     await slack.waitForCall((c) => c.method === 'chat.postMessage' && /applied to beta/.test(c.args.text), 10_000);
 
@@ -112,8 +130,12 @@ describe('SIGTERM', () => {
     expect(code).toBe(0);
     const done = slack.calls.filter((c) => c.method === 'chat.update' && /deploy myapp slow → beta — done/.test(c.args.text));
     expect(done).toHaveLength(1);
-    expect(slack.calls.filter((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp slow → beta/.test(c.args.text))).toHaveLength(1);
+    expect(
+      slack.calls.filter((c) => c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp slow → beta/.test(c.args.text)),
+    ).toHaveLength(1);
     expect(kube.get('apps/v1', 'Deployment', 'beta', 'myapp').status.availableReplicas).toBe(2);
-    await expect(postSlashCommand(events, SIGNING_SECRET, { text: 'status beta', channel_id: 'C0DEVTEAM', user_id: 'U0DEV' })).rejects.toThrow();
+    await expect(
+      postSlashCommand(events, SIGNING_SECRET, { text: 'status beta', channel_id: 'C0DEVTEAM', user_id: 'U0DEV' }),
+    ).rejects.toThrow();
   });
 });

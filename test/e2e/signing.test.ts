@@ -50,17 +50,30 @@ beforeEach(() => {
   since = h.slack.calls.at(-1)?.seq ?? 0;
 });
 
-const forgedRequest = (id: string) => ({ requestId: id, text: 'deploy myapp prod 6.6.6', userId: 'U0OPSLEAD', channelId: 'C0OPS', receivedAt: Date.now() });
+const forgedRequest = (id: string) => ({
+  requestId: id,
+  text: 'deploy myapp prod 6.6.6',
+  userId: 'U0OPSLEAD',
+  channelId: 'C0OPS',
+  receivedAt: Date.now(),
+});
 const audited = async (ref: string) => (await h.chatops.services.audit.recent({ limit: 50 })).filter((e) => e.ref === ref);
 
 describe('records in Redis are signed', () => {
   it('refuses and audits a deploy "from the ops channel" added straight to Redis, and runs nothing', async () => {
-    const data: CommandJobData = { verb: 'deploy', args: { app: 'myapp', env: 'prod', version: '6.6.6' }, request: forgedRequest('forged1'), approvalId: 'apr-forged1forged1' };
+    const data: CommandJobData = {
+      verb: 'deploy',
+      args: { app: 'myapp', env: 'prod', version: '6.6.6' },
+      request: forgedRequest('forged1'),
+      approvalId: 'apr-forged1forged1',
+    };
     const job = await queue.add('deploy', data, { jobId: 'cmd-forged1' });
     await expect(job.waitUntilFinished(events, 15_000)).rejects.toThrow(/signature verification/);
     // Signed with some other key: just as forged.
     const other = new Signer({ current: 'an-attackers-guess-0123456789abcdef012345' });
-    const job2 = await queue.add('deploy', signCommandJob(other, { ...data, request: forgedRequest('forged2') }, 'cmd-forged2'), { jobId: 'cmd-forged2' });
+    const job2 = await queue.add('deploy', signCommandJob(other, { ...data, request: forgedRequest('forged2') }, 'cmd-forged2'), {
+      jobId: 'cmd-forged2',
+    });
     await expect(job2.waitUntilFinished(events, 15_000)).rejects.toThrow(/signature verification/);
 
     for (const ref of ['cmd-forged1', 'cmd-forged2']) {
@@ -75,7 +88,10 @@ describe('records in Redis are signed', () => {
   it('refuses an approval record edited in Redis: the click is refused and audited, nothing runs', async () => {
     const ack = await h.command('deploy myapp prod 2.0.0', { channel: 'C0OPS', user: 'U0DEV' });
     expect(ack.json.text).toContain('needs approval');
-    const message = await h.slack.waitForCall((c: SlackCall) => c.seq > since && c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text), 10_000);
+    const message = await h.slack.waitForCall(
+      (c: SlackCall) => c.seq > since && c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text),
+      10_000,
+    );
     const actions = (message.args.blocks as any[]).find((b) => b.type === 'actions');
     const id = actions.elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
 
@@ -86,7 +102,14 @@ describe('records in Redis are signed', () => {
     await redis.hset(key, 'data', data!.replaceAll('2.0.0', '6.6.6'));
 
     const responseUrl = h.slack.newResponseUrl();
-    await h.click({ user_id: 'U0OPSLEAD', channel_id: 'C0OPS', message_ts: message.response.ts, action_id: 'chatops_approve', value: id, response_url: responseUrl });
+    await h.click({
+      user_id: 'U0OPSLEAD',
+      channel_id: 'C0OPS',
+      message_ts: message.response.ts,
+      action_id: 'chatops_approve',
+      value: id,
+      response_url: responseUrl,
+    });
     const answer = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
     expect(answer.body.text).toMatch(/failed its integrity check.*nothing will run/);
     const entries = await audited(id);
@@ -100,7 +123,14 @@ describe('records in Redis are signed', () => {
     const key = `${h.prefix}:chatops:intent:${intentId}`;
     await redis.set(key, (await redis.get(key))!.replace('status myapp beta', 'scale myapp prod 0'));
     const responseUrl = h.slack.newResponseUrl();
-    await h.click({ user_id: 'U0DEV', channel_id: 'C0OPS', message_ts: '1.1', action_id: 'chatops_run', value: intentId, response_url: responseUrl });
+    await h.click({
+      user_id: 'U0DEV',
+      channel_id: 'C0OPS',
+      message_ts: '1.1',
+      action_id: 'chatops_run',
+      value: intentId,
+      response_url: responseUrl,
+    });
     const answer = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
     expect(answer.body.text).toMatch(/expired/);
     expect((await audited(intentId)).map((e) => e.outcome)).toEqual(['refused_tampered']);
@@ -120,11 +150,16 @@ describe('response_url', () => {
   });
   afterAll(() => inside?.close());
 
-  it('is used only on Slack\'s hooks host or the configured API host: elsewhere the reply goes through the Web API', async () => {
+  it("is used only on Slack's hooks host or the configured API host: elsewhere the reply goes through the Web API", async () => {
     const url = `http://127.0.0.1:${(inside.address() as { port: number }).port}/commands/T0/1/evil`;
     const { postSlashCommand } = await import('../support/slack/index.js');
     const { SIGNING_SECRET } = await import('../support/harness.js');
-    const res = await postSlashCommand(h.eventsUrl, SIGNING_SECRET, { text: 'status myapp beta', channel_id: 'C0OPS', user_id: 'U0DEV', response_url: url });
+    const res = await postSlashCommand(h.eventsUrl, SIGNING_SECRET, {
+      text: 'status myapp beta',
+      channel_id: 'C0OPS',
+      user_id: 'U0DEV',
+      response_url: url,
+    });
     expect(res.status).toBe(200);
     // The worker's answer arrives as an ephemeral message instead.
     await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.postEphemeral' && c.args.user === 'U0DEV', 15_000);

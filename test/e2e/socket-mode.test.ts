@@ -12,10 +12,20 @@ afterAll(async () => {
 
 describe('Socket Mode', () => {
   it('takes a slash command from the socket, acks the envelope and deploys', async () => {
-    const ack = await h.slack.socket.sendSlashCommand({ text: 'deploy myapp beta 7.0.0', channel_id: 'C0DEVTEAM', user_id: 'U0DEV', response_url: h.slack.newResponseUrl() });
+    const ack = await h.slack.socket.sendSlashCommand({
+      text: 'deploy myapp beta 7.0.0',
+      channel_id: 'C0DEVTEAM',
+      user_id: 'U0DEV',
+      response_url: h.slack.newResponseUrl(),
+    });
     expect(ack.payload).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('Queued `deploy myapp 7.0.0 → beta`') });
-    await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 7\.0\.0 → beta/.test(c.args.text), 15_000);
-    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').spec.template.spec.containers[0].image).toBe('registry.example.com/team/myapp:7.0.0');
+    await h.slack.waitForCall(
+      (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 7\.0\.0 → beta/.test(c.args.text),
+      15_000,
+    );
+    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/team/myapp:7.0.0',
+    );
   });
 
   it('still serves health on PORT', async () => {

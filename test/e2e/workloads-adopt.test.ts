@@ -42,21 +42,35 @@ beforeEach(() => {
 
 const finalUpdate = (match: RegExp): Promise<SlackCall> =>
   h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && match.test(String(c.args.text)), 15_000);
-const threadText = (channel: string, ts: string) => h.slack.thread(channel, ts).map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`).join('\n');
+const threadText = (channel: string, ts: string) =>
+  h.slack
+    .thread(channel, ts)
+    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
+    .join('\n');
 /** The private answer to a command (response_url), once the worker has answered. */
 const answer = async (responseUrl: string): Promise<string> => {
   const id = responseUrl.split('/').pop();
   const res = await h.slack.waitForResponse((r) => r.id === id && !/Queued/.test(String(r.body?.text)), 15_000);
   return String(res.body?.text ?? '');
 };
-const writesTo = (ns: string, from: number) => h.kube.requests.slice(from).filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && r.path.includes(`/namespaces/${ns}/`));
+const writesTo = (ns: string, from: number) =>
+  h.kube.requests.slice(from).filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && r.path.includes(`/namespaces/${ns}/`));
 
-function legacyDeployment(name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string>; managedFields?: unknown[] } = {}) {
+function legacyDeployment(
+  name: string,
+  extra: { labels?: Record<string, string>; annotations?: Record<string, string>; managedFields?: unknown[] } = {},
+) {
   const selector = { app: name };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace: 'beta', labels: { app: name, team: 'legacy', ...extra.labels }, ...(extra.annotations ? { annotations: extra.annotations } : {}), ...(extra.managedFields ? { managedFields: extra.managedFields } : {}) },
+    metadata: {
+      name,
+      namespace: 'beta',
+      labels: { app: name, team: 'legacy', ...extra.labels },
+      ...(extra.annotations ? { annotations: extra.annotations } : {}),
+      ...(extra.managedFields ? { managedFields: extra.managedFields } : {}),
+    },
     spec: {
       replicas: 2,
       selector: { matchLabels: selector },
@@ -87,14 +101,16 @@ function untouched(d: any) {
   delete copy.metadata.generation;
   delete copy.metadata.managedFields;
   delete copy.status;
-  for (const k of Object.keys(copy.metadata.annotations ?? {})) if (k.startsWith('k8s-chatops.io/') || k.startsWith('deployment.kubernetes.io/') || k === 'kubernetes.io/change-cause') delete copy.metadata.annotations[k];
+  for (const k of Object.keys(copy.metadata.annotations ?? {}))
+    if (k.startsWith('k8s-chatops.io/') || k.startsWith('deployment.kubernetes.io/') || k === 'kubernetes.io/change-cause')
+      delete copy.metadata.annotations[k];
   delete copy.spec.template.metadata.annotations;
   copy.spec.template.spec.containers[0].image = '(image)';
   return copy;
 }
 
 describe('adopting an existing Deployment', () => {
-  it('changes only the named container\'s image: selector, sidecar, probe, volume, labels and replicas stay', async () => {
+  it("changes only the named container's image: selector, sidecar, probe, volume, labels and replicas stay", async () => {
     h.kube.create(legacyDeployment('legacy-web'));
     await h.kube.waitFor(() => h.kube.get('apps/v1', 'Deployment', 'beta', 'legacy-web')?.status?.availableReplicas === 2, 10_000);
     const before = h.kube.get('apps/v1', 'Deployment', 'beta', 'legacy-web');
@@ -102,7 +118,9 @@ describe('adopting an existing Deployment', () => {
     const res = await h.command('deploy legacy beta 1.1.0', { channel: 'C0TEAM' });
     expect(res.json.text).toContain('Queued');
     const done = await finalUpdate(/:white_check_mark: deploy legacy 1\.1\.0 → beta/);
-    expect(threadText('C0TEAM', done.args.ts)).toContain('container web of deployment legacy-web: image registry.example.com/team/legacy:1.0.0 → registry.example.com/team/legacy:1.1.0');
+    expect(threadText('C0TEAM', done.args.ts)).toContain(
+      'container web of deployment legacy-web: image registry.example.com/team/legacy:1.0.0 → registry.example.com/team/legacy:1.1.0',
+    );
 
     const after = h.kube.get('apps/v1', 'Deployment', 'beta', 'legacy-web');
     expect(after.spec.template.spec.containers[0].image).toBe('registry.example.com/team/legacy:1.1.0');
@@ -137,10 +155,23 @@ describe('adopting an existing Deployment', () => {
 
 describe('never taking over silently', () => {
   it('refuses a Helm-owned Deployment, Service and ConfigMap, explains who manages them and how to adopt, and writes nothing', async () => {
-    const helm = { labels: { 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'meta.helm.sh/release-name': 'charted', 'meta.helm.sh/release-namespace': 'beta' } };
+    const helm = {
+      labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+      annotations: { 'meta.helm.sh/release-name': 'charted', 'meta.helm.sh/release-namespace': 'beta' },
+    };
     h.kube.create({ ...legacyDeployment('charted', helm) });
-    h.kube.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'charted', namespace: 'beta', ...helm }, spec: { selector: { app: 'charted' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
-    h.kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'charted-config', namespace: 'beta', ...helm }, data: { MODE: 'helm' } });
+    h.kube.create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'charted', namespace: 'beta', ...helm },
+      spec: { selector: { app: 'charted' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    });
+    h.kube.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'charted-config', namespace: 'beta', ...helm },
+      data: { MODE: 'helm' },
+    });
     const before = h.kube.get('apps/v1', 'Deployment', 'beta', 'charted');
     const from = h.kube.requests.length;
 
@@ -150,19 +181,29 @@ describe('never taking over silently', () => {
     expect(text).toMatch(/deployment `charted` is managed by the Helm release `charted` \(namespace beta\)/);
     expect(text).toMatch(/service `charted` is managed by the Helm release/);
     expect(text).toMatch(/configmap `charted-config` is managed by the Helm release/);
-    expect(text).toContain('workload: { kind: Deployment, name: charted, container: web }   # the container deploy sets: one of web, proxy');
+    expect(text).toContain(
+      'workload: { kind: Deployment, name: charted, container: web }   # the container deploy sets: one of web, proxy',
+    );
     expect(writesTo('beta', from)).toEqual([]);
     const after = h.kube.get('apps/v1', 'Deployment', 'beta', 'charted');
-    expect([after.metadata.generation, after.spec, after.metadata.labels]).toEqual([before.metadata.generation, before.spec, before.metadata.labels]);
+    expect([after.metadata.generation, after.spec, after.metadata.labels]).toEqual([
+      before.metadata.generation,
+      before.spec,
+      before.metadata.labels,
+    ]);
     expect(h.kube.get('v1', 'ConfigMap', 'beta', 'charted-config').data).toEqual({ MODE: 'helm' });
   });
 
   it('refuses an Argo CD-tracked Deployment unless the app allows drift', async () => {
-    h.kube.create(legacyDeployment('tracked-web', { annotations: { 'argocd.argoproj.io/tracking-id': 'payments:apps/Deployment:beta/tracked-web' } }));
+    h.kube.create(
+      legacyDeployment('tracked-web', { annotations: { 'argocd.argoproj.io/tracking-id': 'payments:apps/Deployment:beta/tracked-web' } }),
+    );
     const from = h.kube.requests.length;
     const res = await h.command('deploy tracked beta 2.0.0', { channel: 'C0OPS' });
     const text = await answer(res.responseUrl);
-    expect(text).toMatch(/Nothing was changed: the Argo CD application `payments` manages this workload and will put the image back at its next sync/);
+    expect(text).toMatch(
+      /Nothing was changed: the Argo CD application `payments` manages this workload and will put the image back at its next sync/,
+    );
     expect(text).toContain('gitops: allowDrift');
     expect(writesTo('beta', from)).toEqual([]);
   });
@@ -174,25 +215,31 @@ describe('never taking over silently', () => {
         operation: 'Apply',
         apiVersion: 'apps/v1',
         fieldsType: 'FieldsV1',
-        fieldsV1: { 'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"web"}': { '.': {}, 'f:image': {}, 'f:name': {} } } } } } },
+        fieldsV1: {
+          'f:spec': { 'f:template': { 'f:spec': { 'f:containers': { 'k:{"name":"web"}': { '.': {}, 'f:image': {}, 'f:name': {} } } } } },
+        },
       },
     ];
     h.kube.create(legacyDeployment('synced-web', { managedFields }));
     const from = h.kube.requests.length;
     const res = await h.command('deploy synced beta 2.0.0', { channel: 'C0OPS' });
-    expect(await answer(res.responseUrl)).toMatch(/the GitOps controller `kustomize-controller` \(it owns the image field\) manages this workload and will put the image back/);
+    expect(await answer(res.responseUrl)).toMatch(
+      /the GitOps controller `kustomize-controller` \(it owns the image field\) manages this workload and will put the image back/,
+    );
     expect(writesTo('beta', from)).toEqual([]);
-    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'synced-web').spec.template.spec.containers[0].image).toBe('registry.example.com/team/legacy:1.0.0');
+    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'synced-web').spec.template.spec.containers[0].image).toBe(
+      'registry.example.com/team/legacy:1.0.0',
+    );
   });
 });
 
 describe('apps owned by teams', () => {
-  it('refuses another team\'s app like a denied environment, naming the apps this channel may use', async () => {
+  it("refuses another team's app like a denied environment, naming the apps this channel may use", async () => {
     const res = await h.command('deploy charted beta 1.0.0', { channel: 'C0TEAM' });
     expect(res.json.text).toMatch(/may not touch the app `charted`[\s\S]*for the apps `legacy`/);
   });
 
-  it('shows the channel\'s apps in help and access', async () => {
+  it("shows the channel's apps in help and access", async () => {
     const help = await h.command('help', { channel: 'C0TEAM' });
     expect(JSON.stringify(help.json)).toContain('for the apps `legacy`');
     const access = await h.command('access', { channel: 'C0TEAM' });

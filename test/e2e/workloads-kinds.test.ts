@@ -50,7 +50,11 @@ beforeEach(() => {
 
 const finalUpdate = (match: RegExp): Promise<SlackCall> =>
   h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && match.test(String(c.args.text)), 20_000);
-const threadText = (ts: string) => h.slack.thread('C0OPS', ts).map((m) => m.text).join('\n');
+const threadText = (ts: string) =>
+  h.slack
+    .thread('C0OPS', ts)
+    .map((m) => m.text)
+    .join('\n');
 const answer = async (responseUrl: string): Promise<string> => {
   const id = responseUrl.split('/').pop();
   const res = await h.slack.waitForResponse((r) => r.id === id && !/Queued/.test(String(r.body?.text)), 15_000);
@@ -80,7 +84,9 @@ describe('rendered StatefulSet and DaemonSet', () => {
     expect(ds.status.numberAvailable).toBe(ds.status.desiredNumberScheduled);
     expect(ds.status.desiredNumberScheduled).toBeGreaterThan(0);
     const res = await run('scale agent beta 3');
-    expect(await answer(res.responseUrl)).toMatch(/agent is a DaemonSet \(agent\): it runs one pod on each eligible node and has no replica count to scale/);
+    expect(await answer(res.responseUrl)).toMatch(
+      /agent is a DaemonSet \(agent\): it runs one pod on each eligible node and has no replica count to scale/,
+    );
   });
 
   it('shows the status of a StatefulSet', async () => {
@@ -92,7 +98,12 @@ describe('rendered StatefulSet and DaemonSet', () => {
 describe('adopted StatefulSet and DaemonSet', () => {
   const podTemplate = (labels: Record<string, string>, container: string, image: string) => ({
     metadata: { labels },
-    spec: { containers: [{ name: container, image }, { name: 'exporter', image: 'prom/exporter:1' }] },
+    spec: {
+      containers: [
+        { name: container, image },
+        { name: 'exporter', image: 'prom/exporter:1' },
+      ],
+    },
   });
 
   it('sets the image of one container of a partitioned StatefulSet and ends when the pods above the partition are updated', async () => {
@@ -100,18 +111,34 @@ describe('adopted StatefulSet and DaemonSet', () => {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
       metadata: { name: 'cache', namespace: 'beta', labels: { app: 'cache' } },
-      spec: { replicas: 3, serviceName: 'cache', selector: { matchLabels: { app: 'cache' } }, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } }, template: podTemplate({ app: 'cache' }, 'redis', 'registry.example.com/team/cache:7.0') },
+      spec: {
+        replicas: 3,
+        serviceName: 'cache',
+        selector: { matchLabels: { app: 'cache' } },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } },
+        template: podTemplate({ app: 'cache' }, 'redis', 'registry.example.com/team/cache:7.0'),
+      },
     });
     await h.kube.waitFor(() => h.kube.get('apps/v1', 'StatefulSet', 'beta', 'cache')?.status?.readyReplicas === 3, 15_000);
     await run('deploy cache beta 7.2');
     const done = await finalUpdate(/:white_check_mark: deploy cache 7\.2 → beta/);
-    expect(`${JSON.stringify(done.args)}\n${threadText(done.args.ts)}`).toMatch(/partitioned roll out complete: 2 new pods have been updated \(partition 1/);
+    expect(`${JSON.stringify(done.args)}\n${threadText(done.args.ts)}`).toMatch(
+      /partitioned roll out complete: 2 new pods have been updated \(partition 1/,
+    );
     const sts = h.kube.get('apps/v1', 'StatefulSet', 'beta', 'cache');
     expect(sts.spec.template.spec.containers.map((c: any) => c.image)).toEqual(['registry.example.com/team/cache:7.2', 'prom/exporter:1']);
     expect(sts.spec.updateStrategy.rollingUpdate.partition).toBe(1);
     expect(sts.status.updatedReplicas).toBe(2);
-    const images = h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.name.startsWith('cache-')).map((p) => [p.metadata.name, p.spec.containers[0].image]).sort();
-    expect(images).toEqual([['cache-0', 'registry.example.com/team/cache:7.0'], ['cache-1', 'registry.example.com/team/cache:7.2'], ['cache-2', 'registry.example.com/team/cache:7.2']]);
+    const images = h.kube
+      .list('v1', 'Pod', 'beta')
+      .filter((p) => p.metadata.name.startsWith('cache-'))
+      .map((p) => [p.metadata.name, p.spec.containers[0].image])
+      .sort();
+    expect(images).toEqual([
+      ['cache-0', 'registry.example.com/team/cache:7.0'],
+      ['cache-1', 'registry.example.com/team/cache:7.2'],
+      ['cache-2', 'registry.example.com/team/cache:7.2'],
+    ]);
   });
 
   it('scales and restarts an adopted StatefulSet', async () => {
@@ -125,7 +152,10 @@ describe('adopted StatefulSet and DaemonSet', () => {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',
       metadata: { name: 'log-shipper', namespace: 'beta' },
-      spec: { selector: { matchLabels: { app: 'log-shipper' } }, template: podTemplate({ app: 'log-shipper' }, 'shipper', 'registry.example.com/team/logship:1.0') },
+      spec: {
+        selector: { matchLabels: { app: 'log-shipper' } },
+        template: podTemplate({ app: 'log-shipper' }, 'shipper', 'registry.example.com/team/logship:1.0'),
+      },
     });
     await h.kube.waitFor(() => {
       const ds = h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper');
@@ -137,7 +167,9 @@ describe('adopted StatefulSet and DaemonSet', () => {
     expect(ds.spec.template.spec.containers.map((c: any) => c.image)).toEqual(['registry.example.com/team/logship:1.1', 'prom/exporter:1']);
     await run('restart logship beta');
     await finalUpdate(/:white_check_mark: restart logship in beta/);
-    expect(h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper').spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-/);
+    expect(
+      h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper').spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'],
+    ).toMatch(/^\d{4}-/);
   });
 
   it('acts only on configured apps', async () => {

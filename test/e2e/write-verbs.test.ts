@@ -9,7 +9,8 @@ import type { WorkerVerb, WorkerVerbContext } from '../../src/command/types.js';
 import { makeClusterClient } from '../../src/kube/clusters.js';
 
 /** The harness config, with a secret key on myapp. */
-const CONFIG = (kubeconfig: string) => E2E_CONFIG(kubeconfig).replace('    env: { LOG_LEVEL: info }\n', '    env: { LOG_LEVEL: info }\n    secretKeys: [DB_PASSWORD]\n');
+const CONFIG = (kubeconfig: string) =>
+  E2E_CONFIG(kubeconfig).replace('    env: { LOG_LEVEL: info }\n', '    env: { LOG_LEVEL: info }\n    secretKeys: [DB_PASSWORD]\n');
 const IMAGE = 'registry.example.com/team/myapp';
 const OPS = 'C0OPS';
 
@@ -18,7 +19,10 @@ let since = 0;
 beforeAll(async () => {
   h = await startHarness({ name: 'write-verbs', config: CONFIG });
   await h.command('deploy myapp beta 1.0.0', { channel: OPS });
-  await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta — done/.test(c.args.text), 10_000);
+  await h.slack.waitForCall(
+    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta — done/.test(c.args.text),
+    10_000,
+  );
 });
 afterAll(async () => {
   await h?.stop();
@@ -33,7 +37,10 @@ function finalUpdate(match: RegExp, timeoutMs = 10_000): Promise<SlackCall> {
 }
 
 function threadText(ts: string, channel = OPS): string {
-  return h.slack.thread(channel, ts).map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`).join('\n');
+  return h.slack
+    .thread(channel, ts)
+    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
+    .join('\n');
 }
 
 /** What the worker told the requester privately (through the command's response_url). */
@@ -44,12 +51,19 @@ function privateAnswer(responseUrl: string, match: RegExp = /./) {
 
 /** The value of the chatops_run button in a message's blocks. */
 function buttonValue(blocks: any[] | undefined): string | undefined {
-  const button = (blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => b.elements).find((e: any) => e.action_id === 'chatops_run');
+  const button = (blocks ?? [])
+    .filter((b) => b.type === 'actions')
+    .flatMap((b) => b.elements)
+    .find((e: any) => e.action_id === 'chatops_run');
   return button?.value;
 }
 
 const deployment = (name = 'myapp', ns = 'beta') => h.kube.get('apps/v1', 'Deployment', ns, name);
-const myappPods = (): string[] => h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels['app.kubernetes.io/name'] === 'myapp').map((p) => p.metadata.name);
+const myappPods = (): string[] =>
+  h.kube
+    .list('v1', 'Pod', 'beta')
+    .filter((p) => p.metadata.labels['app.kubernetes.io/name'] === 'myapp')
+    .map((p) => p.metadata.name);
 const workloadRequests = () => h.kube.requests.filter((r) => !r.path.includes('selfsubjectaccessreviews')).length;
 
 /** A Deployment the bot's config does not know, created as kubectl would. */
@@ -78,7 +92,9 @@ describe('/k8s scale', () => {
     expect(thread).toContain('the next `deploy` sets it back to 2');
     expect(deployment().spec.replicas).toBe(3);
     expect(deployment().status.availableReplicas).toBe(3);
-    const patch = h.kube.requests.filter((r) => r.method === 'PATCH' && r.path === '/apis/apps/v1/namespaces/beta/deployments/myapp/scale').at(-1);
+    const patch = h.kube.requests
+      .filter((r) => r.method === 'PATCH' && r.path === '/apis/apps/v1/namespaces/beta/deployments/myapp/scale')
+      .at(-1);
     expect(patch?.contentType).toContain('application/merge-patch+json');
     expect(patch?.query.fieldManager).toBe('k8s-chatops-scale');
   });
@@ -105,7 +121,14 @@ describe('/k8s scale', () => {
 
     const value = buttonValue(ask.body.blocks);
     expect(value).toBeDefined();
-    await h.click({ user_id: 'U0OPS', channel_id: OPS, message_ts: '1700000000.000100', action_id: 'chatops_run', value: value!, response_url: h.slack.newResponseUrl() });
+    await h.click({
+      user_id: 'U0OPS',
+      channel_id: OPS,
+      message_ts: '1700000000.000100',
+      action_id: 'chatops_run',
+      value: value!,
+      response_url: h.slack.newResponseUrl(),
+    });
     await finalUpdate(/:white_check_mark: scale myapp in beta to 0 — done/);
     expect(deployment().spec.replicas).toBe(0);
     expect(myappPods()).toHaveLength(0);
@@ -144,7 +167,9 @@ describe('/k8s restart', () => {
     const podsAfter = myappPods();
     expect(podsAfter).toHaveLength(2);
     expect(podsAfter.filter((p) => podsBefore.includes(p))).toEqual([]);
-    const patch = h.kube.requests.filter((r) => r.method === 'PATCH' && r.path === '/apis/apps/v1/namespaces/beta/deployments/myapp').at(-1);
+    const patch = h.kube.requests
+      .filter((r) => r.method === 'PATCH' && r.path === '/apis/apps/v1/namespaces/beta/deployments/myapp')
+      .at(-1);
     expect(patch?.contentType).toContain('application/strategic-merge-patch+json');
   });
 
@@ -173,25 +198,33 @@ describe('/k8s rollback', () => {
 
     await h.command('rollback myapp beta', { channel: OPS });
     const done = await finalUpdate(/:white_check_mark: rollback myapp in beta — done/);
-    expect(threadText(done.args.ts)).toMatch(/rolled back from revision \d+ to revision \d+ .*image registry\.example\.com\/team\/myapp:1\.1\.0 → registry\.example\.com\/team\/myapp:1\.0\.0/);
+    expect(threadText(done.args.ts)).toMatch(
+      /rolled back from revision \d+ to revision \d+ .*image registry\.example\.com\/team\/myapp:1\.1\.0 → registry\.example\.com\/team\/myapp:1\.0\.0/,
+    );
     const d = deployment();
     expect(d.spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.0.0`);
     expect(d.spec.template.metadata.labels['pod-template-hash']).toBeUndefined();
     expect(d.metadata.annotations['k8s-chatops.io/deployed-by']).toBe('dev');
     // The old ReplicaSet is reused, as for kubectl: no new one.
     expect(h.kube.list('apps/v1', 'ReplicaSet', 'beta')).toHaveLength(replicaSets);
-    const patch = h.kube.requests.filter((r) => r.method === 'PATCH' && r.path === '/apis/apps/v1/namespaces/beta/deployments/myapp').at(-1);
+    const patch = h.kube.requests
+      .filter((r) => r.method === 'PATCH' && r.path === '/apis/apps/v1/namespaces/beta/deployments/myapp')
+      .at(-1);
     expect(patch?.contentType).toContain('application/json-patch+json');
   });
 
   it('goes back to a given revision, and lists the revisions when there is no such one', async () => {
     const res = await h.command('rollback myapp beta 99', { channel: OPS });
     const answer = await privateAnswer(res.responseUrl);
-    expect(answer.body.text).toMatch(/deployment myapp in namespace beta has no revision 99; its revisions are \d+ \(registry\.example\.com\/team\/myapp:1\.0\.0\)/);
+    expect(answer.body.text).toMatch(
+      /deployment myapp in namespace beta has no revision 99; its revisions are \d+ \(registry\.example\.com\/team\/myapp:1\.0\.0\)/,
+    );
 
     const revisionOf110 = h.kube
       .list('apps/v1', 'ReplicaSet', 'beta')
-      .find((rs) => rs.spec.template.spec.containers[0].image === `${IMAGE}:1.1.0`).metadata.annotations['deployment.kubernetes.io/revision'];
+      .find((rs) => rs.spec.template.spec.containers[0].image === `${IMAGE}:1.1.0`).metadata.annotations[
+      'deployment.kubernetes.io/revision'
+    ];
     since = h.slack.calls.at(-1)?.seq ?? 0;
     await h.command(`rollback myapp beta ${revisionOf110}`, { channel: OPS });
     await finalUpdate(new RegExp(`:white_check_mark: rollback myapp in beta to revision ${revisionOf110} — done`));
@@ -203,7 +236,9 @@ describe('/k8s rollback', () => {
     const before = deployment('single').metadata.resourceVersion;
     const res = await h.command('rollback single beta', { channel: OPS });
     const answer = await privateAnswer(res.responseUrl);
-    expect(answer.body.text).toMatch(/Nothing to roll back to: deployment single in namespace beta has only one revision, 1 \(registry\.example\.com\/other\/single:1\)/);
+    expect(answer.body.text).toMatch(
+      /Nothing to roll back to: deployment single in namespace beta has only one revision, 1 \(registry\.example\.com\/other\/single:1\)/,
+    );
     expect(deployment('single').metadata.resourceVersion).toBe(before);
   });
 
@@ -214,7 +249,7 @@ describe('/k8s rollback', () => {
 });
 
 describe('the Rollback button of a failed deploy', () => {
-  it('rolls back in the failed deploy\'s thread, once', async () => {
+  it("rolls back in the failed deploy's thread, once", async () => {
     h.kube.setImageBehavior(`${IMAGE}:9.9.9-typo`, { kind: 'imagePullFailure' });
     await h.command('deploy myapp beta 9.9.9-typo', { channel: OPS });
     const failed = await finalUpdate(/:x: deploy myapp 9\.9\.9-typo → beta — failed/);
@@ -226,7 +261,15 @@ describe('the Rollback button of a failed deploy', () => {
     expect(deployment().spec.template.spec.containers[0].image).toBe(`${IMAGE}:9.9.9-typo`);
 
     const click = (responseUrl: string) =>
-      h.click({ user_id: 'U0OPS', channel_id: OPS, message_ts: offer!.ts, thread_ts: threadTs, action_id: 'chatops_run', value: buttonValue(offer!.blocks)!, response_url: responseUrl });
+      h.click({
+        user_id: 'U0OPS',
+        channel_id: OPS,
+        message_ts: offer!.ts,
+        thread_ts: threadTs,
+        action_id: 'chatops_run',
+        value: buttonValue(offer!.blocks)!,
+        response_url: responseUrl,
+      });
     await click(h.slack.newResponseUrl());
     const done = await finalUpdate(/:white_check_mark: rollback myapp in beta to revision \d+ — done/);
     expect(deployment().spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.1.0`);
@@ -234,7 +277,9 @@ describe('the Rollback button of a failed deploy', () => {
     const headline = h.slack.message(OPS, done.args.ts);
     expect(headline?.thread_ts).toBe(threadTs);
     expect(headline?.versions[0]?.text).toMatch(/^:rocket: rollback myapp in beta to revision \d+, requested by <@U0OPS>/);
-    expect(threadText(threadTs)).toMatch(/rolled back from revision \d+ to revision \d+ .*9\.9\.9-typo → registry\.example\.com\/team\/myapp:1\.1\.0/);
+    expect(threadText(threadTs)).toMatch(
+      /rolled back from revision \d+ to revision \d+ .*9\.9\.9-typo → registry\.example\.com\/team\/myapp:1\.1\.0/,
+    );
 
     // A second click does not roll "back" to the failed version: the revision it names is gone.
     const second = h.slack.newResponseUrl();
@@ -257,7 +302,9 @@ describe('/k8s config', () => {
     expect(thread).toContain('DB_PASSWORD = `••••••` (new)');
     expect(thread).toContain('the next deploy puts LOG_LEVEL back to `info`');
     expect(JSON.stringify(h.slack.calls.filter((c) => c.seq > since))).not.toContain('hunter2');
-    const patch = h.kube.requests.filter((r) => r.method === 'PATCH' && r.path === '/api/v1/namespaces/beta/configmaps/myapp-config').at(-1);
+    const patch = h.kube.requests
+      .filter((r) => r.method === 'PATCH' && r.path === '/api/v1/namespaces/beta/configmaps/myapp-config')
+      .at(-1);
     expect(patch?.contentType).toContain('application/merge-patch+json');
     expect(patch?.query.fieldManager).toBe('k8s-chatops-config');
   });
@@ -325,7 +372,9 @@ describe('/k8s config', () => {
   it('says plainly when the app has never been deployed to the environment', async () => {
     const res = await h.command('config myapp prod get', { channel: OPS });
     const answer = await privateAnswer(res.responseUrl);
-    expect(answer.body.text).toMatch(/configmap myapp-config in namespace prod not found — has myapp been deployed to prod\? Try `\/k8s deploy myapp prod`/);
+    expect(answer.body.text).toMatch(
+      /configmap myapp-config in namespace prod not found — has myapp been deployed to prod\? Try `\/k8s deploy myapp prod`/,
+    );
   });
 });
 
@@ -337,16 +386,29 @@ describe('what an approver is shown, and what needs no approval', () => {
     kc.loadFromFile(h.kubeconfig);
     const cluster = makeClusterClient('emulator', kc);
     const request = { requestId: 'preview', text, userId: 'U0OPS', channelId: OPS, receivedAt: Date.now() };
-    const ctx = { args, request, config: h.chatops.config, environment: (name: string) => ({ name, namespace: name, cluster }) } as unknown as WorkerVerbContext<unknown>;
+    const ctx = {
+      args,
+      request,
+      config: h.chatops.config,
+      environment: (name: string) => ({ name, namespace: name, cluster }),
+    } as unknown as WorkerVerbContext<unknown>;
     return (verb as WorkerVerb).preview!(ctx);
   }
 
   it('previews each change in a line', async () => {
     expect(await preview('scale myapp beta 0 --yes')).toEqual(['replicas 2 → 0 (stops every pod)']);
-    expect(await preview('restart myapp beta')).toEqual([expect.stringMatching(/^replace every pod of myapp \(2 pods\) in a rolling update/)]);
+    expect(await preview('restart myapp beta')).toEqual([
+      expect.stringMatching(/^replace every pod of myapp \(2 pods\) in a rolling update/),
+    ]);
     // The previous revision is the last config change's: same image, other config checksum.
-    expect(await preview('rollback myapp beta')).toEqual([expect.stringMatching(/^revision \d+ → \d+$/), expect.stringMatching(/^image .*myapp:1\.2\.0 → .*myapp:1\.2\.0$/)]);
-    expect(await preview('config myapp beta set LOG_LEVEL=warn DB_PASSWORD=x')).toEqual(['LOG_LEVEL: `info` → `warn`', 'DB_PASSWORD = `••••••` (new)']);
+    expect(await preview('rollback myapp beta')).toEqual([
+      expect.stringMatching(/^revision \d+ → \d+$/),
+      expect.stringMatching(/^image .*myapp:1\.2\.0 → .*myapp:1\.2\.0$/),
+    ]);
+    expect(await preview('config myapp beta set LOG_LEVEL=warn DB_PASSWORD=x')).toEqual([
+      'LOG_LEVEL: `info` → `warn`',
+      'DB_PASSWORD = `••••••` (new)',
+    ]);
   });
 
   it('treats config get and an unconfirmed scale to 0 as changing nothing', async () => {

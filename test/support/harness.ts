@@ -65,7 +65,10 @@ export interface Harness {
   baseUrl: string;
   kubeconfig: string;
   /** Posts a signed slash command as Slack does; returns the HTTP answer and the response_url used. */
-  command(text: string, opts?: { channel?: string; user?: string; userName?: string; triggerId?: string }): Promise<{ status: number; json: any; responseUrl: string; ms: number }>;
+  command(
+    text: string,
+    opts?: { channel?: string; user?: string; userName?: string; triggerId?: string },
+  ): Promise<{ status: number; json: any; responseUrl: string; ms: number }>;
   click(input: Parameters<typeof postBlockAction>[2]): ReturnType<typeof postBlockAction>;
   /** Stops the bot and starts a new one on the same Redis prefix, emulators and config (a restart of every process). */
   restart(): Promise<void>;

@@ -39,12 +39,38 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
   const port = opts.port ?? (await freePort());
   let child: ChildProcess | undefined;
   const listen = opts.tls
-    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-ca-cert-file', opts.tls.ca, '--tls-auth-clients', 'no']
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        opts.tls.cert,
+        '--tls-key-file',
+        opts.tls.key,
+        '--tls-ca-cert-file',
+        opts.tls.ca,
+        '--tls-auth-clients',
+        'no',
+      ]
     : ['--port', String(port)];
   const start = async () => {
     child = spawn(
       'redis-server',
-      [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', opts.maxmemoryPolicy ?? 'noeviction', ...(opts.refuseConfig ? ['--rename-command', 'CONFIG', '""'] : []), ...(opts.dir ? ['--dir', opts.dir] : []), ...(opts.args ?? [])],
+      [
+        ...listen,
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--maxmemory-policy',
+        opts.maxmemoryPolicy ?? 'noeviction',
+        ...(opts.refuseConfig ? ['--rename-command', 'CONFIG', '""'] : []),
+        ...(opts.dir ? ['--dir', opts.dir] : []),
+        ...(opts.args ?? []),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     // redis-server prints this line once it accepts connections.

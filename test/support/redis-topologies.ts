@@ -20,7 +20,8 @@ export async function until<T>(check: () => Promise<T | undefined | false>, time
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${JSON.stringify(last)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (${JSON.stringify(last)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -63,7 +64,15 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     ].join('\n'),
   );
   const sentinel: ChildProcess = spawn('redis-sentinel', [conf], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const client = () => new Redis({ port: sentinelPort, host: '127.0.0.1', password: sentinelPassword, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+  const client = () =>
+    new Redis({
+      port: sentinelPort,
+      host: '127.0.0.1',
+      password: sentinelPassword,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      lazyConnect: true,
+    });
   const masterPort = async () => {
     const c = client();
     c.on('error', () => undefined);
@@ -76,17 +85,21 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     }
   };
   // Ready when Sentinel knows the master and has found the replica.
-  await until(async () => {
-    const c = client();
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      const replicas = (await c.call('SENTINEL', 'replicas', name)) as string[][];
-      return replicas.length === 1 && (await masterPort()) === master.port;
-    } finally {
-      c.disconnect();
-    }
-  }, 20_000, 'Sentinel to see the master and its replica');
+  await until(
+    async () => {
+      const c = client();
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        const replicas = (await c.call('SENTINEL', 'replicas', name)) as string[][];
+        return replicas.length === 1 && (await masterPort()) === master.port;
+      } finally {
+        c.disconnect();
+      }
+    },
+    20_000,
+    'Sentinel to see the master and its replica',
+  );
   return {
     master,
     replica,
@@ -128,14 +141,41 @@ export async function startCluster(): Promise<ClusterSetup> {
     nodes.push(
       await startPrivateRedis({
         dir: nodeDir,
-        args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', '--requirepass', password, '--masterauth', password, '--appendonly', 'yes', '--appendfsync', 'always'],
+        args: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '2000',
+          '--requirepass',
+          password,
+          '--masterauth',
+          password,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'always',
+        ],
       }),
     );
   }
   const ports = nodes.map((n) => n.port);
-  await run('redis-cli', ['-a', password, '--no-auth-warning', '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-  const info = async (port: number, command: string[]) => (await run('redis-cli', ['-p', String(port), '-a', password, '--no-auth-warning', ...command])).stdout;
-  for (const port of ports) await until(async () => (await info(port, ['cluster', 'info'])).includes('cluster_state:ok'), 20_000, `cluster_state:ok on ${port}`);
+  await run('redis-cli', [
+    '-a',
+    password,
+    '--no-auth-warning',
+    '--cluster',
+    'create',
+    ...ports.map((p) => `127.0.0.1:${p}`),
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
+  ]);
+  const info = async (port: number, command: string[]) =>
+    (await run('redis-cli', ['-p', String(port), '-a', password, '--no-auth-warning', ...command])).stdout;
+  for (const port of ports)
+    await until(async () => (await info(port, ['cluster', 'info'])).includes('cluster_state:ok'), 20_000, `cluster_state:ok on ${port}`);
   return {
     nodes,
     ports,
@@ -146,7 +186,8 @@ export async function startCluster(): Promise<ClusterSetup> {
       // redis-cli prints each range as: start, end, ip, port, id, … one value per line.
       for (let i = 0; i + 3 < shards.length; i++) {
         const [start, end, , port] = shards.slice(i, i + 4).map((s) => s.trim());
-        if (/^\d+$/.test(start!) && /^\d+$/.test(end!) && Number(start) <= slot && slot <= Number(end) && ports.includes(Number(port))) return nodes[ports.indexOf(Number(port))]!;
+        if (/^\d+$/.test(start!) && /^\d+$/.test(end!) && Number(start) <= slot && slot <= Number(end) && ports.includes(Number(port)))
+          return nodes[ports.indexOf(Number(port))]!;
       }
       throw new Error(`no node serves slot ${slot}`);
     },

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { onlyCountChanged, renderKey, type IncidentState } from '../../src/alerts/incidents.js';
 import { leaseAction } from '../../src/alerts/leader.js';
-import { headlineMessage, occurrencesReply, recoveredReply, silencedReply, type IncidentView, type Occurrence } from '../../src/alerts/messages.js';
+import {
+  headlineMessage,
+  occurrencesReply,
+  recoveredReply,
+  silencedReply,
+  type IncidentView,
+  type Occurrence,
+} from '../../src/alerts/messages.js';
 
 const NOW = Date.parse('2026-11-22T10:00:00Z');
 /** Golden Block Kit: a change in what on-call sees shows up as a reviewed diff of these files. */
@@ -13,9 +20,19 @@ const oom = (pod: string, restarts: number, at: number): Occurrence => ({
   node: 'node-2',
   at,
   diagnosis: {
-    kind: 'OOMKilled', pod, namespace: 'prod', node: 'node-2', at, container: 'api', limit: '256Mi', request: '128Mi', restarts, exitCode: 137,
+    kind: 'OOMKilled',
+    pod,
+    namespace: 'prod',
+    node: 'node-2',
+    at,
+    container: 'api',
+    limit: '256Mi',
+    request: '128Mi',
+    restarts,
+    exitCode: 137,
     logTail: ['GET /report 200', 'building report for 12000 rows', 'allocated 250Mi'],
-    suggestion: 'The limit 256Mi is below what `api` reached. Raise it (e.g. to 384Mi) if this is its normal load, or find the leak if its memory grows over time.',
+    suggestion:
+      'The limit 256Mi is below what `api` reached. Raise it (e.g. to 384Mi) if this is its normal load, or find the leak if its memory grows over time.',
   },
 });
 
@@ -40,7 +57,13 @@ describe('what on-call sees (golden files)', () => {
   });
 
   it('the alert after more kills, silenced; and after recovery (no Restart or Silence any more)', async () => {
-    const more = { ...incident, count: 7, lastAt: NOW, last: oom('api-7d9f8c6b5d-q8w3e', 4, NOW), silence: { until: NOW + 3_600_000, by: 'U0ONCALL' } };
+    const more = {
+      ...incident,
+      count: 7,
+      lastAt: NOW,
+      last: oom('api-7d9f8c6b5d-q8w3e', 4, NOW),
+      silence: { until: NOW + 3_600_000, by: 'U0ONCALL' },
+    };
     await golden('alert-oomkilled-silenced', headlineMessage(more, NOW));
     const recovered = headlineMessage({ ...more, status: 'recovered', recoveredAt: NOW }, NOW);
     await golden('alert-oomkilled-recovered', recovered);
@@ -60,11 +83,18 @@ describe('what on-call sees (golden files)', () => {
             pod: 'hungry-5c7b9-abcde',
             at: NOW - 120_000,
             diagnosis: {
-              kind: 'Unschedulable', pod: 'hungry-5c7b9-abcde', namespace: 'prod', at: NOW - 120_000,
-              schedulerMessage: '0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
-              requests: { cpu: '500m', memory: '12Gi' }, nodeCount: 3, fitsOn: [],
+              kind: 'Unschedulable',
+              pod: 'hungry-5c7b9-abcde',
+              namespace: 'prod',
+              at: NOW - 120_000,
+              schedulerMessage:
+                '0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
+              requests: { cpu: '500m', memory: '12Gi' },
+              nodeCount: 3,
+              fitsOn: [],
               roomiest: { name: 'node-3', freeCpu: '3500m', freeMemory: '7Gi', freePods: 105, lacks: ['5Gi memory'] },
-              suggestion: 'Lower its requests (500m CPU, 12Gi memory), add a node, or free capacity: the node with the most room, node-3, lacks 5Gi memory.',
+              suggestion:
+                'Lower its requests (500m CPU, 12Gi memory), add a node, or free capacity: the node with the most room, node-3, lacks 5Gi memory.',
             },
           },
         },
@@ -87,7 +117,16 @@ describe('what on-call sees (golden files)', () => {
 });
 
 describe('headline updates', () => {
-  const state = { ...incident, channel: 'C0ONCALL', gen: 1, threaded: 1, occBase: 0, recoveredNoted: false, recoverAfterMs: 1, updatedAt: 0 } as IncidentState;
+  const state = {
+    ...incident,
+    channel: 'C0ONCALL',
+    gen: 1,
+    threaded: 1,
+    occBase: 0,
+    recoveredNoted: false,
+    recoverAfterMs: 1,
+    updatedAt: 0,
+  } as IncidentState;
   it('paces count-only changes but shows silence, recovery and the Restart button at once', () => {
     const shown = renderKey(state, NOW);
     expect(onlyCountChanged(shown, renderKey({ ...state, count: 9 }, NOW))).toBe(true);

@@ -41,7 +41,9 @@ describe('approval state transitions (atomic, in Redis)', () => {
 
   it('approves once among many concurrent clicks', async () => {
     const a = await create();
-    const results = await Promise.all(['U1', 'U2', 'U3', 'U1', 'U4', 'U5', 'U6', 'U7', 'U8', 'U9'].map((u) => store.approve(a.id, u, false)));
+    const results = await Promise.all(
+      ['U1', 'U2', 'U3', 'U1', 'U4', 'U5', 'U6', 'U7', 'U8', 'U9'].map((u) => store.approve(a.id, u, false)),
+    );
     expect(results.filter((r) => r.result === 'approved')).toHaveLength(1);
     expect((await store.get(a.id))?.state).toBe('approved');
   });

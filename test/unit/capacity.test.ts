@@ -24,13 +24,28 @@ const container = (name: string, cpu?: string, memory?: string, extra: Partial<V
   ...extra,
 });
 
-const pod = (name: string, node: string | undefined, containers: V1Container[], over: { init?: V1Container[]; phase?: string; overhead?: Record<string, string> } = {}): V1Pod => ({
+const pod = (
+  name: string,
+  node: string | undefined,
+  containers: V1Container[],
+  over: { init?: V1Container[]; phase?: string; overhead?: Record<string, string> } = {},
+): V1Pod => ({
   metadata: { name, namespace: 'beta' },
-  spec: { ...(node ? { nodeName: node } : {}), containers, ...(over.init ? { initContainers: over.init } : {}), ...(over.overhead ? { overhead: over.overhead } : {}) },
+  spec: {
+    ...(node ? { nodeName: node } : {}),
+    containers,
+    ...(over.init ? { initContainers: over.init } : {}),
+    ...(over.overhead ? { overhead: over.overhead } : {}),
+  },
   status: { phase: over.phase ?? 'Running' },
 });
 
-const node = (name: string, cpu: string, memory: string, over: { pods?: string; ready?: boolean; unschedulable?: boolean; labels?: Record<string, string> } = {}): V1Node => ({
+const node = (
+  name: string,
+  cpu: string,
+  memory: string,
+  over: { pods?: string; ready?: boolean; unschedulable?: boolean; labels?: Record<string, string> } = {},
+): V1Node => ({
   metadata: { name, labels: over.labels ?? { 'kubernetes.io/hostname': name } },
   spec: over.unschedulable ? { unschedulable: true } : {},
   status: {
@@ -86,7 +101,10 @@ describe('quantities, parsed with client-node and printed the Kubernetes way', (
 
 describe('what a pod requests', () => {
   it('sums its containers', () => {
-    expect(podRequests(pod('p', 'n', [container('a', '100m', '128Mi'), container('b', '250m', '64Mi')]))).toEqual({ cpuMillis: 350, memoryBytes: 192 * Mi });
+    expect(podRequests(pod('p', 'n', [container('a', '100m', '128Mi'), container('b', '250m', '64Mi')]))).toEqual({
+      cpuMillis: 350,
+      memoryBytes: 192 * Mi,
+    });
   });
 
   it('counts nothing for containers without requests', () => {
@@ -94,7 +112,9 @@ describe('what a pod requests', () => {
   });
 
   it('takes the larger of the containers and the biggest init container, per resource', () => {
-    const p = pod('p', 'n', [container('app', '100m', '128Mi')], { init: [container('migrate', '500m', '64Mi'), container('warm', '50m', '256Mi')] });
+    const p = pod('p', 'n', [container('app', '100m', '128Mi')], {
+      init: [container('migrate', '500m', '64Mi'), container('warm', '50m', '256Mi')],
+    });
     expect(podRequests(p)).toEqual({ cpuMillis: 500, memoryBytes: 256 * Mi });
   });
 
@@ -107,7 +127,10 @@ describe('what a pod requests', () => {
   });
 
   it('adds the runtime class overhead', () => {
-    expect(podRequests(pod('p', 'n', [container('a', '100m', '128Mi')], { overhead: { cpu: '10m', memory: '16Mi' } }))).toEqual({ cpuMillis: 110, memoryBytes: 144 * Mi });
+    expect(podRequests(pod('p', 'n', [container('a', '100m', '128Mi')], { overhead: { cpu: '10m', memory: '16Mi' } }))).toEqual({
+      cpuMillis: 110,
+      memoryBytes: 144 * Mi,
+    });
   });
 });
 
@@ -154,8 +177,18 @@ describe('requested versus allocatable per node', () => {
 
 describe('the node with the most room', () => {
   const caps = clusterCapacity(
-    [node('busy', '4', '8Gi'), node('roomy', '4', '8Gi'), node('cpu-only', '16', '2Gi'), node('down', '64', '256Gi', { ready: false }), node('cordoned', '64', '256Gi', { unschedulable: true })],
-    [pod('x', 'busy', [container('c', '3', '6Gi')]), pod('y', 'roomy', [container('c', '1', '1Gi')]), pod('z', 'cpu-only', [container('c', '100m', '1536Mi')])],
+    [
+      node('busy', '4', '8Gi'),
+      node('roomy', '4', '8Gi'),
+      node('cpu-only', '16', '2Gi'),
+      node('down', '64', '256Gi', { ready: false }),
+      node('cordoned', '64', '256Gi', { unschedulable: true }),
+    ],
+    [
+      pod('x', 'busy', [container('c', '3', '6Gi')]),
+      pod('y', 'roomy', [container('c', '1', '1Gi')]),
+      pod('z', 'cpu-only', [container('c', '100m', '1536Mi')]),
+    ],
   );
 
   it('judges a node by its tighter resource and skips NotReady and cordoned nodes', () => {
@@ -163,7 +196,12 @@ describe('the node with the most room', () => {
   });
 
   it('considers only nodes the pod fits', () => {
-    expect(fits(caps.find((n) => n.name === 'busy')!, { cpuMillis: 2000, memoryBytes: Gi })).toBe(false);
+    expect(
+      fits(
+        caps.find((n) => n.name === 'busy')!,
+        { cpuMillis: 2000, memoryBytes: Gi },
+      ),
+    ).toBe(false);
     expect(nodeWithMostRoom(caps, { cpuMillis: 8000, memoryBytes: 100 * Mi })?.name).toBe('cpu-only');
     expect(nodeWithMostRoom(caps, { cpuMillis: 100, memoryBytes: 64 * Gi })).toBeUndefined();
   });

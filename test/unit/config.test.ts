@@ -25,7 +25,9 @@ describe('config', () => {
 
   it('refuses references to unknown environments and clusters', () => {
     const bad = CONFIG_YAML.replace('promoteFrom: beta', 'promoteFrom: staging\n    cluster: nope');
-    expect(() => parseConfig(bad, 'c.yaml')).toThrow(/environments\.prod\.cluster: unknown cluster "nope"[\s\S]*promoteFrom: unknown environment "staging"/);
+    expect(() => parseConfig(bad, 'c.yaml')).toThrow(
+      /environments\.prod\.cluster: unknown cluster "nope"[\s\S]*promoteFrom: unknown environment "staging"/,
+    );
   });
 
   it('reports YAML syntax errors readably', () => {
@@ -44,10 +46,16 @@ describe('process settings', () => {
     const { loadSettings } = await import('../../src/config/settings.js');
     expect(() => loadSettings({})).toThrow(/SLACK_BOT_TOKEN: is required: the bot token/);
     const key = { CHATOPS_SIGNING_KEY: 'k'.repeat(32) };
-    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' })).toThrow(/CHATOPS_SIGNING_KEY: is required: a random secret .*openssl rand -base64 32/);
-    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', CHATOPS_SIGNING_KEY: 'short' })).toThrow(/CHATOPS_SIGNING_KEY: must be at least 32 characters/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' })).toThrow(
+      /CHATOPS_SIGNING_KEY: is required: a random secret .*openssl rand -base64 32/,
+    );
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', CHATOPS_SIGNING_KEY: 'short' })).toThrow(
+      /CHATOPS_SIGNING_KEY: must be at least 32 characters/,
+    );
     expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', ...key })).toThrow(/SLACK_SIGNING_SECRET: is required in HTTP mode/);
     expect(loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', ...key }, ['--role', 'worker']).roles).toEqual(['worker']);
-    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', ...key }, ['--role=boss'])).toThrow(/--role must be one of app, worker, alerts/);
+    expect(() => loadSettings({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', ...key }, ['--role=boss'])).toThrow(
+      /--role must be one of app, worker, alerts/,
+    );
   });
 });

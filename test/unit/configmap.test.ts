@@ -57,7 +57,11 @@ describe('config changes', () => {
   });
 
   it('shows values sorted, secrets masked, control characters visible and long values cut', () => {
-    expect(configLines({ B: 'two\nlines', A: 'one', DB_PASSWORD: 's3cret' }, ['DB_PASSWORD'])).toEqual(['A=one', 'B=two\\nlines', 'DB_PASSWORD=••••••']);
+    expect(configLines({ B: 'two\nlines', A: 'one', DB_PASSWORD: 's3cret' }, ['DB_PASSWORD'])).toEqual([
+      'A=one',
+      'B=two\\nlines',
+      'DB_PASSWORD=••••••',
+    ]);
     expect(displayValue('K', 'x'.repeat(300), [], 20)).toBe(`${'x'.repeat(19)}…`);
   });
 });

@@ -56,7 +56,11 @@ describe('describe: the pod template', () => {
     expect(web.envFrom).toEqual(['all keys of configmap web-config', 'all keys of secret web-secrets']);
     expect(s.containers[1]!.resources).toBe('none set (BestEffort)');
     expect(s.volumes).toEqual(['data: pvc web-data']);
-    expect(s.placement).toEqual(['nodeSelector workload=web', 'toleration dedicated=web:NoSchedule', 'spread over topology.kubernetes.io/zone (max skew 1, ScheduleAnyway)']);
+    expect(s.placement).toEqual([
+      'nodeSelector workload=web',
+      'toleration dedicated=web:NoSchedule',
+      'spread over topology.kubernetes.io/zone (max skew 1, ScheduleAnyway)',
+    ]);
     const all = JSON.stringify(s);
     expect(all).not.toContain('hunter2');
     expect(all).not.toContain('tok-123');
@@ -91,7 +95,12 @@ const event = (reason: string, type: string, name: string, count: number, at: nu
 });
 
 describe('events: grouped by reason', () => {
-  const events = [event('BackOff', 'Warning', 'p1', 3, 5_000, 'newest'), event('BackOff', 'Warning', 'p2', 2, 4_000), event('Pulled', 'Normal', 'p1', 1, 6_000), event('Old', 'Warning', 'p1', 9, 100)];
+  const events = [
+    event('BackOff', 'Warning', 'p1', 3, 5_000, 'newest'),
+    event('BackOff', 'Warning', 'p2', 2, 4_000),
+    event('Pulled', 'Normal', 'p1', 1, 6_000),
+    event('Old', 'Warning', 'p1', 9, 100),
+  ];
 
   it('sums counts across pods, keeps the latest message and sorts newest first', () => {
     const groups = groupEvents(events);
@@ -108,6 +117,8 @@ describe('events: grouped by reason', () => {
   });
 
   it('says so when there is nothing', () => {
-    expect(eventsView({ app: 'web', env: 'beta', sinceLabel: '1h', warningsOnly: true, groups: [] }).text).toBe('No warnings of web in beta, last 1h.');
+    expect(eventsView({ app: 'web', env: 'beta', sinceLabel: '1h', warningsOnly: true, groups: [] }).text).toBe(
+      'No warnings of web in beta, last 1h.',
+    );
   });
 });

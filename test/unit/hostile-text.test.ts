@@ -23,7 +23,35 @@ import { refuseMessage } from '../support/slack/block-kit-rules.js';
 const NOW = Date.parse('2026-11-22T10:00:00Z');
 
 /** Pieces attackers use; strings are built from them (and from plain letters). */
-const PIECES = ['<!channel>', '<!here>', '<!everyone>', '<@U0EVIL>', '<#C0EVIL>', '<https://evil.example/login|https://sso.corp.example/login>', '<', '>', '&', '&lt;', '!', '@', '#', '|', 'http://x', 'a', ' ', '\n', '\u202e', '\u2066', '\u200b', '\ufeff', '```', '`', '*', '_', '~'];
+const PIECES = [
+  '<!channel>',
+  '<!here>',
+  '<!everyone>',
+  '<@U0EVIL>',
+  '<#C0EVIL>',
+  '<https://evil.example/login|https://sso.corp.example/login>',
+  '<',
+  '>',
+  '&',
+  '&lt;',
+  '!',
+  '@',
+  '#',
+  '|',
+  'http://x',
+  'a',
+  ' ',
+  '\n',
+  '\u202e',
+  '\u2066',
+  '\u200b',
+  '\ufeff',
+  '```',
+  '`',
+  '*',
+  '_',
+  '~',
+];
 const hostile = fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 12 }).map((a) => a.join(''));
 
 /** Every mrkdwn string of a message: its text, and each text object's text in its blocks. */
@@ -55,38 +83,111 @@ function liveMarkup(m: SlackMessage): string[] {
   return found;
 }
 
-function acceptedBySlack(m: SlackMessage, kind = ""): void {
+function acceptedBySlack(m: SlackMessage, kind = ''): void {
   expect(refuseMessage({ text: m.text, blocks: m.blocks }), kind).toBeUndefined();
 }
 
-const oomDiagnosis = (s: string, logTail: string[]): Diagnosis => ({
-  kind: 'OOMKilled', pod: `api-${s}`, namespace: 'prod', node: `node-${s}`, at: NOW, container: `c-${s}`, limit: '256Mi', request: '128Mi', restarts: 3, exitCode: 137,
-  logTail, suggestion: `Raise the limit of ${s}`,
-} as Diagnosis);
-const pullDiagnosis = (s: string): Diagnosis => ({ kind: 'ImagePullBackOff', pod: `p-${s}`, namespace: 'prod', at: NOW, container: s, image: s, reason: 'ErrImagePull', error: s, suggestion: s } as Diagnosis);
-const occurrence = (d: Diagnosis): Occurrence => ({ pod: d.pod, container: 'container' in d ? (d as { container: string }).container : 'c', node: 'n', at: NOW, diagnosis: d });
+const oomDiagnosis = (s: string, logTail: string[]): Diagnosis =>
+  ({
+    kind: 'OOMKilled',
+    pod: `api-${s}`,
+    namespace: 'prod',
+    node: `node-${s}`,
+    at: NOW,
+    container: `c-${s}`,
+    limit: '256Mi',
+    request: '128Mi',
+    restarts: 3,
+    exitCode: 137,
+    logTail,
+    suggestion: `Raise the limit of ${s}`,
+  }) as Diagnosis;
+const pullDiagnosis = (s: string): Diagnosis =>
+  ({
+    kind: 'ImagePullBackOff',
+    pod: `p-${s}`,
+    namespace: 'prod',
+    at: NOW,
+    container: s,
+    image: s,
+    reason: 'ErrImagePull',
+    error: s,
+    suggestion: s,
+  }) as Diagnosis;
+const occurrence = (d: Diagnosis): Occurrence => ({
+  pod: d.pod,
+  container: 'container' in d ? (d as { container: string }).container : 'c',
+  node: 'n',
+  at: NOW,
+  diagnosis: d,
+});
 const incident = (d: Diagnosis, name: string): IncidentView => ({
-  id: '0123456789abcdef01234567', kind: d.kind as IncidentView['kind'], env: 'prod', namespace: 'prod', cluster: 'default',
-  workload: { kind: 'Deployment', name }, count: 3, firstAt: NOW - 60_000, lastAt: NOW, head: occurrence(d), last: occurrence(d), status: 'open', restartIntent: 'intent123',
+  id: '0123456789abcdef01234567',
+  kind: d.kind as IncidentView['kind'],
+  env: 'prod',
+  namespace: 'prod',
+  cluster: 'default',
+  workload: { kind: 'Deployment', name },
+  count: 3,
+  firstAt: NOW - 60_000,
+  lastAt: NOW,
+  head: occurrence(d),
+  last: occurrence(d),
+  status: 'open',
+  restartIntent: 'intent123',
 });
 const pod = (name: string, image: string, message?: string): V1Pod => ({
   metadata: { name, namespace: 'beta', creationTimestamp: new Date(NOW - 3_600_000), labels: { 'app.kubernetes.io/name': 'web' } },
   spec: { nodeName: 'node-1', containers: [{ name, image, resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
   status: {
     phase: 'Running',
-    containerStatuses: [{ name, image, imageID: '', ready: false, restartCount: 5, state: { waiting: { reason: 'CrashLoopBackOff', ...(message ? { message } : {}) } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } }],
+    containerStatuses: [
+      {
+        name,
+        image,
+        imageID: '',
+        ready: false,
+        restartCount: 5,
+        state: { waiting: { reason: 'CrashLoopBackOff', ...(message ? { message } : {}) } },
+        lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+      },
+    ],
   },
 });
 const deployment = (name: string, image: string, message: string): V1Deployment => ({
-  metadata: { name, namespace: 'beta', generation: 2, annotations: { 'deployment.kubernetes.io/revision': '3', 'k8s-chatops.io/deployed-by': name }, creationTimestamp: new Date(NOW - 86_400_000) },
+  metadata: {
+    name,
+    namespace: 'beta',
+    generation: 2,
+    annotations: { 'deployment.kubernetes.io/revision': '3', 'k8s-chatops.io/deployed-by': name },
+    creationTimestamp: new Date(NOW - 86_400_000),
+  },
   spec: { replicas: 2, selector: {}, template: { spec: { containers: [{ name: 'app', image }] } } },
-  status: { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 1, readyReplicas: 1, conditions: [{ type: 'Available', status: 'False', reason: name, message }] },
+  status: {
+    observedGeneration: 2,
+    replicas: 2,
+    updatedReplicas: 2,
+    availableReplicas: 1,
+    readyReplicas: 1,
+    conditions: [{ type: 'Available', status: 'False', reason: name, message }],
+  },
 });
-const approval = (s: string): ApprovalRequest => ({
-  id: 'apr-abc123abc123', state: 'pending', verb: 'deploy', args: { app: 'myapp', env: 'prod', version: s }, description: `deploy myapp ${s} → prod`, env: 'prod', app: 'myapp',
-  request: { requestId: 'abc', text: `deploy myapp prod ${s}`, userId: 'U0DEV', channelId: 'C0OPS', receivedAt: NOW },
-  changes: [`image ${s} → ${s}`], minApprovals: 1, approvals: [], createdAt: NOW, expiresAt: NOW + 1_800_000,
-} as ApprovalRequest);
+const approval = (s: string): ApprovalRequest =>
+  ({
+    id: 'apr-abc123abc123',
+    state: 'pending',
+    verb: 'deploy',
+    args: { app: 'myapp', env: 'prod', version: s },
+    description: `deploy myapp ${s} → prod`,
+    env: 'prod',
+    app: 'myapp',
+    request: { requestId: 'abc', text: `deploy myapp prod ${s}`, userId: 'U0DEV', channelId: 'C0OPS', receivedAt: NOW },
+    changes: [`image ${s} → ${s}`],
+    minApprovals: 1,
+    approvals: [],
+    createdAt: NOW,
+    expiresAt: NOW + 1_800_000,
+  }) as ApprovalRequest;
 
 /** Every renderer, fed the same outside string everywhere outside text enters. */
 function renderAll(s: string): Record<string, SlackMessage> {
@@ -97,17 +198,35 @@ function renderAll(s: string): Record<string, SlackMessage> {
     alertOccurrences: occurrencesReply({ kind: 'OOMKilled', count: 9 }, [occurrence(oomDiagnosis(s, [s])), occurrence(pullDiagnosis(s))]),
     alertOneOccurrence: occurrencesReply({ kind: 'OOMKilled', count: 2 }, [occurrence(oomDiagnosis(s, [s]))]),
     alertLogs: logsMessage(s, s, [s, s], true),
-    threadDiagnosis: diagnosisMessage({ problem: { kind: 'ImagePullBackOff', pod: s, container: s, summary: s, image: s, message: s }, logTail: [s] } as never, s),
-    threadCrash: diagnosisMessage({ problem: { kind: 'CrashLoopBackOff', pod: s, container: s, summary: s, restarts: 3 }, logTail: [s, s] } as never, s),
+    threadDiagnosis: diagnosisMessage(
+      { problem: { kind: 'ImagePullBackOff', pod: s, container: s, summary: s, image: s, message: s }, logTail: [s] } as never,
+      s,
+    ),
+    threadCrash: diagnosisMessage(
+      { problem: { kind: 'CrashLoopBackOff', pod: s, container: s, summary: s, restarts: 3 }, logTail: [s, s] } as never,
+      s,
+    ),
     statusApp: deploymentStatusView('beta', deployment(s, s, s), [pod(s, s, s)], NOW),
     statusEnv: environmentStatusView('beta', 'beta', [deployment(s, s, s)], [pod(s, s, s)], NOW),
     pods: podsView({ env: 'beta', namespace: 'beta', pods: [pod(s, s, s)], nodes: new Map(), now: NOW }),
-    jobs: jobsView([{ id: 'cmd-1', what: s, state: 'running', userId: 'U0DEV', channelId: 'C0OPS', queuedAt: NOW - 5_000 }], { allChannels: true, channelId: 'C0OPS' }, NOW),
+    jobs: jobsView(
+      [{ id: 'cmd-1', what: s, state: 'running', userId: 'U0DEV', channelId: 'C0OPS', queuedAt: NOW - 5_000 }],
+      { allChannels: true, channelId: 'C0OPS' },
+      NOW,
+    ),
     approval: approvalRequestMessage(approval(s), rule),
-    approvalDecided: approvalDecidedMessage({ ...approval(s), state: 'approved', approvals: ['U0LEAD'], decidedBy: 'U0LEAD', decidedAt: NOW } as ApprovalRequest),
+    approvalDecided: approvalDecidedMessage({
+      ...approval(s),
+      state: 'approved',
+      approvals: ['U0LEAD'],
+      decidedBy: 'U0LEAD',
+      decidedAt: NOW,
+    } as ApprovalRequest),
     code: { text: 'logs', blocks: codeSections([s, s], 5).blocks },
     codeBlock: { text: 'x', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: codeBlock(s) } }] },
-    fallback: { text: plainTextFallback({ text: s, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(s) } }] as Block[] }) },
+    fallback: {
+      text: plainTextFallback({ text: s, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: escapeMrkdwn(s) } }] as Block[] }),
+    },
   };
 }
 
@@ -148,19 +267,68 @@ describe('every message kind within Slack’s limits, with extreme inputs', () =
 
   it('500 pods, 2 kB log lines and long names stay within 50 blocks and the section limits', () => {
     const long = 'x'.repeat(253);
-    const pods = Array.from({ length: 500 }, (_, i) => pod(`${long.slice(0, 60)}-${i}`, `registry.example.com/${long}:${i}`, 'Back-off restarting failed container '.repeat(20)));
+    const pods = Array.from({ length: 500 }, (_, i) =>
+      pod(`${long.slice(0, 60)}-${i}`, `registry.example.com/${long}:${i}`, 'Back-off restarting failed container '.repeat(20)),
+    );
     const line = '&<>'.repeat(700);
     const messages: SlackMessage[] = [
       deploymentStatusView('beta', deployment(long, long, line), pods, NOW),
-      environmentStatusView('beta', 'beta', Array.from({ length: 500 }, (_, i) => deployment(`${long}-${i}`, long, line)), pods, NOW),
+      environmentStatusView(
+        'beta',
+        'beta',
+        Array.from({ length: 500 }, (_, i) => deployment(`${long}-${i}`, long, line)),
+        pods,
+        NOW,
+      ),
       podsView({ env: 'beta', namespace: 'beta', pods, nodes: new Map(), now: NOW }),
-      headlineMessage(incident(oomDiagnosis(long, Array.from({ length: 50 }, () => line)), long), NOW),
-      logsMessage(long, long, Array.from({ length: 100 }, () => line), true),
-      diagnosisMessage({ problem: { kind: 'CrashLoopBackOff', pod: long, container: long, summary: line, restarts: 3 }, logTail: Array.from({ length: 50 }, () => line) } as never, line),
-      occurrencesReply({ kind: 'OOMKilled', count: 1000 }, Array.from({ length: 50 }, () => occurrence(oomDiagnosis(long, [line]))), 950),
+      headlineMessage(
+        incident(
+          oomDiagnosis(
+            long,
+            Array.from({ length: 50 }, () => line),
+          ),
+          long,
+        ),
+        NOW,
+      ),
+      logsMessage(
+        long,
+        long,
+        Array.from({ length: 100 }, () => line),
+        true,
+      ),
+      diagnosisMessage(
+        {
+          problem: { kind: 'CrashLoopBackOff', pod: long, container: long, summary: line, restarts: 3 },
+          logTail: Array.from({ length: 50 }, () => line),
+        } as never,
+        line,
+      ),
+      occurrencesReply(
+        { kind: 'OOMKilled', count: 1000 },
+        Array.from({ length: 50 }, () => occurrence(oomDiagnosis(long, [line]))),
+        950,
+      ),
       approvalRequestMessage(approval(line), { approvers: ['S0OPS'], minApprovals: 1, allowSelfApproval: false } as never),
-      jobsView(Array.from({ length: 200 }, (_, i) => ({ id: `cmd-${i}`, what: line, state: 'running', userId: 'U0DEV', channelId: 'C0OPS', queuedAt: NOW - i })), { allChannels: true, channelId: 'C0OPS' }, NOW),
-      { text: 'logs', blocks: codeSections(Array.from({ length: 500 }, () => line), 45).blocks },
+      jobsView(
+        Array.from({ length: 200 }, (_, i) => ({
+          id: `cmd-${i}`,
+          what: line,
+          state: 'running',
+          userId: 'U0DEV',
+          channelId: 'C0OPS',
+          queuedAt: NOW - i,
+        })),
+        { allChannels: true, channelId: 'C0OPS' },
+        NOW,
+      ),
+      {
+        text: 'logs',
+        blocks: codeSections(
+          Array.from({ length: 500 }, () => line),
+          45,
+        ).blocks,
+      },
       jobStarted(line, 'U0DEV'),
       jobFailed(line, 'U0DEV', 1_000, line),
     ];

@@ -6,7 +6,15 @@ import { diagnosePod } from '../../src/kube/diagnose.js';
 import { diagnosisMessage } from '../../src/slack/views/job-thread.js';
 import { config } from './fixtures.js';
 
-const deployment = (over: { generation?: number; observed?: number; replicas?: number; updated?: number; total?: number; available?: number; progressing?: string }): V1Deployment => ({
+const deployment = (over: {
+  generation?: number;
+  observed?: number;
+  replicas?: number;
+  updated?: number;
+  total?: number;
+  available?: number;
+  progressing?: string;
+}): V1Deployment => ({
   metadata: { name: 'myapp', generation: over.generation ?? 2 },
   spec: { replicas: over.replicas ?? 2, selector: {}, template: {} },
   status: {
@@ -56,7 +64,9 @@ describe('rendering an app', () => {
   it('is pure, and a config change changes the pod template', () => {
     expect(renderApp(input)).toEqual(renderApp(input));
     const changed = renderApp({ ...input, configData: { LOG_LEVEL: 'debug' } });
-    expect(changed.workload.spec?.template.metadata?.annotations).not.toEqual(renderApp(input).workload.spec?.template.metadata?.annotations);
+    expect(changed.workload.spec?.template.metadata?.annotations).not.toEqual(
+      renderApp(input).workload.spec?.template.metadata?.annotations,
+    );
     expect(checksum({ a: '1', b: '2' })).toBe(checksum({ b: '2', a: '1' }));
   });
   it('reads tags from image references', () => {
@@ -69,20 +79,61 @@ describe('rendering an app', () => {
 describe('diagnosing a pod', () => {
   const pod = (status: V1Pod['status']): V1Pod => ({ metadata: { name: 'myapp-abc' }, status });
   it('explains unschedulable pods with the scheduler message', () => {
-    const problem = diagnosePod(pod({ phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' }] }));
+    const problem = diagnosePod(
+      pod({
+        phase: 'Pending',
+        conditions: [
+          { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' },
+        ],
+      }),
+    );
     expect(problem).toMatchObject({ kind: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient memory.' });
   });
   it('recognises OOMKilled before CrashLoopBackOff', () => {
-    const problem = diagnosePod(pod({ containerStatuses: [{ name: 'app', image: 'i', imageID: '', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } } }] }));
+    const problem = diagnosePod(
+      pod({
+        containerStatuses: [
+          {
+            name: 'app',
+            image: 'i',
+            imageID: '',
+            ready: false,
+            restartCount: 3,
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { reason: 'OOMKilled', exitCode: 137 } },
+          },
+        ],
+      }),
+    );
     expect(problem).toMatchObject({ kind: 'OOMKilled', exitCode: 137, restarts: 3 });
   });
   it('names the image that cannot be pulled', () => {
-    const problem = diagnosePod(pod({ containerStatuses: [{ name: 'app', image: 'repo/app:nope', imageID: '', ready: false, restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "repo/app:nope"' } } }] }));
+    const problem = diagnosePod(
+      pod({
+        containerStatuses: [
+          {
+            name: 'app',
+            image: 'repo/app:nope',
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "repo/app:nope"' } },
+          },
+        ],
+      }),
+    );
     expect(problem).toMatchObject({ kind: 'ImagePullBackOff', image: 'repo/app:nope' });
     expect(diagnosisMessage({ problem: problem! }, 'deadline').text).toContain('`repo/app:nope`');
   });
   it('finds nothing wrong with a running pod', () => {
-    expect(diagnosePod(pod({ phase: 'Running', containerStatuses: [{ name: 'app', image: 'i', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] }))).toBeUndefined();
+    expect(
+      diagnosePod(
+        pod({
+          phase: 'Running',
+          containerStatuses: [{ name: 'app', image: 'i', imageID: '', ready: true, restartCount: 0, state: { running: {} } }],
+        }),
+      ),
+    ).toBeUndefined();
   });
 });
 

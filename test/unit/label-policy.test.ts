@@ -19,10 +19,13 @@ describe('reserved label keys', () => {
     expect(reservedLabelProblem(key, [key])).toBeUndefined();
   });
 
-  it.each(['team', 'example.com/team', 'notkubernetes.io/x', 'kubernetes.io.evil.com/x', 'k8s.io.example/x', 'mykubernetes.io/x'])('%s is not', (key) => {
-    expect(isReservedLabelKey(key)).toBe(false);
-    expect(reservedLabelProblem(key, [])).toBeUndefined();
-  });
+  it.each(['team', 'example.com/team', 'notkubernetes.io/x', 'kubernetes.io.evil.com/x', 'k8s.io.example/x', 'mykubernetes.io/x'])(
+    '%s is not',
+    (key) => {
+      expect(isReservedLabelKey(key)).toBe(false);
+      expect(reservedLabelProblem(key, [])).toBeUndefined();
+    },
+  );
 
   it('allows exactly the listed keys, not their neighbours', () => {
     expect(reservedLabelProblem('node-role.kubernetes.io/worker', ['node-role.kubernetes.io/worker'])).toBeUndefined();
@@ -43,7 +46,7 @@ channels:
   'c.yaml',
 );
 
-describe('strictest approval among a cluster\'s environments', () => {
+describe("strictest approval among a cluster's environments", () => {
   it('takes the most approvals, then no self-approval, then the shortest timeout; ignores rules not for this verb', async () => {
     const label = (await loadVerbs()).get('label')!;
     expect(strictestApproval(config, label, {}, ['a'])?.env).toBe('a');
@@ -51,7 +54,7 @@ describe('strictest approval among a cluster\'s environments', () => {
     expect(strictestApproval(config, label, {}, ['d'])).toBeUndefined();
   });
 
-  it('a node scope holds every environment of the cluster, not only the channel\'s', () => {
+  it("a node scope holds every environment of the cluster, not only the channel's", () => {
     expect(nodeScope(config, 'C0ONE', undefined).envs).toEqual(['a', 'b', 'c', 'd']);
     expect(() => nodeScope(config, 'C0NONE', undefined)).toThrow(/may touch no environment/);
     expect(() => nodeScope(config, 'C0ONE', 'constructor')).toThrow(/no environment `constructor`/);

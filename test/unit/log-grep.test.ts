@@ -33,7 +33,8 @@ describe('logs --grep', () => {
   });
 
   it('accepts ordinary patterns people type', () => {
-    for (const p of ['timeout.*db', '^WARN', '\\d+ms', '(GET|POST) /api', 'user=[a-z]+', 'a{2,3}']) expect(() => compileLogGrep(p)).not.toThrow();
+    for (const p of ['timeout.*db', '^WARN', '\\d+ms', '(GET|POST) /api', 'user=[a-z]+', 'a{2,3}'])
+      expect(() => compileLogGrep(p)).not.toThrow();
   });
 
   it('stops a pattern that slips through the checks once it overruns its time budget', () => {

@@ -19,11 +19,38 @@ describe('what users see (golden files)', () => {
     await golden(
       'diagnosis-crashloop',
       diagnosisMessage(
-        { problem: { kind: 'CrashLoopBackOff', pod: 'myapp-7d9f-abcde', container: 'myapp', summary: 'container myapp is in CrashLoopBackOff — last exit code 1 (Error), restarted 4 times', occurrence: 4, at: NaN, exitCode: 1, restarts: 4 }, logTail: ['loading config', 'FATAL: DATABASE_URL is not set'] },
+        {
+          problem: {
+            kind: 'CrashLoopBackOff',
+            pod: 'myapp-7d9f-abcde',
+            container: 'myapp',
+            summary: 'container myapp is in CrashLoopBackOff — last exit code 1 (Error), restarted 4 times',
+            occurrence: 4,
+            at: NaN,
+            exitCode: 1,
+            restarts: 4,
+          },
+          logTail: ['loading config', 'FATAL: DATABASE_URL is not set'],
+        },
         'deployment "myapp" exceeded its progress deadline',
       ),
     );
-    await golden('diagnosis-unschedulable', diagnosisMessage({ problem: { kind: 'Unschedulable', pod: 'hungry-1', summary: 'pod hungry-1 cannot be scheduled', occurrence: 1, at: NaN, message: '0/3 nodes are available: 3 Insufficient memory.' } }, 'x'));
+    await golden(
+      'diagnosis-unschedulable',
+      diagnosisMessage(
+        {
+          problem: {
+            kind: 'Unschedulable',
+            pod: 'hungry-1',
+            summary: 'pod hungry-1 cannot be scheduled',
+            occurrence: 1,
+            at: NaN,
+            message: '0/3 nodes are available: 3 Insufficient memory.',
+          },
+        },
+        'x',
+      ),
+    );
   });
 
   it('approval request, pending and decided', async () => {
@@ -44,21 +71,50 @@ describe('what users see (golden files)', () => {
       messageTs: '1700000000.000100',
     };
     await golden('approval-request', approvalRequestMessage(request, config.environments.prod!.approval!));
-    await golden('approval-approved', approvalDecidedMessage({ ...request, state: 'approved', approvals: ['U0OPSLEAD'], decidedBy: 'U0OPSLEAD', decidedAt: NOW + 60_000 }));
-    await golden('approval-expired', approvalDecidedMessage({ ...request, state: 'expired', decidedBy: 'system', decidedAt: NOW + 30 * 60_000 }));
+    await golden(
+      'approval-approved',
+      approvalDecidedMessage({ ...request, state: 'approved', approvals: ['U0OPSLEAD'], decidedBy: 'U0OPSLEAD', decidedAt: NOW + 60_000 }),
+    );
+    await golden(
+      'approval-expired',
+      approvalDecidedMessage({ ...request, state: 'expired', decidedBy: 'system', decidedAt: NOW + 30 * 60_000 }),
+    );
   });
 
   it('status of an app', async () => {
     const deployment: V1Deployment = {
-      metadata: { name: 'myapp', namespace: 'beta', generation: 3, annotations: { 'deployment.kubernetes.io/revision': '3', 'k8s-chatops.io/deployed-by': 'dev' } },
-      spec: { replicas: 2, selector: {}, template: { spec: { containers: [{ name: 'myapp', image: 'registry.example.com/team/myapp:1.4.2' }] } } },
-      status: { observedGeneration: 3, replicas: 2, updatedReplicas: 2, availableReplicas: 2, readyReplicas: 2, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }] },
+      metadata: {
+        name: 'myapp',
+        namespace: 'beta',
+        generation: 3,
+        annotations: { 'deployment.kubernetes.io/revision': '3', 'k8s-chatops.io/deployed-by': 'dev' },
+      },
+      spec: {
+        replicas: 2,
+        selector: {},
+        template: { spec: { containers: [{ name: 'myapp', image: 'registry.example.com/team/myapp:1.4.2' }] } },
+      },
+      status: {
+        observedGeneration: 3,
+        replicas: 2,
+        updatedReplicas: 2,
+        availableReplicas: 2,
+        readyReplicas: 2,
+        conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }],
+      },
     };
     const pod = (name: string, node: string, restarts: number): V1Pod => ({
       metadata: { name, creationTimestamp: new Date(NOW - 3_600_000) },
       spec: { containers: [], nodeName: node },
-      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'myapp', image: 'i', imageID: '', ready: true, restartCount: restarts, state: { running: {} } }] },
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True' }],
+        containerStatuses: [{ name: 'myapp', image: 'i', imageID: '', ready: true, restartCount: restarts, state: { running: {} } }],
+      },
     });
-    await golden('status-app', deploymentStatusView('beta', deployment, [pod('myapp-7d9f-abcde', 'node-1', 0), pod('myapp-7d9f-fghij', 'node-2', 1)], NOW));
+    await golden(
+      'status-app',
+      deploymentStatusView('beta', deployment, [pod('myapp-7d9f-abcde', 'node-1', 0), pod('myapp-7d9f-fghij', 'node-2', 1)], NOW),
+    );
   });
 });

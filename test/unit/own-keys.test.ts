@@ -14,7 +14,17 @@ import { requireApp } from '../../commands/deploy.js';
 import { config } from './fixtures.js';
 
 /** Every name Object.prototype answers to, and the ones an attacker types first. */
-const PROTO_NAMES = [...new Set([...Object.getOwnPropertyNames(Object.prototype), '__proto__', 'constructor', 'toString', 'prototype', 'valueOf', 'hasOwnProperty'])];
+const PROTO_NAMES = [
+  ...new Set([
+    ...Object.getOwnPropertyNames(Object.prototype),
+    '__proto__',
+    'constructor',
+    'toString',
+    'prototype',
+    'valueOf',
+    'hasOwnProperty',
+  ]),
+];
 const verbs = await loadVerbs();
 const allVerbs = [...verbs.keys()];
 const members: MembershipResolver = { isMember: async () => true };
@@ -33,21 +43,27 @@ describe('config lookups use own keys only', () => {
   });
 
   it.each(PROTO_NAMES)('policy answers "no environment" for %s, even from a channel bound to "*"', async (name) => {
-    await expect(checkPolicy(config, { channelId: 'C0OPS', userId: 'U0OPS', verb: 'deploy', verbClass: 'write', env: name }, allVerbs, members)).rejects.toMatchObject({
+    await expect(
+      checkPolicy(config, { channelId: 'C0OPS', userId: 'U0OPS', verb: 'deploy', verbClass: 'write', env: name }, allVerbs, members),
+    ).rejects.toMatchObject({
       kind: 'denied',
       userMessage: expect.stringContaining(`There is no environment \`${name}\``),
     });
   });
 
   it.each(PROTO_NAMES)('policy treats a channel named %s as not bound', async (name) => {
-    await expect(checkPolicy(config, { channelId: name, userId: 'U0OPS', verb: 'status', verbClass: 'read', env: 'beta' }, allVerbs, members)).rejects.toMatchObject({
+    await expect(
+      checkPolicy(config, { channelId: name, userId: 'U0OPS', verb: 'status', verbClass: 'read', env: 'beta' }, allVerbs, members),
+    ).rejects.toMatchObject({
       kind: 'denied',
       userMessage: expect.stringContaining('not bound'),
     });
   });
 
   it.each(PROTO_NAMES)('knows no app %s and no approval rule or override for it', (name) => {
-    expect(() => requireApp(config, name)).toThrow(expect.objectContaining({ kind: 'not_found', userMessage: expect.stringContaining(`There is no app \`${name}\``) }));
+    expect(() => requireApp(config, name)).toThrow(
+      expect.objectContaining({ kind: 'not_found', userMessage: expect.stringContaining(`There is no app \`${name}\``) }),
+    );
     expect(approvalRuleFor(config, verbs.get('deploy')!, { app: 'myapp', env: name }, name)).toBeUndefined();
     expect(appForEnvironment(config.apps.myapp!, name)).toEqual(appForEnvironment(config.apps.myapp!, 'no-such-env'));
   });
@@ -59,19 +75,32 @@ describe('config lookups use own keys only', () => {
       kubeconfig,
       'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: ctx, context: {cluster: c, user: u}}]\ncurrent-context: ctx\n',
     );
-    const cfg = parseConfig(`clusters: { main: { context: ctx, kubeconfig: ${kubeconfig} } }\nenvironments: { beta: { cluster: main, namespace: beta } }\nchannels: { C0OPS: { environments: ["*"], commands: ["*"] } }\n`, 'c.yaml');
+    const cfg = parseConfig(
+      `clusters: { main: { context: ctx, kubeconfig: ${kubeconfig} } }\nenvironments: { beta: { cluster: main, namespace: beta } }\nchannels: { C0OPS: { environments: ["*"], commands: ["*"] } }\n`,
+      'c.yaml',
+    );
     const clusters = new Clusters(cfg, 'c.yaml');
     expect(() => clusters.forEnvironment(name)).toThrow(/unknown environment/);
-    const ctx = { config: cfg, request: { channelId: 'C0OPS' } as never, environment: (env: string) => ({ name: env, namespace: env, cluster: clusters.forEnvironment(env) }) };
-    expect(() => clustersForChannel(ctx, name)).toThrow(expect.objectContaining({ kind: 'bad_input', userMessage: expect.stringContaining(`There is no environment \`${name}\``) }));
+    const ctx = {
+      config: cfg,
+      request: { channelId: 'C0OPS' } as never,
+      environment: (env: string) => ({ name: env, namespace: env, cluster: clusters.forEnvironment(env) }),
+    };
+    expect(() => clustersForChannel(ctx, name)).toThrow(
+      expect.objectContaining({ kind: 'bad_input', userMessage: expect.stringContaining(`There is no environment \`${name}\``) }),
+    );
   });
 
   it('refuses a config that names an inherited key as an environment, cluster or promoteFrom', () => {
     const base = 'environments: { beta: { namespace: beta } }\n';
-    expect(() => parseConfig(`${base}channels: { C0X: { environments: [constructor], commands: [status] } }\n`, 'c.yaml')).toThrow(/unknown environment "constructor"/);
-    expect(() => parseConfig(`${base}alerts: [{ environments: [toString], channel: C0ONCALL }]\n`, 'c.yaml')).toThrow(/unknown environment "toString"/);
-    expect(() => parseConfig('environments: { beta: { namespace: beta, cluster: constructor, promoteFrom: hasOwnProperty } }\n', 'c.yaml')).toThrow(
-      /unknown cluster "constructor"[\s\S]*unknown environment "hasOwnProperty"/,
+    expect(() => parseConfig(`${base}channels: { C0X: { environments: [constructor], commands: [status] } }\n`, 'c.yaml')).toThrow(
+      /unknown environment "constructor"/,
     );
+    expect(() => parseConfig(`${base}alerts: [{ environments: [toString], channel: C0ONCALL }]\n`, 'c.yaml')).toThrow(
+      /unknown environment "toString"/,
+    );
+    expect(() =>
+      parseConfig('environments: { beta: { namespace: beta, cluster: constructor, promoteFrom: hasOwnProperty } }\n', 'c.yaml'),
+    ).toThrow(/unknown cluster "constructor"[\s\S]*unknown environment "hasOwnProperty"/);
   });
 });

@@ -28,11 +28,15 @@ describe('per-channel policy', () => {
   });
 
   it('refuses a verb outside the binding', async () => {
-    await expect(checkPolicy(config, request('C0DEVTEAM', 'label'), verbs, members)).rejects.toMatchObject({ userMessage: expect.stringContaining('may not use `label`') });
+    await expect(checkPolicy(config, request('C0DEVTEAM', 'label'), verbs, members)).rejects.toMatchObject({
+      userMessage: expect.stringContaining('may not use `label`'),
+    });
   });
 
   it('lets a channel that is not listed do nothing but help and access', async () => {
-    await expect(checkPolicy(config, request('C0RANDOM', 'status', 'beta'), verbs, members)).rejects.toMatchObject({ userMessage: expect.stringContaining('not bound') });
+    await expect(checkPolicy(config, request('C0RANDOM', 'status', 'beta'), verbs, members)).rejects.toMatchObject({
+      userMessage: expect.stringContaining('not bound'),
+    });
     await expect(checkPolicy(config, request('C0RANDOM', 'help'), verbs, members)).resolves.toBeUndefined();
   });
 
@@ -42,12 +46,16 @@ describe('per-channel policy', () => {
   });
 
   it('limits a binding with members to those users and groups', async () => {
-    await expect(checkPolicy(config, request('C0RELEASE', 'deploy', 'prod', 'U0DEV'), verbs, members)).rejects.toMatchObject({ userMessage: expect.stringContaining('not one of the people') });
+    await expect(checkPolicy(config, request('C0RELEASE', 'deploy', 'prod', 'U0DEV'), verbs, members)).rejects.toMatchObject({
+      userMessage: expect.stringContaining('not one of the people'),
+    });
     await expect(checkPolicy(config, request('C0RELEASE', 'deploy', 'prod', 'U0RELEASER'), verbs, members)).resolves.toBeUndefined();
   });
 
   it('refuses an unknown environment', async () => {
-    await expect(checkPolicy(config, request('C0OPS', 'deploy', 'staging'), verbs, members)).rejects.toMatchObject({ userMessage: expect.stringContaining('no environment `staging`') });
+    await expect(checkPolicy(config, request('C0OPS', 'deploy', 'staging'), verbs, members)).rejects.toMatchObject({
+      userMessage: expect.stringContaining('no environment `staging`'),
+    });
   });
 
   it('describes the allowance', () => {

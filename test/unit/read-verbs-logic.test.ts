@@ -68,7 +68,10 @@ describe('label keys, values and selectors, by Kubernetes rules', () => {
 
 const logPod = (name: string, over: { containers?: string[]; init?: string[]; restarts?: number } = {}): V1Pod => ({
   metadata: { name },
-  spec: { containers: (over.containers ?? ['app']).map((c) => ({ name: c })), ...(over.init ? { initContainers: over.init.map((c) => ({ name: c })) } : {}) },
+  spec: {
+    containers: (over.containers ?? ['app']).map((c) => ({ name: c })),
+    ...(over.init ? { initContainers: over.init.map((c) => ({ name: c })) } : {}),
+  },
   status: {
     containerStatuses: (over.containers ?? ['app']).map((c) => ({
       name: c,
@@ -83,7 +86,9 @@ const logPod = (name: string, over: { containers?: string[]; init?: string[]; re
 
 describe('which logs to read', () => {
   it('reads every container of every pod, sorted by pod', () => {
-    const { targets } = selectLogTargets('myapp', 'beta', [logPod('b'), logPod('a', { containers: ['app', 'proxy'] })], { previous: false });
+    const { targets } = selectLogTargets('myapp', 'beta', [logPod('b'), logPod('a', { containers: ['app', 'proxy'] })], {
+      previous: false,
+    });
     expect(targets).toEqual([
       { pod: 'a', container: 'app' },
       { pod: 'a', container: 'proxy' },
@@ -91,14 +96,22 @@ describe('which logs to read', () => {
     ]);
   });
 
-  it('checks that --pod is one of the app\'s pods and --container one of its containers', () => {
-    expect(() => selectLogTargets('myapp', 'beta', [logPod('a')], { previous: false, pod: 'other-pod' })).toThrow(/`other-pod` is not a pod of myapp in namespace beta. Its pods: `a`/);
-    expect(() => selectLogTargets('myapp', 'beta', [logPod('a', { init: ['migrate'] })], { previous: false, container: 'nope' })).toThrow(/no container `nope`; its containers: `app`, `migrate`/);
-    expect(selectLogTargets('myapp', 'beta', [logPod('a', { init: ['migrate'] })], { previous: false, container: 'migrate' }).targets).toEqual([{ pod: 'a', container: 'migrate' }]);
+  it("checks that --pod is one of the app's pods and --container one of its containers", () => {
+    expect(() => selectLogTargets('myapp', 'beta', [logPod('a')], { previous: false, pod: 'other-pod' })).toThrow(
+      /`other-pod` is not a pod of myapp in namespace beta. Its pods: `a`/,
+    );
+    expect(() => selectLogTargets('myapp', 'beta', [logPod('a', { init: ['migrate'] })], { previous: false, container: 'nope' })).toThrow(
+      /no container `nope`; its containers: `app`, `migrate`/,
+    );
+    expect(
+      selectLogTargets('myapp', 'beta', [logPod('a', { init: ['migrate'] })], { previous: false, container: 'migrate' }).targets,
+    ).toEqual([{ pod: 'a', container: 'migrate' }]);
   });
 
   it('says plainly when there are no pods', () => {
-    expect(() => selectLogTargets('myapp', 'beta', [], { previous: false })).toThrow(/No pods of myapp in namespace beta — has it been deployed\?/);
+    expect(() => selectLogTargets('myapp', 'beta', [], { previous: false })).toThrow(
+      /No pods of myapp in namespace beta — has it been deployed\?/,
+    );
   });
 
   it('skips --previous for containers that never restarted, without asking the API', () => {
@@ -121,7 +134,11 @@ describe('which logs to read', () => {
       { pod: 'a', container: 'app', lines: ['hello', '<!channel> `rm -rf /` $(id)'] },
       { pod: 'b', container: 'app', lines: [], note: 'container "app" in pod "b" is waiting to start: ContainerCreating' },
     ]);
-    expect(lines).toEqual(['[a/app] hello', '[a/app] <!channel> `rm -rf /` $(id)', '[b/app] (container "app" in pod "b" is waiting to start: ContainerCreating)']);
+    expect(lines).toEqual([
+      '[a/app] hello',
+      '[a/app] <!channel> `rm -rf /` $(id)',
+      '[b/app] (container "app" in pod "b" is waiting to start: ContainerCreating)',
+    ]);
   });
 
   it('splits text into its last lines and cuts overlong ones', () => {
@@ -136,7 +153,14 @@ const deployment: V1Deployment = {
   metadata: { name: 'myapp', uid, annotations: { 'deployment.kubernetes.io/revision': '3' } },
   spec: { selector: { matchLabels: { 'app.kubernetes.io/name': 'myapp' } }, template: {} },
 };
-const rs = (name: string, revision: number, created: string, image: string, annotations: Record<string, string> = {}, owner = uid): V1ReplicaSet => ({
+const rs = (
+  name: string,
+  revision: number,
+  created: string,
+  image: string,
+  annotations: Record<string, string> = {},
+  owner = uid,
+): V1ReplicaSet => ({
   metadata: {
     name,
     creationTimestamp: new Date(created),
@@ -149,7 +173,14 @@ const rs = (name: string, revision: number, created: string, image: string, anno
 const verbs = await loadVerbs();
 const auditedJobs = (entries: StoredAuditEntry[]) => jobsOf(entries, verbs);
 
-const entry = (at: string, outcome: StoredAuditEntry['outcome'], ref: string, userId: string, verb = 'deploy', channelId = 'C0OPS'): StoredAuditEntry => ({
+const entry = (
+  at: string,
+  outcome: StoredAuditEntry['outcome'],
+  ref: string,
+  userId: string,
+  verb = 'deploy',
+  channelId = 'C0OPS',
+): StoredAuditEntry => ({
   id: `${Date.parse(at)}-0`,
   at: Date.parse(at),
   outcome,
@@ -171,7 +202,7 @@ describe('rollout history and who made each revision', () => {
     rs('someone-else', 9, '2024-05-01T12:00:00Z', 'img:x', {}, 'other-uid'),
   ];
 
-  it('lists the Deployment\'s own ReplicaSets, newest revision first, with the current one marked', () => {
+  it("lists the Deployment's own ReplicaSets, newest revision first, with the current one marked", () => {
     const revisions = revisionsOf(deployment, sets);
     expect(revisions.map((r) => [r.revision, r.images[0], r.current])).toEqual([
       [3, 'img:1.2.0', true],
@@ -219,7 +250,13 @@ describe('rollout history and who made each revision', () => {
       entry('2024-05-01T10:00:00.500Z', 'accepted', ref(2), 'U0BOB'),
       entry('2024-05-01T10:00:00.900Z', 'succeeded', ref(2), 'U0BOB'),
     ]);
-    const revisions = attributeRevisions(revisionsOf({ ...deployment, metadata: { ...deployment.metadata, annotations: { 'deployment.kubernetes.io/revision': '2' } } }, quick), jobs);
+    const revisions = attributeRevisions(
+      revisionsOf(
+        { ...deployment, metadata: { ...deployment.metadata, annotations: { 'deployment.kubernetes.io/revision': '2' } } },
+        quick,
+      ),
+      jobs,
+    );
     expect(revisions.map((r) => [r.revision, r.by?.userId])).toEqual([
       [2, 'U0BOB'],
       [1, 'U0ALICE'],
@@ -228,12 +265,27 @@ describe('rollout history and who made each revision', () => {
 
   it('uses the request id the controller copied onto the ReplicaSet, and the annotations when our records are gone', () => {
     const annotated = [
-      rs('myapp-1', 1, '2024-05-01T10:00:00Z', 'img:1.0.0', { 'k8s-chatops.io/deployed-by': 'alice', 'k8s-chatops.io/deployed-from-channel': 'C0OPS', 'k8s-chatops.io/request-id': '1'.repeat(24) }),
-      rs('myapp-2', 2, '2024-05-01T11:00:00Z', 'img:1.1.0', { 'k8s-chatops.io/deployed-by': 'bob', 'k8s-chatops.io/deployed-from-channel': 'C0DEV', 'k8s-chatops.io/request-id': '2'.repeat(24) }),
+      rs('myapp-1', 1, '2024-05-01T10:00:00Z', 'img:1.0.0', {
+        'k8s-chatops.io/deployed-by': 'alice',
+        'k8s-chatops.io/deployed-from-channel': 'C0OPS',
+        'k8s-chatops.io/request-id': '1'.repeat(24),
+      }),
+      rs('myapp-2', 2, '2024-05-01T11:00:00Z', 'img:1.1.0', {
+        'k8s-chatops.io/deployed-by': 'bob',
+        'k8s-chatops.io/deployed-from-channel': 'C0DEV',
+        'k8s-chatops.io/request-id': '2'.repeat(24),
+      }),
       // a restart after bob's deploy: the controller copied bob's annotations again — stale, so not bob's
-      rs('myapp-3', 3, '2024-05-01T12:00:00Z', 'img:1.1.0', { 'k8s-chatops.io/deployed-by': 'bob', 'k8s-chatops.io/deployed-from-channel': 'C0DEV', 'k8s-chatops.io/request-id': '2'.repeat(24) }),
+      rs('myapp-3', 3, '2024-05-01T12:00:00Z', 'img:1.1.0', {
+        'k8s-chatops.io/deployed-by': 'bob',
+        'k8s-chatops.io/deployed-from-channel': 'C0DEV',
+        'k8s-chatops.io/request-id': '2'.repeat(24),
+      }),
     ];
-    const jobs = auditedJobs([entry('2024-05-01T10:00:00.200Z', 'accepted', ref(1), 'U0ALICE'), entry('2024-05-01T10:00:09Z', 'succeeded', ref(1), 'U0ALICE')]);
+    const jobs = auditedJobs([
+      entry('2024-05-01T10:00:00.200Z', 'accepted', ref(1), 'U0ALICE'),
+      entry('2024-05-01T10:00:09Z', 'succeeded', ref(1), 'U0ALICE'),
+    ]);
     const revisions = attributeRevisions(revisionsOf(deployment, annotated), jobs);
     expect(revisions.map((r) => [r.revision, r.by?.source, r.by?.userId ?? r.by?.userName])).toEqual([
       [3, undefined, undefined],
@@ -248,11 +300,22 @@ describe('rollout history and who made each revision', () => {
   });
 
   it('shows revisions with image, time, who and channel, and how to go back', () => {
-    const jobs = auditedJobs([entry('2024-05-01T12:00:04Z', 'accepted', ref(3), 'U0CAROL'), entry('2024-05-01T12:00:30Z', 'succeeded', ref(3), 'U0CAROL')]);
-    const view = historyView({ app: 'myapp', env: 'beta', namespace: 'beta', revisions: attributeRevisions(revisionsOf(deployment, sets), jobs), now: Date.parse('2024-05-01T13:00:05Z') });
+    const jobs = auditedJobs([
+      entry('2024-05-01T12:00:04Z', 'accepted', ref(3), 'U0CAROL'),
+      entry('2024-05-01T12:00:30Z', 'succeeded', ref(3), 'U0CAROL'),
+    ]);
+    const view = historyView({
+      app: 'myapp',
+      env: 'beta',
+      namespace: 'beta',
+      revisions: attributeRevisions(revisionsOf(deployment, sets), jobs),
+      now: Date.parse('2024-05-01T13:00:05Z'),
+    });
     const shown = JSON.stringify(view.blocks);
     expect(view.text).toBe('myapp in beta: 3 revisions, current 3 (img:1.2.0)');
-    expect(shown).toContain('*3* :arrow_left: *current* · `img:1.2.0` · <!date^1714564805^{date_short_pretty} {time_secs}|2024-05-01 12:00:05 UTC> (1h ago) · deploy by <@U0CAROL> in <#C0OPS> · 2/2 ready');
+    expect(shown).toContain(
+      '*3* :arrow_left: *current* · `img:1.2.0` · <!date^1714564805^{date_short_pretty} {time_secs}|2024-05-01 12:00:05 UTC> (1h ago) · deploy by <@U0CAROL> in <#C0OPS> · 2/2 ready',
+    );
     expect(shown).toContain('*1* · `img:1.0.0`');
     expect(shown).toContain('who: unknown');
     expect(shown).toContain('/k8s rollback myapp beta 2');
@@ -269,11 +332,20 @@ describe('pods and nodes views', () => {
   const p = (name: string, node: string | undefined, cpu: string, memory: string, phase = 'Running'): V1Pod => ({
     metadata: { name, creationTimestamp: new Date(now - 300_000) },
     spec: { ...(node ? { nodeName: node } : {}), containers: [{ name: 'c', resources: { requests: { cpu, memory } } }] },
-    status: { phase, conditions: [{ type: 'Ready', status: phase === 'Running' ? 'True' : 'False' }], containerStatuses: [{ name: 'c', image: 'x', imageID: '', ready: true, restartCount: 1 }] },
+    status: {
+      phase,
+      conditions: [{ type: 'Ready', status: phase === 'Running' ? 'True' : 'False' }],
+      containerStatuses: [{ name: 'c', image: 'x', imageID: '', ready: true, restartCount: 1 }],
+    },
   });
 
   it('groups pods by node with status, restarts, requests and what they take of the node', () => {
-    const pods = [p('web-b', 'node-1', '100m', '128Mi'), p('web-a', 'node-1', '100m', '128Mi'), p('web-c', 'node-2', '1', '1Gi'), p('web-d', undefined, '1', '1Gi', 'Pending')];
+    const pods = [
+      p('web-b', 'node-1', '100m', '128Mi'),
+      p('web-a', 'node-1', '100m', '128Mi'),
+      p('web-c', 'node-2', '1', '1Gi'),
+      p('web-d', undefined, '1', '1Gi', 'Pending'),
+    ];
     const caps = clusterCapacity([nodeObj('node-1', {}), nodeObj('node-2', {})], pods);
     const view = podsView({ env: 'beta', namespace: 'beta', app: 'web', pods, nodes: new Map(caps.map((c) => [c.name, c])), now });
     const shown = JSON.stringify(view.blocks);
@@ -283,8 +355,10 @@ describe('pods and nodes views', () => {
     expect(shown.indexOf('node-2')).toBeLessThan(shown.indexOf('(not scheduled)'));
   });
 
-  it('stays within Slack\'s block limit for a big environment and says what it left out', () => {
-    const pods = Array.from({ length: 600 }, (_, i) => p(`app-${String(i).padStart(3, '0')}-${'x'.repeat(20)}`, `node-${i % 60}`, '100m', '128Mi'));
+  it("stays within Slack's block limit for a big environment and says what it left out", () => {
+    const pods = Array.from({ length: 600 }, (_, i) =>
+      p(`app-${String(i).padStart(3, '0')}-${'x'.repeat(20)}`, `node-${i % 60}`, '100m', '128Mi'),
+    );
     const view = podsView({ env: 'beta', namespace: 'beta', pods, now });
     expect(view.blocks!.length).toBeLessThanOrEqual(50);
     for (const b of view.blocks!) if (b.type === 'section') expect((b.text as { text: string }).text.length).toBeLessThanOrEqual(3_000);
@@ -295,13 +369,19 @@ describe('pods and nodes views', () => {
   });
 
   it('tells node rows apart by key labels and lists taints', () => {
-    expect(keyLabels({ 'kubernetes.io/hostname': 'n', 'topology.kubernetes.io/zone': 'zone-a', 'node.kubernetes.io/instance-type': 'm5.large', 'node-role.kubernetes.io/worker': '', pool: 'gpu' })).toEqual([
-      'zone-a',
-      'm5.large',
-      'role=worker',
-      'pool=gpu',
-    ]);
-    const caps = clusterCapacity([nodeObj('node-1', { pool: 'gpu' }, [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }]), nodeObj('node-2', {})], [p('a', 'node-1', '3500m', '1Gi')]);
+    expect(
+      keyLabels({
+        'kubernetes.io/hostname': 'n',
+        'topology.kubernetes.io/zone': 'zone-a',
+        'node.kubernetes.io/instance-type': 'm5.large',
+        'node-role.kubernetes.io/worker': '',
+        pool: 'gpu',
+      }),
+    ).toEqual(['zone-a', 'm5.large', 'role=worker', 'pool=gpu']);
+    const caps = clusterCapacity(
+      [nodeObj('node-1', { pool: 'gpu' }, [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }]), nodeObj('node-2', {})],
+      [p('a', 'node-1', '3500m', '1Gi')],
+    );
     const view = nodesView([{ cluster: 'default', nodes: caps }]);
     const shown = JSON.stringify(view.blocks);
     expect(view.text).toBe('2 nodes, most requested node-1 (cpu 87%, memory 12%)');
@@ -336,9 +416,32 @@ describe('jobs view', () => {
     const now = Date.parse('2024-05-01T12:00:00Z');
     const view = jobsView(
       [
-        { id: 'cmd-b', what: 'deploy myapp 2 → beta', state: 'waiting for lock', userId: 'U0B', channelId: 'C0DEV', queuedAt: now - 30_000 },
-        { id: 'cmd-a', what: 'deploy myapp 1 → beta', state: 'running', userId: 'U0A', channelId: 'C0OPS', queuedAt: now - 60_000, startedAt: now - 50_000 },
-        { id: 'apr-x', what: 'scale myapp → prod', state: 'waiting for approval', userId: 'U0C', channelId: 'C0OPS', queuedAt: now - 10_000, detail: '0 of 1 approvals, expires in 29m' },
+        {
+          id: 'cmd-b',
+          what: 'deploy myapp 2 → beta',
+          state: 'waiting for lock',
+          userId: 'U0B',
+          channelId: 'C0DEV',
+          queuedAt: now - 30_000,
+        },
+        {
+          id: 'cmd-a',
+          what: 'deploy myapp 1 → beta',
+          state: 'running',
+          userId: 'U0A',
+          channelId: 'C0OPS',
+          queuedAt: now - 60_000,
+          startedAt: now - 50_000,
+        },
+        {
+          id: 'apr-x',
+          what: 'scale myapp → prod',
+          state: 'waiting for approval',
+          userId: 'U0C',
+          channelId: 'C0OPS',
+          queuedAt: now - 10_000,
+          detail: '0 of 1 approvals, expires in 29m',
+        },
       ],
       { allChannels: true, channelId: 'C0OPS' },
       now,

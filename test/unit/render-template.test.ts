@@ -49,11 +49,23 @@ apps:
 );
 
 const render = (app: string, envName = 'beta'): RenderedApp =>
-  renderApp({ appName: app, app: config.apps[app]!, envName, namespace: envName, version: '1.0.0', requestedBy: 'dev', channelId: 'C1', requestId: 'r1', configData: {} });
+  renderApp({
+    appName: app,
+    app: config.apps[app]!,
+    envName,
+    namespace: envName,
+    version: '1.0.0',
+    requestedBy: 'dev',
+    channelId: 'C1',
+    requestId: 'r1',
+    configData: {},
+  });
 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = { Deployment, StatefulSet, DaemonSet, Service, Ingress, ConfigMap };
 function validateAll(rendered: RenderedApp): string[] {
-  const objs = [rendered.workload, rendered.configMap, rendered.service, rendered.headlessService, rendered.ingress].filter((o) => o !== undefined);
+  const objs = [rendered.workload, rendered.configMap, rendered.service, rendered.headlessService, rendered.ingress].filter(
+    (o) => o !== undefined,
+  );
   return objs.flatMap((o) => {
     try {
       new MODELS[o.kind!]!(JSON.parse(JSON.stringify(o))).validate();
@@ -71,15 +83,30 @@ describe('rendered template fields', () => {
     const spec = (r.workload as any).spec;
     const pod = spec.template.spec;
     const c = pod.containers[0];
-    expect(c.ports.map((p: any) => [p.name, p.containerPort])).toEqual([['http', 8080], ['metrics', 9090]]);
-    expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
+    expect(c.ports.map((p: any) => [p.name, p.containerPort])).toEqual([
+      ['http', 8080],
+      ['metrics', 9090],
+    ]);
+    expect(c.readinessProbe).toMatchObject({
+      httpGet: { path: '/healthz', port: 'http' },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    });
     expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'http' } });
     expect(c.startupProbe).toMatchObject({ periodSeconds: 5, failureThreshold: 24 });
     expect([c.command, c.args]).toEqual([['/app/server'], ['--port', '8080']]);
     expect(pod.nodeSelector).toEqual({ workload: 'web' });
     expect(pod.tolerations).toHaveLength(1);
     expect(pod.affinity.nodeAffinity).toBeDefined();
-    expect(pod.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'web' } } }]);
+    expect(pod.topologySpreadConstraints).toEqual([
+      {
+        maxSkew: 1,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: { 'app.kubernetes.io/name': 'web' } },
+      },
+    ]);
     expect(pod.serviceAccountName).toBe('web-sa');
     expect(spec.template.metadata.labels.team).toBe('payments');
     expect(spec.template.metadata.annotations['prometheus.io/scrape']).toBe('true');
@@ -89,7 +116,12 @@ describe('rendered template fields', () => {
     expect(r.ingress?.spec).toEqual({
       ingressClassName: 'nginx',
       tls: [{ hosts: ['web.example.com'], secretName: 'web-tls' }],
-      rules: [{ host: 'web.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } }] } }],
+      rules: [
+        {
+          host: 'web.example.com',
+          http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { name: 'http' } } } }] },
+        },
+      ],
     });
   });
 
@@ -113,7 +145,11 @@ describe('rendered template fields', () => {
     expect(r.workload.kind).toBe('StatefulSet');
     expect(spec.serviceName).toBe('db-headless');
     expect(spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
-    expect(spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '10Gi' } } });
+    expect(spec.volumeClaimTemplates[0].spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'fast',
+      resources: { requests: { storage: '10Gi' } },
+    });
     expect(spec.template.spec.containers[0].volumeMounts).toEqual([{ name: 'data', mountPath: '/var/lib/postgresql' }]);
     expect(spec.template.spec.containers[0].readinessProbe.exec).toEqual({ command: ['pg_isready'] });
     expect(r.headlessService?.spec).toMatchObject({ clusterIP: 'None', selector: { 'app.kubernetes.io/name': 'db' } });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { allowResponseUrlHosts, isAllowedResponseUrl, postToResponseUrl } from '../../src/slack/respond.js';
 
 describe('response_url hosts', () => {
-  it('accepts only Slack\'s hooks host over https, and the configured API origin', async () => {
+  it("accepts only Slack's hooks host over https, and the configured API origin", async () => {
     expect(isAllowedResponseUrl('https://hooks.slack.com/commands/T0/1/abc')).toBe(true);
     expect(isAllowedResponseUrl('http://hooks.slack.com/commands/T0/1/abc')).toBe(false);
     expect(isAllowedResponseUrl('https://hooks.slack.com.evil.example/commands/x')).toBe(false);

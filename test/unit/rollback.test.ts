@@ -7,7 +7,10 @@ import { restartPatch, restartTimestamp } from '../../src/kube/restart.js';
 const UID = 'deploy-uid';
 
 const template = (image: string, hash?: string): V1PodTemplateSpec => ({
-  metadata: { labels: { app: 'myapp', ...(hash ? { 'pod-template-hash': hash } : {}) }, annotations: { 'k8s-chatops.io/config-checksum': 'abc' } },
+  metadata: {
+    labels: { app: 'myapp', ...(hash ? { 'pod-template-hash': hash } : {}) },
+    annotations: { 'k8s-chatops.io/config-checksum': 'abc' },
+  },
   spec: { containers: [{ name: 'myapp', image }] },
 });
 
@@ -25,7 +28,9 @@ const deployment = (image: string, opts: { paused?: boolean; annotations?: Recor
     name: 'myapp',
     namespace: 'beta',
     uid: UID,
-    ...(opts.annotations === null ? {} : { annotations: opts.annotations ?? { 'deployment.kubernetes.io/revision': '3', 'kubernetes.io/change-cause': 'deploy 3' } }),
+    ...(opts.annotations === null
+      ? {}
+      : { annotations: opts.annotations ?? { 'deployment.kubernetes.io/revision': '3', 'kubernetes.io/change-cause': 'deploy 3' } }),
   },
   spec: { selector: { matchLabels: { app: 'myapp' } }, template: template(image), ...(opts.paused ? { paused: true } : {}) },
 });
@@ -54,7 +59,10 @@ describe('choosing the revision to roll back to, as kubectl rollout undo', () =>
   });
 
   it('goes to the revision given', () => {
-    expect(planRollback(deployment('repo:3.0'), HISTORY, 1)).toMatchObject({ kind: 'rollback', to: { revision: 1, replicaSet: 'myapp-1.0' } });
+    expect(planRollback(deployment('repo:3.0'), HISTORY, 1)).toMatchObject({
+      kind: 'rollback',
+      to: { revision: 1, replicaSet: 'myapp-1.0' },
+    });
   });
 
   it('drops the pod-template-hash label from the target template', () => {
@@ -75,7 +83,9 @@ describe('choosing the revision to roll back to, as kubectl rollout undo', () =>
   });
 
   it('refuses a paused Deployment', () => {
-    expect(refusal(() => planRollback(deployment('repo:3.0', { paused: true }), HISTORY)).userMessage).toMatch(/deployment myapp in namespace beta is paused, so a rollback would change nothing.*kubectl rollout resume deployment\/myapp -n beta/);
+    expect(refusal(() => planRollback(deployment('repo:3.0', { paused: true }), HISTORY)).userMessage).toMatch(
+      /deployment myapp in namespace beta is paused, so a rollback would change nothing.*kubectl rollout resume deployment\/myapp -n beta/,
+    );
   });
 
   it('refuses when there is only one revision, or none', () => {
@@ -118,6 +128,8 @@ describe('restart, as kubectl rollout restart', () => {
   });
 
   it('patches only the pod template annotation', () => {
-    expect(restartPatch('2026-01-02T03:04:05Z')).toEqual({ spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-01-02T03:04:05Z' } } } } });
+    expect(restartPatch('2026-01-02T03:04:05Z')).toEqual({
+      spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-01-02T03:04:05Z' } } } },
+    });
   });
 });

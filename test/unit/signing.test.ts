@@ -4,7 +4,11 @@ import { MAX_JOB_AGE_MS, signCommandJob, verifyCommandJob, type CommandJobData }
 
 const OLD = 'old-key-0123456789abcdef0123456789abcdef';
 const NEW = 'new-key-0123456789abcdef0123456789abcdef';
-const job: CommandJobData = { verb: 'deploy', args: { app: 'myapp', env: 'prod', version: '1.0.0' }, request: { requestId: 'r1', text: 'deploy myapp prod 1.0.0', userId: 'U1', channelId: 'C1', receivedAt: 1 } };
+const job: CommandJobData = {
+  verb: 'deploy',
+  args: { app: 'myapp', env: 'prod', version: '1.0.0' },
+  request: { requestId: 'r1', text: 'deploy myapp prod 1.0.0', userId: 'U1', channelId: 'C1', receivedAt: 1 },
+};
 
 describe('signing', () => {
   it('is independent of key order, and any change to the value breaks it', () => {
@@ -29,7 +33,7 @@ describe('signing', () => {
     expect(() => new Signer({ current: 'short' })).toThrow(/at least 32/);
   });
 
-  it('a job is bound to its id and what it asks; the worker\'s own bookkeeping may change; an old one is stale', () => {
+  it("a job is bound to its id and what it asks; the worker's own bookkeeping may change; an old one is stale", () => {
     const signer = new Signer({ current: NEW });
     const signed = signCommandJob(signer, job, 'cmd-r1', 1_000);
     expect(verifyCommandJob(signer, signed, 'cmd-r1', 2_000)).toBe('ok');

@@ -27,7 +27,10 @@ describe('approver group membership has a maximum staleness', () => {
     // Slack fails again with the set over 5 minutes old: no more trusting it.
     now += 90_000;
     slack.failNext('usergroups.users.list', { error: 'fatal_error' });
-    await expect(members.isMember('U0ALICE', ['S0APPROVERS'])).rejects.toMatchObject({ kind: 'denied', userMessage: expect.stringContaining('over 5 minutes old') });
+    await expect(members.isMember('U0ALICE', ['S0APPROVERS'])).rejects.toMatchObject({
+      kind: 'denied',
+      userMessage: expect.stringContaining('over 5 minutes old'),
+    });
 
     // Slack answers again: Alice was removed meanwhile, and that is what counts.
     slack.userGroups.set('S0APPROVERS', ['U0BOB']);

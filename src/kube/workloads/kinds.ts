@@ -21,12 +21,24 @@ function wrap<T>(kind: WorkloadKind, namespace: string, name: string, call: Call
   return call(cluster).catch((err: unknown) => Promise.reject(fromKubeError(err, describeWorkload(kind, name, namespace))));
 }
 
-function define(kind: WorkloadKind, plural: string, calls: {
-  read(c: ClusterClient, namespace: string, name: string): Promise<AnyWorkload>;
-  patch(c: ClusterClient, namespace: string, name: string, body: object, fieldManager: string, force: boolean | undefined, strategy: PatchStrategy): Promise<AnyWorkload>;
-  scale?(c: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
-  rollout: (obj: AnyWorkload) => ReturnType<WorkloadOps['rolloutState']>;
-}): WorkloadOps {
+function define(
+  kind: WorkloadKind,
+  plural: string,
+  calls: {
+    read(c: ClusterClient, namespace: string, name: string): Promise<AnyWorkload>;
+    patch(
+      c: ClusterClient,
+      namespace: string,
+      name: string,
+      body: object,
+      fieldManager: string,
+      force: boolean | undefined,
+      strategy: PatchStrategy,
+    ): Promise<AnyWorkload>;
+    scale?(c: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
+    rollout: (obj: AnyWorkload) => ReturnType<WorkloadOps['rolloutState']>;
+  },
+): WorkloadOps {
   return {
     kind,
     plural,
@@ -41,23 +53,40 @@ function define(kind: WorkloadKind, plural: string, calls: {
     },
     apply: (cluster, body, force) => {
       const { name, namespace } = body.metadata as { name: string; namespace: string };
-      return wrap(kind, namespace, name, (c) => calls.patch(c, namespace, name, body, FIELD_MANAGER, force, PatchStrategy.ServerSideApply), cluster);
+      return wrap(
+        kind,
+        namespace,
+        name,
+        (c) => calls.patch(c, namespace, name, body, FIELD_MANAGER, force, PatchStrategy.ServerSideApply),
+        cluster,
+      );
     },
     patch: (cluster, namespace, name, body, strategy, fieldManager) =>
       wrap(kind, namespace, name, (c) => calls.patch(c, namespace, name, body, fieldManager, undefined, strategy), cluster),
-    ...(calls.scale ? { scale: (cluster: ClusterClient, namespace: string, name: string, replicas: number) => wrap(kind, namespace, name, (c) => calls.scale!(c, namespace, name, replicas), cluster) } : {}),
+    ...(calls.scale
+      ? {
+          scale: (cluster: ClusterClient, namespace: string, name: string, replicas: number) =>
+            wrap(kind, namespace, name, (c) => calls.scale!(c, namespace, name, replicas), cluster),
+        }
+      : {}),
     rolloutState: calls.rollout,
   };
 }
 
-const opts = (strategy: PatchStrategy) => (strategy === PatchStrategy.ServerSideApply ? applyOptions : setHeaderOptions('Content-Type', strategy));
+const opts = (strategy: PatchStrategy) =>
+  strategy === PatchStrategy.ServerSideApply ? applyOptions : setHeaderOptions('Content-Type', strategy);
 
 export const deploymentOps = define('Deployment', 'deployments', {
   read: (c, namespace, name) => c.apps.readNamespacedDeployment({ name, namespace }),
   patch: (c, namespace, name, body, fieldManager, force, strategy) =>
     c.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
   scale: async (c, namespace, name, replicas) =>
-    (await c.apps.patchNamespacedDeploymentScale({ name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE }, mergeOptions)).spec?.replicas ?? replicas,
+    (
+      await c.apps.patchNamespacedDeploymentScale(
+        { name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE },
+        mergeOptions,
+      )
+    ).spec?.replicas ?? replicas,
   rollout: (obj) => rolloutState(obj as V1Deployment),
 });
 
@@ -66,7 +95,12 @@ export const statefulSetOps = define('StatefulSet', 'statefulsets', {
   patch: (c, namespace, name, body, fieldManager, force, strategy) =>
     c.apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
   scale: async (c, namespace, name, replicas) =>
-    (await c.apps.patchNamespacedStatefulSetScale({ name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE }, mergeOptions)).spec?.replicas ?? replicas,
+    (
+      await c.apps.patchNamespacedStatefulSetScale(
+        { name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE },
+        mergeOptions,
+      )
+    ).spec?.replicas ?? replicas,
   rollout: (obj) => statefulSetRolloutState(obj as V1StatefulSet),
 });
 

@@ -26,7 +26,13 @@ const FLUX_KUSTOMIZE = 'kustomize.toolkit.fluxcd.io';
 const FLUX_HELM = 'helm.toolkit.fluxcd.io';
 
 /** Field managers of the GitOps controllers that revert a change at their next sync. */
-export const GITOPS_MANAGERS = new Set(['argocd-controller', 'argocd-application-controller', 'argo-cd', 'kustomize-controller', 'helm-controller']);
+export const GITOPS_MANAGERS = new Set([
+  'argocd-controller',
+  'argocd-application-controller',
+  'argo-cd',
+  'kustomize-controller',
+  'helm-controller',
+]);
 /** Managers that are Kubernetes itself, not someone who owns the object. */
 const SYSTEM_MANAGERS = new Set(['kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-apiserver']);
 
@@ -44,9 +50,15 @@ export function gitopsTracker(obj: KubeObject): Manager | undefined {
   if (tracking) return { kind: 'argocd', application: tracking.split(':')[0] ?? tracking };
   if (labels[ARGO_INSTANCE]) return { kind: 'argocd', application: labels[ARGO_INSTANCE] };
   const ks = labels[`${FLUX_KUSTOMIZE}/name`];
-  if (ks) return { kind: 'flux-kustomize', name: ks, ...(labels[`${FLUX_KUSTOMIZE}/namespace`] ? { namespace: labels[`${FLUX_KUSTOMIZE}/namespace`] } : {}) };
+  if (ks)
+    return {
+      kind: 'flux-kustomize',
+      name: ks,
+      ...(labels[`${FLUX_KUSTOMIZE}/namespace`] ? { namespace: labels[`${FLUX_KUSTOMIZE}/namespace`] } : {}),
+    };
   const hr = labels[`${FLUX_HELM}/name`];
-  if (hr) return { kind: 'flux-helm', name: hr, ...(labels[`${FLUX_HELM}/namespace`] ? { namespace: labels[`${FLUX_HELM}/namespace`] } : {}) };
+  if (hr)
+    return { kind: 'flux-helm', name: hr, ...(labels[`${FLUX_HELM}/namespace`] ? { namespace: labels[`${FLUX_HELM}/namespace`] } : {}) };
   return undefined;
 }
 
@@ -59,9 +71,15 @@ export function managerOf(obj: KubeObject): Manager {
   // A Helm chart synced by Argo CD or Flux: the GitOps controller is what reverts changes.
   if (gitops) return gitops;
   if (release || labels[LABEL_MANAGED_BY] === 'Helm') {
-    return { kind: 'helm', release: release ?? labels['app.kubernetes.io/instance'] ?? '?', ...(annotations['meta.helm.sh/release-namespace'] ? { namespace: annotations['meta.helm.sh/release-namespace'] } : {}) };
+    return {
+      kind: 'helm',
+      release: release ?? labels['app.kubernetes.io/instance'] ?? '?',
+      ...(annotations['meta.helm.sh/release-namespace'] ? { namespace: annotations['meta.helm.sh/release-namespace'] } : {}),
+    };
   }
-  const managers = [...new Set((obj.metadata?.managedFields ?? []).map((m) => m.manager ?? '').filter((m) => m && !SYSTEM_MANAGERS.has(m)))];
+  const managers = [
+    ...new Set((obj.metadata?.managedFields ?? []).map((m) => m.manager ?? '').filter((m) => m && !SYSTEM_MANAGERS.has(m))),
+  ];
   return managers.length ? { kind: 'field-managers', managers } : { kind: 'unknown' };
 }
 
@@ -99,7 +117,9 @@ const CONTAINERS_PATH = ['f:spec', 'f:template', 'f:spec', 'f:containers'];
 
 /** The GitOps controller (by field manager) that owns one container's image of a workload, if any. */
 export function gitopsImageOwner(obj: KubeObject, container: string): string | undefined {
-  return (obj.metadata?.managedFields ?? []).find((m) => m.manager && GITOPS_MANAGERS.has(m.manager) && ownsImage(m, container, CONTAINERS_PATH))?.manager;
+  return (obj.metadata?.managedFields ?? []).find(
+    (m) => m.manager && GITOPS_MANAGERS.has(m.manager) && ownsImage(m, container, CONTAINERS_PATH),
+  )?.manager;
 }
 
 /** What a GitOps controller does to a chat-made change, for a refusal or a warning. */

@@ -10,7 +10,10 @@ export function statefulSetRolloutState(sts: V1StatefulSet): RolloutState {
   const name = sts.metadata?.name ?? 'statefulset';
   const strategy = sts.spec?.updateStrategy?.type ?? 'RollingUpdate';
   if (strategy !== 'RollingUpdate') {
-    return { phase: 'done', message: `statefulset "${name}" uses the OnDelete update strategy: its pods change only when they are deleted` };
+    return {
+      phase: 'done',
+      message: `statefulset "${name}" uses the OnDelete update strategy: its pods change only when they are deleted`,
+    };
   }
   const status = sts.status;
   if (!status || (sts.metadata?.generation ?? 0) > (status.observedGeneration ?? 0)) {
@@ -24,11 +27,27 @@ export function statefulSetRolloutState(sts: V1StatefulSet): RolloutState {
   const partition = sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
   if (partition > 0) {
     const target = Math.max(0, desired - partition);
-    if (updated < target) return { phase: 'progressing', message: `${updated} of ${target} pods updated (partition ${partition})`, updated, available, desired };
-    return { phase: 'done', message: `partitioned roll out complete: ${updated} new pods have been updated (partition ${partition} keeps ${Math.min(partition, desired)} on the old revision)` };
+    if (updated < target)
+      return {
+        phase: 'progressing',
+        message: `${updated} of ${target} pods updated (partition ${partition})`,
+        updated,
+        available,
+        desired,
+      };
+    return {
+      phase: 'done',
+      message: `partitioned roll out complete: ${updated} new pods have been updated (partition ${partition} keeps ${Math.min(partition, desired)} on the old revision)`,
+    };
   }
   if (status.updateRevision !== status.currentRevision) {
-    return { phase: 'progressing', message: `${updated} of ${desired} pods updated to revision ${status.updateRevision ?? '?'}`, updated, available, desired };
+    return {
+      phase: 'progressing',
+      message: `${updated} of ${desired} pods updated to revision ${status.updateRevision ?? '?'}`,
+      updated,
+      available,
+      desired,
+    };
   }
   return { phase: 'done', message: `${desired} pods at revision ${status.currentRevision ?? '?'}` };
 }
@@ -47,7 +66,9 @@ export function daemonSetRolloutState(ds: V1DaemonSet): RolloutState {
   const desired = status.desiredNumberScheduled ?? 0;
   const updated = status.updatedNumberScheduled ?? 0;
   const available = status.numberAvailable ?? 0;
-  if (updated < desired) return { phase: 'progressing', message: `${updated} of ${desired} updated pods scheduled`, updated, available, desired };
-  if (available < desired) return { phase: 'progressing', message: `${available} of ${desired} updated pods available`, updated, available, desired };
+  if (updated < desired)
+    return { phase: 'progressing', message: `${updated} of ${desired} updated pods scheduled`, updated, available, desired };
+  if (available < desired)
+    return { phase: 'progressing', message: `${available} of ${desired} updated pods available`, updated, available, desired };
   return { phase: 'done', message: `${desired} of ${desired} nodes run the updated pod` };
 }

@@ -21,14 +21,30 @@ export async function foreignObjects(cluster: ClusterClient, namespace: string, 
   const name = (o: { metadata?: { name?: string } }) => o.metadata?.name ?? '';
   const workloadKind = rendered.workload.kind as WorkloadKind;
   const reads: Array<Promise<[string, string, KubeObject | undefined]>> = [
-    workloadOps(workloadKind).readIfExists(cluster, namespace, name(rendered.workload)).then((o?: AnyWorkload) => [workloadKind, name(rendered.workload), o]),
-    readIfExists(where('ConfigMap', name(rendered.configMap)), () => cluster.core.readNamespacedConfigMap({ name: name(rendered.configMap), namespace })).then((o) => ['ConfigMap', name(rendered.configMap), o]),
+    workloadOps(workloadKind)
+      .readIfExists(cluster, namespace, name(rendered.workload))
+      .then((o?: AnyWorkload) => [workloadKind, name(rendered.workload), o]),
+    readIfExists(where('ConfigMap', name(rendered.configMap)), () =>
+      cluster.core.readNamespacedConfigMap({ name: name(rendered.configMap), namespace }),
+    ).then((o) => ['ConfigMap', name(rendered.configMap), o]),
   ];
   for (const svc of [rendered.service, rendered.headlessService]) {
-    if (svc) reads.push(readIfExists(where('Service', name(svc)), () => cluster.core.readNamespacedService({ name: name(svc), namespace })).then((o) => ['Service', name(svc), o]));
+    if (svc)
+      reads.push(
+        readIfExists(where('Service', name(svc)), () => cluster.core.readNamespacedService({ name: name(svc), namespace })).then((o) => [
+          'Service',
+          name(svc),
+          o,
+        ]),
+      );
   }
   const ing = rendered.ingress;
-  if (ing) reads.push(readIfExists(where('Ingress', name(ing)), () => cluster.networking.readNamespacedIngress({ name: name(ing), namespace })).then((o) => ['Ingress', name(ing), o]));
+  if (ing)
+    reads.push(
+      readIfExists(where('Ingress', name(ing)), () => cluster.networking.readNamespacedIngress({ name: name(ing), namespace })).then(
+        (o) => ['Ingress', name(ing), o],
+      ),
+    );
   const found = await Promise.all(reads);
   return found
     .filter((f): f is [string, string, KubeObject] => f[2] !== undefined && !isOurs(f[2]))

@@ -19,7 +19,14 @@ export interface WorkloadOps {
   readIfExists(cluster: ClusterClient, namespace: string, name: string): Promise<AnyWorkload | undefined>;
   /** Server-side apply under our field manager; `force` only ever on an object we own. */
   apply(cluster: ClusterClient, body: AnyWorkload, force: boolean): Promise<AnyWorkload>;
-  patch(cluster: ClusterClient, namespace: string, name: string, body: object, strategy: PatchStrategy, fieldManager: string): Promise<AnyWorkload>;
+  patch(
+    cluster: ClusterClient,
+    namespace: string,
+    name: string,
+    body: object,
+    strategy: PatchStrategy,
+    fieldManager: string,
+  ): Promise<AnyWorkload>;
   /** Sets replicas through the scale subresource; absent for kinds that have no replica count (DaemonSet). */
   scale?(cluster: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
   /** `kubectl rollout status`'s rule for this kind. Pure. */
@@ -33,7 +40,9 @@ export function describeWorkload(kind: WorkloadKind, name: string, namespace: st
 
 /** The label selector string of a workload's `spec.selector.matchLabels` (what its pods carry). */
 export function podSelector(obj: AnyWorkload): string {
-  return Object.entries(obj.spec?.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(obj.spec?.selector.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 /** Desired pods: spec.replicas (default 1), or for a DaemonSet the nodes it should run on. */

@@ -10,9 +10,20 @@ export function asDeploymentView(obj: AnyWorkload): V1Deployment {
     const sts = obj as V1StatefulSet;
     const partition = sts.spec?.updateStrategy?.rollingUpdate?.partition;
     return {
-      metadata: { ...sts.metadata, annotations: { ...sts.metadata?.annotations, 'deployment.kubernetes.io/revision': `${sts.status?.updateRevision ?? '?'}${partition ? ` (partition ${partition})` : ''}` } },
+      metadata: {
+        ...sts.metadata,
+        annotations: {
+          ...sts.metadata?.annotations,
+          'deployment.kubernetes.io/revision': `${sts.status?.updateRevision ?? '?'}${partition ? ` (partition ${partition})` : ''}`,
+        },
+      },
       spec: { replicas: sts.spec?.replicas ?? 1, selector: sts.spec!.selector, template: sts.spec!.template },
-      status: { updatedReplicas: sts.status?.updatedReplicas ?? 0, availableReplicas: sts.status?.availableReplicas ?? sts.status?.readyReplicas ?? 0, replicas: sts.status?.replicas ?? 0, conditions: [] },
+      status: {
+        updatedReplicas: sts.status?.updatedReplicas ?? 0,
+        availableReplicas: sts.status?.availableReplicas ?? sts.status?.readyReplicas ?? 0,
+        replicas: sts.status?.replicas ?? 0,
+        conditions: [],
+      },
     };
   }
   if (obj.kind === 'DaemonSet') {
@@ -20,7 +31,12 @@ export function asDeploymentView(obj: AnyWorkload): V1Deployment {
     return {
       metadata: ds.metadata ?? {},
       spec: { replicas: ds.status?.desiredNumberScheduled ?? 0, selector: ds.spec!.selector, template: ds.spec!.template },
-      status: { updatedReplicas: ds.status?.updatedNumberScheduled ?? 0, availableReplicas: ds.status?.numberAvailable ?? 0, replicas: ds.status?.currentNumberScheduled ?? 0, conditions: [] },
+      status: {
+        updatedReplicas: ds.status?.updatedNumberScheduled ?? 0,
+        availableReplicas: ds.status?.numberAvailable ?? 0,
+        replicas: ds.status?.currentNumberScheduled ?? 0,
+        conditions: [],
+      },
     };
   }
   return obj as V1Deployment;

@@ -1,6 +1,15 @@
 /** `pods` and `nodes` answers: which pods run where, and how full each node is. Pure renderers. */
 import type { V1Pod } from '@kubernetes/client-node';
-import { formatCpu, formatMemory, podRequests, type NodeCapacity, type Requests, addRequests, ZERO_REQUESTS, percentOf } from '../../kube/capacity.js';
+import {
+  formatCpu,
+  formatMemory,
+  podRequests,
+  type NodeCapacity,
+  type Requests,
+  addRequests,
+  ZERO_REQUESTS,
+  percentOf,
+} from '../../kube/capacity.js';
 import { context, escapeMrkdwn, header, section, type Block, type SlackMessage } from '../blocks.js';
 import { codeSections } from '../code-sections.js';
 import { age, podPhase, podRestarts, table } from './status.js';
@@ -34,7 +43,9 @@ export function podsView(input: PodsViewInput): SlackMessage {
   const now = input.now ?? Date.now();
   const what = app ? `${app} in ${env}` : env;
   if (pods.length === 0) {
-    const text = app ? `No pods of ${app} in ${env} (namespace ${namespace}) — has it been deployed?` : `No pods in ${env} (namespace ${namespace}).`;
+    const text = app
+      ? `No pods of ${app} in ${env} (namespace ${namespace}) — has it been deployed?`
+      : `No pods in ${env} (namespace ${namespace}).`;
     return { text, blocks: [section(text)] };
   }
   const groups = new Map<string, V1Pod[]>();
@@ -54,7 +65,14 @@ export function podsView(input: PodsViewInput): SlackMessage {
       : '';
     const title = `*${escapeMrkdwn(node)}* · ${group.length} pod${group.length === 1 ? '' : 's'} requesting cpu ${formatCpu(total.cpuMillis)}, memory ${formatMemory(total.memoryBytes)}${ofNode}`;
     const rows = [['POD', 'STATUS', 'RESTARTS', 'CPU / MEMORY', 'AGE']];
-    for (const pod of group) rows.push([pod.metadata?.name ?? '?', podPhase(pod), String(podRestarts(pod)), reqCell(podRequests(pod)), age(pod.metadata?.creationTimestamp, now)]);
+    for (const pod of group)
+      rows.push([
+        pod.metadata?.name ?? '?',
+        podPhase(pod),
+        String(podRestarts(pod)),
+        reqCell(podRequests(pod)),
+        age(pod.metadata?.creationTimestamp, now),
+      ]);
     const room = MAX_BLOCKS - blocks.length - 1;
     if (room < 1) break;
     const lines = table(rows).split('\n');
@@ -76,7 +94,11 @@ export function podsView(input: PodsViewInput): SlackMessage {
   const omitted = pods.length - shownPods;
   const phases = countBy(pods.map(podPhase));
   const text = `${pods.length} pod${pods.length === 1 ? '' : 's'} of ${what} on ${order.filter((n) => n !== NOT_SCHEDULED).length} node(s): ${[...phases].map(([p, n]) => `${n} ${p}`).join(', ')}`;
-  blocks.push(context(`${escapeMrkdwn(text)} · namespace \`${namespace}\` · requests are cpu / memory${omitted > 0 ? ` · *${omitted} more pod(s) not shown* — narrow with \`/k8s pods ${env} <app>\`` : ''} · \`/k8s nodes\` shows everything on each node`));
+  blocks.push(
+    context(
+      `${escapeMrkdwn(text)} · namespace \`${namespace}\` · requests are cpu / memory${omitted > 0 ? ` · *${omitted} more pod(s) not shown* — narrow with \`/k8s pods ${env} <app>\`` : ''} · \`/k8s nodes\` shows everything on each node`,
+    ),
+  );
   return { text, blocks };
 }
 
@@ -97,7 +119,10 @@ export function keyLabels(labels: Readonly<Record<string, string>>): string[] {
   const out: string[] = [];
   if (labels[ZONE]) out.push(labels[ZONE]);
   if (labels[INSTANCE_TYPE]) out.push(labels[INSTANCE_TYPE]);
-  const roles = Object.keys(labels).filter((k) => k.startsWith(ROLE_PREFIX)).map((k) => k.slice(ROLE_PREFIX.length)).filter(Boolean);
+  const roles = Object.keys(labels)
+    .filter((k) => k.startsWith(ROLE_PREFIX))
+    .map((k) => k.slice(ROLE_PREFIX.length))
+    .filter(Boolean);
   if (roles.length) out.push(`role=${roles.sort().join('+')}`);
   for (const key of Object.keys(labels).sort()) {
     if (!COMMON_LABEL.test(key)) out.push(`${key}=${labels[key]}`);
@@ -154,13 +179,28 @@ export function nodesView(clusters: readonly ClusterNodes[], selector?: string):
     omitted += lines.length - shown;
     const tainted = c.nodes.filter((n) => n.taints.length > 0);
     if (tainted.length) {
-      const taintLines = tainted.slice(0, 20).map((n) => `• \`${escapeMrkdwn(n.name)}\`: ${n.taints.map((t) => `\`${escapeMrkdwn(`${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`)}\``).join(', ')}`);
-      blocks.push(section(`*Taints* (pods without a matching toleration stay off these nodes)\n${taintLines.join('\n')}${tainted.length > 20 ? `\n… and ${tainted.length - 20} more` : ''}`));
+      const taintLines = tainted
+        .slice(0, 20)
+        .map(
+          (n) =>
+            `• \`${escapeMrkdwn(n.name)}\`: ${n.taints.map((t) => `\`${escapeMrkdwn(`${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`)}\``).join(', ')}`,
+        );
+      blocks.push(
+        section(
+          `*Taints* (pods without a matching toleration stay off these nodes)\n${taintLines.join('\n')}${tainted.length > 20 ? `\n… and ${tainted.length - 20} more` : ''}`,
+        ),
+      );
     }
     const fullest = [...c.nodes].sort((a, b) => Math.max(b.percent.cpu, b.percent.memory) - Math.max(a.percent.cpu, a.percent.memory))[0]!;
-    summaries.push(`${many ? `${c.cluster}: ` : ''}${c.nodes.length} node${c.nodes.length === 1 ? '' : 's'}, most requested ${fullest.name} (cpu ${fullest.percent.cpu}%, memory ${fullest.percent.memory}%)`);
+    summaries.push(
+      `${many ? `${c.cluster}: ` : ''}${c.nodes.length} node${c.nodes.length === 1 ? '' : 's'}, most requested ${fullest.name} (cpu ${fullest.percent.cpu}%, memory ${fullest.percent.memory}%)`,
+    );
   }
   const text = summaries.join('; ') || 'No nodes.';
-  blocks.push(context(`${escapeMrkdwn(text)} · requests count every pod that is not finished, in every namespace${omitted > 0 ? ` · *${omitted} node(s) not shown* — narrow with a label selector, e.g. \`/k8s nodes topology.kubernetes.io/zone=zone-a\`` : ''}`));
+  blocks.push(
+    context(
+      `${escapeMrkdwn(text)} · requests count every pod that is not finished, in every namespace${omitted > 0 ? ` · *${omitted} node(s) not shown* — narrow with a label selector, e.g. \`/k8s nodes topology.kubernetes.io/zone=zone-a\`` : ''}`,
+    ),
+  );
   return { text, blocks };
 }

@@ -46,13 +46,17 @@ function workloadLine(d: V1Deployment): string {
   const ready = d.status?.readyReplicas ?? 0;
   const strategy = d.spec?.strategy?.type ?? 'RollingUpdate';
   const rolling = d.spec?.strategy?.rollingUpdate;
-  const knobs = strategy === 'RollingUpdate' ? ` (maxSurge ${String(rolling?.maxSurge ?? '25%')}, maxUnavailable ${String(rolling?.maxUnavailable ?? '25%')})` : '';
+  const knobs =
+    strategy === 'RollingUpdate'
+      ? ` (maxSurge ${String(rolling?.maxSurge ?? '25%')}, maxUnavailable ${String(rolling?.maxUnavailable ?? '25%')})`
+      : '';
   return `${ready} of ${want} ready · strategy ${strategy}${knobs}${d.spec?.minReadySeconds ? ` · minReadySeconds ${d.spec.minReadySeconds}` : ''}`;
 }
 
 export function eventLines(groups: readonly EventGroup[], now: number): string[] {
   return groups.map(
-    (g) => `${g.type === 'Warning' ? '⚠' : '·'} ${g.reason} ×${g.count}, last ${age(new Date(g.lastSeen), now)} ago on ${g.objects.slice(0, 3).join(', ')}${g.objects.length > 3 ? ` +${g.objects.length - 3}` : ''}: ${g.message}`,
+    (g) =>
+      `${g.type === 'Warning' ? '⚠' : '·'} ${g.reason} ×${g.count}, last ${age(new Date(g.lastSeen), now)} ago on ${g.objects.slice(0, 3).join(', ')}${g.objects.length > 3 ? ` +${g.objects.length - 3}` : ''}: ${g.message}`,
   );
 }
 
@@ -74,7 +78,9 @@ export function describeView(input: DescribeInput): DescribeView {
 
   for (const c of template.containers) {
     const lines = containerLines(c);
-    blocks.push(section(`*${c.role === 'init' ? 'init container' : 'container'} \`${escapeMrkdwn(c.name)}\`*\n${codeBlock(clip(lines.join('\n')))}`));
+    blocks.push(
+      section(`*${c.role === 'init' ? 'init container' : 'container'} \`${escapeMrkdwn(c.name)}\`*\n${codeBlock(clip(lines.join('\n')))}`),
+    );
     text.push(`${c.role === 'init' ? 'init container' : 'container'} ${c.name}`, ...lines.map((l) => `  ${l}`), '');
   }
   const extra = [
@@ -89,7 +95,10 @@ export function describeView(input: DescribeInput): DescribeView {
   const lastStates = pods.flatMap((p) =>
     (p.status?.containerStatuses ?? [])
       .filter((s) => s.lastState?.terminated)
-      .map((s) => `${p.metadata?.name ?? '?'}/${s.name} last ended ${s.lastState!.terminated!.reason ?? 'Terminated'} (exit ${s.lastState!.terminated!.exitCode})`),
+      .map(
+        (s) =>
+          `${p.metadata?.name ?? '?'}/${s.name} last ended ${s.lastState!.terminated!.reason ?? 'Terminated'} (exit ${s.lastState!.terminated!.exitCode})`,
+      ),
   );
   blocks.push(section(`*Pods*\n${codeBlock(clip([pods_, ...lastStates].join('\n')))}`));
   text.push('pods', pods_, ...lastStates, '');
@@ -99,20 +108,30 @@ export function describeView(input: DescribeInput): DescribeView {
   text.push('recent events', ...(events.length ? eventLines(events, now) : ['(none)']));
 
   const fullText = `${text.join('\n')}\n`;
-  const tooLong = blocks.length > MAX_INLINE_BLOCKS || fullText.length > 12_000 || blocks.some((b) => JSON.stringify(b).length > MAX_SECTION_CHARS + 200);
+  const tooLong =
+    blocks.length > MAX_INLINE_BLOCKS || fullText.length > 12_000 || blocks.some((b) => JSON.stringify(b).length > MAX_SECTION_CHARS + 200);
   const summary: SlackMessage = {
     text: `describe ${title}`,
     blocks: [
       header(`describe ${title}`),
       section(where),
-      context(`${template.containers.length} container(s), ${pods.length} pod(s), ${events.length} event group(s) — the full description is in the attached file.`),
+      context(
+        `${template.containers.length} container(s), ${pods.length} pod(s), ${events.length} event group(s) — the full description is in the attached file.`,
+      ),
     ],
   };
   return { message: { text: `describe ${title}`, blocks }, fits: !tooLong, summary, fullText };
 }
 
 /** `events`: grouped by reason, newest first. */
-export function eventsView(input: { app: string; env: string; sinceLabel: string; warningsOnly: boolean; groups: readonly EventGroup[]; now?: number }): SlackMessage {
+export function eventsView(input: {
+  app: string;
+  env: string;
+  sinceLabel: string;
+  warningsOnly: boolean;
+  groups: readonly EventGroup[];
+  now?: number;
+}): SlackMessage {
   const now = input.now ?? Date.now();
   const scope = `${input.warningsOnly ? 'warnings' : 'events'} of ${input.app} in ${input.env}, last ${input.sinceLabel}`;
   if (input.groups.length === 0) {

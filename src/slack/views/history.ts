@@ -10,12 +10,21 @@ function who(rev: Revision): string {
   if (!by) return '_who: unknown (not in our records)_';
   const person = by.userId ? mention(by.userId) : by.userName ? escapeMrkdwn(by.userName) : 'someone';
   const channel = by.channelId ? ` in <#${by.channelId}>` : '';
-  const how = by.source === 'audit' ? `${by.verb ?? 'change'} by ${person}${channel}` : `deployed by ${person}${channel} (per the Deployment's annotations)`;
+  const how =
+    by.source === 'audit'
+      ? `${by.verb ?? 'change'} by ${person}${channel}`
+      : `deployed by ${person}${channel} (per the Deployment's annotations)`;
   return how;
 }
 
 /** Revisions newest first: number, current marker, image, when, who and from which channel. */
-export function historyView(input: { app: string; env: string; namespace: string; revisions: readonly Revision[]; now?: number }): SlackMessage {
+export function historyView(input: {
+  app: string;
+  env: string;
+  namespace: string;
+  revisions: readonly Revision[];
+  now?: number;
+}): SlackMessage {
   const { app, env, namespace, revisions } = input;
   const now = input.now ?? Date.now();
   if (revisions.length === 0) {

@@ -34,9 +34,12 @@ export function rolloutStep(state: RolloutState): string {
 
 const SUGGESTIONS: Record<AppDiagnosis['problem']['kind'], string> = {
   CrashLoopBackOff: 'The container starts and exits. Read its last log lines above; fix the cause, or roll back.',
-  OOMKilled: 'The container used more memory than its limit. Raise the memory limit for this app, or find the leak; rolling back restores the last good version.',
-  ImagePullBackOff: 'The image cannot be pulled. Check the version exists in the registry (typo in the tag?) and that the cluster may pull from it.',
-  Unschedulable: 'No node can take the pod. Lower its resource requests, add capacity, or free room on the nodes (`/k8s nodes` shows requests vs allocatable).',
+  OOMKilled:
+    'The container used more memory than its limit. Raise the memory limit for this app, or find the leak; rolling back restores the last good version.',
+  ImagePullBackOff:
+    'The image cannot be pulled. Check the version exists in the registry (typo in the tag?) and that the cluster may pull from it.',
+  Unschedulable:
+    'No node can take the pod. Lower its resource requests, add capacity, or free room on the nodes (`/k8s nodes` shows requests vs allocatable).',
   ContainerError: 'The container could not be created. Check the referenced ConfigMaps/Secrets and the container settings.',
 };
 

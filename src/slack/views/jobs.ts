@@ -23,7 +23,14 @@ export interface WorkItem {
   detail?: string;
 }
 
-const ORDER: Record<WorkState, number> = { running: 0, 'waiting for approval': 1, 'waiting for lock': 2, queued: 3, retrying: 4, delayed: 5 };
+const ORDER: Record<WorkState, number> = {
+  running: 0,
+  'waiting for approval': 1,
+  'waiting for lock': 2,
+  queued: 3,
+  retrying: 4,
+  delayed: 5,
+};
 const ICON: Record<WorkState, string> = {
   running: ':gear:',
   queued: ':inbox_tray:',
@@ -56,19 +63,27 @@ export function jobsView(items: readonly WorkItem[], scope: { allChannels: boole
   });
   const counts = new Map<WorkState, number>();
   for (const item of items) counts.set(item.state, (counts.get(item.state) ?? 0) + 1);
-  const text = `${items.length} piece${items.length === 1 ? '' : 's'} of work ${where}: ${[...counts].sort((a, b) => ORDER[a[0]] - ORDER[b[0]]).map(([s, n]) => `${n} ${s}`).join(', ')}`;
+  const text = `${items.length} piece${items.length === 1 ? '' : 's'} of work ${where}: ${[...counts]
+    .sort((a, b) => ORDER[a[0]] - ORDER[b[0]])
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ')}`;
   return {
     text,
     blocks: [
       header('Jobs'),
       ...textSections(lines),
-      context(`${text}${items.length > MAX_ITEMS ? ` · ${items.length - MAX_ITEMS} more not shown` : ''} · \`/k8s cancel &lt;id&gt;\` cancels one that has not started`),
+      context(
+        `${text}${items.length > MAX_ITEMS ? ` · ${items.length - MAX_ITEMS} more not shown` : ''} · \`/k8s cancel &lt;id&gt;\` cancels one that has not started`,
+      ),
     ],
   };
 }
 
 /** What a queued job does, in the verb's own words, and what it touches; falls back to the typed text. */
-export function describeQueuedJob(verbs: ReadonlyMap<string, Verb>, data: { verb: string; args: unknown; request: { text: string } }): { what: string; target: VerbTarget } {
+export function describeQueuedJob(
+  verbs: ReadonlyMap<string, Verb>,
+  data: { verb: string; args: unknown; request: { text: string } },
+): { what: string; target: VerbTarget } {
   const verb = verbs.get(data.verb);
   const parsed = verb?.schema.safeParse(data.args);
   if (verb && parsed?.success) {

@@ -25,13 +25,26 @@ export function podRestarts(pod: V1Pod): number {
 /** Fixed-width table, for a code block. */
 export function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function podTable(pods: readonly V1Pod[], now: number): string {
   const rows = [['POD', 'STATUS', 'RESTARTS', 'NODE', 'AGE']];
   for (const pod of pods) {
-    rows.push([pod.metadata?.name ?? '?', podPhase(pod), String(podRestarts(pod)), pod.spec?.nodeName ?? '-', age(pod.metadata?.creationTimestamp, now)]);
+    rows.push([
+      pod.metadata?.name ?? '?',
+      podPhase(pod),
+      String(podRestarts(pod)),
+      pod.spec?.nodeName ?? '-',
+      age(pod.metadata?.creationTimestamp, now),
+    ]);
   }
   return table(rows);
 }
@@ -43,7 +56,10 @@ export function deploymentStatusView(env: string, deployment: V1Deployment, pods
   const images = [...new Set(spec?.template.spec?.containers.map((c) => c.image ?? '?') ?? [])];
   const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
   const healthy = (status.availableReplicas ?? 0) >= (spec?.replicas ?? 0) && (status.updatedReplicas ?? 0) >= (spec?.replicas ?? 0);
-  const conditions = (status.conditions ?? []).map((c) => `${c.status === 'True' ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(c.type)}* — ${escapeMrkdwn(c.reason ?? '')}${c.message ? `: ${escapeMrkdwn(c.message)}` : ''}`);
+  const conditions = (status.conditions ?? []).map(
+    (c) =>
+      `${c.status === 'True' ? ':large_green_circle:' : ':red_circle:'} *${escapeMrkdwn(c.type)}* — ${escapeMrkdwn(c.reason ?? '')}${c.message ? `: ${escapeMrkdwn(c.message)}` : ''}`,
+  );
   const text = `${healthy ? ':large_green_circle:' : ':large_yellow_circle:'} ${escapeMrkdwn(name)} in ${env}: ${status.availableReplicas ?? 0}/${spec?.replicas ?? 0} available`;
   const blocks = [
     header(`${name} · ${env}`),
@@ -60,7 +76,13 @@ export function deploymentStatusView(env: string, deployment: V1Deployment, pods
   return { text, blocks };
 }
 
-export function environmentStatusView(env: string, namespace: string, deployments: readonly V1Deployment[], pods: readonly V1Pod[], now = Date.now()): SlackMessage {
+export function environmentStatusView(
+  env: string,
+  namespace: string,
+  deployments: readonly V1Deployment[],
+  pods: readonly V1Pod[],
+  now = Date.now(),
+): SlackMessage {
   if (deployments.length === 0) {
     const text = `No deployments in ${env} (namespace ${namespace}).`;
     return { text, blocks: [section(text)] };
@@ -71,7 +93,14 @@ export function environmentStatusView(env: string, namespace: string, deployment
     const want = d.spec?.replicas ?? 0;
     const available = d.status?.availableReplicas ?? 0;
     if (available < want) unhealthy++;
-    rows.push([d.metadata?.name ?? '?', `${d.status?.readyReplicas ?? 0}/${want}`, String(d.status?.updatedReplicas ?? 0), String(available), d.spec?.template.spec?.containers[0]?.image ?? '?', age(d.metadata?.creationTimestamp, now)]);
+    rows.push([
+      d.metadata?.name ?? '?',
+      `${d.status?.readyReplicas ?? 0}/${want}`,
+      String(d.status?.updatedReplicas ?? 0),
+      String(available),
+      d.spec?.template.spec?.containers[0]?.image ?? '?',
+      age(d.metadata?.creationTimestamp, now),
+    ]);
   }
   const problems = pods.map((p) => diagnosePod(p)).filter((p) => p !== undefined);
   const text = `${unhealthy ? ':large_yellow_circle:' : ':large_green_circle:'} ${env}: ${deployments.length} ${deployments.length === 1 ? 'deployment' : 'deployments'}, ${unhealthy} not fully available, ${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}`;
@@ -80,7 +109,16 @@ export function environmentStatusView(env: string, namespace: string, deployment
     blocks: [
       header(`${env} · namespace ${namespace}`),
       section(codeBlock(table(rows))),
-      ...(problems.length ? [section(`*Pods with problems*\n${problems.slice(0, 10).map((p) => `• \`${escapeMrkdwn(p.pod)}\` ${escapeMrkdwn(p.summary)}`).join('\n')}`)] : []),
+      ...(problems.length
+        ? [
+            section(
+              `*Pods with problems*\n${problems
+                .slice(0, 10)
+                .map((p) => `• \`${escapeMrkdwn(p.pod)}\` ${escapeMrkdwn(p.summary)}`)
+                .join('\n')}`,
+            ),
+          ]
+        : []),
       context(text),
     ],
   };

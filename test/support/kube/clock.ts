@@ -6,12 +6,15 @@ export class Clock {
   private readonly timers = new Set<NodeJS.Timeout>();
 
   after(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      if (this.closed) return;
-      if (this.paused) this.deferred.push(fn);
-      else run(fn);
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(t);
+        if (this.closed) return;
+        if (this.paused) this.deferred.push(fn);
+        else run(fn);
+      },
+      Math.max(0, ms),
+    );
     this.timers.add(t);
     return t;
   }

@@ -249,7 +249,12 @@ export class Controller {
         .slice(0, diff);
       for (const p of victims) {
         this.store.delete(POD, ns, p.metadata.name);
-        this.events.record(rs, { type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted pod: ${p.metadata.name}`, component: 'replicaset-controller' });
+        this.events.record(rs, {
+          type: 'Normal',
+          reason: 'SuccessfulDelete',
+          message: `Deleted pod: ${p.metadata.name}`,
+          component: 'replicaset-controller',
+        });
       }
     }
     const current = this.ownedPods(rs).filter(podActive);
@@ -280,7 +285,16 @@ export class Controller {
           namespace: rs.metadata.namespace,
           labels: { ...(t.metadata?.labels ?? {}) },
           ...(t.metadata?.annotations ? { annotations: { ...t.metadata.annotations } } : {}),
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }],
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'ReplicaSet',
+              name: rs.metadata.name,
+              uid: rs.metadata.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
         spec: attempt === 0 ? spec : structuredClone(spec),
         status: { phase: 'Pending', qosClass: qosClass(spec) },
@@ -288,7 +302,12 @@ export class Controller {
       applyDefaults(POD, pod);
       try {
         this.store.create(POD, pod);
-        this.events.record(rs, { type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}`, component: 'replicaset-controller' });
+        this.events.record(rs, {
+          type: 'Normal',
+          reason: 'SuccessfulCreate',
+          message: `Created pod: ${pod.metadata.name}`,
+          component: 'replicaset-controller',
+        });
         return;
       } catch {
         // name collision: try another suffix
@@ -388,7 +407,9 @@ export class Controller {
                 'deployment.kubernetes.io/max-replicas': String(desired + this.surge(d)),
                 [REVISION]: String(rev),
               },
-              ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true }],
+              ownerReferences: [
+                { apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true },
+              ],
             },
             spec: { replicas: 0, minReadySeconds: d.spec.minReadySeconds ?? 0, selector, template },
             status: { replicas: 0 },
@@ -414,10 +435,18 @@ export class Controller {
       if (newRs) {
         const rev = newRs.metadata.annotations?.[REVISION];
         if (rev && d.metadata.annotations?.[REVISION] !== rev) {
-          d = this.store.update(DEPLOY, { ...d, metadata: { ...d.metadata, annotations: { ...(d.metadata.annotations ?? {}), [REVISION]: rev } } });
+          d = this.store.update(DEPLOY, {
+            ...d,
+            metadata: { ...d.metadata, annotations: { ...(d.metadata.annotations ?? {}), [REVISION]: rev } },
+          });
         }
       }
-      if (newRs) this.rollout(d, newRs, all.filter((rs) => rs.metadata.uid !== newRs.metadata.uid));
+      if (newRs)
+        this.rollout(
+          d,
+          newRs,
+          all.filter((rs) => rs.metadata.uid !== newRs.metadata.uid),
+        );
       all = this.ownedReplicaSets(d);
       newRs = newRs ? all.find((rs) => rs.metadata.uid === newRs.metadata.uid) : undefined;
     }
@@ -499,7 +528,15 @@ export class Controller {
     }
   }
 
-  private updateDeploymentStatus(ns: string, name: string, key: string, all: any[], newRs: any | undefined, createdRs?: string, foundRs?: string): void {
+  private updateDeploymentStatus(
+    ns: string,
+    name: string,
+    key: string,
+    all: any[],
+    newRs: any | undefined,
+    createdRs?: string,
+    foundRs?: string,
+  ): void {
     const d = this.store.get(DEPLOY, ns, name);
     if (!d) return;
     const desired: number = d.spec?.replicas ?? 1;
@@ -538,7 +575,8 @@ export class Controller {
     // Progressing
     const rsName = newRs?.metadata?.name ?? '';
     const deadline: number | undefined = d.spec?.progressDeadlineSeconds;
-    const complete = updated === desired && replicas === desired && available === desired && observedGeneration >= (d.metadata.generation ?? 1);
+    const complete =
+      updated === desired && replicas === desired && available === desired && observedGeneration >= (d.metadata.generation ?? 1);
     const progressed =
       updated > (old.updatedReplicas ?? 0) ||
       replicas - updated < (old.replicas ?? 0) - (old.updatedReplicas ?? 0) ||
@@ -557,7 +595,8 @@ export class Controller {
       setCond('Progressing', 'True', 'FoundNewReplicaSet', `Found new replica set "${foundRs}"`);
       this.lastProgress.set(key, Date.now());
     } else if (complete) {
-      if (cur?.reason !== 'NewReplicaSetAvailable') setCond('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`);
+      if (cur?.reason !== 'NewReplicaSetAvailable')
+        setCond('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`);
       this.lastProgress.delete(key);
     } else if (progressed) {
       setCond('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`);
@@ -577,7 +616,10 @@ export class Controller {
     if (deadline !== undefined && after && after.status === 'True' && after.reason !== 'NewReplicaSetAvailable' && !d.spec?.paused) {
       const since = this.lastProgress.get(key) ?? Date.now();
       const wait = since + deadline * 1000 - Date.now() + 5;
-      this.deadlineTimers.set(key, this.clock.after(wait, () => this.enqueue(`deploy|${ns}|${name}`)));
+      this.deadlineTimers.set(
+        key,
+        this.clock.after(wait, () => this.enqueue(`deploy|${ns}|${name}`)),
+      );
     }
 
     conds.sort((a, b) => (a.type === 'Available' ? -1 : b.type === 'Available' ? 1 : 0));
@@ -591,11 +633,13 @@ export class Controller {
       conditions: conds,
       ...(old.collisionCount !== undefined ? { collisionCount: old.collisionCount } : {}),
     };
-    const strip = (s: any): string => stableStringify({ ...s, conditions: (s?.conditions ?? []).map((c: any) => ({ ...c, lastUpdateTime: undefined, lastTransitionTime: undefined })) });
+    const strip = (s: any): string =>
+      stableStringify({
+        ...s,
+        conditions: (s?.conditions ?? []).map((c: any) => ({ ...c, lastUpdateTime: undefined, lastTransitionTime: undefined })),
+      });
     if (strip(old) !== strip(status)) {
       this.store.update(DEPLOY, { ...d, metadata: { ...d.metadata }, status });
     }
   }
 }
-
-

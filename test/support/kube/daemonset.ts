@@ -54,8 +54,9 @@ function termMatches(term: any, node: any): boolean {
     }
   };
   return (
-    (term?.matchExpressions ?? []).every((e: any) => check(e, Object.prototype.hasOwnProperty.call(labels, e.key) ? labels[e.key] : undefined)) &&
-    (term?.matchFields ?? []).every((e: any) => check(e, e.key === 'metadata.name' ? node.metadata.name : undefined))
+    (term?.matchExpressions ?? []).every((e: any) =>
+      check(e, Object.prototype.hasOwnProperty.call(labels, e.key) ? labels[e.key] : undefined),
+    ) && (term?.matchFields ?? []).every((e: any) => check(e, e.key === 'metadata.name' ? node.metadata.name : undefined))
   );
 }
 
@@ -141,7 +142,8 @@ export class DaemonSetController {
       ...(revs.collisionCount ? { collisionCount: revs.collisionCount } : {}),
     };
     const live = new Set<string>();
-    for (const r of revs.all) if (now.some((p) => p.metadata.labels?.[REV_LABEL] === r.metadata.labels?.[HASH_LABEL])) live.add(r.metadata.name);
+    for (const r of revs.all)
+      if (now.some((p) => p.metadata.labels?.[REV_LABEL] === r.metadata.labels?.[HASH_LABEL])) live.add(r.metadata.name);
     truncateHistory(this.store, ds, revs, live);
     const fresh = this.store.get(DAEMONSET, ns, name);
     if (fresh && stableStringify(fresh.status) !== stableStringify(status)) {
@@ -186,7 +188,12 @@ export class DaemonSetController {
     applyDefaults(POD, pod);
     try {
       this.store.create(POD, pod);
-      this.events.record(ds, { type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}`, component: 'daemonset-controller' });
+      this.events.record(ds, {
+        type: 'Normal',
+        reason: 'SuccessfulCreate',
+        message: `Created pod: ${pod.metadata.name}`,
+        component: 'daemonset-controller',
+      });
     } catch {
       // name collision: the next sync tries another suffix
     }
@@ -195,7 +202,12 @@ export class DaemonSetController {
   private deletePod(ds: any, pod: any): void {
     try {
       this.store.delete(POD, pod.metadata.namespace, pod.metadata.name);
-      this.events.record(ds, { type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted pod: ${pod.metadata.name}`, component: 'daemonset-controller' });
+      this.events.record(ds, {
+        type: 'Normal',
+        reason: 'SuccessfulDelete',
+        message: `Deleted pod: ${pod.metadata.name}`,
+        component: 'daemonset-controller',
+      });
     } catch {
       // gone already
     }

@@ -17,23 +17,29 @@ export function randomSuffix(n = 5): string {
 
 export function validateName(name: string, asLabel: boolean, field = 'metadata.name'): StatusCause[] {
   if (asLabel) {
-    if (name.length > 63) return [{ reason: 'FieldValueInvalid', field, message: `Invalid value: "${name}": must be no more than 63 characters` }];
+    if (name.length > 63)
+      return [{ reason: 'FieldValueInvalid', field, message: `Invalid value: "${name}": must be no more than 63 characters` }];
     if (!LABEL.test(name)) {
-      return [{
-        reason: 'FieldValueInvalid',
-        field,
-        message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
-      }];
+      return [
+        {
+          reason: 'FieldValueInvalid',
+          field,
+          message: `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+        },
+      ];
     }
     return [];
   }
-  if (name.length > 253) return [{ reason: 'FieldValueInvalid', field, message: `Invalid value: "${name}": must be no more than 253 characters` }];
+  if (name.length > 253)
+    return [{ reason: 'FieldValueInvalid', field, message: `Invalid value: "${name}": must be no more than 253 characters` }];
   if (!SUBDOMAIN.test(name)) {
-    return [{
-      reason: 'FieldValueInvalid',
-      field,
-      message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
-    }];
+    return [
+      {
+        reason: 'FieldValueInvalid',
+        field,
+        message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`,
+      },
+    ];
   }
   return [];
 }
@@ -55,7 +61,8 @@ function validatePodSpec(spec: any, path: string): StatusCause[] {
     if (!c?.name) causes.push({ reason: 'FieldValueRequired', field: `${path}.containers[${i}].name`, message: 'Required value' });
     else {
       causes.push(...validateName(c.name, true, `${path}.containers[${i}].name`));
-      if (seen.has(c.name)) causes.push({ reason: 'FieldValueDuplicate', field: `${path}.containers[${i}].name`, message: `Duplicate value: "${c.name}"` });
+      if (seen.has(c.name))
+        causes.push({ reason: 'FieldValueDuplicate', field: `${path}.containers[${i}].name`, message: `Duplicate value: "${c.name}"` });
       seen.add(c.name);
     }
     if (!c?.image) causes.push({ reason: 'FieldValueRequired', field: `${path}.containers[${i}].image`, message: 'Required value' });
@@ -67,22 +74,36 @@ function validatePodSpec(spec: any, path: string): StatusCause[] {
 export function validate(res: ResourceDef, obj: any): void {
   const name: string = obj?.metadata?.name ?? '';
   const causes: StatusCause[] = [];
-  if (!name) causes.push({ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' });
+  if (!name)
+    causes.push({ reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' });
   // Service names are DNS-1035 labels (strict.ts)
   else if (res.kind !== 'Service') causes.push(...validateName(name, !!res.nameIsLabel));
   if (res.namespaced && obj?.metadata?.namespace === '') {
     causes.push({ reason: 'FieldValueRequired', field: 'metadata.namespace', message: 'Required value' });
   }
   for (const [k, v] of Object.entries((obj?.metadata?.labels ?? {}) as Record<string, unknown>)) {
-    if (typeof v !== 'string') causes.push({ reason: 'FieldValueInvalid', field: `metadata.labels`, message: `Invalid value: ${JSON.stringify(v)}: label ${k} must be a string` });
+    if (typeof v !== 'string')
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: `metadata.labels`,
+        message: `Invalid value: ${JSON.stringify(v)}: label ${k} must be a string`,
+      });
     else if (v.length > 63 || (v !== '' && !/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(v))) {
-      causes.push({ reason: 'FieldValueInvalid', field: 'metadata.labels', message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'metadata.labels',
+        message: `Invalid value: "${v}": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
+      });
     }
   }
   if (res.kind === 'Deployment' || res.kind === 'ReplicaSet' || res.kind === 'StatefulSet' || res.kind === 'DaemonSet') {
     const spec = obj.spec ?? {};
     if (spec.replicas !== undefined && (typeof spec.replicas !== 'number' || spec.replicas < 0 || !Number.isInteger(spec.replicas))) {
-      causes.push({ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${JSON.stringify(spec.replicas)}: must be greater than or equal to 0` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'spec.replicas',
+        message: `Invalid value: ${JSON.stringify(spec.replicas)}: must be greater than or equal to 0`,
+      });
     }
     const sel = spec.selector;
     if (!sel || (Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0)) {
@@ -101,7 +122,12 @@ export function validate(res: ResourceDef, obj: any): void {
   causes.push(...strictCauses(res, obj));
   if (res.kind === 'ConfigMap') {
     for (const k of Object.keys(obj.data ?? {})) {
-      if (!/^[-._a-zA-Z0-9]+$/.test(k)) causes.push({ reason: 'FieldValueInvalid', field: 'data', message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')` });
+      if (!/^[-._a-zA-Z0-9]+$/.test(k))
+        causes.push({
+          reason: 'FieldValueInvalid',
+          field: 'data',
+          message: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+        });
     }
   }
   if (causes.length) throw invalidObject(res, name, causes);

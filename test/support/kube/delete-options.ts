@@ -25,13 +25,19 @@ export function parseDeleteOptions(q: URLSearchParams, raw: string): DeleteOptio
   let policy: string | undefined = q.get('propagationPolicy') ?? body?.propagationPolicy ?? undefined;
   if (policy === undefined && (q.get('orphanDependents') === 'true' || body?.orphanDependents === true)) policy = 'Orphan';
   if (policy !== undefined && !POLICIES.includes(policy)) {
-    throw new ApiError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`);
+    throw new ApiError(
+      422,
+      'Invalid',
+      `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`,
+    );
   }
   const pre = body?.preconditions;
   return {
     dryRun,
     ...(policy ? { propagationPolicy: policy as DeleteOptions['propagationPolicy'] } : {}),
-    ...(pre && (pre.uid !== undefined || pre.resourceVersion !== undefined) ? { preconditions: { uid: pre.uid ?? undefined, resourceVersion: pre.resourceVersion ?? undefined } } : {}),
+    ...(pre && (pre.uid !== undefined || pre.resourceVersion !== undefined)
+      ? { preconditions: { uid: pre.uid ?? undefined, resourceVersion: pre.resourceVersion ?? undefined } }
+      : {}),
   };
 }
 
@@ -39,7 +45,8 @@ export function parseDeleteOptions(q: URLSearchParams, raw: string): DeleteOptio
 export function checkPreconditions(res: ResourceDef, obj: any, pre: DeleteOptions['preconditions']): void {
   if (!pre) return;
   let msg: string | undefined;
-  if (pre.uid !== undefined && pre.uid !== obj.metadata.uid) msg = `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`;
+  if (pre.uid !== undefined && pre.uid !== obj.metadata.uid)
+    msg = `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`;
   else if (pre.resourceVersion !== undefined && pre.resourceVersion !== obj.metadata.resourceVersion) {
     msg = `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`;
   }

@@ -16,13 +16,15 @@ function budget(store: Store, pdb: any): { desired: number; healthy: number } {
   const healthy = pods.filter(podReady).length;
   let desired = 0;
   if (pdb.spec?.minAvailable !== undefined) desired = resolveIntOrPercent(pdb.spec.minAvailable, expected, true);
-  else if (pdb.spec?.maxUnavailable !== undefined) desired = Math.max(0, expected - resolveIntOrPercent(pdb.spec.maxUnavailable, expected, true));
+  else if (pdb.spec?.maxUnavailable !== undefined)
+    desired = Math.max(0, expected - resolveIntOrPercent(pdb.spec.maxUnavailable, expected, true));
   return { desired, healthy };
 }
 
 /** Evict `name` in `ns`; returns the Status the apiserver answers with (201). */
 export function evict(store: Store, ns: string, name: string, body: any, dryRun: boolean): object {
-  if (body?.kind !== undefined && body.kind !== 'Eviction') throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (Eviction)`);
+  if (body?.kind !== undefined && body.kind !== 'Eviction')
+    throw badRequest(`the kind in the data (${body.kind}) does not match the expected kind (Eviction)`);
   if (body?.metadata?.name !== undefined && body.metadata.name !== name) {
     throw badRequest(`name in URL does not match name in Eviction object`);
   }
@@ -36,7 +38,12 @@ export function evict(store: Store, ns: string, name: string, body: any, dryRun:
       const { desired, healthy } = budget(store, pdb);
       if (healthy - desired <= 0) {
         throw new ApiError(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
-          causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${pdb.metadata.name} needs ${desired} healthy pods and has ${healthy} currently` }],
+          causes: [
+            {
+              reason: 'DisruptionBudget',
+              message: `The disruption budget ${pdb.metadata.name} needs ${desired} healthy pods and has ${healthy} currently`,
+            },
+          ],
         });
       }
     }

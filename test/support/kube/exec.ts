@@ -33,10 +33,13 @@ export interface ExecCall {
 
 function refuse(socket: Duplex, code: number, reason: string, message: string): void {
   const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-  socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
-const frame = (channel: number, data: string | Buffer) => Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)]);
+const frame = (channel: number, data: string | Buffer) =>
+  Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)]);
 
 export class ExecEmulator {
   private readonly scripts = new Map<string, ExecScript>();
@@ -68,7 +71,12 @@ export class ExecEmulator {
     if (!m) return false;
     const [, namespace, name] = m as unknown as [string, string, string];
     if (this.isDenied(namespace, name)) {
-      refuse(socket, 403, 'Forbidden', `pods "${name}" is forbidden: User "emulator-user" cannot create resource "pods/exec" in API group "" in the namespace "${namespace}"`);
+      refuse(
+        socket,
+        403,
+        'Forbidden',
+        `pods "${name}" is forbidden: User "emulator-user" cannot create resource "pods/exec" in API group "" in the namespace "${namespace}"`,
+      );
       return true;
     }
     const pod = this.store.get(POD, namespace, name);
@@ -92,7 +100,9 @@ export class ExecEmulator {
       refuse(socket, 400, 'BadRequest', `unable to upgrade connection: container not found ("${container}")`);
       return true;
     }
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
     if (!PROTOCOLS.some((p) => offered.includes(p))) {
       refuse(socket, 400, 'BadRequest', 'unable to upgrade connection: no supported stream protocol was offered');
       return true;

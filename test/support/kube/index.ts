@@ -102,8 +102,13 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const controller = new Controller(store, { tickMs: opts.tickMs ?? 10, events: opts.events ?? 'all' });
   // eslint-disable-next-line prefer-const -- the exec emulator's callback reads it before it is assigned below
   let server: KubeServer;
-  const exec = new ExecEmulator(store, (namespace, name) => server.isDenied({ verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace, name }));
-  server = new KubeServer(store, { podLogs: (pod, q) => controller.kubelet.podLogs(pod, q), upgrade: (req, socket, head) => exec.upgrade(req, socket, head) });
+  const exec = new ExecEmulator(store, (namespace, name) =>
+    server.isDenied({ verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace, name }),
+  );
+  server = new KubeServer(store, {
+    podLogs: (pod, q) => controller.kubelet.podLogs(pod, q),
+    upgrade: (req, socket, head) => exec.upgrade(req, socket, head),
+  });
   const url = await server.listen(opts.port ?? 0);
   let nodeCount = 0;
 
@@ -142,16 +147,28 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
           ['PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'],
           ['Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'],
         ].map(([type, status, reason, message]) => ({
-          type, status, reason, message, lastHeartbeatTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          type,
+          status,
+          reason,
+          message,
+          lastHeartbeatTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
         })),
         addresses: [
           { type: 'InternalIP', address: `10.0.0.${n + 1}` },
           { type: 'Hostname', address: name },
         ],
         nodeInfo: {
-          architecture: 'amd64', operatingSystem: 'linux', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-emulated',
-          containerRuntimeVersion: 'containerd://1.7.18', kubeletVersion: 'v1.31.0', kubeProxyVersion: 'v1.31.0',
-          machineID: '', systemUUID: '', bootID: '',
+          architecture: 'amd64',
+          operatingSystem: 'linux',
+          osImage: 'Debian GNU/Linux 12 (bookworm)',
+          kernelVersion: '6.1.0-emulated',
+          containerRuntimeVersion: 'containerd://1.7.18',
+          kubeletVersion: 'v1.31.0',
+          kubeProxyVersion: 'v1.31.0',
+          machineID: '',
+          systemUUID: '',
+          bootID: '',
         },
       },
     };
@@ -237,7 +254,10 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
             finish(() => reject(err instanceof Error ? err : new Error(String(err))));
           }
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`kube emulator: timed out after ${timeoutMs}ms waiting for ${what}`))), timeoutMs);
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`kube emulator: timed out after ${timeoutMs}ms waiting for ${what}`))),
+          timeoutMs,
+        );
         unsubscribe = store.onChange(() => {
           if (!pending) {
             pending = true;

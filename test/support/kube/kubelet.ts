@@ -84,7 +84,12 @@ export function fullImageRef(image: string): string {
 const DEFAULT_LINES: Record<PodBehavior['kind'], string[]> = {
   ready: ['starting app on :8080', 'connected to backing services', 'listening on :8080', 'ready to serve requests'],
   slowReady: ['starting app on :8080', 'warming caches', 'listening on :8080', 'ready to serve requests'],
-  crashLoop: ['starting app on :8080', 'loading configuration from /etc/app/config.yaml', 'fatal: required setting DATABASE_URL is not set', 'exiting with status 1'],
+  crashLoop: [
+    'starting app on :8080',
+    'loading configuration from /etc/app/config.yaml',
+    'fatal: required setting DATABASE_URL is not set',
+    'exiting with status 1',
+  ],
   oomKilled: ['starting app on :8080', 'loading dataset into memory', 'allocated 256Mi for cache', 'allocated 512Mi for cache'],
   imagePullFailure: [],
 };
@@ -150,7 +155,12 @@ export class Kubelet {
         this.clock.after(0, () => {
           for (const c of running) {
             this.events.record(lastPod, {
-              type: 'Normal', reason: 'Killing', message: `Stopping container ${c.name}`, component: 'kubelet', host: run.node, fieldPath: `spec.containers{${c.name}}`,
+              type: 'Normal',
+              reason: 'Killing',
+              message: `Stopping container ${c.name}`,
+              component: 'kubelet',
+              host: run.node,
+              fieldPath: `spec.containers{${c.name}}`,
             });
           }
         });
@@ -228,7 +238,14 @@ export class Kubelet {
   private event(run: PodRun, c: ContainerRun | undefined, type: 'Normal' | 'Warning', reason: string, message: string): void {
     const pod = this.pod(run);
     if (!pod) return;
-    this.events.record(pod, { type, reason, message, component: 'kubelet', host: run.node, ...(c ? { fieldPath: `spec.containers{${c.name}}` } : {}) });
+    this.events.record(pod, {
+      type,
+      reason,
+      message,
+      component: 'kubelet',
+      host: run.node,
+      ...(c ? { fieldPath: `spec.containers{${c.name}}` } : {}),
+    });
   }
 
   private freshLines(b: PodBehavior): LogLine[] {
@@ -250,7 +267,13 @@ export class Kubelet {
     if (spec?.imagePullPolicy === 'Always' || c.restartCount === 0) {
       if (spec?.imagePullPolicy === 'Always') {
         this.event(run, c, 'Normal', 'Pulling', `Pulling image "${c.image}"`);
-        this.event(run, c, 'Normal', 'Pulled', `Successfully pulled image "${c.image}" in 812ms (812ms including waiting). Image size: 52428800 bytes.`);
+        this.event(
+          run,
+          c,
+          'Normal',
+          'Pulled',
+          `Successfully pulled image "${c.image}" in 812ms (812ms including waiting). Image size: 52428800 bytes.`,
+        );
       } else {
         this.event(run, c, 'Normal', 'Pulled', `Container image "${c.image}" already present on machine`);
       }
@@ -260,7 +283,9 @@ export class Kubelet {
 
   private pullFailure(run: PodRun, c: ContainerRun, b: Extract<PodBehavior, { kind: 'imagePullFailure' }>): void {
     const ref = fullImageRef(c.image);
-    const detail = b.message ?? `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`;
+    const detail =
+      b.message ??
+      `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`;
     const msg = `Failed to pull image "${c.image}": ${detail}`;
     this.event(run, c, 'Normal', 'Pulling', `Pulling image "${c.image}"`);
     this.event(run, c, 'Warning', 'Failed', msg);
@@ -295,7 +320,7 @@ export class Kubelet {
     this.event(run, c, 'Normal', 'Started', `Started container ${c.name}`);
     switch (b.kind) {
       case 'ready': {
-        const after = c.restartCount === 0 ? b.readyAfterMs ?? 30 : this.tick;
+        const after = c.restartCount === 0 ? (b.readyAfterMs ?? 30) : this.tick;
         c.timer = this.clock.after(after, () => this.becomeReady(run, c));
         break;
       }
@@ -357,7 +382,10 @@ export class Kubelet {
       c.lastState = { terminated };
       c.restartCount += 1;
       c.state = {
-        waiting: { reason: 'CrashLoopBackOff', message: `back-off ${goDuration(seconds)} restarting failed container=${c.name} pod=${run.name}_${run.ns}(${run.uid})` },
+        waiting: {
+          reason: 'CrashLoopBackOff',
+          message: `back-off ${goDuration(seconds)} restarting failed container=${c.name} pod=${run.name}_${run.ns}(${run.uid})`,
+        },
       };
       this.event(run, c, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${run.name}_${run.ns}(${run.uid})`);
       this.flush(run);
@@ -411,7 +439,11 @@ export class Kubelet {
     let cname = q.get('container') ?? '';
     if (!cname) {
       if (names.length !== 1) {
-        throw new ApiError(400, 'BadRequest', `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]${initNames.length ? ` or one of the init containers: [${initNames.join(' ')}]` : ''}`);
+        throw new ApiError(
+          400,
+          'BadRequest',
+          `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]${initNames.length ? ` or one of the init containers: [${initNames.join(' ')}]` : ''}`,
+        );
       }
       cname = names[0]!;
     }
@@ -441,7 +473,8 @@ export class Kubelet {
       const extra = this.extraLogs.get(`${ns}/${name}/${cname}`) ?? this.extraLogs.get(`${ns}/${name}/`);
       if (previous) {
         const cs = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === cname);
-        if (!cs?.lastState?.terminated) throw new ApiError(400, 'BadRequest', `previous terminated container "${cname}" in pod "${name}" not found`);
+        if (!cs?.lastState?.terminated)
+          throw new ApiError(400, 'BadRequest', `previous terminated container "${cname}" in pod "${name}" not found`);
       }
       const img = (pod.spec.containers ?? []).find((x: any) => x.name === cname)?.image ?? '';
       lines = [...this.freshLines(this.opts.behaviorFor(img)), ...(extra ?? [])];

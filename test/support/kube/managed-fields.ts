@@ -61,7 +61,18 @@ function itemMatches(item: any, key: Record<string, unknown>): boolean {
   return isObj(item) && Object.entries(key).every(([k, v]) => (item[k] ?? KEY_DEFAULTS[k]) === v);
 }
 
-const META_SKIP = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields', 'selfLink']);
+const META_SKIP = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'managedFields',
+  'selfLink',
+]);
 
 /** Paths (SEP-joined fieldsV1 elements) of every field set in `obj`. `part` limits to the main resource or status. */
 export function fieldPaths(obj: any, part: 'main' | 'status' | 'all' = 'all'): Set<string> {
@@ -208,7 +219,15 @@ function sameOwner(m: any, manager: string, operation: string, subresource: stri
 }
 
 function entry(manager: string, operation: 'Apply' | 'Update', apiVersion: string, paths: Set<string>, subresource?: string): ManagedEntry {
-  return { manager, operation, apiVersion, time: nowTime(), fieldsType: 'FieldsV1', fieldsV1: treeOf(paths), ...(subresource ? { subresource } : {}) };
+  return {
+    manager,
+    operation,
+    apiVersion,
+    time: nowTime(),
+    fieldsType: 'FieldsV1',
+    fieldsV1: treeOf(paths),
+    ...(subresource ? { subresource } : {}),
+  };
 }
 
 function partFor(res: ResourceDef, subresource: string | undefined): 'main' | 'status' | 'all' {
@@ -217,7 +236,14 @@ function partFor(res: ResourceDef, subresource: string | undefined): 'main' | 's
 }
 
 /** managedFields after an Update by `manager` that turned `prev` (undefined on create) into `next`. */
-export function trackUpdate(res: ResourceDef, prev: any, next: any, manager: string, subresource?: string, apiVersion = res.apiVersion): ManagedEntry[] {
+export function trackUpdate(
+  res: ResourceDef,
+  prev: any,
+  next: any,
+  manager: string,
+  subresource?: string,
+  apiVersion = res.apiVersion,
+): ManagedEntry[] {
   const part = partFor(res, subresource);
   const before = prev ? fieldPaths(prev, part) : new Set<string>();
   const after = fieldPaths(next, part);
@@ -248,9 +274,14 @@ function printManager(m: ManagedEntry): string {
 }
 
 function conflictError(conflicts: Array<{ m: ManagedEntry; path: string }>): ApiError {
-  const causes = conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${printManager(c.m)}`, field: printPath(c.path) }));
+  const causes = conflicts.map((c) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${printManager(c.m)}`,
+    field: printPath(c.path),
+  }));
   let message: string;
-  if (conflicts.length === 1) message = `Apply failed with 1 conflict: conflict with ${printManager(conflicts[0]!.m)}: ${printPath(conflicts[0]!.path)}`;
+  if (conflicts.length === 1)
+    message = `Apply failed with 1 conflict: conflict with ${printManager(conflicts[0]!.m)}: ${printPath(conflicts[0]!.path)}`;
   else {
     const byManager = new Map<string, string[]>();
     for (const c of conflicts) byManager.set(printManager(c.m), [...(byManager.get(printManager(c.m)) ?? []), printPath(c.path)]);
@@ -312,7 +343,10 @@ export function trackApply(
   const keep = [...ownedByOthers, ...want];
   const drop = [...former].filter((p) => !want.has(p) && !ownedByOthers.has(p));
   // a list item nobody owns anything under goes as a whole; other fields one by one
-  const items = drop.filter((p) => p.endsWith(SELF)).map((p) => p.slice(0, -SELF.length)).filter((prefix) => !keep.some((q) => q.startsWith(prefix)));
+  const items = drop
+    .filter((p) => p.endsWith(SELF))
+    .map((p) => p.slice(0, -SELF.length))
+    .filter((prefix) => !keep.some((q) => q.startsWith(prefix)));
   for (const p of drop) {
     if (p.endsWith(SELF) || items.some((prefix) => p.startsWith(prefix))) continue;
     removeAt(base, p);

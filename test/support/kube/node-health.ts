@@ -17,14 +17,34 @@ export function setNodeReady(kube: KubeEmulator, name: string, ready: boolean): 
   const at = now();
   node.status.conditions = (node.status.conditions ?? []).map((c: any) => {
     if (ready) {
-      if (c.type === 'Ready') return { ...c, status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: at, lastTransitionTime: c.status === 'True' ? c.lastTransitionTime : at };
+      if (c.type === 'Ready')
+        return {
+          ...c,
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'kubelet is posting ready status',
+          lastHeartbeatTime: at,
+          lastTransitionTime: c.status === 'True' ? c.lastTransitionTime : at,
+        };
       return { ...c, status: 'False', lastHeartbeatTime: at, lastTransitionTime: c.status === 'False' ? c.lastTransitionTime : at };
     }
     // Every condition goes Unknown: nobody reports them any more.
-    return { ...c, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: c.status === 'Unknown' ? c.lastTransitionTime : at };
+    return {
+      ...c,
+      status: 'Unknown',
+      reason: 'NodeStatusUnknown',
+      message: 'Kubelet stopped posting node status.',
+      lastTransitionTime: c.status === 'Unknown' ? c.lastTransitionTime : at,
+    };
   });
   const others = (node.spec.taints ?? []).filter((t: any) => t.key !== UNREACHABLE_TAINT);
-  const taints = ready ? others : [...others, { key: UNREACHABLE_TAINT, effect: 'NoSchedule', timeAdded: at }, { key: UNREACHABLE_TAINT, effect: 'NoExecute', timeAdded: at }];
+  const taints = ready
+    ? others
+    : [
+        ...others,
+        { key: UNREACHABLE_TAINT, effect: 'NoSchedule', timeAdded: at },
+        { key: UNREACHABLE_TAINT, effect: 'NoExecute', timeAdded: at },
+      ];
   if (taints.length) node.spec.taints = taints;
   else delete node.spec.taints;
   return kube.update(node);

@@ -21,7 +21,9 @@ function gvDoc(apiVersion: string): object {
   const paths: Record<string, object> = {};
   for (const r of RESOURCES.filter((x: ResourceDef) => x.apiVersion === apiVersion && !x.virtual)) {
     const gvk = { group: r.group, version: r.version, kind: r.kind };
-    const item = r.namespaced ? `/${gvPath(apiVersion)}/namespaces/{namespace}/${r.plural}/{name}` : `/${gvPath(apiVersion)}/${r.plural}/{name}`;
+    const item = r.namespaced
+      ? `/${gvPath(apiVersion)}/namespaces/{namespace}/${r.plural}/{name}`
+      : `/${gvPath(apiVersion)}/${r.plural}/{name}`;
     paths[item] = {
       patch: {
         description: `partially update the specified ${r.kind}`,

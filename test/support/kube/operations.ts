@@ -56,7 +56,13 @@ function baseManaged(prev: any, sent: unknown): any {
   return { ...prev, metadata: { ...prev.metadata, managedFields: sent } };
 }
 
-export function createObject(store: Store, res: ResourceDef, body: any, ns: string | undefined, opts: WriteOptions & { applied?: ManagedEntry[] } = {}): any {
+export function createObject(
+  store: Store,
+  res: ResourceDef,
+  body: any,
+  ns: string | undefined,
+  opts: WriteOptions & { applied?: ManagedEntry[] } = {},
+): any {
   checkTypeMeta(res, body);
   const obj = opts.fromClient ? body : structuredClone(body);
   checkBodyNamespace(res, obj, ns ?? obj.metadata?.namespace);
@@ -106,7 +112,8 @@ export function replaceObject(
   if (!prev) throw notFound(res, name);
   let next = obj;
   if (opts.fromClient && res.hasStatus) {
-    if (opts.subresource === 'status') next = { ...prev, metadata: { ...prev.metadata, resourceVersion: obj.metadata.resourceVersion }, status: obj.status };
+    if (opts.subresource === 'status')
+      next = { ...prev, metadata: { ...prev.metadata, resourceVersion: obj.metadata.resourceVersion }, status: obj.status };
     else next = { ...obj, status: prev.status };
   }
   const sentManaged = obj.metadata.managedFields;
@@ -121,7 +128,8 @@ export function replaceObject(
   applyDefaults(res, next);
   validate(res, next);
   if (opts.fromClient) checkUpdate(res, prev, next);
-  if (opts.fieldManager) next.metadata.managedFields = trackUpdate(res, baseManaged(prev, sentManaged), next, opts.fieldManager, opts.subresource);
+  if (opts.fieldManager)
+    next.metadata.managedFields = trackUpdate(res, baseManaged(prev, sentManaged), next, opts.fieldManager, opts.subresource);
   if (opts.dryRun) return dryRunUpdate(res, prev, next);
   return store.update(res, next);
 }
@@ -148,7 +156,13 @@ export function deleteObject(
   return deleted;
 }
 
-export const PATCH_ACCEPTED = [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.strategic, PATCH_TYPES.apply, 'application/apply-patch+cbor'];
+export const PATCH_ACCEPTED = [
+  PATCH_TYPES.json,
+  PATCH_TYPES.merge,
+  PATCH_TYPES.strategic,
+  PATCH_TYPES.apply,
+  'application/apply-patch+cbor',
+];
 
 function parsePatchBody(contentType: string, raw: string): any {
   try {
@@ -211,7 +225,10 @@ export function patchObject(
       if (opts.subresource) throw notFound(res, name);
       const { managedFields } = trackApply(res, { metadata: {} }, applied, opts.fieldManager!, true, opts.subresource);
       checkDecodes(res, applied, { raw: patch, json: false });
-      return [createObject(store, res, structuredClone(applied), ns, { fromClient: true, dryRun: opts.dryRun, applied: managedFields }), true];
+      return [
+        createObject(store, res, structuredClone(applied), ns, { fromClient: true, dryRun: opts.dryRun, applied: managedFields }),
+        true,
+      ];
     }
     const { base, managedFields } = trackApply(res, prev, applied, opts.fieldManager!, opts.force === true, opts.subresource);
     const { resourceVersion: appliedRv, ...appliedMeta } = applied.metadata;
@@ -226,13 +243,15 @@ export function patchObject(
   if (contentType === PATCH_TYPES.json) next = jsonPatch(prev, patch);
   else {
     if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
-      throw badRequest(`json: cannot unmarshal ${Array.isArray(patch) ? 'array' : typeof patch} into Go value of type map[string]interface {}`);
+      throw badRequest(
+        `json: cannot unmarshal ${Array.isArray(patch) ? 'array' : typeof patch} into Go value of type map[string]interface {}`,
+      );
     }
     next = contentType === PATCH_TYPES.merge ? mergePatch(prev, patch) : strategicMerge(prev, patch);
   }
   if (next === null || typeof next !== 'object') throw badRequest('patch produced an invalid object');
   // a patch without resourceVersion is unconditional; one with it is checked against the stored object
-  const patchRv = (patch)?.metadata?.resourceVersion;
+  const patchRv = patch?.metadata?.resourceVersion;
   next.metadata = { ...(next.metadata ?? {}) };
   next.metadata.resourceVersion = contentType !== PATCH_TYPES.json && patchRv !== undefined ? patchRv : prev.metadata.resourceVersion;
   if (next.metadata.name !== name) throw invalidNameChange(res, name);
@@ -258,7 +277,12 @@ function finishPatch(
   if (opts.decode) checkDecodes(res, next, opts.decode);
   let obj = next;
   if (res.hasStatus) {
-    if (opts.subresource === 'status') obj = { ...prev, metadata: { ...prev.metadata, resourceVersion: next.metadata.resourceVersion, managedFields: next.metadata.managedFields }, status: next.status };
+    if (opts.subresource === 'status')
+      obj = {
+        ...prev,
+        metadata: { ...prev.metadata, resourceVersion: next.metadata.resourceVersion, managedFields: next.metadata.managedFields },
+        status: next.status,
+      };
     else obj = { ...next, status: prev.status };
   }
   obj.metadata.uid = prev.metadata.uid;
@@ -268,7 +292,8 @@ function finishPatch(
   applyDefaults(res, obj);
   validate(res, obj);
   checkUpdate(res, prev, obj);
-  if (opts.track) obj.metadata.managedFields = trackUpdate(res, baseManaged(prev, next.metadata.managedFields), obj, opts.track, opts.subresource);
+  if (opts.track)
+    obj.metadata.managedFields = trackUpdate(res, baseManaged(prev, next.metadata.managedFields), obj, opts.track, opts.subresource);
   if (opts.dryRun) return dryRunUpdate(res, prev, obj);
   return store.update(res, obj);
 }
@@ -277,7 +302,17 @@ function finishPatch(
 function dryRunUpdate(res: ResourceDef, prev: any, next: any): any {
   const rv = next.metadata.resourceVersion;
   if (rv !== undefined && rv !== '' && rv !== prev.metadata.resourceVersion) throw conflict(res, prev.metadata.name);
-  const out = { ...next, apiVersion: res.apiVersion, kind: res.kind, metadata: { ...next.metadata, uid: prev.metadata.uid, creationTimestamp: prev.metadata.creationTimestamp, resourceVersion: prev.metadata.resourceVersion } };
+  const out = {
+    ...next,
+    apiVersion: res.apiVersion,
+    kind: res.kind,
+    metadata: {
+      ...next.metadata,
+      uid: prev.metadata.uid,
+      creationTimestamp: prev.metadata.creationTimestamp,
+      resourceVersion: prev.metadata.resourceVersion,
+    },
+  };
   if (res.generation) {
     const g = prev.metadata.generation ?? 1;
     out.metadata.generation = stableStringify(prev.spec) === stableStringify(next.spec) ? g : g + 1;

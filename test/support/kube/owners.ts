@@ -11,7 +11,14 @@ export function controllerOf(obj: any): any | undefined {
 }
 
 export function controllerRef(owner: any): any {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** Objects of `res` whose controller is `owner`. */

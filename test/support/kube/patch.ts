@@ -13,7 +13,7 @@ function isObj(v: unknown): v is Record<string, any> {
 }
 
 function clone<T>(v: T): T {
-  return v === undefined ? v : (structuredClone(v));
+  return v === undefined ? v : structuredClone(v);
 }
 
 /** RFC 7386 */
@@ -78,7 +78,7 @@ export function strategicMerge(target: any, patch: any): any {
     if (k.startsWith('$setElementOrder/')) continue;
     if (k.startsWith('$deleteFromPrimitiveList/')) {
       const f = k.slice('$deleteFromPrimitiveList/'.length);
-      if (Array.isArray(out[f]) && Array.isArray(v)) out[f] = (out[f]).filter((x) => !v.includes(x));
+      if (Array.isArray(out[f]) && Array.isArray(v)) out[f] = out[f].filter((x) => !v.includes(x));
       continue;
     }
     if (v === null) {
@@ -179,7 +179,11 @@ function deepEqual(a: any, b: any): boolean {
 function sortKeys(v: any): any {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (!isObj(v)) return v;
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]));
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys(v[k])]),
+  );
 }
 
 export function jsonPatch(target: any, ops: unknown): any {
@@ -197,7 +201,8 @@ export function jsonPatch(target: any, ops: unknown): any {
       const { parent, key } = resolveParent(doc, p, opName, raw);
       if (Array.isArray(parent)) {
         const i = Number(key);
-        if (!Number.isInteger(i) || i < 0 || i >= parent.length) throw unprocessable(`${opName} operation does not apply: doc is missing path: "${raw}": missing value`);
+        if (!Number.isInteger(i) || i < 0 || i >= parent.length)
+          throw unprocessable(`${opName} operation does not apply: doc is missing path: "${raw}": missing value`);
         return parent.splice(i, 1)[0];
       }
       if (!(key in parent)) throw unprocessable(`${opName} operation does not apply: doc is missing path: "${raw}": missing value`);

@@ -25,7 +25,11 @@ export function milliCpu(q: string | number | undefined | null): number {
 }
 
 export function formatMemory(bytes: number): string {
-  for (const [s, f] of [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
+  for (const [s, f] of [
+    ['Gi', 2 ** 30],
+    ['Mi', 2 ** 20],
+    ['Ki', 2 ** 10],
+  ] as const) {
     if (bytes % f === 0 && bytes >= f) return `${bytes / f}${s}`;
   }
   return String(bytes);

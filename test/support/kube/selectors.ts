@@ -29,7 +29,10 @@ export function parseLabelSelector(text: string): Requirement[] {
     if (!p) continue;
     let m: RegExpMatchArray | null;
     if ((m = p.match(/^([^\s!=(),]+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
-      const values = m[3]!.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const values = m[3]!
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       reqs.push({ op: m[2] as 'in' | 'notin', key: m[1]!, values });
     } else if ((m = p.match(/^([^\s!=(),]+)\s*!=\s*([^\s!=(),]*)$/))) {
       reqs.push({ op: 'neq', key: m[1]!, value: m[2]! });
@@ -148,7 +151,10 @@ export function matchFields(reqs: FieldRequirement[], obj: any): boolean {
 }
 
 /** One predicate for the labelSelector/fieldSelector query parameters (undefined = match all). */
-export function makeObjectFilter(labelSelector: string | null | undefined, fieldSelector: string | null | undefined): ((obj: any) => boolean) | undefined {
+export function makeObjectFilter(
+  labelSelector: string | null | undefined,
+  fieldSelector: string | null | undefined,
+): ((obj: any) => boolean) | undefined {
   const lreqs = labelSelector ? parseLabelSelector(labelSelector) : [];
   const freqs = fieldSelector ? parseFieldSelector(fieldSelector) : [];
   if (lreqs.length === 0 && freqs.length === 0) return undefined;

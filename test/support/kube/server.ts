@@ -154,7 +154,11 @@ export class KubeServer {
       return;
     }
     console.error('kube emulator: internal error', err);
-    this.send(res, 500, new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? String(err)}`).toStatus());
+    this.send(
+      res,
+      500,
+      new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? String(err)}`).toStatus(),
+    );
   }
 
   private readBody(req: http.IncomingMessage): Promise<string> {
@@ -174,7 +178,9 @@ export class KubeServer {
     try {
       return ct === 'application/yaml' ? parseYaml(raw) : JSON.parse(raw);
     } catch (err) {
-      throw badRequest(`the object provided is unrecognized (must be of type ${ct}): couldn't get version/kind; json parse error: ${(err as Error).message}`);
+      throw badRequest(
+        `the object provided is unrecognized (must be of type ${ct}): couldn't get version/kind; json parse error: ${(err as Error).message}`,
+      );
     }
   }
 
@@ -193,8 +199,15 @@ export class KubeServer {
       switch (path) {
         case '/version':
           return this.send(res, 200, {
-            major: '1', minor: '31', gitVersion: 'v1.31.0-emulator', gitCommit: '0000000000000000000000000000000000000000',
-            gitTreeState: 'clean', buildDate: '2024-08-13T00:00:00Z', goVersion: 'go1.22.5', compiler: 'gc', platform: 'linux/amd64',
+            major: '1',
+            minor: '31',
+            gitVersion: 'v1.31.0-emulator',
+            gitCommit: '0000000000000000000000000000000000000000',
+            gitTreeState: 'clean',
+            buildDate: '2024-08-13T00:00:00Z',
+            goVersion: 'go1.22.5',
+            compiler: 'gc',
+            platform: 'linux/amd64',
           });
         case '/healthz':
         case '/livez':
@@ -254,7 +267,8 @@ export class KubeServer {
     }
     const r = resourceByPath(apiVersion, plural);
     if (!r || (ns !== undefined && !r.namespaced)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    if (sub !== undefined && !r.subresources.includes(sub)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (sub !== undefined && !r.subresources.includes(sub))
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const watching = forceWatch || (method === 'GET' && (q.get('watch') === 'true' || q.get('watch') === '1'));
 
     // verb for access checks
@@ -296,7 +310,11 @@ export class KubeServer {
     const warnings: string[] = [];
     // the apiserver's Warning headers (kubectl prints them as "Warning: ...")
     const warn = (): void => {
-      if (warnings.length) res.setHeader('Warning', warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+      if (warnings.length)
+        res.setHeader(
+          'Warning',
+          warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        );
     };
     switch (method) {
       case 'GET': {
@@ -312,28 +330,58 @@ export class KubeServer {
         return this.send(res, 200, obj);
       }
       case 'POST': {
-        if (sub === 'eviction' && name !== undefined && ns !== undefined) return this.send(res, 201, evict(this.store, ns, name, this.parseBody(contentType, raw), dryRun));
+        if (sub === 'eviction' && name !== undefined && ns !== undefined)
+          return this.send(res, 201, evict(this.store, ns, name, this.parseBody(contentType, raw), dryRun));
         if (name !== undefined) throw methodNotAllowed();
         const body = this.parseBody(contentType, raw);
-        const created = createObject(this.store, r, body, ns, { fromClient: true, dryRun, fieldManager: manager, fieldValidation, warnings });
+        const created = createObject(this.store, r, body, ns, {
+          fromClient: true,
+          dryRun,
+          fieldManager: manager,
+          fieldValidation,
+          warnings,
+        });
         warn();
         return this.send(res, 201, created);
       }
       case 'PUT': {
         if (name === undefined) throw methodNotAllowed();
         const body = this.parseBody(contentType, raw);
-        if (sub === 'scale') return this.send(res, 200, toScale(setScale(this.store, r, ns, name, body?.spec?.replicas, body?.metadata?.resourceVersion, dryRun, manager)));
-        const updated = replaceObject(this.store, r, ns, name, body, { fromClient: true, dryRun, fieldManager: manager, subresource: sub, fieldValidation, warnings });
+        if (sub === 'scale')
+          return this.send(
+            res,
+            200,
+            toScale(setScale(this.store, r, ns, name, body?.spec?.replicas, body?.metadata?.resourceVersion, dryRun, manager)),
+          );
+        const updated = replaceObject(this.store, r, ns, name, body, {
+          fromClient: true,
+          dryRun,
+          fieldManager: manager,
+          subresource: sub,
+          fieldValidation,
+          warnings,
+        });
         warn();
         return this.send(res, 200, updated);
       }
       case 'PATCH': {
         if (name === undefined) throw methodNotAllowed();
         const force = q.has('force') ? q.get('force') === 'true' : undefined;
-        if (sub === 'scale') return this.send(res, 200, toScale(patchScale(this.store, r, ns, name, contentType ?? '', raw, { force, fieldManager, manager, dryRun })));
+        if (sub === 'scale')
+          return this.send(
+            res,
+            200,
+            toScale(patchScale(this.store, r, ns, name, contentType ?? '', raw, { force, fieldManager, manager, dryRun })),
+          );
         const isApply = (contentType ?? '').split(';')[0]!.trim().toLowerCase() === PATCH_TYPES.apply;
         const [obj, created] = patchObject(this.store, r, ns, name, contentType ?? '', raw, {
-          fromClient: true, dryRun, fieldManager: isApply ? fieldManager : manager, force, subresource: sub, fieldValidation, warnings,
+          fromClient: true,
+          dryRun,
+          fieldManager: isApply ? fieldManager : manager,
+          force,
+          subresource: sub,
+          fieldValidation,
+          warnings,
         });
         warn();
         return this.send(res, created ? 201 : 200, obj);
@@ -344,11 +392,17 @@ export class KubeServer {
           const filter = makeObjectFilter(q.get('labelSelector'), q.get('fieldSelector'));
           const items = this.store.list(r, ns).filter((o) => !filter || filter(o));
           for (const o of items) deleteObject(this.store, r, o.metadata.namespace, o.metadata.name, options);
-          return this.send(res, 200, { kind: r.listKind, apiVersion: r.apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) }, items });
+          return this.send(res, 200, {
+            kind: r.listKind,
+            apiVersion: r.apiVersion,
+            metadata: { resourceVersion: String(this.store.resourceVersion) },
+            items,
+          });
         }
         const deleted = deleteObject(this.store, r, ns, name, options);
         if (r.kind === 'Pod' || r.kind === 'Namespace') {
-          if (r.kind === 'Namespace') return this.send(res, 200, { ...deleted, status: { ...(deleted.status ?? {}), phase: 'Terminating' } });
+          if (r.kind === 'Namespace')
+            return this.send(res, 200, { ...deleted, status: { ...(deleted.status ?? {}), phase: 'Terminating' } });
           return this.send(res, 200, deleted);
         }
         return this.send(res, 200, successStatus(r, name, deleted.metadata?.uid));
@@ -374,7 +428,9 @@ export class KubeServer {
       apiVersion: 'authorization.k8s.io/v1',
       metadata: { creationTimestamp: null },
       spec: body?.spec ?? {},
-      status: allowed ? { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "emulator" of ClusterRole "cluster-admin" to User "${USER}"` } : { allowed: false },
+      status: allowed
+        ? { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "emulator" of ClusterRole "cluster-admin" to User "${USER}"` }
+        : { allowed: false },
     });
   }
 
@@ -416,7 +472,14 @@ export class KubeServer {
 
   // ------------------------------------------------------------------ watch
 
-  private watch(req: http.IncomingMessage, res: http.ServerResponse, r: ResourceDef, ns: string | undefined, name: string | undefined, q: URLSearchParams): void {
+  private watch(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    r: ResourceDef,
+    ns: string | undefined,
+    name: string | undefined,
+    q: URLSearchParams,
+  ): void {
     let fieldSelector = q.get('fieldSelector') ?? '';
     if (name !== undefined) fieldSelector = fieldSelector ? `${fieldSelector},metadata.name=${name}` : `metadata.name=${name}`;
     const filter = makeObjectFilter(q.get('labelSelector'), fieldSelector);
@@ -525,7 +588,10 @@ export class KubeServer {
 
 /** The apiserver's prefixFromUserAgent: the User-Agent up to the first '/', printable characters, at most 128. */
 function managerFromUserAgent(ua: string | undefined): string {
-  return [...(ua ?? '').split('/')[0]!].filter((c) => c >= ' ' && c !== '\u007f').join('').slice(0, 128);
+  return [...(ua ?? '').split('/')[0]!]
+    .filter((c) => c >= ' ' && c !== '\u007f')
+    .join('')
+    .slice(0, 128);
 }
 
 function keyOf(o: any): string {

@@ -43,7 +43,7 @@ export class StatefulSetController {
     const replicas: number = set.spec?.replicas ?? 1;
     const parallel = set.spec?.podManagementPolicy === 'Parallel';
     const strategy = set.spec?.updateStrategy ?? {};
-    const partition: number = strategy.type === 'OnDelete' ? 0 : strategy.rollingUpdate?.partition ?? 0;
+    const partition: number = strategy.type === 'OnDelete' ? 0 : (strategy.rollingUpdate?.partition ?? 0);
 
     const byOrdinal = new Map<number, any>();
     for (const p of controlled(this.store, POD, set)) {
@@ -153,7 +153,12 @@ export class StatefulSetController {
       applyDefaults(PVC, claim);
       claim.status.phase = 'Bound';
       this.store.create(PVC, claim);
-      this.events.record(set, { type: 'Normal', reason: 'SuccessfulCreate', message: `create Claim ${name} Pod ${set.metadata.name}-${ord} in StatefulSet ${set.metadata.name} success`, component: 'statefulset-controller' });
+      this.events.record(set, {
+        type: 'Normal',
+        reason: 'SuccessfulCreate',
+        message: `create Claim ${name} Pod ${set.metadata.name}-${ord} in StatefulSet ${set.metadata.name} success`,
+        component: 'statefulset-controller',
+      });
     }
   }
 
@@ -193,7 +198,12 @@ export class StatefulSetController {
     applyDefaults(POD, pod);
     try {
       this.store.create(POD, pod);
-      this.events.record(set, { type: 'Normal', reason: 'SuccessfulCreate', message: `create Pod ${podName} in StatefulSet ${set.metadata.name} successful`, component: 'statefulset-controller' });
+      this.events.record(set, {
+        type: 'Normal',
+        reason: 'SuccessfulCreate',
+        message: `create Pod ${podName} in StatefulSet ${set.metadata.name} successful`,
+        component: 'statefulset-controller',
+      });
     } catch {
       // a pod of that name still exists (another owner): the real controller reports and retries
     }
@@ -202,7 +212,12 @@ export class StatefulSetController {
   private deletePod(set: any, pod: any): void {
     try {
       this.store.delete(POD, pod.metadata.namespace, pod.metadata.name);
-      this.events.record(set, { type: 'Normal', reason: 'SuccessfulDelete', message: `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`, component: 'statefulset-controller' });
+      this.events.record(set, {
+        type: 'Normal',
+        reason: 'SuccessfulDelete',
+        message: `delete Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} successful`,
+        component: 'statefulset-controller',
+      });
     } catch {
       // gone already
     }

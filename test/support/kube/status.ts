@@ -72,7 +72,14 @@ export function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
 }
 
-export function forbidden(r: { plural: string; group: string }, name: string | undefined, user: string, verb: string, resource: string, namespace: string | undefined): ApiError {
+export function forbidden(
+  r: { plural: string; group: string },
+  name: string | undefined,
+  user: string,
+  verb: string,
+  resource: string,
+  namespace: string | undefined,
+): ApiError {
   const subject = name ? `${r.group ? `${r.plural}.${r.group}` : r.plural} "${name}"` : r.group ? `${r.plural}.${r.group}` : r.plural;
   const scope = namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope';
   return new ApiError(

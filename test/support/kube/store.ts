@@ -29,7 +29,9 @@ export function stableStringify(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
   if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : stableStringify(x))).join(',')}]`;
   // null and absent are the same to the apiserver's Go structs (e.g. template metadata.creationTimestamp: null)
-  const keys = Object.keys(v).filter((k) => (v as any)[k] !== undefined && (v as any)[k] !== null).sort();
+  const keys = Object.keys(v)
+    .filter((k) => (v as any)[k] !== undefined && (v as any)[k] !== null)
+    .sort();
   return `{${keys.map((k) => `${JSON.stringify(k)}:${stableStringify((v as any)[k])}`).join(',')}}`;
 }
 
@@ -70,7 +72,10 @@ export class Store {
   }
 
   get(res: ResourceDef, ns: string | undefined, name: string): any | undefined {
-    return this.data.get(res)?.get(res.namespaced ? ns ?? '' : '')?.get(name);
+    return this.data
+      .get(res)
+      ?.get(res.namespaced ? (ns ?? '') : '')
+      ?.get(name);
   }
 
   /** References to stored objects (do not mutate). */
@@ -114,7 +119,7 @@ export class Store {
   /** Store a new object (owned by the store from now on). Assigns uid, creationTimestamp, resourceVersion. */
   create(res: ResourceDef, obj: any): any {
     const meta = (obj.metadata ??= {});
-    const ns: string = res.namespaced ? meta.namespace ?? '' : '';
+    const ns: string = res.namespaced ? (meta.namespace ?? '') : '';
     if (!res.namespaced) delete meta.namespace;
     let byNs = this.data.get(res);
     if (!byNs) this.data.set(res, (byNs = new Map()));
@@ -141,7 +146,7 @@ export class Store {
    */
   update(res: ResourceDef, obj: any): any {
     const meta = (obj.metadata ??= {});
-    const ns: string = res.namespaced ? meta.namespace ?? '' : '';
+    const ns: string = res.namespaced ? (meta.namespace ?? '') : '';
     const m = this.data.get(res)?.get(ns);
     const prev = m?.get(meta.name);
     if (!m || !prev) throw notFound(res, meta.name);
@@ -167,7 +172,7 @@ export class Store {
   }
 
   delete(res: ResourceDef, ns: string | undefined, name: string): any {
-    const nsKey = res.namespaced ? ns ?? '' : '';
+    const nsKey = res.namespaced ? (ns ?? '') : '';
     const byNs = this.data.get(res);
     const m = byNs?.get(nsKey);
     const prev = m?.get(name);

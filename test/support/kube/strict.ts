@@ -9,8 +9,22 @@ import { stableStringify } from './store.js';
 
 const QUANTITY_FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 const SUFFIXES: Record<string, number> = {
-  '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+  '': 1,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 /** resource.ParseQuantity: the value, or the parser's error text. */
@@ -38,7 +52,12 @@ function badQuantity(v: any): string | undefined {
   }
   if (v === null || typeof v !== 'object') return undefined;
   for (const [k, x] of Object.entries(v)) {
-    if ((k === 'requests' || k === 'limits' || k === 'capacity' || k === 'allocatable' || k === 'hard') && x && typeof x === 'object' && !Array.isArray(x)) {
+    if (
+      (k === 'requests' || k === 'limits' || k === 'capacity' || k === 'allocatable' || k === 'hard') &&
+      x &&
+      typeof x === 'object' &&
+      !Array.isArray(x)
+    ) {
       for (const q of Object.values(x)) {
         const r = parseQuantity(q);
         if (typeof r === 'string') return r;
@@ -86,8 +105,10 @@ export function checkDecodes(res: ResourceDef, obj: any, patch?: { raw: unknown;
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUALIFIED = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const QUALIFIED_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
-const SUBDOMAIN_MSG = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const QUALIFIED_MSG =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const SUBDOMAIN_MSG =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 
 /** validation.IsQualifiedName */
 export function qualifiedNameErrors(value: string): string[] {
@@ -113,10 +134,12 @@ export function qualifiedNameErrors(value: string): string[] {
 function metaKeyCauses(meta: any, path: string): StatusCause[] {
   const causes: StatusCause[] = [];
   for (const k of Object.keys(meta?.labels ?? {})) {
-    for (const msg of qualifiedNameErrors(k)) causes.push({ reason: 'FieldValueInvalid', field: `${path}.labels`, message: `Invalid value: ${JSON.stringify(k)}: ${msg}` });
+    for (const msg of qualifiedNameErrors(k))
+      causes.push({ reason: 'FieldValueInvalid', field: `${path}.labels`, message: `Invalid value: ${JSON.stringify(k)}: ${msg}` });
   }
   for (const k of Object.keys(meta?.annotations ?? {})) {
-    for (const msg of qualifiedNameErrors(k.toLowerCase())) causes.push({ reason: 'FieldValueInvalid', field: `${path}.annotations`, message: `Invalid value: ${JSON.stringify(k)}: ${msg}` });
+    for (const msg of qualifiedNameErrors(k.toLowerCase()))
+      causes.push({ reason: 'FieldValueInvalid', field: `${path}.annotations`, message: `Invalid value: ${JSON.stringify(k)}: ${msg}` });
   }
   return causes;
 }
@@ -164,45 +187,93 @@ function serviceCauses(svc: any): StatusCause[] {
   const spec = svc.spec ?? {};
   const type = spec.type ?? 'ClusterIP';
   if (!SERVICE_TYPES.includes(type)) {
-    causes.push({ reason: 'FieldValueNotSupported', field: 'spec.type', message: `Unsupported value: ${JSON.stringify(type)}: supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"` });
+    causes.push({
+      reason: 'FieldValueNotSupported',
+      field: 'spec.type',
+      message: `Unsupported value: ${JSON.stringify(type)}: supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"`,
+    });
   }
   const headless = spec.clusterIP === 'None';
   const ports: any[] = spec.ports ?? [];
-  if (ports.length === 0 && !headless && type !== 'ExternalName') causes.push({ reason: 'FieldValueRequired', field: 'spec.ports', message: 'Required value' });
-  if (type === 'ExternalName' && !spec.externalName) causes.push({ reason: 'FieldValueRequired', field: 'spec.externalName', message: 'Required value' });
+  if (ports.length === 0 && !headless && type !== 'ExternalName')
+    causes.push({ reason: 'FieldValueRequired', field: 'spec.ports', message: 'Required value' });
+  if (type === 'ExternalName' && !spec.externalName)
+    causes.push({ reason: 'FieldValueRequired', field: 'spec.externalName', message: 'Required value' });
   const names = new Set<string>();
   ports.forEach((p: any, i: number) => {
     const f = `spec.ports[${i}]`;
     if (ports.length > 1 && !p?.name) causes.push({ reason: 'FieldValueRequired', field: `${f}.name`, message: 'Required value' });
     if (p?.name) {
-      if (names.has(p.name)) causes.push({ reason: 'FieldValueDuplicate', field: `${f}.name`, message: `Duplicate value: ${JSON.stringify(p.name)}` });
+      if (names.has(p.name))
+        causes.push({ reason: 'FieldValueDuplicate', field: `${f}.name`, message: `Duplicate value: ${JSON.stringify(p.name)}` });
       names.add(p.name);
     }
     if (typeof p?.port !== 'number' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
-      causes.push({ reason: 'FieldValueInvalid', field: `${f}.port`, message: `Invalid value: ${JSON.stringify(p?.port ?? 0)}: must be between 1 and 65535, inclusive` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: `${f}.port`,
+        message: `Invalid value: ${JSON.stringify(p?.port ?? 0)}: must be between 1 and 65535, inclusive`,
+      });
     }
     if (p?.protocol !== undefined && !PROTOCOLS.includes(p.protocol)) {
-      causes.push({ reason: 'FieldValueNotSupported', field: `${f}.protocol`, message: `Unsupported value: ${JSON.stringify(p.protocol)}: supported values: "SCTP", "TCP", "UDP"` });
+      causes.push({
+        reason: 'FieldValueNotSupported',
+        field: `${f}.protocol`,
+        message: `Unsupported value: ${JSON.stringify(p.protocol)}: supported values: "SCTP", "TCP", "UDP"`,
+      });
     }
     const tp = p?.targetPort;
     if (typeof tp === 'number' && tp !== 0 && (!Number.isInteger(tp) || tp < 1 || tp > 65535)) {
-      causes.push({ reason: 'FieldValueInvalid', field: `${f}.targetPort`, message: `Invalid value: ${tp}: must be between 1 and 65535, inclusive` });
-    } else if (typeof tp === 'string' && !/^[0-9]+$/.test(tp) && !(tp.length <= 15 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(tp) && /[a-z]/.test(tp) && !tp.includes('--'))) {
-      causes.push({ reason: 'FieldValueInvalid', field: `${f}.targetPort`, message: `Invalid value: ${JSON.stringify(tp)}: must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)` });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: `${f}.targetPort`,
+        message: `Invalid value: ${tp}: must be between 1 and 65535, inclusive`,
+      });
+    } else if (
+      typeof tp === 'string' &&
+      !/^[0-9]+$/.test(tp) &&
+      !(tp.length <= 15 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(tp) && /[a-z]/.test(tp) && !tp.includes('--'))
+    ) {
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: `${f}.targetPort`,
+        message: `Invalid value: ${JSON.stringify(tp)}: must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)`,
+      });
     }
     if (p?.nodePort !== undefined && p.nodePort !== 0) {
       if (!needsNodePorts(type)) {
-        causes.push({ reason: 'FieldValueForbidden', field: `${f}.nodePort`, message: `Forbidden: may not be used when \`type\` is '${type}'` });
+        causes.push({
+          reason: 'FieldValueForbidden',
+          field: `${f}.nodePort`,
+          message: `Forbidden: may not be used when \`type\` is '${type}'`,
+        });
       } else if (typeof p.nodePort !== 'number' || p.nodePort < NODE_PORT_MIN || p.nodePort > NODE_PORT_MAX) {
-        causes.push({ reason: 'FieldValueInvalid', field: `${f}.nodePort`, message: `Invalid value: ${JSON.stringify(p.nodePort)}: provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}` });
+        causes.push({
+          reason: 'FieldValueInvalid',
+          field: `${f}.nodePort`,
+          message: `Invalid value: ${JSON.stringify(p.nodePort)}: provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`,
+        });
       }
     }
   });
-  if (spec.clusterIP !== undefined && spec.clusterIP !== '' && spec.clusterIP !== 'None' && !/^(\d{1,3}\.){3}\d{1,3}$/.test(spec.clusterIP)) {
-    causes.push({ reason: 'FieldValueInvalid', field: 'spec.clusterIPs[0]', message: `Invalid value: ${JSON.stringify(spec.clusterIP)}: must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)` });
+  if (
+    spec.clusterIP !== undefined &&
+    spec.clusterIP !== '' &&
+    spec.clusterIP !== 'None' &&
+    !/^(\d{1,3}\.){3}\d{1,3}$/.test(spec.clusterIP)
+  ) {
+    causes.push({
+      reason: 'FieldValueInvalid',
+      field: 'spec.clusterIPs[0]',
+      message: `Invalid value: ${JSON.stringify(spec.clusterIP)}: must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)`,
+    });
   }
   if (type === 'ExternalName' && spec.clusterIP && spec.clusterIP !== '') {
-    causes.push({ reason: 'FieldValueForbidden', field: 'spec.clusterIPs', message: 'Forbidden: may not be set for ExternalName services' });
+    causes.push({
+      reason: 'FieldValueForbidden',
+      field: 'spec.clusterIPs',
+      message: 'Forbidden: may not be set for ExternalName services',
+    });
   }
   return causes;
 }
@@ -273,7 +344,12 @@ export function strictCauses(res: ResourceDef, obj: any): StatusCause[] {
   const spec = obj.spec ?? {};
   if (res.kind === 'Service') {
     const name: string = obj.metadata?.name ?? '';
-    if (name.length > 63) causes.push({ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: ${JSON.stringify(name)}: must be no more than 63 characters` });
+    if (name.length > 63)
+      causes.push({
+        reason: 'FieldValueInvalid',
+        field: 'metadata.name',
+        message: `Invalid value: ${JSON.stringify(name)}: must be no more than 63 characters`,
+      });
     else if (name && !DNS1035.test(name)) {
       causes.push({
         reason: 'FieldValueInvalid',
@@ -284,7 +360,11 @@ export function strictCauses(res: ResourceDef, obj: any): StatusCause[] {
     causes.push(...serviceCauses(obj));
   }
   if (res.kind === 'Pod') causes.push(...podSpecCauses(spec, 'spec'));
-  if (spec.template && typeof spec.template === 'object' && ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job'].includes(res.kind)) {
+  if (
+    spec.template &&
+    typeof spec.template === 'object' &&
+    ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job'].includes(res.kind)
+  ) {
     causes.push(...metaKeyCauses(spec.template.metadata, 'spec.template.metadata'));
     causes.push(...podSpecCauses(spec.template.spec, 'spec.template.spec'));
   }
@@ -294,11 +374,16 @@ export function strictCauses(res: ResourceDef, obj: any): StatusCause[] {
 /** %#v of a metav1.LabelSelector, as ValidateImmutableField prints it. */
 function goSelector(sel: any): string {
   const labels = Object.keys(sel?.matchLabels ?? {}).sort();
-  const ml = sel?.matchLabels ? `map[string]string{${labels.map((k) => `${JSON.stringify(k)}:${JSON.stringify(sel.matchLabels[k])}`).join(', ')}}` : 'map[string]string(nil)';
+  const ml = sel?.matchLabels
+    ? `map[string]string{${labels.map((k) => `${JSON.stringify(k)}:${JSON.stringify(sel.matchLabels[k])}`).join(', ')}}`
+    : 'map[string]string(nil)';
   const exprs: any[] | undefined = sel?.matchExpressions;
   const me = exprs
     ? `[]v1.LabelSelectorRequirement{${exprs
-        .map((e) => `v1.LabelSelectorRequirement{Key:${JSON.stringify(e.key ?? '')}, Operator:${JSON.stringify(e.operator ?? '')}, Values:${e.values ? `[]string{${e.values.map((v: string) => JSON.stringify(v)).join(', ')}}` : '[]string(nil)'}}`)
+        .map(
+          (e) =>
+            `v1.LabelSelectorRequirement{Key:${JSON.stringify(e.key ?? '')}, Operator:${JSON.stringify(e.operator ?? '')}, Values:${e.values ? `[]string{${e.values.map((v: string) => JSON.stringify(v)).join(', ')}}` : '[]string(nil)'}}`,
+        )
         .join(', ')}}`
     : '[]v1.LabelSelectorRequirement(nil)';
   return `v1.LabelSelector{MatchLabels:${ml}, MatchExpressions:${me}}`;
@@ -321,13 +406,25 @@ function semantic(v: unknown): string {
   return stableStringify(strip(v) ?? null);
 }
 
-const STS_MUTABLE = new Set(['replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds']);
+const STS_MUTABLE = new Set([
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'revisionHistoryLimit',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+]);
 
 /** Refusals of an update given the stored object (422 Invalid). */
 export function checkUpdate(res: ResourceDef, prev: any, next: any): void {
   const causes: StatusCause[] = [];
   if (['Deployment', 'ReplicaSet', 'DaemonSet'].includes(res.kind) && semantic(prev.spec?.selector) !== semantic(next.spec?.selector)) {
-    causes.push({ reason: 'FieldValueInvalid', field: 'spec.selector', message: `Invalid value: ${goSelector(next.spec?.selector)}: field is immutable` });
+    causes.push({
+      reason: 'FieldValueInvalid',
+      field: 'spec.selector',
+      message: `Invalid value: ${goSelector(next.spec?.selector)}: field is immutable`,
+    });
   }
   if (res.kind === 'StatefulSet') {
     const rest = (s: any): string => semantic(Object.fromEntries(Object.entries(s ?? {}).filter(([k]) => !STS_MUTABLE.has(k))));
@@ -335,7 +432,8 @@ export function checkUpdate(res: ResourceDef, prev: any, next: any): void {
       causes.push({
         reason: 'FieldValueForbidden',
         field: 'spec',
-        message: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+        message:
+          "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
       });
     }
   }
@@ -345,7 +443,12 @@ export function checkUpdate(res: ResourceDef, prev: any, next: any): void {
     const external = prev.spec?.type === 'ExternalName' || next.spec?.type === 'ExternalName';
     if (!external && o.length && n.length === o.length) {
       o.forEach((ip, i) => {
-        if (n[i] !== ip) causes.push({ reason: 'FieldValueInvalid', field: `spec.clusterIPs[${i}]`, message: `Invalid value: []string{${n.map((x) => JSON.stringify(x)).join(', ')}}: may not change once set` });
+        if (n[i] !== ip)
+          causes.push({
+            reason: 'FieldValueInvalid',
+            field: `spec.clusterIPs[${i}]`,
+            message: `Invalid value: []string{${n.map((x) => JSON.stringify(x)).join(', ')}}: may not change once set`,
+          });
       });
     }
   }
@@ -353,7 +456,11 @@ export function checkUpdate(res: ResourceDef, prev: any, next: any): void {
     const { resources: _r, volumeAttributesClassName: _v, ...a } = prev.spec ?? {};
     const { resources: _r2, volumeAttributesClassName: _v2, ...b } = next.spec ?? {};
     if (semantic(a) !== semantic(b)) {
-      causes.push({ reason: 'FieldValueForbidden', field: 'spec', message: 'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims' });
+      causes.push({
+        reason: 'FieldValueForbidden',
+        field: 'spec',
+        message: 'Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+      });
     }
   }
   if (causes.length) throw invalidObject(res, next.metadata?.name ?? '', causes);

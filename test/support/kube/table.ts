@@ -37,9 +37,16 @@ const AGE: Col = { name: 'Age', cell: age };
 const COLUMNS: Record<string, Col[]> = {
   Pod: [
     NAME,
-    { name: 'Ready', cell: (p) => `${(p.status?.containerStatuses ?? []).filter((c: any) => c.ready).length}/${p.spec?.containers?.length ?? 0}` },
+    {
+      name: 'Ready',
+      cell: (p) => `${(p.status?.containerStatuses ?? []).filter((c: any) => c.ready).length}/${p.spec?.containers?.length ?? 0}`,
+    },
     { name: 'Status', cell: podStatus },
-    { name: 'Restarts', type: 'string', cell: (p) => String((p.status?.containerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0)) },
+    {
+      name: 'Restarts',
+      type: 'string',
+      cell: (p) => String((p.status?.containerStatuses ?? []).reduce((n: number, c: any) => n + (c.restartCount ?? 0), 0)),
+    },
     AGE,
     { name: 'IP', cell: (p) => p.status?.podIP ?? '<none>' },
     { name: 'Node', cell: (p) => p.spec?.nodeName ?? '<none>' },
@@ -60,7 +67,10 @@ const COLUMNS: Record<string, Col[]> = {
   ],
   Node: [
     NAME,
-    { name: 'Status', cell: (n) => ((n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : 'NotReady') },
+    {
+      name: 'Status',
+      cell: (n) => ((n.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : 'NotReady'),
+    },
     { name: 'Roles', cell: () => '<none>' },
     AGE,
     { name: 'Version', cell: (n) => n.status?.nodeInfo?.kubeletVersion ?? '' },
@@ -81,7 +91,13 @@ export function toTable(r: ResourceDef, list: { metadata: Record<string, unknown
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: list.metadata,
-    columnDefinitions: cols.map((c, i) => ({ name: c.name, type: c.type ?? 'string', format: c.format ?? '', description: c.name, priority: i > 4 ? 1 : 0 })),
+    columnDefinitions: cols.map((c, i) => ({
+      name: c.name,
+      type: c.type ?? 'string',
+      format: c.format ?? '',
+      description: c.name,
+      priority: i > 4 ? 1 : 0,
+    })),
     rows: list.items.map((o) => ({
       cells: cols.map((c) => c.cell(o)),
       object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },

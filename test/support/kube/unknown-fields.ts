@@ -67,7 +67,13 @@ export function parseFieldValidation(v: string | null): FieldValidation {
  * Drop (or refuse, under Strict) the undeclared fields of `obj` (mutated). `how` picks the apiserver's wording:
  * the decoder's for create/update/patch, structured-merge-diff's for apply. Warnings are appended to `warnings`.
  */
-export function handleUnknownFields(res: ResourceDef, obj: any, mode: FieldValidation, how: 'decode' | 'patch' | 'apply', warnings: string[]): void {
+export function handleUnknownFields(
+  res: ResourceDef,
+  obj: any,
+  mode: FieldValidation,
+  how: 'decode' | 'patch' | 'apply',
+  warnings: string[],
+): void {
   const found: Segment[][] = [];
   walk(obj, modelOf(res), [], found);
   const unknown = found.filter((p) => !(p.length === 1 && (p[0] === 'apiVersion' || p[0] === 'kind')));
@@ -76,7 +82,9 @@ export function handleUnknownFields(res: ResourceDef, obj: any, mode: FieldValid
     if (how === 'apply') {
       const ns = obj.metadata?.namespace ? `${obj.metadata.namespace}/` : '';
       const detail = unknown.map((p) => `.${show(p).replace(/\[(\d+)\]/g, '[$1]')}: field not declared in schema`).join('\n');
-      throw badRequest(`failed to create typed patch object (${ns}${obj.metadata?.name ?? ''}; ${res.apiVersion}, Kind=${res.kind}): ${detail}`);
+      throw badRequest(
+        `failed to create typed patch object (${ns}${obj.metadata?.name ?? ''}; ${res.apiVersion}, Kind=${res.kind}): ${detail}`,
+      );
     }
     const list = unknown.map((p) => `unknown field ${JSON.stringify(show(p))}`).join(', ');
     if (how === 'patch') throw new ApiError(400, 'BadRequest', `strict decoding error: ${list}`);

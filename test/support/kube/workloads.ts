@@ -36,7 +36,9 @@ export class WorkloadControllers {
         ev.res !== POD || ev.type !== 'MODIFIED' || podReady(ev.prev) !== podReady(o) || ev.prev?.status?.phase !== o.status?.phase;
       if (relevant) this.enqueue(`${owner.kind === 'StatefulSet' ? 'sts' : 'ds'}|${ns}|${owner.name}`);
     } else if (ev.res === NODE) {
-      const labelsOrTaints = ev.type !== 'MODIFIED' || JSON.stringify([ev.prev?.metadata?.labels, ev.prev?.spec?.taints]) !== JSON.stringify([o.metadata?.labels, o.spec?.taints]);
+      const labelsOrTaints =
+        ev.type !== 'MODIFIED' ||
+        JSON.stringify([ev.prev?.metadata?.labels, ev.prev?.spec?.taints]) !== JSON.stringify([o.metadata?.labels, o.spec?.taints]);
       if (labelsOrTaints) for (const [dns, name] of this.ds.all()) this.enqueue(`ds|${dns}|${name}`);
     }
   }

@@ -50,8 +50,7 @@ export function chatHandlers(ws: Workspace, limits: Limits): Record<string, Hand
       if (refused) return refused;
       if (args['text'] !== undefined) m.text = str(args['text']) ?? '';
       if (args['blocks'] !== undefined) m.blocks = Array.isArray(args['blocks']) ? args['blocks'] : undefined;
-      if (args['attachments'] !== undefined)
-        m.attachments = Array.isArray(args['attachments']) ? args['attachments'] : undefined;
+      if (args['attachments'] !== undefined) m.attachments = Array.isArray(args['attachments']) ? args['attachments'] : undefined;
       m.versions.push({ at: ws.now(), text: m.text, blocks: m.blocks, attachments: m.attachments });
       return ok({ channel, ts: m.ts, text: m.text, message: ws.messageJson(m) });
     },

@@ -44,11 +44,7 @@ export function directoryHandlers(ws: Workspace): Record<string, Handler> {
 }
 
 /** Token checks Slack applies before any method runs. */
-export function authError(
-  method: string,
-  token: string | undefined,
-  opts: { appToken?: string; botToken?: string },
-) {
+export function authError(method: string, token: string | undefined, opts: { appToken?: string; botToken?: string }) {
   if (method === 'api.test') return undefined;
   if (!token) return fail('not_authed');
   if (method === 'apps.connections.open') {

@@ -41,9 +41,7 @@ export type {
 
 function summarize(c: SlackCall): string {
   const a = c.args;
-  const parts = [a['channel'] ?? a['channel_id'], a['ts'], a['thread_ts'] && `thread ${a['thread_ts']}`]
-    .filter(Boolean)
-    .join(' ');
+  const parts = [a['channel'] ?? a['channel_id'], a['ts'], a['thread_ts'] && `thread ${a['thread_ts']}`].filter(Boolean).join(' ');
   const text = typeof a['text'] === 'string' ? ` "${a['text'].slice(0, 60)}"` : '';
   return `#${c.seq} ${c.method} ${c.ok ? 'ok' : `${c.status} ${c.error}`} ${parts}${text}`;
 }
@@ -189,8 +187,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
       if (notIn) ws.usersNotInChannel.add(`${channel}:${user}`);
       else ws.usersNotInChannel.delete(`${channel}:${user}`);
     },
-    postAsUser: (channel, user, text, threadTs) =>
-      ws.storeMessage(channel, { text, user, ...(threadTs ? { thread_ts: threadTs } : {}) }),
+    postAsUser: (channel, user, text, threadTs) => ws.storeMessage(channel, { text, user, ...(threadTs ? { thread_ts: threadTs } : {}) }),
     advanceClock(ms) {
       ws.clockOffsetMs += ms;
     },

@@ -95,9 +95,7 @@ export class Files {
     if (contentType(req) === 'multipart/form-data') {
       // WebClient's filesUploadV2 posts multipart with the bytes in a field named `body`.
       const args = await parseArgs(req, raw, new URLSearchParams());
-      const file = Buffer.isBuffer(args['body'])
-        ? args['body']
-        : Object.values(args).find((v): v is Buffer => Buffer.isBuffer(v));
+      const file = Buffer.isBuffer(args['body']) ? args['body'] : Object.values(args).find((v): v is Buffer => Buffer.isBuffer(v));
       if (file) bytes = file;
     }
     if (bytes.length !== p.length) {

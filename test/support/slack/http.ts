@@ -3,16 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
 
 /** Form fields that WebClient JSON-encodes and that are parsed back into objects in `SlackCall.args`. */
-const JSON_FIELDS = new Set([
-  'blocks',
-  'attachments',
-  'files',
-  'metadata',
-  'user_auth_blocks',
-  'view',
-  'unfurls',
-  'file_uploads',
-]);
+const JSON_FIELDS = new Set(['blocks', 'attachments', 'files', 'metadata', 'user_auth_blocks', 'view', 'unfurls', 'file_uploads']);
 
 export interface Answer {
   status: number;
@@ -103,11 +94,7 @@ export function contentType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-export async function parseArgs(
-  req: IncomingMessage,
-  raw: Buffer,
-  query: URLSearchParams,
-): Promise<Record<string, any>> {
+export async function parseArgs(req: IncomingMessage, raw: Buffer, query: URLSearchParams): Promise<Record<string, any>> {
   const args: Record<string, any> = {};
   for (const [k, v] of query) args[k] = parseFormValue(k, v);
   const type = contentType(req);
@@ -119,7 +106,7 @@ export async function parseArgs(
       method: 'POST',
       headers: { 'content-type': req.headers['content-type']! },
       body: raw,
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- fine for an emulator's small test uploads
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- fine for an emulator's small test uploads
     }).formData();
     for (const [k, v] of form) {
       args[k] = typeof v === 'string' ? parseFormValue(k, v) : Buffer.from(await v.arrayBuffer());

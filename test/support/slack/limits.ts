@@ -24,16 +24,13 @@ export class Limits {
     if (head.remaining <= 0) queue.shift();
     const f = head.failure;
     if (f.status === 429) return rateLimited(f.retryAfter ?? 1, f.error ?? 'ratelimited');
-    if (f.status !== undefined && f.status !== 200)
-      return { status: f.status, body: { ok: false, error: f.error ?? 'internal_error' } };
+    if (f.status !== undefined && f.status !== 200) return { status: f.status, body: { ok: false, error: f.error ?? 'internal_error' } };
     return fail(f.error ?? 'fatal_error');
   }
 
   setChannelRateLimit(limit: { perSecond: number; burst?: number } | null): void {
     this.buckets.clear();
-    this.channelLimit = limit
-      ? { perSecond: limit.perSecond, burst: limit.burst ?? Math.max(1, Math.ceil(limit.perSecond * 2)) }
-      : null;
+    this.channelLimit = limit ? { perSecond: limit.perSecond, burst: limit.burst ?? Math.max(1, Math.ceil(limit.perSecond * 2)) } : null;
   }
 
   /** Token bucket per channel: undefined when the write may go, else a 429 answer. */

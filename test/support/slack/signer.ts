@@ -100,8 +100,7 @@ export function slashCommandBody(fields: SlashCommandFields): Record<string, str
     text: fields.text,
     api_app_id: fields.api_app_id ?? DEFAULT_APP_ID,
     is_enterprise_install: 'false',
-    response_url:
-      fields.response_url ?? `https://hooks.slack.com/commands/${teamId}/${Date.now()}/${randomBytes(12).toString('hex')}`,
+    response_url: fields.response_url ?? `https://hooks.slack.com/commands/${teamId}/${Date.now()}/${randomBytes(12).toString('hex')}`,
     trigger_id: fields.trigger_id ?? triggerId(),
   };
 }
@@ -143,9 +142,7 @@ export function blockActionPayload(input: BlockActionInput): any {
     channel: { id: input.channel_id, name: input.channel_name ?? input.channel_id.toLowerCase() },
     message,
     state: { values: {} },
-    response_url:
-      input.response_url ??
-      `https://hooks.slack.com/actions/${teamId}/${Date.now()}/${randomBytes(12).toString('hex')}`,
+    response_url: input.response_url ?? `https://hooks.slack.com/actions/${teamId}/${Date.now()}/${randomBytes(12).toString('hex')}`,
     actions: [
       {
         action_id: input.action_id,
@@ -175,12 +172,7 @@ export function formEncode(fields: Record<string, string>): string {
 }
 
 /** POST a form-encoded body, signed, and read the whole answer. */
-export async function postSigned(
-  url: string,
-  signingSecret: string,
-  rawBody: string,
-  opts: SignOptions = {},
-): Promise<SignedPostResult> {
+export async function postSigned(url: string, signingSecret: string, rawBody: string, opts: SignOptions = {}): Promise<SignedPostResult> {
   const headers: Record<string, string> = {
     // exactly this, no charset: Bolt compares the content type verbatim
     'content-type': FORM_CONTENT_TYPE,

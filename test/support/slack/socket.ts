@@ -17,12 +17,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { WebSocketServer, WebSocket } from 'ws';
-import {
-  type BlockActionInput,
-  type SlashCommandFields,
-  slashCommandBody,
-  toBlockActionPayload,
-} from './signer.js';
+import { type BlockActionInput, type SlashCommandFields, slashCommandBody, toBlockActionPayload } from './signer.js';
 
 export interface SocketAck {
   envelope_id: string;

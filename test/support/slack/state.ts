@@ -125,16 +125,12 @@ export class Workspace {
 
   /** Replies to the thread rooted at `ts`, oldest first (the parent excluded). */
   thread(channel: string, ts: string): StoredMessage[] {
-    return [...this.messages.values()].filter(
-      (m) => m.channel === channel && m.thread_ts === ts && m.ts !== ts && !m.deleted,
-    );
+    return [...this.messages.values()].filter((m) => m.channel === channel && m.thread_ts === ts && m.ts !== ts && !m.deleted);
   }
 
   /** Top-level messages in the channel (not thread replies), oldest first. */
   topLevel(channel: string): StoredMessage[] {
-    return [...this.messages.values()].filter(
-      (m) => m.channel === channel && (!m.thread_ts || m.thread_ts === m.ts) && !m.deleted,
-    );
+    return [...this.messages.values()].filter((m) => m.channel === channel && (!m.thread_ts || m.thread_ts === m.ts) && !m.deleted);
   }
 
   /** Clear traffic-derived state; the directory (users, groups, channels) stays. */
