@@ -157,6 +157,34 @@ describe('kube emulator request options', () => {
     expect(seen).not.toContain('"replicas":5');
   });
 
+  it('refuses a dryRun value other than All on every write with 422 on the options kind, and changes nothing', async () => {
+    const base = '/apis/apps/v1/namespaces/dry/deployments';
+    await call('POST', base, deployment('opts'));
+    // Only the requests below may move the resourceVersion: the controller waits.
+    emu.pauseController();
+    const rv = emu.resourceVersion();
+    const cases: Array<[string, string, unknown, string, string]> = [
+      ['POST', `${base}?dryRun=true`, deployment('opts2'), CT.json, 'CreateOptions'],
+      ['PUT', `${base}/opts?dryRun=Foo`, deployment('opts', 'nginx:put'), CT.json, 'UpdateOptions'],
+      ['PATCH', `${base}/opts?dryRun=`, { spec: { replicas: 5 } }, CT.merge, 'PatchOptions'],
+      ['PATCH', `${base}/opts?dryRun=All&dryRun=Server&fieldManager=me`, deployment('opts', 'nginx:ssa'), CT.apply, 'PatchOptions'],
+      ['PATCH', `${base}/opts/scale?dryRun=all`, { spec: { replicas: 9 } }, CT.merge, 'PatchOptions'],
+      ['DELETE', `${base}/opts?dryRun=None`, undefined, CT.json, 'DeleteOptions'],
+      ['DELETE', `${base}/opts`, { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['Everything'] }, CT.json, 'DeleteOptions'],
+    ];
+    for (const [method, path, body, type, kind] of cases) {
+      const res = await call(method, path, body, type);
+      expect(res.status, `${method} ${path}`).toBe(422);
+      expect(res.body).toMatchObject({ kind: 'Status', reason: 'Invalid', details: { group: 'meta.k8s.io', kind } });
+      expect(res.body.message).toContain(`${kind}.meta.k8s.io "" is invalid: dryRun: Unsupported value:`);
+      expect(res.body.message).toContain('supported values: "All"');
+    }
+    expect(emu.resourceVersion()).toBe(rv);
+    expect(emu.get('apps/v1', 'Deployment', 'dry', 'opts2')).toBeUndefined();
+    expect(emu.get('apps/v1', 'Deployment', 'dry', 'opts').spec.replicas).toBe(2);
+    emu.resumeController();
+  });
+
   it(
     'honours DELETE options: dryRun keeps, Orphan leaves dependents without the owner reference, preconditions answer 409',
     { timeout: 60_000 },

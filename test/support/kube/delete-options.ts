@@ -21,6 +21,8 @@ export function parseDeleteOptions(q: URLSearchParams, raw: string): DeleteOptio
       throw badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
     }
   }
+  if (body?.dryRun !== undefined && body.dryRun !== null)
+    checkDryRunValues('DELETE', Array.isArray(body.dryRun) ? body.dryRun : [body.dryRun]);
   const dryRun = q.getAll('dryRun').includes('All') || (Array.isArray(body?.dryRun) && body.dryRun.includes('All'));
   let policy: string | undefined = q.get('propagationPolicy') ?? body?.propagationPolicy ?? undefined;
   if (policy === undefined && (q.get('orphanDependents') === 'true' || body?.orphanDependents === true)) policy = 'Orphan';
@@ -68,4 +70,27 @@ export function orphanDependents(store: Store, owner: any): void {
     if (refs.length === 0) delete meta.ownerReferences;
     store.update(res, { ...obj, metadata: meta });
   }
+}
+
+const OPTIONS_KIND: Record<string, string> = {
+  POST: 'CreateOptions',
+  PUT: 'UpdateOptions',
+  PATCH: 'PatchOptions',
+  DELETE: 'DeleteOptions',
+};
+
+/**
+ * `dryRun` accepts only "All" (the apiserver's ValidateDryRun): anything else — "Foo", "true", an empty
+ * value — is refused before the write with 422 Invalid on the request's options kind.
+ */
+export function checkDryRunValues(method: string, values: readonly unknown[]): void {
+  const bad = values.filter((v) => v !== 'All');
+  if (bad.length === 0) return;
+  const kind = OPTIONS_KIND[method] ?? 'CreateOptions';
+  const shown = `[]string{${values.map((v) => JSON.stringify(String(v))).join(', ')}}`;
+  throw new ApiError(422, 'Invalid', `${kind}.meta.k8s.io "" is invalid: dryRun: Unsupported value: ${shown}: supported values: "All"`, {
+    group: 'meta.k8s.io',
+    kind,
+    causes: [{ reason: 'FieldValueNotSupported', field: 'dryRun', message: `Unsupported value: ${shown}: supported values: "All"` }],
+  });
 }

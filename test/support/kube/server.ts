@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { parseDeleteOptions } from './delete-options.js';
+import { checkDryRunValues, parseDeleteOptions } from './delete-options.js';
 import { evict } from './eviction.js';
 import { openapiDocument } from './openapi.js';
 import { parseFieldValidation } from './unknown-fields.js';
@@ -302,6 +302,8 @@ export class KubeServer {
       return this.accessReview(res, this.parseBody(contentType, raw));
     }
 
+    // The apiserver validates the write's options first: dryRun takes only "All" (ValidateDryRun → 422 Invalid).
+    if (method !== 'GET') checkDryRunValues(method, q.getAll('dryRun'));
     const dryRun = q.getAll('dryRun').includes('All');
     const fieldManager = q.get('fieldManager') ?? undefined;
     // without ?fieldManager the apiserver names the manager after the User-Agent (apply requires one)
