@@ -74,6 +74,7 @@ export default defineVerb<Args>({
   schema,
   target: ({ app, env }) => ({ app, env }),
   check: ({ app }, config) => void requireConfiguredApp(config, app),
+  showsAlertLogs: true,
   describe: ({ app, env, pod, previous }) =>
     `logs of ${pod ? `pod ${pod} (${app})` : app} in ${env}${previous ? ' (previous containers)' : ''}`,
   async run(ctx) {

@@ -5,12 +5,13 @@
  * message) that the app's intent handler runs as the clicker, through parsing,
  * policy and approvals.
  *
- * Policy, like every command (a channel not bound under `channels` may do
- * nothing): Show logs is the `logs` verb on the incident's environment, so the
- * channel's binding must allow `logs` there (and the clicker be one of its
- * members, if it names any). Silence changes only this channel's alert noise,
- * so it needs no particular verb, but the channel must be bound to the
- * incident's environment and the clicker allowed by the binding.
+ * Policy, like every command, through `authorizeCommand` (a channel not bound
+ * under `channels` may do nothing): Show logs counts as the verb marked
+ * `showsAlertLogs` (`logs`) on the incident's environment, so the channel's
+ * binding must allow it there (and the clicker be one of its members, if it
+ * names any). Silence changes only this channel's alert noise, so it needs no
+ * particular verb, but the channel must be bound to the incident's environment
+ * and the clicker allowed by the binding.
  */
 import type { App } from '@slack/bolt';
 import type { Queue } from 'bullmq';
@@ -20,7 +21,9 @@ import type { Config } from '../config/schema.js';
 import { denied, describeError, isChatOpsError } from '../errors/index.js';
 import type { Logger } from '../log.js';
 import { appOwningWorkload } from '../config/apps.js';
-import { allowedEnvironments, bindingFor, checkPolicy, describeAllowance, type MembershipResolver } from '../policy/index.js';
+import type { MembershipResolver } from '../policy/index.js';
+import { authorizeCommand, type Authorizable } from '../command/authorize.js';
+import { clickRequest } from '../command/intake.js';
 import { onButton, type Click } from '../slack/actions.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import { enqueueIncident, enqueueShowLogs, type AlertJob } from './delivery.js';
@@ -42,25 +45,8 @@ export interface AlertButtonDeps {
   now?: () => number;
 }
 
-/** Silence: the channel is bound to the incident's environment (any verb) and the clicker is allowed by its binding. */
-export async function checkSilencePolicy(
-  config: Config,
-  request: { channelId: string; userId: string; env: string },
-  allVerbs: readonly string[],
-  members: MembershipResolver,
-): Promise<void> {
-  const binding = bindingFor(config, request.channelId);
-  const allowance = () => describeAllowance(config, request.channelId, allVerbs);
-  if (!binding) throw denied(allowance());
-  if (binding.members && !(await members.isMember(request.userId, binding.members))) {
-    throw denied(`You are not one of the people allowed to use this channel's binding, so you may not silence its alerts. ${allowance()}`);
-  }
-  if (!allowedEnvironments(config, binding).includes(request.env)) {
-    throw denied(
-      `This channel may not touch \`${request.env}\`, so it may not silence its alerts; ask ops to bind it to \`${request.env}\`. ${allowance()}`,
-    );
-  }
-}
+/** Silence changes only this channel's alert noise: no verb, but the channel bound to the incident's environment and the clicker allowed by its binding. */
+const SILENCE: Authorizable = { class: 'write', action: 'silence its alerts' };
 
 const ID = /^[0-9a-f]{24}$/;
 
@@ -86,7 +72,6 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
     }
     return s;
   };
-  const allVerbs = () => [...deps.verbs.keys()];
   const guarded = (handle: (click: Click) => Promise<void>) => async (click: Click) => {
     try {
       await handle(click);
@@ -110,12 +95,10 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
       if (!s) return;
       // A team channel sees logs only of its own apps (a workload no app adopts counts as its own name).
       const app = appOwningWorkload(deps.config, s.workload.kind, s.workload.name) ?? s.workload.name;
-      await checkPolicy(
-        deps.config,
-        { channelId: click.channelId, userId: click.userId, verb: 'logs', verbClass: 'read', env: s.env, app },
-        allVerbs(),
-        deps.members,
-      );
+      const logs = [...deps.verbs.values()].find((v) => v.showsAlertLogs);
+      if (!logs) throw denied('This bot has no verb that shows logs, so Show logs does nothing here.');
+      // Policy alone, as for that verb: the alert reads its own incident's pod, which may belong to no configured app.
+      await authorizeCommand(deps, { verb: logs.verb, class: logs.class }, {}, { env: s.env, app }, clickRequest(click, 'Show logs'));
       await enqueueShowLogs(deps.queue, deps.signer, {
         type: 'logs',
         id: s.id,
@@ -134,7 +117,7 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
       if (!(choice in SILENCE_CHOICES)) return reply(click, ':warning: Unknown silence duration.');
       const s = await incidentFor(click, id);
       if (!s) return;
-      await checkSilencePolicy(deps.config, { channelId: click.channelId, userId: click.userId, env: s.env }, allVerbs(), deps.members);
+      await authorizeCommand(deps, SILENCE, {}, { env: s.env }, clickRequest(click, `Silence ${choice}`));
       const t = now();
       await store.silence(s.id, choice as SilenceChoice, t + SILENCE_CHOICES[choice as SilenceChoice], click.userId, t);
       await enqueueIncident(deps.queue, s.id, false);

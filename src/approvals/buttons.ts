@@ -4,7 +4,8 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Services } from '../command/services.js';
 import type { Verb } from '../command/types.js';
-import { checkPolicy, type MembershipResolver } from '../policy/index.js';
+import type { MembershipResolver } from '../policy/index.js';
+import { authorizeCommand, parseStored, resolveTarget } from '../command/authorize.js';
 import { enqueueCommand, jobIdFor } from '../queue/commands.js';
 import { onButton, type Click } from '../slack/actions.js';
 import { APPROVED } from '../slack/views/job-thread.js';
@@ -118,20 +119,10 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
           `:no_entry: You are not an approver for \`${request.env}\`. Approvers: ${rule.approvers.map((a) => (a.startsWith('S') ? `<!subteam^${a}>` : `<@${a}>`)).join(', ')}.`,
         );
       }
-      // The channel's binding must still allow this command for the requester (it may have changed since).
-      await checkPolicy(
-        deps.config,
-        {
-          channelId: click.channelId,
-          userId: request.request.userId,
-          verb: request.verb,
-          verbClass: 'write',
-          env: request.env,
-          ...(request.app ? { app: request.app } : {}),
-        },
-        [...deps.verbs.keys()],
-        deps.members,
-      );
+      // The channel's binding must still allow this command for the requester (it may have changed since),
+      // checked by the same step as a typed command.
+      const { verb, args } = parseStored(deps.verbs, request.verb, request.args);
+      await authorizeCommand(deps, verb, args, resolveTarget(deps.config, verb, args, request.request.channelId), request.request);
       // The run must start within the approval timeout after the decisive click, or it is refused.
       const outcome = await deps.store.approve(request.id, click.userId, rule.allowSelfApproval, rule.timeout);
       const current = outcome.request ?? request;

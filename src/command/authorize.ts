@@ -2,7 +2,24 @@ import type { Config } from '../config/schema.js';
 import { strictestApproval } from '../approvals/policy.js';
 import { denied, isChatOpsError } from '../errors/index.js';
 import { checkPolicy, type MembershipResolver } from '../policy/index.js';
-import type { CommandRequest, Verb, VerbTarget } from './types.js';
+import { badInput } from '../errors/index.js';
+import { formatIssues } from '../config/load.js';
+import type { CommandRequest, Verb, VerbClass, VerbScope, VerbTarget, WorkerVerb } from './types.js';
+
+/**
+ * What authorizing needs of a command: every verb is one; a button that is no
+ * verb (an alert's Silence) is one too, with no verb name and the `action` a
+ * refusal names.
+ */
+export interface Authorizable {
+  /** The verb the channel's binding must allow; none: the binding to the environment alone. */
+  verb?: string;
+  class: VerbClass;
+  /** What a refusal says may not be done when there is no verb ("silence its alerts"). */
+  action?: string;
+  check?(args: unknown, config: Config): void;
+  scope?(args: unknown, config: Config, channelId: string): VerbScope;
+}
 
 /**
  * What a command touches, for policy, approval, the lock and the audit: the verb's
@@ -24,10 +41,10 @@ export function resolveTarget(config: Config, verb: Verb, args: unknown, channel
  */
 export async function authorizeCommand(
   deps: { config: Config; verbs: ReadonlyMap<string, Verb>; members: MembershipResolver },
-  verb: Verb,
+  verb: Authorizable,
   args: unknown,
   target: VerbTarget,
-  request: Pick<CommandRequest, 'channelId' | 'userId'>,
+  request: CommandRequest,
 ): Promise<void> {
   verb.check?.(args, deps.config);
   const policy = (env: string | undefined) =>
@@ -36,8 +53,9 @@ export async function authorizeCommand(
       {
         channelId: request.channelId,
         userId: request.userId,
-        verb: verb.verb,
+        ...(verb.verb !== undefined ? { verb: verb.verb } : {}),
         verbClass: verb.class,
+        ...(verb.action ? { action: verb.action } : {}),
         ...(env ? { env } : {}),
         ...(target.app ? { app: target.app } : {}),
       },
@@ -54,4 +72,16 @@ export async function authorizeCommand(
       throw isChatOpsError(err) && err.kind === 'denied' ? denied(`${scope.reason}. ${err.userMessage}`) : err;
     }
   }
+}
+
+/**
+ * A command kept as its verb's name and its arguments before validation (a queued
+ * job, an approval request): the verb, and the arguments validated again.
+ */
+export function parseStored(verbs: ReadonlyMap<string, Verb>, verbName: string, raw: unknown): { verb: WorkerVerb; args: unknown } {
+  const verb = verbs.get(verbName);
+  if (!verb || verb.runsIn !== 'worker') throw badInput(`Unknown command \`${verbName}\`.`);
+  const parsed = verb.schema.safeParse(raw);
+  if (!parsed.success) throw badInput(`Invalid arguments: ${formatIssues(parsed.error.issues).join('; ')}`);
+  return { verb, args: parsed.data };
 }

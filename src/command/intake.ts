@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { context, section, type SlackMessage } from '../slack/blocks.js';
 import type { SlashCommandInput } from '../slack/slash-command.js';
 import { isAllowedResponseUrl } from '../slack/respond.js';
+import type { Click } from '../slack/actions.js';
 
 export type { SlashCommandInput };
 
@@ -46,6 +47,26 @@ export function toCommandRequest(input: SlashCommandInput, now = Date.now()): Co
     ...(input.thread_ts ? { threadTs: input.thread_ts } : {}),
     receivedAt: now,
   };
+}
+
+/** A button click as the slash command it stands for: `text` run as the clicker, in the click's channel (and `threadTs`, if given). */
+export function clickAsCommand(click: Click, text: string, threadTs?: string): SlashCommandInput {
+  return {
+    command: '/k8s',
+    text,
+    user_id: click.userId,
+    ...(click.userName ? { user_name: click.userName } : {}),
+    channel_id: click.channelId,
+    ...(click.teamId ? { team_id: click.teamId } : {}),
+    ...(click.responseUrl ? { response_url: click.responseUrl } : {}),
+    ...(click.triggerId ? { trigger_id: click.triggerId } : {}),
+    ...(threadTs ? { thread_ts: threadTs } : {}),
+  };
+}
+
+/** The request a button click makes, for authorizing it like a typed command. */
+export function clickRequest(click: Click, text: string): CommandRequest {
+  return toCommandRequest(clickAsCommand(click, text, click.threadTs));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { App } from '@slack/bolt';
 import { onButton } from '../slack/actions.js';
 import { postToResponseUrl } from '../slack/respond.js';
-import { handleSlashCommand, type IntakeDeps } from './intake.js';
+import { clickAsCommand, handleSlashCommand, type IntakeDeps } from './intake.js';
 import { RUN_INTENT_ACTION } from './intents.js';
 import { TamperedRecordError } from '../security/signing.js';
 import { reportTampered } from '../security/tampered.js';
@@ -23,17 +23,7 @@ export function registerIntentButtons(app: App, deps: IntakeDeps): void {
     });
     if (!intent) return reply(':hourglass: This button has expired. Type the command instead.');
     if (intent.channelId !== click.channelId) return reply(':no_entry: This button belongs to another channel.');
-    const result = await handleSlashCommand(deps, {
-      command: '/k8s',
-      text: intent.text,
-      user_id: click.userId,
-      ...(click.userName ? { user_name: click.userName } : {}),
-      channel_id: click.channelId,
-      ...(click.teamId ? { team_id: click.teamId } : {}),
-      ...(click.responseUrl ? { response_url: click.responseUrl } : {}),
-      ...(click.triggerId ? { trigger_id: click.triggerId } : {}),
-      ...(intent.threadTs ? { thread_ts: intent.threadTs } : {}),
-    });
+    const result = await handleSlashCommand(deps, clickAsCommand(click, intent.text, intent.threadTs));
     await reply(result.reply.text);
   });
 }

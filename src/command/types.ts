@@ -71,6 +71,8 @@ interface VerbBase<A> {
   displayText?(args: A, config: Config): string;
   /** False for verbs whose runs never make a new Deployment revision (replicas, nodes, the queue): `history` attributes none to them. */
   makesRevision?: boolean;
+  /** An alert's Show logs button counts as this verb: a channel may click it where its binding allows this verb. */
+  showsAlertLogs?: boolean;
 }
 
 /** Answered by the app itself: no cluster access, no queue. */

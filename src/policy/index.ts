@@ -14,8 +14,11 @@ export interface MembershipResolver {
 export interface PolicyRequest {
   channelId: string;
   userId: string;
-  verb: string;
+  /** The verb the channel's binding must allow; none for an action on the channel's own messages (an alert's Silence). */
+  verb?: string;
   verbClass: VerbClass;
+  /** What a refusal says the user may not do when there is no verb ("silence its alerts"). */
+  action?: string;
   env?: string;
   app?: string;
 }
@@ -66,14 +69,15 @@ export async function checkPolicy(
   allVerbs: readonly string[],
   members: MembershipResolver,
 ): Promise<void> {
-  if (ALWAYS_ALLOWED.has(request.verb)) return;
+  if (request.verb !== undefined && ALWAYS_ALLOWED.has(request.verb)) return;
   const binding = bindingFor(config, request.channelId);
   const allowance = () => describeAllowance(config, request.channelId, allVerbs);
+  const mayNot = request.action ? `, so you may not ${request.action}` : '';
   if (!binding) throw denied(allowance());
   if (binding.members && !(await members.isMember(request.userId, binding.members))) {
-    throw denied(`You are not one of the people allowed to use this channel's binding. ${allowance()}`);
+    throw denied(`You are not one of the people allowed to use this channel's binding${mayNot}. ${allowance()}`);
   }
-  if (!binding.commands.includes('*') && !binding.commands.includes(request.verb)) {
+  if (request.verb !== undefined && !binding.commands.includes('*') && !binding.commands.includes(request.verb)) {
     throw denied(`This channel may not use \`${request.verb}\`. ${allowance()}`);
   }
   if (request.env !== undefined) {
@@ -81,7 +85,8 @@ export async function checkPolicy(
       throw denied(`There is no environment \`${request.env}\`. ${allowance()}`);
     }
     if (!binding.environments.includes('*') && !binding.environments.includes(request.env)) {
-      throw denied(`This channel may not touch \`${request.env}\`. ${allowance()}`);
+      const ask = request.action ? `, so it may not ${request.action}; ask ops to bind it to \`${request.env}\`` : '';
+      throw denied(`This channel may not touch \`${request.env}\`${ask}. ${allowance()}`);
     }
   }
   if (request.app !== undefined) {

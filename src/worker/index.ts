@@ -6,9 +6,8 @@ import type { Verb, VerbTarget, WorkerVerbContext } from '../command/types.js';
 import type { Clusters } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
 import type { MembershipResolver } from '../policy/index.js';
-import { authorizeCommand, resolveTarget } from '../command/authorize.js';
+import { authorizeCommand, parseStored, resolveTarget } from '../command/authorize.js';
 import { badInput, describeError } from '../errors/index.js';
-import { formatIssues } from '../config/load.js';
 import { environmentOf } from '../config/lookup.js';
 import { COMMAND_QUEUE, verifyCommandJob, type CommandJobData } from '../queue/commands.js';
 import { TamperedRecordError } from '../security/signing.js';
@@ -176,11 +175,7 @@ async function runJob(
   try {
     if (verdict === 'stale')
       throw badInput('This command waited in the queue for more than a day, so it was not run; run it again if it is still wanted.');
-    const verb = deps.verbs.get(job.data.verb);
-    if (!verb || verb.runsIn !== 'worker') throw badInput(`Unknown command \`${job.data.verb}\`.`);
-    const parsed = verb.schema.safeParse(job.data.args);
-    if (!parsed.success) throw badInput(`Invalid arguments: ${formatIssues(parsed.error.issues).join('; ')}`);
-    const args: unknown = parsed.data;
+    const { verb, args } = parseStored(deps.verbs, job.data.verb, job.data.args);
     target = resolveTarget(deps.config, verb, args, request.channelId);
     // The binding may have changed since the app accepted the command.
     await authorizeCommand(deps, verb, args, target, request);

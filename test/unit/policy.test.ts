@@ -58,6 +58,31 @@ describe('per-channel policy', () => {
     });
   });
 
+  it('without a verb (an alert button such as Silence) needs only the binding to the environment, and names the action when it refuses', async () => {
+    const silence = (channelId: string, env: string, userId = 'U0DEV') => ({
+      channelId,
+      userId,
+      verbClass: 'write' as const,
+      action: 'silence its alerts',
+      env,
+    });
+    await expect(checkPolicy(config, silence('C0DEVTEAM', 'beta'), verbs, members)).resolves.toBeUndefined();
+    await expect(checkPolicy(config, silence('C0DEVTEAM', 'prod'), verbs, members)).rejects.toMatchObject({
+      kind: 'denied',
+      userMessage: expect.stringMatching(
+        /^This channel may not touch `prod`, so it may not silence its alerts; ask ops to bind it to `prod`\. /,
+      ),
+    });
+    await expect(checkPolicy(config, silence('C0RELEASE', 'prod'), verbs, members)).rejects.toMatchObject({
+      userMessage: expect.stringMatching(
+        /^You are not one of the people allowed to use this channel's binding, so you may not silence its alerts\. /,
+      ),
+    });
+    await expect(checkPolicy(config, silence('C0RANDOM', 'beta'), verbs, members)).rejects.toMatchObject({
+      userMessage: expect.stringContaining('not bound'),
+    });
+  });
+
   it('describes the allowance', () => {
     expect(describeAllowance(config, 'C0OPS', verbs)).toContain('`beta`, `prod`');
   });
