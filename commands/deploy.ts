@@ -22,6 +22,7 @@ import {
 import { workloadOps } from '../src/kube/workloads/kinds.js';
 import { describeManager, gitopsImageOwner, gitopsTracker, gitopsWarning } from '../src/kube/workloads/ownership.js';
 import { FIELD_MANAGER_SET_IMAGE, containersOf, findContainer, setImagePatch } from '../src/kube/workloads/set-image.js';
+import { chatResources } from '../src/kube/workloads/set-resources.js';
 import { foreignObjects, type ForeignObject } from '../src/kube/workloads/takeover.js';
 import { describeWorkload, podSelector, type AnyWorkload } from '../src/kube/workloads/types.js';
 import { escapeMrkdwn } from '../src/slack/blocks.js';
@@ -248,7 +249,8 @@ export default defineVerb<Args>({
         const sameImage = current ? containersOf(current).some((c) => c.image === image) : false;
         const { isRetry, restartedAt } = restartFor(current, sameImage);
         // Same tag again (e.g. "latest"): restart the pods so the image is pulled anew.
-        const input = { ...renderInput, ...(restartedAt ? { restartedAt } : {}) };
+        // Requests and limits set with `resources` in this environment stay (kept on the live workload).
+        const input = { ...renderInput, ...(restartedAt ? { restartedAt } : {}), chatResources: chatResources(current) };
         const rendered = renderApp(input);
         // Force only onto objects checked above to be ours (or absent): it takes back fields a chat verb changed.
         const configMap = await applyConfigMap(env.cluster, rendered.configMap, true);

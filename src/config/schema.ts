@@ -49,6 +49,14 @@ export const environmentSchema = z
     promoteFrom: z.string().optional().describe('environment whose running version `deploy` promotes by default'),
     approval: approvalSchema.optional().describe('present = write commands here need approval'),
     maxReplicas: z.number().int().min(1).max(1000).default(50).describe('upper bound for `scale`'),
+    limits: z
+      .object({
+        maxMemory: quantity.optional().describe('upper bound for any memory request or limit `resources` sets, e.g. 4Gi'),
+        maxCpu: quantity.optional().describe('upper bound for any CPU request or limit `resources` sets, e.g. 2'),
+      })
+      .strict()
+      .optional()
+      .describe("bounds for `resources` (and the alerts' Raise memory limit button); absent = unbounded"),
   })
   .strict();
 

@@ -3,6 +3,7 @@ import type { V1ConfigMap, V1DaemonSet, V1Deployment, V1Ingress, V1PodSpec, V1Se
 import type { AppConfig } from '../config/schema.js';
 import { ownEntry } from '../config/lookup.js';
 import { namedPorts, probes, spreadConstraints } from './render-pod.js';
+import { mergeResources, type ResourceSettings } from './workloads/set-resources.js';
 
 /** The template fields a per-environment override may replace (kept in step with templateFields in the config). */
 export const TEMPLATE_KEYS = [
@@ -56,6 +57,8 @@ export interface RenderInput {
    * the checksum must cover so any change rolls the pods. Default: configData.
    */
   checksumData?: Record<string, string>;
+  /** Requests and limits set in chat with `resources` (kept on the live workload): applied over the config's. */
+  chatResources?: ResourceSettings;
 }
 
 export interface RenderedApp {
@@ -125,6 +128,8 @@ export function renderApp(input: RenderInput): RenderedApp {
   };
   if (input.restartedAt) templateAnnotations[ANNOTATION_RESTARTED_AT] = input.restartedAt;
   const ports = namedPorts(effective);
+  const chatSet = input.chatResources && (input.chatResources.requests || input.chatResources.limits);
+  const resources = chatSet ? mergeResources(effective.resources, input.chatResources) : effective.resources;
   const metadata = (name: string) => ({ name, namespace, labels });
   const meta = (kind: string) => ({ apiVersion: kind === 'Ingress' ? 'networking.k8s.io/v1' : 'v1', kind });
 
@@ -143,7 +148,7 @@ export function renderApp(input: RenderInput): RenderedApp {
         ...(effective.args ? { args: effective.args } : {}),
         envFrom: [{ configMapRef: { name: configMapName(appName) } }],
         ...(ports.length ? { ports: ports.map(([name, containerPort]) => ({ name, containerPort, protocol: 'TCP' })) } : {}),
-        ...(effective.resources ? { resources: effective.resources } : {}),
+        ...(resources ? { resources } : {}),
         ...probes(effective.healthCheck),
         ...(effective.storage ? { volumeMounts: [{ name: 'data', mountPath: effective.storage.mountPath }] } : {}),
       },

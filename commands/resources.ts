@@ -1,0 +1,228 @@
+import { PatchStrategy } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { defineVerb, type WorkerVerbContext } from '../src/command/types.js';
+import { appArg, envArg } from '../src/command/schemas.js';
+import {
+  appTarget,
+  followed,
+  readAppWorkload,
+  requireConfiguredApp,
+  rolloutTimeout,
+  type AppTarget,
+} from '../src/command/workload-target.js';
+import type { Config } from '../src/config/schema.js';
+import { environmentOf } from '../src/config/lookup.js';
+import { badInput, conflict } from '../src/errors/index.js';
+import { parseQuantity } from '../src/kube/capacity.js';
+import {
+  ANNOTATION_CHANGE_CAUSE,
+  ANNOTATION_DEPLOYED_BY,
+  ANNOTATION_DEPLOYED_FROM,
+  ANNOTATION_REQUEST_ID,
+  appForEnvironment,
+} from '../src/kube/render.js';
+import { describeManager, gitopsTracker } from '../src/kube/workloads/ownership.js';
+import { containersOf, findContainer } from '../src/kube/workloads/set-image.js';
+import {
+  ANNOTATION_RESOURCES,
+  FIELD_MANAGER_SET_RESOURCES,
+  chatResources,
+  describeResourceChange,
+  mergeResources,
+  requestAboveLimit,
+  setResourcesPatch,
+  type ResourceName,
+  type ResourceSettings,
+} from '../src/kube/workloads/set-resources.js';
+import { describeWorkload } from '../src/kube/workloads/types.js';
+import { escapeMrkdwn } from '../src/slack/blocks.js';
+import { runRolloutJob } from '../src/worker/rollout-job.js';
+
+/** A quantity as typed: digits, an optional fraction and a suffix Kubernetes knows; no sign, no exponent. */
+const QUANTITY_SHAPE = /^\d{1,12}(\.\d{1,9})?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
+
+/** A request or limit as typed, checked with client-node's quantity parser; memory below 1Mi is a typo ("512m" are millibytes). */
+export const quantityArg = (resource: ResourceName, flag: string) =>
+  z
+    .string()
+    .max(24, `--${flag} is at most 24 characters`)
+    .superRefine((q, ctx) => {
+      const example = resource === 'memory' ? '512Mi or 1.5Gi' : '250m or 2';
+      let value: number | undefined;
+      try {
+        value = QUANTITY_SHAPE.test(q) ? parseQuantity(q) : undefined;
+      } catch {
+        value = undefined;
+      }
+      if (value === undefined || !Number.isFinite(value)) {
+        ctx.addIssue({ code: 'custom', message: `must be a Kubernetes quantity such as ${example}` });
+      } else if (resource === 'memory' && value < 2 ** 20) {
+        const hint = q.endsWith('m') ? ` (\`${q}\` is ${q.slice(0, -1)} thousandths of a byte; did you mean \`${q.slice(0, -1)}Mi\`?)` : '';
+        ctx.addIssue({ code: 'custom', message: `must be at least 1Mi${hint}` });
+      } else if (resource === 'cpu' && value < 0.001) {
+        ctx.addIssue({ code: 'custom', message: `must be at least 1m (a thousandth of a core)` });
+      }
+    });
+
+const FLAGS = {
+  'memory-request': { resource: 'memory', side: 'requests' },
+  'memory-limit': { resource: 'memory', side: 'limits' },
+  'cpu-request': { resource: 'cpu', side: 'requests' },
+  'cpu-limit': { resource: 'cpu', side: 'limits' },
+} as const;
+type Flag = keyof typeof FLAGS;
+const FLAG_NAMES = Object.keys(FLAGS) as Flag[];
+
+const schema = z
+  .object({
+    app: appArg,
+    env: envArg,
+    'memory-request': quantityArg('memory', 'memory-request').optional(),
+    'memory-limit': quantityArg('memory', 'memory-limit').optional(),
+    'cpu-request': quantityArg('cpu', 'cpu-request').optional(),
+    'cpu-limit': quantityArg('cpu', 'cpu-limit').optional(),
+  })
+  .transform((raw, ctx) => {
+    const change: ResourceSettings = {};
+    for (const flag of FLAG_NAMES) {
+      const value = raw[flag];
+      if (value === undefined) continue;
+      const { resource, side } = FLAGS[flag];
+      change[side] = { ...change[side], [resource]: value };
+    }
+    if (!change.requests && !change.limits) {
+      ctx.addIssue({ code: 'custom', message: `give at least one of ${FLAG_NAMES.map((f) => `--${f}`).join(', ')}` });
+      return z.NEVER;
+    }
+    return { app: raw.app, env: raw.env, change };
+  });
+type Args = z.infer<typeof schema>;
+
+/** Every value set must be within the environment's `limits`, and a request given with its limit must not exceed it. */
+function checkBounds({ env, change }: Args, config: Config): void {
+  const bounds = environmentOf(config, env)?.limits;
+  for (const side of ['requests', 'limits'] as const) {
+    for (const [resource, q] of Object.entries(change[side] ?? {})) {
+      const max = resource === 'memory' ? bounds?.maxMemory : bounds?.maxCpu;
+      if (max !== undefined && parseQuantity(q) > parseQuantity(max)) {
+        const key = resource === 'memory' ? 'maxMemory' : 'maxCpu';
+        throw badInput(
+          `\`${env}\` allows at most ${max} for a ${resource} ${side === 'requests' ? 'request' : 'limit'} (\`environments.${env}.limits.${key}\` in the bot's config); you asked for ${q}. Nothing was changed.`,
+        );
+      }
+    }
+  }
+  const problem = requestAboveLimit(mergeResources(undefined, change));
+  if (problem) throw badInput(`The ${problem}: Kubernetes refuses a request above its limit. Nothing was changed.`);
+}
+
+/** The live workload and container to change, checked before anything is written. */
+async function resolve(t: AppTarget, args: Args) {
+  const live = await readAppWorkload(t);
+  const what = describeWorkload(t.target.kind, t.target.name, t.env.namespace);
+  const container = findContainer(live, t.target.container) ?? (t.target.adopted ? undefined : containersOf(live)[0]);
+  if (!container) {
+    const names = containersOf(live)
+      .map((c) => `\`${escapeMrkdwn(c.name)}\``)
+      .join(', ');
+    throw badInput(
+      `${what} has no container \`${t.target.container}\` (it has ${names}); fix \`apps.${t.target.app}.workload.container\`.`,
+    );
+  }
+  if (t.target.adopted) {
+    const tracker = gitopsTracker(live);
+    if (tracker && t.appConfig.gitops !== 'allowDrift') {
+      throw conflict(
+        `Nothing was changed: ${describeManager(tracker, escapeMrkdwn)} manages ${what} and will put its resources back at the next sync: change them in Git instead, or set \`gitops: allowDrift\` on \`apps.${t.target.app}\` in the bot's config.`,
+      );
+    }
+  }
+  const after = mergeResources(container.resources, args.change);
+  const problem = requestAboveLimit(after);
+  if (problem) {
+    throw badInput(
+      `With this change the ${problem} in container \`${escapeMrkdwn(container.name)}\` of ${what}; Kubernetes refuses that. Give both values (e.g. also \`--${problem.split(' ')[0]}-limit\`). Nothing was changed.`,
+    );
+  }
+  // A rendered app: the chat-set values are kept on the workload and merged over the config's by every deploy.
+  let kept: ResourceSettings | undefined;
+  if (!t.target.adopted) {
+    kept = mergeResources(chatResources(live), args.change);
+    const rendered = mergeResources(appForEnvironment(t.appConfig, args.env).resources, kept);
+    const renderedProblem = requestAboveLimit(rendered);
+    if (renderedProblem) {
+      throw badInput(
+        `The next deploy would set the ${renderedProblem} (the bot's config with this change); Kubernetes refuses that. Give both values. Nothing was changed.`,
+      );
+    }
+  }
+  return { live, container, kept, what };
+}
+
+function title({ app, env, change }: Args): string {
+  return `resources ${app} in ${env}: ${describeResourceChange(undefined, change)
+    .map((l) => l.replace('none → ', '→ '))
+    .join(', ')}`;
+}
+
+async function run(ctx: WorkerVerbContext<Args>) {
+  const { app, env: envName, change } = ctx.args;
+  const t = appTarget(ctx, app, envName);
+  const { live, container, kept, what } = await resolve(t, ctx.args);
+  const by = ctx.request.userName ?? ctx.request.userId;
+  const annotations: Record<string, string> = {
+    [ANNOTATION_DEPLOYED_BY]: by,
+    [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
+    [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
+    [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops ${ctx.request.text.slice(0, 200)} by ${by}`,
+    ...(kept ? { [ANNOTATION_RESOURCES]: JSON.stringify(kept) } : {}),
+  };
+  const lines = describeResourceChange(container.resources, change);
+  return runRolloutJob(ctx, {
+    title: title(ctx.args),
+    env: t.env,
+    app,
+    workload: followed(t, live),
+    timeoutMs: rolloutTimeout(t, live),
+    offerRollback: false,
+    change: async () => {
+      const applied = await t.ops.patch(
+        t.env.cluster,
+        t.env.namespace,
+        t.target.name,
+        setResourcesPatch(container.name, change, annotations),
+        PatchStrategy.StrategicMergePatch,
+        FIELD_MANAGER_SET_RESOURCES,
+      );
+      const keepsNote = kept ? ' — kept by later deploys (per-environment override)' : '';
+      return `container ${escapeMrkdwn(container.name)} of ${what}: ${lines.join(', ')} (generation ${applied.metadata?.generation ?? '?'})${keepsNote}`;
+    },
+  });
+}
+
+export default defineVerb<Args>({
+  verb: 'resources',
+  summary: "Change the requests and limits of an app's container and follow the rollout",
+  usage: 'resources <app> <env> [--memory-limit Q] [--memory-request Q] [--cpu-request Q] [--cpu-limit Q]',
+  example: 'resources myapp beta --memory-limit 512Mi',
+  class: 'write',
+  runsIn: 'worker',
+  positionals: ['app', 'env'],
+  flags: { 'memory-limit': 'value', 'memory-request': 'value', 'cpu-request': 'value', 'cpu-limit': 'value' },
+  schema,
+  target: ({ app, env }) => ({ app, env }),
+  check: (args, config) => {
+    requireConfiguredApp(config, args.app);
+    checkBounds(args, config);
+  },
+  describe: title,
+  async preview(ctx) {
+    const t = appTarget(ctx, ctx.args.app, ctx.args.env);
+    const { container, kept, what } = await resolve(t, ctx.args);
+    return [
+      `container ${container.name} of ${what}: ${describeResourceChange(container.resources, ctx.args.change).join(', ')}`,
+      ...(kept ? ['kept by later deploys of this environment'] : []),
+    ];
+  },
+  run,
+});

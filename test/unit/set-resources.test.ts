@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ANNOTATION_RESOURCES,
+  chatResources,
+  describeResourceChange,
+  mergeResources,
+  requestAboveLimit,
+  setResourcesPatch,
+} from '../../src/kube/workloads/set-resources.js';
+
+describe('resources of one container', () => {
+  it('merges only the values a change names over the live ones', () => {
+    expect(
+      mergeResources({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } }, { limits: { memory: '512Mi' } }),
+    ).toEqual({
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { memory: '512Mi' },
+    });
+    expect(mergeResources(undefined, { requests: { cpu: '1' } })).toEqual({ requests: { cpu: '1' } });
+    expect(mergeResources(undefined, {})).toEqual({});
+  });
+
+  it('finds a request above its limit by value, not by spelling', () => {
+    expect(requestAboveLimit({ requests: { memory: '1Gi' }, limits: { memory: '512Mi' } })).toBe(
+      'memory request 1Gi is above its limit 512Mi',
+    );
+    expect(requestAboveLimit({ requests: { memory: '1024Mi' }, limits: { memory: '1Gi' } })).toBeUndefined();
+    expect(requestAboveLimit({ requests: { cpu: '1.5' }, limits: { cpu: '1500m' } })).toBeUndefined();
+    expect(requestAboveLimit({ requests: { cpu: '2' } })).toBeUndefined();
+  });
+
+  it('reads the chat-set values back from the annotation, ignoring anything else in it', () => {
+    const obj = (value: string) => ({ metadata: { annotations: { [ANNOTATION_RESOURCES]: value } } }) as never;
+    expect(chatResources(obj('{"limits":{"memory":"512Mi","gpu":"1"},"requests":"x"}'))).toEqual({ limits: { memory: '512Mi' } });
+    expect(chatResources(obj('not json'))).toEqual({});
+    expect(chatResources(undefined)).toEqual({});
+  });
+
+  it('patches the one container by its merge key, and says what changes', () => {
+    expect(setResourcesPatch('web', { limits: { memory: '1Gi' } }, { a: 'b' })).toEqual({
+      metadata: { annotations: { a: 'b' } },
+      spec: { template: { spec: { containers: [{ name: 'web', resources: { limits: { memory: '1Gi' } } }] } } },
+    });
+    expect(describeResourceChange({ limits: { memory: '256Mi' } }, { limits: { memory: '384Mi' }, requests: { cpu: '1' } })).toEqual([
+      'cpu request none → 1',
+      'memory limit 256Mi → 384Mi',
+    ]);
+  });
+});
