@@ -12,6 +12,7 @@ import type { PodBehavior } from './kubelet.js';
 import { createObject, deleteObject, replaceObject } from './operations.js';
 import { formatMemory, quantity } from './quantity.js';
 import { mustResource } from './resources.js';
+import { MetricsModel } from './metrics.js';
 import { ExecEmulator, type ExecCall, type ExecScript } from './exec.js';
 import { KubeServer, type DenyRule, type RecordedRequest } from './server.js';
 import { Store } from './store.js';
@@ -50,6 +51,20 @@ export interface KubeEmulator {
   setDefaultBehavior(behavior: PodBehavior): void;
   /** OOM-kill a container now: terminated OOMKilled/137 (MODIFIED, synchronous), then CrashLoopBackOff with restartCount+1 and lastState.terminated, then running again. */
   oomKill(namespace: string, podName: string, container?: string, opts?: { restartAfterMs?: number }): boolean;
+  /**
+   * OOM-kill a running container after its memory climbs to the limit over `riseMs` (as metrics.k8s.io
+   * and the Prometheus emulator report it); resolves with oomKill's answer once killed.
+   */
+  oomKillAfterRise(
+    namespace: string,
+    podName: string,
+    riseMs: number,
+    opts?: { container?: string; restartAfterMs?: number },
+  ): Promise<boolean>;
+  /** The memory model behind metrics.k8s.io (shared with the Prometheus emulator). */
+  readonly metrics: MetricsModel;
+  /** Serve metrics.k8s.io (metrics-server installed), default true; false: the group is absent (404). */
+  setMetricsServer(enabled: boolean): void;
   /** Append lines to a pod container's current log. */
   /** `at` (ms since epoch) dates the lines, e.g. in the past for `sinceSeconds`; default now. */
   appendLogs(namespace: string, podName: string, lines: string[], container?: string, at?: number): void;
@@ -105,7 +120,9 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const exec = new ExecEmulator(store, (namespace, name) =>
     server.isDenied({ verb: 'create', group: '', resource: 'pods', subresource: 'exec', namespace, name }),
   );
+  const metrics = new MetricsModel(store);
   server = new KubeServer(store, {
+    metrics,
     podLogs: (pod, q) => controller.kubelet.podLogs(pod, q),
     upgrade: (req, socket, head) => exec.upgrade(req, socket, head),
   });
@@ -219,6 +236,31 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     setImageBehavior: (image, b) => controller.setImageBehavior(image, b),
     setDefaultBehavior: (b) => controller.setDefaultBehavior(b),
     oomKill: (ns, pod, container, opts) => controller.kubelet.oomKill(ns, pod, container, opts),
+    oomKillAfterRise(ns, pod, riseMs, opts = {}) {
+      const container = opts.container ?? store.get(resOf('v1', 'Pod'), ns, pod)?.spec?.containers?.[0]?.name;
+      if (!container) throw new Error(`kube emulator: pod ${ns}/${pod} not found`);
+      metrics.announceOomKill(ns, pod, container, riseMs);
+      return new Promise((resolve, reject) => {
+        setTimeout(() => {
+          try {
+            resolve(
+              controller.kubelet.oomKill(
+                ns,
+                pod,
+                container,
+                opts.restartAfterMs !== undefined ? { restartAfterMs: opts.restartAfterMs } : {},
+              ),
+            );
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        }, riseMs);
+      });
+    },
+    metrics,
+    setMetricsServer: (enabled) => {
+      metrics.enabled = enabled;
+    },
     appendLogs: (ns, pod, lines, container, at) => controller.kubelet.appendLogs(ns, pod, lines, container, at),
     addNode,
     compactHistory: () => store.compactHistory(),
@@ -270,6 +312,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     scriptExec: (command, result) => exec.script(command, result),
     execs: exec.calls,
     async close() {
+      metrics.close();
       controller.close();
       exec.close();
       await server.close();

@@ -16,6 +16,7 @@ import {
   resourceByPath,
   type ResourceDef,
 } from './resources.js';
+import { METRICS_GROUP, type MetricsModel } from './metrics.js';
 import { makeObjectFilter } from './selectors.js';
 import { patchScale, setScale, toScale } from './scale.js';
 import { ApiError, badRequest, expired, forbidden, methodNotAllowed, notFound, successStatus, unsupportedMediaType } from './status.js';
@@ -53,6 +54,8 @@ export interface ServerHooks {
   podLogs(pod: any, query: URLSearchParams): string;
   /** WebSocket upgrades (pods/exec); false when the path is not one */
   upgrade?(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): boolean;
+  /** metrics.k8s.io (an aggregated API: served apart from the stored resources). */
+  metrics?: MetricsModel;
 }
 
 interface Watcher {
@@ -215,8 +218,11 @@ export class KubeServer {
           return this.sendText(res, 200, 'ok');
         case '/api':
           return this.send(res, 200, discoveryApiVersions(this.url.replace(/^https?:\/\//, '')));
-        case '/apis':
-          return this.send(res, 200, discoveryApiGroupList());
+        case '/apis': {
+          const list = discoveryApiGroupList() as { groups: object[] };
+          const metrics = this.hooks.metrics?.apiGroup();
+          return this.send(res, 200, metrics ? { ...list, groups: [...list.groups, metrics] } : list);
+        }
       }
       if (path.startsWith('/openapi/')) {
         const doc = openapiDocument(path);
@@ -226,6 +232,17 @@ export class KubeServer {
     }
 
     const segs = path.split('/').filter(Boolean).map(decodeURIComponent);
+    if (segs[0] === 'apis' && segs[1] === METRICS_GROUP && this.hooks.metrics) {
+      return this.send(
+        res,
+        200,
+        this.hooks.metrics.handle(method, segs.slice(2), q, {
+          isDenied: (a) => this.isDenied(a),
+          forbidden: (resource, verb, namespace, name) =>
+            forbidden({ plural: resource, group: METRICS_GROUP }, name, USER, verb, resource, namespace),
+        }),
+      );
+    }
     let apiVersion: string;
     let rest: string[];
     if (segs[0] === 'api' && segs[1] === 'v1') {
