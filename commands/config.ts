@@ -8,6 +8,7 @@ import {
   displayValue,
   parseConfigChange,
   patchConfigMap,
+  SECRET_MASK,
   readConfigMap,
   stampConfigChecksum,
   type ConfigChange,
@@ -147,6 +148,15 @@ export default defineVerb<Args>({
     return `${head} ${Object.entries(args.change.values)
       .map(([k, v]) => `${k}=${secretKeys.includes(k) ? '••••••' : v}`)
       .join(' ')}`;
+  },
+  // `set` words of secret keys travel sealed; Redis keeps `KEY=••••••` in clear.
+  maskSecrets: (raw, config) => {
+    const secretKeys = typeof raw.app === 'string' ? (appOf(config, raw.app)?.secretKeys ?? []) : [];
+    if (raw.action !== 'set' || !Array.isArray(raw.words) || secretKeys.length === 0) return undefined;
+    const keyOf = (word: unknown) => (typeof word === 'string' && word.includes('=') ? word.slice(0, word.indexOf('=')) : undefined);
+    const isSecret = (word: unknown) => secretKeys.includes(keyOf(word) ?? '');
+    if (!raw.words.some(isSecret)) return undefined;
+    return { ...raw, words: raw.words.map((w: unknown) => (isSecret(w) ? `${keyOf(w)!}=${SECRET_MASK}` : w)) };
   },
   async preview(ctx) {
     if (ctx.args.action === 'get') return [];

@@ -92,6 +92,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
       {
         verb: request.verb,
         args: request.args,
+        ...(request.sealedArgs ? { sealedArgs: request.sealedArgs } : {}),
         request: request.request,
         ...(request.messageTs ? { threadTs: request.messageTs } : {}),
         approvalId: request.id,

@@ -10,6 +10,7 @@ import type { ApprovalRule } from './policy.js';
 import { ApprovalStore, type ApprovalRequest } from './store.js';
 import { approvalDecidedMessage, approvalRequestMessage } from './messages.js';
 import { denied } from '../errors/index.js';
+import { sealSecretArgs } from '../command/secret-args.js';
 
 export const APPROVAL_EXPIRY_QUEUE = 'approval-expiry';
 
@@ -36,9 +37,11 @@ export async function requestApproval(
         .catch((err: unknown) => [`(could not work out the change: ${String((err as Error).message ?? err).slice(0, 200)})`])
     : [];
   const now = Date.now();
+  // Secret values are kept sealed in the record; the approved run's worker opens them.
+  const split = sealSecretArgs(verb, reparsed.success ? args : rawArgs, ctx.config, ctx.services.signer, ctx.request.requestId);
   const request = await deps.store.create({
     verb: verb.verb,
-    args: reparsed.success ? args : rawArgs,
+    ...split,
     description: verb.describe(pinnedCtx.args),
     env: target.env ?? '',
     ...(target.app ? { app: target.app } : {}),

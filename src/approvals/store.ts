@@ -12,6 +12,8 @@ export interface ApprovalRequest {
   verb: string;
   /** Named arguments before validation (re-validated by the worker). */
   args: Record<string, unknown>;
+  /** The real arguments, sealed, when `args` holds masked secrets (src/command/secret-args.ts). */
+  sealedArgs?: string;
   description: string;
   env: string;
   app?: string;

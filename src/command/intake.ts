@@ -6,6 +6,7 @@ import { authorizeCommand, resolveTarget } from './authorize.js';
 import { describeError, isChatOpsError } from '../errors/index.js';
 import { enqueueCommand, requestIdFrom } from '../queue/commands.js';
 import type { Services } from './services.js';
+import { sealSecretArgs } from './secret-args.js';
 import type { AuditOutcome } from '../audit/index.js';
 import { approvalRuleFor } from '../approvals/policy.js';
 import type { Logger } from '../log.js';
@@ -114,7 +115,9 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     }
     // Invocations that change nothing (config get, a scale-to-0 that only asks to confirm) read like reads.
     const changes = verb.class !== 'read' && !(verb.runsIn === 'worker' && verb.changesNothing?.(args));
-    const jobId = await enqueueCommand(deps.services.queue, deps.services.signer, { verb: verb.verb, args: raw, request });
+    // Secret values go sealed; Redis keeps them masked in clear.
+    const split = sealSecretArgs(verb, raw, deps.config, deps.services.signer, request.requestId);
+    const jobId = await enqueueCommand(deps.services.queue, deps.services.signer, { verb: verb.verb, ...split, request });
     if (changes) await audit('accepted', undefined, jobId);
     const what = verb.describe(args);
     const rule = approvalRuleFor(deps.config, verb, args, target.env);

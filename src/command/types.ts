@@ -69,6 +69,13 @@ interface VerbBase<A> {
    * secret values masked. Default: the text as typed.
    */
   displayText?(args: A, config: Config): string;
+  /**
+   * The named arguments as typed (before validation) with the secret values of this
+   * invocation replaced by a mask, or undefined when it holds none. The masked form is
+   * what Redis keeps in clear (job data, approval records); the real arguments travel
+   * encrypted and are opened only by the worker that applies them (src/command/secret-args.ts).
+   */
+  maskSecrets?(raw: Readonly<Record<string, unknown>>, config: Config): Record<string, unknown> | undefined;
   /** False for verbs whose runs never make a new Deployment revision (replicas, nodes, the queue): `history` attributes none to them. */
   makesRevision?: boolean;
   /** An alert's Show logs button counts as this verb: a channel may click it where its binding allows this verb. */

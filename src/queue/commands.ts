@@ -11,6 +11,12 @@ export interface CommandJobData {
   verb: string;
   /** Named arguments before validation; the worker validates them again with the verb's schema. */
   args: unknown;
+  /**
+   * The real arguments when `args` holds masked secrets (src/command/secret-args.ts):
+   * AES-GCM, bound to the request id, checked against the signed `args`. Outside the
+   * signature so that it can be dropped when the job ends.
+   */
+  sealedArgs?: string;
   request: CommandRequest;
   /** Thread of the job's progress, kept across retries and worker crashes. */
   threadTs?: string;
@@ -40,6 +46,13 @@ export function signCommandJob(signer: Signer, data: CommandJobData, jobId: stri
 export function verifyCommandJob(signer: Signer, data: CommandJobData, jobId: string, now = Date.now()): 'ok' | 'forged' | 'stale' {
   if (!signer.verify('job', signedPart(data, jobId), data.sig)) return 'forged';
   return typeof data.signedAt === 'number' && now - data.signedAt <= MAX_JOB_AGE_MS ? 'ok' : 'stale';
+}
+
+/** A finished job's data without its sealed secrets: what Redis keeps for the job's retention. */
+export function withoutSecrets(data: CommandJobData): CommandJobData | undefined {
+  if (data.sealedArgs === undefined) return undefined;
+  const { sealedArgs: _sealed, ...rest } = data;
+  return rest;
 }
 
 /** BullMQ ids must not contain ':' nor be all digits; the prefix keeps both true. */

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Sealer } from './sealing.js';
 
 /**
  * Redis is shared ground: anything able to reach it could queue a forged job or
@@ -36,10 +37,13 @@ export function canonicalJson(value: unknown): string {
 
 export class Signer {
   private readonly keys: Buffer[];
+  /** Encrypts secret values kept in Redis, with keys derived from the same secrets. */
+  readonly sealer: Sealer;
 
   constructor(keys: SigningKeys) {
     if (keys.current.length < MIN_SIGNING_KEY_LENGTH) throw new Error(`signing key must be at least ${MIN_SIGNING_KEY_LENGTH} characters`);
     this.keys = [Buffer.from(keys.current), ...(keys.previous ? [Buffer.from(keys.previous)] : [])];
+    this.sealer = new Sealer(keys);
   }
 
   private mac(key: Buffer, kind: SignedKind, value: unknown): Buffer {

@@ -9,7 +9,8 @@ import type { MembershipResolver } from '../policy/index.js';
 import { authorizeCommand, parseStored, resolveTarget } from '../command/authorize.js';
 import { badInput, describeError } from '../errors/index.js';
 import { environmentOf } from '../config/lookup.js';
-import { COMMAND_QUEUE, verifyCommandJob, type CommandJobData } from '../queue/commands.js';
+import { COMMAND_QUEUE, verifyCommandJob, withoutSecrets, type CommandJobData } from '../queue/commands.js';
+import { openSecretArgs } from '../command/secret-args.js';
 import { TamperedRecordError } from '../security/signing.js';
 import { reportTampered } from '../security/tampered.js';
 import { ThreadProgress } from '../slack/progress.js';
@@ -87,6 +88,19 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
     stalledInterval: jobLockMs,
   });
   worker.on('error', deps.onConnectionError ?? ((err) => deps.log.warn({ err: err.message }, 'worker connection error')));
+  // A finished job keeps its data for the retention below; its sealed secrets are dropped now.
+  const forgetSecrets = (job: Job<CommandJobData> | undefined) => {
+    const stripped = job ? withoutSecrets(job.data) : undefined;
+    if (!job || !stripped) return;
+    job
+      .updateData(stripped)
+      .catch((err: unknown) => deps.log.warn({ err: String(err), job: job.id }, 'could not drop the sealed arguments of a finished job'));
+  };
+  worker.on('completed', forgetSecrets);
+  worker.on('failed', (job) => {
+    // 'failed' also fires for an attempt that will be retried: only a finished job is done with its secrets.
+    if (job?.finishedOn) forgetSecrets(job);
+  });
   return {
     worker,
     async close(graceMs = 25_000) {
@@ -175,7 +189,11 @@ async function runJob(
   try {
     if (verdict === 'stale')
       throw badInput('This command waited in the queue for more than a day, so it was not run; run it again if it is still wanted.');
-    const { verb, args } = parseStored(deps.verbs, job.data.verb, job.data.args);
+    // Secret values travel sealed; opened here, right before they are validated and applied.
+    const stored = deps.verbs.get(job.data.verb);
+    const rawArgs = stored ? openSecretArgs(stored, job.data, deps.config, deps.services.signer, request.requestId) : job.data.args;
+    if (rawArgs === undefined) throw new TamperedRecordError('job', job.id ?? '');
+    const { verb, args } = parseStored(deps.verbs, job.data.verb, rawArgs);
     target = resolveTarget(deps.config, verb, args, request.channelId);
     // The binding may have changed since the app accepted the command.
     await authorizeCommand(deps, verb, args, target, request);
@@ -189,7 +207,7 @@ async function runJob(
     } else if (rule) {
       // Gated: post the approval request instead of running (also when the environment
       // started requiring approval after the command was accepted).
-      return await requestApproval(makeContext(args), verb, rule, (job.data.args ?? {}) as Record<string, unknown>, target, {
+      return await requestApproval(makeContext(args), verb, rule, (rawArgs ?? {}) as Record<string, unknown>, target, {
         store: deps.services.approvals,
         expiryQueue: deps.expiryQueue,
       });
@@ -236,10 +254,12 @@ async function runJob(
       await reportFailure(
         progress,
         reply,
-        ':no_entry: The approval this change ran under failed its integrity check (it was changed outside the bot), so nothing was changed. Ops can find it in the audit log.',
+        err.kind === 'job'
+          ? ':no_entry: The arguments of this command failed their integrity check (they were changed outside the bot), so nothing was changed. Ops can find it in the audit log.'
+          : ':no_entry: The approval this change ran under failed its integrity check (it was changed outside the bot), so nothing was changed. Ops can find it in the audit log.',
         log,
       );
-      throw new UnrecoverableError('refused: the approval record failed signature verification');
+      throw new UnrecoverableError(`refused: the ${err.kind === 'job' ? 'job' : 'approval record'} failed verification`);
     }
     if (signal.aborted) {
       // Shutting down mid-job: hand it to another worker without using up an attempt.

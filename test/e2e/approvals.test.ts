@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import type { SlackCall } from '../support/slack/index.js';
+import { keysHolding } from '../support/redis.js';
+import { until } from '../support/redis-topologies.js';
 
 const CONFIG = (kubeconfig: string) => `
 clusters:
@@ -209,11 +211,27 @@ describe('production approvals in the thread', () => {
   });
 
   it('never shows or records a secret value: the approval request and the audit mask it', async () => {
-    const { message } = await requestChange('config myapp prod set DB_PASSWORD=hunter2 LOG_LEVEL=debug');
+    const { message, ts, approveValue } = await requestChange('config myapp prod set DB_PASSWORD=hunter2 LOG_LEVEL=debug');
     const shown = JSON.stringify(message.args.blocks);
     expect(shown).toContain('DB_PASSWORD=••••••');
     expect(shown).toContain('LOG_LEVEL=debug');
     expect(shown).not.toContain('hunter2');
+    // The record keeps the value sealed (AES-GCM), never in clear; only the worker that applies it opens it.
+    const record = (await h.chatops.services.approvals.get(approveValue))!;
+    expect(record.args).toMatchObject({ words: ['DB_PASSWORD=••••••', 'LOG_LEVEL=debug'] });
+    expect(record.sealedArgs).toMatch(/^s1\./);
+    expect(await keysHolding(h.prefix, 'hunter2')).toEqual([]);
+
+    expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('is running');
+    await after(
+      (c) =>
+        c.method === 'chat.update' && c.args.ts === ts && /config set DB_PASSWORD, LOG_LEVEL on myapp in prod — done/.test(c.args.text),
+      15_000,
+    );
+    expect(h.kube.get('v1', 'ConfigMap', 'prod', 'myapp-config').data.DB_PASSWORD).toBe('hunter2');
+    const jobId = `cmd-${record.request.requestId}-approved`;
+    await until(async () => (await h.chatops.queue.getJob(jobId))?.data.sealedArgs === undefined, 5_000, 'the sealed arguments dropped');
+    expect(await keysHolding(h.prefix, 'hunter2')).toEqual([]);
     const audit = await h.chatops.services.audit.recent({ env: 'prod', limit: 100 });
     expect(JSON.stringify(audit)).not.toContain('hunter2');
   });

@@ -7,6 +7,8 @@ import { loadVerbs } from '../../src/command/registry.js';
 import { parseCommand } from '../../src/command/parse.js';
 import type { WorkerVerb, WorkerVerbContext } from '../../src/command/types.js';
 import { makeClusterClient } from '../../src/kube/clusters.js';
+import { keysHolding } from '../support/redis.js';
+import { until } from '../support/redis-topologies.js';
 
 /** The harness config, with a secret key on myapp. */
 const CONFIG = (kubeconfig: string) =>
@@ -307,6 +309,23 @@ describe('/k8s config', () => {
       .at(-1);
     expect(patch?.contentType).toContain('application/merge-patch+json');
     expect(patch?.query.fieldManager).toBe('k8s-chatops-config');
+  });
+
+  it('keeps no secret value in Redis: the job carries it sealed and drops even that when it ends', async () => {
+    const ack = await h.command('config myapp beta set DB_PASSWORD=s3cr3t-in-transit LOG_LEVEL=warn', { channel: OPS });
+    const jobId = /job `(cmd-[a-f0-9]+)`/.exec(JSON.stringify(ack.json.blocks))![1]!;
+    const queued = await h.chatops.queue.getJob(jobId);
+    expect((queued?.data.args as { words: string[] }).words).toEqual(['DB_PASSWORD=••••••', 'LOG_LEVEL=warn']);
+    await finalUpdate(/:white_check_mark: config set DB_PASSWORD, LOG_LEVEL on myapp in beta — done/);
+    expect(h.kube.get('v1', 'ConfigMap', 'beta', 'myapp-config').data.DB_PASSWORD).toBe('s3cr3t-in-transit');
+    // The finished job keeps its (masked) data for its retention, without the sealed copy.
+    await until(async () => (await h.chatops.queue.getJob(jobId))?.data.sealedArgs === undefined, 5_000, 'the sealed arguments dropped');
+    expect(await keysHolding(h.prefix, 's3cr3t-in-transit')).toEqual([]);
+    expect(await keysHolding(h.prefix, `"sealedArgs"`)).toEqual([]);
+    // Back to what the next tests expect.
+    since = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('config myapp beta set DB_PASSWORD=hunter2 LOG_LEVEL=debug', { channel: OPS });
+    await finalUpdate(/:white_check_mark: config set DB_PASSWORD, LOG_LEVEL on myapp in beta — done/);
   });
 
   it('shows keys and values, with secret keys masked', async () => {

@@ -28,3 +28,37 @@ export async function deletePrefix(prefix: string, url = TEST_REDIS_URL): Promis
     redis.disconnect();
   }
 }
+
+/** Every key under a prefix whose content (any type: string, hash, list, set, sorted set, stream) contains `needle`. */
+export async function keysHolding(prefix: string, needle: string, url = TEST_REDIS_URL): Promise<string[]> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  const found: string[] = [];
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const type = await redis.type(key);
+        const content =
+          type === 'string'
+            ? await redis.get(key)
+            : type === 'hash'
+              ? await redis.hgetall(key)
+              : type === 'list'
+                ? await redis.lrange(key, '0', '-1')
+                : type === 'set'
+                  ? await redis.smembers(key)
+                  : type === 'zset'
+                    ? await redis.zrange(key, '0', '-1', 'WITHSCORES')
+                    : type === 'stream'
+                      ? await redis.xrange(key, '-', '+')
+                      : `unknown type ${type}`;
+        if (`${key}\n${JSON.stringify(content)}`.includes(needle)) found.push(key);
+      }
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return found;
+}
