@@ -19,66 +19,112 @@ import {
 import { codeBlock, context, escapeMrkdwn, mention, section } from '../src/slack/blocks.js';
 import { inviteHint } from '../src/slack/errors.js';
 import { uploadTextFile } from '../src/slack/upload.js';
+import { DEFAULT_FOLLOW_MS, MAX_FOLLOW_MS, followLogs, requestTailStop } from '../src/log-tail/follow.js';
 
 /** Up to this much goes inline as a code block; more goes up as a file. */
 const INLINE_MAX_LINES = 40;
 const INLINE_MAX_CHARS = 2_500;
 const MAX_SINCE_MS = 7 * 24 * 60 * 60 * 1_000;
 
-const schema = z.object({
-  app: appArg,
-  env: envArg,
-  lines: z
-    .string()
-    .regex(/^\d{1,7}$/, 'lines must be a whole number, e.g. `--lines 200`')
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(1, 'lines is at least 1')
-        .max(MAX_LOG_LINES, `lines is at most ${MAX_LOG_LINES.toLocaleString('en-US')}`),
-    )
-    .optional(),
-  previous: z.boolean().default(false),
-  pod: z
-    .string()
-    .max(253, 'pod is at most 253 characters')
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'pod must be a pod name (lowercase letters, digits, "-", ".")')
-    .optional(),
-  container: nameArg('container').optional(),
-  grep: z.string().min(1).max(MAX_GREP_PATTERN, `grep pattern is at most ${MAX_GREP_PATTERN} characters`).optional(),
-  since: z
-    .string()
-    .max(20, 'since is a duration like `10m` or `2h`')
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined || ms < 1_000 || ms > MAX_SINCE_MS) {
-        ctx.addIssue({ code: 'custom', message: 'since must be a duration from `1s` to `7d`, e.g. `10m`' });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .optional(),
-});
+const schema = z
+  .object({
+    app: appArg,
+    env: envArg,
+    lines: z
+      .string()
+      .regex(/^\d{1,7}$/, 'lines must be a whole number, e.g. `--lines 200`')
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .min(1, 'lines is at least 1')
+          .max(MAX_LOG_LINES, `lines is at most ${MAX_LOG_LINES.toLocaleString('en-US')}`),
+      )
+      .optional(),
+    previous: z.boolean().default(false),
+    pod: z
+      .string()
+      .max(253, 'pod is at most 253 characters')
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'pod must be a pod name (lowercase letters, digits, "-", ".")')
+      .optional(),
+    container: nameArg('container').optional(),
+    grep: z.string().min(1).max(MAX_GREP_PATTERN, `grep pattern is at most ${MAX_GREP_PATTERN} characters`).optional(),
+    since: z
+      .string()
+      .max(20, 'since is a duration like `10m` or `2h`')
+      .transform((text, ctx) => {
+        const ms = parseDuration(text);
+        if (ms === undefined || ms < 1_000 || ms > MAX_SINCE_MS) {
+          ctx.addIssue({ code: 'custom', message: 'since must be a duration from `1s` to `7d`, e.g. `10m`' });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .optional(),
+    /** `--follow` alone is true; `--follow 2m` a duration. */
+    follow: z
+      .union([z.literal(true), z.string()])
+      .transform((v, ctx) => {
+        const ms = v === true ? DEFAULT_FOLLOW_MS : parseDuration(v);
+        if (ms === undefined || ms < 5_000 || ms > MAX_FOLLOW_MS) {
+          ctx.addIssue({ code: 'custom', message: 'follow lasts from `5s` to `10m`, e.g. `--follow 2m` (default 60s)' });
+          return z.NEVER;
+        }
+        return ms;
+      })
+      .optional(),
+    /** Set by a live tail's Stop button: the tail to stop (its request id). */
+    stop: z
+      .string()
+      .regex(/^[a-f0-9]{24}$/, 'stop takes the id of a live tail, as its Stop button sends it')
+      .optional(),
+  })
+  .refine((a) => !(a.follow !== undefined && a.previous), {
+    error: '`--follow` reads containers as they run and `--previous` ones that ended: use one',
+    path: ['follow'],
+  });
 type Args = z.infer<typeof schema>;
+
+const FOLLOW_VALUE = /^\d{1,4}(s|m)$/;
 
 export default defineVerb<Args>({
   verb: 'logs',
   summary: "Recent log lines of an app's pods (one pod with --pod), searched with --grep; long output comes as a file",
-  usage: 'logs <app> <env> [--lines N] [--since D] [--grep P] [--previous] [--pod P] [--container C]',
+  usage: 'logs <app> <env> [--lines N] [--since D] [--grep P] [--follow [D]] [--previous] [--pod P] [--container C]',
   example: 'logs myapp beta --lines 200',
   class: 'read',
   runsIn: 'worker',
   positionals: ['app', 'env'],
-  flags: { lines: 'value', previous: 'boolean', pod: 'value', container: 'value', grep: 'value', since: 'value' },
+  flags: {
+    lines: 'value',
+    previous: 'boolean',
+    pod: 'value',
+    container: 'value',
+    grep: 'value',
+    since: 'value',
+    follow: { optionalValue: FOLLOW_VALUE },
+    stop: 'value',
+  },
   schema,
   target: ({ app, env }) => ({ app, env }),
   check: ({ app }, config) => void requireConfiguredApp(config, app),
   showsAlertLogs: true,
-  describe: ({ app, env, pod, previous }) =>
-    `logs of ${pod ? `pod ${pod} (${app})` : app} in ${env}${previous ? ' (previous containers)' : ''}`,
+  describe: ({ app, env, pod, previous, follow, stop }) =>
+    stop
+      ? `stop the live tail of ${app} in ${env}`
+      : `${follow ? 'live tail of ' : 'logs of '}${pod ? `pod ${pod} (${app})` : app} in ${env}${previous ? ' (previous containers)' : ''}`,
   async run(ctx) {
-    const { app, env: envName, previous, pod, container, since } = ctx.args;
+    const { app, env: envName, previous, pod, container, since, follow, stop } = ctx.args;
+    if (stop) {
+      const stopped = await requestTailStop(ctx.services, stop, ctx.request.channelId);
+      const answers = {
+        stopping: ':stop_button: Stopping the live tail; its last lines and a file follow in its thread.',
+        unknown: 'That live tail has already ended.',
+        elsewhere: ':no_entry: That live tail runs in another channel; stop it from there.',
+      };
+      await ctx.reply({ text: answers[stopped] });
+      return;
+    }
     const lines = ctx.args.lines ?? DEFAULT_LOG_LINES;
     // Compiled before any cluster call, so a refused pattern changes nothing and costs nothing.
     const grep = ctx.args.grep ? compileLogGrep(ctx.args.grep) : undefined;
@@ -92,6 +138,23 @@ export default defineVerb<Args>({
       ...(pod ? { pod } : {}),
       ...(container ? { container } : {}),
     });
+    const search = grep ? `${grep.mode === 'regex' ? 'matching' : 'containing'} \`${ctx.args.grep!.replace(/`/g, "'")}\`, ` : '';
+    if (follow !== undefined) {
+      const selector = live ? podSelector(live) : undefined;
+      return followLogs(ctx, {
+        app,
+        env: envName,
+        cluster,
+        namespace,
+        listPods: () => (selector ? listPodsBySelector(cluster, namespace, selector, app) : listPods(cluster, namespace, app)),
+        ...(pod ? { pod } : {}),
+        ...(container ? { container } : {}),
+        ...(grep ? { match: (line: string) => grep.filter([line]).length > 0 } : {}),
+        search,
+        durationMs: follow,
+        duration: formatDuration(follow),
+      });
+    }
     // A search reads as far back as a chat answer allows, then keeps the last `lines` matches.
     const read = await readLogStreams(cluster, namespace, targets, {
       lines: grep ? MAX_LOG_LINES : lines,
@@ -116,7 +179,6 @@ export default defineVerb<Args>({
     const labelled = labelLogLines(streams);
     const lineCount = streams.reduce((n, s) => n + s.lines.length, 0);
     const window = since ? `, last ${formatDuration(since)}` : '';
-    const search = grep ? `${grep.mode === 'regex' ? 'matching' : 'containing'} \`${ctx.args.grep!.replace(/`/g, "'")}\`, ` : '';
     const scope = `${previous ? 'previous containers, ' : ''}${search}last ${lines} line${lines === 1 ? '' : 's'} per container${window}, ${podCount} pod${podCount === 1 ? '' : 's'}`;
     const notes = [
       ...streams.filter((s) => s.lines.length === 0 && s.note).map((s) => `\`${s.pod}/${s.container}\`: ${escapeMrkdwn(s.note!)}`),

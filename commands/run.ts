@@ -122,6 +122,11 @@ export default defineVerb<Args>({
       { text: `${outcome}, requested by ${mention(ctx.request.userId)}` },
       details,
     );
-    return failed ? 'failed' : 'succeeded';
+    return {
+      outcome: failed ? 'failed' : 'succeeded',
+      detail: result.timedOut
+        ? `task ${taskName} in pod ${podName}: no exit code, abandoned after ${formatDuration(task.timeout)}`
+        : `task ${taskName} in pod ${podName}: exit code ${result.exitCode}`,
+    };
   },
 });

@@ -58,6 +58,12 @@ export function parseArgs(verb: Verb, tokens: readonly string[]): { raw: Record<
       if (!kind) throw usageError(verb, `Unknown option \`--${name.slice(0, 40)}\`.`);
       if (kind === 'boolean') {
         raw[name] = true;
+      } else if (typeof kind === 'object') {
+        // Bare (`true`) unless a value is inline or the next word is one of this flag's values.
+        const next = tokens[i + 1];
+        if (inline !== undefined) raw[name] = inline;
+        else if (next !== undefined && kind.optionalValue.test(next)) raw[name] = tokens[++i];
+        else raw[name] = true;
       } else {
         const value = inline ?? tokens[++i];
         if (value === undefined) throw usageError(verb, `Option \`--${name}\` needs a value.`);

@@ -43,6 +43,10 @@ export interface WorkerVerbContext<A> extends VerbContext<A> {
   signal: AbortSignal;
 }
 
+export type VerbOutcome = 'succeeded' | 'failed';
+
+export type FlagKind = 'boolean' | 'value' | { optionalValue: RegExp };
+
 interface VerbBase<A> {
   verb: string;
   summary: string;
@@ -52,8 +56,11 @@ interface VerbBase<A> {
   class: VerbClass;
   /** Positional argument names in order; "name?" is optional, "name..." takes the rest. */
   positionals: readonly string[];
-  /** --flag names and whether they take a value. */
-  flags?: Readonly<Record<string, 'boolean' | 'value'>>;
+  /**
+   * --flag names and whether they take a value: `boolean` never, `value` always, and an
+   * `{ optionalValue }` flag takes the next word only when it matches (`--follow` or `--follow 2m`).
+   */
+  flags?: Readonly<Record<string, FlagKind>>;
   schema: z.ZodType<A>;
   target(args: A): VerbTarget;
   /** Checks against the config (no cluster calls), before anything is queued: e.g. "is this app configured?" */
@@ -113,9 +120,12 @@ export interface WorkerVerb<A = any> extends VerbBase<A> {
    * follows the approval does exactly what approvers saw, however long they took.
    */
   pin?(ctx: WorkerVerbContext<A>): Promise<Record<string, string>>;
-  /** Resolves 'failed' when it ran to the end but the change did not succeed (already reported in its thread). */
+  /**
+   * Resolves 'failed' when it ran to the end but the change did not succeed (already reported in its thread);
+   * `{ outcome, detail }` adds a line to its audit entry (a task's exit code).
+   */
   // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- most verbs end without saying; void keeps them `async run() {…}`
-  run(ctx: WorkerVerbContext<A>): Promise<'succeeded' | 'failed' | void>;
+  run(ctx: WorkerVerbContext<A>): Promise<VerbOutcome | { outcome: VerbOutcome; detail: string } | void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as above

@@ -239,8 +239,9 @@ async function runJob(
 
     // Holding the lock, about to change things: the approval is spent now, for this run only.
     if (approval) await claimApprovedRun(deps.services.approvals, approval, runId);
-    const outcome = (await verb.run(makeContext(args))) ?? 'succeeded';
-    if (verb.class !== 'read' && !verb.changesNothing?.(args)) await audit(outcome);
+    const result = (await verb.run(makeContext(args))) ?? 'succeeded';
+    const { outcome, detail } = typeof result === 'string' ? { outcome: result, detail: undefined } : result;
+    if (verb.class !== 'read' && !verb.changesNothing?.(args)) await audit(outcome, detail);
     return outcome;
   } catch (err) {
     if (err instanceof DelayedError) throw err;

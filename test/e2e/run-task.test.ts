@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
 
 const OPS = 'C0OPS';
@@ -56,6 +56,16 @@ describe('/k8s run', () => {
     const text = threadText(done.args.ts);
     expect(text).toContain('Unapplied migrations: shop.0003');
     expect(text).toContain('CommandError: 1 unapplied');
+    // The audit entry is written just after the thread's last update: wait for it.
+    const entry = await vi.waitFor(
+      async () => {
+        const [last] = await h.chatops.services.audit.recent({ verb: 'run', env: 'beta', limit: 1 });
+        if (last?.outcome !== 'failed') throw new Error(`last run entry is ${last?.outcome}`);
+        return last;
+      },
+      { timeout: 5_000, interval: 50 },
+    );
+    expect(entry).toMatchObject({ outcome: 'failed', detail: expect.stringMatching(/^task migrate in pod myapp-\S+: exit code 2$/) });
   });
 
   it('abandons a task at its timeout and says so', async () => {

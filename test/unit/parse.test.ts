@@ -25,6 +25,15 @@ describe('command parsing', () => {
     expect([...verbs.keys()]).toEqual(expect.arrayContaining(['deploy', 'status', 'help', 'access']));
   });
 
+  it('takes an optional flag value only when the next word is one (`--follow`, `--follow 2m`)', () => {
+    expect(parseCommand('logs myapp beta --follow', verbs).args).toMatchObject({ follow: 60_000 });
+    expect(parseCommand('logs myapp beta --follow 2m --lines 5', verbs).args).toMatchObject({ follow: 120_000, lines: 5 });
+    expect(parseCommand('logs myapp beta --follow=30s', verbs).args).toMatchObject({ follow: 30_000 });
+    // `beta` is no duration: it stays a positional.
+    expect(parseCommand('logs myapp --follow beta', verbs).args).toMatchObject({ app: 'myapp', env: 'beta', follow: 60_000 });
+    expect(badInputMessage('logs myapp beta --follow 11m')).toContain('follow lasts from `5s` to `10m`');
+  });
+
   it('parses deploy with and without a version', () => {
     expect(parseCommand('deploy myapp beta 1.4.2', verbs).args).toEqual({ app: 'myapp', env: 'beta', version: '1.4.2' });
     expect(parseCommand('  deploy   myapp beta ', verbs).args).toEqual({ app: 'myapp', env: 'beta' });

@@ -124,6 +124,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   server = new KubeServer(store, {
     metrics,
     podLogs: (pod, q) => controller.kubelet.podLogs(pod, q),
+    followPodLogs: (pod, q, follower) => controller.kubelet.followPodLogs(pod, q, follower),
     upgrade: (req, socket, head) => exec.upgrade(req, socket, head),
   });
   const url = await server.listen(opts.port ?? 0);

@@ -54,6 +54,12 @@ interface PodRun {
   stopped: boolean;
 }
 
+/** A `follow=true` log reader: receives new lines until its container stops or its pod goes. */
+export interface LogFollower {
+  write(text: string): void;
+  end(): void;
+}
+
 export interface KubeletOptions {
   tickMs: number;
   behaviorFor(image: string): PodBehavior;
@@ -97,6 +103,8 @@ const DEFAULT_LINES: Record<PodBehavior['kind'], string[]> = {
 export class Kubelet {
   private readonly runs = new Map<string, PodRun>();
   private readonly extraLogs = new Map<string, LogLine[]>();
+  /** `ns/pod/container` → open `follow=true` streams. */
+  private readonly followers = new Map<string, Set<LogFollower>>();
   private ipCounter = 0;
 
   constructor(
@@ -140,6 +148,18 @@ export class Kubelet {
   close(): void {
     for (const r of this.runs.values()) r.stopped = true;
     this.runs.clear();
+    for (const key of [...this.followers.keys()]) this.endFollowers(key);
+  }
+
+  /** Like the kubelet, a followed stream ends when its container stops (crash, restart, pod deleted). */
+  private endFollowers(key: string): void {
+    const set = this.followers.get(key);
+    this.followers.delete(key);
+    for (const f of set ?? []) f.end();
+  }
+
+  private endPodFollowers(podKey: string): void {
+    for (const key of [...this.followers.keys()]) if (key.startsWith(`${podKey}/`)) this.endFollowers(key);
   }
 
   private stop(key: string, lastPod: any): void {
@@ -149,6 +169,7 @@ export class Kubelet {
     for (const c of run.containers) this.clock.cancel(c.timer);
     this.runs.delete(key);
     this.extraLogs.delete(key);
+    this.endPodFollowers(key);
     if (lastPod) {
       const running = run.containers.filter((c) => c.state?.running);
       if (running.length) {
@@ -315,6 +336,7 @@ export class Kubelet {
     c.everRan = true;
     c.ready = false;
     if (c.current.length) c.previous = c.current;
+    this.endFollowers(`${run.ns}/${run.name}/${c.name}`);
     c.current = this.freshLines(b);
     this.event(run, c, 'Normal', 'Created', `Created container: ${c.name}`);
     this.event(run, c, 'Normal', 'Started', `Started container ${c.name}`);
@@ -355,6 +377,7 @@ export class Kubelet {
   private crash(run: PodRun, c: ContainerRun, reason: string, exitCode: number, restartAfterMs?: number): void {
     if (run.stopped) return;
     this.clock.cancel(c.timer);
+    this.endFollowers(`${run.ns}/${run.name}/${c.name}`);
     const terminated = {
       exitCode,
       reason,
@@ -428,6 +451,30 @@ export class Kubelet {
       const k = `${key}/${container ?? ''}`;
       this.extraLogs.set(k, [...(this.extraLogs.get(k) ?? []), ...entries]);
     }
+    const followed = this.followers.get(`${key}/${c?.name ?? container ?? ''}`);
+    for (const f of followed ?? []) f.write(entries.map((e) => `${e.text}\n`).join(''));
+  }
+
+  /**
+   * GET pods/{name}/log?follow=true: what a plain read returns (same checks, tailLines,
+   * sinceSeconds), then every new line until the container stops or the pod goes.
+   * Returns the first text and how to stop following (the client went away).
+   */
+  followPodLogs(pod: any, q: URLSearchParams, follower: LogFollower): { text: string; unfollow(): void } {
+    if (q.get('previous') === 'true') return { text: this.podLogs(pod, q), unfollow: () => undefined };
+    const text = this.podLogs(pod, q);
+    const names: string[] = (pod.spec?.containers ?? []).map((c: any) => c.name);
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}/${q.get('container') || names[0]}`;
+    const set = this.followers.get(key) ?? new Set<LogFollower>();
+    set.add(follower);
+    this.followers.set(key, set);
+    return {
+      text,
+      unfollow: () => {
+        set.delete(follower);
+        if (set.size === 0 && this.followers.get(key) === set) this.followers.delete(key);
+      },
+    };
   }
 
   /** GET pods/{name}/log */

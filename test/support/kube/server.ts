@@ -22,6 +22,7 @@ import { patchScale, setScale, toScale } from './scale.js';
 import { ApiError, badRequest, expired, forbidden, methodNotAllowed, notFound, successStatus, unsupportedMediaType } from './status.js';
 import { eventLine, Store, type StoreEvent } from './store.js';
 import { toTable, wantsTable } from './table.js';
+import type { LogFollower } from './kubelet.js';
 
 export interface RecordedRequest {
   method: string;
@@ -52,6 +53,7 @@ export interface AccessAttributes {
 export interface ServerHooks {
   /** log text for a pod container; throws ApiError for the kubelet's refusals */
   podLogs(pod: any, query: URLSearchParams): string;
+  followPodLogs(pod: any, query: URLSearchParams, follower: LogFollower): { text: string; unfollow(): void };
   /** WebSocket upgrades (pods/exec); false when the path is not one */
   upgrade?(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): boolean;
   /** metrics.k8s.io (an aggregated API: served apart from the stored resources). */
@@ -140,6 +142,32 @@ export class KubeServer {
     const text = JSON.stringify(body);
     res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
+  }
+
+  /** A chunked text stream that stays open, as the apiserver proxies the kubelet's followed log. */
+  private followLogs(req: http.IncomingMessage, res: http.ServerResponse, pod: any, q: URLSearchParams): void {
+    const limit = Number(q.get('limitBytes') ?? 0);
+    let sent = 0;
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      following.unfollow();
+      res.end();
+    };
+    const write = (text: string) => {
+      if (ended || !text) return;
+      let chunk = Buffer.from(text);
+      if (limit > 0 && sent + chunk.length >= limit) chunk = chunk.subarray(0, limit - sent);
+      sent += chunk.length;
+      res.write(chunk);
+      if (limit > 0 && sent >= limit) end();
+    };
+    const following = this.hooks.followPodLogs(pod, q, { write, end });
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    req.on('close', end);
+    res.on('close', end);
+    write(following.text);
   }
 
   private sendText(res: http.ServerResponse, code: number, text: string): void {
@@ -341,6 +369,7 @@ export class KubeServer {
         if (name === undefined) return this.list(req, res, r, ns, q);
         const obj = this.store.get(r, ns, name);
         if (!obj) throw notFound(r, name);
+        if (sub === 'log' && q.get('follow') === 'true') return this.followLogs(req, res, obj, q);
         if (sub === 'log') return this.sendText(res, 200, this.hooks.podLogs(obj, q));
         if (sub === 'scale') return this.send(res, 200, toScale(obj));
         if (wantsTable(req.headers.accept)) {
