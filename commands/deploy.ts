@@ -26,6 +26,7 @@ import { chatResources } from '../src/kube/workloads/set-resources.js';
 import { foreignObjects, type ForeignObject } from '../src/kube/workloads/takeover.js';
 import { describeWorkload, podSelector, type AnyWorkload } from '../src/kube/workloads/types.js';
 import { escapeMrkdwn } from '../src/slack/blocks.js';
+import { appRolloutTimeoutMs } from '../src/command/workload-target.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 
 const schema = z.object({ app: appArg, env: envArg, version: versionArg.optional() });
@@ -188,7 +189,7 @@ export default defineVerb<Args>({
           : undefined;
       return { isRetry, restartedAt };
     };
-    const timeoutMs = (appConfig.progressDeadlineSeconds + 60) * 1_000;
+    const timeoutMs = appRolloutTimeoutMs(target.kind, appConfig);
 
     if (target.adopted) {
       // Everything is checked before the thread starts: a refusal writes nothing.

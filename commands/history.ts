@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
+import { appTarget, readAppWorkload, requireConfiguredApp } from '../src/command/workload-target.js';
 import { attributeRevisions, auditedJobs } from '../src/audit/revisions.js';
-import { listReplicaSetsOf, readDeployment } from '../src/kube/deployments.js';
-import { revisionsOf } from '../src/kube/history.js';
 import { historyView } from '../src/slack/views/history.js';
 
 const schema = z.object({ app: appArg, env: envArg });
@@ -22,24 +21,19 @@ export default defineVerb<Args>({
   positionals: ['app', 'env'],
   schema,
   target: ({ app, env }) => ({ app, env }),
+  check: ({ app }, config) => void requireConfiguredApp(config, app),
   describe: ({ app, env }) => `history of ${app} in ${env}`,
   async run(ctx) {
     const { app, env: envName } = ctx.args;
-    const { cluster, namespace } = ctx.environment(envName);
-    const deployment = await readDeployment(
-      cluster,
-      namespace,
-      app,
-      envName,
-      `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``,
-    );
-    const replicaSets = await listReplicaSetsOf(cluster, deployment);
+    const t = appTarget(ctx, app, envName);
+    const live = await readAppWorkload(t);
+    const history = await t.ops.history(t.env.cluster, live);
     // Who made each revision comes from our own records; without them the revisions still show.
     const audit = await ctx.services.audit.recent({ app, env: envName, limit: AUDIT_ENTRIES }).catch((err: unknown) => {
       ctx.log.warn({ err: String(err) }, 'could not read the audit stream for history');
       return [];
     });
-    const revisions = attributeRevisions(revisionsOf(deployment, replicaSets), auditedJobs(audit, ctx.verbs));
-    await ctx.reply(historyView({ app, env: envName, namespace, revisions }));
+    const revisions = attributeRevisions(history.revisions, auditedJobs(audit, ctx.verbs));
+    await ctx.reply(historyView({ app, env: envName, namespace: t.env.namespace, kind: t.target.kind, revisions }));
   },
 });

@@ -1,10 +1,11 @@
-import { PatchStrategy } from '@kubernetes/client-node';
+import type { V1Deployment } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { defineVerb, type WorkerVerbContext } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
-import { FIELD_MANAGER_ROLLBACK, listReplicaSetsOf, patchDeployment, readDeployment, rolloutTimeoutMs } from '../src/kube/deployments.js';
+import { appTarget, followed, readAppWorkload, requireConfiguredApp, rolloutTimeout } from '../src/command/workload-target.js';
+import { FIELD_MANAGER_ROLLBACK, refusePaused } from '../src/kube/deployments.js';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../src/kube/render.js';
-import { ANNOTATION_REVISION, describeRevision, planRollback, rollbackPatch, type RollbackPlan } from '../src/kube/rollback.js';
+import { describeRevision, type RollbackPlan } from '../src/kube/rollback.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 
 const schema = z.object({
@@ -18,14 +19,16 @@ const schema = z.object({
 });
 type Args = z.infer<typeof schema>;
 
-/** Reads the Deployment and its revisions and decides, as `kubectl rollout undo` would. */
+/** Reads the app's workload and its revisions and decides, as `kubectl rollout undo` would. */
 async function plan(ctx: WorkerVerbContext<Args>) {
   const { app, env: envName, revision } = ctx.args;
-  const env = ctx.environment(envName);
-  const deployment = await readDeployment(env.cluster, env.namespace, app, envName);
+  const t = appTarget(ctx, app, envName);
+  const live = await readAppWorkload(t);
+  if (t.target.kind === 'Deployment') refusePaused(live as V1Deployment, 'a rollback');
+  const history = await t.ops.history(t.env.cluster, live);
   // This very job already rolled back (a retry after a crash): resume following it, never undo twice.
-  if (deployment.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === ctx.request.requestId) return { env, deployment, plan: undefined };
-  return { env, deployment, plan: planRollback(deployment, await listReplicaSetsOf(env.cluster, deployment), revision) };
+  if (live.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === ctx.request.requestId) return { t, live, history, plan: undefined };
+  return { t, live, history, plan: history.plan(revision) };
 }
 
 const images = (p: RollbackPlan & { kind: 'rollback' }) =>
@@ -41,6 +44,7 @@ export default defineVerb<Args>({
   positionals: ['app', 'env', 'revision?'],
   schema,
   target: ({ app, env }) => ({ app, env }),
+  check: ({ app }, config) => void requireConfiguredApp(config, app),
   describe: ({ app, env, revision }) => `rollback ${app} in ${env}${revision ? ` to revision ${revision}` : ''}`,
   async pin(ctx): Promise<Record<string, string>> {
     const { plan: p } = await plan(ctx);
@@ -54,7 +58,7 @@ export default defineVerb<Args>({
   },
   async run(ctx) {
     const { app, env: envName, revision } = ctx.args;
-    const { env, deployment, plan: p } = await plan(ctx);
+    const { t, live, history, plan: p } = await plan(ctx);
     const retry = Boolean(ctx.progress.threadTs);
     if (p?.kind === 'current' && !retry) {
       await ctx.reply({
@@ -65,14 +69,14 @@ export default defineVerb<Args>({
     const by = ctx.request.userName ?? ctx.request.userId;
     return runRolloutJob(ctx, {
       title: `rollback ${app} in ${envName}${revision ? ` to revision ${revision}` : ''}`,
-      env,
+      env: t.env,
       app,
-      timeoutMs: rolloutTimeoutMs(deployment),
+      workload: followed(t, live),
+      timeoutMs: rolloutTimeout(t, live),
       // Offering to roll back a failed rollback would only go back to the version it left.
       offerRollback: false,
       change: async () => {
-        if (!p)
-          return `already rolled back to revision ${deployment.metadata?.annotations?.[ANNOTATION_REVISION] ?? '?'} (retry of this job): following the rollout`;
+        if (!p) return `already rolled back (retry of this job): following the rollout`;
         if (p.kind === 'current') return `already at revision ${describeRevision(p.to)}: following the rollout`;
         const annotations = {
           [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
@@ -80,15 +84,9 @@ export default defineVerb<Args>({
           [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
           [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops rollback ${app} ${envName} to revision ${p.to.revision} by ${by}`,
         };
-        await patchDeployment(
-          env.cluster,
-          env.namespace,
-          app,
-          rollbackPatch(deployment, p.to, annotations),
-          PatchStrategy.JsonPatch,
-          FIELD_MANAGER_ROLLBACK,
-        );
-        return `rolled back from revision ${p.from?.revision ?? '?'} to revision ${p.to.revision} (replica set ${p.to.replicaSet}): image ${images(p)}`;
+        const { body, strategy } = history.rollbackPatch(p.to, annotations);
+        await t.ops.patch(t.env.cluster, t.env.namespace, t.target.name, body, strategy, FIELD_MANAGER_ROLLBACK);
+        return `rolled back from revision ${p.from?.revision ?? '?'} to revision ${p.to.revision} (${history.stored} ${p.to.object}): image ${images(p)}`;
       },
     });
   },

@@ -9,7 +9,7 @@ import { appOf } from '../config/lookup.js';
 import type { AppConfig, Config } from '../config/schema.js';
 import { notFound } from '../errors/index.js';
 import { workloadOps } from '../kube/workloads/kinds.js';
-import { podSelector, type AnyWorkload, type WorkloadOps } from '../kube/workloads/types.js';
+import { podSelector, type AnyWorkload, type WorkloadKind, type WorkloadOps } from '../kube/workloads/types.js';
 import type { ResolvedEnvironment, WorkerVerbContext } from './types.js';
 
 export function requireConfiguredApp(config: Config, app: string): AppConfig {
@@ -48,10 +48,19 @@ export async function readAppWorkload(t: AppTarget): Promise<AnyWorkload> {
   );
 }
 
-/** How long to follow: a Deployment's own progress deadline; for other kinds (which have none) the app's. */
+/**
+ * How long to follow: a Deployment's own progress deadline ends a stuck rollout
+ * (plus a minute of slack); StatefulSets and DaemonSets have none, so the app's
+ * `progressDeadlineSeconds` is the deadline itself.
+ */
 export function rolloutTimeout(t: AppTarget, live: AnyWorkload): number {
   if (t.target.kind === 'Deployment') return rolloutTimeoutMs(live as V1Deployment);
-  return (t.appConfig.progressDeadlineSeconds + 60) * 1_000;
+  return appRolloutTimeoutMs(t.target.kind, t.appConfig);
+}
+
+/** The same rule before the workload exists (deploy): the app's deadline, plus slack for a Deployment. */
+export function appRolloutTimeoutMs(kind: WorkloadKind, appConfig: AppConfig): number {
+  return (appConfig.progressDeadlineSeconds + (kind === 'Deployment' ? 60 : 0)) * 1_000;
 }
 
 /** What `runRolloutJob` follows for this app. */

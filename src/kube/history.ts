@@ -28,7 +28,8 @@ export interface Attribution {
 
 export interface Revision {
   revision: number;
-  replicaSet: string;
+  /** The object that keeps it: a ReplicaSet (Deployment) or a ControllerRevision (StatefulSet, DaemonSet). */
+  object: string;
   images: string[];
   createdAt?: Date;
   current: boolean;
@@ -52,7 +53,7 @@ export function revisionsOf(deployment: V1Deployment, replicaSets: readonly V1Re
       const cause = annotations[ANNOTATION_CHANGE_CAUSE];
       return {
         revision: Number(annotations[ANNOTATION_REVISION] ?? 0) || 0,
-        replicaSet: rs.metadata?.name ?? '?',
+        object: rs.metadata?.name ?? '?',
         images: (rs.spec?.template?.spec?.containers ?? []).map((c) => c.image ?? '?'),
         ...(createdAt ? { createdAt } : {}),
         current: false,

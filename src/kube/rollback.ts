@@ -13,7 +13,8 @@ export const LABEL_POD_TEMPLATE_HASH = 'pod-template-hash';
 
 export interface Revision {
   revision: number;
-  replicaSet: string;
+  /** The object that keeps it: a ReplicaSet (Deployment) or a ControllerRevision (StatefulSet, DaemonSet). */
+  object: string;
   /** The ReplicaSet's pod template without its `pod-template-hash` label, as plain JSON. */
   template: V1PodTemplateSpec;
   images: string[];
@@ -59,7 +60,7 @@ export function sameTemplate(a: V1PodTemplateSpec | undefined, b: V1PodTemplateS
 
 function toRevision(rs: V1ReplicaSet, revision: number): Revision {
   const template = templateWithoutHash(rs.spec?.template);
-  return { revision, replicaSet: rs.metadata?.name ?? '?', template, images: (template.spec?.containers ?? []).map((c) => c.image ?? '?') };
+  return { revision, object: rs.metadata?.name ?? '?', template, images: (template.spec?.containers ?? []).map((c) => c.image ?? '?') };
 }
 
 /** The Deployment's revisions, newest first (ReplicaSets without a revision are skipped, as kubectl does). */
@@ -82,15 +83,28 @@ export function previousRevision(replicaSets: readonly V1ReplicaSet[]): Revision
 }
 
 /**
- * What `kubectl rollout undo [--to-revision N]` would do, or a user-facing
- * error when it would refuse: a paused Deployment, no earlier revision, or no
- * revision N.
+ * What `kubectl rollout undo [--to-revision N]` would do with a Deployment, or
+ * a user-facing error when it would refuse: a paused Deployment, no earlier
+ * revision, or no revision N.
  */
 export function planRollback(deployment: V1Deployment, replicaSets: readonly V1ReplicaSet[], toRevision?: number): RollbackPlan {
   const where = `deployment ${deployment.metadata?.name ?? '?'} in namespace ${deployment.metadata?.namespace ?? '?'}`;
   refusePaused(deployment, 'a rollback');
-  const all = revisions(replicaSets);
-  const current = all.find((r) => sameTemplate(r.template, deployment.spec?.template));
+  return planRollbackOf(where, revisions(replicaSets), deployment.spec?.template, toRevision);
+}
+
+/**
+ * kubectl's choice for any kind: `all` the revisions newest first, `template`
+ * the workload's pod template now. Without `toRevision`, the second highest;
+ * skipped when the workload already runs the target's template.
+ */
+export function planRollbackOf(
+  where: string,
+  all: readonly Revision[],
+  template: V1PodTemplateSpec | undefined,
+  toRevision?: number,
+): RollbackPlan {
+  const current = all.find((r) => sameTemplate(r.template, template));
   let target: Revision | undefined;
   if (toRevision === undefined) {
     target = all[1];
@@ -110,7 +124,7 @@ export function planRollback(deployment: V1Deployment, replicaSets: readonly V1R
       );
     }
   }
-  if (sameTemplate(target.template, deployment.spec?.template)) return { kind: 'current', to: target };
+  if (sameTemplate(target.template, template)) return { kind: 'current', to: target };
   return { kind: 'rollback', from: current, to: target };
 }
 

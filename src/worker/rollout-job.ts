@@ -1,11 +1,11 @@
 import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js';
 import { diagnoseApp } from '../kube/diagnose.js';
-import { listReplicaSetsOf } from '../kube/deployments.js';
 import { followRollout } from '../kube/follow-rollout.js';
 import { watchPodProblems } from '../kube/pod-warnings.js';
 import { LABEL_APP } from '../kube/render.js';
+import { workloadOps } from '../kube/workloads/kinds.js';
 import type { WorkloadKind } from '../kube/workloads/types.js';
-import { describeRevision, planRollback } from '../kube/rollback.js';
+import { describeRevision } from '../kube/rollback.js';
 import { actions, context, escapeMrkdwn, type SlackMessage } from '../slack/blocks.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
 import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded, MILESTONE, rolloutStep } from '../slack/views/job-thread.js';
@@ -84,8 +84,7 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
   });
   const reason = diagnosis ? diagnosis.problem.summary : final.message;
   const details = diagnosisMessage(diagnosis, final.message);
-  const offer =
-    job.offerRollback === false || workload.kind !== 'Deployment' || workload.name !== job.app ? undefined : await rollbackOffer(ctx, job);
+  const offer = job.offerRollback === false ? undefined : await rollbackOffer(ctx, job, workload);
   await ctx.progress.finish(
     'failed',
     jobFailed(job.title, requester, Date.now() - started, reason),
@@ -106,11 +105,16 @@ function withBlocks(message: SlackMessage, blocks: NonNullable<SlackMessage['blo
  * number, so a second click (or a second person) is refused instead of rolling
  * "back" to the failed version.
  */
-async function rollbackOffer(ctx: WorkerVerbContext<unknown>, job: RolloutJob): Promise<SlackMessage['blocks']> {
+async function rollbackOffer(
+  ctx: WorkerVerbContext<unknown>,
+  job: RolloutJob,
+  workload: { kind: WorkloadKind; name: string },
+): Promise<SlackMessage['blocks']> {
   try {
     const { cluster, namespace, name: envName } = job.env;
-    const deployment = await cluster.apps.readNamespacedDeployment({ name: job.app, namespace });
-    const plan = planRollback(deployment, await listReplicaSetsOf(cluster, deployment));
+    const ops = workloadOps(workload.kind);
+    const live = await ops.read(cluster, namespace, workload.name);
+    const plan = (await ops.history(cluster, live)).plan();
     if (plan.kind !== 'rollback') return undefined;
     const threadTs = ctx.request.threadTs ?? ctx.progress.threadTs;
     const id = await ctx.services.intents.create({

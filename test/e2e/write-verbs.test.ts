@@ -10,9 +10,11 @@ import { makeClusterClient } from '../../src/kube/clusters.js';
 import { keysHolding } from '../support/redis.js';
 import { until } from '../support/redis-topologies.js';
 
-/** The harness config, with a secret key on myapp. */
+/** The harness config, with a secret key on myapp and an app `single` whose Deployment kubectl made. */
 const CONFIG = (kubeconfig: string) =>
-  E2E_CONFIG(kubeconfig).replace('    env: { LOG_LEVEL: info }\n', '    env: { LOG_LEVEL: info }\n    secretKeys: [DB_PASSWORD]\n');
+  E2E_CONFIG(kubeconfig)
+    .replace('    env: { LOG_LEVEL: info }\n', '    env: { LOG_LEVEL: info }\n    secretKeys: [DB_PASSWORD]\n')
+    .replace('  hungry:\n', '  single:\n    image: registry.example.com/other/single\n  hungry:\n');
 const IMAGE = 'registry.example.com/team/myapp';
 const OPS = 'C0OPS';
 

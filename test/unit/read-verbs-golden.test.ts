@@ -81,7 +81,7 @@ describe('what users see of the read verbs (golden files)', () => {
     const revisions: Revision[] = [
       {
         revision: 7,
-        replicaSet: 'web-7d9f',
+        object: 'web-7d9f',
         images: ['registry.example.com/team/web:1.4.2'],
         createdAt: ago(3_600_000),
         current: true,
@@ -92,7 +92,7 @@ describe('what users see of the read verbs (golden files)', () => {
       },
       {
         revision: 6,
-        replicaSet: 'web-6c8e',
+        object: 'web-6c8e',
         images: ['registry.example.com/team/web:1.4.1'],
         createdAt: ago(86_400_000),
         current: false,
@@ -103,7 +103,7 @@ describe('what users see of the read verbs (golden files)', () => {
       },
       {
         revision: 5,
-        replicaSet: 'web-5b7d',
+        object: 'web-5b7d',
         images: ['registry.example.com/team/web:1.4.0'],
         createdAt: ago(2 * 86_400_000),
         current: false,

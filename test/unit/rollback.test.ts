@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from '@kubernetes/client-node';
+import type { V1ControllerRevision, V1Deployment, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1StatefulSet } from '@kubernetes/client-node';
 import { ChatOpsError } from '../../src/errors/index.js';
 import { planRollback, previousRevision, revisions, rollbackPatch, sameTemplate } from '../../src/kube/rollback.js';
 import { restartPatch, restartTimestamp } from '../../src/kube/restart.js';
+import { controllerRevisionHistory, controllerRevisionPatch, controllerRevisions } from '../../src/kube/workloads/controller-revisions.js';
 
 const UID = 'deploy-uid';
 
@@ -61,7 +62,7 @@ describe('choosing the revision to roll back to, as kubectl rollout undo', () =>
   it('goes to the revision given', () => {
     expect(planRollback(deployment('repo:3.0'), HISTORY, 1)).toMatchObject({
       kind: 'rollback',
-      to: { revision: 1, replicaSet: 'myapp-1.0' },
+      to: { revision: 1, object: 'myapp-1.0' },
     });
   });
 
@@ -130,6 +131,50 @@ describe('restart, as kubectl rollout restart', () => {
   it('patches only the pod template annotation', () => {
     expect(restartPatch('2026-01-02T03:04:05Z')).toEqual({
       spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-01-02T03:04:05Z' } } } },
+    });
+  });
+});
+
+describe('ControllerRevisions (StatefulSet, DaemonSet), as kubectl rollout undo reads them', () => {
+  const sts: V1StatefulSet = {
+    kind: 'StatefulSet',
+    metadata: { name: 'db', namespace: 'beta', uid: 'sts-uid' },
+    spec: { selector: { matchLabels: { app: 'db' } }, serviceName: 'db', template: template('db:2') },
+  };
+  const revision = (n: number, image: string): V1ControllerRevision => ({
+    metadata: { name: `db-${image.replace(/\W/g, '')}`, creationTimestamp: new Date(Date.UTC(2026, 0, n)) },
+    revision: n,
+    data: {
+      spec: { template: { ...template(image), metadata: { creationTimestamp: null, ...template(image).metadata }, $patch: 'replace' } },
+    },
+  });
+  const revs = [revision(1, 'db:1'), revision(2, 'db:2')];
+  const pod = (rev: string, ready: boolean): V1Pod => ({
+    metadata: { name: `p-${rev}`, labels: { 'controller-revision-hash': rev } },
+    status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+  });
+
+  it('restores the template without the $patch directive, newest first', () => {
+    expect(controllerRevisions(revs).map((r) => [r.revision, r.images])).toEqual([
+      [2, ['db:2']],
+      [1, ['db:1']],
+    ]);
+    expect(controllerRevisions(revs)[0]!.template).not.toHaveProperty('$patch');
+  });
+
+  it('marks the revision the workload runs now and counts the pods running each', () => {
+    const rows = controllerRevisionHistory(sts, revs, [pod('db-db2', true), pod('db-db2', false), pod('db-db1', true)]);
+    expect(rows.map((r) => [r.revision, r.current, r.ready, r.desired])).toEqual([
+      [2, true, 1, 2],
+      [1, false, 1, 1],
+    ]);
+  });
+
+  it('patches with the revision data (the whole template replaced) and our annotations', () => {
+    const [, previous] = controllerRevisions(revs);
+    expect(controllerRevisionPatch(previous!, { 'k8s-chatops.io/request-id': 'r1' })).toEqual({
+      metadata: { annotations: { 'k8s-chatops.io/request-id': 'r1' } },
+      spec: { template: { ...previous!.template, $patch: 'replace' } },
     });
   });
 });

@@ -10,6 +10,8 @@ import { FIELD_MANAGER } from '../render.js';
 import { rolloutState } from '../rollout.js';
 import { FIELD_MANAGER_SCALE } from '../deployments.js';
 import { daemonSetRolloutState, statefulSetRolloutState } from './rollout-rules.js';
+import { controllerRevisionWorkloadHistory } from './controller-revisions.js';
+import { deploymentHistory } from './deployment-revisions.js';
 import { describeWorkload, type AnyWorkload, type WorkloadKind, type WorkloadOps } from './types.js';
 
 const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
@@ -37,6 +39,7 @@ function define(
     ): Promise<AnyWorkload>;
     scale?(c: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
     rollout: (obj: AnyWorkload) => ReturnType<WorkloadOps['rolloutState']>;
+    history: WorkloadOps['history'];
   },
 ): WorkloadOps {
   return {
@@ -70,6 +73,7 @@ function define(
         }
       : {}),
     rolloutState: calls.rollout,
+    history: calls.history,
   };
 }
 
@@ -88,6 +92,7 @@ export const deploymentOps = define('Deployment', 'deployments', {
       )
     ).spec?.replicas ?? replicas,
   rollout: (obj) => rolloutState(obj as V1Deployment),
+  history: (cluster, live) => deploymentHistory(cluster, live as V1Deployment),
 });
 
 export const statefulSetOps = define('StatefulSet', 'statefulsets', {
@@ -102,6 +107,7 @@ export const statefulSetOps = define('StatefulSet', 'statefulsets', {
       )
     ).spec?.replicas ?? replicas,
   rollout: (obj) => statefulSetRolloutState(obj as V1StatefulSet),
+  history: (cluster, live) => controllerRevisionWorkloadHistory(cluster, 'StatefulSet', live as V1StatefulSet),
 });
 
 export const daemonSetOps = define('DaemonSet', 'daemonsets', {
@@ -109,6 +115,7 @@ export const daemonSetOps = define('DaemonSet', 'daemonsets', {
   patch: (c, namespace, name, body, fieldManager, force, strategy) =>
     c.apps.patchNamespacedDaemonSet({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
   rollout: (obj) => daemonSetRolloutState(obj as V1DaemonSet),
+  history: (cluster, live) => controllerRevisionWorkloadHistory(cluster, 'DaemonSet', live as V1DaemonSet),
 });
 
 const BY_KIND: Record<WorkloadKind, WorkloadOps> = { Deployment: deploymentOps, StatefulSet: statefulSetOps, DaemonSet: daemonSetOps };

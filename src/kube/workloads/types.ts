@@ -1,6 +1,8 @@
 import type { PatchStrategy, V1DaemonSet, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import type { WorkloadKind } from '../../config/workload-schema.js';
 import type { ClusterClient } from '../clusters.js';
+import type { Revision as HistoryRevision } from '../history.js';
+import type { Revision as RollbackRevision, RollbackPlan } from '../rollback.js';
 import type { RolloutState } from '../rollout.js';
 
 export type { WorkloadKind };
@@ -31,6 +33,20 @@ export interface WorkloadOps {
   scale?(cluster: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
   /** `kubectl rollout status`'s rule for this kind. Pure. */
   rolloutState(obj: AnyWorkload): RolloutState;
+  /** Its revisions, as `kubectl rollout history` finds them (ReplicaSets or ControllerRevisions). */
+  history(cluster: ClusterClient, live: AnyWorkload): Promise<WorkloadHistory>;
+}
+
+/** A workload's revisions, and `kubectl rollout undo` on them. */
+export interface WorkloadHistory {
+  /** What keeps one revision: `replica set` or `controller revision`. */
+  stored: string;
+  /** Newest first, for `history` (who made each is added from our audit records). */
+  revisions: HistoryRevision[];
+  /** kubectl's choice of the revision to go back to, or the refusal it would give. */
+  plan(toRevision?: number): RollbackPlan;
+  /** The patch that puts `to`'s pod template back and sets `annotations` on the workload, with its type. */
+  rollbackPatch(to: RollbackRevision, annotations: Record<string, string>): { body: object; strategy: PatchStrategy };
 }
 
 /** `deployment legacy-web in namespace beta` */

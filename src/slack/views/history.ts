@@ -22,13 +22,16 @@ export function historyView(input: {
   app: string;
   env: string;
   namespace: string;
+  /** The workload's kind (default Deployment): its revisions are ReplicaSets, or ControllerRevisions. */
+  kind?: string;
   revisions: readonly Revision[];
   now?: number;
 }): SlackMessage {
   const { app, env, namespace, revisions } = input;
+  const kind = input.kind ?? 'Deployment';
   const now = input.now ?? Date.now();
   if (revisions.length === 0) {
-    const text = `${app} in ${env} has no revisions yet (no ReplicaSets owned by the deployment).`;
+    const text = `${app} in ${env} has no revisions yet (no ${kind === 'Deployment' ? 'ReplicaSets' : 'ControllerRevisions'} owned by the ${kind.toLowerCase()}).`;
     return { text, blocks: [section(text)] };
   }
   const lines = revisions.slice(0, MAX_REVISIONS).map((rev) => {

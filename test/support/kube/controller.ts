@@ -15,6 +15,19 @@ const RS = mustResource('apps/v1', 'ReplicaSet');
 const DEPLOY = mustResource('apps/v1', 'Deployment');
 
 const REVISION = 'deployment.kubernetes.io/revision';
+const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
+/** The controller's maxRevHistoryLengthInChars: the oldest numbers are dropped to stay within it. */
+const MAX_REVISION_HISTORY_CHARS = 2000;
+
+/** SetNewReplicaSetAnnotations: a re-used ReplicaSet appends its former revision to its revision history. */
+function revisionHistory(history: string | undefined, former: string | undefined): string | undefined {
+  if (!former) return history;
+  const old = history ? history.split(',') : [];
+  let total = (history?.length ?? 0) + former.length + 1;
+  let start = 0;
+  while (old.length && total > MAX_REVISION_HISTORY_CHARS && start < old.length) total -= old[start++]!.length + 1;
+  return total <= MAX_REVISION_HISTORY_CHARS ? [...old.slice(start), former].join(',') : history;
+}
 const HASH_LABEL = 'pod-template-hash';
 
 export function templateWithoutHash(template: any): any {
@@ -424,10 +437,15 @@ export class Controller {
         }
         all = this.ownedReplicaSets(d);
       } else if (revisionOf(newRs) <= maxOld) {
-        // rollback to an older template: the ReplicaSet becomes the newest revision
+        // rollback to an older template: the ReplicaSet becomes the newest revision, its old number kept in its history
+        const annotations = newRs.metadata.annotations ?? {};
+        const history = revisionHistory(annotations[REVISION_HISTORY], annotations[REVISION]);
         newRs = this.store.update(RS, {
           ...newRs,
-          metadata: { ...newRs.metadata, annotations: { ...(newRs.metadata.annotations ?? {}), [REVISION]: String(maxOld + 1) } },
+          metadata: {
+            ...newRs.metadata,
+            annotations: { ...annotations, [REVISION]: String(maxOld + 1), ...(history ? { [REVISION_HISTORY]: history } : {}) },
+          },
         });
         foundRs = newRs.metadata.name;
         all = this.ownedReplicaSets(d);
