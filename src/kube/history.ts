@@ -7,39 +7,13 @@ import type { V1Deployment, V1ReplicaSet } from '@kubernetes/client-node';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from './render.js';
 
 import { ANNOTATION_REVISION, ownedReplicaSets } from './replicasets.js';
+import type { Attribution, Revision } from './revision.js';
 
 export { ANNOTATION_REVISION, ownedReplicaSets };
 /** Older revision numbers a ReplicaSet had before a rollback made it current again. */
 export const ANNOTATION_REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
 
-/** Who made a revision, and how we know. */
-export interface Attribution {
-  /** `audit`: a job of ours ran when the ReplicaSet was created; `annotations`: copied from the Deployment by the controller. */
-  source: 'audit' | 'annotations';
-  userId?: string;
-  /** A user name, when only the annotation's text is known. */
-  userName?: string;
-  channelId?: string;
-  /** The verb of the job (deploy, restart, config, rollback…). */
-  verb?: string;
-  /** The job's id. */
-  ref?: string;
-}
-
-export interface Revision {
-  revision: number;
-  /** The object that keeps it: a ReplicaSet (Deployment) or a ControllerRevision (StatefulSet, DaemonSet). */
-  object: string;
-  images: string[];
-  createdAt?: Date;
-  current: boolean;
-  desired: number;
-  ready: number;
-  changeCause?: string;
-  /** Revision numbers this ReplicaSet had before (it was rolled back to). */
-  formerRevisions: number[];
-  by?: Attribution;
-}
+export type { Attribution, Revision };
 
 const time = (t: Date | string | undefined): Date | undefined => (t ? new Date(t) : undefined);
 

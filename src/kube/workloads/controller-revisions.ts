@@ -15,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import type { ClusterClient } from '../clusters.js';
 import { kubeCall } from '../errors.js';
-import type { Revision as HistoryRevision } from '../history.js';
+import type { Revision as HistoryRevision } from '../revision.js';
 import { listPodsBySelector } from '../pods.js';
 import { planRollbackOf, sameTemplate, type Revision } from '../rollback.js';
 import { describeWorkload, podSelector, type WorkloadHistory } from './types.js';

@@ -1,7 +1,7 @@
 import type { PatchStrategy, V1DaemonSet, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
 import type { WorkloadKind } from '../../config/workload-schema.js';
 import type { ClusterClient } from '../clusters.js';
-import type { Revision as HistoryRevision } from '../history.js';
+import type { Revision as HistoryRevision } from '../revision.js';
 import type { Revision as RollbackRevision, RollbackPlan } from '../rollback.js';
 import type { RolloutState } from '../rollout.js';
 
