@@ -41,7 +41,7 @@ describe('deploy/chatops.schema.json', () => {
     expect(validate({ environments: { beta: { namespace: 'Beta_1' } } })).toBe(false);
     expect(validate({ ...base, environment: {} })).toBe(false);
     expect(validate({ ...base, channels: { general: { environments: ['beta'], commands: ['status'] } } })).toBe(false);
-    expect(validate({ ...base, alerts: [{ environments: ['beta'], channel: 'C0ONCALL', on: ['Evicted'] }] })).toBe(false);
+    expect(validate({ ...base, alerts: [{ environments: ['beta'], channel: 'C0ONCALL', on: ['PodSunburn'] }] })).toBe(false);
   });
 });
 
@@ -72,6 +72,7 @@ describe('config examples', () => {
         environments: ['prod', 'beta'],
         channel: 'C0ONCALL',
         on: ['OOMKilled', 'Unschedulable', 'CrashLoopBackOff', 'ImagePullBackOff'],
+        nodes: false,
         pendingFor: 2 * 60_000,
         recoverAfter: 5 * 60_000,
         reopenWithin: 30 * 60_000,

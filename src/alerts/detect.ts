@@ -6,6 +6,7 @@
 import type { V1ContainerState, V1ContainerStatus, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { AlertKind } from '../config/schema.js';
 import { podProblems, type PodProblem, type PodProblemKind } from '../kube/pod-problems.js';
+import { evictedFinding } from './node-health.js';
 
 /** The workload an incident is grouped by: the pod's owning controller, or the pod itself. */
 export interface WorkloadRef {
@@ -39,11 +40,13 @@ const ALERTED: Readonly<Record<PodProblemKind, AlertKind | undefined>> = {
 };
 
 /** A pod problem that is an alert kind. */
-export type Finding = PodProblem & { kind: AlertKind };
+export type Finding = Omit<PodProblem, 'kind'> & { kind: AlertKind };
 
-/** Everything alert-worthy about the pod now (the shared classifier's problems of alert kinds). A pod going away reports nothing. */
+/** Everything alert-worthy about the pod now (an eviction, or the shared classifier's problems of alert kinds). A pod going away reports nothing. */
 export function detect(pod: V1Pod): Finding[] {
   if (pod.metadata?.deletionTimestamp) return [];
+  const evicted = evictedFinding(pod);
+  if (evicted) return [evicted];
   return podProblems(pod).flatMap((p) => {
     const kind = ALERTED[p.kind];
     return kind ? [{ ...p, kind }] : [];
@@ -128,6 +131,9 @@ export function slimPod(pod: V1Pod): V1Pod {
       ? {
           status: {
             ...(status.phase ? { phase: status.phase } : {}),
+            // An eviction says why in the pod's status.
+            ...(status.phase === 'Failed' && status.reason ? { reason: status.reason } : {}),
+            ...(status.phase === 'Failed' && status.message ? { message: status.message } : {}),
             ...(conditions?.length ? { conditions } : {}),
             ...(status.containerStatuses ? { containerStatuses: status.containerStatuses.map(slimStatus) } : {}),
             ...(status.initContainerStatuses ? { initContainerStatuses: status.initContainerStatuses.map(slimStatus) } : {}),

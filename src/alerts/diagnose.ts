@@ -15,6 +15,7 @@ import {
   type Requests,
 } from '../kube/capacity.js';
 import type { Finding } from './detect.js';
+import { capNodeDiagnosis, isNodeDiagnosis, type EvictedDiagnosis, type NodeDiagnosis } from './node-health.js';
 
 interface Common {
   pod: string;
@@ -83,7 +84,7 @@ export interface UnschedulableDiagnosis extends Common {
   selector?: { labels: string; matchingNodes: number };
 }
 
-export type Diagnosis = OomDiagnosis | CrashDiagnosis | ImagePullDiagnosis | UnschedulableDiagnosis;
+export type Diagnosis = OomDiagnosis | CrashDiagnosis | ImagePullDiagnosis | UnschedulableDiagnosis | EvictedDiagnosis | NodeDiagnosis;
 
 function containerSpec(pod: V1Pod, name: string | undefined) {
   return [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c) => c.name === name);
@@ -334,8 +335,11 @@ export function capDiagnosis(d: Diagnosis): Diagnosis {
     }
     return { logTail: kept };
   };
+  if (isNodeDiagnosis(d)) return capNodeDiagnosis(d);
   const suggestion = cap(d.suggestion) ?? '';
   switch (d.kind) {
+    case 'Evicted':
+      return { ...d, suggestion };
     case 'OOMKilled':
     case 'CrashLoopBackOff':
       return { ...d, suggestion, ...logTail(d.logTail) };

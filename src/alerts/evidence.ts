@@ -20,6 +20,7 @@ import {
   type UnschedulableInput,
 } from './diagnose.js';
 import { podKey } from './workloads.js';
+import { diagnoseEvicted } from './node-health.js';
 
 type CapacityInputs = Pick<UnschedulableInput, 'nodes' | 'pods' | 'countedNamespaces'>;
 
@@ -95,6 +96,11 @@ export class Evidence {
       }
       case 'ImagePullBackOff':
         return diagnoseImagePull(pod, finding, this.pullErrors.get(`${podKey(ns, name)}/${finding.container ?? ''}`));
+      case 'Evicted':
+        return diagnoseEvicted(pod, finding.at);
+      case 'NodeNotReady':
+      case 'NodePressure':
+        throw new Error(`${finding.kind} is a node's finding, not a pod's`);
       case 'Unschedulable': {
         const capacity = await this.capacityInputs();
         const schedulerMessage = this.schedulerMessages.get(podKey(ns, name));

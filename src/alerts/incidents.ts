@@ -20,12 +20,16 @@ export interface IncidentKey {
   env: string;
   workload: WorkloadRef;
   kind: AlertKind;
+  /** A node incident's condition (Ready, MemoryPressure…): one incident per node × condition. */
+  condition?: string;
 }
 
 /** Stable id of an incident key: hex, safe as a BullMQ job id, a button value and a Redis key part. */
 export function incidentId(k: IncidentKey): string {
   return createHash('sha1')
-    .update(JSON.stringify([k.channel, k.cluster, k.namespace, k.workload.kind, k.workload.name, k.kind]))
+    .update(
+      JSON.stringify([k.channel, k.cluster, k.namespace, k.workload.kind, k.workload.name, k.kind, ...(k.condition ? [k.condition] : [])]),
+    )
     .digest('hex')
     .slice(0, 24);
 }
@@ -49,6 +53,8 @@ export interface IncidentState extends IncidentView {
   /** A silence to announce in the thread. */
   silenceNote?: { choice: SilenceChoice; until: number; by: string };
   recoverAfterMs: number;
+  /** A node incident's condition. */
+  condition?: string;
   /** Reopened after a recovery the thread announced: say so in the thread. */
   reopenedAt?: number;
 }
@@ -197,6 +203,7 @@ export class IncidentStore {
       wname: key.workload.name,
       kind: key.kind,
       recoverAfter: String(timing.recoverAfterMs),
+      ...(key.condition ? { cond: key.condition } : {}),
     };
     const res = (await RECORD.run(
       this.redis,
@@ -250,6 +257,7 @@ export class IncidentStore {
       ...(h.silenceNote ? { silenceNote: JSON.parse(h.silenceNote) as IncidentState['silenceNote'] } : {}),
       ...(h.reopened ? { reopenedAt: Number(h.reopened) } : {}),
       recoverAfterMs: Number(h.recoverAfter ?? 0),
+      ...(h.cond ? { condition: h.cond } : {}),
     };
   }
 

@@ -15,7 +15,7 @@ import { createAlertQueue, enqueueIncident, startDelivery, type AlertJob } from 
 import { IncidentStore } from './incidents.js';
 import { defaultIdentity, LeaderElector } from './leader.js';
 import { ClusterMonitor } from './monitor.js';
-import { watchTargets } from './routes.js';
+import { nodeRules, watchTargets } from './routes.js';
 import { RateLimiter, type RateLimit } from './ratelimit.js';
 import { defaultBackoff } from './watch.js';
 import { AuditLog } from '../audit/index.js';
@@ -89,6 +89,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
   const o = deps.options ?? {};
   const log = deps.log;
   const byCluster = watchTargets(deps.config, (env) => deps.clusters.forEnvironment(env).name);
+  const nodeRulesByCluster = nodeRules(deps.config, (env) => deps.clusters.forEnvironment(env).name);
   if (byCluster.size === 0) {
     log.info('no alert rules: not watching');
     return { stop: async () => {}, leading: () => [], whenWatching: async () => {}, watchedPods: () => 0 };
@@ -149,6 +150,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
       const monitor = new ClusterMonitor({
         cluster,
         targets,
+        nodeRules: nodeRulesByCluster.get(clusterName) ?? [],
         store,
         enqueue: (id, isNew) => enqueueIncident(queue, id, isNew),
         log: clusterLog,

@@ -22,6 +22,8 @@ import { slackDate } from '../slack/code-sections.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
 import type { WorkloadRef } from './detect.js';
 import type { Diagnosis } from './diagnose.js';
+import { isNodeDiagnosis } from './node-health.js';
+import { evictedBlocks, nodeConditionLabel, nodeDiagnosisBlocks, nodeRecoveredReply } from './node-messages.js';
 
 export const SHOW_LOGS_ACTION = 'chatops_alert_logs';
 export const SILENCE_ACTION = 'chatops_alert_silence';
@@ -66,6 +68,9 @@ const ICON: Record<AlertKind, string> = {
   Unschedulable: ':hourglass:',
   CrashLoopBackOff: ':repeat:',
   ImagePullBackOff: ':package:',
+  Evicted: ':outbox_tray:',
+  NodeNotReady: ':rotating_light:',
+  NodePressure: ':warning:',
 };
 
 /** A time Slack shows in the reader's time zone (UTC where it cannot); the API may not have said when. */
@@ -79,6 +84,7 @@ export function workloadLabel(w: WorkloadRef): string {
 
 function kindLabel(kind: AlertKind, d?: Diagnosis): string {
   if (kind === 'ImagePullBackOff' && d?.kind === 'ImagePullBackOff' && d.reason) return d.reason;
+  if (isNodeDiagnosis(d)) return nodeConditionLabel(d);
   return kind;
 }
 
@@ -90,6 +96,8 @@ function logSection(title: string, lines: readonly string[] | undefined): Block[
 
 /** The diagnosis blocks: the facts in fields, the evidence, the suggestion. */
 export function diagnosisBlocks(d: Diagnosis): Block[] {
+  if (isNodeDiagnosis(d)) return nodeDiagnosisBlocks(d);
+  if (d.kind === 'Evicted') return evictedBlocks(d);
   const where = [`*Pod*\n\`${escapeMrkdwn(d.pod)}\``, `*Node*\n${d.node ? `\`${escapeMrkdwn(d.node)}\`` : '—'}`];
   switch (d.kind) {
     case 'OOMKilled':
@@ -154,7 +162,9 @@ export function diagnosisBlocks(d: Diagnosis): Block[] {
 }
 
 export function headlineText(v: IncidentView): string {
-  const what = `${kindLabel(v.kind, v.head.diagnosis)} · ${workloadLabel(v.workload)} · ${v.env}`;
+  // A node serves every environment of its cluster: the cluster names where it is.
+  const where = isNodeDiagnosis(v.head.diagnosis) ? `cluster ${escapeMrkdwn(v.cluster)}` : v.env;
+  const what = `${kindLabel(v.kind, v.head.diagnosis)} · ${workloadLabel(v.workload)} · ${where}`;
   if (v.status === 'recovered') return `:white_check_mark: Recovered — ${what} (${v.count} occurrence${v.count === 1 ? '' : 's'})`;
   return `${ICON[v.kind]} ${what}${v.count > 1 ? ` — ${v.count} occurrences` : ''}`;
 }
@@ -162,7 +172,12 @@ export function headlineText(v: IncidentView): string {
 function summaryLine(v: IncidentView): string {
   const times = v.count === 1 ? 'once' : `*${v.count} times*`;
   const span = v.count > 1 ? ` over ${formatDuration(Math.max(0, v.lastAt - v.firstAt))}` : '';
-  const last = v.last ? `, last on pod \`${escapeMrkdwn(v.last.pod)}\` at ${slackTime(v.last.at)}` : '';
+  const last =
+    v.last && isNodeDiagnosis(v.last.diagnosis)
+      ? `, last since ${slackTime(v.last.at)}`
+      : v.last
+        ? `, last on pod \`${escapeMrkdwn(v.last.pod)}\` at ${slackTime(v.last.at)}`
+        : '';
   return `${ICON[v.kind]} *${kindLabel(v.kind, v.head.diagnosis)}* in ${workloadLabel(v.workload)} (\`${v.env}\`): seen ${times}${span}${last}.${v.count > 1 ? ' Each one is in the thread.' : ''}`;
 }
 
@@ -228,7 +243,8 @@ export function occurrencesReply(v: Pick<IncidentView, 'kind' | 'count'>, occurr
   const total = occurrences.length + hidden;
   if (total === 1 && occurrences[0]) {
     const o = occurrences[0];
-    const text = `${ICON[v.kind]} Again: ${kindLabel(v.kind, o.diagnosis)} in pod \`${escapeMrkdwn(o.pod)}\` — ${v.count} in total.`;
+    const where = isNodeDiagnosis(o.diagnosis) ? 'on node' : 'in pod';
+    const text = `${ICON[v.kind]} Again: ${kindLabel(v.kind, o.diagnosis)} ${where} \`${escapeMrkdwn(o.pod)}\` — ${v.count} in total.`;
     // Escaping can grow cluster text several times over: the fallback text is capped like the section.
     return { text: truncate(text, FALLBACK_TEXT_LIMIT), blocks: [section(text), ...diagnosisBlocks(o.diagnosis)] };
   }
@@ -242,7 +258,12 @@ export function occurrencesReply(v: Pick<IncidentView, 'kind' | 'count'>, occurr
 /** A message's fallback text need not say more than its blocks; Slack refuses over 40,000 characters. */
 const FALLBACK_TEXT_LIMIT = 3_000;
 
-export function recoveredReply(v: Pick<IncidentView, 'workload' | 'count' | 'firstAt' | 'lastAt'>, healthyForMs: number): SlackMessage {
+export function recoveredReply(
+  v: Pick<IncidentView, 'workload' | 'count' | 'firstAt' | 'lastAt'> & { head?: Occurrence },
+  healthyForMs: number,
+): SlackMessage {
+  const d = v.head?.diagnosis;
+  if (isNodeDiagnosis(d)) return nodeRecoveredReply(d, v, healthyForMs);
   const text = `:white_check_mark: Recovered: every pod of ${workloadLabel(v.workload)} has been healthy for ${formatDuration(healthyForMs)}. ${v.count} occurrence${v.count === 1 ? '' : 's'} between ${slackTime(v.firstAt)} and ${slackTime(v.lastAt)}.`;
   return { text, blocks: [section(text)] };
 }

@@ -15,7 +15,8 @@ import { Evidence, slimEvent } from './evidence.js';
 import { incidentId, type IncidentKey, type IncidentStore } from './incidents.js';
 import type { Occurrence } from './messages.js';
 import { RecoveryTracker } from './recovery.js';
-import type { Route, WatchTarget } from './routes.js';
+import type { NodeRule, Route, WatchTarget } from './routes.js';
+import { NodeWatch, nodeKey } from './node-watch.js';
 import { Timers } from './timers.js';
 import { ResilientInformer } from './watch.js';
 import { podKey, WorkloadIndex, workloadKey } from './workloads.js';
@@ -23,6 +24,8 @@ import { podKey, WorkloadIndex, workloadKey } from './workloads.js';
 export interface MonitorOptions {
   cluster: ClusterClient;
   targets: readonly WatchTarget[];
+  /** Rules taking node alerts in this cluster: the nodes are watched when there are any. */
+  nodeRules?: readonly NodeRule[];
   store: IncidentStore;
   enqueue: (id: string, isNew: boolean) => Promise<void>;
   log: Logger;
@@ -54,6 +57,7 @@ export class ClusterMonitor {
   private readonly workloads = new WorkloadIndex();
   private readonly evidence: Evidence;
   private readonly recovery: RecoveryTracker;
+  private readonly nodes: NodeWatch | undefined;
   private stopped = false;
   private onStop!: () => void;
   private readonly stopping = new Promise<void>((resolve) => (this.onStop = resolve));
@@ -71,12 +75,33 @@ export class ClusterMonitor {
     this.recovery = new RecoveryTracker({
       store: opts.store,
       enqueue: opts.enqueue,
-      healthy: (w) => this.workloadHealthy(w),
+      healthy: (w) => (w.startsWith('node:') ? (this.nodes?.healthy(w) ?? true) : this.workloadHealthy(w)),
       now: this.now,
       log: this.log,
       timers: this.timers,
       isStopped: () => this.stopped,
     });
+    this.nodes = opts.nodeRules?.length
+      ? new NodeWatch({
+          cluster: opts.cluster,
+          rules: opts.nodeRules,
+          store: opts.store,
+          enqueue: opts.enqueue,
+          recovery: this.recovery,
+          timers: this.timers,
+          log: this.log,
+          now: this.now,
+          podsOn: (node) => this.podsOn(node),
+          isStopped: () => this.stopped,
+          ...(opts.backoffMs ? { backoffMs: opts.backoffMs } : {}),
+          ...(opts.pageSize ? { pageSize: opts.pageSize } : {}),
+        })
+      : undefined;
+  }
+
+  /** Pods of the watched namespaces bound to the node, not finished and not being deleted. */
+  private podsOn(node: string): V1Pod[] {
+    return [...this.podInformers.values()].flatMap((i) => i.list().filter((p) => p.spec?.nodeName === node && countsForRecovery(p)));
   }
 
   /** Starts the watches; resolves when every initial list is cached and open incidents are re-armed. */
@@ -121,17 +146,28 @@ export class ClusterMonitor {
       return [];
     });
     for (const s of open) {
-      if (s.cluster !== cluster.name || !this.routesByNs.has(s.namespace)) continue;
+      if (s.cluster !== cluster.name) continue;
+      if (s.workload.kind === 'Node' && s.condition) {
+        if (this.nodes)
+          this.recovery.track(
+            { id: s.id, gen: s.gen, workload: nodeKey(s.workload.name, s.condition), recoverAfterMs: s.recoverAfterMs },
+            s.lastAt,
+          );
+        continue;
+      }
+      if (!this.routesByNs.has(s.namespace)) continue;
       this.recovery.track(
         { id: s.id, gen: s.gen, workload: workloadKey(s.namespace, s.workload), recoverAfterMs: s.recoverAfterMs },
         s.lastAt,
       );
     }
     if (this.stopped) return; // stopped while reading the open incidents
-    const informers = [...this.eventInformers, ...this.podInformers.values()];
+    // Pods first in the list: the node watch names the workloads on a node from the pod caches.
+    const informers = [...this.eventInformers, ...this.podInformers.values(), ...(this.nodes ? [this.nodes.informer] : [])];
     await Promise.all(informers.map((i) => i.start()));
     await Promise.race([Promise.all(informers.map((i) => i.synced)), this.stopping]);
     if (this.stopped) return;
+    this.nodes?.recheck();
     for (const workload of this.recovery.workloads()) this.recovery.evaluate(workload);
   }
 
@@ -139,8 +175,10 @@ export class ClusterMonitor {
     this.stopped = true;
     this.onStop();
     this.timers.stop();
-    await Promise.all([...this.podInformers.values(), ...this.eventInformers].map((i) => i.stop()));
-    await Promise.allSettled([...this.chains.values()]);
+    await Promise.all(
+      [...this.podInformers.values(), ...this.eventInformers, ...(this.nodes ? [this.nodes.informer] : [])].map((i) => i.stop()),
+    );
+    await Promise.allSettled([...this.chains.values(), this.nodes?.settled()]);
   }
 
   /** Pods currently cached (for tests and the bench). */

@@ -121,7 +121,10 @@ const channelBinding = z
   })
   .strict();
 
-export const alertKinds = ['OOMKilled', 'Unschedulable', 'CrashLoopBackOff', 'ImagePullBackOff'] as const;
+/** Pod kinds (a rule without `on` gets these) and the opt-in kinds: node health and evictions. */
+export const podAlertKinds = ['OOMKilled', 'Unschedulable', 'CrashLoopBackOff', 'ImagePullBackOff'] as const;
+export const nodeAlertKinds = ['NodeNotReady', 'NodePressure'] as const;
+export const alertKinds = [...podAlertKinds, 'Evicted', ...nodeAlertKinds] as const;
 const alertRule = z
   .object({
     environments: z.array(z.string()).min(1),
@@ -129,7 +132,16 @@ const alertRule = z
     on: z
       .array(z.enum(alertKinds))
       .min(1)
-      .default([...alertKinds]),
+      .default([...podAlertKinds])
+      .describe(
+        `alert kinds this rule posts: ${alertKinds.join(', ')}; default the four pod kinds (Evicted, NodeNotReady and NodePressure are opt-in)`,
+      ),
+    nodes: z
+      .boolean()
+      .default(false)
+      .describe(
+        "NodeNotReady/NodePressure of every node of the rules' clusters come here; false (default): only nodes running pods of the rule's environments",
+      ),
     pendingFor: duration.default(2 * 60_000).describe('how long a pod must be unschedulable before an alert'),
     recoverAfter: duration
       .default(5 * 60_000)
@@ -152,6 +164,21 @@ const nodeLabels = z
   .strict()
   .describe('what the `label` verb may touch on nodes');
 
+const silenceBounds = z
+  .object({
+    minDuration: duration
+      .default(60_000)
+      .refine((ms) => ms >= 1_000, 'must be at least 1s')
+      .describe('the shortest duration `silence` accepts (default 1m, at least 1s)'),
+    maxDuration: duration
+      .default(7 * 86_400_000)
+      .refine((ms) => ms <= 30 * 86_400_000, 'must be at most 30d')
+      .describe('the longest duration `silence` accepts (default 7d, at most 30d)'),
+  })
+  .strict()
+  .refine((s) => s.minDuration <= s.maxDuration, 'minDuration must not be above maxDuration')
+  .describe('bounds of the `silence` command');
+
 const debugCopies = z
   .object({
     maxPerApp: z.number().int().min(1).max(10).default(2).describe('debug copies of one app that may exist at once in an environment'),
@@ -172,6 +199,7 @@ export const configSchema = z
     alerts: z.array(alertRule).default([]),
     nodeLabels: nodeLabels.default({ allow: [] }),
     debug: debugCopies.default({ maxPerApp: 2, maxTtl: 4 * 3_600_000 }),
+    silences: silenceBounds.default({ minDuration: 60_000, maxDuration: 7 * 86_400_000 }),
   })
   .strict()
   .superRefine((cfg, ctx) => {

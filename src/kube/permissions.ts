@@ -135,7 +135,13 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   // Cluster-wide.
   { verb: 'get', group: CORE, resource: 'nodes', scope: 'cluster', why: 'nodes, diagnosis: allocatable vs requests' },
   { verb: 'list', group: CORE, resource: 'nodes', scope: 'cluster', why: 'nodes, pods: which pods run where' },
-  { verb: 'watch', group: CORE, resource: 'nodes', scope: 'cluster', why: 'alerts: node capacity for Pending pods' },
+  {
+    verb: 'watch',
+    group: CORE,
+    resource: 'nodes',
+    scope: 'cluster',
+    why: 'alerts: node health (NodeNotReady, NodePressure) and node capacity for Pending pods',
+  },
   {
     verb: 'list',
     group: CORE,

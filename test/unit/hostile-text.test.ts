@@ -115,7 +115,7 @@ const pullDiagnosis = (s: string): Diagnosis =>
     suggestion: s,
   }) as Diagnosis;
 const occurrence = (d: Diagnosis): Occurrence => ({
-  pod: d.pod,
+  pod: 'pod' in d ? d.pod : d.node,
   container: 'container' in d ? (d as { container: string }).container : 'c',
   node: 'n',
   at: NOW,

@@ -16,6 +16,7 @@ import { MetricsModel } from './metrics.js';
 import { ExecEmulator, type ExecCall, type ExecScript } from './exec.js';
 import { KubeServer, type DenyRule, type RecordedRequest } from './server.js';
 import { Store } from './store.js';
+import { evictionMessage, setNodeCondition, type NodeConditionType } from './node-health.js';
 
 export type { PodBehavior } from './kubelet.js';
 export type { RecordedRequest, DenyRule } from './server.js';
@@ -65,6 +66,13 @@ export interface KubeEmulator {
   readonly metrics: MetricsModel;
   /** Serve metrics.k8s.io (metrics-server installed), default true; false: the group is absent (404). */
   setMetricsServer(enabled: boolean): void;
+  /**
+   * The kubelet evicts a running pod under node pressure: Failed, reason Evicted, its message (default: low on
+   * memory, worded as the eviction manager does), containers killed; its controller replaces it. Returns the pod.
+   */
+  evictPod(namespace: string, podName: string, opts?: { resource?: 'memory' | 'ephemeral-storage' | 'pids'; message?: string }): any;
+  /** A node condition goes bad or good again, as the kubelet and node controller report it (see node-health.ts). */
+  setNodeCondition(name: string, type: NodeConditionType, bad: boolean, opts?: { reason?: string; message?: string }): any;
   /** Append lines to a pod container's current log. */
   /** `at` (ms since epoch) dates the lines, e.g. in the past for `sinceSeconds`; default now. */
   appendLogs(namespace: string, podName: string, lines: string[], container?: string, at?: number): void;
@@ -262,6 +270,11 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     setMetricsServer: (enabled) => {
       metrics.enabled = enabled;
     },
+    evictPod: (ns, pod, o = {}) =>
+      structuredClone(
+        controller.kubelet.evict(ns, pod, o.message ?? evictionMessage(store.get(resOf('v1', 'Pod'), ns, pod), o.resource ?? 'memory')),
+      ),
+    setNodeCondition: (name, type, bad, o) => setNodeCondition(emulator, name, type, bad, o),
     appendLogs: (ns, pod, lines, container, at) => controller.kubelet.appendLogs(ns, pod, lines, container, at),
     addNode,
     compactHistory: () => store.compactHistory(),

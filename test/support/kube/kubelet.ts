@@ -440,6 +440,50 @@ export class Kubelet {
     return true;
   }
 
+  /**
+   * Evict a pod as the kubelet does under node pressure: its containers are killed (exit 137), the pod
+   * goes Failed with reason Evicted and the kubelet's message, DisruptionTarget True, a Warning
+   * `Evicted` event. The pod object stays (its controller makes a replacement; failed pods do not count).
+   */
+  evict(ns: string, name: string, message: string): any {
+    const key = `${ns}/${name}`;
+    const pod = this.store.get(POD, ns, name);
+    if (!pod) throw new Error(`kube emulator: pod ${key} not found`);
+    if (!pod.spec?.nodeName || pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded')
+      throw new Error(`kube emulator: pod ${key} is not running on a node`);
+    const run = this.runs.get(key) ?? this.adopt(pod);
+    this.stop(key, pod);
+    const at = nowTime();
+    const status = {
+      ...pod.status,
+      phase: 'Failed',
+      reason: 'Evicted',
+      message,
+      conditions: [
+        ...(pod.status?.conditions ?? []).map((c: any) =>
+          c.type === 'Ready' || c.type === 'ContainersReady'
+            ? { ...c, status: 'False', reason: 'PodFailed', message: undefined, lastTransitionTime: at }
+            : c,
+        ),
+        { type: 'DisruptionTarget', status: 'True', reason: 'TerminationByKubelet', message, lastProbeTime: null, lastTransitionTime: at },
+      ],
+      containerStatuses: run.containers.map((c) => ({
+        name: c.name,
+        state: { terminated: { exitCode: 137, reason: 'Error', startedAt: c.startedAt ?? at, finishedAt: at } },
+        lastState: c.lastState,
+        ready: false,
+        restartCount: c.restartCount,
+        image: c.image,
+        imageID: '',
+        ...(c.containerID ? { containerID: c.containerID } : {}),
+        started: false,
+      })),
+    };
+    const updated = this.store.update(POD, { ...pod, metadata: { ...pod.metadata }, status });
+    this.events.record(updated, { type: 'Warning', reason: 'Evicted', message, component: 'kubelet', host: pod.spec.nodeName });
+    return updated;
+  }
+
   appendLogs(ns: string, name: string, lines: string[], container?: string, at?: number): void {
     const key = `${ns}/${name}`;
     const now = at ?? Date.now();
