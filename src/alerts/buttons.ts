@@ -18,7 +18,10 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Verb } from '../command/types.js';
 import type { Config } from '../config/schema.js';
-import { denied, describeError, isChatOpsError } from '../errors/index.js';
+import { denied, describeError, isChatOpsError, logFailure } from '../errors/index.js';
+import { storeUnreachable } from '../queue/redis.js';
+import { errorMessage } from '../slack/errors.js';
+import type { SlackMessage } from '../slack/blocks.js';
 import type { Logger } from '../log.js';
 import { appOwningWorkload } from '../config/apps.js';
 import type { MembershipResolver } from '../policy/index.js';
@@ -53,10 +56,10 @@ const ID = /^[0-9a-f]{24}$/;
 export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
   const store = new IncidentStore(deps.redis, deps.prefix);
   const now = deps.now ?? Date.now;
-  const reply = async (click: Click, text: string) => {
+  const reply = async (click: Click, message: string | SlackMessage) => {
     if (click.responseUrl)
-      await postToResponseUrl(click.responseUrl, { text }).catch((err: unknown) =>
-        deps.log.warn({ err: String(err) }, 'could not answer a button click'),
+      await postToResponseUrl(click.responseUrl, typeof message === 'string' ? { text: message } : message, 'ephemeral', deps.log).catch(
+        (err: unknown) => deps.log.warn({ err, user: click.userId }, 'could not answer a button click'),
       );
   };
   /** The incident the button belongs to, if it is one of this channel's. */
@@ -76,14 +79,11 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
     try {
       await handle(click);
     } catch (err) {
-      if (isChatOpsError(err)) {
-        // Refused by policy, or Slack could not say who is in a user group: the reason and what to do.
-        if (err.kind !== 'denied') deps.log.warn({ err: String(err), user: click.userId }, 'alert button failed');
-        await reply(click, describeError(err).text);
-        return;
-      }
-      deps.log.warn({ err: String(err), user: click.userId }, 'alert button failed');
-      await reply(click, ':hourglass: The bot cannot reach its Redis right now; try again in a minute.');
+      // Refused by policy, or Slack could not say who is in a user group: the reason and what to do.
+      // Anything else here is the incident store or the alert queue: Redis could not be reached.
+      const described = describeError(isChatOpsError(err) ? err : storeUnreachable(err));
+      logFailure(deps.log, err, described, 'alert button failed', { user: click.userId });
+      await reply(click, errorMessage(described));
     }
   };
 

@@ -11,7 +11,10 @@ import { onButton, type Click } from '../slack/actions.js';
 import { APPROVED } from '../slack/views/job-thread.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import { approvalsTotal } from '../server/metrics.js';
-import { describeError } from '../errors/index.js';
+import { describeError, logFailure } from '../errors/index.js';
+import { storeUnreachable } from '../queue/redis.js';
+import { errorMessage } from '../slack/errors.js';
+import type { SlackMessage } from '../slack/blocks.js';
 import { environmentOf } from '../config/lookup.js';
 import { APPROVE_ACTION, REJECT_ACTION, approvalRequestMessage } from './messages.js';
 import { announceDecision } from './gate.js';
@@ -43,8 +46,17 @@ const STATE_WORDS: Record<ApprovalRequest['state'], string> = {
  * how many approvals, and what runs are all read from config and Redis.
  */
 export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): void {
-  const tell = async (click: Click, text: string) => {
-    if (click.responseUrl) await postToResponseUrl(click.responseUrl, { text }).catch(() => undefined);
+  const tell = async (click: Click, message: string | SlackMessage) => {
+    if (!click.responseUrl) return;
+    await postToResponseUrl(click.responseUrl, typeof message === 'string' ? { text: message } : message, 'ephemeral', deps.log).catch(
+      (err: unknown) => deps.log.warn({ err, user: click.userId }, 'could not answer an approval button click'),
+    );
+  };
+  /** What went wrong, with its code; a store that cannot be read is said so (try again), never taken for a missing request. */
+  const fail = async (click: Click, err: unknown) => {
+    const described = describeError(err, deps.log);
+    logFailure(deps.log, err, described, 'approval button failed', { user: click.userId });
+    await tell(click, errorMessage(described));
   };
   const audit = (request: ApprovalRequest, outcome: 'approved' | 'rejected' | 'cancelled' | 'denied', userId: string, detail?: string) =>
     deps.services.audit.record({
@@ -65,7 +77,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
     try {
       request = ApprovalStore.isValidId(click.value) ? await deps.store.get(click.value) : undefined;
     } catch (err) {
-      if (!(err instanceof TamperedRecordError)) throw err;
+      if (!(err instanceof TamperedRecordError)) throw storeUnreachable(err);
       await reportTampered({ audit: deps.services.audit, log: deps.log }, err, { userId: click.userId, channelId: click.channelId });
       await tell(
         click,
@@ -147,7 +159,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
                 text: message.text,
                 ...(message.blocks ? { blocks: message.blocks } : {}),
               })
-              .catch(() => undefined);
+              .catch((err: unknown) => deps.log.warn({ err, approval: current.id }, 'could not show the recorded approval on its message'));
             // Decided while this update was on its way: it may have put the buttons back over the decision.
             const now = await deps.store.get(current.id);
             if (now && now.state !== 'pending') await announceDecision(deps.slack, now, deps.log);
@@ -183,7 +195,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
           );
       }
     } catch (err) {
-      await tell(click, describeError(err, deps.log).text);
+      await fail(click, err);
     }
   });
 
@@ -213,7 +225,7 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
       if (outcome.result === 'expired') await announceDecision(deps.slack, current, deps.log);
       return await tell(click, `:information_source: This request is ${STATE_WORDS[current.state]}; nothing changes.`);
     } catch (err) {
-      await tell(click, describeError(err, deps.log).text);
+      await fail(click, err);
     }
   });
 }

@@ -3,7 +3,8 @@ import type { CommandRequest, Verb } from './types.js';
 import { parseCommand } from './parse.js';
 import type { MembershipResolver } from '../policy/index.js';
 import { authorizeCommand, resolveTarget } from './authorize.js';
-import { describeError, isChatOpsError } from '../errors/index.js';
+import { ERROR_HANDLING, describeError, isChatOpsError, logFailure } from '../errors/index.js';
+import { errorMessage } from '../slack/errors.js';
 import { enqueueCommand, requestIdFrom } from '../queue/commands.js';
 import type { Services } from './services.js';
 import { sealSecretArgs } from './secret-args.js';
@@ -140,18 +141,11 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     };
   } catch (err) {
     const described = describeError(err, deps.log);
-    const outcome: IntakeOutcome = isChatOpsError(err)
-      ? err.kind === 'denied'
-        ? 'denied'
-        : err.kind === 'bad_input' || err.kind === 'not_found'
-          ? 'bad_input'
-          : err.kind === 'unavailable'
-            ? 'unavailable'
-            : 'error'
-      : 'error';
+    const handling = ERROR_HANDLING[described.kind];
+    logFailure(deps.log, err, described, 'command not run', { verb: verbName });
     // Recorded without holding up the answer; a bad-input message may quote what was typed, so it is not stored.
-    if (outcome === 'denied') void audit('denied', isChatOpsError(err) ? err.userMessage : undefined);
-    else if (outcome === 'bad_input' && verbName !== 'unknown') void audit('rejected_input');
-    return { verb: verbName, outcome, reply: { response_type: 'ephemeral', text: described.text } };
+    if (handling.audit === 'denied') void audit('denied', isChatOpsError(err) ? err.userMessage : undefined);
+    else if (handling.audit === 'rejected_input' && verbName !== 'unknown') void audit('rejected_input');
+    return { verb: verbName, outcome: handling.outcome, reply: { response_type: 'ephemeral', ...errorMessage(described) } };
   }
 }

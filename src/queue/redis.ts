@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { unavailable, type ChatOpsError } from '../errors/index.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -124,4 +125,12 @@ export async function redisAnswers(client: Redis, timeoutMs = 1_000): Promise<bo
   } catch {
     return false;
   }
+}
+
+/** A click or command that could not read or write the bot's own records did nothing: Redis, not the user, is the problem. */
+export function storeUnreachable(cause: unknown): ChatOpsError {
+  return unavailable(
+    'I cannot reach my store (Redis) right now, so this did nothing. Try again in a minute; if it persists, tell the ops team.',
+    cause,
+  );
 }

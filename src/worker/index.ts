@@ -7,7 +7,8 @@ import type { Clusters } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
 import type { MembershipResolver } from '../policy/index.js';
 import { authorizeCommand, parseStored, resolveTarget } from '../command/authorize.js';
-import { badInput, describeError } from '../errors/index.js';
+import { badInput, describeError, logFailure, type UserFacingError } from '../errors/index.js';
+import { errorMessage } from '../slack/errors.js';
 import { environmentOf } from '../config/lookup.js';
 import { COMMAND_QUEUE, verifyCommandJob, withoutSecrets, type CommandJobData } from '../queue/commands.js';
 import { openSecretArgs } from '../command/secret-args.js';
@@ -272,11 +273,12 @@ async function runJob(
     const attempts = job.opts.attempts ?? 1;
     const willRetry = described.retryable && job.attemptsMade + 1 < attempts;
     if (willRetry) {
-      log.warn({ err: String(err), attempt: job.attemptsMade + 1 }, 'job failed; will retry');
+      logFailure(log, err, described, 'job failed; will retry', { attempt: job.attemptsMade + 1 });
       await progress.step(`${described.text} (attempt ${job.attemptsMade + 1} of ${attempts})`);
       throw err;
     }
-    await reportFailure(progress, reply, described.text, log);
+    logFailure(log, err, described, 'job failed');
+    await reportFailure(progress, reply, described, log);
     await audit('failed', described.text);
     throw new UnrecoverableError(described.text);
   } finally {
@@ -287,13 +289,15 @@ async function runJob(
 async function reportFailure(
   progress: ThreadProgress,
   reply: (m: SlackMessage) => Promise<void>,
-  text: string,
+  failure: string | UserFacingError,
   log: Logger,
 ): Promise<void> {
+  const text = typeof failure === 'string' ? failure : failure.text;
   try {
-    if (progress.threadTs) await progress.finish('failed', { text: `:x: ${text}` });
-    else await reply({ text });
+    if (progress.threadTs)
+      await progress.finish('failed', typeof failure === 'string' ? { text: `:x: ${text}` } : errorMessage(failure, `:x: ${text}`));
+    else await reply(typeof failure === 'string' ? { text } : errorMessage(failure));
   } catch (err) {
-    log.error({ err: String(err) }, 'could not report a failed job to Slack');
+    log.error({ err }, 'could not report a failed job to Slack');
   }
 }

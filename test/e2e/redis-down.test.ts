@@ -40,3 +40,43 @@ describe('when Redis is down', () => {
     );
   });
 });
+
+describe('a button clicked while Redis is down', () => {
+  const OPS = 'C0OPS';
+  const answer = (responseUrl: string, match: RegExp = /./) =>
+    h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop() && match.test(String(r.body.text)), 10_000);
+  const buttonValue = (blocks: unknown): string =>
+    (blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>)
+      .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
+      .find((e) => e.action_id === 'chatops_run')!.value;
+
+  it('says the bot cannot reach its store (try again), not that the button expired; nothing changes', async () => {
+    if (h.chatops.redis.status !== 'ready') await once(h.chatops.redis, 'ready');
+    const res = await h.command('scale myapp beta 0', { channel: OPS });
+    const ask = await answer(res.responseUrl, /Scaling myapp in beta to 0/);
+    const value = buttonValue(ask.body.blocks);
+    const replicas = () => h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp')?.spec.replicas as number;
+    const before = replicas();
+    expect(before).toBeGreaterThan(0);
+
+    await redis.stop();
+    const down = h.slack.newResponseUrl();
+    await h.click({
+      user_id: 'U0OPS',
+      channel_id: OPS,
+      message_ts: '1700000000.000100',
+      action_id: 'chatops_run',
+      value,
+      response_url: down,
+    });
+    const told = await answer(down);
+    expect(told.body.text).toMatch(/^:hourglass: I cannot reach my store \(Redis\) right now, so this did nothing\. Try again in a minute/);
+    expect(told.body.text).not.toMatch(/expired/);
+    expect(JSON.stringify(told.body.blocks)).toContain('E_UNAVAILABLE');
+    expect(replicas()).toBe(before);
+
+    // This private Redis keeps nothing across a restart, so the button's command is gone once it is back.
+    await redis.start();
+    if (h.chatops.redis.status !== 'ready') await once(h.chatops.redis, 'ready');
+  });
+});
