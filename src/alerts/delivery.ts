@@ -20,7 +20,9 @@ import type { IntentStore } from '../command/intents.js';
 import { TamperedRecordError, type Signer } from '../security/signing.js';
 import { reportTampered } from '../security/tampered.js';
 import type { AuditLog } from '../audit/index.js';
-import { onlyCountChanged, renderKey, type IncidentState, type IncidentStore } from './incidents.js';
+import { onlyCountChanged, renderKey, storedFix, type IncidentState, type IncidentStore } from './incidents.js';
+import type { Config } from '../config/schema.js';
+import { proposeFix } from './fixes.js';
 import {
   headlineMessage,
   logsMessage,
@@ -95,6 +97,13 @@ export interface DeliveryDeps {
   minUpdateIntervalMs?: number;
   /** Lines for Show logs (default 20). */
   logLines?: number;
+  /** The bot's config: the apps and bounds an alert's fix (Raise memory limit, Lower request) is worked out from. None: no fix offered. */
+  config?: Config;
+  /**
+   * The highest memory (bytes) the OOMKilled incident's container was seen using, when
+   * something measured it (metrics); the raise is worked out from it and the limit.
+   */
+  observedPeak?: (incident: IncidentState) => Promise<number | undefined>;
   concurrency?: number;
 }
 
@@ -194,6 +203,7 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       await deps.store.update(id, s.gen, { intent });
       s.restartIntent = intent;
     }
+    if (deps.config && s.status === 'open' && s.fixFor?.count !== s.count) await offerFix(deps.config, s, ts);
     // Thread replies in order (silence note, occurrences, recovery), then the headline.
     const threadAction = (): (() => Promise<void>) | undefined => {
       if (s.reopenedAt !== undefined) {
@@ -261,6 +271,35 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
     }
     if (wait !== undefined) throw new Wait(wait);
     return false;
+  }
+
+  /**
+   * Works out the fix for the latest occurrence (again when the count moved); a new
+   * proposal gets a new button intent (`resources …` as the clicker, in this thread).
+   */
+  async function offerFix(config: Config, s: IncidentState, ts: string): Promise<void> {
+    const latest = (s.last ?? s.head).diagnosis;
+    const peak =
+      latest.kind === 'OOMKilled' && deps.observedPeak
+        ? await deps.observedPeak(s).catch((err: unknown) => {
+            log.warn({ incident: s.id, err: String(err) }, 'could not read the observed memory peak; the raise goes by the limit');
+            return undefined;
+          })
+        : undefined;
+    const fix = proposeFix(config, s, latest, peak);
+    const key = fix ? `${fix.note}|${fix.button?.command ?? ''}` : '';
+    let stored = s.fix && { note: s.fix.note, ...(s.fix.button ? { text: s.fix.button.text, intent: s.fix.button.intent } : {}) };
+    if (s.fixFor?.key !== key) {
+      const intent = fix?.button
+        ? await deps.intents.create({ text: fix.button.command, channelId: s.channel, threadTs: ts }, INTENT_TTL_MS)
+        : undefined;
+      stored = fix && { note: fix.note, ...(fix.button && intent ? { text: fix.button.text, intent } : {}) };
+    }
+    await deps.store.update(s.id, s.gen, { fix: storedFix(s.count, key, stored) });
+    s.fixFor = { count: s.count, key };
+    if (stored)
+      s.fix = { note: stored.note, ...(stored.text && stored.intent ? { button: { text: stored.text, intent: stored.intent } } : {}) };
+    else delete s.fix;
   }
 
   async function showLogs(data: Extract<AlertJob, { type: 'logs' }>): Promise<void> {

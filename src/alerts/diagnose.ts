@@ -6,6 +6,7 @@
 import type { V1Node, V1Pod, V1Taint, V1Toleration } from '@kubernetes/client-node';
 import {
   clusterCapacity,
+  cpuMillis,
   formatCpu,
   formatMemory,
   memoryBytes,
@@ -16,6 +17,7 @@ import {
 } from '../kube/capacity.js';
 import type { Finding } from './detect.js';
 import { capNodeDiagnosis, isNodeDiagnosis, type EvictedDiagnosis, type NodeDiagnosis } from './node-health.js';
+import { roomiestFor, scarceResources, type ScarceResource } from './fix-math.js';
 
 interface Common {
   pod: string;
@@ -82,6 +84,12 @@ export interface UnschedulableDiagnosis extends Common {
   taints?: string[];
   /** The pod's node selector and how many nodes match it, when the message names the selector. */
   selector?: { labels: string; matchingNodes: number };
+  /**
+   * When the scheduler says memory or CPU is short: the node where the pod needs the
+   * smallest cut (none: no ready, schedulable node with a pod slot), its free room, and
+   * each container's requests — what the alert's "lower the request" fix is worked out from.
+   */
+  fit?: { scarce: ScarceResource[]; node?: string; room: Requests; containers: Array<Requests & { name: string }> };
 }
 
 export type Diagnosis = OomDiagnosis | CrashDiagnosis | ImagePullDiagnosis | UnschedulableDiagnosis | EvictedDiagnosis | NodeDiagnosis;
@@ -243,6 +251,21 @@ export function diagnoseUnschedulable(pod: V1Pod, finding: Finding, input: Unsch
     selector = { labels: wanted.map(([k, v]) => `${k}=${v}`).join(','), matchingNodes: matching };
   }
 
+  const scarce = scarceResources(message);
+  const fitNode = scarce.length > 0 ? roomiestFor(capacities, requests, scarce) : undefined;
+  const fit: UnschedulableDiagnosis['fit'] =
+    scarce.length > 0
+      ? {
+          scarce,
+          ...(fitNode ? { node: fitNode.name } : {}),
+          room: { cpuMillis: fitNode?.free.cpuMillis ?? 0, memoryBytes: fitNode?.free.memoryBytes ?? 0 },
+          containers: (pod.spec?.containers ?? []).map((c) => ({
+            name: c.name,
+            cpuMillis: cpuMillis(c.resources?.requests?.cpu),
+            memoryBytes: memoryBytes(c.resources?.requests?.memory),
+          })),
+        }
+      : undefined;
   const d: Omit<UnschedulableDiagnosis, 'suggestion'> = {
     ...base(pod, finding),
     kind: 'Unschedulable',
@@ -254,6 +277,7 @@ export function diagnoseUnschedulable(pod: V1Pod, finding: Finding, input: Unsch
     ...(input.countedNamespaces ? { countedNamespaces: [...input.countedNamespaces] } : {}),
     ...(taints ? { taints } : {}),
     ...(selector ? { selector } : {}),
+    ...(fit ? { fit } : {}),
   };
   return { ...d, suggestion: unschedulableSuggestion(d, requests, capacities) };
 }

@@ -57,6 +57,17 @@ export interface IncidentState extends IncidentView {
   condition?: string;
   /** Reopened after a recovery the thread announced: say so in the thread. */
   reopenedAt?: number;
+  /** The occurrence count and the proposal the offered fix was made for (it is worked out again when either changes). */
+  fixFor?: { count: number; key: string };
+}
+
+/** The stored form of an incident's fix (hash field `fix`). */
+interface StoredFix {
+  count: number;
+  key: string;
+  note?: string;
+  text?: string;
+  intent?: string;
 }
 
 /**
@@ -85,7 +96,7 @@ if status == 'recovered' and now - recoveredAt <= tonumber(ARGV[8]) then
   reopened = 1
 elseif status ~= 'open' then
   redis.call('HINCRBY', KEYS[1], 'gen', 1)
-  redis.call('HDEL', KEYS[1], 'ts', 'shown', 'updatedAt', 'count', 'recoveredAt', 'recoveredNoted', 'healthyFor', 'last', 'intent', 'reopened')
+  redis.call('HDEL', KEYS[1], 'ts', 'shown', 'updatedAt', 'count', 'recoveredAt', 'recoveredNoted', 'healthyFor', 'last', 'intent', 'reopened', 'fix')
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'status', 'open', 'firstAt', ARGV[3], 'head', ARGV[4], 'threaded', 1, 'occBase', 0)
   for i = 10, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
@@ -248,6 +259,7 @@ export class IncidentStore {
       ...(h.shown ? { shown: h.shown } : {}),
       updatedAt: Number(h.updatedAt ?? 0),
       ...(h.intent ? { restartIntent: h.intent } : {}),
+      ...fixOf(h.fix),
       threaded: Number(h.threaded ?? 1),
       occBase: Number(h.occBase ?? 0),
       recoveredNoted: h.recoveredNoted === '1',
@@ -312,10 +324,30 @@ export class IncidentStore {
   }
 }
 
+/** The fix fields of a loaded incident, from the stored JSON (nothing when absent or unreadable). */
+function fixOf(raw: string | undefined): Pick<IncidentState, 'fix' | 'fixFor'> {
+  if (!raw) return {};
+  try {
+    const f = JSON.parse(raw) as StoredFix;
+    return {
+      fixFor: { count: f.count, key: f.key },
+      ...(f.note ? { fix: { note: f.note, ...(f.text && f.intent ? { button: { text: f.text, intent: f.intent } } : {}) } } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** The `fix` field to store: the proposal (by key) made at this count, and its button's intent. */
+export function storedFix(count: number, key: string, fix: { note: string; text?: string; intent?: string } | undefined): string {
+  const stored: StoredFix = { count, key, ...(fix ?? {}) };
+  return JSON.stringify(stored);
+}
+
 /** What the top-level message shows, as `count|the rest`: when this changes, the message is updated. */
 export function renderKey(s: IncidentState, now: number): string {
   const silenced = s.silence && s.silence.until > now ? s.silence.until : 0;
-  return [s.count, s.status, silenced, s.restartIntent ?? ''].join('|');
+  return [s.count, s.status, silenced, s.restartIntent ?? '', s.fix?.button?.intent ?? s.fix?.note.length ?? ''].join('|');
 }
 
 /** Do two render keys differ only in the count? (Count-only updates are paced; the rest is shown at once.) */

@@ -11,7 +11,7 @@ import type { ClusterClient, Clusters } from '../kube/clusters.js';
 import { botNamespace } from '../kube/permissions.js';
 import type { Logger } from '../log.js';
 import type { IntentStore } from '../command/intents.js';
-import { createAlertQueue, enqueueIncident, startDelivery, type AlertJob } from './delivery.js';
+import { createAlertQueue, enqueueIncident, startDelivery, type AlertJob, type DeliveryDeps } from './delivery.js';
 import { IncidentStore } from './incidents.js';
 import { defaultIdentity, LeaderElector } from './leader.js';
 import { ClusterMonitor } from './monitor.js';
@@ -43,6 +43,8 @@ export interface AlertsOptions {
   backoffMs?: (attempt: number) => number;
   pageSize?: number;
   now?: () => number;
+  /** The observed memory peak of an OOMKilled incident's container (see DeliveryDeps); absent: the raise goes by the limit. */
+  observedPeak?: DeliveryDeps['observedPeak'];
 }
 
 export interface AlertsDeps {
@@ -118,6 +120,8 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.now ? { now: o.now } : {}),
     ...(o.logLines ? { logLines: o.logLines } : {}),
+    config: deps.config,
+    ...(o.observedPeak ? { observedPeak: o.observedPeak } : {}),
   });
 
   const identity = o.identity ?? defaultIdentity();

@@ -61,6 +61,8 @@ export interface IncidentView {
   silence?: { until: number; by: string };
   /** Intent id of the Restart button (Deployments only). */
   restartIntent?: string;
+  /** The fix offered (fixes.ts): a line, and a button running `resources` as the clicker when there is one. */
+  fix?: { note: string; button?: { text: string; intent: string } };
 }
 
 const ICON: Record<AlertKind, string> = {
@@ -187,6 +189,9 @@ export function alertButtons(v: IncidentView): ButtonSpec[] {
   const buttons: ButtonSpec[] = hasLogs ? [{ text: 'Show logs', actionId: SHOW_LOGS_ACTION, value: v.id }] : [];
   if (v.status === 'recovered') return buttons;
   if (v.restartIntent) buttons.push({ text: 'Restart', actionId: RUN_INTENT_ACTION, value: v.restartIntent, style: 'danger' });
+  // Its own action_id (Slack refuses two alike in one block); the intent handler takes the whole family.
+  if (v.fix?.button)
+    buttons.push({ text: v.fix.button.text, actionId: `${RUN_INTENT_ACTION}:fix`, value: v.fix.button.intent, style: 'primary' });
   for (const choice of Object.keys(SILENCE_CHOICES) as SilenceChoice[]) {
     // Slack refuses a block whose buttons share an action_id: each choice has its own, routed by prefix.
     buttons.push({ text: `Silence ${choice}`, actionId: `${SILENCE_ACTION}:${choice}`, value: `${v.id}|${choice}` });
@@ -211,6 +216,7 @@ export function headlineMessage(v: IncidentView, now: number): SlackMessage {
       header(headlineText(v).replace(/^:[a-z_]+: /, '')),
       section(summaryLine(v)),
       ...diagnosisBlocks(v.head.diagnosis),
+      ...(v.fix && v.status === 'open' ? [context(`:wrench: ${v.fix.note}`)] : []),
       context(status.join(' · ')),
       ...(buttons.length ? [actions(`alert-${v.id}`, buttons)] : []),
     ],
