@@ -52,6 +52,12 @@ export default defineVerb<Args>({
   target: ({ app, env }) => ({ app, env }),
   check: ({ app, task }, config) => void taskOf(config, app, task),
   makesRevision: false,
+  // A task's class comes from config (`tasks.<name>.class`, admin by default); every run is audited with its exit code.
+  classFor: ({ app, task }, config) => {
+    const tasks = Object.hasOwn(config.apps, app) ? config.apps[app]!.tasks : {};
+    return Object.hasOwn(tasks, task) ? tasks[task]!.class : 'admin';
+  },
+  auditsReads: true,
   describe: ({ app, env, task }) => `task ${task} of ${app} in ${env}`,
   async run(ctx) {
     const { app, env: envName, task: taskName } = ctx.args;

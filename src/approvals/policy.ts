@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import type { Verb } from '../command/types.js';
+import { classOf, type Verb } from '../command/types.js';
 import { environmentOf } from '../config/lookup.js';
 
 export type ApprovalRule = NonNullable<Config['environments'][string]['approval']>;
@@ -10,7 +10,7 @@ export type ApprovalRule = NonNullable<Config['environments'][string]['approval'
  * Invocations that change nothing (e.g. `config get`) never need approval.
  */
 export function approvalRuleFor(config: Config, verb: Verb, args: unknown, env: string | undefined): ApprovalRule | undefined {
-  if (!env || verb.class === 'read') return undefined;
+  if (!env || classOf(verb, args, config) === 'read') return undefined;
   if (verb.runsIn === 'worker' && (verb.changesNothing?.(args) || verb.onlyCleansUp?.(args))) return undefined;
   const rule = environmentOf(config, env)?.approval;
   if (!rule) return undefined;

@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import type { CommandRequest, Verb } from './types.js';
+import { classOf, type CommandRequest, type Verb } from './types.js';
 import { parseCommand } from './parse.js';
 import type { MembershipResolver } from '../policy/index.js';
 import { authorizeCommand, resolveTarget } from './authorize.js';
@@ -115,7 +115,7 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
       return { verb: verbName, outcome: 'answered', reply };
     }
     // Invocations that change nothing (config get, a scale-to-0 that only asks to confirm) read like reads.
-    const changes = verb.class !== 'read' && !(verb.runsIn === 'worker' && verb.changesNothing?.(args));
+    const changes = classOf(verb, args, deps.config) !== 'read' && !(verb.runsIn === 'worker' && verb.changesNothing?.(args));
     // Secret values go sealed; Redis keeps them masked in clear.
     const split = sealSecretArgs(verb, raw, deps.config, deps.services.signer, request.requestId);
     const jobId = await enqueueCommand(deps.services.queue, deps.services.signer, { verb: verb.verb, ...split, request });

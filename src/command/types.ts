@@ -83,6 +83,13 @@ interface VerbBase<A> {
    * encrypted and are opened only by the worker that applies them (src/command/secret-args.ts).
    */
   maskSecrets?(raw: Readonly<Record<string, unknown>>, config: Config): Record<string, unknown> | undefined;
+  /**
+   * The class of this invocation when it depends on its arguments (a task's class comes from config);
+   * `class` otherwise. Decides approval, the per-target lock and audit, as `class` does.
+   */
+  classFor?(args: A, config: Config): VerbClass;
+  /** Audited even when this invocation's class is read (every task run leaves its exit code in the audit). */
+  auditsReads?: boolean;
   /** False for verbs whose runs never make a new Deployment revision (replicas, nodes, the queue): `history` attributes none to them. */
   makesRevision?: boolean;
   /** An alert's Show logs button counts as this verb: a channel may click it where its binding allows this verb. */
@@ -135,4 +142,9 @@ export function defineVerb<A>(verb: AppVerb<A>): AppVerb<A>;
 export function defineVerb<A>(verb: WorkerVerb<A>): WorkerVerb<A>;
 export function defineVerb<A>(verb: Verb<A>): Verb<A> {
   return verb;
+}
+
+/** The class of one invocation: `classFor` when the verb has it, else its class. */
+export function classOf(verb: Verb, args: unknown, config: Config): VerbClass {
+  return verb.classFor?.(args, config) ?? verb.class;
 }

@@ -79,10 +79,16 @@ const taskSchema = z
         command: taskArgv.describe('argv run in the pod, no shell: e.g. [jcmd, "1", VM.flags]'),
         timeout: duration.default(60_000).describe('the command is abandoned after this long (default 60s)'),
         container: dnsLabel.optional().describe("container to run it in; default the pod's first"),
+        class: z
+          .enum(['admin', 'write', 'read'])
+          .default('admin')
+          .describe(
+            'admin (default) and write wait for approval where the environment has it and hold the per-app lock; read runs at once (a read-only diagnostic). Every run is audited',
+          ),
       })
       .strict(),
   ])
-  .transform((t) => (Array.isArray(t) ? { command: t, timeout: 60_000 } : t));
+  .transform((t) => (Array.isArray(t) ? { command: t, timeout: 60_000, class: 'admin' as const } : t));
 
 export const appSchema = z
   .object({

@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WebClient } from '@slack/web-api';
 import type { Config } from '../config/schema.js';
-import type { Verb, VerbTarget, WorkerVerbContext } from '../command/types.js';
+import { classOf, type Verb, type VerbTarget, type WorkerVerbContext } from '../command/types.js';
 import type { Clusters } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
 import type { MembershipResolver } from '../policy/index.js';
@@ -214,7 +214,8 @@ async function runJob(
       });
     }
 
-    if (verb.class !== 'read' && !verb.changesNothing?.(args) && target.env && target.app) {
+    const verbClass = classOf(verb, args, deps.config);
+    if (verbClass !== 'read' && !verb.changesNothing?.(args) && target.env && target.app) {
       const lock = await locks.acquire(target.env, target.app, {
         jobId: job.id ?? '',
         userId: request.userId,
@@ -242,7 +243,7 @@ async function runJob(
     if (approval) await claimApprovedRun(deps.services.approvals, approval, runId);
     const result = (await verb.run(makeContext(args))) ?? 'succeeded';
     const { outcome, detail } = typeof result === 'string' ? { outcome: result, detail: undefined } : result;
-    if (verb.class !== 'read' && !verb.changesNothing?.(args)) await audit(outcome, detail);
+    if ((verbClass !== 'read' || verb.auditsReads) && !verb.changesNothing?.(args)) await audit(outcome, detail);
     return outcome;
   } catch (err) {
     if (err instanceof DelayedError) throw err;
