@@ -1,4 +1,4 @@
-import { PatchStrategy } from '@kubernetes/client-node';
+import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { defineVerb, type ResolvedEnvironment, type WorkerVerbContext } from '../src/command/types.js';
 import { appArg, envArg, versionArg } from '../src/command/schemas.js';
@@ -28,8 +28,29 @@ import { describeWorkload, podSelector, type AnyWorkload } from '../src/kube/wor
 import { escapeMrkdwn } from '../src/slack/blocks.js';
 import { appRolloutTimeoutMs } from '../src/command/workload-target.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
+import { startCanary } from '../src/canary/lifecycle.js';
+import { canaryName, canaryReplicas, shareText } from '../src/kube/canary.js';
 
-const schema = z.object({ app: appArg, env: envArg, version: versionArg.optional() });
+const canaryPercent = z
+  .union([z.literal(true), z.string().regex(/^\d{1,3}%?$/, 'canary is a percentage, e.g. `--canary 10`')])
+  .transform((v, ctx) => {
+    if (v === true) return true as const;
+    const n = Number(v.replace('%', ''));
+    if (n < 1 || n > 99) {
+      ctx.addIssue({ code: 'custom', message: 'canary is a percentage from 1 to 99' });
+      return z.NEVER;
+    }
+    return n;
+  });
+const schema = z
+  .object({
+    app: appArg,
+    env: envArg,
+    version: versionArg.optional(),
+    canary: canaryPercent.optional(),
+    'blue-green': z.boolean().optional(),
+  })
+  .refine((a) => !(a.canary !== undefined && a['blue-green']), 'give `--canary` or `--blue-green`, not both');
 type Args = z.infer<typeof schema>;
 
 export function requireApp(config: Config, app: string) {
@@ -131,15 +152,22 @@ async function readAdopted(env: ResolvedEnvironment, app: string, target: AppWor
 export default defineVerb<Args>({
   verb: 'deploy',
   summary: 'Deploy a version of an app to an environment and follow the rollout',
-  usage: 'deploy <app> <env> [version]',
+  usage: 'deploy <app> <env> [version] [--canary [percent]] [--blue-green]',
   example: 'deploy myapp beta 1.4.2',
   class: 'write',
   runsIn: 'worker',
   positionals: ['app', 'env', 'version?'],
+  flags: { canary: { optionalValue: /^\d+%?$/ }, 'blue-green': 'boolean' },
   schema,
   target: ({ app, env }) => ({ app, env }),
-  check: ({ app }, config) => void requireApp(config, app),
-  describe: ({ app, env, version }) => `deploy ${app}${version ? ` ${version}` : ''} → ${env}`,
+  check: ({ app, env, canary, 'blue-green': blueGreen }, config) => {
+    const appConfig = requireApp(config, app);
+    const kind = appWorkload(app, appConfig, env).kind;
+    if ((canary !== undefined || blueGreen) && kind !== 'Deployment')
+      throw badInput(`\`--${canary !== undefined ? 'canary' : 'blue-green'}\` works on Deployments; ${app} is a ${kind}.`);
+  },
+  describe: ({ app, env, version, canary, 'blue-green': blueGreen }) =>
+    `deploy ${app}${version ? ` ${version}` : ''} → ${env}${canary === true ? ' (canary)' : canary !== undefined ? ` (canary ${canary} %)` : ''}${blueGreen ? ' (blue/green)' : ''}`,
   async pin(ctx) {
     return { version: (await resolveVersion(ctx)).version };
   },
@@ -152,6 +180,15 @@ export default defineVerb<Args>({
     const current = await workloadOps(target.kind).readIfExists(env.cluster, env.namespace, target.name);
     const currentImage = runningImage(current, target);
     const image = imageRef(appConfig, version);
+    if (ctx.args.canary !== undefined && current) {
+      const stableReplicas = (current.spec as { replicas?: number } | undefined)?.replicas ?? 1;
+      const percent = ctx.args.canary === true ? (appConfig.canary.steps[0] ?? 10) : ctx.args.canary;
+      const replicas = canaryReplicas(stableReplicas, percent);
+      return [
+        `new deployment ${canaryName(target.name)} with ${image} beside ${target.name} (${currentImage ?? '?'}, left untouched): canary on ${shareText(replicas, stableReplicas)}`,
+        ...(note ? [note] : []),
+      ];
+    }
     const lines = [
       current
         ? `${target.adopted ? `container ${target.container} of ${target.kind.toLowerCase()} ${target.name}: ` : ''}image ${currentImage ?? '?'} → ${image}${currentImage === image ? ' (same image: pods restart)' : ''}`
@@ -190,6 +227,29 @@ export default defineVerb<Args>({
       return { isRetry, restartedAt };
     };
     const timeoutMs = appRolloutTimeoutMs(target.kind, appConfig);
+
+    if (ctx.args.canary !== undefined) {
+      const stable = target.adopted ? await readAdopted(env, app, target) : await ops.readIfExists(env.cluster, env.namespace, target.name);
+      if (!stable)
+        throw notFound(
+          `${app} is not running in ${envName} yet, so a canary has nothing to run beside. Deploy it first without \`--canary\`.`,
+        );
+      const { steps, maxRestarts, maxUnready, maxDuration } = appConfig.canary;
+      return startCanary(ctx, {
+        app,
+        env,
+        stable: stable as V1Deployment,
+        container: target.container,
+        version,
+        image,
+        ...(ctx.args.canary === true ? {} : { percent: ctx.args.canary }),
+        steps,
+        maxRestarts,
+        maxUnready,
+        maxDuration,
+        ...(note ? { note } : {}),
+      });
+    }
 
     if (target.adopted) {
       // Everything is checked before the thread starts: a refusal writes nothing.

@@ -29,6 +29,7 @@ import { SlackMembership } from './slack/usergroups.js';
 import { healthRoutes, routeHandler, type ReadinessCheck } from './server/health.js';
 import { queueJobs } from './server/metrics.js';
 import { startCommandWorker, type RunningWorker } from './worker/index.js';
+import { startCanaryWatch } from './canary/watch.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -209,6 +210,16 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
       prefix,
     });
     stoppers.push(() => worker!.close());
+    // Running canaries: pods, live message, auto-abort; resumed from Redis after a restart.
+    const canaries = startCanaryWatch({
+      config,
+      clusters,
+      slack,
+      services,
+      intervalMs: settings.canaryWatchMs,
+      log: log.child({ role: 'worker', component: 'canary' }),
+    });
+    stoppers.push(async () => canaries.stop());
     const expiryConnection = createRedis(settings.redis, 'worker');
     connections.push(expiryConnection);
     const expiryWorker = startExpiryWorker({

@@ -90,6 +90,47 @@ const taskSchema = z
   ])
   .transform((t) => (Array.isArray(t) ? { command: t, timeout: 60_000, class: 'admin' as const } : t));
 
+const percentStep = z.number().int().min(1, 'a step is a percentage from 1 to 99').max(99, 'a step is a percentage from 1 to 99');
+export const canarySchema = z
+  .object({
+    steps: z
+      .array(percentStep)
+      .min(1)
+      .max(10)
+      .default([10, 50])
+      .refine((s) => s.every((p, i) => i === 0 || p > s[i - 1]!), 'steps must rise, e.g. [10, 50]')
+      .describe('share of pods (percent) the canary runs at each step; `deploy --canary` starts at the first, `promote` moves to the next'),
+    maxRestarts: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(3)
+      .describe('container restarts of the canary pods (all together) the bot tolerates before it aborts the canary'),
+    maxUnready: duration
+      .default(5 * 60_000)
+      .describe(
+        'how long a canary pod may stay unready (not started, failing its readiness probe, unschedulable) before the bot aborts the canary',
+      ),
+    maxDuration: duration
+      .default(4 * 3_600_000)
+      .refine((ms) => ms >= 60_000 && ms <= 12 * 3_600_000, 'must be from 1m to 12h')
+      .describe('a canary neither promoted fully nor aborted after this long is aborted (a forgotten canary)'),
+  })
+  .strict()
+  .describe('`deploy --canary`: the new version beside the stable one, on a share of the pods');
+export const blueGreenSchema = z
+  .object({
+    keepOld: duration
+      .default(30 * 60_000)
+      .refine((ms) => ms <= 12 * 3_600_000, 'must be at most 12h')
+      .describe(
+        'after a blue/green switch, how long the old version stays scaled up (Switch back is instant meanwhile) before it is scaled to 0',
+      ),
+  })
+  .strict()
+  .describe('`deploy --blue-green`: the new version as its own Deployment; the Service switches to it when it is ready');
+
 export const appSchema = z
   .object({
     image: z.string().min(1).describe('image repository, without tag'),
@@ -109,6 +150,8 @@ export const appSchema = z
       .describe(
         'one-shot commands `run <app> <env> <task>` may start in a pod, e.g. { jvm-flags: [jcmd, "1", VM.flags] } — never typed by users',
       ),
+    canary: canarySchema.prefault({}),
+    blueGreen: blueGreenSchema.prefault({}),
     gitops: z
       .enum(['refuse', 'allowDrift'])
       .optional()

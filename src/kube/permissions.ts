@@ -48,6 +48,13 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
     scope: 'namespace',
     why: 'deploy of an app not yet in the namespace (apply creates it)',
   },
+  {
+    verb: 'delete',
+    group: APPS,
+    resource: 'deployments',
+    scope: 'namespace',
+    why: 'abort and promote: remove the canary (or old blue/green) Deployment the bot made',
+  },
   { verb: 'get', group: APPS, resource: 'deployments', subresource: 'scale', scope: 'namespace', why: 'scale: read the replica count' },
   { verb: 'patch', group: APPS, resource: 'deployments', subresource: 'scale', scope: 'namespace', why: 'scale: set the replica count' },
   // StatefulSets and DaemonSets: rendered (apply) or adopted (set image), restarted, scaled, rolled back, watched.

@@ -7,7 +7,7 @@ import type { Clusters } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
 import type { MembershipResolver } from '../policy/index.js';
 import { authorizeCommand, parseStored, resolveTarget } from '../command/authorize.js';
-import { badInput, describeError, logFailure, type UserFacingError } from '../errors/index.js';
+import { badInput, conflict, describeError, logFailure, type UserFacingError } from '../errors/index.js';
 import { errorMessage } from '../slack/errors.js';
 import { environmentOf } from '../config/lookup.js';
 import { COMMAND_QUEUE, verifyCommandJob, withoutSecrets, type CommandJobData } from '../queue/commands.js';
@@ -222,11 +222,24 @@ async function runJob(
         description: verb.describe(args),
         since: Date.now(),
       });
-      if (!lock.acquired) {
+      let acquired = lock.acquired ? lock : undefined;
+      let holder = lock.acquired ? undefined : lock.holder;
+      const hold = holder?.hold;
+      if (hold) {
+        // A long hold (a running canary): only its own verbs act meanwhile, one at a time on a second lock.
+        if (!hold.verbs.includes(verb.verb)) throw conflict(hold.hint);
+        const inner = await locks.acquire(target.env, `${target.app}#hold`, {
+          jobId: job.id ?? '',
+          userId: request.userId,
+          description: verb.describe(args),
+          since: Date.now(),
+        });
+        if (inner.acquired) acquired = inner;
+        else holder = inner.holder;
+      }
+      if (!acquired) {
         if (!job.data.waitingNotified) {
-          const who = lock.holder
-            ? `\`${lock.holder.description}\` (job \`${lock.holder.jobId}\`, started by ${mention(lock.holder.userId)})`
-            : 'another job';
+          const who = holder ? `\`${holder.description}\` (job \`${holder.jobId}\`, started by ${mention(holder.userId)})` : 'another job';
           await progress.start({
             text: `:hourglass: ${verb.describe(args)}, requested by ${mention(request.userId)} — waiting for ${who} to finish; one change per app and environment at a time.`,
           });
@@ -236,7 +249,7 @@ async function runJob(
         await job.moveToDelayed(Date.now() + (deps.lockRetryMs ?? 1_000), token);
         throw new DelayedError();
       }
-      release = lock.release;
+      release = acquired.release;
     }
 
     // Holding the lock, about to change things: the approval is spent now, for this run only.

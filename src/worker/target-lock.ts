@@ -6,6 +6,12 @@ export interface LockHolder {
   userId: string;
   description: string;
   since: number;
+  /**
+   * Set on a long hold (a running canary, a blue/green switch kept for switching back): the
+   * target stays taken between jobs. Only `verbs` may act on it meanwhile (one at a time, on a
+   * second lock); any other write is refused with `hint`.
+   */
+  hold?: { verbs: string[]; hint: string };
 }
 
 export type LockResult = { acquired: true; release: () => Promise<void> } | { acquired: false; holder: LockHolder | undefined };
@@ -59,6 +65,19 @@ export class TargetLocks {
         await this.redis.eval(RELEASE, 1, key, holder.jobId).catch(() => undefined);
       },
     };
+  }
+
+  /**
+   * Keeps the target taken after the job that holds it ends, for `ttlMs` (a canary's life):
+   * called by the running job while it holds the lock, so nobody else can hold it meanwhile.
+   */
+  async hold(env: string, app: string, holder: LockHolder, ttlMs: number): Promise<void> {
+    await this.redis.set(this.key(env, app), JSON.stringify(holder), 'PX', Math.max(1_000, Math.round(ttlMs)));
+  }
+
+  /** Ends a hold taken with `hold` (only that one: compare-and-delete on its id). */
+  async releaseHold(env: string, app: string, holdId: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.key(env, app), holdId);
   }
 
   async holder(env: string, app: string): Promise<LockHolder | undefined> {

@@ -45,7 +45,7 @@ describe('command parsing', () => {
   });
 
   it('answers a missing argument with the usage line', () => {
-    expect(badInputMessage('deploy myapp')).toMatch(/Missing `<env>`[\s\S]*Usage: `\/k8s deploy <app> <env> \[version\]`/);
+    expect(badInputMessage('deploy myapp')).toMatch(/Missing `<env>`[\s\S]*Usage: `\/k8s deploy <app> <env> \[version\][^`]*`/);
   });
 
   it.each([

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { defineVerb } from '../src/command/types.js';
+import { appArg, envArg } from '../src/command/schemas.js';
+import { appWorkload } from '../src/config/apps.js';
+import { abortCanary } from '../src/canary/lifecycle.js';
+import { requireApp } from './deploy.js';
+
+const schema = z.object({
+  app: appArg,
+  env: envArg,
+  // Set only by the bot's own jobs (auto-abort, maxDuration): no flag reaches them from chat.
+  auto: z.string().max(500).optional(),
+  canary: z.string().max(64).optional(),
+});
+type Args = z.infer<typeof schema>;
+
+export default defineVerb<Args>({
+  verb: 'abort',
+  summary: 'Drop the running canary of an app: its Deployment is removed, the stable one stays as it was',
+  usage: 'abort <app> <env>',
+  example: 'abort myapp beta',
+  class: 'write',
+  runsIn: 'worker',
+  positionals: ['app', 'env'],
+  schema,
+  target: ({ app, env }) => ({ app, env }),
+  check: ({ app }, config) => void requireApp(config, app),
+  // Removing the canary the bot made never waits for approval.
+  onlyCleansUp: () => true,
+  makesRevision: false,
+  describe: ({ app, env }) => `abort canary of ${app} in ${env}`,
+  async run(ctx) {
+    const { app, env: envName, auto, canary } = ctx.args;
+    const stableName = appWorkload(app, requireApp(ctx.config, app), envName).name;
+    await abortCanary(ctx, {
+      app,
+      env: ctx.environment(envName),
+      stableName,
+      ...(auto ? { auto } : {}),
+      ...(canary ? { canary } : {}),
+    });
+  },
+});

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { defineVerb } from '../src/command/types.js';
+import { appArg, envArg } from '../src/command/schemas.js';
+import { promoteFully, promoteStep } from '../src/canary/lifecycle.js';
+import { requireApp } from './deploy.js';
+
+const schema = z.object({ app: appArg, env: envArg, full: z.boolean().optional() });
+type Args = z.infer<typeof schema>;
+
+export default defineVerb<Args>({
+  verb: 'promote',
+  summary: "Move a running canary to its next step, or with --full roll the stable Deployment to the canary's version and drop the canary",
+  usage: 'promote <app> <env> [--full]',
+  example: 'promote myapp beta --full',
+  class: 'write',
+  runsIn: 'worker',
+  positionals: ['app', 'env'],
+  flags: { full: 'boolean' },
+  schema,
+  target: ({ app, env }) => ({ app, env }),
+  check: ({ app }, config) => void requireApp(config, app),
+  makesRevision: true,
+  describe: ({ app, env, full }) => `promote canary of ${app} in ${env}${full ? ' fully' : ''}`,
+  async run(ctx) {
+    const { app, env: envName, full } = ctx.args;
+    const env = ctx.environment(envName);
+    if (full) return promoteFully(ctx, app, env);
+    await promoteStep(ctx, app, env);
+  },
+});

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+
+const OPS = 'C0OPS';
+const IMAGE = 'registry.example.com/team/myapp';
+const CONFIG = (kubeconfig: string) =>
+  E2E_CONFIG(kubeconfig).replace(
+    '    environments: { prod: { replicas: 3 } }\n',
+    '    environments: { prod: { replicas: 3 } }\n    canary: { steps: [25, 50], maxRestarts: 0, maxUnready: 1m, maxDuration: 2h }\n',
+  );
+
+let h: Harness;
+const since = () => h.slack.calls.at(-1)?.seq ?? 0;
+const deployment = (name: string) => h.kube.get('apps/v1', 'Deployment', 'beta', name);
+const buttons = (blocks: any[] | undefined): Record<string, string> =>
+  Object.fromEntries(
+    (blocks ?? []).filter((b) => b.type === 'actions').flatMap((b) => b.elements.map((e: any) => [e.action_id, e.value] as const)),
+  );
+
+/** Starts a canary from the ops channel; returns its live message (after the worker posted it). */
+async function startCanary(version: string, extra = ''): Promise<{ ts: string; blocks: any[]; text: string }> {
+  const from = since();
+  const res = await h.command(`deploy myapp beta ${version} --canary${extra}`, { channel: OPS, user: 'U0OPS' });
+  expect(res.json.text).toContain('Queued');
+  const live = await h.slack.waitForCall(
+    (c) => c.seq > from && c.method === 'chat.update' && /Canary of \*myapp\* in \*beta\*/.test(c.args.text ?? ''),
+    10_000,
+  );
+  return { ts: live.args.ts as string, blocks: live.args.blocks as any[], text: live.args.text as string };
+}
+
+async function click(ts: string, actionId: string, value: string): Promise<void> {
+  const res = await h.click({
+    user_id: 'U0OPS',
+    channel_id: OPS,
+    message_ts: ts,
+    thread_ts: ts,
+    action_id: actionId,
+    value,
+    response_url: h.slack.newResponseUrl(),
+  });
+  expect(res.status).toBe(200);
+}
+
+const threadText = (ts: string) =>
+  h.slack
+    .thread(OPS, ts)
+    .map((m) => m.text)
+    .join('\n');
+
+beforeAll(async () => {
+  h = await startHarness({ name: 'canary', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
+  await h.command('deploy myapp beta 1.0.0', { channel: OPS, user: 'U0OPS' });
+  await h.slack.waitForCall(
+    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
+    10_000,
+  );
+}, 20_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('deploy --canary', () => {
+  it('runs the new version beside the untouched stable one, says the real share, and aborts back to exactly the stable', async () => {
+    const stableBefore = deployment('myapp');
+    const live = await startCanary('2.0.0');
+
+    const canary = deployment('myapp-canary');
+    expect(canary.spec.template.spec.containers[0].image).toBe(`${IMAGE}:2.0.0`);
+    expect(canary.spec.replicas).toBe(1);
+    expect(canary.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'myapp', track: 'canary' });
+    expect(canary.spec.template.metadata.labels.track).toBe('canary');
+    const stable = deployment('myapp');
+    expect(stable.metadata.generation).toBe(stableBefore.metadata.generation);
+    expect(stable.spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.0.0`);
+    // One Service selects both tracks: its selector never names `track`.
+    const selector = h.kube.get('v1', 'Service', 'beta', 'myapp').spec.selector;
+    expect(selector).toEqual({ 'app.kubernetes.io/name': 'myapp' });
+    await h.kube.waitFor(
+      () =>
+        h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels.track === 'canary' && p.status?.phase === 'Running').length === 1,
+      5_000,
+      'the canary pod runs',
+    );
+
+    expect(live.text).toContain('1 of 3 pods, 33 %');
+    expect(live.text).toContain('step 1 of 2: 25 %');
+    const ids = buttons(live.blocks);
+    expect(Object.keys(ids).sort()).toEqual(['chatops_run:canary-abort', 'chatops_run:canary-full', 'chatops_run:canary-promote']);
+
+    // The watcher keeps the message up to date: the canary pod becomes ready.
+    await h.slack.waitForCall(
+      (c) => c.method === 'chat.update' && c.args.ts === live.ts && /canary 1\/1 ready/.test(c.args.text ?? ''),
+      5_000,
+    );
+
+    // The target is held: another write is refused with the reason.
+    const scale = await h.command('scale myapp beta 4', { channel: OPS, user: 'U0OPS' });
+    const refused = await h.slack.waitForResponse(
+      (r) => r.id === scale.responseUrl.split('/').pop() && /canary of myapp/.test(r.body.text ?? ''),
+      5_000,
+    );
+    expect(refused.body.text).toContain('abort myapp beta');
+    expect(deployment('myapp').spec.replicas).toBe(2);
+
+    await click(live.ts, 'chatops_run:canary-abort', ids['chatops_run:canary-abort']!);
+    await h.kube.waitFor(() => !deployment('myapp-canary'), 5_000, 'the canary is removed');
+    await h.slack.waitForCall((c) => c.method === 'chat.update' && c.args.ts === live.ts && /aborted/.test(c.args.text ?? ''), 5_000);
+    await h.slack.waitForCall(
+      (c) => c.method === 'chat.postMessage' && c.args.thread_ts === live.ts && /aborted by/.test(c.args.text),
+      5_000,
+    );
+    expect(threadText(live.ts)).toMatch(/aborted by <@U0OPS>.*myapp untouched \(generation \d+/);
+    const after = deployment('myapp');
+    expect(after.metadata.generation).toBe(stableBefore.metadata.generation);
+    expect(after.spec).toEqual(stableBefore.spec);
+    // The message has no buttons any more, and the app is free for other changes.
+    expect(buttons(h.slack.message(OPS, live.ts)?.blocks as any[])).toEqual({});
+    const again = await h.command('abort myapp beta', { channel: OPS, user: 'U0OPS' });
+    await h.slack.waitForResponse(
+      (r) => r.id === again.responseUrl.split('/').pop() && /No canary of myapp/.test(r.body.text ?? ''),
+      5_000,
+    );
+  });
+
+  it('promotes a step with the button, then fully with the verb: the stable rolls to the new version and the canary goes', async () => {
+    const live = await startCanary('3.0.0');
+    await click(live.ts, 'chatops_run:canary-promote', buttons(live.blocks)['chatops_run:canary-promote']!);
+    await h.kube.waitFor(() => deployment('myapp-canary')?.spec.replicas === 2, 5_000, 'the canary at 50 %');
+    await h.slack.waitForCall((c) => c.method === 'chat.update' && c.args.ts === live.ts && /2 of 4 pods, 50 %/.test(c.args.text), 5_000);
+    expect(deployment('myapp').spec.replicas).toBe(2);
+    // At the last step, Promote is gone; Promote fully and Abort remain.
+    expect(Object.keys(buttons(h.slack.message(OPS, live.ts)?.blocks as any[])).sort()).toEqual([
+      'chatops_run:canary-abort',
+      'chatops_run:canary-full',
+    ]);
+
+    const from = since();
+    await h.command('promote myapp beta --full', { channel: OPS, user: 'U0OPS' });
+    await h.slack.waitForCall(
+      (c) => c.seq > from && c.method === 'chat.update' && /:white_check_mark: promote canary myapp 3\.0\.0 → beta/.test(c.args.text),
+      10_000,
+    );
+    await h.kube.waitFor(() => !deployment('myapp-canary'), 5_000, 'the canary is removed');
+    expect(deployment('myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:3.0.0`);
+    await h.slack.waitForCall((c) => c.method === 'chat.update' && c.args.ts === live.ts && /promoted/.test(c.args.text ?? ''), 5_000);
+    // Free again: a plain write goes through.
+    const scale = await h.command('scale myapp beta 2', { channel: OPS, user: 'U0OPS' });
+    expect(scale.json.text).toContain('Queued');
+  });
+});
