@@ -18,8 +18,14 @@ apps:
   legacy:
     image: registry.example.com/team/legacy
     workload: { kind: Deployment, name: legacy-web, container: web }
+  store:
+    image: registry.example.com/team/store
+    kind: StatefulSet
+    replicas: 1
+    resources: { requests: { memory: 64Mi } }
 channels:
   ${OPS}: { environments: ["*"], commands: ["*"] }
+  C0DEV: { environments: [beta], commands: [deploy, status] }
 alerts: []
 `;
 
@@ -75,6 +81,25 @@ describe('a rendered app', () => {
     expect(container('myapp', 'myapp').image).toBe('registry.example.com/team/myapp:1.1.0');
     expect(container('myapp', 'myapp').resources.limits.memory).toBe('512Mi');
     expect(deployment('myapp').metadata.annotations['k8s-chatops.io/resources']).toBeDefined();
+    const audited = await h.chatops.services.audit.recent({ verb: 'resources', app: 'myapp', env: 'beta', limit: 10 });
+    expect(audited.map((e) => [e.outcome, e.command])).toContainEqual(['succeeded', 'resources myapp beta --memory-limit 512Mi']);
+  });
+
+  it('changes a rendered StatefulSet the same way, followed to the end', async () => {
+    await h.command('deploy store beta 1.0.0', { channel: OPS });
+    await finalUpdate(/:white_check_mark: deploy store 1\.0\.0 → beta — done/);
+    since = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('resources store beta --memory-limit 128Mi', { channel: OPS });
+    await finalUpdate(/:white_check_mark: resources store in beta: memory limit → 128Mi — done/);
+    const sts = h.kube.get('apps/v1', 'StatefulSet', 'beta', 'store');
+    expect(sts.spec.template.spec.containers[0].resources).toEqual({ requests: { memory: '64Mi' }, limits: { memory: '128Mi' } });
+  });
+
+  it('is refused to a channel whose binding does not allow it, and changes nothing', async () => {
+    const before = container('myapp', 'myapp').resources;
+    const res = await h.command('resources myapp beta --memory-limit 1Gi', { channel: 'C0DEV' });
+    expect(res.json.text).toMatch(/may not use `resources`/);
+    expect(container('myapp', 'myapp').resources).toEqual(before);
   });
 
   it('adds to the kept values: a later request keeps the earlier limit across deploys', async () => {
