@@ -180,7 +180,8 @@ describe('/k8s logs', () => {
     ['logs myapp beta --lines 0', /lines is at least 1/],
     ['logs myapp beta --lines 5001', /lines is at most 5,000/],
     ['logs myapp beta --lines lots', /lines must be a whole number/],
-    ['logs myapp beta --follow', /Unknown option `--follow`/],
+    ['logs myapp beta --follow 11m', /follow lasts from `5s` to `10m`/],
+    ['logs myapp beta --tail', /Unknown option `--tail`/],
     ['logs myapp beta --pod ../../etc', /pod must be a pod name/],
     ['logs myapp', /Missing `<env>`/],
   ])('answers bad input %# with its reason and usage, and calls nothing', async (text, reason) => {
@@ -188,7 +189,7 @@ describe('/k8s logs', () => {
     const res = await h.command(text, { channel: 'C0OPS' });
     expect(res.json.text).toMatch(reason);
     expect(res.json.text).toContain(
-      'Usage: `/k8s logs <app> <env> [--lines N] [--since D] [--grep P] [--previous] [--pod P] [--container C]`',
+      'Usage: `/k8s logs <app> <env> [--lines N] [--since D] [--grep P] [--follow [D]] [--previous] [--pod P] [--container C]`',
     );
     expect(kubeCalls()).toBe(before);
   });
