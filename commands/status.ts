@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { nameArg } from '../src/command/schemas.js';
 import { appTarget, readAppWorkload, requireConfiguredApp } from '../src/command/workload-target.js';
-import { listDeployments } from '../src/kube/deployments.js';
+import { appWorkload } from '../src/config/apps.js';
+import { listAppWorkloads, selectsPod } from '../src/kube/workloads/list.js';
 import { listPods, listPodsBySelector } from '../src/kube/pods.js';
 import { podSelector } from '../src/kube/workloads/types.js';
 import { asDeploymentView } from '../src/kube/workloads/view.js';
@@ -39,7 +40,11 @@ export default defineVerb<Args>({
       await ctx.reply(deploymentStatusView(envName, asDeploymentView(live), pods));
       return;
     }
-    const [deployments, pods] = await Promise.all([listDeployments(cluster, namespace), listPods(cluster, namespace)]);
-    await ctx.reply(environmentStatusView(envName, namespace, deployments, pods));
+    // Every kind of workload, of the configured apps only: the bot acts on nothing else.
+    const targets = Object.entries(ctx.config.apps).map(([name, appConfig]) => appWorkload(name, appConfig, envName));
+    const [listed, pods] = await Promise.all([listAppWorkloads(cluster, namespace, targets), listPods(cluster, namespace)]);
+    const rows = listed.map(({ target, live, image }) => ({ app: target.app, kind: target.kind, workload: asDeploymentView(live), image }));
+    const theirs = pods.filter((p) => listed.some(({ live }) => selectsPod(live, p)));
+    await ctx.reply(environmentStatusView(envName, namespace, rows, theirs));
   },
 });

@@ -32,15 +32,6 @@ export async function readDeployment(
   }
 }
 
-/** Every Deployment in a namespace. */
-export async function listDeployments(cluster: ClusterClient, namespace: string): Promise<V1Deployment[]> {
-  try {
-    return (await cluster.apps.listNamespacedDeployment({ namespace })).items;
-  } catch (err) {
-    throw fromKubeError(err, `deployments in namespace ${namespace}`);
-  }
-}
-
 /** Refuses a paused Deployment, as `kubectl rollout restart` and `rollout undo` do: nothing would roll. */
 export function refusePaused(deployment: V1Deployment, action: string): void {
   if (!deployment.spec?.paused) return;

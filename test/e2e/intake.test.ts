@@ -88,7 +88,7 @@ describe('what reaches the cluster, and what does not', () => {
     expect(shown).toMatch(/myapp-[a-z0-9]+-[a-z0-9]+ +Running/);
     const env = await h.command('status beta');
     const envAnswer = await h.slack.waitForResponse((r) => r.id === env.responseUrl.split('/').pop());
-    expect(JSON.stringify(envAnswer.body.blocks)).toMatch(/myapp +2\/2/);
+    expect(JSON.stringify(envAnswer.body.blocks)).toMatch(/myapp +Deployment +2\/2/);
   });
 
   it('says plainly when an app has never been deployed', async () => {

@@ -172,6 +172,22 @@ describe('adopted StatefulSet and DaemonSet', () => {
     ).toMatch(/^\d{4}-/);
   });
 
+  it('lists every kind of workload of the configured apps in status <env>, and nothing else', async () => {
+    h.kube.create({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'stranger', namespace: 'beta' },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'stranger' } }, template: podTemplate({ app: 'stranger' }, 'x', 'x:1') },
+    });
+    const text = await answer((await run('status beta')).responseUrl);
+    expect(text).toMatch(/beta: 4 workloads, \d+ not fully available/);
+    expect(text).toMatch(/db +StatefulSet +2\/2 +2 +2 +registry\.example\.com\/team\/db:/);
+    expect(text).toMatch(/agent +DaemonSet +(\d+)\/\1 .*registry\.example\.com\/team\/agent:/);
+    expect(text).toMatch(/cache +StatefulSet +4\/4 .*registry\.example\.com\/team\/cache:7\.2/);
+    expect(text).toMatch(/logship +DaemonSet .*registry\.example\.com\/team\/logship:1\.1/);
+    expect(text).not.toMatch(/stranger/);
+  });
+
   it('acts only on configured apps', async () => {
     const res = await run('restart log-shipper beta');
     expect(JSON.stringify(res.json)).toMatch(/no app `log-shipper` in the bot's config/);

@@ -207,7 +207,13 @@ function renderAll(s: string): Record<string, SlackMessage> {
       s,
     ),
     statusApp: deploymentStatusView('beta', deployment(s, s, s), [pod(s, s, s)], NOW),
-    statusEnv: environmentStatusView('beta', 'beta', [deployment(s, s, s)], [pod(s, s, s)], NOW),
+    statusEnv: environmentStatusView(
+      'beta',
+      'beta',
+      [{ app: s, kind: 'StatefulSet', workload: deployment(s, s, s), image: s }],
+      [pod(s, s, s)],
+      NOW,
+    ),
     pods: podsView({ env: 'beta', namespace: 'beta', pods: [pod(s, s, s)], nodes: new Map(), now: NOW }),
     jobs: jobsView(
       [{ id: 'cmd-1', what: s, state: 'running', userId: 'U0DEV', channelId: 'C0OPS', queuedAt: NOW - 5_000 }],
@@ -276,7 +282,12 @@ describe('every message kind within Slack’s limits, with extreme inputs', () =
       environmentStatusView(
         'beta',
         'beta',
-        Array.from({ length: 500 }, (_, i) => deployment(`${long}-${i}`, long, line)),
+        Array.from({ length: 500 }, (_, i) => ({
+          app: `${long}-${i}`,
+          kind: 'Deployment',
+          workload: deployment(`${long}-${i}`, long, line),
+          image: long,
+        })),
         pods,
         NOW,
       ),

@@ -28,6 +28,7 @@ function define(
   plural: string,
   calls: {
     read(c: ClusterClient, namespace: string, name: string): Promise<AnyWorkload>;
+    list(c: ClusterClient, namespace: string): Promise<AnyWorkload[]>;
     patch(
       c: ClusterClient,
       namespace: string,
@@ -54,6 +55,8 @@ function define(
         throw fromKubeError(err, describeWorkload(kind, name, namespace));
       }
     },
+    list: (cluster, namespace) =>
+      calls.list(cluster, namespace).catch((err: unknown) => Promise.reject(fromKubeError(err, `${plural} in namespace ${namespace}`))),
     apply: (cluster, body, force) => {
       const { name, namespace } = body.metadata as { name: string; namespace: string };
       return wrap(
@@ -82,6 +85,7 @@ const opts = (strategy: PatchStrategy) =>
 
 export const deploymentOps = define('Deployment', 'deployments', {
   read: (c, namespace, name) => c.apps.readNamespacedDeployment({ name, namespace }),
+  list: async (c, namespace) => (await c.apps.listNamespacedDeployment({ namespace })).items,
   patch: (c, namespace, name, body, fieldManager, force, strategy) =>
     c.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
   scale: async (c, namespace, name, replicas) =>
@@ -97,6 +101,7 @@ export const deploymentOps = define('Deployment', 'deployments', {
 
 export const statefulSetOps = define('StatefulSet', 'statefulsets', {
   read: (c, namespace, name) => c.apps.readNamespacedStatefulSet({ name, namespace }),
+  list: async (c, namespace) => (await c.apps.listNamespacedStatefulSet({ namespace })).items,
   patch: (c, namespace, name, body, fieldManager, force, strategy) =>
     c.apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
   scale: async (c, namespace, name, replicas) =>
@@ -112,6 +117,7 @@ export const statefulSetOps = define('StatefulSet', 'statefulsets', {
 
 export const daemonSetOps = define('DaemonSet', 'daemonsets', {
   read: (c, namespace, name) => c.apps.readNamespacedDaemonSet({ name, namespace }),
+  list: async (c, namespace) => (await c.apps.listNamespacedDaemonSet({ namespace })).items,
   patch: (c, namespace, name, body, fieldManager, force, strategy) =>
     c.apps.patchNamespacedDaemonSet({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
   rollout: (obj) => daemonSetRolloutState(obj as V1DaemonSet),

@@ -19,6 +19,8 @@ export interface WorkloadOps {
   /** Reads it; a missing one is a not-found error naming it. */
   read(cluster: ClusterClient, namespace: string, name: string): Promise<AnyWorkload>;
   readIfExists(cluster: ClusterClient, namespace: string, name: string): Promise<AnyWorkload | undefined>;
+  /** Every workload of this kind in the namespace. */
+  list(cluster: ClusterClient, namespace: string): Promise<AnyWorkload[]>;
   /** Server-side apply under our field manager; `force` only ever on an object we own. */
   apply(cluster: ClusterClient, body: AnyWorkload, force: boolean): Promise<AnyWorkload>;
   patch(

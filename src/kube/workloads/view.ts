@@ -20,6 +20,7 @@ export function asDeploymentView(obj: AnyWorkload): V1Deployment {
       spec: { replicas: sts.spec?.replicas ?? 1, selector: sts.spec!.selector, template: sts.spec!.template },
       status: {
         updatedReplicas: sts.status?.updatedReplicas ?? 0,
+        readyReplicas: sts.status?.readyReplicas ?? 0,
         availableReplicas: sts.status?.availableReplicas ?? sts.status?.readyReplicas ?? 0,
         replicas: sts.status?.replicas ?? 0,
         conditions: [],
@@ -33,6 +34,7 @@ export function asDeploymentView(obj: AnyWorkload): V1Deployment {
       spec: { replicas: ds.status?.desiredNumberScheduled ?? 0, selector: ds.spec!.selector, template: ds.spec!.template },
       status: {
         updatedReplicas: ds.status?.updatedNumberScheduled ?? 0,
+        readyReplicas: ds.status?.numberReady ?? 0,
         availableReplicas: ds.status?.numberAvailable ?? 0,
         replicas: ds.status?.currentNumberScheduled ?? 0,
         conditions: [],

@@ -76,34 +76,43 @@ export function deploymentStatusView(env: string, deployment: V1Deployment, pods
   return { text, blocks };
 }
 
+/** One workload of an app in the environment status: the view of any kind in the Deployment shape, and the app's image. */
+export interface EnvironmentWorkload {
+  app: string;
+  kind: string;
+  workload: V1Deployment;
+  image: string;
+}
+
 export function environmentStatusView(
   env: string,
   namespace: string,
-  deployments: readonly V1Deployment[],
+  workloads: readonly EnvironmentWorkload[],
   pods: readonly V1Pod[],
   now = Date.now(),
 ): SlackMessage {
-  if (deployments.length === 0) {
-    const text = `No deployments in ${env} (namespace ${namespace}).`;
+  if (workloads.length === 0) {
+    const text = `None of the configured apps runs in ${env} (namespace ${namespace}).`;
     return { text, blocks: [section(text)] };
   }
-  const rows = [['APP', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'IMAGE', 'AGE']];
+  const rows = [['APP', 'KIND', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'IMAGE', 'AGE']];
   let unhealthy = 0;
-  for (const d of deployments) {
+  for (const { app, kind, workload: d, image } of workloads) {
     const want = d.spec?.replicas ?? 0;
     const available = d.status?.availableReplicas ?? 0;
     if (available < want) unhealthy++;
     rows.push([
-      d.metadata?.name ?? '?',
+      app,
+      kind,
       `${d.status?.readyReplicas ?? 0}/${want}`,
       String(d.status?.updatedReplicas ?? 0),
       String(available),
-      d.spec?.template.spec?.containers[0]?.image ?? '?',
+      image,
       age(d.metadata?.creationTimestamp, now),
     ]);
   }
   const problems = pods.map((p) => diagnosePod(p)).filter((p) => p !== undefined);
-  const text = `${unhealthy ? ':large_yellow_circle:' : ':large_green_circle:'} ${env}: ${deployments.length} ${deployments.length === 1 ? 'deployment' : 'deployments'}, ${unhealthy} not fully available, ${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}`;
+  const text = `${unhealthy ? ':large_yellow_circle:' : ':large_green_circle:'} ${env}: ${workloads.length} ${workloads.length === 1 ? 'workload' : 'workloads'}, ${unhealthy} not fully available, ${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}`;
   return {
     text,
     blocks: [
