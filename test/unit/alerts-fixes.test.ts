@@ -12,6 +12,8 @@ import {
 import { proposeFix } from '../../src/alerts/fixes.js';
 import type { OomDiagnosis, UnschedulableDiagnosis } from '../../src/alerts/diagnose.js';
 import type { NodeCapacity } from '../../src/kube/capacity.js';
+import { headlineMessage, type IncidentView } from '../../src/alerts/messages.js';
+import type { SlackMessage } from '../../src/slack/blocks.js';
 
 const Mi = 2 ** 20;
 const Gi = 2 ** 30;
@@ -201,5 +203,39 @@ describe('the fix an alert offers', () => {
       ),
     ).toBeUndefined();
     expect(proposeFix(config, apiInProd, unschedulable(undefined))).toBeUndefined();
+  });
+});
+
+describe('the fix on the alert message', () => {
+  const NOW = Date.parse('2026-11-22T10:00:00Z');
+  const view: IncidentView = {
+    id: '0123456789abcdef01234567',
+    kind: 'OOMKilled',
+    env: 'beta',
+    namespace: 'beta',
+    cluster: 'default',
+    workload: { kind: 'Deployment', name: 'web-main' },
+    count: 1,
+    firstAt: NOW - 60_000,
+    lastAt: NOW - 60_000,
+    head: { pod: 'web-main-1', container: 'web', at: NOW - 60_000, diagnosis: oom() },
+    status: 'open',
+    restartIntent: 'intent-restart',
+    fix: { note: proposeFix(config, webInBeta, oom())!.note, button: { text: 'Raise memory limit to 768Mi', intent: 'intent-fix' } },
+  };
+  const elements = (m: SlackMessage) => (m.blocks ?? []).flatMap((b: any) => (b.type === 'actions' ? b.elements : []));
+
+  it('shows the note and a button with its own action_id next to Restart (golden)', async () => {
+    const message = headlineMessage(view, NOW);
+    const ids = elements(message).map((e: any) => e.action_id);
+    expect(ids).toEqual(['chatops_alert_logs', 'chatops_run', 'chatops_run:fix', 'chatops_alert_silence:1h', 'chatops_alert_silence:24h']);
+    expect(elements(message).find((e: any) => e.action_id === 'chatops_run:fix')).toMatchObject({ value: 'intent-fix', style: 'primary' });
+    await expect(JSON.stringify(message, null, 2) + '\n').toMatchFileSnapshot('golden/alert-oomkilled-fix.json');
+  });
+
+  it('drops both once the incident recovered', () => {
+    const message = headlineMessage({ ...view, status: 'recovered', recoveredAt: NOW }, NOW);
+    expect(JSON.stringify(message)).not.toContain('Raise memory limit');
+    expect(elements(message).map((e: any) => e.action_id)).toEqual(['chatops_alert_logs']);
   });
 });
