@@ -133,7 +133,7 @@ async function cancelJob(ctx: Ctx, id: string): Promise<void> {
     // The "waiting for …" message the worker posted: say it will not run. Not awaited: the ack must stay fast.
     void ctx.services.slack.chat
       .update({ channel: job.data.request.channelId, ts: job.data.threadTs, text: headline, blocks: [section(headline)] })
-      .catch((err: unknown) => ctx.log.warn({ err: String(err), job: id }, "cancel: could not update the job's message"));
+      .catch((err: unknown) => ctx.log.warn({ err, job: id }, "cancel: could not update the job's message"));
   }
   const text = `:heavy_multiplication_x: Cancelled \`${escapeMrkdwn(what)}\` (job \`${id}\`, requested by ${mention(requester)}); it will not run.${
     retried

@@ -30,7 +30,7 @@ export default defineVerb<Args>({
     const history = await t.ops.history(t.env.cluster, live);
     // Who made each revision comes from our own records; without them the revisions still show.
     const audit = await ctx.services.audit.recent({ app, env: envName, limit: AUDIT_ENTRIES }).catch((err: unknown) => {
-      ctx.log.warn({ err: String(err) }, 'could not read the audit stream for history');
+      ctx.log.warn({ err }, 'could not read the audit stream for history');
       return [];
     });
     const revisions = attributeRevisions(history.revisions, auditedJobs(audit, ctx.verbs));

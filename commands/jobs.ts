@@ -107,7 +107,7 @@ export default defineVerb<Args>({
         });
       }
     } catch (err) {
-      ctx.log.warn({ err: String(err) }, 'jobs: could not list pending approvals');
+      ctx.log.warn({ err }, 'jobs: could not list pending approvals');
       approvalsNote = ':warning: Requests waiting for approval could not be read just now; they are not listed.';
     }
     const view = jobsView(items, { allChannels, channelId: ctx.request.channelId });

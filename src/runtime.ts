@@ -140,7 +140,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
         for (const missing of missingPermissions(reports))
           log.warn({ missing }, 'the bot lacks a Kubernetes permission it needs (run `npm run check`)');
       })
-      .catch((err: unknown) => log.warn({ err: String(err) }, 'could not check Kubernetes permissions'));
+      .catch((err: unknown) => log.warn({ err }, 'could not check Kubernetes permissions'));
   }
 
   const stoppers: Array<() => Promise<void>> = [];
@@ -284,7 +284,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     services,
     redis: producer,
     async stop() {
-      for (const stop of stoppers) await stop().catch((err: unknown) => log.warn({ err: String(err) }, 'error while stopping'));
+      for (const stop of stoppers) await stop().catch((err: unknown) => log.warn({ err }, 'error while stopping'));
       await queue.close().catch(() => undefined);
       await expiryQueue.close().catch(() => undefined);
       for (const c of connections) c.disconnect();

@@ -357,11 +357,11 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
     },
     { connection: deps.connection, ...(deps.prefix ? { prefix: deps.prefix } : {}), concurrency: deps.concurrency ?? 8 },
   );
-  worker.on('error', (err) => log.warn({ err: err.message }, 'alert delivery connection error'));
+  worker.on('error', (err) => log.warn({ err }, 'alert delivery connection error'));
   worker.on('failed', (job, err) => {
     if (err instanceof DelayedError || err.name === 'DelayedError') return;
     log.warn(
-      { job: job?.id, incident: job?.data.id, attempts: job?.attemptsMade, err: err.message },
+      { job: job?.id, incident: job?.data.id, attempts: job?.attemptsMade, err },
       'alert delivery failed; BullMQ retries it with backoff',
     );
   });

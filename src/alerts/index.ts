@@ -172,7 +172,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
         await monitor.stop().catch(() => {});
         if (watching.get(clusterName) !== monitor) return;
         const delay = (o.backoffMs ?? defaultBackoff)(attempt);
-        clusterLog.error({ err: String(err), attempt: attempt + 1, retryInMs: delay }, 'could not start watching for alerts; trying again');
+        clusterLog.error({ err, attempt: attempt + 1, retryInMs: delay }, 'could not start watching for alerts; trying again');
         retries.set(
           clusterName,
           setTimeout(() => {

@@ -111,7 +111,7 @@ export class LeaderElector {
         await this.opts.cluster.coordination.replaceNamespacedLease({ name: this.opts.name, namespace: this.opts.namespace, body: lease });
       }
     } catch (err) {
-      this.opts.log.warn({ err: String(err) }, 'could not release the alerts lease; another replica takes over when it expires');
+      this.opts.log.warn({ err }, 'could not release the alerts lease; another replica takes over when it expires');
     }
   }
 
@@ -178,7 +178,7 @@ export class LeaderElector {
         // Once per distinct error a minute: a missing permission would otherwise log every retry period.
         this.lastError = { text: String(err), at: this.now() };
         this.opts.log.warn(
-          { err: String(err), code, cluster: this.opts.cluster.name, lease: `${this.opts.namespace}/${this.opts.name}` },
+          { err, code, cluster: this.opts.cluster.name, lease: `${this.opts.namespace}/${this.opts.name}` },
           'alerts leader election: cannot read or write the lease',
         );
       }
@@ -195,7 +195,7 @@ export class LeaderElector {
     // Not awaited: the initial sync must not hold up the next renewal.
     void Promise.resolve()
       .then(() => this.opts.onStartedLeading())
-      .catch((err: unknown) => this.opts.log.error({ err: String(err) }, 'could not start watching for alerts'));
+      .catch((err: unknown) => this.opts.log.error({ err }, 'could not start watching for alerts'));
   }
 
   private async stepDown(why: string): Promise<void> {
@@ -208,7 +208,7 @@ export class LeaderElector {
     try {
       await this.opts.onStoppedLeading();
     } catch (err) {
-      this.opts.log.error({ err: String(err) }, 'error while stopping the alert watch');
+      this.opts.log.error({ err }, 'error while stopping the alert watch');
     }
   }
 }

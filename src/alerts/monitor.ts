@@ -139,10 +139,7 @@ export class ClusterMonitor {
       this.eventInformers.push(events);
     }
     const open = await this.opts.store.openIncidents().catch((err: unknown) => {
-      this.log.warn(
-        { err: String(err) },
-        'could not read open incidents; recoveries of earlier incidents will be announced on their next occurrence',
-      );
+      this.log.warn({ err }, 'could not read open incidents; recoveries of earlier incidents will be announced on their next occurrence');
       return [];
     });
     for (const s of open) {
@@ -229,7 +226,7 @@ export class ClusterMonitor {
     const attempt = this.retries.get(key) ?? 0;
     this.retries.set(key, attempt + 1);
     const delay = Math.min(500 * 2 ** attempt, 30_000);
-    this.log.warn({ pod: key, err: String(err), retryInMs: delay }, 'could not record an alert; will look at the pod again');
+    this.log.warn({ pod: key, err, retryInMs: delay }, 'could not record an alert; will look at the pod again');
     this.timers.set(`retry:${key}`, delay, () => this.reprocess(key));
   }
 

@@ -104,7 +104,7 @@ export class NodeWatch {
       const attempt = this.retries.get(name) ?? 0;
       this.retries.set(name, attempt + 1);
       const delay = Math.min(500 * 2 ** attempt, 30_000);
-      this.opts.log.warn({ node: name, err: String(err), retryInMs: delay }, 'could not record a node alert; will look at the node again');
+      this.opts.log.warn({ node: name, err, retryInMs: delay }, 'could not record a node alert; will look at the node again');
       this.opts.timers.set(`node-retry:${name}`, delay, () => this.chain(name, () => this.process(name)));
     });
     this.chains.set(name, next);

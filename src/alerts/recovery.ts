@@ -115,7 +115,7 @@ export class RecoveryTracker {
       if (await this.opts.store.recover(o.id, o.gen, t, t - since)) await this.opts.enqueue(o.id, false);
       this.untrack(o);
     } catch (err) {
-      this.opts.log.warn({ incident: o.id, err: String(err) }, 'could not mark an incident recovered; will try again');
+      this.opts.log.warn({ incident: o.id, err }, 'could not mark an incident recovered; will try again');
       this.opts.timers.set(timerName(o.id), 5_000, () => void this.tryRecover(o));
     }
   }

@@ -182,7 +182,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       {
         resource: this.resource,
         path: this.opts.path,
-        err: (err as Error)?.message ?? String(err),
+        err,
         code,
         retryInMs: delay,
         attempt: this.attempt,

@@ -148,7 +148,7 @@ export function startExpiryWorker(deps: {
     },
     { connection: deps.connection, ...(deps.prefix ? { prefix: deps.prefix } : {}), concurrency: 5 },
   );
-  worker.on('error', deps.onConnectionError ?? ((err) => deps.log.warn({ err: err.message }, 'approval expiry worker error')));
+  worker.on('error', deps.onConnectionError ?? ((err) => deps.log.warn({ err }, 'approval expiry worker error')));
   return worker;
 }
 
@@ -164,6 +164,6 @@ export async function announceDecision(slack: WebClient, request: ApprovalReques
       ...(message.blocks ? { blocks: message.blocks } : {}),
     });
   } catch (err) {
-    log.warn({ err: String(err), approval: request.id }, 'could not update the approval message');
+    log.warn({ err, approval: request.id }, 'could not update the approval message');
   }
 }

@@ -58,7 +58,7 @@ export class AuditLog {
       await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxLength), '*', ...fields);
     } catch (err) {
       // The log line above still holds the record; an audit write must not fail the user's command.
-      this.log.error({ err: String(err), audit: full }, 'could not write the audit stream');
+      this.log.error({ err, audit: full }, 'could not write the audit stream');
     }
   }
 

@@ -72,7 +72,7 @@ export function watchRedisOutage(producer: Redis, url: string, log: Logger, summ
   return {
     error: (what) => (err: Error & { code?: string }) => {
       if (downSince !== undefined || (err.code && NETWORK_CODES.has(err.code))) return goDown(err);
-      log.warn({ err: err.message }, `${what} error`);
+      log.warn({ err }, `${what} error`);
     },
     stop() {
       stopped = true;

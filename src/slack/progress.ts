@@ -70,7 +70,7 @@ export class ThreadProgress implements Progress {
     try {
       await this.opts.client.chat.postMessage({ channel: this.opts.channelId, thread_ts: this.thread, text });
     } catch (err) {
-      this.opts.log.warn({ err: String(err), channel: this.opts.channelId }, 'could not post a progress step');
+      this.opts.log.warn({ err, channel: this.opts.channelId }, 'could not post a progress step');
     }
   }
 

@@ -37,7 +37,7 @@ export async function uploadTextFile(client: WebClient, file: TextFile, log: Log
     return { ok: true, ...(shared?.id ? { fileId: shared.id } : {}), ...(shared?.permalink ? { permalink: shared.permalink } : {}) };
   } catch (err) {
     const code = slackErrorCode(err) ?? 'request_failed';
-    log.warn({ err: String(err), code, channel: file.channelId }, 'could not upload a file to Slack');
+    log.warn({ err, code, channel: file.channelId }, 'could not upload a file to Slack');
     return { ok: false, code, notInChannel: NOT_IN_CHANNEL_ERRORS.has(code) };
   }
 }

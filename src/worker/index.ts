@@ -88,14 +88,14 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
     lockDuration: jobLockMs,
     stalledInterval: jobLockMs,
   });
-  worker.on('error', deps.onConnectionError ?? ((err) => deps.log.warn({ err: err.message }, 'worker connection error')));
+  worker.on('error', deps.onConnectionError ?? ((err) => deps.log.warn({ err }, 'worker connection error')));
   // A finished job keeps its data for the retention below; its sealed secrets are dropped now.
   const forgetSecrets = (job: Job<CommandJobData> | undefined) => {
     const stripped = job ? withoutSecrets(job.data) : undefined;
     if (!job || !stripped) return;
     job
       .updateData(stripped)
-      .catch((err: unknown) => deps.log.warn({ err: String(err), job: job.id }, 'could not drop the sealed arguments of a finished job'));
+      .catch((err: unknown) => deps.log.warn({ err, job: job.id }, 'could not drop the sealed arguments of a finished job'));
   };
   worker.on('completed', forgetSecrets);
   worker.on('failed', (job) => {

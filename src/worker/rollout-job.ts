@@ -73,13 +73,13 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
     await ctx.progress
       .finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message))
       .catch((err: unknown) => {
-        ctx.log.warn({ err: String(err) }, 'could not report a successful rollout to Slack');
+        ctx.log.warn({ err }, 'could not report a successful rollout to Slack');
       });
     ctx.log.info({ title: job.title, ms: Date.now() - started }, 'rollout succeeded');
     return 'succeeded';
   }
   const diagnosis = await diagnoseApp(job.env.cluster, job.env.namespace, workload.selector).catch((err: unknown) => {
-    ctx.log.warn({ err: String(err) }, 'diagnosis failed');
+    ctx.log.warn({ err }, 'diagnosis failed');
     return undefined;
   });
   const reason = diagnosis ? diagnosis.problem.summary : final.message;
@@ -130,7 +130,7 @@ async function rollbackOffer(
     ];
   } catch (err) {
     // Paused, no earlier revision, or the cluster could not tell: the failure report goes out without the button.
-    ctx.log.info({ err: String(err) }, 'no rollback offered');
+    ctx.log.info({ err }, 'no rollback offered');
     return undefined;
   }
 }

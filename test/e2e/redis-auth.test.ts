@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import pino from 'pino';
+import { createLogger } from '../../src/log.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -18,8 +18,9 @@ const ACL_PASSWORD = 'acl-only-p4ss';
 /** Every log line the bot writes, to prove no secret is among them. */
 function capturingLogger() {
   const lines: string[] = [];
-  const log = pino(
-    { level: 'debug' },
+  // The bot's own logger (its serialisers and redaction), writing where the test can read.
+  const log = createLogger(
+    'debug',
     new Writable({
       write: (chunk, _enc, done) => {
         lines.push(String(chunk));

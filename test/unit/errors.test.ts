@@ -11,6 +11,7 @@ import {
   type ErrorKind,
 } from '../../src/errors/index.js';
 import { errorMessage } from '../../src/slack/errors.js';
+import { serializeError } from '../../src/log.js';
 
 /** A logger that keeps what it was given, by level. */
 function recorder() {
@@ -69,5 +70,24 @@ describe('error kinds', () => {
     const err = unavailable('Redis is down');
     logFailure(log, err, describeError(err), 'job failed');
     expect(lines.at(-1)).toEqual({ level: 'warn', obj: { code: 'E_UNAVAILABLE', err }, msg: 'job failed' });
+  });
+});
+
+describe("the log's error serialiser", () => {
+  it('keeps type, message, stack, plain fields and the cause chain, never what a client hung on the error', () => {
+    const cause = Object.assign(new Error('WRONGPASS invalid username-password pair'), {
+      command: { name: 'auth', args: ['default', 's3cret-pass'] },
+      code: 'WRONGPASS',
+    });
+    const shown = serializeError(unavailable('Redis is unreachable', cause)) as Record<string, unknown>;
+    expect(shown).toMatchObject({
+      type: 'ChatOpsError',
+      message: 'Redis is unreachable',
+      kind: 'unavailable',
+      cause: { type: 'Error', message: 'WRONGPASS invalid username-password pair', code: 'WRONGPASS' },
+    });
+    expect(String(shown.stack)).toContain('Redis is unreachable');
+    expect(JSON.stringify(shown)).not.toContain('s3cret-pass');
+    expect(serializeError('plain text')).toBe('plain text');
   });
 });
