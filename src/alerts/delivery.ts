@@ -282,7 +282,7 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
     const peak =
       latest.kind === 'OOMKilled' && deps.observedPeak
         ? await deps.observedPeak(s).catch((err: unknown) => {
-            log.warn({ incident: s.id, err: String(err) }, 'could not read the observed memory peak; the raise goes by the limit');
+            log.warn({ incident: s.id, err }, 'could not read the observed memory peak; the raise goes by the limit');
             return undefined;
           })
         : undefined;

@@ -69,7 +69,7 @@ async function updateLive(ctx: WorkerVerbContext<unknown>, rec: CanaryRecord, me
   if (!rec.messageTs) return;
   await ctx.services.slack.chat
     .update({ channel: rec.channelId, ts: rec.messageTs, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) })
-    .catch((err: unknown) => ctx.log.warn({ err: String(err) }, 'could not update the canary message'));
+    .catch((err: unknown) => ctx.log.warn({ err }, 'could not update the canary message'));
 }
 
 export interface StartCanary {

@@ -89,11 +89,11 @@ export function startCanaryWatch(deps: CanaryWatchDeps): CanaryWatch {
           const rec = await store.get(env, app);
           if (rec) await check(rec);
         } catch (err) {
-          deps.log.warn({ env, app, err: String(err) }, 'could not check a canary');
+          deps.log.warn({ env, app, err }, 'could not check a canary');
         }
       }
     } catch (err) {
-      deps.log.warn({ err: String(err) }, 'could not list running canaries');
+      deps.log.warn({ err }, 'could not list running canaries');
     } finally {
       running = false;
     }
