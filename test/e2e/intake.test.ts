@@ -67,7 +67,7 @@ describe('what reaches the cluster, and what does not', () => {
 
   it('lists only the verbs this channel may use in help', async () => {
     const res = await h.command('help');
-    expect(res.json.text).toContain('`/k8s deploy &lt;app&gt; &lt;env&gt; [version]`');
+    expect(res.json.text).toContain('`/k8s deploy &lt;app&gt; &lt;env&gt; [version] [--canary [percent]] [--blue-green]`');
     expect(res.json.text).not.toContain('/k8s label');
     const access = await h.command('access', { channel: 'C0NOBODY' });
     expect(access.json.text).toContain('not bound to any environment');
