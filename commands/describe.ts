@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
-import { listReplicaSetsOf, readDeployment } from '../src/kube/deployments.js';
+import { appTarget, readAppWorkload, requireConfiguredApp } from '../src/command/workload-target.js';
 import { groupEvents, summarizePodSpec } from '../src/kube/describe.js';
 import { listEventsAbout } from '../src/kube/events.js';
-import { listPods } from '../src/kube/pods.js';
+import { workloadObjects } from '../src/kube/workloads/related.js';
+import { asDeploymentView, updateStrategyLine } from '../src/kube/workloads/view.js';
 import { mention, section } from '../src/slack/blocks.js';
 import { inviteHint } from '../src/slack/errors.js';
 import { uploadTextFile } from '../src/slack/upload.js';
 import { describeView } from '../src/slack/views/describe.js';
-import { requireApp } from './deploy.js';
 
 const schema = z.object({ app: appArg, env: envArg });
 type Args = z.infer<typeof schema>;
@@ -27,29 +27,26 @@ export default defineVerb<Args>({
   positionals: ['app', 'env'],
   schema,
   target: ({ app, env }) => ({ app, env }),
-  check: ({ app }, config) => void requireApp(config, app),
+  check: ({ app }, config) => void requireConfiguredApp(config, app),
   describe: ({ app, env }) => `describe ${app} in ${env}`,
   async run(ctx) {
     const { app, env: envName } = ctx.args;
-    const { secretKeys } = requireApp(ctx.config, app);
-    const { cluster, namespace } = ctx.environment(envName);
-    const deployment = await readDeployment(
-      cluster,
-      namespace,
-      app,
-      envName,
-      `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``,
-    );
-    const [pods, replicaSets] = await Promise.all([listPods(cluster, namespace, app), listReplicaSetsOf(cluster, deployment)]);
-    const names = new Set([app, ...replicaSets.map((r) => r.metadata?.name ?? ''), ...pods.map((p) => p.metadata?.name ?? '')]);
+    const t = appTarget(ctx, app, envName);
+    const { secretKeys } = t.appConfig;
+    const { namespace } = t.env;
+    const live = await readAppWorkload(t);
+    const { pods, names } = await workloadObjects(t.env.cluster, t.target.kind, live);
     const now = Date.now();
-    const events = groupEvents(await listEventsAbout(cluster, namespace, names), { since: now - RECENT_EVENTS_MS });
+    const strategy = updateStrategyLine(t.target.kind, live);
+    const events = groupEvents(await listEventsAbout(t.env.cluster, namespace, names), { since: now - RECENT_EVENTS_MS });
     const view = describeView({
       app,
       env: envName,
       namespace,
-      deployment,
-      template: summarizePodSpec(deployment.spec?.template.spec, secretKeys),
+      deployment: asDeploymentView(live),
+      kind: t.target.kind,
+      ...(strategy ? { strategy } : {}),
+      template: summarizePodSpec(live.spec?.template.spec, secretKeys),
       pods,
       events,
       now,

@@ -2,12 +2,11 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
-import { listReplicaSetsOf, readDeployment } from '../src/kube/deployments.js';
+import { appTarget, readAppWorkload, requireConfiguredApp } from '../src/command/workload-target.js';
 import { groupEvents } from '../src/kube/describe.js';
 import { listEventsAbout } from '../src/kube/events.js';
-import { listPods } from '../src/kube/pods.js';
+import { workloadObjects } from '../src/kube/workloads/related.js';
 import { eventsView } from '../src/slack/views/describe.js';
-import { requireApp } from './deploy.js';
 
 const DEFAULT_SINCE_MS = 60 * 60 * 1_000;
 /** Kubernetes keeps events about an hour by default; a week covers clusters that keep them longer. */
@@ -47,23 +46,18 @@ export default defineVerb<Args>({
   flags: { since: 'value', warnings: 'boolean' },
   schema,
   target: ({ app, env }) => ({ app, env }),
-  check: ({ app }, config) => void requireApp(config, app),
+  check: ({ app }, config) => void requireConfiguredApp(config, app),
   describe: ({ app, env, warnings }) => `${warnings ? 'warnings' : 'events'} of ${app} in ${env}`,
   async run(ctx) {
     const { app, env: envName, warnings } = ctx.args;
     const sinceMs = ctx.args.since ?? DEFAULT_SINCE_MS;
-    const { cluster, namespace } = ctx.environment(envName);
-    const deployment = await readDeployment(
-      cluster,
-      namespace,
-      app,
-      envName,
-      `has it been deployed? Try \`/k8s deploy ${app} ${envName}\``,
-    );
-    const [pods, replicaSets] = await Promise.all([listPods(cluster, namespace, app), listReplicaSetsOf(cluster, deployment)]);
-    const names = new Set([app, ...replicaSets.map((r) => r.metadata?.name ?? ''), ...pods.map((p) => p.metadata?.name ?? '')]);
+    const t = appTarget(ctx, app, envName);
+    const { names } = await workloadObjects(t.env.cluster, t.target.kind, await readAppWorkload(t));
     const now = Date.now();
-    const groups = groupEvents(await listEventsAbout(cluster, namespace, names), { since: now - sinceMs, warningsOnly: warnings });
+    const groups = groupEvents(await listEventsAbout(t.env.cluster, t.env.namespace, names), {
+      since: now - sinceMs,
+      warningsOnly: warnings,
+    });
     await ctx.reply(eventsView({ app, env: envName, sinceLabel: formatDuration(sinceMs), warningsOnly: warnings, groups, now }));
   },
 });

@@ -141,6 +141,16 @@ describe('adopted StatefulSet and DaemonSet', () => {
     ]);
   });
 
+  it('describes an adopted StatefulSet and shows the events of it, its revisions and its pods', async () => {
+    const described = await answer((await run('describe cache beta')).responseUrl);
+    expect(described).toMatch(/StatefulSet `cache` · namespace `beta` · 3 of 3 ready · updateStrategy RollingUpdate \(partition 1\)/);
+    expect(described).toMatch(/image: registry\.example\.com\/team\/cache:7\.2/);
+    expect(described).toMatch(/image: prom\/exporter:1/);
+    expect(described).toMatch(/cache-2 +Running/);
+    const events = await answer((await run('events cache beta')).responseUrl);
+    expect(events).toMatch(/SuccessfulCreate ×\d+.* on StatefulSet\/cache/);
+  });
+
   it('scales and restarts an adopted StatefulSet', async () => {
     await run('scale cache beta 4');
     await finalUpdate(/:white_check_mark: scale cache in beta to 4/);

@@ -1,5 +1,5 @@
 import type { V1DaemonSet, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
-import type { AnyWorkload } from './types.js';
+import type { AnyWorkload, WorkloadKind } from './types.js';
 
 /**
  * A StatefulSet or DaemonSet in the shape the status view reads (desired,
@@ -42,4 +42,19 @@ export function asDeploymentView(obj: AnyWorkload): V1Deployment {
     };
   }
   return obj as V1Deployment;
+}
+
+/** How a StatefulSet or DaemonSet rolls (what `describe` says of a Deployment's strategy). Pure. */
+export function updateStrategyLine(kind: WorkloadKind, obj: AnyWorkload): string | undefined {
+  if (kind === 'StatefulSet') {
+    const u = (obj as V1StatefulSet).spec?.updateStrategy;
+    const partition = u?.rollingUpdate?.partition;
+    return `updateStrategy ${u?.type ?? 'RollingUpdate'}${partition ? ` (partition ${partition})` : ''}`;
+  }
+  if (kind === 'DaemonSet') {
+    const u = (obj as V1DaemonSet).spec?.updateStrategy;
+    const r = u?.rollingUpdate;
+    return `updateStrategy ${u?.type ?? 'RollingUpdate'}${r ? ` (maxSurge ${String(r.maxSurge ?? 0)}, maxUnavailable ${String(r.maxUnavailable ?? 1)})` : ''}`;
+  }
+  return undefined;
 }

@@ -13,7 +13,11 @@ export interface DescribeInput {
   app: string;
   env: string;
   namespace: string;
+  /** The workload, in the Deployment shape for StatefulSets and DaemonSets. */
   deployment: V1Deployment;
+  /** Its kind (default Deployment) and, for other kinds, how it rolls. */
+  kind?: string;
+  strategy?: string;
   template: PodTemplateSummary;
   pods: readonly V1Pod[];
   events: readonly EventGroup[];
@@ -41,9 +45,11 @@ function containerLines(c: ContainerSummary): string[] {
   ];
 }
 
-function workloadLine(d: V1Deployment): string {
+function workloadLine(d: V1Deployment, strategyLine: string | undefined): string {
   const want = d.spec?.replicas ?? 1;
   const ready = d.status?.readyReplicas ?? 0;
+  if (strategyLine)
+    return `${ready} of ${want} ready · ${strategyLine}${d.spec?.minReadySeconds ? ` · minReadySeconds ${d.spec.minReadySeconds}` : ''}`;
   const strategy = d.spec?.strategy?.type ?? 'RollingUpdate';
   const rolling = d.spec?.strategy?.rollingUpdate;
   const knobs =
@@ -72,7 +78,7 @@ export function describeView(input: DescribeInput): DescribeView {
   const now = input.now ?? Date.now();
   const { app, env, namespace, deployment, template, pods, events } = input;
   const title = `${app} in ${env}`;
-  const where = `Deployment \`${escapeMrkdwn(deployment.metadata?.name ?? app)}\` · namespace \`${escapeMrkdwn(namespace)}\` · ${escapeMrkdwn(workloadLine(deployment))}`;
+  const where = `${input.kind ?? 'Deployment'} \`${escapeMrkdwn(deployment.metadata?.name ?? app)}\` · namespace \`${escapeMrkdwn(namespace)}\` · ${escapeMrkdwn(workloadLine(deployment, input.strategy))}`;
   const blocks: Block[] = [header(`describe ${title}`), section(where)];
   const text: string[] = [`describe ${title}`, where.replace(/`/g, ''), ''];
 
