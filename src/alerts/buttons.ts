@@ -29,8 +29,9 @@ import { authorizeCommand, type Authorizable } from '../command/authorize.js';
 import { clickRequest } from '../command/intake.js';
 import { onButton, type Click } from '../slack/actions.js';
 import { postToResponseUrl } from '../slack/respond.js';
-import { enqueueIncident, enqueueShowLogs, type AlertJob } from './delivery.js';
+import { enqueueIncident, enqueueShowLogs, enqueueSilenceEnd, type AlertJob } from './delivery.js';
 import { IncidentStore } from './incidents.js';
+import { SilenceStore } from './silences.js';
 import type { Signer } from '../security/signing.js';
 import { SHOW_LOGS_ACTION, SILENCE_ACTION, SILENCE_CHOICES, type SilenceChoice } from './messages.js';
 
@@ -55,6 +56,7 @@ const ID = /^[0-9a-f]{24}$/;
 
 export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
   const store = new IncidentStore(deps.redis, deps.prefix);
+  const silences = new SilenceStore(deps.redis, deps.prefix);
   const now = deps.now ?? Date.now;
   const reply = async (click: Click, message: string | SlackMessage) => {
     if (click.responseUrl)
@@ -119,8 +121,23 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
       if (!s) return;
       await authorizeCommand(deps, SILENCE, {}, { env: s.env }, clickRequest(click, `Silence ${choice}`));
       const t = now();
-      await store.silence(s.id, choice as SilenceChoice, t + SILENCE_CHOICES[choice as SilenceChoice], click.userId, t);
+      // The same store as the `silence` command, so `silences` lists it and `unsilence` lifts it.
+      await silences.set(
+        {
+          target: s.workload.name,
+          workload: s.workload,
+          env: s.env,
+          kind: s.kind,
+          until: t + SILENCE_CHOICES[choice as SilenceChoice],
+          by: click.userId,
+          channel: click.channelId,
+          incidents: [s.id],
+        },
+        t,
+        { choice },
+      );
       await enqueueIncident(deps.queue, s.id, false);
+      await enqueueSilenceEnd(deps.queue, s.id, t + SILENCE_CHOICES[choice as SilenceChoice], t);
     }),
   );
 }

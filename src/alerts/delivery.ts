@@ -68,6 +68,30 @@ export async function enqueueIncident(queue: Queue<AlertJob>, id: string, isNew:
   );
 }
 
+/**
+ * When a silence ends, the headline drops its "silenced until": a job delayed to
+ * just after the expiry (its own id, so it never holds back the incident's other jobs).
+ */
+export async function enqueueSilenceEnd(queue: Queue<AlertJob>, id: string, until: number, now: number): Promise<void> {
+  await queue.add(
+    'incident',
+    { type: 'incident', id },
+    { delay: Math.max(0, until - now) + 250, jobId: `silence-end-${id}-${until}`, priority: 2 },
+  );
+}
+
+const sharedQueues = new WeakMap<Redis, Queue<AlertJob>>();
+
+/** The `alerts` queue on a producer connection, made once per connection (for verbs that nudge delivery). */
+export function alertQueueOn(connection: Redis, prefix: string): Queue<AlertJob> {
+  let queue = sharedQueues.get(connection);
+  if (!queue) {
+    queue = createAlertQueue(connection, prefix);
+    sharedQueues.set(connection, queue);
+  }
+  return queue;
+}
+
 /** Show logs sends a pod's logs to whoever the job names: signed, so only a real click can ask for it. */
 export async function enqueueShowLogs(queue: Queue<AlertJob>, signer: Signer, data: Extract<AlertJob, { type: 'logs' }>): Promise<void> {
   const { sig: _sig, ...unsigned } = data;
@@ -216,7 +240,7 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       if (s.silenceNote) {
         const note = s.silenceNote;
         return async () => {
-          await post(s, silencedReply(note.choice, note.until, note.by), { threadTs: ts });
+          await post(s, silencedReply(note.choice, note.until, note.by, note), { threadTs: ts });
           await deps.store.clearField(id, 'silenceNote');
         };
       }

@@ -11,7 +11,16 @@ import type { Redis } from 'ioredis';
 import type { AlertKind } from '../config/schema.js';
 import type { WorkloadRef } from './detect.js';
 import { LuaScript } from './lua.js';
-import type { IncidentView, Occurrence, SilenceChoice } from './messages.js';
+import type { IncidentView, Occurrence } from './messages.js';
+
+/** A silence to announce in the incident's thread: for how long (`1h`, as chosen or typed), until, who, and the command's id and reason. */
+export interface SilenceNote {
+  choice: string;
+  until: number;
+  by: string;
+  id?: string;
+  reason?: string;
+}
 
 export interface IncidentKey {
   channel: string;
@@ -51,7 +60,7 @@ export interface IncidentState extends IncidentView {
   recoveredNoted: boolean;
   healthyForMs?: number;
   /** A silence to announce in the thread. */
-  silenceNote?: { choice: SilenceChoice; until: number; by: string };
+  silenceNote?: SilenceNote;
   recoverAfterMs: number;
   /** A node incident's condition. */
   condition?: string;
@@ -311,16 +320,6 @@ export class IncidentStore {
     const gone = ids.filter((_, i) => states[i] === undefined);
     if (gone.length > 0) await this.redis.srem(this.openKey, ...gone);
     return states.filter((s): s is IncidentState => s !== undefined && s.status === 'open');
-  }
-
-  /** Silences the incident's workload × kind in its channel until `until`, and asks for a note in the thread. */
-  async silence(id: string, choice: SilenceChoice, until: number, by: string, now: number): Promise<void> {
-    const ttl = Math.max(1, until - now);
-    await this.redis
-      .multi()
-      .set(this.silenceKey(id), JSON.stringify({ until, by }), 'PX', ttl)
-      .hset(this.incKey(id), 'silenceNote', JSON.stringify({ choice, until, by }))
-      .exec();
   }
 }
 

@@ -274,8 +274,10 @@ export function recoveredReply(
   return { text, blocks: [section(text)] };
 }
 
-export function silencedReply(choice: string, until: number, by: string): SlackMessage {
-  const text = `:no_bell: Silenced for ${choice} by ${mention(by)}, until ${slackTime(until)}. Occurrences are still counted on the message above; nothing is posted until then.`;
+export function silencedReply(choice: string, until: number, by: string, more: { id?: string; reason?: string } = {}): SlackMessage {
+  const why = more.reason ? ` Reason: ${escapeMrkdwn(more.reason)}.` : '';
+  const lift = more.id ? ` \`/k8s unsilence ${more.id}\` lifts it.` : '';
+  const text = `:no_bell: Silenced for ${escapeMrkdwn(choice)} by ${mention(by)}, until ${slackTime(until)}.${why} Occurrences are still counted on the message above; nothing is posted until then.${lift}`;
   return { text, blocks: [section(text)] };
 }
 

@@ -1,0 +1,167 @@
+/**
+ * Silences: the store the alert's Silence buttons and the `silence`, `silences`
+ * and `unsilence` commands share. A silence quiets incidents (channel × workload
+ * or node × kind): per incident id, a key with the silence's expiry as its Redis
+ * TTL (what delivery reads, see incidents.ts), plus a record of the silence
+ * (who, why, until, which incidents) with the same TTL and an index by expiry,
+ * so `silences` can list them and `unsilence` lift one. Nothing needs cleaning
+ * up: the keys expire by themselves and the index drops what has expired.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { appWorkload } from '../config/apps.js';
+import { ownEntry } from '../config/lookup.js';
+import type { AlertKind, Config } from '../config/schema.js';
+import { CURRENT_CONTEXT } from '../kube/clusters.js';
+import type { WorkloadRef } from './detect.js';
+import { incidentId, type IncidentKey } from './incidents.js';
+import { LuaScript } from './lua.js';
+import { PRESSURE_CONDITIONS } from './node-health.js';
+import { isNodeKind } from './routes.js';
+
+export interface SilenceRecord {
+  /** `sil-` and 8 hex digits: what `unsilence` takes. */
+  id: string;
+  /** What was silenced, as typed: an app's or a node's name. */
+  target: string;
+  workload: WorkloadRef;
+  env: string;
+  kind: AlertKind;
+  /** Ms since the epoch. */
+  until: number;
+  by: string;
+  /** The channel it was set from. */
+  channel: string;
+  reason?: string;
+  createdAt: number;
+  /** The incident ids it covers (one per alert channel, and per node condition). */
+  incidents: string[];
+}
+
+/** The cluster name incidents of an environment are recorded under (as the alert watcher names its cluster). */
+export function clusterNameOf(config: Config, env: string): string {
+  return ownEntry(config.environments, env)?.cluster ?? CURRENT_CONTEXT;
+}
+
+/**
+ * The incidents a silence of `name` (an app, or a node for node kinds) in `env`
+ * for `kind` covers: one per channel of a rule that posts that kind for the
+ * environment (and per condition for NodePressure). Pure: from config only.
+ */
+export function silencedIncidents(config: Config, name: string, env: string, kind: AlertKind): { workload: WorkloadRef; ids: string[] } {
+  const envCfg = ownEntry(config.environments, env);
+  const node = isNodeKind(kind);
+  const app = node ? undefined : ownEntry(config.apps, name);
+  const workload: WorkloadRef = node ? { kind: 'Node', name } : app ? appWorkload(name, app, env) : { kind: 'Deployment', name };
+  const channels = new Set(config.alerts.filter((r) => r.on.includes(kind) && r.environments.includes(env)).map((r) => r.channel));
+  const conditions: Array<string | undefined> =
+    kind === 'NodeNotReady' ? ['Ready'] : kind === 'NodePressure' ? [...PRESSURE_CONDITIONS] : [undefined];
+  const ids: string[] = [];
+  for (const channel of channels) {
+    for (const condition of conditions) {
+      const key: IncidentKey = {
+        channel,
+        cluster: clusterNameOf(config, env),
+        namespace: node ? '' : (envCfg?.namespace ?? ''),
+        env,
+        workload: { kind: workload.kind, name: workload.name },
+        kind,
+        ...(condition ? { condition } : {}),
+      };
+      ids.push(incidentId(key));
+    }
+  }
+  return { workload: { kind: workload.kind, name: workload.name }, ids };
+}
+
+/**
+ * KEYS: record, index, then per incident: its silence key, its incident hash.
+ * ARGV: record JSON, id, until, ttl ms, note JSON, silence JSON.
+ * Returns the positions (1-based) of incidents that are open: their thread gets the note.
+ */
+const SET = new LuaScript(`
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+local open = {}
+for i = 3, #KEYS, 2 do
+  redis.call('SET', KEYS[i], ARGV[6], 'PX', ARGV[4])
+  if redis.call('HGET', KEYS[i + 1], 'status') == 'open' and redis.call('HEXISTS', KEYS[i + 1], 'ts') == 1 then
+    redis.call('HSET', KEYS[i + 1], 'silenceNote', ARGV[5])
+    table.insert(open, (i - 1) / 2)
+  end
+end
+return open
+`);
+
+/** KEYS: record, index, then the incidents' silence keys. ARGV: id. Lifts only what this silence set. */
+const LIFT = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+for i = 3, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v and string.find(v, '"sid":"' .. ARGV[1] .. '"', 1, true) then redis.call('DEL', KEYS[i]) end
+end
+return 1
+`);
+
+export class SilenceStore {
+  private readonly base: string;
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+  ) {
+    this.base = `${prefix}:chatops:alerts`;
+  }
+
+  private recKey = (id: string) => `${this.base}:silences:rec:${id}`;
+  private get indexKey() {
+    return `${this.base}:silences`;
+  }
+  private silenceKey = (incident: string) => `${this.base}:silence:${incident}`;
+  private incKey = (incident: string) => `${this.base}:inc:${incident}`;
+
+  /**
+   * Stores the silence (expiring at `until`) and asks for a note in the thread of
+   * each covered incident that has a message: returns those incident ids.
+   */
+  async set(
+    s: Omit<SilenceRecord, 'id' | 'createdAt'>,
+    now: number,
+    note: { choice: string },
+  ): Promise<{ record: SilenceRecord; noted: string[] }> {
+    const record: SilenceRecord = { ...s, id: `sil-${randomBytes(4).toString('hex')}`, createdAt: now };
+    const ttl = Math.max(1, s.until - now);
+    const keys = [this.recKey(record.id), this.indexKey, ...s.incidents.flatMap((i) => [this.silenceKey(i), this.incKey(i)])];
+    const open = (await SET.run(this.redis, keys, [
+      JSON.stringify(record),
+      record.id,
+      s.until,
+      ttl,
+      JSON.stringify({ choice: note.choice, until: s.until, by: s.by, id: record.id, ...(s.reason ? { reason: s.reason } : {}) }),
+      JSON.stringify({ until: s.until, by: s.by, sid: record.id }),
+    ])) as number[];
+    return { record, noted: open.map((i) => s.incidents[i - 1]).filter((i): i is string => i !== undefined) };
+  }
+
+  /** Silences in force, soonest to expire first (expired ones leave the index). */
+  async list(now: number): Promise<SilenceRecord[]> {
+    await this.redis.zremrangebyscore(this.indexKey, '-inf', now);
+    const ids = await this.redis.zrangebyscore(this.indexKey, now, '+inf', 'LIMIT', 0, 500);
+    if (ids.length === 0) return [];
+    const raw = await this.redis.mget(...ids.map(this.recKey));
+    return raw.flatMap((r) => (r ? [JSON.parse(r) as SilenceRecord] : []));
+  }
+
+  async get(id: string): Promise<SilenceRecord | undefined> {
+    const raw = await this.redis.get(this.recKey(id));
+    return raw ? (JSON.parse(raw) as SilenceRecord) : undefined;
+  }
+
+  /** Lifts the silence: false if it had expired or was lifted already. */
+  async lift(record: SilenceRecord): Promise<boolean> {
+    const keys = [this.recKey(record.id), this.indexKey, ...record.incidents.map(this.silenceKey)];
+    return (await LIFT.run(this.redis, keys, [record.id])) === 1;
+  }
+}
