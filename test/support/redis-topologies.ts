@@ -84,22 +84,47 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
       c.disconnect();
     }
   };
-  // Ready when Sentinel knows the master and has found the replica.
-  await until(
-    async () => {
-      const c = client();
-      c.on('error', () => undefined);
-      try {
-        await c.connect();
-        const replicas = (await c.call('SENTINEL', 'replicas', name)) as string[][];
-        return replicas.length === 1 && (await masterPort()) === master.port;
-      } finally {
-        c.disconnect();
-      }
-    },
-    20_000,
-    'Sentinel to see the master and its replica',
+  const stopAll = async () => {
+    if (sentinel.exitCode === null && sentinel.pid !== undefined) {
+      const exited = once(sentinel, 'exit');
+      sentinel.kill('SIGKILL');
+      await exited;
+    }
+    await replica.stop();
+    await master.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  // A missing binary fails at once, not after the wait below.
+  const spawnFailed = new Promise<never>((_, reject) =>
+    sentinel.once('error', (err) =>
+      reject(new Error(`cannot start redis-sentinel (${err.message}): install it, e.g. apt-get install redis-sentinel`)),
+    ),
   );
+  // Ready when Sentinel knows the master and has found the replica.
+  try {
+    await Promise.race([
+      spawnFailed,
+      until(
+        async () => {
+          const c = client();
+          c.on('error', () => undefined);
+          try {
+            await c.connect();
+            const replicas = (await c.call('SENTINEL', 'replicas', name)) as string[][];
+            return replicas.length === 1 && (await masterPort()) === master.port;
+          } finally {
+            c.disconnect();
+          }
+        },
+        20_000,
+        'Sentinel to see the master and its replica',
+      ),
+    ]);
+  } catch (err) {
+    // Servers left running would outlive the test run.
+    await stopAll();
+    throw err;
+  }
   return {
     master,
     replica,
@@ -108,16 +133,7 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     password,
     sentinelPassword,
     masterPort,
-    async stop() {
-      if (sentinel.exitCode === null) {
-        const exited = once(sentinel, 'exit');
-        sentinel.kill('SIGKILL');
-        await exited;
-      }
-      await replica.stop();
-      await master.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: stopAll,
   };
 }
 
@@ -135,47 +151,59 @@ export async function startCluster(): Promise<ClusterSetup> {
   const password = 'cluster-pass-0123';
   const dir = await mkdtemp(join(tmpdir(), 'chatops-cluster-'));
   const nodes: PrivateRedis[] = [];
-  for (let i = 0; i < 3; i++) {
-    const nodeDir = join(dir, `n${i}`);
-    await run('mkdir', ['-p', nodeDir]);
-    nodes.push(
-      await startPrivateRedis({
-        dir: nodeDir,
-        args: [
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          'nodes.conf',
-          '--cluster-node-timeout',
-          '2000',
-          '--requirepass',
-          password,
-          '--masterauth',
-          password,
-          '--appendonly',
-          'yes',
-          '--appendfsync',
-          'always',
-        ],
-      }),
-    );
+  const stopAll = async () => {
+    for (const n of nodes) await n.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  let ports: number[];
+  let info: (port: number, command: string[]) => Promise<string>;
+  try {
+    for (let i = 0; i < 3; i++) {
+      const nodeDir = join(dir, `n${i}`);
+      await run('mkdir', ['-p', nodeDir]);
+      nodes.push(
+        await startPrivateRedis({
+          dir: nodeDir,
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            '2000',
+            '--requirepass',
+            password,
+            '--masterauth',
+            password,
+            '--appendonly',
+            'yes',
+            '--appendfsync',
+            'always',
+          ],
+        }),
+      );
+    }
+    ports = nodes.map((n) => n.port);
+    await run('redis-cli', [
+      '-a',
+      password,
+      '--no-auth-warning',
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    info = async (port: number, command: string[]) =>
+      (await run('redis-cli', ['-p', String(port), '-a', password, '--no-auth-warning', ...command])).stdout;
+    for (const port of ports)
+      await until(async () => (await info(port, ['cluster', 'info'])).includes('cluster_state:ok'), 20_000, `cluster_state:ok on ${port}`);
+  } catch (err) {
+    // Servers left running would outlive the test run.
+    await stopAll();
+    throw err;
   }
-  const ports = nodes.map((n) => n.port);
-  await run('redis-cli', [
-    '-a',
-    password,
-    '--no-auth-warning',
-    '--cluster',
-    'create',
-    ...ports.map((p) => `127.0.0.1:${p}`),
-    '--cluster-replicas',
-    '0',
-    '--cluster-yes',
-  ]);
-  const info = async (port: number, command: string[]) =>
-    (await run('redis-cli', ['-p', String(port), '-a', password, '--no-auth-warning', ...command])).stdout;
-  for (const port of ports)
-    await until(async () => (await info(port, ['cluster', 'info'])).includes('cluster_state:ok'), 20_000, `cluster_state:ok on ${port}`);
   return {
     nodes,
     ports,
@@ -191,9 +219,6 @@ export async function startCluster(): Promise<ClusterSetup> {
       }
       throw new Error(`no node serves slot ${slot}`);
     },
-    async stop() {
-      for (const n of nodes) await n.stop();
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: stopAll,
   };
 }
