@@ -101,7 +101,8 @@ describe('leader election between alert watchers', () => {
     await a.stop({ release: false }); // as a crash: the lease is left to expire
     await b.whenWatching();
     const tookMs = Date.now() - died;
-    expect(tookMs).toBeLessThan(1_000 + 250);
+    // A lease of 1 s: well within a few lease durations even on a loaded machine (never a fixed 1.25 s bound).
+    expect(tookMs).toBeLessThan(4 * 1_000);
     expect(lease().spec.holderIdentity).toBe('replica-b');
     expect(lease().spec.leaseTransitions).toBe(1);
     expect(b.leading()).toEqual(['default']);
