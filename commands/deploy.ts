@@ -29,6 +29,8 @@ import { escapeMrkdwn } from '../src/slack/blocks.js';
 import { appRolloutTimeoutMs } from '../src/command/workload-target.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 import { startCanary } from '../src/canary/lifecycle.js';
+import { startBlueGreen } from '../src/canary/blue-green.js';
+import { colorName, readService, serviceColor } from '../src/kube/blue-green.js';
 import { canaryName, canaryReplicas, shareText } from '../src/kube/canary.js';
 
 const canaryPercent = z
@@ -227,6 +229,33 @@ export default defineVerb<Args>({
       return { isRetry, restartedAt };
     };
     const timeoutMs = appRolloutTimeoutMs(target.kind, appConfig);
+
+    if (ctx.args['blue-green'] || !target.adopted) {
+      const color = target.adopted ? undefined : await serviceColor(env.cluster, env.namespace, app);
+      if (ctx.args['blue-green']) {
+        if (target.adopted)
+          throw badInput(
+            `\`--blue-green\` switches the Service the bot renders for an app; ${app} is adopted (\`workload\`), so it has none the bot owns.`,
+          );
+        const service = await readService(env.cluster, env.namespace, app);
+        const serving = await ops.read(env.cluster, env.namespace, color ? colorName(app, color as 'blue' | 'green') : app);
+        return startBlueGreen(ctx, {
+          app,
+          env,
+          service,
+          serving: serving as V1Deployment,
+          container: target.container,
+          version,
+          image,
+          keepOld: appConfig.blueGreen.keepOld,
+          timeoutMs,
+        });
+      }
+      if (color)
+        throw conflict(
+          `Nothing was changed: ${app} in ${envName} is released blue/green (its Service selects \`color: ${escapeMrkdwn(color)}\`, deployment ${colorName(app, color as 'blue' | 'green')}), so a plain deploy would serve two versions at once. Deploy with \`--blue-green\`.`,
+        );
+    }
 
     if (ctx.args.canary !== undefined) {
       const stable = target.adopted ? await readAdopted(env, app, target) : await ops.readIfExists(env.cluster, env.namespace, target.name);

@@ -46,38 +46,65 @@ export interface ViewState {
   at: number;
 }
 
-export class CanaryStore {
+/** A blue/green release kept switchable: the Service points at `live`, `old` still runs until `keepUntil`. */
+export interface BlueGreenRecord {
+  id: string;
+  env: string;
+  app: string;
+  namespace: string;
+  service: string;
+  version: string;
+  image: string;
+  /** The new colour's Deployment (live) and the one it replaced (kept for Switch back). */
+  live: string;
+  old: string;
+  oldImage: string;
+  liveSelector: Record<string, string>;
+  oldSelector: Record<string, string>;
+  switchedAt: number;
+  keepUntil: number;
+  userId: string;
+  userName?: string;
+  channelId: string;
+  threadTs?: string;
+  /** The message carrying the Switch back button. */
+  messageTs?: string;
+}
+
+/** Records of running progressive releases (canaries, blue/green), one per (env, app) and kind, signed. */
+export class CanaryStore<T extends { env: string; app: string } = CanaryRecord> {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly signer: Signer,
+    private readonly kind: 'canary' | 'bluegreen' = 'canary',
   ) {}
 
   private key(env: string, app: string): string {
-    return `${this.prefix}:chatops:canary:${env}:${app}`;
+    return `${this.prefix}:chatops:${this.kind}:${env}:${app}`;
   }
 
   private get index(): string {
-    return `${this.prefix}:chatops:canaries`;
+    return `${this.prefix}:chatops:${this.kind}-index`;
   }
 
-  async save(record: CanaryRecord): Promise<void> {
-    const raw = JSON.stringify({ record, sig: this.signer.sign('canary', record) });
+  async save(record: T): Promise<void> {
+    const raw = JSON.stringify({ record, sig: this.signer.sign(this.kind, record) });
     await this.redis.multi().set(this.key(record.env, record.app), raw).sadd(this.index, `${record.env}/${record.app}`).exec();
   }
 
   /** The running canary of (env, app); throws TamperedRecordError when its signature fails. */
-  async get(env: string, app: string): Promise<CanaryRecord | undefined> {
+  async get(env: string, app: string): Promise<T | undefined> {
     const raw = await this.redis.get(this.key(env, app));
     if (!raw) return undefined;
-    let stored: { record?: CanaryRecord; sig?: unknown };
+    let stored: { record?: T; sig?: unknown };
     try {
       stored = JSON.parse(raw) as typeof stored;
     } catch {
-      throw new TamperedRecordError('canary', `${env}/${app}`);
+      throw new TamperedRecordError(this.kind, `${env}/${app}`);
     }
-    if (!stored.record || !this.signer.verify('canary', stored.record, stored.sig))
-      throw new TamperedRecordError('canary', `${env}/${app}`);
+    if (!stored.record || !this.signer.verify(this.kind, stored.record, stored.sig))
+      throw new TamperedRecordError(this.kind, `${env}/${app}`);
     return stored.record;
   }
 

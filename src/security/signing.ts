@@ -13,7 +13,7 @@ import { Sealer } from './sealing.js';
  */
 
 /** What a signature is over; part of the MAC so a record of one kind cannot pass for another. */
-export type SignedKind = 'job' | 'approval' | 'intent' | 'alert-job' | 'canary';
+export type SignedKind = 'job' | 'approval' | 'intent' | 'alert-job' | 'canary' | 'bluegreen';
 
 export const SIGNATURE_VERSION = 'v1';
 

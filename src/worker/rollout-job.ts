@@ -27,6 +27,8 @@ export interface RolloutJob {
    * change a rollback would not undo — scale, config, restart, rollback itself — pass false.
    */
   offerRollback?: boolean;
+  /** Runs once the rollout is done, before the ✅ (e.g. switching a Service to it); its message goes in the thread. */
+  onDone?: () => Promise<SlackMessage | undefined>;
 }
 
 /**
@@ -69,9 +71,10 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
   if (final.phase === 'done') {
     // The thread's last progress line must not contradict the ✅ ("0 of 3 available", then done).
     await ctx.progress.step(`${MILESTONE} ${final.message}`);
+    const done = await job.onDone?.();
     // The change succeeded: a Slack failure while saying so must not turn it into a failed job.
     await ctx.progress
-      .finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message))
+      .finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message), done)
       .catch((err: unknown) => {
         ctx.log.warn({ err }, 'could not report a successful rollout to Slack');
       });

@@ -1,0 +1,216 @@
+/**
+ * A blue/green release: the new colour's Deployment is rolled out beside the
+ * serving one, the Service switches to it in one selector patch when every pod
+ * is ready, the old one stays scaled for `blueGreen.keepOld` with a Switch back
+ * button (one patch back), then a delayed job scales it to 0. The app is held
+ * meanwhile, like a canary; the record is in Redis, so a restart changes nothing.
+ */
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js';
+import type { Services } from '../command/services.js';
+import { RUN_INTENT_ACTION } from '../command/intents.js';
+import { colorDeployment, colorName, otherColor, revisionSelector, switchSelector, LABEL_COLOR } from '../kube/blue-green.js';
+import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../kube/render.js';
+import { deploymentOps } from '../kube/workloads/kinds.js';
+import { findContainer } from '../kube/workloads/set-image.js';
+import { requestIdFrom, scheduleCommand } from '../queue/commands.js';
+import { actions, context, escapeMrkdwn, mention, section, type SlackMessage } from '../slack/blocks.js';
+import { runRolloutJob } from '../worker/rollout-job.js';
+import { TargetLocks, type LockHolder } from '../worker/target-lock.js';
+import { CanaryStore, type BlueGreenRecord } from './store.js';
+import { CANARY_VERBS } from './lifecycle.js';
+
+export const blueGreenStore = (s: Services) => new CanaryStore<BlueGreenRecord>(s.redis, s.prefix, s.signer, 'bluegreen');
+const locks = (s: Services) => new TargetLocks(s.redis, s.prefix);
+const holdId = (rec: Pick<BlueGreenRecord, 'id'>) => `bluegreen-${rec.id}`;
+const finishJobId = (rec: Pick<BlueGreenRecord, 'id'>) => `bluegreen-finish-${requestIdFrom(['bluegreen-finish', rec.id])}`;
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function holder(rec: BlueGreenRecord): LockHolder {
+  return {
+    jobId: holdId(rec),
+    userId: rec.userId,
+    description: `blue/green release of ${rec.app} ${rec.version} in ${rec.env}`,
+    since: rec.switchedAt,
+    hold: {
+      verbs: CANARY_VERBS,
+      hint: `Nothing was changed: ${rec.app} in ${rec.env} was just switched blue/green to \`${rec.version}\` by ${mention(rec.userId)}, and ${rec.old} is kept for switching back until ${stamp(rec.keepUntil)}; one change per app and environment at a time. \`/k8s abort ${rec.app} ${rec.env}\` switches back now; \`/k8s promote ${rec.app} ${rec.env} --full\` scales ${rec.old} to 0 now and frees the app.`,
+    },
+  };
+}
+
+function switchedMessage(rec: BlueGreenRecord, switchBack?: string): SlackMessage {
+  const text = `:large_blue_circle: Service \`${escapeMrkdwn(rec.service)}\` switched to ${rec.live} (\`${escapeMrkdwn(rec.image)}\`) in one selector patch. ${rec.old} (\`${escapeMrkdwn(rec.oldImage)}\`) stays scaled until ${stamp(rec.keepUntil)}, then it is scaled to 0.`;
+  return {
+    text,
+    blocks: [
+      section(text),
+      ...(switchBack
+        ? [
+            actions('bluegreen', [
+              { text: 'Switch back', actionId: `${RUN_INTENT_ACTION}:bluegreen-back`, value: switchBack, style: 'danger' as const },
+            ]),
+            context(
+              `*Switch back* points the Service at ${rec.old} again (one patch, instant) · \`/k8s abort ${rec.app} ${rec.env}\` does the same`,
+            ),
+          ]
+        : []),
+    ],
+  };
+}
+
+export interface StartBlueGreen {
+  app: string;
+  env: ResolvedEnvironment;
+  service: V1Service;
+  /** The Deployment the Service selects now. */
+  serving: V1Deployment;
+  container: string;
+  version: string;
+  image: string;
+  keepOld: number;
+  timeoutMs: number;
+}
+
+export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBlueGreen): Promise<'succeeded' | 'failed'> {
+  const { app, env, serving, service } = s;
+  const color = otherColor(service.spec?.selector?.[LABEL_COLOR]);
+  const name = colorName(app, color);
+  const by = ctx.request.userName ?? ctx.request.userId;
+  const replicas = serving.spec?.replicas ?? 1;
+  const body = colorDeployment(serving, {
+    name,
+    color,
+    container: s.container,
+    image: s.image,
+    replicas,
+    annotations: {
+      [ANNOTATION_DEPLOYED_BY]: by,
+      [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
+      [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
+      [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops deploy ${app} ${env.name} ${s.version} --blue-green by ${by}`,
+    },
+  });
+  // The app's own selector (without a revision pin left by a switch back) narrowed to the new colour.
+  const base = Object.fromEntries(
+    Object.entries(service.spec?.selector ?? {}).filter(([k]) => k !== 'pod-template-hash' && k !== LABEL_COLOR),
+  );
+  const liveSelector = { ...base, [LABEL_COLOR]: color };
+  const oldSelector = await revisionSelector(env.cluster, serving);
+  const oldName = serving.metadata?.name ?? app;
+  const outcome = await runRolloutJob(ctx, {
+    title: `deploy ${app} ${s.version} → ${env.name} (blue/green)`,
+    env,
+    app,
+    workload: {
+      kind: 'Deployment',
+      name,
+      selector: Object.entries(body.spec!.selector.matchLabels!)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    },
+    timeoutMs: s.timeoutMs,
+    offerRollback: false,
+    change: async () => {
+      const applied = await deploymentOps.apply(env.cluster, body, true);
+      return `applied to ${env.namespace}: deployment ${name} (${color}) with ${s.image}, ${replicas} replica${replicas === 1 ? '' : 's'} (generation ${applied.metadata?.generation ?? '?'}); Service ${service.metadata?.name ?? app} still on ${oldName} until every pod is ready`;
+    },
+    onDone: async () => {
+      await switchSelector(env.cluster, env.namespace, service.metadata?.name ?? app, service.spec?.selector ?? {}, liveSelector);
+      const now = Date.now();
+      const threadTs = ctx.request.threadTs ?? ctx.progress.threadTs;
+      const rec: BlueGreenRecord = {
+        id: ctx.request.requestId,
+        env: env.name,
+        app,
+        namespace: env.namespace,
+        service: service.metadata?.name ?? app,
+        version: s.version,
+        image: s.image,
+        live: name,
+        old: oldName,
+        oldImage: findContainer(serving, s.container)?.image ?? '?',
+        liveSelector,
+        oldSelector,
+        switchedAt: now,
+        keepUntil: now + s.keepOld,
+        userId: ctx.request.userId,
+        ...(ctx.request.userName ? { userName: ctx.request.userName } : {}),
+        channelId: ctx.request.channelId,
+        ...(threadTs ? { threadTs } : {}),
+      };
+      const back = await ctx.services.intents.create(
+        { text: `abort ${app} ${env.name}`, channelId: ctx.request.channelId, ...(threadTs ? { threadTs } : {}) },
+        s.keepOld + 3_600_000,
+      );
+      await blueGreenStore(ctx.services).save(rec);
+      await locks(ctx.services).hold(env.name, app, holder(rec), s.keepOld + 15 * 60_000);
+      await scheduleCommand(
+        ctx.services.queue,
+        ctx.services.signer,
+        {
+          verb: 'abort',
+          args: { app, env: env.name, finish: rec.id },
+          request: {
+            requestId: requestIdFrom(['bluegreen-finish', rec.id]),
+            text: `abort ${app} ${env.name}`,
+            userId: rec.userId,
+            ...(rec.userName ? { userName: rec.userName } : {}),
+            channelId: rec.channelId,
+            ...(threadTs ? { threadTs } : {}),
+            receivedAt: now,
+          },
+        },
+        s.keepOld,
+        finishJobId(rec),
+      );
+      return switchedMessage(rec, back);
+    },
+  });
+  if (outcome === 'failed') {
+    // The Service never moved; the new colour's pods are of no use.
+    await deploymentOps.scale!(env.cluster, env.namespace, name, 0).catch(() => undefined);
+    await ctx.progress.step(`Service ${service.metadata?.name ?? app} stays on ${oldName}; deployment ${name} scaled to 0.`);
+  }
+  return outcome;
+}
+
+async function end(ctx: WorkerVerbContext<unknown>, rec: BlueGreenRecord): Promise<void> {
+  await blueGreenStore(ctx.services).remove(rec.env, rec.app);
+  await locks(ctx.services).releaseHold(rec.env, rec.app, holdId(rec));
+  await ctx.services.queue.remove(finishJobId(rec)).catch(() => undefined);
+}
+
+async function say(ctx: WorkerVerbContext<unknown>, rec: BlueGreenRecord, text: string): Promise<void> {
+  if (rec.threadTs) await ctx.services.slack.chat.postMessage({ channel: rec.channelId, thread_ts: rec.threadTs, text });
+  if (!rec.threadTs || ctx.request.threadTs !== rec.threadTs) await ctx.reply({ text }).catch(() => undefined);
+}
+
+/** Switch back: the Service selects the old Deployment again (one patch); the new colour is scaled to 0. */
+export async function switchBack(ctx: WorkerVerbContext<unknown>, env: ResolvedEnvironment, rec: BlueGreenRecord): Promise<void> {
+  await switchSelector(env.cluster, env.namespace, rec.service, rec.liveSelector, rec.oldSelector);
+  await deploymentOps.scale!(env.cluster, env.namespace, rec.live, 0);
+  await end(ctx, rec);
+  await say(
+    ctx,
+    rec,
+    `:leftwards_arrow_with_hook: Switched back by ${mention(ctx.request.userId)}: Service \`${escapeMrkdwn(rec.service)}\` selects ${rec.old} (\`${escapeMrkdwn(rec.oldImage)}\`) again; ${rec.live} scaled to 0.`,
+  );
+}
+
+/** The end of the keep period (or `promote --full`): the old Deployment is scaled to 0 and the app is free. */
+export async function finishBlueGreen(
+  ctx: WorkerVerbContext<unknown>,
+  env: ResolvedEnvironment,
+  rec: BlueGreenRecord,
+  auto: boolean,
+): Promise<void> {
+  const old = await deploymentOps.readIfExists(env.cluster, env.namespace, rec.old);
+  if (old) await deploymentOps.scale!(env.cluster, env.namespace, rec.old, 0);
+  await end(ctx, rec);
+  await say(
+    ctx,
+    rec,
+    `:white_check_mark: ${rec.old} scaled to 0 ${auto ? 'at the end of `blueGreen.keepOld`' : `by ${mention(ctx.request.userId)}`}; ${rec.live} (\`${escapeMrkdwn(rec.image)}\`) serves ${rec.app} in ${rec.env}. Switch back is no longer offered.`,
+  );
+}

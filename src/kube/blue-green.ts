@@ -1,0 +1,126 @@
+/**
+ * Blue/green on plain Deployments: the new version as its own Deployment
+ * `<app>-<colour>` whose pods carry `color: blue|green`; the Service switches
+ * to it in one selector patch once every pod is ready, and back the same way.
+ */
+import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1Service } from '@kubernetes/client-node';
+import type { ClusterClient } from './clusters.js';
+import { listReplicaSetsOf } from './deployments.js';
+import { fromKubeError, kubeStatusCode } from './errors.js';
+import { ANNOTATION_RESTARTED_AT, FIELD_MANAGER, LABEL_MANAGED_BY } from './render.js';
+
+export const LABEL_COLOR = 'color';
+export type Color = 'blue' | 'green';
+export const FIELD_MANAGER_SWITCH = 'k8s-chatops-switch';
+const HASH_LABEL = 'pod-template-hash';
+const REVISION = 'deployment.kubernetes.io/revision';
+
+export const colorName = (app: string, color: Color) => `${app}-${color}`;
+export const otherColor = (color: string | undefined): Color => (color === 'green' ? 'blue' : 'green');
+
+/** The new colour's Deployment: the serving pod template with the new image and `color`, selector narrowed to the colour. */
+export function colorDeployment(
+  source: V1Deployment,
+  input: { name: string; color: Color; container: string; image: string; replicas: number; annotations: Record<string, string> },
+): V1Deployment {
+  const template = structuredClone(source.spec?.template ?? {});
+  const annotations = Object.fromEntries(
+    Object.entries(template.metadata?.annotations ?? {}).filter(([k]) => k !== ANNOTATION_RESTARTED_AT),
+  );
+  const labels = Object.fromEntries(Object.entries(template.metadata?.labels ?? {}).filter(([k]) => k !== HASH_LABEL));
+  template.metadata = { labels: { ...labels, [LABEL_COLOR]: input.color }, ...(Object.keys(annotations).length ? { annotations } : {}) };
+  template.spec = {
+    ...(template.spec ?? { containers: [] }),
+    containers: (template.spec?.containers ?? []).map((c) => (c.name === input.container ? { ...c, image: input.image } : c)),
+  };
+  const selector = structuredClone(source.spec?.selector ?? {});
+  selector.matchLabels = { ...(selector.matchLabels ?? {}), [LABEL_COLOR]: input.color };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name: input.name,
+      namespace: source.metadata?.namespace ?? '',
+      labels: { ...(source.metadata?.labels ?? {}), [LABEL_MANAGED_BY]: FIELD_MANAGER, [LABEL_COLOR]: input.color },
+      annotations: input.annotations,
+    },
+    spec: {
+      replicas: input.replicas,
+      selector,
+      ...(source.spec?.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: source.spec.progressDeadlineSeconds } : {}),
+      ...(source.spec?.minReadySeconds !== undefined ? { minReadySeconds: source.spec.minReadySeconds } : {}),
+      revisionHistoryLimit: 2,
+      template,
+    },
+  };
+}
+
+export async function readService(cluster: ClusterClient, namespace: string, name: string): Promise<V1Service> {
+  try {
+    return await cluster.core.readNamespacedService({ name, namespace });
+  } catch (err) {
+    throw fromKubeError(
+      err,
+      `service ${name} in namespace ${namespace}`,
+      'blue/green switches the Service the app renders (`port` or `ports`)',
+    );
+  }
+}
+
+/**
+ * The Service's whole selector replaced in one JSON patch, guarded by the selector it
+ * replaces (a `test` op): a Service changed meanwhile is a refusal, not an overwrite.
+ */
+export async function switchSelector(
+  cluster: ClusterClient,
+  namespace: string,
+  name: string,
+  from: Record<string, string>,
+  to: Record<string, string>,
+): Promise<V1Service> {
+  try {
+    return await cluster.core.patchNamespacedService(
+      {
+        name,
+        namespace,
+        body: [
+          { op: 'test', path: '/spec/selector', value: from },
+          { op: 'replace', path: '/spec/selector', value: to },
+        ],
+        fieldManager: FIELD_MANAGER_SWITCH,
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
+  } catch (err) {
+    throw fromKubeError(
+      err,
+      `service ${name} in namespace ${namespace}`,
+      'its selector changed since the bot read it; look at it and try again',
+    );
+  }
+}
+
+/**
+ * A selector for exactly the pods of a Deployment's current revision: its own
+ * selector plus the `pod-template-hash` the Deployment gives that revision's pods
+ * (what tells an uncoloured Deployment's pods from a colour's, which match its selector too).
+ */
+export async function revisionSelector(cluster: ClusterClient, deployment: V1Deployment): Promise<Record<string, string>> {
+  const own = deployment.spec?.selector.matchLabels ?? {};
+  if (own[LABEL_COLOR]) return own;
+  const revision = deployment.metadata?.annotations?.[REVISION];
+  const sets = await listReplicaSetsOf(cluster, deployment);
+  const current = sets.find((rs) => rs.metadata?.annotations?.[REVISION] === revision) ?? sets[0];
+  const hash = current?.metadata?.labels?.[HASH_LABEL];
+  return hash ? { ...own, [HASH_LABEL]: hash } : own;
+}
+
+/** The colour the app's Service selects now, if it was switched blue/green; undefined when none or no Service. */
+export async function serviceColor(cluster: ClusterClient, namespace: string, name: string): Promise<string | undefined> {
+  try {
+    return (await cluster.core.readNamespacedService({ name, namespace })).spec?.selector?.[LABEL_COLOR];
+  } catch (err) {
+    if (kubeStatusCode(err) === 404) return undefined;
+    throw fromKubeError(err, `service ${name} in namespace ${namespace}`);
+  }
+}

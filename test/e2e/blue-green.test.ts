@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+
+const OPS = 'C0OPS';
+const IMAGE = 'registry.example.com/team/myapp';
+
+let h: Harness;
+const deployment = (name: string) => h.kube.get('apps/v1', 'Deployment', 'beta', name);
+const selector = () => h.kube.get('v1', 'Service', 'beta', 'myapp').spec.selector as Record<string, string>;
+/** The images of the running pods the Service's selector picks (what gets traffic). */
+const served = () =>
+  h.kube
+    .list('v1', 'Pod', 'beta')
+    .filter((p) => !p.metadata.deletionTimestamp && Object.entries(selector()).every(([k, v]) => p.metadata.labels?.[k] === v))
+    .map((p) => p.spec.containers[0].image as string)
+    .sort();
+
+async function done(pattern: RegExp, from: number) {
+  return h.slack.waitForCall((c) => c.seq > from && c.method === 'chat.update' && pattern.test(c.args.text ?? ''), 10_000);
+}
+
+beforeAll(async () => {
+  h = await startHarness({ name: 'blue-green', config: E2E_CONFIG });
+  await h.command('deploy myapp beta 1.0.0', { channel: OPS, user: 'U0OPS' });
+  await done(/:white_check_mark: deploy myapp 1\.0\.0 → beta/, 0);
+}, 20_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('deploy --blue-green', () => {
+  it('switches the Service to the new colour once it is ready, switches back in one patch, and scales the old one to 0 after keepOld', async () => {
+    let from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('deploy myapp beta 2.0.0 --blue-green', { channel: OPS, user: 'U0OPS' });
+    const ok = await done(/:white_check_mark: deploy myapp 2\.0\.0 → beta \(blue\/green\)/, from);
+    const green = deployment('myapp-green');
+    expect(green.spec.template.spec.containers[0].image).toBe(`${IMAGE}:2.0.0`);
+    expect(green.spec.template.metadata.labels.color).toBe('green');
+    expect(selector()).toEqual({ 'app.kubernetes.io/name': 'myapp', color: 'green' });
+    expect(served()).toEqual([`${IMAGE}:2.0.0`, `${IMAGE}:2.0.0`]);
+    // The old one still runs, untouched, for switching back.
+    expect(deployment('myapp').spec.replicas).toBe(2);
+    expect(deployment('myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.0.0`);
+    const switchPatches = h.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/services/myapp'));
+    expect(switchPatches.at(-1)?.contentType).toContain('application/json-patch+json');
+
+    const offer = h.slack.thread(OPS, ok.args.ts as string).find((m) => /switched to myapp-green/.test(m.text));
+    const button = (offer?.blocks as any[]).flatMap((b) => b.elements ?? []).find((e: any) => e.action_id === 'chatops_run:bluegreen-back');
+    expect(button).toBeDefined();
+
+    // Held: a plain deploy is refused meanwhile.
+    const plain = await h.command('deploy myapp beta 3.0.0', { channel: OPS, user: 'U0OPS' });
+    await h.slack.waitForResponse(
+      (r) => r.id === plain.responseUrl.split('/').pop() && /switched blue\/green/.test(r.body.text ?? ''),
+      5_000,
+    );
+
+    const patches = switchPatches.length;
+    await h.click({
+      user_id: 'U0OPS',
+      channel_id: OPS,
+      message_ts: offer!.ts,
+      thread_ts: ok.args.ts,
+      action_id: button.action_id,
+      value: button.value,
+      response_url: h.slack.newResponseUrl(),
+    });
+    await h.kube.waitFor(
+      () => served().every((i) => i === `${IMAGE}:1.0.0`) && served().length === 2,
+      5_000,
+      'the old version serves again',
+    );
+    expect(h.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/services/myapp'))).toHaveLength(patches + 1);
+    expect(selector()['pod-template-hash']).toBeDefined();
+    await h.kube.waitFor(() => deployment('myapp-green')?.spec.replicas === 0, 5_000, 'green scaled to 0');
+
+    // Again, then the keep period ends (the delayed job is promoted: the clock reaching keepOld).
+    from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('deploy myapp beta 3.0.0 --blue-green', { channel: OPS, user: 'U0OPS' });
+    await done(/:white_check_mark: deploy myapp 3\.0\.0 → beta \(blue\/green\)/, from);
+    expect(selector()).toEqual({ 'app.kubernetes.io/name': 'myapp', color: 'green' });
+    expect(served()).toEqual([`${IMAGE}:3.0.0`, `${IMAGE}:3.0.0`]);
+    const finish = (await h.chatops.queue.getJobs(['delayed'])).filter((j) => j.data.verb === 'abort' && (j.data.args as any).finish);
+    expect(finish).toHaveLength(1);
+    expect(finish[0]!.opts.delay).toBe(30 * 60_000);
+    await finish[0]!.promote();
+    await h.kube.waitFor(() => deployment('myapp')?.spec.replicas === 0, 5_000, 'the old one scaled to 0');
+    expect(served()).toEqual([`${IMAGE}:3.0.0`, `${IMAGE}:3.0.0`]);
+
+    // Free again; a plain deploy would serve two versions, so it is refused with what to do.
+    const after = await h.command('deploy myapp beta 4.0.0', { channel: OPS, user: 'U0OPS' });
+    await h.slack.waitForResponse(
+      (r) => r.id === after.responseUrl.split('/').pop() && /Deploy with `--blue-green`/.test(r.body.text ?? ''),
+      5_000,
+    );
+  });
+});
