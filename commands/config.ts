@@ -10,16 +10,22 @@ import {
   patchConfigMap,
   SECRET_MASK,
   readConfigMap,
-  stampConfigChecksum,
+  configChecksumPatch,
   type ConfigChange,
   type KeyChange,
 } from '../src/kube/configmap.js';
-import { readDeployment, refusePaused, rolloutTimeoutMs } from '../src/kube/deployments.js';
-import { restartTimestamp } from '../src/kube/restart.js';
-import { ANNOTATION_CONFIG_CHECKSUM, appForEnvironment, checksum, configMapName } from '../src/kube/render.js';
+import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
+import { appWorkload, type AppWorkload } from '../src/config/apps.js';
+import type { Config } from '../src/config/schema.js';
+import { conflict } from '../src/errors/index.js';
+import { appTarget, followed, readAppWorkload, requireConfiguredApp, rolloutTimeout } from '../src/command/workload-target.js';
+import { FIELD_MANAGER_CONFIG } from '../src/kube/configmap.js';
+import { refusePaused } from '../src/kube/deployments.js';
+import { restartPatch, restartTimestamp } from '../src/kube/restart.js';
+import { ANNOTATION_CONFIG_CHECKSUM, appForEnvironment, checksum } from '../src/kube/render.js';
+import { describeManager, gitopsTracker } from '../src/kube/workloads/ownership.js';
 import { codeBlock, context, escapeMrkdwn, section, type SlackMessage } from '../src/slack/blocks.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
-import { requireApp } from './deploy.js';
 import { appOf } from '../src/config/lookup.js';
 
 const schema = z
@@ -84,7 +90,7 @@ function configView(
   secretKeys: readonly string[],
   fileEnv: Readonly<Record<string, string>>,
 ): SlackMessage {
-  const name = configMap.metadata?.name ?? configMapName(app);
+  const name = configMap.metadata?.name ?? '?';
   const data = configMap.data ?? {};
   const lines = configLines(data, secretKeys);
   const binary = Object.keys(configMap.binaryData ?? {});
@@ -115,16 +121,31 @@ function describe(args: Args): string {
     : `config ${args.action} ${listKeys(keysOf(args.change))} on ${args.app} in ${args.env}`;
 }
 
+/**
+ * What `config` edits: the rendered app's `<app>-config`, or the ConfigMap an
+ * adopted app names in `workload.configMap`; an adopted app that names none is refused.
+ */
+function configTarget(config: Config, app: string, envName: string): AppWorkload & { configMap: string } {
+  const target = appWorkload(app, requireConfiguredApp(config, app), envName);
+  if (target.configMap) return { ...target, configMap: target.configMap };
+  throw conflict(
+    `${app} is the adopted ${target.kind.toLowerCase()} \`${target.name}\` and its config names no ConfigMap, so \`config\` does not know which one its pods read. Name it with \`configMap: <name>\` in \`apps.${app}.workload\` in the bot's config.`,
+  );
+}
+
 async function readAppConfigMap(ctx: WorkerVerbContext<Args>) {
   const { app, env: envName } = ctx.args;
   const env = ctx.environment(envName);
+  const target = configTarget(ctx.config, app, envName);
   const configMap = await readConfigMap(
     env.cluster,
     env.namespace,
-    configMapName(app),
-    `has ${app} been deployed to ${envName}? Try \`/k8s deploy ${app} ${envName}\``,
+    target.configMap,
+    target.adopted
+      ? `\`apps.${app}.workload.configMap\` names it; the bot edits an adopted app's ConfigMap but does not create it`
+      : `has ${app} been deployed to ${envName}? Try \`/k8s deploy ${app} ${envName}\``,
   );
-  return { env, configMap, data: configMap.data ?? {} };
+  return { env, target, configMap, data: configMap.data ?? {} };
 }
 
 export default defineVerb<Args>({
@@ -137,7 +158,7 @@ export default defineVerb<Args>({
   positionals: ['app', 'env', 'action?', 'words...'],
   schema,
   target: ({ app, env }) => ({ app, env }),
-  check: ({ app }, config) => void requireApp(config, app),
+  check: ({ app, env }, config) => void configTarget(config, app, env),
   describe,
   changesNothing: (args) => args.action === 'get',
   displayText: (args, config) => {
@@ -161,27 +182,36 @@ export default defineVerb<Args>({
   async preview(ctx) {
     if (ctx.args.action === 'get') return [];
     const { data } = await readAppConfigMap(ctx);
-    const secretKeys = requireApp(ctx.config, ctx.args.app).secretKeys;
+    const secretKeys = requireConfiguredApp(ctx.config, ctx.args.app).secretKeys;
     const changes = diffConfig(data, ctx.args.change);
     return changes.length ? changes.map((c) => describeChange(c, secretKeys)) : ['no value changes'];
   },
   async run(ctx) {
     const { app, env: envName } = ctx.args;
-    const appConfig = requireApp(ctx.config, app);
+    const t = appTarget(ctx, app, envName);
+    const { appConfig } = t;
     const { secretKeys } = appConfig;
-    const fileEnv = appForEnvironment(appConfig, envName).env;
-    const { env, configMap, data } = await readAppConfigMap(ctx);
+    const { env, target, configMap, data } = await readAppConfigMap(ctx);
+    const name = target.configMap;
+    // An adopted app's ConfigMap is not what deploy writes: the bot's config file says nothing of its keys.
+    const fileEnv = target.adopted ? {} : appForEnvironment(appConfig, envName).env;
     if (ctx.args.action === 'get') {
       await ctx.reply(configView(app, envName, configMap, secretKeys, fileEnv));
       return;
     }
 
     const changes = diffConfig(data, ctx.args.change);
-    const deployment = await readDeployment(env.cluster, env.namespace, app, envName);
-    refusePaused(deployment, 'a config change');
-    const stamped = deployment.spec?.template.metadata?.annotations?.[ANNOTATION_CONFIG_CHECKSUM];
+    const live = await readAppWorkload(t);
+    if (t.target.kind === 'Deployment') refusePaused(live as V1Deployment, 'a config change');
+    const tracker = target.adopted ? gitopsTracker(configMap) : undefined;
+    if (tracker && appConfig.gitops !== 'allowDrift') {
+      throw conflict(
+        `Nothing was changed: ${describeManager(tracker, escapeMrkdwn)} manages ConfigMap \`${name}\` and will put its data back at its next sync: change it in Git instead. To change it from chat anyway until the next sync, set \`gitops: allowDrift\` on \`apps.${app}\` in the bot's config.`,
+      );
+    }
+    const stamped = live.spec?.template.metadata?.annotations?.[ANNOTATION_CONFIG_CHECKSUM];
     // A retried job (its thread exists) always resumes following, even when its change is already made.
-    if (changes.length === 0 && stamped === checksum(data) && !ctx.progress.threadTs) {
+    if (changes.length === 0 && (target.adopted || stamped === checksum(data)) && !ctx.progress.threadTs) {
       const keys = keysOf(ctx.args.change);
       const text =
         ctx.args.action === 'set'
@@ -192,22 +222,31 @@ export default defineVerb<Args>({
     }
 
     const notes = deployNotes(changes, fileEnv, secretKeys);
+    const patchWorkload = (body: object) =>
+      t.ops.patch(env.cluster, env.namespace, t.target.name, body, PatchStrategy.StrategicMergePatch, FIELD_MANAGER_CONFIG);
     return runRolloutJob(ctx, {
       title: describe(ctx.args),
       env,
       app,
-      timeoutMs: rolloutTimeoutMs(deployment),
+      workload: followed(t, live),
+      timeoutMs: rolloutTimeout(t, live),
       // A rollback restores the pod template, not the ConfigMap: it would not undo this change.
       offerRollback: false,
       change: async () => {
-        const updated = changes.length ? await patchConfigMap(env.cluster, env.namespace, configMapName(app), changes) : configMap;
+        const updated = changes.length ? await patchConfigMap(env.cluster, env.namespace, name, changes) : configMap;
+        const what = changes.length
+          ? `${name}: ${changes.map((c) => describeChange(c, secretKeys)).join('; ')}`
+          : `${name} unchanged, but the pod template's config checksum was out of date`;
+        if (target.adopted) {
+          // Only the restart annotation of the adopted workload changes, as `kubectl rollout restart` does.
+          const restartedAt = restartTimestamp(ctx.request.receivedAt);
+          await patchWorkload(restartPatch(restartedAt));
+          return `${what} — pods of ${t.target.kind.toLowerCase()} ${t.target.name} restart to load it (restartedAt ${restartedAt})`;
+        }
         const sum = checksum(updated.data ?? {});
         // New data under the checksum already stamped: that stamp was stale, and only a restart makes the pods load the data.
         const stale = changes.length > 0 && sum === stamped;
-        await stampConfigChecksum(env.cluster, env.namespace, app, sum, stale ? restartTimestamp(ctx.request.receivedAt) : undefined);
-        const what = changes.length
-          ? `${configMapName(app)}: ${changes.map((c) => describeChange(c, secretKeys)).join('; ')}`
-          : `${configMapName(app)} unchanged, but the pod template's config checksum was out of date`;
+        await patchWorkload(configChecksumPatch(sum, stale ? restartTimestamp(ctx.request.receivedAt) : undefined));
         return `${what} — pods roll with config checksum ${sum}${notes.length ? ` (note: ${notes.join('; ')})` : ''}`;
       },
     });

@@ -1,7 +1,6 @@
 import { PatchStrategy, setHeaderOptions, type V1ConfigMap } from '@kubernetes/client-node';
 import type { ClusterClient } from './clusters.js';
 import { fromKubeError } from './errors.js';
-import { patchDeployment } from './deployments.js';
 import { ANNOTATION_CONFIG_CHECKSUM, ANNOTATION_RESTARTED_AT } from './render.js';
 
 /**
@@ -139,25 +138,11 @@ export async function patchConfigMap(
 }
 
 /**
- * Stamps the config checksum on the pod template (strategic merge patch): a new
- * value rolls the pods. `restartedAt` also sets kubectl's restart annotation,
- * for when the template already carries this checksum but the pods started
- * with other data (a stale stamp), so only a restart makes them load it.
+ * The pod template patch (strategic merge) that stamps the ConfigMap's checksum,
+ * so the pods roll and load the new data; `restartedAt` also restarts them when
+ * the stamp would not change.
  */
-export async function stampConfigChecksum(
-  cluster: ClusterClient,
-  namespace: string,
-  deployment: string,
-  sum: string,
-  restartedAt?: string,
-) {
+export function configChecksumPatch(sum: string, restartedAt?: string): object {
   const annotations = { [ANNOTATION_CONFIG_CHECKSUM]: sum, ...(restartedAt ? { [ANNOTATION_RESTARTED_AT]: restartedAt } : {}) };
-  return patchDeployment(
-    cluster,
-    namespace,
-    deployment,
-    { spec: { template: { metadata: { annotations } } } },
-    PatchStrategy.StrategicMergePatch,
-    FIELD_MANAGER_CONFIG,
-  );
+  return { spec: { template: { metadata: { annotations } } } };
 }

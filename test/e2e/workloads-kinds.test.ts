@@ -30,7 +30,7 @@ apps:
   logship:
     image: registry.example.com/team/logship
     progressDeadlineSeconds: 20
-    workload: { kind: DaemonSet, name: log-shipper, container: shipper }
+    workload: { kind: DaemonSet, name: log-shipper, container: shipper, configMap: log-shipper-config }
 channels:
   C0OPS: { environments: ["*"], commands: ["*"] }
 alerts: []
@@ -180,6 +180,41 @@ describe('adopted StatefulSet and DaemonSet', () => {
     expect(
       h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper').spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'],
     ).toMatch(/^\d{4}-/);
+  });
+
+  it('edits the ConfigMap an adopted DaemonSet names and restarts it; refuses a GitOps-tracked one and an app that names none', async () => {
+    h.kube.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'log-shipper-config',
+        namespace: 'beta',
+        annotations: { 'argocd.argoproj.io/tracking-id': 'shipper:/ConfigMap:beta/log-shipper-config' },
+      },
+      data: { LEVEL: 'info' },
+    });
+    const tracked = await answer((await run('config logship beta set LEVEL=debug')).responseUrl);
+    expect(tracked).toMatch(
+      /Nothing was changed: the Argo CD application `shipper` manages ConfigMap `log-shipper-config`.*gitops: allowDrift/,
+    );
+    const cm = h.kube.get('v1', 'ConfigMap', 'beta', 'log-shipper-config');
+    expect(cm.data).toEqual({ LEVEL: 'info' });
+    h.kube.update({ ...cm, metadata: { ...cm.metadata, annotations: {} } });
+
+    since = h.slack.calls.at(-1)?.seq ?? 0;
+    await run('config logship beta set LEVEL=debug');
+    const done = await finalUpdate(/:white_check_mark: config set LEVEL on logship in beta/);
+    expect(threadText(done.args.ts)).toMatch(
+      /log-shipper-config: LEVEL: `info` → `debug` — pods of daemonset log-shipper restart to load it/,
+    );
+    expect(h.kube.get('v1', 'ConfigMap', 'beta', 'log-shipper-config').data).toEqual({ LEVEL: 'debug' });
+    const ds = h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper');
+    expect(ds.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-/);
+    expect(ds.spec.template.metadata.annotations['k8s-chatops.io/config-checksum']).toBeUndefined();
+    expect(await answer((await run('config logship beta')).responseUrl)).toMatch(/log-shipper-config.*LEVEL=debug/s);
+
+    const none = await run('config cache beta set LEVEL=debug');
+    expect(String(none.json.text)).toMatch(/cache is the adopted statefulset `cache` and its config names no ConfigMap.*configMap: <name>/);
   });
 
   it('lists every kind of workload of the configured apps in status <env>, and nothing else', async () => {
