@@ -28,7 +28,7 @@ import type { MembershipResolver } from '../policy/index.js';
 import { authorizeCommand, type Authorizable } from '../command/authorize.js';
 import { clickRequest } from '../command/intake.js';
 import { onButton, type Click } from '../slack/actions.js';
-import { postToResponseUrl } from '../slack/respond.js';
+import { isAllowedResponseUrl, postToResponseUrl } from '../slack/respond.js';
 import { enqueueIncident, enqueueShowLogs, enqueueSilenceEnd, type AlertJob } from './delivery.js';
 import { IncidentStore } from './incidents.js';
 import { SilenceStore } from './silences.js';
@@ -107,6 +107,7 @@ export function registerAlertButtons(app: App, deps: AlertButtonDeps): void {
         userId: click.userId,
         channelId: click.channelId,
         ...(click.threadTs ? { threadTs: click.threadTs } : {}),
+        ...(click.responseUrl && isAllowedResponseUrl(click.responseUrl) ? { responseUrl: click.responseUrl } : {}),
       });
     }),
   );

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { slackApiErrorsTotal } from '../server/metrics.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import { slackErrorCode } from '../slack/errors.js';
+import { postToResponseUrl } from '../slack/respond.js';
 import type { IntentStore } from '../command/intents.js';
 import { TamperedRecordError, type Signer } from '../security/signing.js';
 import { reportTampered } from '../security/tampered.js';
@@ -36,10 +37,22 @@ import { CHANNEL_POST_LIMIT, UPDATE_LIMIT, type RateLimit, type RateLimiter } fr
 
 export const ALERT_QUEUE = 'alerts';
 
+/** Why chat.postEphemeral refuses to reach a clicker that a response_url still reaches. */
+const EPHEMERAL_REFUSED = new Set(['user_not_in_channel', 'channel_not_found', 'not_in_channel']);
+
 export type AlertJob =
   | { type: 'incident'; id: string }
   /** Show logs: the last lines of the incident's latest pod, to the clicker only. */
-  | { type: 'logs'; id: string; userId: string; channelId: string; threadTs?: string; sig?: string };
+  | {
+      type: 'logs';
+      id: string;
+      userId: string;
+      channelId: string;
+      threadTs?: string;
+      /** The click's response_url: the answer's way to a clicker who is not a member of the channel (no ephemeral then). */
+      responseUrl?: string;
+      sig?: string;
+    };
 
 export function createAlertQueue(connection: Redis, prefix?: string): Queue<AlertJob> {
   return new Queue<AlertJob>(ALERT_QUEUE, {
@@ -264,21 +277,30 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       const key = renderKey(s, t);
       if (key === s.shown) return undefined;
       // Count-only changes are paced per incident, so a storm shares chat.update's budget fairly.
-      const early = s.shown && onlyCountChanged(s.shown, key) ? s.updatedAt + minUpdateIntervalMs - t : 0;
+      const countOnly = Boolean(s.shown && onlyCountChanged(s.shown, key));
+      const early = countOnly ? s.updatedAt + minUpdateIntervalMs - t : 0;
       if (early > 0) return () => Promise.reject(new Wait(early));
       return async () => {
         const message = headlineMessage(s, t);
+        // A new status (Recovered, reopened, silenced) goes before any count: count-only updates yield the token to it.
+        if (!countOnly) await deps.store.statusUpdateWaiting(id, t);
         try {
-          await call('update', updateLimit, 'chat.update', () =>
-            deps.slack.chat.update({ channel: s.channel, ts, text: message.text, blocks: message.blocks ?? [] }),
+          await call(
+            'update',
+            updateLimit,
+            'chat.update',
+            () => deps.slack.chat.update({ channel: s.channel, ts, text: message.text, blocks: message.blocks ?? [] }),
+            countOnly ? deps.store.statusUpdatesKey : undefined,
           );
         } catch (err) {
           if (slackErrorCode(err) !== 'message_not_found') throw err;
           // Someone deleted the message: post it again rather than lose the incident.
           log.warn({ incident: id }, 'alert message was deleted; posting it again');
           await deps.store.update(id, s.gen, { ts: '', shown: '' });
+          await deps.store.statusUpdateDone(id);
           return;
         }
+        if (!countOnly) await deps.store.statusUpdateDone(id);
         await deps.store.update(id, s.gen, { shown: key, updatedAt: t });
       };
     };
@@ -344,13 +366,19 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       }
       message = logsMessage(occ.pod, occ.container, tail, previous);
     }
-    await deps.slack.chat.postEphemeral({
-      channel: data.channelId,
-      user: data.userId,
-      text: message.text,
-      ...(message.blocks ? { blocks: message.blocks } : {}),
-      ...(data.threadTs ? { thread_ts: data.threadTs } : {}),
-    });
+    try {
+      await deps.slack.chat.postEphemeral({
+        channel: data.channelId,
+        user: data.userId,
+        text: message.text,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+        ...(data.threadTs ? { thread_ts: data.threadTs } : {}),
+      });
+    } catch (err) {
+      // Slack gives no ephemeral to a non-member (or where the bot is not): the click's response_url reaches the clicker anyway.
+      if (!data.responseUrl || !EPHEMERAL_REFUSED.has(slackErrorCode(err) ?? '')) throw err;
+      await postToResponseUrl(data.responseUrl, message, 'ephemeral', log);
+    }
   }
 
   const worker = new Worker<AlertJob>(

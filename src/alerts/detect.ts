@@ -17,9 +17,10 @@ export interface WorkloadRef {
 
 /**
  * The owning workload, without API calls: a ReplicaSet named `<deployment>-<pod-template-hash>`
- * (as the Deployment controller names them) stands for its Deployment; a bare pod is its own workload.
+ * (as the Deployment controller names them) stands for its Deployment, a Job made by a CronJob
+ * for its CronJob (`cronJobOf`, from the watched Jobs); a bare pod is its own workload.
  */
-export function workloadOf(pod: V1Pod): WorkloadRef {
+export function workloadOf(pod: V1Pod, cronJobOf?: CronJobOf): WorkloadRef {
   const owners = pod.metadata?.ownerReferences ?? [];
   const owner = owners.find((r) => r.controller) ?? (owners.length === 1 ? owners[0] : undefined);
   if (!owner) return { kind: 'Pod', name: pod.metadata?.name ?? '?' };
@@ -27,8 +28,25 @@ export function workloadOf(pod: V1Pod): WorkloadRef {
     const hash = pod.metadata?.labels?.['pod-template-hash'];
     if (hash && owner.name.endsWith(`-${hash}`)) return { kind: 'Deployment', name: owner.name.slice(0, -(hash.length + 1)) };
   }
+  if (owner.kind === 'Job') {
+    // Each run of a CronJob is a new Job: its pods group under the CronJob (the Job's owner reference).
+    const known = cronJobOf?.(pod.metadata?.namespace ?? '', owner.name);
+    if (typeof known === 'string') return { kind: 'CronJob', name: known };
+    // A Job not (yet) seen: the CronJob controller names its Jobs `<cronjob>-<scheduled minute>`.
+    const named = known === undefined ? CRONJOB_JOB_NAME.exec(owner.name) : null;
+    if (named) return { kind: 'CronJob', name: named[1]! };
+  }
   return { kind: owner.kind, name: owner.name };
 }
+
+/**
+ * The CronJob that owns a Job (from the Job's owner references): its name, `null` for a
+ * Job known to have none, undefined for a Job not known (then the name pattern decides).
+ */
+export type CronJobOf = (namespace: string, jobName: string) => string | null | undefined;
+
+/** `<cronjob>-<minutes since the epoch>`, as the CronJob controller names the Jobs it creates. */
+const CRONJOB_JOB_NAME = /^(.+)-(\d{8,10})$/;
 
 /** Which pod problems are alert kinds (the rest, e.g. ContainerError, are shown by `status` only). */
 const ALERTED: Readonly<Record<PodProblemKind, AlertKind | undefined>> = {

@@ -192,6 +192,19 @@ export class IncidentStore {
     return `${this.base}:first:${channel}`;
   }
 
+  /** Incidents whose headline waits to show a new status (recovered, reopened, silenced): count-only updates yield to them. */
+  get statusUpdatesKey(): string {
+    return `${this.base}:status-updates`;
+  }
+
+  async statusUpdateWaiting(id: string, now: number): Promise<void> {
+    await this.redis.zadd(this.statusUpdatesKey, 'NX', now, id);
+  }
+
+  async statusUpdateDone(id: string): Promise<void> {
+    await this.redis.zrem(this.statusUpdatesKey, id);
+  }
+
   /** Which of these (incident, container) occurrences were already recorded for the pod. */
   async alreadyRecorded(podUid: string, checks: ReadonlyArray<{ field: string; occurrence: number }>): Promise<boolean[]> {
     if (checks.length === 0) return [];

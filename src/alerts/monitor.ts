@@ -5,7 +5,7 @@
  * waits out `pendingFor` for unschedulable pods and hands open incidents to
  * the recovery tracker (recovery.ts).
  */
-import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { AlertKind } from '../config/schema.js';
 import type { ClusterClient } from '../kube/clusters.js';
 import type { Logger } from '../log.js';
@@ -54,7 +54,11 @@ export class ClusterMonitor {
   private readonly unschedulableSince = new Map<string, number>();
   private readonly retries = new Map<string, number>();
   private readonly timers = new Timers();
-  private readonly workloads = new WorkloadIndex();
+  /** The CronJob owning each watched Job (`ns/name`), null for a Job of its own: pods of a CronJob's runs group under it. */
+  private readonly cronJobOfJob = new Map<string, string | null>();
+  private readonly cronJobOf = (ns: string, job: string) => this.cronJobOfJob.get(`${ns}/${job}`);
+  private readonly workloads = new WorkloadIndex(this.cronJobOf);
+  private readonly jobInformers: ResilientInformer<V1Job>[] = [];
   private readonly evidence: Evidence;
   private readonly recovery: RecoveryTracker;
   private readonly nodes: NodeWatch | undefined;
@@ -135,8 +139,19 @@ export class ClusterMonitor {
         onAdd: (e) => this.evidence.onEvent(e),
         onUpdate: (e) => this.evidence.onEvent(e),
       });
+      // Jobs, for their owner: the runs of a CronJob are one workload.
+      const jobs = new ResilientInformer<V1Job>({
+        ...common,
+        resource: 'jobs',
+        path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+        slim: slimJob,
+        onAdd: (j) => this.onJob(j),
+        onUpdate: (j) => this.onJob(j),
+        onDelete: (j) => this.cronJobOfJob.delete(`${j.metadata?.namespace ?? ''}/${j.metadata?.name ?? ''}`),
+      });
       this.podInformers.set(namespace, pods);
       this.eventInformers.push(events);
+      this.jobInformers.push(jobs);
     }
     const open = await this.opts.store.openIncidents().catch((err: unknown) => {
       this.log.warn({ err }, 'could not read open incidents; recoveries of earlier incidents will be announced on their next occurrence');
@@ -159,8 +174,14 @@ export class ClusterMonitor {
       );
     }
     if (this.stopped) return; // stopped while reading the open incidents
-    // Pods first in the list: the node watch names the workloads on a node from the pod caches.
-    const informers = [...this.eventInformers, ...this.podInformers.values(), ...(this.nodes ? [this.nodes.informer] : [])];
+    // Jobs first, so that pods listed next group under their CronJob (the name pattern covers a Job not yet seen);
+    // pods before nodes: the node watch names the workloads on a node from the pod caches.
+    const informers = [
+      ...this.jobInformers,
+      ...this.eventInformers,
+      ...this.podInformers.values(),
+      ...(this.nodes ? [this.nodes.informer] : []),
+    ];
     await Promise.all(informers.map((i) => i.start()));
     await Promise.race([Promise.all(informers.map((i) => i.synced)), this.stopping]);
     if (this.stopped) return;
@@ -173,7 +194,9 @@ export class ClusterMonitor {
     this.onStop();
     this.timers.stop();
     await Promise.all(
-      [...this.podInformers.values(), ...this.eventInformers, ...(this.nodes ? [this.nodes.informer] : [])].map((i) => i.stop()),
+      [...this.podInformers.values(), ...this.eventInformers, ...this.jobInformers, ...(this.nodes ? [this.nodes.informer] : [])].map((i) =>
+        i.stop(),
+      ),
     );
     await Promise.allSettled([...this.chains.values(), this.nodes?.settled()]);
   }
@@ -186,6 +209,11 @@ export class ClusterMonitor {
   }
 
   // ------------------------------------------------------------------ pods
+
+  private onJob(job: V1Job): void {
+    const owner = job.metadata?.ownerReferences?.find((r) => r.controller && r.kind === 'CronJob');
+    this.cronJobOfJob.set(`${job.metadata?.namespace ?? ''}/${job.metadata?.name ?? ''}`, owner?.name ?? null);
+  }
 
   private onPod(pod: V1Pod): void {
     if (this.stopped) return;
@@ -281,7 +309,7 @@ export class ClusterMonitor {
 
   private async record(pod: V1Pod, finding: Finding, routes: readonly Route[], uid: string, t: number): Promise<void> {
     const ns = pod.metadata?.namespace ?? '';
-    const w = workloadOf(pod);
+    const w = workloadOf(pod, this.cronJobOf);
     const keys = routes.map((r) => {
       const key: IncidentKey = {
         channel: r.channel,
@@ -335,4 +363,20 @@ export class ClusterMonitor {
     }
     return true;
   }
+}
+
+/** A Job as the alerts keep it: its name and owner, nothing else. */
+function slimJob(job: V1Job): V1Job {
+  const m = job.metadata ?? {};
+  return {
+    apiVersion: job.apiVersion,
+    kind: job.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
+    },
+  } as V1Job;
 }

@@ -1,6 +1,6 @@
 /** Which watched pods belong to which workload: kept current from the pod watch, empty entries removed. */
 import type { V1Pod } from '@kubernetes/client-node';
-import { workloadOf, type WorkloadRef } from './detect.js';
+import { workloadOf, type CronJobOf, type WorkloadRef } from './detect.js';
 
 export const podKey = (ns: string | undefined, name: string | undefined): string => `${ns ?? ''}/${name ?? ''}`;
 export const workloadKey = (ns: string, w: WorkloadRef): string => `${ns}/${w.kind}/${w.name}`;
@@ -9,9 +9,11 @@ export class WorkloadIndex {
   private readonly podsByWorkload = new Map<string, Set<string>>();
   private readonly workloadOfPod = new Map<string, string>();
 
+  constructor(private readonly cronJobOf?: CronJobOf) {}
+
   /** Records the pod under its workload; returns the workload key. */
   add(key: string, pod: V1Pod): string {
-    const workload = workloadKey(pod.metadata?.namespace ?? '', workloadOf(pod));
+    const workload = workloadKey(pod.metadata?.namespace ?? '', workloadOf(pod, this.cronJobOf));
     const before = this.workloadOfPod.get(key);
     if (before !== workload) {
       if (before) this.removeFrom(before, key);

@@ -1,5 +1,6 @@
 import { badInput } from '../errors/index.js';
 import { formatIssues } from '../config/load.js';
+import { escapeMrkdwn, escapeTyped } from '../slack/blocks.js';
 import type { Verb } from './types.js';
 
 /** Slack text longer than this is not a command anyone typed. */
@@ -42,7 +43,8 @@ export function suggestVerb(word: string, verbs: readonly string[]): string | un
 }
 
 function usageError(verb: Verb, problem: string): Error {
-  return badInput(`${problem}\nUsage: \`/k8s ${verb.usage}\`\nExample: \`/k8s ${verb.example}\``);
+  // The problem may quote what was typed (`<!here>`, a user-group mention): shown, never pinging. Usage lines hold `<app>`, which Slack would read as a link.
+  return badInput(`${escapeTyped(problem)}\nUsage: \`/k8s ${escapeMrkdwn(verb.usage)}\`\nExample: \`/k8s ${escapeMrkdwn(verb.example)}\``);
 }
 
 /** Maps tokens to the verb's named arguments, then validates them with its schema. */

@@ -63,7 +63,7 @@ export function selectLogTargets(
   opts: Pick<LogOptions, 'pod' | 'container' | 'previous'>,
 ): { targets: LogTarget[]; omittedPods: number } {
   if (pods.length === 0) {
-    throw notFound(`No pods of ${app} in namespace ${namespace} — has it been deployed? Try \`/k8s status ${app} <env>\`.`);
+    throw notFound(`No pods of ${app} in namespace ${namespace} — has it been deployed? Try \`/k8s status ${app} &lt;env&gt;\`.`);
   }
   let chosen = [...pods].sort(byName);
   if (opts.pod) {

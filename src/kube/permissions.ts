@@ -114,6 +114,8 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   { verb: 'get', group: CORE, resource: 'pods', scope: 'namespace', why: 'status, logs: read a pod' },
   { verb: 'list', group: CORE, resource: 'pods', scope: 'namespace', why: 'status, pods, diagnosis, alerts' },
   { verb: 'watch', group: CORE, resource: 'pods', scope: 'namespace', why: 'alerts: OOMKilled, CrashLoopBackOff, Pending pods' },
+  { verb: 'list', group: 'batch', resource: 'jobs', scope: 'namespace', why: 'alerts: the runs of a CronJob are one workload' },
+  { verb: 'watch', group: 'batch', resource: 'jobs', scope: 'namespace', why: 'alerts: the CronJob owning each new Job' },
   {
     verb: 'get',
     group: CORE,

@@ -70,4 +70,13 @@ export function escapeMrkdwn(text: string): string {
     .replace(INVISIBLE, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
 }
 
+/**
+ * Text a user typed, echoed back: Slack sends `&`, `<`, `>` typed as text already
+ * escaped, and turns `@here`, `@channel`, user-group and user mentions into `<!here>`,
+ * `<!subteam^S…>`, `<@U…>`; decoded once, then escaped, it shows as typed and never pings.
+ */
+export function escapeTyped(text: string): string {
+  return escapeMrkdwn(text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+}
+
 export const mention = (userId: string) => `<@${userId}>`;

@@ -60,6 +60,27 @@ describe('a crash loop, and the buttons on its alert', () => {
     expect(call.args.text).toContain('FATAL: DATABASE_URL is not set');
   });
 
+  it('Show logs reaches a clicker who is not a member of the channel through the response_url', async () => {
+    h.slack.setUserNotInChannel(ONCALL, 'U0VISITOR');
+    const responseUrl = h.slack.newResponseUrl();
+    await h.click({
+      user_id: 'U0VISITOR',
+      channel_id: ONCALL,
+      message_ts: alert.ts,
+      action_id: 'chatops_alert_logs',
+      value: buttonValue(alert, 'chatops_alert_logs')!,
+      response_url: responseUrl,
+    });
+    const answer = await h.slack.waitForResponse(
+      (r) => r.id === responseUrl.split('/').pop() && /Last 2 log lines/.test(String(r.body.text)),
+      10_000,
+    );
+    expect(answer.body.response_type).toBe('ephemeral');
+    expect(answer.body.text).toContain('FATAL: DATABASE_URL is not set');
+    const refused = h.slack.calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0VISITOR');
+    expect(refused.map((c) => c.response?.error)).toEqual(['user_not_in_channel']);
+  });
+
   it("Restart runs `restart crashy beta` as the clicker, reporting in the alert's thread", async () => {
     const withRestart = await waitForUpdate(h.slack, alert.ts, /"text":"Restart"/);
     const intent = buttonValue(withRestart, 'chatops_run', 'Restart')!;

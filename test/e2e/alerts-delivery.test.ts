@@ -147,4 +147,69 @@ describe('alert delivery', () => {
     );
     expect(slack.topLevel('C0RESTART')).toHaveLength(1);
   });
+
+  it('puts a Recovered headline before pending count-only updates of other incidents', async () => {
+    // Its own queue and buckets: a fast channel, a slow chat.update budget (1/s, no burst) that the counts compete for.
+    const own = freshPrefix('alerts-priority');
+    const ownStore = new IncidentStore(redis, own);
+    const ownQueue = createAlertQueue(redis, own);
+    const connection = createRedis(TEST_REDIS_URL, 'worker');
+    connections.push(connection);
+    const worker = startDelivery({
+      queue: ownQueue,
+      connection,
+      prefix: own,
+      store: ownStore,
+      limiter: new RateLimiter(redis, own),
+      limits: { channel: { perSecond: 50, burst: 50 }, update: { perSecond: 1, burst: 1 } },
+      minUpdateIntervalMs: 0,
+      slack: new WebClient(BOT_TOKEN, { slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
+      intents: new IntentStore(redis, own, testSigner()),
+      signer: testSigner(),
+      audit: new AuditLog(redis, own, createLogger('silent')),
+      cluster: () => undefined,
+      log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    });
+    try {
+      const record = async (k: IncidentKey, pod: string, restarts: number) => {
+        const res = await ownStore.record(
+          k,
+          { recoverAfterMs: 60_000, reopenWithinMs: 0 },
+          `uid-${pod}`,
+          `${pod}/db`,
+          restarts,
+          occurrence(pod, restarts),
+          Date.now(),
+        );
+        await enqueueIncident(ownQueue, res.id, res.isNew);
+        return res;
+      };
+      const names = ['calm', ...Array.from({ length: 8 }, (_, i) => `noisy-${i}`)];
+      const first = new Map<string, Awaited<ReturnType<typeof record>>>();
+      for (const name of names) first.set(name, await record(key('C0PRIO', name), `${name}-0`, 1));
+      await slack.waitForCall(() => slack.topLevel('C0PRIO').length === names.length, 10_000);
+      const since = slack.calls.at(-1)?.seq ?? 0;
+      // The noisy incidents' counts change (count-only headline updates), then calm recovers.
+      for (const name of names.slice(1)) await record(key('C0PRIO', name), `${name}-0`, 2);
+      const updates = () => slack.calls.filter((c) => c.seq > since && c.method === 'chat.update' && c.ok);
+      // The first count update is out; the seven others wait for chat.update's budget when calm recovers.
+      await slack.waitForCall(() => updates().length > 0, 10_000);
+      const calm = first.get('calm')!;
+      expect(await ownStore.recover(calm.id, calm.gen, Date.now(), 60_000)).toBe(true);
+      await enqueueIncident(ownQueue, calm.id, false);
+      await slack.waitForCall(() => updates().some((c) => /Recovered/.test(String(c.args.text))), 10_000);
+      const position = updates().findIndex((c) => /Recovered/.test(String(c.args.text)));
+      // Only the count update already out goes before it; the other seven wait.
+      expect(
+        position,
+        updates()
+          .map((c) => String(c.args.text).slice(0, 60))
+          .join('\n'),
+      ).toBeLessThanOrEqual(1);
+    } finally {
+      await worker.close();
+      await ownQueue.close();
+      await deletePrefix(own);
+    }
+  });
 });

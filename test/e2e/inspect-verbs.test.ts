@@ -115,7 +115,7 @@ describe('/k8s events', () => {
     const before = h.kube.requests.length;
     const res = await h.command('events myapp beta --since forever', { channel: 'C0OPS', user: 'U0OPS' });
     expect(res.json.text).toContain('since must be a duration');
-    expect(res.json.text).toContain('events <app> <env>');
+    expect(res.json.text).toContain('events &lt;app&gt; &lt;env&gt;');
     expect(h.kube.requests.length).toBe(before);
   });
 });

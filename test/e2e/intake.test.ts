@@ -30,7 +30,7 @@ describe('what reaches the cluster, and what does not', () => {
   });
 
   it.each([
-    ['deploy', /Missing `<app>`/],
+    ['deploy', /Missing `&lt;app&gt;`/],
     ['deploy ../etc beta', /DNS-1123/],
     ['deploy myapp beta 1.0;reboot', /image tag/],
     ['deploy myapp beta $(id)', /image tag/],

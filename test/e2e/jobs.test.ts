@@ -154,13 +154,13 @@ describe('/k8s cancel', () => {
   });
 
   it.each([
-    ['cancel', /Missing `<job>`/],
+    ['cancel', /Missing `&lt;job&gt;`/],
     ['cancel 12345', /job must be an id as `\/k8s jobs` shows it/],
     ['cancel cmd-../../x', /job must be an id/],
   ])('answers bad input %# with its reason and usage', async (text, reason) => {
     const res = await h.command(text, { channel: 'C0OPS' });
     expect(res.json.text).toMatch(reason);
-    expect(res.json.text).toContain('Usage: `/k8s cancel <job>`');
+    expect(res.json.text).toContain('Usage: `/k8s cancel &lt;job&gt;`');
   });
 
   it('says plainly when there is no such job', async () => {

@@ -173,7 +173,7 @@ describe('/k8s logs', () => {
 
   it('says plainly when the app has no pods in the environment', async () => {
     const { body } = await answer('logs myapp prod');
-    expect(body.text).toBe(':warning: No pods of myapp in namespace prod — has it been deployed? Try `/k8s status myapp <env>`.');
+    expect(body.text).toBe(':warning: No pods of myapp in namespace prod — has it been deployed? Try `/k8s status myapp &lt;env&gt;`.');
   });
 
   it.each([
@@ -183,13 +183,13 @@ describe('/k8s logs', () => {
     ['logs myapp beta --follow 11m', /follow lasts from `5s` to `10m`/],
     ['logs myapp beta --tail', /Unknown option `--tail`/],
     ['logs myapp beta --pod ../../etc', /pod must be a pod name/],
-    ['logs myapp', /Missing `<env>`/],
+    ['logs myapp', /Missing `&lt;env&gt;`/],
   ])('answers bad input %# with its reason and usage, and calls nothing', async (text, reason) => {
     const before = kubeCalls();
     const res = await h.command(text, { channel: 'C0OPS' });
     expect(res.json.text).toMatch(reason);
     expect(res.json.text).toContain(
-      'Usage: `/k8s logs <app> <env> [--lines N] [--since D] [--grep P] [--follow [D]] [--previous] [--pod P] [--container C]`',
+      'Usage: `/k8s logs &lt;app&gt; &lt;env&gt; [--lines N] [--since D] [--grep P] [--follow [D]] [--previous] [--pod P] [--container C]`',
     );
     expect(kubeCalls()).toBe(before);
   });

@@ -161,7 +161,7 @@ describe('an adopted Deployment', () => {
 
 describe('refusals change nothing', () => {
   it.each([
-    ['resources myapp beta', /give at least one of --memory-request[\s\S]*Usage: `\/k8s resources <app> <env>/],
+    ['resources myapp beta', /give at least one of --memory-request[\s\S]*Usage: `\/k8s resources &lt;app&gt; &lt;env&gt;/],
     ['resources myapp beta --memory-limit lots', /memory-limit: must be a Kubernetes quantity such as 512Mi or 1.5Gi/],
     [
       'resources myapp beta --memory-limit 512m',

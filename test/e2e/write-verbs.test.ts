@@ -105,9 +105,12 @@ describe('/k8s scale', () => {
 
   it.each([
     ['scale myapp beta 51', /`beta` allows at most 50 replicas \(`environments\.beta\.maxReplicas`/],
-    ['scale myapp beta three', /replicas must be a whole number[\s\S]*Usage: `\/k8s scale <app> <env> <replicas> \[--yes\]`/],
+    [
+      'scale myapp beta three',
+      /replicas must be a whole number[\s\S]*Usage: `\/k8s scale &lt;app&gt; &lt;env&gt; &lt;replicas&gt; \[--yes\]`/,
+    ],
     ['scale myapp beta -1', /Unknown option|replicas must be a whole number/],
-    ['scale myapp', /Missing `<env>`/],
+    ['scale myapp', /Missing `&lt;env&gt;`/],
   ])('answers %s with the reason, and calls nothing', async (text, expected) => {
     const before = workloadRequests();
     const res = await h.command(text, { channel: OPS });

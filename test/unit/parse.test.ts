@@ -45,7 +45,9 @@ describe('command parsing', () => {
   });
 
   it('answers a missing argument with the usage line', () => {
-    expect(badInputMessage('deploy myapp')).toMatch(/Missing `<env>`[\s\S]*Usage: `\/k8s deploy <app> <env> \[version\][^`]*`/);
+    expect(badInputMessage('deploy myapp')).toMatch(
+      /Missing `&lt;env&gt;`[\s\S]*Usage: `\/k8s deploy &lt;app&gt; &lt;env&gt; \[version\][^`]*`/,
+    );
   });
 
   it.each([
@@ -74,5 +76,27 @@ describe('command parsing', () => {
 
   it('treats an empty command as help', () => {
     expect(parseCommand('', verbs).verb.verb).toBe('help');
+  });
+});
+
+describe('usage errors in Slack mrkdwn', () => {
+  it('never hold a live `<…>`: placeholders are escaped, and what was typed never pings', async () => {
+    const all = verbs;
+    const typed = [
+      'deploy',
+      'deploy myapp beta 1.0 <!channel>',
+      'deploy myapp beta 1.0 <!here|here>',
+      'config myapp beta set <!subteam^S0TEAM|@oncall>',
+      'scale myapp beta <@U0BOSS>',
+      'deploy myapp beta 1.0 &lt;b&gt;',
+      ...[...all.values()].map((v) => `${v.verb} --no-such-flag`),
+    ];
+    for (const text of typed) {
+      expect(badInputMessage(text), text).not.toMatch(/<[^>]*>/);
+    }
+    const shown = badInputMessage;
+    // Shown as typed: Slack's own escaping of a typed `<` is decoded once, not doubled.
+    expect(shown('deploy myapp beta 1.0 &lt;b&gt;')).toContain('Unexpected `&lt;b&gt;`');
+    expect(shown('deploy myapp beta 1.0 <!channel>')).toContain('Unexpected `&lt;!channel&gt;`');
   });
 });

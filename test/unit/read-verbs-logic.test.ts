@@ -363,7 +363,7 @@ describe('pods and nodes views', () => {
     expect(view.blocks!.length).toBeLessThanOrEqual(50);
     for (const b of view.blocks!) if (b.type === 'section') expect((b.text as { text: string }).text.length).toBeLessThanOrEqual(3_000);
     const note = JSON.stringify(view.blocks!.at(-1));
-    expect(note).toMatch(/\*\d+ more pod\(s\) not shown\* — narrow with `\/k8s pods beta <app>`/);
+    expect(note).toMatch(/\*\d+ more pod\(s\) not shown\* — narrow with `\/k8s pods beta &lt;app&gt;`/);
     const shownPods = JSON.stringify(view.blocks).match(/app-\d{3}-x/g)!.length;
     expect(Number(/(\d+) more pod/.exec(note)![1]) + shownPods).toBe(600);
   });

@@ -96,7 +96,7 @@ export function podsView(input: PodsViewInput): SlackMessage {
   const text = `${pods.length} pod${pods.length === 1 ? '' : 's'} of ${what} on ${order.filter((n) => n !== NOT_SCHEDULED).length} node(s): ${[...phases].map(([p, n]) => `${n} ${p}`).join(', ')}`;
   blocks.push(
     context(
-      `${escapeMrkdwn(text)} · namespace \`${namespace}\` · requests are cpu / memory${omitted > 0 ? ` · *${omitted} more pod(s) not shown* — narrow with \`/k8s pods ${env} <app>\`` : ''} · \`/k8s nodes\` shows everything on each node`,
+      `${escapeMrkdwn(text)} · namespace \`${namespace}\` · requests are cpu / memory${omitted > 0 ? ` · *${omitted} more pod(s) not shown* — narrow with \`/k8s pods ${env} &lt;app&gt;\`` : ''} · \`/k8s nodes\` shows everything on each node`,
     ),
   );
   return { text, blocks };
