@@ -231,6 +231,10 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       return true;
     }
     const ts = s.ts;
+    const key = renderKey(s, t);
+    const countOnly = Boolean(s.shown && onlyCountChanged(s.shown, key));
+    // A new status (Recovered, reopened, silenced) goes before any count: from now on, count-only updates yield the token to it.
+    if (key !== s.shown && !countOnly) await deps.store.statusUpdateWaiting(id, t);
     if (!s.restartIntent && s.status === 'open' && s.workload.kind === 'Deployment') {
       // The button runs `restart` as the clicker, through policy and approvals, reporting in this thread.
       const intent = await deps.intents.create(
@@ -274,16 +278,12 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       return undefined;
     };
     const headlineAction = (): (() => Promise<void>) | undefined => {
-      const key = renderKey(s, t);
       if (key === s.shown) return undefined;
       // Count-only changes are paced per incident, so a storm shares chat.update's budget fairly.
-      const countOnly = Boolean(s.shown && onlyCountChanged(s.shown, key));
       const early = countOnly ? s.updatedAt + minUpdateIntervalMs - t : 0;
       if (early > 0) return () => Promise.reject(new Wait(early));
       return async () => {
         const message = headlineMessage(s, t);
-        // A new status (Recovered, reopened, silenced) goes before any count: count-only updates yield the token to it.
-        if (!countOnly) await deps.store.statusUpdateWaiting(id, t);
         try {
           await call(
             'update',

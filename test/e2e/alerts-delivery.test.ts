@@ -149,7 +149,7 @@ describe('alert delivery', () => {
   });
 
   it('puts a Recovered headline before pending count-only updates of other incidents', async () => {
-    // Its own queue and buckets: a fast channel, a slow chat.update budget (1/s, no burst) that the counts compete for.
+    // Its own queue and buckets: a fast channel, a slow chat.update budget (one per 2 s, no burst) that the counts compete for.
     const own = freshPrefix('alerts-priority');
     const ownStore = new IncidentStore(redis, own);
     const ownQueue = createAlertQueue(redis, own);
@@ -161,7 +161,7 @@ describe('alert delivery', () => {
       prefix: own,
       store: ownStore,
       limiter: new RateLimiter(redis, own),
-      limits: { channel: { perSecond: 50, burst: 50 }, update: { perSecond: 1, burst: 1 } },
+      limits: { channel: { perSecond: 50, burst: 50 }, update: { perSecond: 0.5, burst: 1 } },
       minUpdateIntervalMs: 0,
       slack: new WebClient(BOT_TOKEN, { slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
       intents: new IntentStore(redis, own, testSigner()),
@@ -191,7 +191,7 @@ describe('alert delivery', () => {
       const since = slack.calls.at(-1)?.seq ?? 0;
       // The noisy incidents' counts change (count-only headline updates), then calm recovers.
       for (const name of names.slice(1)) await record(key('C0PRIO', name), `${name}-0`, 2);
-      const updates = () => slack.calls.filter((c) => c.seq > since && c.method === 'chat.update' && c.ok);
+      const updates = () => slack.calls.filter((c) => c.seq > since && c.method === 'chat.update' && c.ok && c.args.channel === 'C0PRIO');
       // The first count update is out; the seven others wait for chat.update's budget when calm recovers.
       await slack.waitForCall(() => updates().length > 0, 10_000);
       const calm = first.get('calm')!;
