@@ -58,7 +58,7 @@ const lastSeq = () => h.slack.calls.at(-1)?.seq ?? 0;
 describe('silences as commands', () => {
   it('refuses bad input with the usage line and changes nothing', async () => {
     expect((await say('silence leaky beta OOMKilled forever')).text).toContain(
-      'Usage: `/k8s silence <app|node> <env> <kind> <duration> [reason]`',
+      'Usage: `/k8s silence &lt;app|node&gt; &lt;env&gt; &lt;kind&gt; &lt;duration&gt; [reason]`',
     );
     expect((await say('silence leaky beta Sunburn 1h')).text).toContain('kind is one of OOMKilled, Unschedulable');
     expect((await say('silence leaky beta OOMKilled 2d')).text).toContain('A silence lasts between 1s and 24h here');
