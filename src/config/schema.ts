@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
-import { DNS1035_LABEL, quantity, templateFields, workloadSchema } from './workload-schema.js';
+import { DNS1035_LABEL, quantity, TEMPLATE_KEYS, templateFields, workloadSchema } from './workload-schema.js';
 import { parseQuantity } from '../kube/capacity.js';
 
 /** DNS-1123 label: what Kubernetes accepts as a namespace, app or object name. */
@@ -294,8 +294,6 @@ export const configSchema = z
   });
 
 type ParsedApp = z.infer<typeof appSchema>;
-type TemplateKey = keyof typeof templateFields;
-const TEMPLATE_KEYS = Object.keys(templateFields) as TemplateKey[];
 
 /** Requests above limits are refused by the API server (422): refuse them at start-up instead. */
 function resourceProblems(res: ParsedApp['resources']): { path: string[]; message: string }[] {

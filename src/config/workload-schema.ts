@@ -152,6 +152,10 @@ export const templateFields = {
   minReadySeconds: z.number().int().min(0).max(3600).optional().describe('seconds a new pod must be ready before it counts as available'),
 };
 
+/** The template field names, one list for the schema, the per-environment overrides and the renderer. */
+export type TemplateKey = keyof typeof templateFields;
+export const TEMPLATE_KEYS = Object.keys(templateFields) as readonly TemplateKey[];
+
 export const workloadSchema = z
   .object({
     kind: z.enum(WORKLOAD_KINDS).describe('kind of the existing workload'),

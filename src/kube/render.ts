@@ -2,30 +2,12 @@ import { createHash } from 'node:crypto';
 import type { V1ConfigMap, V1DaemonSet, V1Deployment, V1Ingress, V1PodSpec, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { AppConfig } from '../config/schema.js';
 import { ownEntry } from '../config/lookup.js';
+import { TEMPLATE_KEYS, type TemplateKey } from '../config/workload-schema.js';
 import { namedPorts, probes, spreadConstraints } from './render-pod.js';
 import { mergeResources, type ResourceSettings } from './workloads/set-resources.js';
 
-/** The template fields a per-environment override may replace (kept in step with templateFields in the config). */
-export const TEMPLATE_KEYS = [
-  'kind',
-  'ports',
-  'healthCheck',
-  'nodeSelector',
-  'tolerations',
-  'affinity',
-  'spread',
-  'command',
-  'args',
-  'labels',
-  'annotations',
-  'serviceAccountName',
-  'ingress',
-  'storage',
-  'maxSurge',
-  'maxUnavailable',
-  'minReadySeconds',
-] as const satisfies ReadonlyArray<keyof AppConfig>;
-type TemplateKey = (typeof TEMPLATE_KEYS)[number];
+/** The template fields a per-environment override may replace: the config schema's list. */
+export { TEMPLATE_KEYS };
 
 export const FIELD_MANAGER = 'k8s-chatops';
 export const LABEL_APP = 'app.kubernetes.io/name';

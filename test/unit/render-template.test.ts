@@ -1,10 +1,11 @@
+import type { AppConfig } from '../../src/config/schema.js';
 import { describe, expect, it } from 'vitest';
 import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { Ingress } from 'kubernetes-models/networking.k8s.io/v1';
 import { ConfigMap, Service } from 'kubernetes-models/v1';
 import { parseConfig } from '../../src/config/load.js';
 import { templateFields } from '../../src/config/workload-schema.js';
-import { TEMPLATE_KEYS, renderApp, type RenderedApp } from '../../src/kube/render.js';
+import { TEMPLATE_KEYS, appForEnvironment, renderApp, type RenderedApp } from '../../src/kube/render.js';
 
 const config = parseConfig(
   `
@@ -165,7 +166,12 @@ describe('rendered template fields', () => {
     expect(r.service).toBeUndefined();
   });
 
-  it('lets per-environment overrides replace every template field of the config', () => {
-    expect([...TEMPLATE_KEYS].sort()).toEqual(Object.keys(templateFields).sort());
+  it('lets per-environment overrides replace every template field of the config schema', () => {
+    expect(TEMPLATE_KEYS).toEqual(Object.keys(templateFields));
+    for (const key of TEMPLATE_KEYS) {
+      const app = { image: 'x', env: {}, [key]: `app-${key}`, environments: { prod: { [key]: `prod-${key}` } } } as unknown as AppConfig;
+      expect(appForEnvironment(app, 'prod')[key], key).toBe(`prod-${key}`);
+      expect(appForEnvironment(app, 'beta')[key], key).toBe(`app-${key}`);
+    }
   });
 });
