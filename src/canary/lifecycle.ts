@@ -8,6 +8,7 @@ import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
 import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js';
 import type { Services } from '../command/services.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
+import { allowedVerbs, bindingFor } from '../policy/index.js';
 import { badInput, conflict, notFound } from '../errors/index.js';
 import {
   ANNOTATION_CANARY_ID,
@@ -91,6 +92,17 @@ export interface StartCanary {
 /** `deploy --canary`: the canary Deployment beside the untouched stable one, the live message with its buttons, the hold, the expiry. */
 export async function startCanary(ctx: WorkerVerbContext<unknown>, s: StartCanary): Promise<'succeeded'> {
   const { app, env, stable } = s;
+  // The bot aborts a failing canary as the one who started it, in this channel: the channel must allow it.
+  const binding = bindingFor(ctx.config, ctx.request.channelId);
+  const verbs = binding ? allowedVerbs(binding, [...ctx.verbs.keys()]) : [];
+  if (!CANARY_VERBS.every((v) => verbs.includes(v)))
+    throw conflict(
+      `Nothing was changed: a canary needs \`promote\` and \`abort\` in this channel (the bot aborts a failing canary as the one who started it, here), and this channel's binding does not allow ${CANARY_VERBS.filter(
+        (v) => !verbs.includes(v),
+      )
+        .map((v) => `\`${v}\``)
+        .join(' or ')}. Ask ops to add them under \`channels\` in the bot's config.`,
+    );
   const store = canaryStore(ctx.services);
   const existing = await store.get(env.name, app);
   const id = ctx.request.requestId;

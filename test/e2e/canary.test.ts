@@ -148,4 +148,21 @@ describe('deploy --canary', () => {
     const scale = await h.command('scale myapp beta 2', { channel: OPS, user: 'U0OPS' });
     expect(scale.json.text).toContain('Queued');
   });
+
+  it('refuses a canary in a channel that may not promote or abort it (the bot aborts as the starter, there)', async () => {
+    const res = await h.command('deploy myapp beta 5.0.0 --canary', { channel: 'C0DEVTEAM', user: 'U0DEV' });
+    expect(res.json.text).toContain('Queued');
+    // Privately, or in its thread when it first waited for the app (the scale above may still hold it).
+    const pattern = /needs `promote` and `abort` in this channel/;
+    const refused = await Promise.any([
+      h.slack
+        .waitForResponse((r) => r.id === res.responseUrl.split('/').pop() && pattern.test(r.body.text ?? ''), 10_000)
+        .then((r) => r.body.text as string),
+      h.slack
+        .waitForCall((c) => c.args.channel === 'C0DEVTEAM' && pattern.test(c.args.text ?? ''), 10_000)
+        .then((c) => c.args.text as string),
+    ]);
+    expect(refused).toContain('`promote` or `abort`');
+    expect(deployment('myapp-canary')).toBeUndefined();
+  });
 });

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
+
+const CONFIG = (kubeconfig: string) => `
+clusters:
+  default: { context: emulator, kubeconfig: ${kubeconfig} }
+environments:
+  prod:
+    cluster: default
+    namespace: prod
+    approval: { approvers: [U0OPSLEAD], minApprovals: 1, allowSelfApproval: false, timeout: 30m }
+apps:
+  myapp:
+    image: registry.example.com/team/myapp
+    port: 8080
+    replicas: 2
+    progressDeadlineSeconds: 5
+channels:
+  C0OPS: { environments: ["*"], commands: ["*"] }
+`;
+const IMAGE = 'registry.example.com/team/myapp';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    name: 'canary-approval',
+    config: CONFIG,
+    namespaces: ['default', 'prod'],
+    env: { CHATOPS_CANARY_WATCH_MS: '200' },
+  });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+/** Asks as U0DEV, approves as U0OPSLEAD; resolves once the approval request was answered. */
+async function approved(text: string): Promise<void> {
+  const from = h.slack.calls.at(-1)?.seq ?? 0;
+  const ack = await h.command(text, { channel: 'C0OPS', user: 'U0DEV' });
+  expect(ack.json.text).toContain('needs approval');
+  const message = await h.slack.waitForCall(
+    (c) => c.seq > from && c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text ?? ''),
+    10_000,
+  );
+  const value = (message.args.blocks as any[])
+    .find((b) => b.type === 'actions')
+    .elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
+  const res = await h.click({
+    user_id: 'U0OPSLEAD',
+    channel_id: 'C0OPS',
+    message_ts: message.response.ts as string,
+    action_id: 'chatops_approve',
+    value,
+    response_url: h.slack.newResponseUrl(),
+  });
+  expect(res.status).toBe(200);
+}
+
+describe('canary on an environment with approval', () => {
+  it('needs approval to start the canary and to promote it fully, never to abort it', async () => {
+    await approved('deploy myapp prod 1.0.0');
+    await h.kube.waitFor(() => h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp')?.status?.readyReplicas === 2, 10_000, 'stable ready');
+
+    const from = h.slack.calls.at(-1)?.seq ?? 0;
+    await approved('deploy myapp prod 2.0.0 --canary 50');
+    // The approver saw what would change.
+    const request = h.slack.calls.find((c) => c.seq > from && c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text ?? ''));
+    expect(JSON.stringify(request?.args.blocks)).toContain('new deployment myapp-canary');
+    await h.kube.waitFor(() => h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp-canary'), 10_000, 'the canary after approval');
+    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp-canary').spec.replicas).toBe(2);
+
+    const abort = await h.command('abort myapp prod', { channel: 'C0OPS', user: 'U0DEV' });
+    expect(abort.json.text).toContain('Queued');
+    await h.kube.waitFor(() => !h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp-canary'), 10_000, 'aborted without approval');
+
+    await approved('deploy myapp prod 3.0.0 --canary');
+    await h.kube.waitFor(() => h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp-canary'), 10_000, 'a second canary');
+    await approved('promote myapp prod --full');
+    await h.kube.waitFor(() => !h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp-canary'), 10_000, 'promoted fully');
+    expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:3.0.0`);
+  });
+});
