@@ -18,6 +18,8 @@ import { AuditLog } from '../src/audit/index.js';
 import { IntentStore } from '../src/command/intents.js';
 import { Signer } from '../src/security/signing.js';
 import { ApprovalStore } from '../src/approvals/store.js';
+import { TargetLocks, targetLeaseMs } from '../src/queue/target-lock.js';
+import { CommandJobs } from '../src/queue/command-jobs.js';
 import { benchSeconds, ms, row, summarize } from './lib.js';
 
 const RATE = 100;
@@ -81,6 +83,7 @@ export async function benchEnqueue(seconds = benchSeconds(10)): Promise<string[]
   const ourRedis = createRedis(TEST_REDIS_URL, 'producer');
   const signer = new Signer({ current: 'bench-signing-key-0123456789abcdef012345' });
   const ourQueue = createCommandQueue(ourRedis, prefix);
+  const locks = new TargetLocks(ourRedis, prefix, targetLeaseMs());
   const worker = startCommandWorker({
     config,
     verbs,
@@ -99,6 +102,8 @@ export async function benchEnqueue(seconds = benchSeconds(10)): Promise<string[]
       redis: ourRedis,
       prefix,
       signer,
+      locks,
+      jobs: new CommandJobs(ourQueue, locks),
     },
     expiryQueue: ourQueue,
   });

@@ -8,14 +8,10 @@ import { allowedEnvironments, bindingFor } from '../src/policy/index.js';
 import type { CommandJobData } from '../src/queue/commands.js';
 import { context, escapeMrkdwn, mention, section, type SlackMessage } from '../src/slack/blocks.js';
 import { describeQueuedJob } from '../src/slack/views/jobs.js';
-import { TargetLocks } from '../src/worker/target-lock.js';
 
 /** As `jobs` shows them: `cmd-<request id>` (optionally `-approved`), or an approval request `apr-…`. */
 const JOB_ID = /^cmd-[a-f0-9]{24}(-[a-z0-9]{1,20})?$/;
 const APPROVAL_ID = /^apr-[A-Za-z0-9_-]{8,32}$/;
-/** How long cancel waits for a job that is only looking at its target's lock to go back to waiting. */
-const LOCK_CHECK_LOOKS = 10;
-const LOCK_CHECK_PAUSE_MS = 50;
 
 const schema = z.object({
   job: z
@@ -82,18 +78,9 @@ async function cancelJob(ctx: Ctx, id: string): Promise<void> {
   const { what, target } = describeQueuedJob(ctx.verbs, job.data);
   inScope(ctx, target.env, job.data.request.channelId);
   mayCancel(ctx, requester);
-  let state = await job.getState();
   // A job waiting for its target's lock is taken by a worker for a moment every few seconds to look
-  // again, then goes back to delayed: that is not running yet — wait for it to go back.
-  if (state === 'active' && target.env && target.app) {
-    const locks = new TargetLocks(ctx.services.redis, ctx.services.prefix);
-    for (let look = 0; state === 'active' && look < LOCK_CHECK_LOOKS; look++) {
-      const holder = await locks.holder(target.env, target.app);
-      if (!holder || holder.jobId === id) break;
-      await new Promise((resolve) => setTimeout(resolve, LOCK_CHECK_PAUSE_MS));
-      state = await job.getState();
-    }
-  }
+  // again, then goes back to delayed: that is not running yet.
+  let state = await ctx.services.jobs.settledState(job, target);
   if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
     try {
       await job.remove();

@@ -18,6 +18,8 @@ import { createCommandQueue, type CommandJobData } from './queue/commands.js';
 import type { Services } from './command/services.js';
 import { AuditLog } from './audit/index.js';
 import { IntentStore } from './command/intents.js';
+import { TargetLocks, targetLeaseMs } from './queue/target-lock.js';
+import { CommandJobs } from './queue/command-jobs.js';
 import { createRedis, redisAnswers } from './queue/redis.js';
 import { evictionWarning, watchEvictionPolicy } from './queue/eviction.js';
 import { Signer } from './security/signing.js';
@@ -98,6 +100,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
   const outage = watchRedisOutage(producer, settings.redisUrl, log);
   queue.on('error', outage.error('queue connection'));
   const keyPrefix = prefix;
+  const locks = new TargetLocks(producer, keyPrefix, targetLeaseMs(settings.jobLockMs));
   const services: Services = {
     queue,
     audit: new AuditLog(producer, keyPrefix, log.child({ component: 'audit' })),
@@ -107,6 +110,8 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     redis: producer,
     prefix: keyPrefix,
     signer,
+    locks,
+    jobs: new CommandJobs(queue, locks),
   };
   const expiryQueue = new Queue(APPROVAL_EXPIRY_QUEUE, { connection: producer, prefix, skipWaitingForReady: true });
   expiryQueue.on('error', () => undefined);

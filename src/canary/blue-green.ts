@@ -16,12 +16,12 @@ import { findContainer } from '../kube/workloads/set-image.js';
 import { requestIdFrom, scheduleCommand } from '../queue/commands.js';
 import { actions, context, escapeMrkdwn, mention, section, type SlackMessage } from '../slack/blocks.js';
 import { runRolloutJob } from '../worker/rollout-job.js';
-import { TargetLocks, type LockHolder } from '../worker/target-lock.js';
+import type { LockHolder } from '../queue/target-lock.js';
 import { CanaryStore, type BlueGreenRecord } from './store.js';
 import { CANARY_VERBS } from './lifecycle.js';
 
 export const blueGreenStore = (s: Services) => new CanaryStore<BlueGreenRecord>(s.redis, s.prefix, s.signer, 'bluegreen');
-const locks = (s: Services) => new TargetLocks(s.redis, s.prefix);
+const locks = (s: Services) => s.locks;
 const holdId = (rec: Pick<BlueGreenRecord, 'id'>) => `bluegreen-${rec.id}`;
 const finishJobId = (rec: Pick<BlueGreenRecord, 'id'>) => `bluegreen-finish-${requestIdFrom(['bluegreen-finish', rec.id])}`;
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -29,13 +29,13 @@ import { requestIdFrom, scheduleCommand } from '../queue/commands.js';
 import { escapeMrkdwn, mention, type SlackMessage } from '../slack/blocks.js';
 import { canaryEndedMessage, canaryMessage } from '../slack/views/canary.js';
 import { runRolloutJob } from '../worker/rollout-job.js';
-import { TargetLocks, type LockHolder } from '../worker/target-lock.js';
+import type { LockHolder } from '../queue/target-lock.js';
 import { CanaryStore, type CanaryRecord } from './store.js';
 
 export const CANARY_VERBS = ['promote', 'abort'];
 
 export const canaryStore = (s: Services) => new CanaryStore(s.redis, s.prefix, s.signer);
-const locks = (s: Services) => new TargetLocks(s.redis, s.prefix);
+const locks = (s: Services) => s.locks;
 const holdId = (rec: Pick<CanaryRecord, 'id'>) => `canary-${rec.id}`;
 const expiryJobId = (rec: Pick<CanaryRecord, 'id'>) => `canary-expire-${requestIdFrom(['canary-expire', rec.id])}`;
 

@@ -6,6 +6,8 @@ import type { CommandJobData } from '../queue/commands.js';
 import type { IntentStore } from './intents.js';
 import type { ApprovalStore } from '../approvals/store.js';
 import type { Signer } from '../security/signing.js';
+import type { TargetLocks } from '../queue/target-lock.js';
+import type { CommandJobs } from '../queue/command-jobs.js';
 
 /** Shared services a verb may use, built once per process from config. */
 export interface Services {
@@ -19,6 +21,10 @@ export interface Services {
   /** For small state of our own (locks, approvals); keys go under `prefix`. */
   redis: Redis;
   prefix: string;
+  /** One write job per (environment, app) at a time, and the long holds of a canary. */
+  locks: TargetLocks;
+  /** Unfinished command jobs, read with their locks (jobs, cancel). */
+  jobs: CommandJobs;
   /** Signs what we write to Redis and verifies what we read back (CHATOPS_SIGNING_KEY). */
   signer: Signer;
 }

@@ -19,7 +19,7 @@ import { postToResponseUrl } from '../slack/respond.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import { jobDurationSeconds } from '../server/metrics.js';
 import type { Services } from '../command/services.js';
-import { TargetLocks } from './target-lock.js';
+import type { TargetLocks } from '../queue/target-lock.js';
 import { approvalRuleFor } from '../approvals/policy.js';
 import type { ApprovalRequest } from '../approvals/store.js';
 import { claimApprovedRun, requestApproval, verifyApproved } from '../approvals/gate.js';
@@ -61,7 +61,7 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
   // The lease outlives stalled-job recovery (lock + one stalled check), so a crashed job is
   // resumed before anyone else may take its target.
   const jobLockMs = deps.jobLockMs ?? 30_000;
-  const locks = new TargetLocks(deps.services.redis, deps.services.prefix, 2 * jobLockMs + 5_000);
+  const locks = deps.services.locks;
   const processor = async (job: Job<CommandJobData>, token?: string) => {
     const abort = new AbortController();
     running.add(abort);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { ApprovalStore } from '../../src/approvals/store.js';
-import { TargetLocks } from '../../src/worker/target-lock.js';
+import { TargetLocks } from '../../src/queue/target-lock.js';
 import { deletePrefix, freshPrefix, TEST_REDIS_URL, testSigner } from '../support/redis.js';
 
 const prefix = freshPrefix('approval-store');

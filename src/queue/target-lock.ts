@@ -26,6 +26,11 @@ if (not v) or cjson.decode(v).jobId == cjson.decode(ARGV[1]).jobId then
 end
 return v`;
 
+/** The lease of a target lock: outlives a job's BullMQ lock twice over, so a job that is still running keeps its target. */
+export function targetLeaseMs(jobLockMs = 30_000): number {
+  return 2 * jobLockMs + 5_000;
+}
+
 /**
  * At most one write job per (environment, app). The lock is a lease: renewed
  * while the job runs, and it expires on its own if the holder dies.

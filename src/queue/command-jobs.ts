@@ -1,0 +1,104 @@
+/**
+ * Unfinished command jobs as people think of them: BullMQ's states read
+ * together with the target locks, so a job that a worker takes for a moment
+ * to look at its target's lock again counts as waiting, not running.
+ */
+import type { Job, Queue } from 'bullmq';
+import { unavailable } from '../errors/index.js';
+import type { CommandJobData } from './commands.js';
+import type { TargetLocks } from './target-lock.js';
+
+export type OpenJobState = 'running' | 'queued' | 'waiting for lock' | 'retrying' | 'delayed';
+
+export interface OpenJob {
+  job: Job<CommandJobData>;
+  state: OpenJobState;
+  /** When it started running: when it took its target's lock, else when a worker took it. */
+  startedAt?: number;
+}
+
+/** What a job writes to, when it takes a target lock (a write verb on an app in an environment). */
+export type LockedTarget = (job: Job<CommandJobData>) => { env: string; app: string } | undefined;
+
+/** BullMQ states of work that is not finished, most advanced first. */
+const OPEN_STATES = ['active', 'waiting', 'prioritized', 'delayed'] as const;
+const MAX_PER_STATE = 200;
+/** Answered inside Slack's 3 s: Redis gets this long. */
+const READ_TIMEOUT_MS = 1_500;
+/** How long `settledState` waits for a job that is only looking at its target's lock to go back to waiting. */
+const LOCK_CHECK_LOOKS = 10;
+const LOCK_CHECK_PAUSE_MS = 50;
+
+/** A read of ours from Redis, bounded so an answer still reaches Slack in time. */
+export function withReadTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function stateOf(bullState: (typeof OPEN_STATES)[number], job: Job<CommandJobData>): OpenJobState {
+  if (bullState === 'active') return 'running';
+  if (bullState !== 'delayed') return 'queued';
+  if (job.data.waitingNotified) return 'waiting for lock';
+  return job.attemptsMade > 0 ? 'retrying' : 'delayed';
+}
+
+export class CommandJobs {
+  constructor(
+    private readonly queue: Queue<CommandJobData>,
+    private readonly locks: TargetLocks,
+  ) {}
+
+  /**
+   * Every unfinished job, once, in its most advanced state (a job that moved between two
+   * reads shows in its first). Throws `unavailable` when the queue cannot be read in time.
+   */
+  async open(lockedTarget: LockedTarget): Promise<OpenJob[]> {
+    let lists: Array<Job<CommandJobData>[]>;
+    try {
+      lists = await withReadTimeout(Promise.all(OPEN_STATES.map((s) => this.queue.getJobs([s], 0, MAX_PER_STATE - 1, true))), 'job queue');
+    } catch (err) {
+      throw unavailable('I cannot read the job queue (Redis) right now; try again in a minute.', err);
+    }
+    const seen = new Set<string>();
+    const jobs: OpenJob[] = [];
+    for (const [i, bullState] of OPEN_STATES.entries()) {
+      for (const job of lists[i] ?? []) {
+        if (!job?.id || seen.has(job.id) || !job.data?.request) continue;
+        seen.add(job.id);
+        let state = stateOf(bullState, job);
+        let startedAt = bullState === 'active' ? job.processedOn : undefined;
+        const target = bullState === 'active' ? lockedTarget(job) : undefined;
+        if (target) {
+          // A job waiting for its target is taken for a moment every few seconds to look again: only the lock holder runs.
+          // The lock unread (Redis slow), the job shows as BullMQ has it: running.
+          const holder = await withReadTimeout(this.locks.holder(target.env, target.app), 'target lock').catch(() => undefined);
+          if (holder && holder.jobId !== job.id) state = 'waiting for lock';
+          else if (holder) startedAt = holder.since;
+        }
+        jobs.push({ job, state, ...(startedAt ? { startedAt } : {}) });
+      }
+    }
+    return jobs;
+  }
+
+  /**
+   * The job's BullMQ state, except that a job taken only to look at its target's lock again
+   * (held by another job) is waited for, briefly, until it goes back to delayed.
+   */
+  async settledState(job: Job<CommandJobData>, target: { env?: string; app?: string }): Promise<string> {
+    let state: string = await job.getState();
+    if (state !== 'active' || !target.env || !target.app) return state;
+    for (let look = 0; state === 'active' && look < LOCK_CHECK_LOOKS; look++) {
+      const holder = await this.locks.holder(target.env, target.app);
+      if (!holder || holder.jobId === job.id) break;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_CHECK_PAUSE_MS));
+      state = await job.getState();
+    }
+    return state;
+  }
+}
