@@ -33,6 +33,7 @@ import {
   silencedReply,
   LISTED_PER_REPLY,
 } from './messages.js';
+import { enqueueChart, FILE_UPLOAD_LIMIT, postIncidentChart, wantsChart, type ChartDeps, type ChartJob } from './chart.js';
 import { CHANNEL_POST_LIMIT, UPDATE_LIMIT, type RateLimit, type RateLimiter } from './ratelimit.js';
 
 export const ALERT_QUEUE = 'alerts';
@@ -52,7 +53,9 @@ export type AlertJob =
       /** The click's response_url: the answer's way to a clicker who is not a member of the channel (no ephemeral then). */
       responseUrl?: string;
       sig?: string;
-    };
+    }
+  /** The memory chart of an OOMKilled incident, in its thread (chart.ts). */
+  | ChartJob;
 
 export function createAlertQueue(connection: Redis, prefix?: string): Queue<AlertJob> {
   return new Queue<AlertJob>(ALERT_QUEUE, {
@@ -142,6 +145,8 @@ export interface DeliveryDeps {
    */
   observedPeak?: (incident: IncidentState) => Promise<number | undefined>;
   concurrency?: number;
+  /** Where OOMKilled charts get their data; absent = no charts. */
+  charts?: Pick<ChartDeps, 'samples' | 'prometheus'>;
 }
 
 export interface RunningDelivery {
@@ -228,6 +233,11 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       const res = await post(s, headlineMessage(s, t), { first: true });
       await deps.store.update(id, s.gen, { ts: String(res.ts), shown: renderKey(s, t), updatedAt: t });
       await deps.store.firstPostDone(s.channel, id);
+      // The chart follows in the thread, from its own job: it never holds up an alert.
+      if (deps.charts && wantsChart(s))
+        await enqueueChart(deps.queue, id, s.gen).catch((err: unknown) =>
+          log.warn({ incident: id, err: String(err) }, 'could not ask for a chart'),
+        );
       return true;
     }
     const ts = s.ts;
@@ -395,6 +405,31 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
           return;
         }
         return showLogs(job.data);
+      }
+      if (job.data.type === 'chart') {
+        const chartDeps: ChartDeps = {
+          ...deps.charts,
+          store: deps.store,
+          cluster: (name) => deps.cluster(name),
+          slack: deps.slack,
+          // A note is a post in the channel; an upload has its own (Tier 4) budget. Both yield to new alerts' first posts.
+          send: (channel, method, fn) =>
+            method === 'chat.postMessage'
+              ? call(`post:${channel}`, channelLimit, method, fn, deps.store.waitersKey(channel))
+              : call('files', FILE_UPLOAD_LIMIT, method, fn, deps.store.waitersKey(channel)),
+          log,
+          now,
+        };
+        try {
+          await postIncidentChart(chartDeps, job.data);
+        } catch (err) {
+          if (err instanceof Wait) {
+            await job.moveToDelayed(Date.now() + err.ms, token);
+            throw new DelayedError();
+          }
+          log.warn({ incident: job.data.id, err: String(err) }, 'could not post the memory chart; the alert stands without it');
+        }
+        return;
       }
       const id = job.data.id;
       try {

@@ -19,6 +19,8 @@ import { nodeRules, watchTargets } from './routes.js';
 import { RateLimiter, type RateLimit } from './ratelimit.js';
 import { defaultBackoff } from './watch.js';
 import { AuditLog } from '../audit/index.js';
+import { setUpCharts } from './chart.js';
+import type { MemorySampler } from '../charts/sampler.js';
 import type { Signer } from '../security/signing.js';
 
 export { registerAlertButtons, type AlertButtonDeps } from './buttons.js';
@@ -45,6 +47,10 @@ export interface AlertsOptions {
   now?: () => number;
   /** The observed memory peak of an OOMKilled incident's container (see DeliveryDeps); absent: the raise goes by the limit. */
   observedPeak?: DeliveryDeps['observedPeak'];
+  /** Memory charts on OOMKilled alerts (default true). */
+  charts?: boolean;
+  /** How often the leader samples metrics.k8s.io for the charts (default 30 s). */
+  memorySampleIntervalMs?: number;
 }
 
 export interface AlertsDeps {
@@ -105,6 +111,17 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
     { slackApiUrl: deps.slack.slackApiUrl, rejectRateLimitedCalls: true, retryConfig: { retries: 2, minTimeout: 200, maxTimeout: 2_000 } },
     log,
   );
+  const charts =
+    o.charts === false
+      ? undefined
+      : setUpCharts({
+          config: deps.config,
+          redis: deps.redis,
+          prefix: deps.prefix,
+          log: log.child({ component: 'charts' }),
+          ...(o.memorySampleIntervalMs ? { sampleIntervalMs: o.memorySampleIntervalMs } : {}),
+        });
+  const samplers = new Map<string, MemorySampler>();
   const delivery = startDelivery({
     queue,
     connection: deps.connection,
@@ -122,6 +139,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
     ...(o.logLines ? { logLines: o.logLines } : {}),
     config: deps.config,
     ...(o.observedPeak ? { observedPeak: o.observedPeak } : {}),
+    ...(charts ? { charts: charts.deps } : {}),
   });
 
   const identity = o.identity ?? defaultIdentity();
@@ -187,6 +205,11 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
         { namespaces: targets.map((t) => t.namespace), pods: monitor.podCount(), syncMs: Date.now() - started },
         'watching for alerts',
       );
+      const sampler = charts?.sampler(cluster, targets);
+      if (sampler) {
+        samplers.set(clusterName, sampler);
+        sampler.start();
+      }
       synced.add(clusterName);
       notify();
     };
@@ -208,7 +231,9 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
           const monitor = watching.get(clusterName);
           watching.delete(clusterName);
           synced.delete(clusterName);
-          await monitor?.stop();
+          const sampler = samplers.get(clusterName);
+          samplers.delete(clusterName);
+          await Promise.all([monitor?.stop(), sampler?.stop()]);
         },
       }),
     );
@@ -219,6 +244,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
   return {
     async stop(opts = {}) {
       await Promise.all(electors.map((e) => e.stop(opts)));
+      await Promise.all([...samplers.values()].map((s) => s.stop()));
       await delivery.close();
       if (!deps.queue) await queue.close();
     },

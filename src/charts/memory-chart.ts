@@ -62,32 +62,29 @@ export function formatBytes(bytes: number): string {
   return `${Math.round(bytes)} B`;
 }
 
-function pad2(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
-/** `HH:MM` (UTC), with seconds when the chart spans under ten minutes. */
-export function timeLabel(ms: number, spanMs: number): string {
-  const d = new Date(ms);
-  const hm = `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`;
-  return spanMs < 600_000 ? `${hm}:${pad2(d.getUTCSeconds())}` : hm;
+/** The unit of the y axis: GiB from 2 GiB up, else MiB. */
+export function axisUnit(axisMax: number): { name: 'GiB' | 'MiB'; bytes: number } {
+  return axisMax >= 2 * 2 ** 30 ? { name: 'GiB', bytes: 2 ** 30 } : { name: 'MiB', bytes: 2 ** 20 };
 }
 
 /** The ECharts option for the chart (pure: the same input gives the same picture). */
 export function memoryChartOption(input: MemoryChartInput): ECharts.EChartsOption {
   const axisMax = memoryAxisMax(input.points, input.limitBytes, input.requestBytes);
-  const span = Math.max(1, input.to - input.from);
+  const unit = axisUnit(axisMax);
+  const inUnit = (bytes: number) => bytes / unit.bytes;
+  // Under ten minutes the time labels carry seconds.
+  const timeFormat = input.to - input.from < 600_000 ? '{HH}:{mm}:{ss}' : '{HH}:{mm}';
   const lines: Array<Record<string, unknown>> = [];
   if (input.limitBytes !== undefined && input.limitBytes > 0) {
     lines.push({
-      yAxis: input.limitBytes,
+      yAxis: inUnit(input.limitBytes),
       lineStyle: { color: MEMORY_CHART_COLORS.limit, type: 'solid', width: 2 },
       label: { formatter: `limit ${formatBytes(input.limitBytes)}`, color: MEMORY_CHART_COLORS.limit, position: 'end' },
     });
   }
   if (input.requestBytes !== undefined && input.requestBytes > 0) {
     lines.push({
-      yAxis: input.requestBytes,
+      yAxis: inUnit(input.requestBytes),
       lineStyle: { color: MEMORY_CHART_COLORS.request, type: 'dashed', width: 2 },
       label: { formatter: `request ${formatBytes(input.requestBytes)}`, color: MEMORY_CHART_COLORS.request, position: 'end' },
     });
@@ -104,7 +101,7 @@ export function memoryChartOption(input: MemoryChartInput): ECharts.EChartsOptio
   const usage: ECharts.LineSeriesOption = {
     type: 'line',
     name: 'working set',
-    data: input.points.map(([t, v]) => [t, v]),
+    data: input.points.map(([t, v]) => [t, inUnit(v)]),
     showSymbol: input.points.length <= 2,
     symbolSize: 6,
     lineStyle: { color: MEMORY_CHART_COLORS.usage, width: 2 },
@@ -114,6 +111,7 @@ export function memoryChartOption(input: MemoryChartInput): ECharts.EChartsOptio
   };
   return {
     backgroundColor: '#ffffff',
+    useUTC: true,
     title: {
       text: input.title,
       subtext: input.subtitle,
@@ -129,15 +127,15 @@ export function memoryChartOption(input: MemoryChartInput): ECharts.EChartsOptio
       min: input.from,
       max: input.to,
       splitNumber: 6,
-      axisLabel: { formatter: (v: number) => timeLabel(v, span), color: '#616061', hideOverlap: true },
+      axisLabel: { formatter: timeFormat, color: '#616061', hideOverlap: true },
       splitLine: { show: false },
     },
     yAxis: {
       type: 'value',
       min: 0,
-      max: axisMax,
-      interval: axisMax / 5,
-      axisLabel: { formatter: (v: number) => formatBytes(v), color: '#616061' },
+      max: inUnit(axisMax),
+      interval: inUnit(axisMax) / 5,
+      axisLabel: { formatter: `{value} ${unit.name}`, color: '#616061' },
       splitLine: { lineStyle: { color: '#e8e8e8' } },
     },
     graphic: [

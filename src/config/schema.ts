@@ -239,6 +239,32 @@ const debugCopies = z
   .strict()
   .describe('sleeping copies of pods made by the `debug` verb');
 
+const headerValue = z.union([
+  z.string().describe('the value itself (not for secrets: the config file is not a secret store)'),
+  z
+    .object({
+      env: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+        .describe('environment variable holding the value'),
+    })
+    .strict(),
+]);
+
+const prometheusSchema = z
+  .object({
+    url: z
+      .url({ protocol: /^https?$/ })
+      .describe('base URL of the Prometheus HTTP API, e.g. http://prometheus.monitoring:9090 (query_range is asked under /api/v1/)'),
+    headers: z
+      .record(z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name'), headerValue)
+      .default({})
+      .describe('headers sent with every query, e.g. { Authorization: { env: PROMETHEUS_AUTHORIZATION } }; never logged'),
+    timeout: duration.default(5_000).describe('a query is abandoned after this long (default 5s)'),
+  })
+  .strict()
+  .describe("optional: where the OOMKilled alert's memory chart reads container_memory_working_set_bytes; absent = metrics.k8s.io samples");
+
 export const configSchema = z
   .object({
     clusters: z.record(z.string(), clusterSchema).default({}),
@@ -249,6 +275,7 @@ export const configSchema = z
     nodeLabels: nodeLabels.default({ allow: [] }),
     debug: debugCopies.default({ maxPerApp: 2, maxTtl: 4 * 3_600_000 }),
     silences: silenceBounds.default({ minDuration: 60_000, maxDuration: 7 * 86_400_000 }),
+    prometheus: prometheusSchema.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -361,3 +388,4 @@ export type ChannelBinding = Config['channels'][string];
 export type ClusterConfig = z.infer<typeof clusterSchema>;
 export type AlertRule = Config['alerts'][number];
 export type AlertKind = (typeof alertKinds)[number];
+export type PrometheusConfig = NonNullable<Config['prometheus']>;

@@ -141,6 +141,14 @@ export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
     why: "deploy: the app's Service when it has a port (apply creates it)",
   },
   { verb: 'patch', group: CORE, resource: 'services', scope: 'namespace', why: "deploy: update the app's Service" },
+  // Memory for the OOMKilled charts when no Prometheus is configured (metrics-server).
+  {
+    verb: 'list',
+    group: 'metrics.k8s.io',
+    resource: 'pods',
+    scope: 'namespace',
+    why: 'alerts: memory samples for the OOMKilled chart (metrics-server), when no Prometheus is configured',
+  },
   // Cluster-wide.
   { verb: 'get', group: CORE, resource: 'nodes', scope: 'cluster', why: 'nodes, diagnosis: allocatable vs requests' },
   { verb: 'list', group: CORE, resource: 'nodes', scope: 'cluster', why: 'nodes, pods: which pods run where' },

@@ -3,11 +3,11 @@ import {
   MEMORY_CHART_COLORS,
   MEMORY_CHART_GRID,
   MEMORY_CHART_SIZE,
+  axisUnit,
   formatBytes,
   memoryAxisMax,
   memoryChartOption,
   renderMemoryChart,
-  timeLabel,
   type MemoryPoint,
 } from '../../src/charts/memory-chart.js';
 import { colourCount, columnsWithLine, decodePng, inkShare, rowsWithLine } from '../support/png.js';
@@ -39,13 +39,13 @@ describe('memory chart', () => {
     expect(memoryAxisMax([])).toBe(Mi);
   });
 
-  it('labels bytes and times for a reader', () => {
+  it('labels bytes for a reader and picks the axis unit', () => {
     expect(formatBytes(256 * Mi)).toBe('256 MiB');
     expect(formatBytes(1.5 * 2 ** 30)).toBe('1.5 GiB');
     expect(formatBytes(312.53 * Mi)).toBe('312.5 MiB');
     expect(formatBytes(512)).toBe('512 B');
-    expect(timeLabel(Date.UTC(2026, 0, 1, 9, 5, 7), 3_600_000)).toBe('09:05');
-    expect(timeLabel(Date.UTC(2026, 0, 1, 9, 5, 7), 60_000)).toBe('09:05:07');
+    expect(axisUnit(320 * Mi)).toEqual({ name: 'MiB', bytes: Mi });
+    expect(axisUnit(5 * 2 ** 30)).toEqual({ name: 'GiB', bytes: 2 ** 30 });
   });
 
   it('marks only the kills inside the window, labelling the latest', () => {
@@ -63,6 +63,8 @@ describe('memory chart', () => {
     const marks = series.markLine.data.filter((d) => d.xAxis !== undefined);
     expect(marks.map((m) => m.xAxis)).toEqual(kills);
     expect(marks.map((m) => m.label.show !== false)).toEqual([false, false, true]);
+    // Data only (it crosses to the chart worker): no functions anywhere in the option.
+    expect(JSON.parse(JSON.stringify(option))).toEqual(option);
   });
 
   it('renders a PNG of the fixed size with the limit, the request and the kills where they belong', async () => {
