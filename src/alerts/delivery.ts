@@ -235,9 +235,7 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       await deps.store.firstPostDone(s.channel, id);
       // The chart follows in the thread, from its own job: it never holds up an alert.
       if (deps.charts && wantsChart(s))
-        await enqueueChart(deps.queue, id, s.gen).catch((err: unknown) =>
-          log.warn({ incident: id, err: String(err) }, 'could not ask for a chart'),
-        );
+        await enqueueChart(deps.queue, id, s.gen).catch((err: unknown) => log.warn({ incident: id, err }, 'could not ask for a chart'));
       return true;
     }
     const ts = s.ts;
@@ -427,7 +425,7 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
             await job.moveToDelayed(Date.now() + err.ms, token);
             throw new DelayedError();
           }
-          log.warn({ incident: job.data.id, err: String(err) }, 'could not post the memory chart; the alert stands without it');
+          log.warn({ incident: job.data.id, err }, 'could not post the memory chart; the alert stands without it');
         }
         return;
       }

@@ -81,7 +81,7 @@ export class MemorySampler {
       try {
         await store.append(cluster.name, namespace, this.now(), podSamples(result, this.opts.maxPods ?? 5_000));
       } catch (err) {
-        log.warn({ err: String(err), namespace }, 'could not store memory samples');
+        log.warn({ err, namespace }, 'could not store memory samples');
       }
     }
     if (state.state !== this.lastState) {
@@ -95,7 +95,7 @@ export class MemorySampler {
       this.lastState = state.state;
     }
     await store.setApiState(cluster.name, state, Math.max(5 * 60_000, 4 * this.intervalMs)).catch((err: unknown) => {
-      log.warn({ err: String(err) }, 'could not record the metrics API state');
+      log.warn({ err }, 'could not record the metrics API state');
     });
   }
 }
