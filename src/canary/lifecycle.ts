@@ -316,6 +316,8 @@ export async function promoteFully(
     app,
     workload: { kind: 'Deployment', name: rec.stable, selector: stablePodSelector(stable) },
     timeoutMs: ((stable.spec?.progressDeadlineSeconds ?? 600) + 60) * 1_000,
+    // A rollback would wait behind the canary's hold: the thread says to abort first instead.
+    offerRollback: false,
     change: async () => {
       const applied = await deploymentOps.patch(
         env.cluster,

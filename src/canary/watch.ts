@@ -51,7 +51,8 @@ export function startCanaryWatch(deps: CanaryWatchDeps): CanaryWatch {
     const pods = await listTrackPods(cluster, stable);
     const stats = { stable: trackStats(pods.stable), canary: trackStats(pods.canary) };
     const at = now();
-    const verdict = canaryVerdict(stats.canary, rec, at);
+    const gone = !(await deploymentOps.readIfExists(cluster, rec.namespace, rec.canary));
+    const verdict = gone ? `deployment ${rec.canary} was deleted outside the bot` : canaryVerdict(stats.canary, rec, at);
     if (verdict && (await store.markAutoAbort(rec.env, rec.app, rec.id))) {
       deps.log.warn({ env: rec.env, app: rec.app, reason: verdict }, 'aborting a failing canary');
       const data: CommandJobData = {

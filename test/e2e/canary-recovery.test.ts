@@ -88,4 +88,13 @@ describe('canary auto-abort and restarts', () => {
     await h.kube.waitFor(() => !deployment('myapp-canary'), 5_000, 'the canary is removed');
     expect(deployment('myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.0.0`);
   });
+
+  it('aborts (and frees the app) when the canary Deployment is deleted outside the bot', async () => {
+    const live = await startCanary('4.0.0');
+    h.kube.remove('apps/v1', 'Deployment', 'beta', 'myapp-canary');
+    await abortedAutomatically(live.ts, /deployment myapp-canary was deleted outside the bot/);
+    const scale = await h.command('scale myapp beta 2', { channel: OPS, user: 'U0OPS' });
+    expect(scale.json.text).toContain('Queued');
+    await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: scale myapp/.test(c.args.text ?? ''), 10_000);
+  });
 });
