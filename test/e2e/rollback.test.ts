@@ -99,6 +99,8 @@ describe('rollback of a Deployment', () => {
     const old = after.find((rs) => rs.spec.template.spec.containers[0].image === `${REG}/web:1.0`);
     expect(old.metadata.annotations['deployment.kubernetes.io/revision']).toBe('3');
     expect(old.metadata.annotations['deployment.kubernetes.io/revision-history']).toBe('1');
+    // The controller copies the Deployment's annotations onto it: kubectl rollout history shows this CHANGE-CAUSE.
+    expect(old.metadata.annotations['kubernetes.io/change-cause']).toMatch(/^k8s-chatops rollback web beta to revision 1 by /);
     expect(lastPatch('/apis/apps/v1/namespaces/beta/deployments/web')?.contentType).toContain('application/json-patch+json');
   });
 

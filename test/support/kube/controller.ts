@@ -19,6 +19,23 @@ const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
 /** The controller's maxRevHistoryLengthInChars: the oldest numbers are dropped to stay within it. */
 const MAX_REVISION_HISTORY_CHARS = 2000;
 
+/** Deployment annotations the controller does not copy onto its ReplicaSets (annotationsToSkip). */
+const ANNOTATIONS_NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  REVISION_HISTORY,
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+]);
+
+/** copyDeploymentAnnotationsToReplicaSet: the Deployment's own annotations (change-cause and the like) on its new ReplicaSet. */
+function copiedAnnotations(d: any): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries((d.metadata?.annotations ?? {}) as Record<string, string>).filter(([k]) => !ANNOTATIONS_NOT_COPIED.has(k)),
+  );
+}
+
 /** SetNewReplicaSetAnnotations: a re-used ReplicaSet appends its former revision to its revision history. */
 function revisionHistory(history: string | undefined, former: string | undefined): string | undefined {
   if (!former) return history;
@@ -416,6 +433,7 @@ export class Controller {
               namespace: ns,
               labels: { ...(d.spec.template?.metadata?.labels ?? {}), [HASH_LABEL]: hash },
               annotations: {
+                ...copiedAnnotations(d),
                 'deployment.kubernetes.io/desired-replicas': String(desired),
                 'deployment.kubernetes.io/max-replicas': String(desired + this.surge(d)),
                 [REVISION]: String(rev),
@@ -444,7 +462,12 @@ export class Controller {
           ...newRs,
           metadata: {
             ...newRs.metadata,
-            annotations: { ...annotations, [REVISION]: String(maxOld + 1), ...(history ? { [REVISION_HISTORY]: history } : {}) },
+            annotations: {
+              ...annotations,
+              ...copiedAnnotations(d),
+              [REVISION]: String(maxOld + 1),
+              ...(history ? { [REVISION_HISTORY]: history } : {}),
+            },
           },
         });
         foundRs = newRs.metadata.name;
