@@ -29,7 +29,7 @@ type Args = z.infer<typeof schema>;
 
 export default defineVerb<Args>({
   verb: 'nodes',
-  summary: 'Nodes with their labels, requested vs allocatable CPU and memory, and pod counts',
+  summary: 'Nodes with their labels, requested vs allocatable CPU and memory, pod counts and conditions (Ready, pressures)',
   usage: 'nodes [label-selector] [--env E]',
   example: 'nodes topology.kubernetes.io/zone=zone-a',
   class: 'read',

@@ -8,6 +8,7 @@
  */
 import type { V1Container, V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
 import { quantityToScalar } from '@kubernetes/client-node/dist/util.js';
+import { timeMs } from './time.js';
 
 export interface Requests {
   cpuMillis: number;
@@ -104,11 +105,41 @@ export function holdsResources(pod: V1Pod): boolean {
   return phase !== 'Succeeded' && phase !== 'Failed';
 }
 
+export interface NodeConditionView {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  /** lastTransitionTime (ms); NaN when not given. */
+  since: number;
+}
+
+const SHOWN_CONDITIONS = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
+
+/** The conditions `nodes` shows, in a fixed order. */
+export function nodeConditions(node: V1Node): NodeConditionView[] {
+  return SHOWN_CONDITIONS.flatMap((type) => {
+    const c = node.status?.conditions?.find((x) => x.type === type);
+    if (!c) return [];
+    return [
+      {
+        type,
+        status: c.status,
+        ...(c.reason ? { reason: c.reason } : {}),
+        ...(c.message ? { message: c.message } : {}),
+        since: timeMs(c.lastTransitionTime),
+      },
+    ];
+  });
+}
+
 export interface NodeCapacity {
   name: string;
   labels: Record<string, string>;
   taints: V1Taint[];
   ready: boolean;
+  /** Ready and the Memory/Disk/PID pressures, as the node reports them (absent ones left out). */
+  conditions?: NodeConditionView[];
   /** Cordoned (`spec.unschedulable`). */
   unschedulable: boolean;
   allocatable: Requests & { pods: number };
@@ -142,6 +173,7 @@ export function nodeCapacity(node: V1Node, pods: readonly V1Pod[]): NodeCapacity
     labels: { ...(node.metadata?.labels ?? {}) },
     taints: [...(node.spec?.taints ?? [])],
     ready: node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+    conditions: nodeConditions(node),
     unschedulable: node.spec?.unschedulable === true,
     allocatable,
     requested,

@@ -83,6 +83,17 @@ describe('node health alerts', () => {
     expect(text).toContain('*Kubelet says:* kubelet has insufficient memory available');
     expect(text).toContain('deployment cache (1 pod)');
     expect(text).toContain('short of memory');
+    // `nodes` shows each node's conditions, the troubled one first, with since when and the kubelet's words.
+    const res = await h.command('nodes', { channel: ONCALL, user: 'U0ONCALL' });
+    const id = res.responseUrl.split('/').pop();
+    const post = await h.slack.waitForResponse((r) => r.id === id, 10_000);
+    const nodes = (post.body.blocks as any[]).map((b) => String(b.text?.text ?? '')).find((t) => t.startsWith('*Conditions*')) ?? '';
+    expect(nodes.split('\n')[1]).toMatch(
+      new RegExp(
+        `^• \`${node}\`: Ready since <!date\\^\\d+.* · :warning: MemoryPressure \`True\` since <!date.* \\(KubeletHasInsufficientMemory\\): kubelet has insufficient memory available$`,
+      ),
+    );
+    expect(nodes).toContain('no memory, disk or PID pressure');
     // MemoryPressure is not routed to the prod rule (it takes NodeNotReady only).
     h.kube.setNodeCondition(node, 'MemoryPressure', false);
     await waitForThreadReply(h.slack, alert.ts, new RegExp(`Recovered: node \`${node}\` is no longer under MemoryPressure`));

@@ -11,7 +11,7 @@ import {
   percentOf,
 } from '../../kube/capacity.js';
 import { context, escapeMrkdwn, header, section, type Block, type SlackMessage } from '../blocks.js';
-import { codeSections } from '../code-sections.js';
+import { codeSections, slackDate } from '../code-sections.js';
 import { age, podPhase, podRestarts, table } from './status.js';
 
 /** Blocks per message: Slack allows 50; leave room for header, notes and context. */
@@ -134,6 +134,54 @@ export function nodeStatus(n: NodeCapacity): string {
   return `${n.ready ? 'Ready' : 'NotReady'}${n.unschedulable ? ',SchedulingDisabled' : ''}`;
 }
 
+const healthyCondition = (type: string, status: string) => (type === 'Ready' ? status === 'True' : status === 'False');
+const CONDITION_MESSAGE_CHARS = 160;
+const CONDITION_NODES = 20;
+
+/** One line per node: Ready (or not) since when, then each pressure that is on, with the kubelet's reason and message. */
+export function conditionLine(n: Pick<NodeCapacity, 'name' | 'conditions'>): string {
+  const conditions = n.conditions ?? [];
+  const since = (ms: number) => (Number.isFinite(ms) ? ` since ${slackDate(ms)}` : '');
+  const detail = (c: NonNullable<NodeCapacity['conditions']>[number]) => {
+    const message = c.message
+      ? `: ${escapeMrkdwn(c.message.length > CONDITION_MESSAGE_CHARS ? `${c.message.slice(0, CONDITION_MESSAGE_CHARS - 1)}…` : c.message)}`
+      : '';
+    return `${c.reason ? ` (${escapeMrkdwn(c.reason)})` : ''}${message}`;
+  };
+  const ready = conditions.find((c) => c.type === 'Ready');
+  const parts = [
+    ready
+      ? healthyCondition('Ready', ready.status)
+        ? `Ready${since(ready.since)}`
+        : `:red_circle: Ready \`${escapeMrkdwn(ready.status)}\`${since(ready.since)}${detail(ready)}`
+      : 'Ready not reported',
+  ];
+  const pressures = conditions.filter((c) => c.type !== 'Ready');
+  const on = pressures.filter((c) => !healthyCondition(c.type, c.status));
+  for (const c of on) parts.push(`:warning: ${c.type} \`${escapeMrkdwn(c.status)}\`${since(c.since)}${detail(c)}`);
+  if (on.length === 0) parts.push(pressures.length ? 'no memory, disk or PID pressure' : 'pressures not reported');
+  return `• \`${escapeMrkdwn(n.name)}\`: ${parts.join(' · ')}`;
+}
+
+/** Conditions of each node (troubled nodes first), in sections within Slack's size. */
+function conditionSections(nodes: readonly NodeCapacity[]): Block[] {
+  const troubled = (n: NodeCapacity) => (n.conditions ?? []).some((c) => !healthyCondition(c.type, c.status));
+  const ordered = [...nodes.filter(troubled), ...nodes.filter((n) => !troubled(n))];
+  const lines = ordered.slice(0, CONDITION_NODES).map(conditionLine);
+  if (ordered.length > CONDITION_NODES) lines.push(`… and ${ordered.length - CONDITION_NODES} more`);
+  const out: Block[] = [];
+  let current = '*Conditions*';
+  for (const line of lines) {
+    if (current.length + line.length + 1 > SECTION_CHARS - 100) {
+      out.push(section(current));
+      current = '';
+    }
+    current = current ? `${current}\n${line}` : line;
+  }
+  if (current) out.push(section(current));
+  return out.slice(0, 2);
+}
+
 export interface ClusterNodes {
   /** Shown only when several clusters are listed. */
   cluster: string;
@@ -174,9 +222,10 @@ export function nodesView(clusters: readonly ClusterNodes[], selector?: string):
       ]);
     }
     const lines = table(rows).split('\n');
-    const { blocks: code, shown } = codeSections(lines, Math.max(1, MAX_BLOCKS - blocks.length - 3));
+    const { blocks: code, shown } = codeSections(lines, Math.max(1, MAX_BLOCKS - blocks.length - 5));
     blocks.push(...code);
     omitted += lines.length - shown;
+    blocks.push(...conditionSections(c.nodes));
     const tainted = c.nodes.filter((n) => n.taints.length > 0);
     if (tainted.length) {
       const taintLines = tainted
