@@ -1,6 +1,7 @@
 /** npm run bench: every benchmark, each printing its figures beside DESIGN.md's targets. */
 import { benchAck } from './ack.js';
 import { benchAlerts } from './alerts.js';
+import { benchCharts } from './charts.js';
 import { benchEnqueue } from './enqueue.js';
 import { benchRollout } from './rollout.js';
 import { benchStart } from './start.js';
@@ -10,6 +11,7 @@ const sections: Array<[string, () => Promise<string[]>]> = [
   ['enqueue', () => benchEnqueue()],
   ['rollout', () => benchRollout()],
   ['alerts', () => benchAlerts()],
+  ['charts', () => benchCharts()],
   ['start', () => benchStart()],
 ];
 
