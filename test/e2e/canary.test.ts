@@ -4,10 +4,15 @@ import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
 const OPS = 'C0OPS';
 const IMAGE = 'registry.example.com/team/myapp';
 const CONFIG = (kubeconfig: string) =>
-  E2E_CONFIG(kubeconfig).replace(
-    '    environments: { prod: { replicas: 3 } }\n',
-    '    environments: { prod: { replicas: 3 } }\n    canary: { steps: [25, 50], maxRestarts: 0, maxUnready: 1m, maxDuration: 2h }\n',
-  );
+  E2E_CONFIG(kubeconfig)
+    .replace(
+      '    environments: { prod: { replicas: 3 } }\n',
+      '    environments: { prod: { replicas: 3 } }\n    canary: { steps: [25, 50], maxRestarts: 0, maxUnready: 1m, maxDuration: 2h }\n',
+    )
+    .replace(
+      '  hungry:\n',
+      '  legacy:\n    image: registry.example.com/team/legacy\n    workload: { kind: Deployment, name: legacy-web, container: web }\n  hungry:\n',
+    );
 
 let h: Harness;
 const since = () => h.slack.calls.at(-1)?.seq ?? 0;
@@ -164,5 +169,49 @@ describe('deploy --canary', () => {
     ]);
     expect(refused).toContain('`promote` or `abort`');
     expect(deployment('myapp-canary')).toBeUndefined();
+  });
+
+  it('works for an adopted Deployment: the canary copies its pod template with the new image', async () => {
+    h.kube.create({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'legacy-web', namespace: 'beta', labels: { app: 'legacy-web' } },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'legacy-web' } },
+        template: {
+          metadata: { labels: { app: 'legacy-web', tier: 'web' } },
+          spec: {
+            volumes: [{ name: 'cache', emptyDir: {} }],
+            containers: [
+              { name: 'web', image: 'registry.example.com/team/legacy:1.0.0', volumeMounts: [{ name: 'cache', mountPath: '/cache' }] },
+              { name: 'proxy', image: 'envoyproxy/envoy:v1.30.0' },
+            ],
+          },
+        },
+      },
+    });
+    await h.kube.waitFor(() => deployment('legacy-web')?.status?.readyReplicas === 3, 5_000, 'the adopted Deployment is ready');
+    const before = deployment('legacy-web');
+    const from = since();
+    await h.command('deploy legacy beta 2.0.0 --canary', { channel: OPS, user: 'U0OPS' });
+    const live = await h.slack.waitForCall(
+      (c) => c.seq > from && c.method === 'chat.update' && /Canary of \*legacy\* in \*beta\*/.test(c.args.text ?? ''),
+      10_000,
+    );
+    expect(live.args.text).toContain('1 of 4 pods, 25 %');
+    const canary = deployment('legacy-web-canary');
+    expect(canary.spec.selector.matchLabels).toEqual({ app: 'legacy-web', track: 'canary' });
+    expect(canary.spec.template.metadata.labels).toEqual({ app: 'legacy-web', tier: 'web', track: 'canary' });
+    expect(canary.spec.template.spec.containers.map((c: any) => c.image)).toEqual([
+      'registry.example.com/team/legacy:2.0.0',
+      'envoyproxy/envoy:v1.30.0',
+    ]);
+    expect(canary.spec.template.spec.volumes).toEqual(before.spec.template.spec.volumes);
+    expect(deployment('legacy-web').metadata.generation).toBe(before.metadata.generation);
+
+    await h.command('abort legacy beta', { channel: OPS, user: 'U0OPS' });
+    await h.kube.waitFor(() => !deployment('legacy-web-canary'), 5_000, 'the canary is removed');
+    expect(deployment('legacy-web').spec).toEqual(before.spec);
   });
 });
