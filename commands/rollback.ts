@@ -6,6 +6,9 @@ import { appTarget, followed, readAppWorkload, requireConfiguredApp, rolloutTime
 import { FIELD_MANAGER_ROLLBACK, refusePaused } from '../src/kube/deployments.js';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../src/kube/render.js';
 import { describeRevision, type RollbackPlan } from '../src/kube/rollback.js';
+import { describeManager, gitopsTracker } from '../src/kube/workloads/ownership.js';
+import { conflict } from '../src/errors/index.js';
+import { escapeMrkdwn } from '../src/slack/blocks.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 
 const schema = z.object({
@@ -25,6 +28,12 @@ async function plan(ctx: WorkerVerbContext<Args>) {
   const t = appTarget(ctx, app, envName);
   const live = await readAppWorkload(t);
   if (t.target.kind === 'Deployment') refusePaused(live as V1Deployment, 'a rollback');
+  const tracker = t.target.adopted ? gitopsTracker(live) : undefined;
+  if (tracker && t.appConfig.gitops !== 'allowDrift') {
+    throw conflict(
+      `Nothing was changed: ${describeManager(tracker, escapeMrkdwn)} manages this workload and would put its pod template back at its next sync: roll back in Git instead. To roll back from chat anyway until the next sync, set \`gitops: allowDrift\` on \`apps.${app}\` in the bot's config.`,
+    );
+  }
   const history = await t.ops.history(t.env.cluster, live);
   // This very job already rolled back (a retry after a crash): resume following it, never undo twice.
   if (live.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === ctx.request.requestId) return { t, live, history, plan: undefined };

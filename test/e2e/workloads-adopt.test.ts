@@ -205,6 +205,10 @@ describe('never taking over silently', () => {
       /Nothing was changed: the Argo CD application `payments` manages this workload and will put the image back at its next sync/,
     );
     expect(text).toContain('gitops: allowDrift');
+    const rollback = await answer((await h.command('rollback tracked beta', { channel: 'C0OPS' })).responseUrl);
+    expect(rollback).toMatch(
+      /Nothing was changed: the Argo CD application `payments` manages this workload and would put its pod template back/,
+    );
     expect(writesTo('beta', from)).toEqual([]);
   });
 
