@@ -3,7 +3,7 @@ import { classOf, type CommandRequest, type Verb } from './types.js';
 import { parseCommand } from './parse.js';
 import type { MembershipResolver } from '../policy/index.js';
 import { authorizeCommand, resolveTarget } from './authorize.js';
-import { ERROR_HANDLING, describeError, isChatOpsError, logFailure } from '../errors/index.js';
+import { ERROR_HANDLING, describeError, isChatOpsError, logFailure, unavailable } from '../errors/index.js';
 import { errorMessage } from '../slack/errors.js';
 import { enqueueCommand, requestIdFrom } from '../queue/commands.js';
 import type { Services } from './services.js';
@@ -24,6 +24,31 @@ export interface IntakeDeps {
   members: MembershipResolver;
   log: Logger;
   services: Services;
+  /** The time parse, policy and enqueue may take together before the ack (default ACK_BUDGET_MS). */
+  ackBudgetMs?: number;
+}
+
+/**
+ * Slack shows "failed with the error operation_timeout" after 3 s without an ack, and the
+ * person retypes a command that may well be queued. The ack waits for parse, policy
+ * (membership lookups included) and enqueue only, together within this budget; the audit
+ * record and anything else happen after it.
+ */
+export const ACK_BUDGET_MS = 2_200;
+
+/** The promise, or `onLate()` thrown once `ms` have passed. */
+async function within<T>(promise: Promise<T>, ms: number, onLate: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(onLate()), Math.max(0, ms));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export type IntakeOutcome = 'queued' | 'answered' | 'denied' | 'bad_input' | 'unavailable' | 'error';
@@ -77,6 +102,8 @@ export function clickRequest(click: Click, text: string): CommandRequest {
  */
 export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandInput): Promise<IntakeResult> {
   const request = toCommandRequest(input);
+  const deadline = performance.now() + (deps.ackBudgetMs ?? ACK_BUDGET_MS);
+  const left = () => deadline - performance.now();
   let verbName = 'unknown';
   let target: { env?: string; app?: string } = {};
   // Until the command is parsed, only the verb is recorded: unvalidated text may hold anything.
@@ -99,7 +126,12 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     // What is shown and recorded from here on (secret values masked); the job carries the real args.
     shownText = verb.displayText?.(args, deps.config) ?? input.text.trim();
     request.text = shownText;
-    await authorizeCommand(deps, verb, args, target, request);
+    // Membership lookups ask Slack: bounded, so that a slow Slack costs an answer, not the ack.
+    await within(authorizeCommand(deps, verb, args, target, request), left() - 300, () =>
+      unavailable(
+        'Slack did not answer in time about who may run this here (user group membership), so nothing was queued. Try again in a moment.',
+      ),
+    );
     if (verb.runsIn === 'app') {
       let reply: IntakeResult['reply'] = { response_type: 'ephemeral', text: 'done' };
       await verb.run({
@@ -118,8 +150,14 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     const changes = classOf(verb, args, deps.config) !== 'read' && !(verb.runsIn === 'worker' && verb.changesNothing?.(args));
     // Secret values go sealed; Redis keeps them masked in clear.
     const split = sealSecretArgs(verb, raw, deps.config, deps.services.signer, request.requestId);
-    const jobId = await enqueueCommand(deps.services.queue, deps.services.signer, { verb: verb.verb, ...split, request });
-    if (changes) await audit('accepted', undefined, jobId);
+    const jobId = await enqueueCommand(
+      deps.services.queue,
+      deps.services.signer,
+      { verb: verb.verb, ...split, request },
+      Math.max(100, Math.min(2_000, left())),
+    );
+    // After the ack: the record never holds it up (AuditLog.record logs its own failures).
+    if (changes) void audit('accepted', undefined, jobId);
     const what = verb.describe(args);
     const rule = approvalRuleFor(deps.config, verb, args, target.env);
     if (rule) {

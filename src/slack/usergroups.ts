@@ -20,10 +20,28 @@ export class SlackMembership implements MembershipResolver {
 
   async isMember(userId: string, ids: readonly string[]): Promise<boolean> {
     if (ids.includes(userId)) return true;
-    for (const group of ids.filter((id) => id.startsWith('S'))) {
-      if ((await this.groupUsers(group)).has(userId)) return true;
-    }
-    return false;
+    // Every group at once: the answer waits for the slowest lookup, not for their sum.
+    const lookups = ids.filter((id) => id.startsWith('S')).map((group) => this.groupUsers(group).then((users) => users.has(userId)));
+    if (lookups.length === 0) return false;
+    // A member of any group is in, even while another group's lookup fails; without a yes, a failed lookup decides.
+    return new Promise<boolean>((resolve, reject) => {
+      let pending = lookups.length;
+      let failure: unknown;
+      for (const lookup of lookups) {
+        lookup.then(
+          (member) => {
+            if (member) resolve(true);
+            if (--pending > 0) return;
+            if (failure === undefined) resolve(false);
+            else reject(failure as Error);
+          },
+          (err: unknown) => {
+            failure ??= err;
+            if (--pending === 0) reject(failure as Error);
+          },
+        );
+      }
+    });
   }
 
   private async groupUsers(group: string): Promise<Set<string>> {

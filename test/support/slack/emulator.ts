@@ -106,6 +106,8 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     if (token !== undefined) call.token = token;
     if (typeof answer.body?.error === 'string') call.error = answer.body.error;
     if (answer.rateLimited) call.rateLimited = true;
+    const latency = limits.latency(method);
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     calls.push(call);
     send(res, answer);
   }
@@ -179,6 +181,7 @@ export async function startSlackEmulator(opts: SlackEmulatorOptions = {}): Promi
     },
     callsTo: (method) => calls.items.filter((c) => c.method === method),
     failNext: (method, failure, times = 1) => limits.failNext(method, failure, times),
+    setLatency: (method, ms) => limits.setLatency(method, ms),
     setBotNotInChannel(channel, notIn = true) {
       if (notIn) ws.notInChannel.add(channel);
       else ws.notInChannel.delete(channel);

@@ -6,6 +6,7 @@ export class Limits {
   private failures = new Map<string, { failure: SlackFailure; remaining: number }[]>();
   private channelLimit: { perSecond: number; burst: number } | null = null;
   private buckets = new Map<string, { tokens: number; last: number }>();
+  private latencies = new Map<string, number>();
 
   constructor(private readonly now: () => number) {}
 
@@ -26,6 +27,16 @@ export class Limits {
     if (f.status === 429) return rateLimited(f.retryAfter ?? 1, f.error ?? 'ratelimited');
     if (f.status !== undefined && f.status !== 200) return { status: f.status, body: { ok: false, error: f.error ?? 'internal_error' } };
     return fail(f.error ?? 'fatal_error');
+  }
+
+  /** Slack slow to answer `method` (a degraded API): every call to it is answered after `ms`. */
+  setLatency(method: string, ms: number | null): void {
+    if (ms === null) this.latencies.delete(method);
+    else this.latencies.set(method, ms);
+  }
+
+  latency(method: string): number {
+    return this.latencies.get(method) ?? 0;
   }
 
   setChannelRateLimit(limit: { perSecond: number; burst?: number } | null): void {
@@ -51,6 +62,7 @@ export class Limits {
 
   reset(): void {
     this.failures.clear();
+    this.latencies.clear();
     this.channelLimit = null;
     this.buckets.clear();
   }

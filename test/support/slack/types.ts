@@ -118,6 +118,8 @@ export interface SlackEmulator {
   waitForResponse(pred: (r: ResponseUrlPost) => boolean, timeoutMs?: number): Promise<ResponseUrlPost>;
   callsTo(method: string): SlackCall[];
   failNext(method: string, failure: SlackFailure, times?: number): void;
+  /** Answers every call to `method` after `ms` (null: at once again), as a degraded Slack does. */
+  setLatency(method: string, ms: number | null): void;
   setBotNotInChannel(channel: string, notIn?: boolean): void;
   /** Makes `user` a non-member of `channel` (chat.postEphemeral to them answers user_not_in_channel). */
   setUserNotInChannel(channel: string, user: string, notIn?: boolean): void;
