@@ -223,7 +223,9 @@ export default defineVerb<Args>({
 
     const notes = deployNotes(changes, fileEnv, secretKeys);
     const patchWorkload = (body: object) =>
-      t.ops.patch(env.cluster, env.namespace, t.target.name, body, PatchStrategy.StrategicMergePatch, FIELD_MANAGER_CONFIG);
+      t.ops.patch(env.cluster, env.namespace, t.target.name, body, PatchStrategy.StrategicMergePatch, FIELD_MANAGER_CONFIG, {
+        dryRun: ctx.dryRun,
+      });
     return runRolloutJob(ctx, {
       title: describe(ctx.args),
       env,
@@ -233,7 +235,9 @@ export default defineVerb<Args>({
       // A rollback restores the pod template, not the ConfigMap: it would not undo this change.
       offerRollback: false,
       change: async () => {
-        const updated = changes.length ? await patchConfigMap(env.cluster, env.namespace, name, changes) : configMap;
+        const updated = changes.length
+          ? await patchConfigMap(env.cluster, env.namespace, name, changes, { dryRun: ctx.dryRun })
+          : configMap;
         const what = changes.length
           ? `${name}: ${changes.map((c) => describeChange(c, secretKeys)).join('; ')}`
           : `${name} unchanged, but the pod template's config checksum was out of date`;

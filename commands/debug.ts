@@ -71,7 +71,7 @@ export default defineVerb<Args>({
     const { cluster, namespace } = ctx.environment(envName);
 
     if (ctx.args.delete) {
-      const gone = await deleteDebugCopy(cluster, namespace, app, ctx.args.delete);
+      const gone = await deleteDebugCopy(cluster, namespace, app, ctx.args.delete, { dryRun: ctx.dryRun });
       const text = gone
         ? `:wastebasket: Deleted debug copy \`${ctx.args.delete}\` of ${app} in ${envName}.`
         : `Debug copy \`${ctx.args.delete}\` of ${app} in ${envName} was already gone.`;
@@ -111,7 +111,9 @@ export default defineVerb<Args>({
     });
     const name = copy.metadata!.name!;
     await ctx.progress.start({ text: `:mag: debug copy of ${app} in ${envName}, requested by ${mention(ctx.request.userId)}` });
-    await createDebugCopy(cluster, copy);
+    await createDebugCopy(cluster, copy, { dryRun: ctx.dryRun });
+    // A dry run stops here: no delete scheduled, no button, nothing posted.
+    if (ctx.dryRun) return;
 
     // The delete at the TTL is a delayed job in Redis: it survives restarts of every process.
     const threadTs = ctx.request.threadTs ?? ctx.progress.threadTs;

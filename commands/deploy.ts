@@ -302,6 +302,7 @@ export default defineVerb<Args>({
             patch,
             PatchStrategy.StrategicMergePatch,
             FIELD_MANAGER_SET_IMAGE,
+            { dryRun: ctx.dryRun },
           );
           const where = `container ${target.container} of ${target.kind.toLowerCase()} ${target.name}`;
           const action = isRetry
@@ -343,12 +344,13 @@ export default defineVerb<Args>({
         const input = { ...renderInput, ...(restartedAt ? { restartedAt } : {}), chatResources: chatResources(current) };
         const rendered = renderApp(input);
         // Force only onto objects checked above to be ours (or absent): it takes back fields a chat verb changed.
-        const configMap = await applyConfigMap(env.cluster, rendered.configMap, true);
-        if (rendered.headlessService) await applyService(env.cluster, rendered.headlessService, true);
-        if (rendered.service) await applyService(env.cluster, rendered.service, true);
-        // The checksum covers what the ConfigMap holds now, chat-set keys included.
-        const applied = await ops.apply(env.cluster, renderApp({ ...input, checksumData: configMap.data ?? {} }).workload, true);
-        if (rendered.ingress) await applyIngress(env.cluster, rendered.ingress, true);
+        const dry = { dryRun: ctx.dryRun };
+        const configMap = await applyConfigMap(env.cluster, rendered.configMap, true, dry);
+        if (rendered.headlessService) await applyService(env.cluster, rendered.headlessService, true, dry);
+        if (rendered.service) await applyService(env.cluster, rendered.service, true, dry);
+        // The checksum covers what the ConfigMap holds now (or would hold, in a dry run), chat-set keys included.
+        const applied = await ops.apply(env.cluster, renderApp({ ...input, checksumData: configMap.data ?? {} }).workload, true, dry);
+        if (rendered.ingress) await applyIngress(env.cluster, rendered.ingress, true, dry);
         const kind = target.kind.toLowerCase();
         const action =
           current && !isRetry

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineVerb } from '../src/command/types.js';
+import { defineVerb, dryRunRefusal } from '../src/command/types.js';
 import { allowedApps, allowedEnvironments, allowedVerbs, bindingFor } from '../src/policy/index.js';
 import { badInput } from '../src/errors/index.js';
 import { context, escapeMrkdwn, section } from '../src/slack/blocks.js';
@@ -32,7 +32,10 @@ export default defineVerb<Args>({
       const verb = verbs.get(ctx.args.verb);
       if (!verb) throw badInput(`There is no command \`${ctx.args.verb}\`. Try \`/k8s help\`.`);
       const allowed = mayUse.includes(verb.verb) ? '' : '\n:no_entry: This channel may not use it (see `/k8s access`).';
-      const text = `*${verb.verb}* — ${verb.summary}\nUsage: \`/k8s ${escapeMrkdwn(verb.usage)}\`\nExample: \`/k8s ${escapeMrkdwn(verb.example)}\`\nClass: ${verb.class}${allowed}`;
+      const dryRun = dryRunRefusal(verb)
+        ? ''
+        : `\nAdd \`--dry-run\` to see what it would change (a server-side dry run, answered with the diff); nothing is written.`;
+      const text = `*${verb.verb}* — ${verb.summary}\nUsage: \`/k8s ${escapeMrkdwn(verb.usage)}\`\nExample: \`/k8s ${escapeMrkdwn(verb.example)}\`\nClass: ${verb.class}${dryRun}${allowed}`;
       await ctx.reply({ text, blocks: [section(text)] });
       return;
     }
@@ -53,7 +56,9 @@ export default defineVerb<Args>({
       text,
       blocks: [
         section(text),
-        context('`/k8s help &lt;verb&gt;` shows one command with an example · `/k8s access` shows what this channel may touch'),
+        context(
+          '`/k8s help &lt;verb&gt;` shows one command with an example · `/k8s access` shows what this channel may touch · add `--dry-run` to a command that changes something to see the diff first, nothing written',
+        ),
       ],
     });
   },

@@ -8,6 +8,7 @@ import { nodeScope } from '../src/policy/node-scope.js';
 import { fromKubeError, kubeStatusCode } from '../src/kube/errors.js';
 import { parseLabelChanges, reservedLabelProblem, type LabelChange } from '../src/kube/labels.js';
 import { FIELD_MANAGER } from '../src/kube/render.js';
+import { write } from '../src/kube/dry-run.js';
 import { context, escapeMrkdwn, section } from '../src/slack/blocks.js';
 import { jobStarted, jobSucceeded } from '../src/slack/views/job-thread.js';
 
@@ -114,10 +115,23 @@ export default defineVerb<Args>({
       const labels = Object.fromEntries(effective.map((c) => [c.key, c.op === 'set' ? c.value : null]));
       try {
         // Merge patch: null removes a label. The resourceVersion makes it fail rather than act on labels changed meanwhile.
-        const after = await where.cluster.core.patchNode(
-          { name, body: { metadata: { labels, resourceVersion: node.metadata?.resourceVersion } }, fieldManager: FIELD_MANAGER },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        const live = node;
+        const after = await write(
+          { dryRun: ctx.dryRun },
+          { kind: 'Node', name },
+          async () => live,
+          (dry) =>
+            where.cluster.core.patchNode(
+              {
+                name,
+                body: { metadata: { labels, resourceVersion: live.metadata?.resourceVersion } },
+                fieldManager: FIELD_MANAGER,
+                ...dry,
+              },
+              setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+            ),
         );
+        if (ctx.dryRun) return;
         const now = after.metadata?.labels ?? {};
         const lines = changes.map((c) => {
           if (!effective.includes(c))

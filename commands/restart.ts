@@ -50,6 +50,7 @@ export default defineVerb<Args>({
           restartPatch(restartedAt),
           PatchStrategy.StrategicMergePatch,
           FIELD_MANAGER_RESTART,
+          { dryRun: ctx.dryRun },
         );
         const pods = desiredPods(live);
         return `restart requested at ${restartedAt}: the pods of ${app} are replaced in a rolling update (${pods} pod${pods === 1 ? '' : 's'})`;

@@ -94,7 +94,9 @@ export default defineVerb<Args>({
           [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops rollback ${app} ${envName} to revision ${p.to.revision} by ${by}`,
         };
         const { body, strategy } = history.rollbackPatch(p.to, annotations);
-        await t.ops.patch(t.env.cluster, t.env.namespace, t.target.name, body, strategy, FIELD_MANAGER_ROLLBACK);
+        await t.ops.patch(t.env.cluster, t.env.namespace, t.target.name, body, strategy, FIELD_MANAGER_ROLLBACK, {
+          dryRun: ctx.dryRun,
+        });
         return `rolled back from revision ${p.from?.revision ?? '?'} to revision ${p.to.revision} (${history.stored} ${p.to.object}): image ${images(p)}`;
       },
     });

@@ -58,6 +58,8 @@ export default defineVerb<Args>({
     return Object.hasOwn(tasks, task) ? tasks[task]!.class : 'admin';
   },
   auditsReads: true,
+  noDryRun:
+    '`run` executes a command inside a pod; the Kubernetes API cannot dry-run an exec, so there is no diff to show. `/k8s help run` says what the task runs.',
   describe: ({ app, env, task }) => `task ${task} of ${app} in ${env}`,
   async run(ctx) {
     const { app, env: envName, task: taskName } = ctx.args;

@@ -86,7 +86,8 @@ export default defineVerb<Args>({
     const { env } = t;
     const { live, current } = await scalable(t);
 
-    if (needsConfirmation(ctx.args) && current !== 0) {
+    // A dry run shows what scaling to 0 would do; only the real change asks to confirm.
+    if (needsConfirmation(ctx.args) && current !== 0 && !ctx.dryRun) {
       const id = await ctx.services.intents.create(
         {
           text: `scale ${app} ${envName} 0 --yes`,
@@ -122,7 +123,7 @@ export default defineVerb<Args>({
       timeoutMs: rolloutTimeout(t, live),
       offerRollback: false,
       change: async () => {
-        const now = await t.ops.scale!(env.cluster, env.namespace, t.target.name, replicas);
+        const now = await t.ops.scale!(env.cluster, env.namespace, t.target.name, replicas, { dryRun: ctx.dryRun });
         return `${current === now ? `already at ${now} replicas` : `scaled from ${current} to ${now} replicas`}${note}`;
       },
     });

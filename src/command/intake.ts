@@ -11,7 +11,7 @@ import { sealSecretArgs } from './secret-args.js';
 import type { AuditOutcome } from '../audit/index.js';
 import { approvalRuleFor } from '../approvals/policy.js';
 import type { Logger } from '../log.js';
-import { context, section, type SlackMessage } from '../slack/blocks.js';
+import { context, escapeMrkdwn, section, type SlackMessage } from '../slack/blocks.js';
 import type { SlashCommandInput } from '../slack/slash-command.js';
 import { isAllowedResponseUrl } from '../slack/respond.js';
 import type { Click } from '../slack/actions.js';
@@ -120,7 +120,7 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
       ...(detail ? { detail: detail.slice(0, 500) } : {}),
     });
   try {
-    const { verb, args, raw } = parseCommand(input.text, deps.verbs);
+    const { verb, args, raw, dryRun } = parseCommand(input.text, deps.verbs);
     verbName = verb.verb;
     target = resolveTarget(deps.config, verb, args, request.channelId);
     // What is shown and recorded from here on (secret values masked); the job carries the real args.
@@ -145,6 +145,16 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
         replyInChannel: async (m) => void (reply = { response_type: 'in_channel', ...m }),
       });
       return { verb: verbName, outcome: 'answered', reply };
+    }
+    if (dryRun) {
+      // A dry run is a read: no approval, no lock, not audited (it changes nothing, like status or describe).
+      const jobId = await enqueueCommand(deps.services.queue, deps.services.signer, { verb: verb.verb, args: raw, request, dryRun: true });
+      const text = `:mag: Dry run of \`${escapeMrkdwn(verb.describe(args))}\`: the diff follows here; nothing is written.`;
+      return {
+        verb: verbName,
+        outcome: 'queued',
+        reply: { response_type: 'ephemeral', text, blocks: [section(text), context(`job \`${jobId}\``)] },
+      };
     }
     // Invocations that change nothing (config get, a scale-to-0 that only asks to confirm) read like reads.
     const changes = classOf(verb, args, deps.config) !== 'read' && !(verb.runsIn === 'worker' && verb.changesNothing?.(args));

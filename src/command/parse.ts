@@ -1,7 +1,7 @@
 import { badInput } from '../errors/index.js';
 import { formatIssues } from '../config/load.js';
 import { escapeMrkdwn, escapeTyped } from '../slack/blocks.js';
-import type { Verb } from './types.js';
+import { dryRunRefusal, type Verb } from './types.js';
 
 /** Slack text longer than this is not a command anyone typed. */
 export const MAX_COMMAND_LENGTH = 1_000;
@@ -11,7 +11,12 @@ export interface ParsedCommand {
   /** The named arguments before validation: what is queued, so the worker validates them again itself. */
   raw: Record<string, unknown>;
   args: unknown;
+  /** `--dry-run` was given (only ever for a verb that accepts it): compute the diff, write nothing. */
+  dryRun: boolean;
 }
+
+/** The flag every write verb accepts; parsed here once, never by the verbs. */
+export const DRY_RUN_FLAG = '--dry-run';
 
 /** Splits on whitespace; quotes are not special (no user text reaches a shell, and names never contain spaces). */
 export function tokenize(text: string): string[] {
@@ -115,5 +120,18 @@ export function parseCommand(text: string, verbs: ReadonlyMap<string, Verb>): Pa
       `Unknown command \`${shown}\`.${suggestion ? ` Did you mean \`${suggestion}\`?` : ''} Try \`/k8s help\` for the commands this channel may use.`,
     );
   }
-  return { verb, ...parseArgs(verb, tokens.slice(1)) };
+  const rest = tokens.slice(1);
+  const dryRun = rest.includes(DRY_RUN_FLAG);
+  if (dryRun) {
+    const refusal = dryRunRefusal(verb);
+    if (refusal) throw badInput(`${refusal}\nUsage: \`/k8s ${escapeMrkdwn(verb.usage)}\``);
+  }
+  return {
+    verb,
+    ...parseArgs(
+      verb,
+      rest.filter((t) => t !== DRY_RUN_FLAG),
+    ),
+    dryRun,
+  };
 }

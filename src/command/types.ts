@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import type { ClusterClient } from '../kube/clusters.js';
+import type { DryRun } from '../kube/dry-run.js';
 import type { Logger } from '../log.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import type { Progress } from '../slack/progress.js';
@@ -41,6 +42,13 @@ export interface WorkerVerbContext<A> extends VerbContext<A> {
   /** Progress thread for long-running work; created on first use. */
   progress: Progress;
   signal: AbortSignal;
+  /**
+   * Set on a `--dry-run` (and when an approval request works out its diff): pass `{ dryRun: ctx.dryRun }`
+   * to every src/kube write helper, which then sends its request with `dryRun=All` and records the change.
+   * Nothing may be written, queued or posted besides: `progress` does nothing, `reply` texts become notes
+   * under the diff, and `runRolloutJob` only makes the change (no thread, no following).
+   */
+  dryRun?: DryRun;
 }
 
 export type VerbOutcome = 'succeeded' | 'failed';
@@ -90,6 +98,11 @@ interface VerbBase<A> {
   classFor?(args: A, config: Config): VerbClass;
   /** Audited even when this invocation's class is read (every task run leaves its exit code in the audit). */
   auditsReads?: boolean;
+  /**
+   * Why this verb refuses `--dry-run` (the API server cannot dry-run what it does, e.g. an exec).
+   * Write and admin verbs run by the worker accept `--dry-run` unless they say why not here.
+   */
+  noDryRun?: string;
   /** False for verbs whose runs never make a new Deployment revision (replicas, nodes, the queue): `history` attributes none to them. */
   makesRevision?: boolean;
   /** An alert's Show logs button counts as this verb: a channel may click it where its binding allows this verb. */
@@ -147,4 +160,12 @@ export function defineVerb<A>(verb: Verb<A>): Verb<A> {
 /** The class of one invocation: `classFor` when the verb has it, else its class. */
 export function classOf(verb: Verb, args: unknown, config: Config): VerbClass {
   return verb.classFor?.(args, config) ?? verb.class;
+}
+
+/** Why `--dry-run` is refused for this verb, or undefined when it is accepted. */
+export function dryRunRefusal(verb: Verb): string | undefined {
+  if (verb.noDryRun) return verb.noDryRun;
+  if (verb.class === 'read') return `\`${verb.verb}\` changes nothing, so there is nothing to dry-run; run it without \`--dry-run\`.`;
+  if (verb.runsIn !== 'worker') return `\`${verb.verb}\` does not change the cluster, so a server-side dry run has nothing to show.`;
+  return undefined;
 }

@@ -9,6 +9,7 @@ import {
 import type { ClusterClient } from './clusters.js';
 import { FIELD_MANAGER } from './render.js';
 import { fromKubeError } from './errors.js';
+import { write, type WriteOptions } from './dry-run.js';
 
 const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
@@ -18,37 +19,63 @@ const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideAp
  * caller checks ownership first (workloads/ownership.ts), and never forces onto
  * an object it does not own.
  */
-export async function applyDeployment(cluster: ClusterClient, body: V1Deployment, force = true): Promise<V1Deployment> {
+export async function applyDeployment(
+  cluster: ClusterClient,
+  body: V1Deployment,
+  force = true,
+  opts?: WriteOptions,
+): Promise<V1Deployment> {
   const { name, namespace } = body.metadata as { name: string; namespace: string };
   try {
-    return await cluster.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: FIELD_MANAGER, force }, applyOptions);
+    return await write(
+      opts,
+      { kind: 'Deployment', name, namespace },
+      () => readIfExists(`deployment ${name} in namespace ${namespace}`, () => cluster.apps.readNamespacedDeployment({ name, namespace })),
+      (dry) => cluster.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: FIELD_MANAGER, force, ...dry }, applyOptions),
+    );
   } catch (err) {
     throw fromKubeError(err, `deployment ${name} in namespace ${namespace}`);
   }
 }
 
-export async function applyService(cluster: ClusterClient, body: V1Service, force = true): Promise<V1Service> {
+export async function applyService(cluster: ClusterClient, body: V1Service, force = true, opts?: WriteOptions): Promise<V1Service> {
   const { name, namespace } = body.metadata as { name: string; namespace: string };
   try {
-    return await cluster.core.patchNamespacedService({ name, namespace, body, fieldManager: FIELD_MANAGER, force }, applyOptions);
+    return await write(
+      opts,
+      { kind: 'Service', name, namespace },
+      () => readIfExists(`service ${name} in namespace ${namespace}`, () => cluster.core.readNamespacedService({ name, namespace })),
+      (dry) => cluster.core.patchNamespacedService({ name, namespace, body, fieldManager: FIELD_MANAGER, force, ...dry }, applyOptions),
+    );
   } catch (err) {
     throw fromKubeError(err, `service ${name} in namespace ${namespace}`);
   }
 }
 
-export async function applyConfigMap(cluster: ClusterClient, body: V1ConfigMap, force = true): Promise<V1ConfigMap> {
+export async function applyConfigMap(cluster: ClusterClient, body: V1ConfigMap, force = true, opts?: WriteOptions): Promise<V1ConfigMap> {
   const { name, namespace } = body.metadata as { name: string; namespace: string };
   try {
-    return await cluster.core.patchNamespacedConfigMap({ name, namespace, body, fieldManager: FIELD_MANAGER, force }, applyOptions);
+    return await write(
+      opts,
+      { kind: 'ConfigMap', name, namespace },
+      () => readIfExists(`configmap ${name} in namespace ${namespace}`, () => cluster.core.readNamespacedConfigMap({ name, namespace })),
+      (dry) => cluster.core.patchNamespacedConfigMap({ name, namespace, body, fieldManager: FIELD_MANAGER, force, ...dry }, applyOptions),
+    );
   } catch (err) {
     throw fromKubeError(err, `configmap ${name} in namespace ${namespace}`);
   }
 }
 
-export async function applyIngress(cluster: ClusterClient, body: V1Ingress, force = true): Promise<V1Ingress> {
+export async function applyIngress(cluster: ClusterClient, body: V1Ingress, force = true, opts?: WriteOptions): Promise<V1Ingress> {
   const { name, namespace } = body.metadata as { name: string; namespace: string };
   try {
-    return await cluster.networking.patchNamespacedIngress({ name, namespace, body, fieldManager: FIELD_MANAGER, force }, applyOptions);
+    return await write(
+      opts,
+      { kind: 'Ingress', name, namespace },
+      () => readIfExists(`ingress ${name} in namespace ${namespace}`, () => cluster.networking.readNamespacedIngress({ name, namespace })),
+      (dry) =>
+        cluster.networking.patchNamespacedIngress({ name, namespace, body, fieldManager: FIELD_MANAGER, force, ...dry }, applyOptions),
+    );
   } catch (err) {
     throw fromKubeError(err, `ingress ${name} in namespace ${namespace}`);
   }

@@ -2,6 +2,8 @@ import { PatchStrategy, setHeaderOptions, type V1ConfigMap } from '@kubernetes/c
 import type { ClusterClient } from './clusters.js';
 import { fromKubeError } from './errors.js';
 import { ANNOTATION_CONFIG_CHECKSUM, ANNOTATION_RESTARTED_AT } from './render.js';
+import { write, type WriteOptions } from './dry-run.js';
+import { readIfExists } from './apply.js';
 
 /**
  * The app's ConfigMap as `config` edits it. Chat edits are merge patches under
@@ -126,11 +128,18 @@ export async function patchConfigMap(
   namespace: string,
   name: string,
   changes: readonly KeyChange[],
+  opts?: WriteOptions,
 ): Promise<V1ConfigMap> {
   try {
-    return await cluster.core.patchNamespacedConfigMap(
-      { name, namespace, body: configPatch(changes), fieldManager: FIELD_MANAGER_CONFIG },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    return await write(
+      opts,
+      { kind: 'ConfigMap', name, namespace },
+      () => readIfExists(`configmap ${name} in namespace ${namespace}`, () => cluster.core.readNamespacedConfigMap({ name, namespace })),
+      (dry) =>
+        cluster.core.patchNamespacedConfigMap(
+          { name, namespace, body: configPatch(changes), fieldManager: FIELD_MANAGER_CONFIG, ...dry },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
     );
   } catch (err) {
     throw fromKubeError(err, `configmap ${name} in namespace ${namespace}`);

@@ -9,6 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { badInput, conflict, isChatOpsError } from '../errors/index.js';
 import type { ClusterClient } from './clusters.js';
 import { kubeCall } from './errors.js';
+import { remove, write, type WriteOptions } from './dry-run.js';
 import { FIELD_MANAGER, LABEL_MANAGED_BY } from './render.js';
 
 /** Marks a debug copy and names the app it copies (never a selector label of the app). */
@@ -84,11 +85,17 @@ export async function listDebugCopies(cluster: ClusterClient, namespace: string,
   return list.items.filter((p) => !p.metadata?.deletionTimestamp);
 }
 
-export async function createDebugCopy(cluster: ClusterClient, pod: V1Pod): Promise<V1Pod> {
+export async function createDebugCopy(cluster: ClusterClient, pod: V1Pod, opts?: WriteOptions): Promise<V1Pod> {
   const namespace = pod.metadata?.namespace ?? '';
+  const name = pod.metadata?.name ?? '?';
   return kubeCall(
-    cluster.core.createNamespacedPod({ namespace, body: pod, fieldManager: FIELD_MANAGER }),
-    `debug copy ${pod.metadata?.name ?? '?'} in namespace ${namespace}`,
+    write(
+      opts,
+      { kind: 'Pod', name, namespace },
+      async () => undefined,
+      (dry) => cluster.core.createNamespacedPod({ namespace, body: pod, fieldManager: FIELD_MANAGER, ...dry }),
+    ),
+    `debug copy ${name} in namespace ${namespace}`,
   );
 }
 
@@ -97,7 +104,13 @@ export async function createDebugCopy(cluster: ClusterClient, pod: V1Pod): Promi
  * for this app is refused, so the verb can never delete an ordinary pod.
  * Returns false when it is already gone.
  */
-export async function deleteDebugCopy(cluster: ClusterClient, namespace: string, app: string, name: string): Promise<boolean> {
+export async function deleteDebugCopy(
+  cluster: ClusterClient,
+  namespace: string,
+  app: string,
+  name: string,
+  opts?: WriteOptions,
+): Promise<boolean> {
   let pod: V1Pod;
   try {
     pod = await kubeCall(cluster.core.readNamespacedPod({ name, namespace }), `pod ${name} in namespace ${namespace}`);
@@ -110,7 +123,9 @@ export async function deleteDebugCopy(cluster: ClusterClient, namespace: string,
   }
   try {
     await kubeCall(
-      cluster.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }),
+      remove(opts, { kind: 'Pod', name, namespace }, pod, (dry) =>
+        cluster.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0, ...dry }),
+      ),
       `debug copy ${name} in namespace ${namespace}`,
     );
     return true;

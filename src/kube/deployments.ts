@@ -3,6 +3,8 @@ import type { ClusterClient } from './clusters.js';
 import { fromKubeError } from './errors.js';
 import { ownedReplicaSets } from './replicasets.js';
 import { conflict } from '../errors/index.js';
+import { write, type WriteOptions } from './dry-run.js';
+import { readDeploymentIfExists } from './apply.js';
 
 /** Field managers of the chat verbs' updates, so `managedFields` tells who changed what. */
 export const FIELD_MANAGER_SCALE = 'k8s-chatops-scale';
@@ -47,7 +49,7 @@ export function rolloutTimeoutMs(deployment: V1Deployment): number {
   return ((deployment.spec?.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS) + 60) * 1_000;
 }
 
-/** Patches a Deployment with the given patch type under one of the chat verbs' field managers. */
+/** Patches a Deployment with the given patch type under one of the chat verbs' field managers (`opts.dryRun`: a recorded dry run). */
 export async function patchDeployment(
   cluster: ClusterClient,
   namespace: string,
@@ -55,11 +57,15 @@ export async function patchDeployment(
   body: object,
   strategy: PatchStrategy,
   fieldManager: string,
+  opts?: WriteOptions,
 ): Promise<V1Deployment> {
   try {
-    return await cluster.apps.patchNamespacedDeployment(
-      { name, namespace, body, fieldManager },
-      setHeaderOptions('Content-Type', strategy),
+    return await write(
+      opts,
+      { kind: 'Deployment', name, namespace },
+      () => readDeploymentIfExists(cluster, namespace, name),
+      (dry) =>
+        cluster.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, ...dry }, setHeaderOptions('Content-Type', strategy)),
     );
   } catch (err) {
     throw fromKubeError(err, what(namespace, name));

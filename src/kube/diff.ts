@@ -185,7 +185,12 @@ function emitAll(w: Walk, op: '-' | '+', segments: readonly string[], value: Jso
   }
   if (Array.isArray(value) && value.length > 0 && !scalarList(value)) {
     const named = namedItems(value);
-    value.forEach((item, i) => emitAll(w, op, [...segments, named ? `[${(item as { name: string }).name}]` : `[${i}]`], item));
+    value.forEach((item, i) => {
+      if (!named) return emitAll(w, op, [...segments, `[${i}]`], item);
+      // The item is named in its path: its `name` field would only repeat it.
+      const { name, ...rest } = item as { name: string } & Record<string, Json>;
+      emitAll(w, op, [...segments, `[${name}]`], Object.keys(rest).length ? rest : item);
+    });
     return;
   }
   emit(w, op, segments, value);

@@ -24,6 +24,8 @@ export interface CommandJobData {
   waitingNotified?: boolean;
   /** The approval request this run was approved under (checked against Redis by the worker). */
   approvalId?: string;
+  /** `--dry-run`: the worker computes the diff with server-side dry runs and writes nothing (no approval, no lock). */
+  dryRun?: boolean;
   /** When the producer signed it (ms since the epoch). */
   signedAt?: number;
   /** HMAC over the job id and what it asks (not the worker's bookkeeping: threadTs, waitingNotified). */
@@ -34,7 +36,15 @@ export interface CommandJobData {
 export const MAX_JOB_AGE_MS = 24 * 3600 * 1_000;
 
 function signedPart(data: CommandJobData, jobId: string): unknown {
-  return { jobId, verb: data.verb, args: data.args, request: data.request, approvalId: data.approvalId, signedAt: data.signedAt };
+  return {
+    jobId,
+    verb: data.verb,
+    args: data.args,
+    request: data.request,
+    approvalId: data.approvalId,
+    signedAt: data.signedAt,
+    ...(data.dryRun ? { dryRun: true } : {}),
+  };
 }
 
 export function signCommandJob(signer: Signer, data: CommandJobData, jobId: string, now = Date.now()): CommandJobData {

@@ -13,7 +13,8 @@ import { Sealer } from './sealing.js';
  */
 
 /** What a signature is over; part of the MAC so a record of one kind cannot pass for another. */
-export type SignedKind = 'job' | 'approval' | 'intent' | 'alert-job' | 'canary' | 'bluegreen';
+/** `diff-secret`: a keyed fingerprint of a masked value in a diff (the value itself is never kept). */
+export type SignedKind = 'job' | 'approval' | 'intent' | 'alert-job' | 'canary' | 'bluegreen' | 'diff-secret';
 
 export const SIGNATURE_VERSION = 'v1';
 

@@ -25,6 +25,7 @@ import type { ApprovalRequest } from '../approvals/store.js';
 import { claimApprovedRun, requestApproval, verifyApproved } from '../approvals/gate.js';
 import type { Queue } from 'bullmq';
 import { mention } from '../slack/blocks.js';
+import { answerDryRun, dryRunVerb } from '../command/dry-run.js';
 
 export interface WorkerDeps {
   config: Config;
@@ -199,6 +200,13 @@ async function runJob(
     // The binding may have changed since the app accepted the command.
     await authorizeCommand(deps, verb, args, target, request);
 
+    if (job.data.dryRun) {
+      // A read: no approval, no target lock, no audit. The verb's own run, every write sent with dryRun=All.
+      const ctx = makeContext(args);
+      await answerDryRun(ctx, verb.describe(args), await dryRunVerb(ctx, verb, target.app));
+      return 'succeeded';
+    }
+
     const rule = approvalRuleFor(deps.config, verb, args, target.env);
     // This run, as opposed to a later job re-added under the same id.
     const runId = `${job.id ?? ''}@${job.timestamp}`;
@@ -292,8 +300,8 @@ async function runJob(
       throw err;
     }
     logFailure(log, err, described, 'job failed');
-    await reportFailure(progress, reply, described, log);
-    await audit('failed', described.text);
+    await reportFailure(progress, reply, job.data.dryRun ? { ...described, text: `Dry run: ${described.text}` } : described, log);
+    if (!job.data.dryRun) await audit('failed', described.text);
     throw new UnrecoverableError(described.text);
   } finally {
     await release?.();

@@ -37,6 +37,11 @@ export interface RolloutJob {
  * (milestones on the way use the neutral MILESTONE marker).
  */
 export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: RolloutJob): Promise<'succeeded' | 'failed'> {
+  // A dry run only makes the change (its writes are recorded dry runs): no thread, nothing to follow.
+  if (ctx.dryRun) {
+    await job.change();
+    return 'succeeded';
+  }
   const started = Date.now();
   const workload = job.workload ?? { kind: 'Deployment' as const, name: job.app, selector: `${LABEL_APP}=${job.app}` };
   const requester = ctx.request.userId;

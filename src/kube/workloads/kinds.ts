@@ -9,6 +9,7 @@ import { fromKubeError, kubeStatusCode } from '../errors.js';
 import { FIELD_MANAGER } from '../render.js';
 import { rolloutState } from '../rollout.js';
 import { FIELD_MANAGER_SCALE } from '../deployments.js';
+import { write, type WriteOptions } from '../dry-run.js';
 import { daemonSetRolloutState, statefulSetRolloutState } from './rollout-rules.js';
 import { controllerRevisionWorkloadHistory } from './controller-revisions.js';
 import { deploymentHistory } from './deployment-revisions.js';
@@ -37,47 +38,88 @@ function define(
       fieldManager: string,
       force: boolean | undefined,
       strategy: PatchStrategy,
+      dry: { dryRun?: 'All' },
     ): Promise<AnyWorkload>;
-    scale?(c: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
+    scale?(c: ClusterClient, namespace: string, name: string, replicas: number, dry: { dryRun?: 'All' }): Promise<number>;
     rollout: (obj: AnyWorkload) => ReturnType<WorkloadOps['rolloutState']>;
     history: WorkloadOps['history'];
   },
 ): WorkloadOps {
+  const readIfExists = async (cluster: ClusterClient, namespace: string, name: string) => {
+    try {
+      return await calls.read(cluster, namespace, name);
+    } catch (err) {
+      if (kubeStatusCode(err) === 404) return undefined;
+      throw fromKubeError(err, describeWorkload(kind, name, namespace));
+    }
+  };
+  const target = (namespace: string, name: string) => ({ kind, name, namespace });
   return {
     kind,
     plural,
     read: (cluster, namespace, name) => wrap(kind, namespace, name, (c) => calls.read(c, namespace, name), cluster),
-    readIfExists: async (cluster, namespace, name) => {
-      try {
-        return await calls.read(cluster, namespace, name);
-      } catch (err) {
-        if (kubeStatusCode(err) === 404) return undefined;
-        throw fromKubeError(err, describeWorkload(kind, name, namespace));
-      }
-    },
+    readIfExists,
     list: (cluster, namespace) =>
       calls.list(cluster, namespace).catch((err: unknown) => Promise.reject(fromKubeError(err, `${plural} in namespace ${namespace}`))),
-    apply: (cluster, body, force) => {
+    apply: (cluster, body, force, opts) => {
       const { name, namespace } = body.metadata as { name: string; namespace: string };
       return wrap(
         kind,
         namespace,
         name,
-        (c) => calls.patch(c, namespace, name, body, FIELD_MANAGER, force, PatchStrategy.ServerSideApply),
+        (c) =>
+          write(
+            opts,
+            target(namespace, name),
+            () => readIfExists(c, namespace, name),
+            (dry) => calls.patch(c, namespace, name, body, FIELD_MANAGER, force, PatchStrategy.ServerSideApply, dry),
+          ),
         cluster,
       );
     },
-    patch: (cluster, namespace, name, body, strategy, fieldManager) =>
-      wrap(kind, namespace, name, (c) => calls.patch(c, namespace, name, body, fieldManager, undefined, strategy), cluster),
+    patch: (cluster, namespace, name, body, strategy, fieldManager, opts) =>
+      wrap(
+        kind,
+        namespace,
+        name,
+        (c) =>
+          write(
+            opts,
+            target(namespace, name),
+            () => readIfExists(c, namespace, name),
+            (dry) => calls.patch(c, namespace, name, body, fieldManager, undefined, strategy, dry),
+          ),
+        cluster,
+      ),
     ...(calls.scale
       ? {
-          scale: (cluster: ClusterClient, namespace: string, name: string, replicas: number) =>
-            wrap(kind, namespace, name, (c) => calls.scale!(c, namespace, name, replicas), cluster),
+          scale: (cluster: ClusterClient, namespace: string, name: string, replicas: number, opts?: WriteOptions) =>
+            wrap(
+              kind,
+              namespace,
+              name,
+              (c) =>
+                write(
+                  opts,
+                  target(namespace, name),
+                  () => readIfExists(c, namespace, name),
+                  (dry) => calls.scale!(c, namespace, name, replicas, dry),
+                  // The scale subresource answers a Scale: the workload it stands for has that many replicas.
+                  (count, live) => withReplicas(live, count),
+                ),
+              cluster,
+            ),
         }
       : {}),
     rolloutState: calls.rollout,
     history: calls.history,
   };
+}
+
+/** The live workload with the replica count a dry run of its scale subresource answered. */
+function withReplicas(live: unknown, replicas: number): unknown {
+  const obj = JSON.parse(JSON.stringify(live ?? {})) as { spec?: { replicas?: number } };
+  return { ...obj, spec: { ...(obj.spec ?? {}), replicas } };
 }
 
 const opts = (strategy: PatchStrategy) =>
@@ -86,12 +128,15 @@ const opts = (strategy: PatchStrategy) =>
 export const deploymentOps = define('Deployment', 'deployments', {
   read: (c, namespace, name) => c.apps.readNamespacedDeployment({ name, namespace }),
   list: async (c, namespace) => (await c.apps.listNamespacedDeployment({ namespace })).items,
-  patch: (c, namespace, name, body, fieldManager, force, strategy) =>
-    c.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
-  scale: async (c, namespace, name, replicas) =>
+  patch: (c, namespace, name, body, fieldManager, force, strategy, dry) =>
+    c.apps.patchNamespacedDeployment(
+      { name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}), ...dry },
+      opts(strategy),
+    ),
+  scale: async (c, namespace, name, replicas, dry) =>
     (
       await c.apps.patchNamespacedDeploymentScale(
-        { name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE },
+        { name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE, ...dry },
         mergeOptions,
       )
     ).spec?.replicas ?? replicas,
@@ -102,12 +147,15 @@ export const deploymentOps = define('Deployment', 'deployments', {
 export const statefulSetOps = define('StatefulSet', 'statefulsets', {
   read: (c, namespace, name) => c.apps.readNamespacedStatefulSet({ name, namespace }),
   list: async (c, namespace) => (await c.apps.listNamespacedStatefulSet({ namespace })).items,
-  patch: (c, namespace, name, body, fieldManager, force, strategy) =>
-    c.apps.patchNamespacedStatefulSet({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
-  scale: async (c, namespace, name, replicas) =>
+  patch: (c, namespace, name, body, fieldManager, force, strategy, dry) =>
+    c.apps.patchNamespacedStatefulSet(
+      { name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}), ...dry },
+      opts(strategy),
+    ),
+  scale: async (c, namespace, name, replicas, dry) =>
     (
       await c.apps.patchNamespacedStatefulSetScale(
-        { name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE },
+        { name, namespace, body: { spec: { replicas } }, fieldManager: FIELD_MANAGER_SCALE, ...dry },
         mergeOptions,
       )
     ).spec?.replicas ?? replicas,
@@ -118,8 +166,11 @@ export const statefulSetOps = define('StatefulSet', 'statefulsets', {
 export const daemonSetOps = define('DaemonSet', 'daemonsets', {
   read: (c, namespace, name) => c.apps.readNamespacedDaemonSet({ name, namespace }),
   list: async (c, namespace) => (await c.apps.listNamespacedDaemonSet({ namespace })).items,
-  patch: (c, namespace, name, body, fieldManager, force, strategy) =>
-    c.apps.patchNamespacedDaemonSet({ name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}) }, opts(strategy)),
+  patch: (c, namespace, name, body, fieldManager, force, strategy, dry) =>
+    c.apps.patchNamespacedDaemonSet(
+      { name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}), ...dry },
+      opts(strategy),
+    ),
   rollout: (obj) => daemonSetRolloutState(obj as V1DaemonSet),
   history: (cluster, live) => controllerRevisionWorkloadHistory(cluster, 'DaemonSet', live as V1DaemonSet),
 });

@@ -4,6 +4,7 @@ import type { ClusterClient } from '../clusters.js';
 import type { Revision as HistoryRevision } from '../revision.js';
 import type { Revision as RollbackRevision, RollbackPlan } from '../rollback.js';
 import type { RolloutState } from '../rollout.js';
+import type { WriteOptions } from '../dry-run.js';
 
 export type { WorkloadKind };
 export type AnyWorkload = V1Deployment | V1StatefulSet | V1DaemonSet;
@@ -21,8 +22,8 @@ export interface WorkloadOps {
   readIfExists(cluster: ClusterClient, namespace: string, name: string): Promise<AnyWorkload | undefined>;
   /** Every workload of this kind in the namespace. */
   list(cluster: ClusterClient, namespace: string): Promise<AnyWorkload[]>;
-  /** Server-side apply under our field manager; `force` only ever on an object we own. */
-  apply(cluster: ClusterClient, body: AnyWorkload, force: boolean): Promise<AnyWorkload>;
+  /** Server-side apply under our field manager; `force` only ever on an object we own. `opts.dryRun`: a recorded dry run. */
+  apply(cluster: ClusterClient, body: AnyWorkload, force: boolean, opts?: WriteOptions): Promise<AnyWorkload>;
   patch(
     cluster: ClusterClient,
     namespace: string,
@@ -30,9 +31,10 @@ export interface WorkloadOps {
     body: object,
     strategy: PatchStrategy,
     fieldManager: string,
+    opts?: WriteOptions,
   ): Promise<AnyWorkload>;
   /** Sets replicas through the scale subresource; absent for kinds that have no replica count (DaemonSet). */
-  scale?(cluster: ClusterClient, namespace: string, name: string, replicas: number): Promise<number>;
+  scale?(cluster: ClusterClient, namespace: string, name: string, replicas: number, opts?: WriteOptions): Promise<number>;
   /** `kubectl rollout status`'s rule for this kind. Pure. */
   rolloutState(obj: AnyWorkload): RolloutState;
   /** Its revisions, as `kubectl rollout history` finds them (ReplicaSets or ControllerRevisions). */
