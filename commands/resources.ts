@@ -193,6 +193,7 @@ async function run(ctx: WorkerVerbContext<Args>) {
         setResourcesPatch(container.name, change, annotations),
         PatchStrategy.StrategicMergePatch,
         FIELD_MANAGER_SET_RESOURCES,
+        { dryRun: ctx.dryRun },
       );
       const keepsNote = kept ? ' — kept by later deploys (per-environment override)' : '';
       return `container ${escapeMrkdwn(container.name)} of ${what}: ${lines.join(', ')} (generation ${applied.metadata?.generation ?? '?'})${keepsNote}`;

@@ -6,6 +6,7 @@
  */
 import type { Diff } from '../kube/diff.js';
 import { DryRun } from '../kube/dry-run.js';
+import { dryRunOnly } from '../kube/clusters.js';
 import { appOf } from '../config/lookup.js';
 import type { Progress } from '../slack/progress.js';
 import { context, escapeMrkdwn, type SlackMessage } from '../slack/blocks.js';
@@ -38,7 +39,18 @@ export async function dryRunVerb(ctx: WorkerVerbContext<unknown>, verb: WorkerVe
   const recorder = new DryRun();
   const notes: string[] = [];
   const note = async (m: SlackMessage) => void notes.push(m.text.slice(0, 500));
-  await verb.run({ ...ctx, dryRun: recorder, progress: silentProgress, reply: note, replyInChannel: note });
+  await verb.run({
+    ...ctx,
+    dryRun: recorder,
+    progress: silentProgress,
+    reply: note,
+    replyInChannel: note,
+    // Belt and braces: a write that is not a dry run is refused before it leaves.
+    environment: (name) => {
+      const env = ctx.environment(name);
+      return { ...env, cluster: dryRunOnly(env.cluster) };
+    },
+  });
   const secretKeys = (app ? appOf(ctx.config, app)?.secretKeys : undefined) ?? [];
   const signer = ctx.services.signer;
   return { diff: recorder.diff({ secretKeys, fingerprint: (value) => signer.sign('diff-secret', value).slice(0, 24) }), notes };

@@ -148,7 +148,9 @@ export async function handleSlashCommand(deps: IntakeDeps, input: SlashCommandIn
     }
     if (dryRun) {
       // A dry run is a read: no approval, no lock, not audited (it changes nothing, like status or describe).
-      const jobId = await enqueueCommand(deps.services.queue, deps.services.signer, { verb: verb.verb, args: raw, request, dryRun: true });
+      // Its secret values travel sealed like a real run's.
+      const sealed = sealSecretArgs(verb, raw, deps.config, deps.services.signer, request.requestId);
+      const jobId = await enqueueCommand(deps.services.queue, deps.services.signer, { verb: verb.verb, ...sealed, request, dryRun: true });
       const text = `:mag: Dry run of \`${escapeMrkdwn(verb.describe(args))}\`: the diff follows here; nothing is written.`;
       return {
         verb: verbName,

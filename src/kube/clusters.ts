@@ -1,7 +1,20 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { AppsV1Api, AuthorizationV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, Watch } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  AuthorizationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  NetworkingV1Api,
+  ServerConfiguration,
+  Watch,
+  createConfiguration,
+  type Configuration,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
 import type { ClusterConfig, Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import { clusterOf, environmentOf } from '../config/lookup.js';
@@ -113,4 +126,49 @@ export class Clusters {
   all(): ClusterClient[] {
     return [...this.byName.values()];
   }
+}
+
+const guarded = new WeakMap<ClusterClient, ClusterClient>();
+
+/** Refuses, before it is sent, a write that is not a dry run (access reviews ask, they write nothing). */
+const dryRunGuard = {
+  pre: async (context: RequestContext): Promise<RequestContext> => {
+    const method = String(context.getHttpMethod());
+    const url = new URL(context.getUrl());
+    if (method !== 'GET' && !url.searchParams.getAll('dryRun').includes('All') && !url.pathname.endsWith('/selfsubjectaccessreviews')) {
+      throw new Error(`dry run: refused to send ${method} ${url.pathname} without dryRun=All (a write helper was not given the dry run)`);
+    }
+    return context;
+  },
+  post: async (context: ResponseContext): Promise<ResponseContext> => context,
+};
+
+/**
+ * The same cluster for a dry run: its API clients refuse any write sent without
+ * `dryRun=All`, so a verb that forgets to pass the dry run to a write helper fails
+ * (internal error) instead of writing. Watches and reads go through unchanged.
+ */
+export function dryRunOnly(cluster: ClusterClient): ClusterClient {
+  const cached = guarded.get(cluster);
+  if (cached) return cached;
+  const kc = cluster.kubeConfig;
+  const server = kc.getCurrentCluster()?.server ?? cluster.server;
+  const make = <T>(Api: new (config: Configuration) => T): T =>
+    new Api(
+      createConfiguration({
+        baseServer: new ServerConfiguration(server, {}),
+        authMethods: { default: kc },
+        promiseMiddleware: [dryRunGuard],
+      }),
+    );
+  const client: ClusterClient = {
+    ...cluster,
+    core: make(CoreV1Api),
+    apps: make(AppsV1Api),
+    coordination: make(CoordinationV1Api),
+    authorization: make(AuthorizationV1Api),
+    networking: make(NetworkingV1Api),
+  };
+  guarded.set(cluster, client);
+  return client;
 }

@@ -12,7 +12,6 @@
  * write helpers are called with `{ dryRun }`.
  */
 import { createHash } from 'node:crypto';
-import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from './render.js';
 
 /** One object a command touches: the live state and what the dry run says it becomes. */
 export interface ObjectChange {
@@ -67,12 +66,12 @@ export const NOISE_ANNOTATIONS: ReadonlySet<string> = new Set([
   'deployment.kubernetes.io/revision',
   'deprecated.daemonset.template.generation',
   'kubectl.kubernetes.io/last-applied-configuration',
-  ANNOTATION_REQUEST_ID,
-  ANNOTATION_DEPLOYED_BY,
-  ANNOTATION_DEPLOYED_FROM,
-  ANNOTATION_CHANGE_CAUSE,
+  // The bot's own marks (render.ts; spelled out here, as render.ts sits above the write helpers this module serves).
+  'k8s-chatops.io/request-id',
+  'k8s-chatops.io/deployed-by',
+  'k8s-chatops.io/deployed-from-channel',
+  'kubernetes.io/change-cause',
 ]);
-
 const NOISE_METADATA = ['managedFields', 'resourceVersion', 'generation', 'uid', 'creationTimestamp', 'selfLink'];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

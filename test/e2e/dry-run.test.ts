@@ -1,6 +1,8 @@
 /** `--dry-run` on the write verbs: a server-side dry run through the verb's own code path, answered with the diff; nothing written. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { dryRunOnly, makeClusterClient } from '../../src/kube/clusters.js';
 
 /** The harness config, with a secret key on myapp. */
 const CONFIG = (kubeconfig: string) =>
@@ -143,6 +145,28 @@ describe('--dry-run', () => {
     expect(h.kube.list('apps/v1', 'Deployment', 'prod')).toEqual([]);
     expect(h.kube.list('v1', 'Service', 'prod')).toEqual([]);
     for (const w of writesSince()) expect(w.query.dryRun).toBe('All');
+  });
+
+  it("resources: the container's new limit", async () => {
+    const { blocks } = await dryRun('resources myapp beta --memory-limit 512Mi --dry-run');
+    expect(blocks).toContain('- spec.template.spec.containers[myapp].resources.limits.memory: 256Mi');
+    expect(blocks).toContain('+ spec.template.spec.containers[myapp].resources.limits.memory: 512Mi');
+  });
+
+  it('refuses, before sending it, any write a verb would make without dryRun=All (the safety net under every dry run)', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromFile(h.kubeconfig);
+    const cluster = dryRunOnly(makeClusterClient('default', kc));
+    const patch = (dry: { dryRun?: 'All' }) =>
+      cluster.apps.patchNamespacedDeployment(
+        { name: 'myapp', namespace: 'beta', body: { spec: { replicas: 7 } }, fieldManager: 'test', ...dry },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    await expect(patch({})).rejects.toThrow(/dry run: refused to send PATCH .*deployments\/myapp without dryRun=All/);
+    expect(h.kube.requests.length).toBe(requestsSince);
+    expect((await patch({ dryRun: 'All' })).spec?.replicas).toBe(7);
+    expect(deployment().spec.replicas).toBe(2);
+    expect((await cluster.apps.readNamespacedDeployment({ name: 'myapp', namespace: 'beta' })).spec?.replicas).toBe(2);
   });
 
   it('is in the help: each write verb says so, read verbs do not', async () => {

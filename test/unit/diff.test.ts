@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SECRET_MASK, diffChanges, diffDigest, formatValue, isEmptyDiff, mergeChanges, type ObjectChange } from '../../src/kube/diff.js';
+import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../../src/kube/render.js';
+import { NOISE_ANNOTATIONS } from '../../src/kube/diff.js';
 import { diffBlocks, diffLines, dryRunMessage } from '../../src/slack/views/diff.js';
 
 function deployment(
@@ -157,6 +159,11 @@ describe('diffChanges', () => {
     expect(formatValue('line\nbreak')).toBe('"line\\nbreak"');
     expect(formatValue('x'.repeat(500)).length).toBe(200);
   });
+});
+
+it("treats the bot's own bookkeeping annotations as noise", () => {
+  for (const key of [ANNOTATION_REQUEST_ID, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_CHANGE_CAUSE])
+    expect(NOISE_ANNOTATIONS.has(key), key).toBe(true);
 });
 
 describe('diff view', () => {
