@@ -4,7 +4,6 @@ import { fromKubeError } from './errors.js';
 import { ownedReplicaSets } from './replicasets.js';
 import { conflict } from '../errors/index.js';
 import { write, type WriteOptions } from './dry-run.js';
-import { readDeploymentIfExists } from './apply.js';
 
 /** Field managers of the chat verbs' updates, so `managedFields` tells who changed what. */
 export const FIELD_MANAGER_SCALE = 'k8s-chatops-scale';
@@ -63,7 +62,11 @@ export async function patchDeployment(
     return await write(
       opts,
       { kind: 'Deployment', name, namespace },
-      () => readDeploymentIfExists(cluster, namespace, name),
+      () =>
+        cluster.apps.readNamespacedDeployment({ name, namespace }).catch((err: unknown) => {
+          if ((err as { code?: number }).code === 404) return undefined;
+          throw err;
+        }),
       (dry) =>
         cluster.apps.patchNamespacedDeployment({ name, namespace, body, fieldManager, ...dry }, setHeaderOptions('Content-Type', strategy)),
     );
