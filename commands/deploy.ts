@@ -168,6 +168,10 @@ export default defineVerb<Args>({
     if ((canary !== undefined || blueGreen) && kind !== 'Deployment')
       throw badInput(`\`--${canary !== undefined ? 'canary' : 'blue-green'}\` works on Deployments; ${app} is a ${kind}.`);
   },
+  noDryRun: (args) =>
+    args.canary !== undefined || args['blue-green']
+      ? '`--dry-run` does not cover `--canary` or `--blue-green` yet: they start a second Deployment and steps the bot follows. Dry-run the plain deploy (`/k8s deploy <app> <env> <version> --dry-run`) to see the image change.'
+      : undefined,
   describe: ({ app, env, version, canary, 'blue-green': blueGreen }) =>
     `deploy ${app}${version ? ` ${version}` : ''} → ${env}${canary === true ? ' (canary)' : canary !== undefined ? ` (canary ${canary} %)` : ''}${blueGreen ? ' (blue/green)' : ''}`,
   async pin(ctx) {

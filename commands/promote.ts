@@ -22,6 +22,8 @@ export default defineVerb<Args>({
   target: ({ app, env }) => ({ app, env }),
   check: ({ app }, config) => void requireApp(config, app),
   makesRevision: true,
+  noDryRun:
+    "`--dry-run` does not cover canaries yet: a canary's steps live in the bot as well as in the cluster, so a server-side dry run would show only part of it. `/k8s status` shows the canary; run the command without `--dry-run`.",
   describe: ({ app, env, full }) => `promote canary of ${app} in ${env}${full ? ' fully' : ''}`,
   async run(ctx) {
     const { app, env: envName, full } = ctx.args;

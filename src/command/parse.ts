@@ -122,16 +122,14 @@ export function parseCommand(text: string, verbs: ReadonlyMap<string, Verb>): Pa
   }
   const rest = tokens.slice(1);
   const dryRun = rest.includes(DRY_RUN_FLAG);
-  if (dryRun) {
-    const refusal = dryRunRefusal(verb);
+  const refuse = (refusal: string | undefined) => {
     if (refusal) throw badInput(`${refusal}\nUsage: \`/k8s ${escapeMrkdwn(verb.usage)}\``);
-  }
-  return {
-    verb,
-    ...parseArgs(
-      verb,
-      rest.filter((t) => t !== DRY_RUN_FLAG),
-    ),
-    dryRun,
   };
+  if (dryRun) refuse(dryRunRefusal(verb));
+  const parsed = parseArgs(
+    verb,
+    rest.filter((t) => t !== DRY_RUN_FLAG),
+  );
+  if (dryRun) refuse(dryRunRefusal(verb, parsed.args));
+  return { verb, ...parsed, dryRun };
 }

@@ -102,7 +102,7 @@ interface VerbBase<A> {
    * Why this verb refuses `--dry-run` (the API server cannot dry-run what it does, e.g. an exec).
    * Write and admin verbs run by the worker accept `--dry-run` unless they say why not here.
    */
-  noDryRun?: string;
+  noDryRun?: string | ((args: A) => string | undefined);
   /** False for verbs whose runs never make a new Deployment revision (replicas, nodes, the queue): `history` attributes none to them. */
   makesRevision?: boolean;
   /** An alert's Show logs button counts as this verb: a channel may click it where its binding allows this verb. */
@@ -162,9 +162,13 @@ export function classOf(verb: Verb, args: unknown, config: Config): VerbClass {
   return verb.classFor?.(args, config) ?? verb.class;
 }
 
-/** Why `--dry-run` is refused for this verb, or undefined when it is accepted. */
-export function dryRunRefusal(verb: Verb): string | undefined {
-  if (verb.noDryRun) return verb.noDryRun;
+/** Why `--dry-run` is refused for this verb (for these arguments, when given), or undefined when it is accepted. */
+export function dryRunRefusal(verb: Verb, args?: unknown): string | undefined {
+  if (typeof verb.noDryRun === 'string') return verb.noDryRun;
+  if (verb.noDryRun && args !== undefined) {
+    const refusal = verb.noDryRun(args);
+    if (refusal) return refusal;
+  }
   if (verb.class === 'read') return `\`${verb.verb}\` changes nothing, so there is nothing to dry-run; run it without \`--dry-run\`.`;
   if (verb.runsIn !== 'worker') return `\`${verb.verb}\` does not change the cluster, so a server-side dry run has nothing to show.`;
   return undefined;
