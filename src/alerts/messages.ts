@@ -180,7 +180,7 @@ function summaryLine(v: IncidentView): string {
       : v.last
         ? `, last on pod \`${escapeMrkdwn(v.last.pod)}\` at ${slackTime(v.last.at)}`
         : '';
-  return `${ICON[v.kind]} *${kindLabel(v.kind, v.head.diagnosis)}* in ${workloadLabel(v.workload)} (\`${v.env}\`): seen ${times}${span}${last}.${v.count > 1 ? ' Each one is in the thread.' : ''}`;
+  return `${ICON[v.kind]} *${kindLabel(v.kind, v.head.diagnosis)}* ${isNodeDiagnosis(v.head.diagnosis) ? 'on' : 'in'} ${workloadLabel(v.workload)} (\`${v.env}\`): seen ${times}${span}${last}.${v.count > 1 ? ' Each one is in the thread.' : ''}`;
 }
 
 export function alertButtons(v: IncidentView): ButtonSpec[] {
@@ -202,7 +202,8 @@ export function alertButtons(v: IncidentView): ButtonSpec[] {
 /** The incident's top-level message. */
 export function headlineMessage(v: IncidentView, now: number): SlackMessage {
   const status: string[] = [
-    `namespace \`${escapeMrkdwn(v.namespace)}\``,
+    // A node has no namespace.
+    ...(v.namespace ? [`namespace \`${escapeMrkdwn(v.namespace)}\``] : []),
     `cluster \`${escapeMrkdwn(v.cluster)}\``,
     `first seen ${slackTime(v.firstAt)}`,
   ];

@@ -1,7 +1,7 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { detect } from '../../src/alerts/detect.js';
-import { diagnosisBlocks, headlineText, recoveredReply } from '../../src/alerts/messages.js';
+import { diagnosisBlocks, headlineMessage, headlineText, recoveredReply, silencedReply } from '../../src/alerts/messages.js';
 import { conditionCleared, diagnoseEvicted, nodeFindings, type NodeDiagnosis } from '../../src/alerts/node-health.js';
 import { routeNodeFinding, type NodeRule } from '../../src/alerts/routes.js';
 
@@ -141,5 +141,65 @@ describe('evictions and node messages', () => {
     expect(blocks).not.toContain('<!channel>');
     expect(blocks).toContain('`beta`: deployment web (2 pods)');
     expect(recoveredReply(view, 60_000).text).toContain('node `node-1` is no longer under DiskPressure (for 1m)');
+  });
+
+  it('golden: a NodeNotReady alert, an Evicted alert, a silence note from the command', async () => {
+    const golden = (name: string, value: unknown) =>
+      expect(JSON.stringify(value, null, 2) + '\n').toMatchFileSnapshot(`golden/${name}.json`);
+    const at = Date.parse(T);
+    const d: NodeDiagnosis = {
+      kind: 'NodeNotReady',
+      node: 'ip-10-0-1-12',
+      condition: 'Ready',
+      status: 'Unknown',
+      reason: 'NodeStatusUnknown',
+      message: 'Kubelet stopped posting node status.',
+      at,
+      affected: [
+        { env: 'beta', workloads: [{ kind: 'Deployment', name: 'web', pods: 2 }] },
+        { env: 'prod', workloads: [{ kind: 'StatefulSet', name: 'db', pods: 1 }] },
+      ],
+      suggestion: 'The kubelet stopped reporting.',
+    };
+    const base = {
+      id: '0123456789abcdef01234567',
+      env: 'beta',
+      cluster: 'default',
+      count: 1,
+      firstAt: at,
+      lastAt: at,
+      status: 'open' as const,
+    };
+    await golden(
+      'alert-node-notready',
+      headlineMessage(
+        {
+          ...base,
+          kind: 'NodeNotReady',
+          namespace: '',
+          workload: { kind: 'Node', name: d.node },
+          head: { pod: d.node, node: d.node, at, diagnosis: d },
+        },
+        at,
+      ),
+    );
+    const e = diagnoseEvicted(evicted, at);
+    await golden(
+      'alert-evicted',
+      headlineMessage(
+        {
+          ...base,
+          kind: 'Evicted',
+          namespace: 'beta',
+          workload: { kind: 'Deployment', name: 'web' },
+          head: { pod: e.pod, node: 'node-1', at, diagnosis: e },
+        },
+        at,
+      ),
+    );
+    await golden(
+      'alert-reply-silenced-command',
+      silencedReply('2h', at + 7_200_000, 'U0ONCALL', { id: 'sil-0a1b2c3d', reason: 'known leak <#C1>' }),
+    );
   });
 });
