@@ -4,7 +4,7 @@ import { appArg, envArg } from '../src/command/schemas.js';
 import { appWorkload } from '../src/config/apps.js';
 import { abortCanary } from '../src/canary/lifecycle.js';
 import { blueGreenStore, finishBlueGreen, switchBack } from '../src/canary/blue-green.js';
-import { requireApp } from './deploy.js';
+import { requireApp } from '../src/config/lookup.js';
 
 const schema = z.object({
   app: appArg,

@@ -18,7 +18,8 @@ import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
 import { appWorkload, type AppWorkload } from '../src/config/apps.js';
 import type { Config } from '../src/config/schema.js';
 import { conflict } from '../src/errors/index.js';
-import { appTarget, followed, readAppWorkload, requireConfiguredApp, rolloutTimeout } from '../src/command/workload-target.js';
+import { appTarget, followed, readAppWorkload, rolloutTimeout } from '../src/command/workload-target.js';
+import { requireApp } from '../src/config/lookup.js';
 import { FIELD_MANAGER_CONFIG } from '../src/kube/configmap.js';
 import { refusePaused } from '../src/kube/deployments.js';
 import { restartPatch, restartTimestamp } from '../src/kube/restart.js';
@@ -126,7 +127,7 @@ function describe(args: Args): string {
  * adopted app names in `workload.configMap`; an adopted app that names none is refused.
  */
 function configTarget(config: Config, app: string, envName: string): AppWorkload & { configMap: string } {
-  const target = appWorkload(app, requireConfiguredApp(config, app), envName);
+  const target = appWorkload(app, requireApp(config, app), envName);
   if (target.configMap) return { ...target, configMap: target.configMap };
   throw conflict(
     `${app} is the adopted ${target.kind.toLowerCase()} \`${target.name}\` and its config names no ConfigMap, so \`config\` does not know which one its pods read. Name it with \`configMap: <name>\` in \`apps.${app}.workload\` in the bot's config.`,
@@ -182,7 +183,7 @@ export default defineVerb<Args>({
   async preview(ctx) {
     if (ctx.args.action === 'get') return [];
     const { data } = await readAppConfigMap(ctx);
-    const secretKeys = requireConfiguredApp(ctx.config, ctx.args.app).secretKeys;
+    const secretKeys = requireApp(ctx.config, ctx.args.app).secretKeys;
     const changes = diffConfig(data, ctx.args.change);
     return changes.length ? changes.map((c) => describeChange(c, secretKeys)) : ['no value changes'];
   },

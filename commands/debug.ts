@@ -9,7 +9,7 @@ import { createDebugCopy, debugCopyOf, deleteDebugCopy, listDebugCopies } from '
 import { listPods } from '../src/kube/pods.js';
 import { requestIdFrom, scheduleCommand } from '../src/queue/commands.js';
 import { actions, context, escapeMrkdwn, mention, section } from '../src/slack/blocks.js';
-import { requireApp } from './deploy.js';
+import { requireApp } from '../src/config/lookup.js';
 
 const DEFAULT_TTL_MS = 60 * 60 * 1_000;
 const podName = z

@@ -4,8 +4,8 @@ import { defineVerb, type ResolvedEnvironment, type WorkerVerbContext } from '..
 import { appArg, envArg, versionArg } from '../src/command/schemas.js';
 import { badInput, conflict, notFound } from '../src/errors/index.js';
 import { appWorkload, type AppWorkload } from '../src/config/apps.js';
-import type { AppConfig, Config } from '../src/config/schema.js';
-import { appOf, environmentOf } from '../src/config/lookup.js';
+import type { AppConfig } from '../src/config/schema.js';
+import { environmentOf, requireApp } from '../src/config/lookup.js';
 import { applyConfigMap, applyIngress, applyService } from '../src/kube/apply.js';
 import {
   ANNOTATION_CHANGE_CAUSE,
@@ -54,17 +54,6 @@ const schema = z
   })
   .refine((a) => !(a.canary !== undefined && a['blue-green']), 'give `--canary` or `--blue-green`, not both');
 type Args = z.infer<typeof schema>;
-
-export function requireApp(config: Config, app: string) {
-  const appConfig = appOf(config, app);
-  if (!appConfig) {
-    const known = Object.keys(config.apps);
-    throw notFound(
-      `There is no app \`${app}\` in the bot's config${known.length ? ` (known: ${known.map((a) => `\`${a}\``).join(', ')})` : ''}.`,
-    );
-  }
-  return appConfig;
-}
 
 /** The image of the app's container in a live workload. */
 function runningImage(live: AnyWorkload | undefined, target: AppWorkload): string | undefined {

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
-import { appTarget, readAppWorkload, requireConfiguredApp } from '../src/command/workload-target.js';
+import { appTarget, readAppWorkload } from '../src/command/workload-target.js';
+import { requireApp } from '../src/config/lookup.js';
 import { groupEvents, summarizePodSpec } from '../src/kube/describe.js';
 import { listEventsAbout } from '../src/kube/events.js';
 import { workloadObjects } from '../src/kube/workloads/related.js';
@@ -27,7 +28,7 @@ export default defineVerb<Args>({
   positionals: ['app', 'env'],
   schema,
   target: ({ app, env }) => ({ app, env }),
-  check: ({ app }, config) => void requireConfiguredApp(config, app),
+  check: ({ app }, config) => void requireApp(config, app),
   describe: ({ app, env }) => `describe ${app} in ${env}`,
   async run(ctx) {
     const { app, env: envName } = ctx.args;

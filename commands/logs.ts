@@ -3,7 +3,8 @@ import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg, nameArg } from '../src/command/schemas.js';
 import { notFound } from '../src/errors/index.js';
 import { listPods, listPodsBySelector } from '../src/kube/pods.js';
-import { appTarget, requireConfiguredApp } from '../src/command/workload-target.js';
+import { appTarget } from '../src/command/workload-target.js';
+import { requireApp } from '../src/config/lookup.js';
 import { podSelector } from '../src/kube/workloads/types.js';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
 import { MAX_GREP_PATTERN, compileLogGrep } from '../src/kube/log-grep.js';
@@ -107,7 +108,7 @@ export default defineVerb<Args>({
   },
   schema,
   target: ({ app, env }) => ({ app, env }),
-  check: ({ app }, config) => void requireConfiguredApp(config, app),
+  check: ({ app }, config) => void requireApp(config, app),
   showsAlertLogs: true,
   describe: ({ app, env, pod, previous, follow, stop }) =>
     stop

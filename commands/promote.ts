@@ -3,7 +3,7 @@ import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
 import { promoteFully, promoteStep } from '../src/canary/lifecycle.js';
 import { blueGreenStore, finishBlueGreen } from '../src/canary/blue-green.js';
-import { requireApp } from './deploy.js';
+import { requireApp } from '../src/config/lookup.js';
 
 const schema = z.object({ app: appArg, env: envArg, full: z.boolean().optional() });
 type Args = z.infer<typeof schema>;

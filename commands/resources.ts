@@ -2,14 +2,8 @@ import { PatchStrategy } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { defineVerb, type WorkerVerbContext } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
-import {
-  appTarget,
-  followed,
-  readAppWorkload,
-  requireConfiguredApp,
-  rolloutTimeout,
-  type AppTarget,
-} from '../src/command/workload-target.js';
+import { appTarget, followed, readAppWorkload, rolloutTimeout, type AppTarget } from '../src/command/workload-target.js';
+import { requireApp } from '../src/config/lookup.js';
 import type { Config } from '../src/config/schema.js';
 import { environmentOf } from '../src/config/lookup.js';
 import { badInput, conflict } from '../src/errors/index.js';
@@ -213,7 +207,7 @@ export default defineVerb<Args>({
   schema,
   target: ({ app, env }) => ({ app, env }),
   check: (args, config) => {
-    requireConfiguredApp(config, args.app);
+    requireApp(config, args.app);
     checkBounds(args, config);
   },
   describe: title,

@@ -2,7 +2,8 @@ import { PatchStrategy, type V1Deployment } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
-import { appTarget, followed, readAppWorkload, requireConfiguredApp, rolloutTimeout } from '../src/command/workload-target.js';
+import { appTarget, followed, readAppWorkload, rolloutTimeout } from '../src/command/workload-target.js';
+import { requireApp } from '../src/config/lookup.js';
 import { FIELD_MANAGER_RESTART, refusePaused } from '../src/kube/deployments.js';
 import { restartPatch, restartTimestamp } from '../src/kube/restart.js';
 import { desiredPods } from '../src/kube/workloads/types.js';
@@ -21,7 +22,7 @@ export default defineVerb<Args>({
   positionals: ['app', 'env'],
   schema,
   target: ({ app, env }) => ({ app, env }),
-  check: ({ app }, config) => void requireConfiguredApp(config, app),
+  check: ({ app }, config) => void requireApp(config, app),
   describe: ({ app, env }) => `restart ${app} in ${env}`,
   async preview(ctx) {
     const t = appTarget(ctx, ctx.args.app, ctx.args.env);

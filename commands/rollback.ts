@@ -2,7 +2,8 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { defineVerb, type WorkerVerbContext } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
-import { appTarget, followed, readAppWorkload, requireConfiguredApp, rolloutTimeout } from '../src/command/workload-target.js';
+import { appTarget, followed, readAppWorkload, rolloutTimeout } from '../src/command/workload-target.js';
+import { requireApp } from '../src/config/lookup.js';
 import { FIELD_MANAGER_ROLLBACK, refusePaused } from '../src/kube/deployments.js';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../src/kube/render.js';
 import { describeRevision, type RollbackPlan } from '../src/kube/rollback.js';
@@ -53,7 +54,7 @@ export default defineVerb<Args>({
   positionals: ['app', 'env', 'revision?'],
   schema,
   target: ({ app, env }) => ({ app, env }),
-  check: ({ app }, config) => void requireConfiguredApp(config, app),
+  check: ({ app }, config) => void requireApp(config, app),
   describe: ({ app, env, revision }) => `rollback ${app} in ${env}${revision ? ` to revision ${revision}` : ''}`,
   async pin(ctx): Promise<Record<string, string>> {
     const { plan: p } = await plan(ctx);

@@ -8,7 +8,7 @@ import { execInPod } from '../src/kube/exec.js';
 import { listPods } from '../src/kube/pods.js';
 import { codeBlock, context, escapeMrkdwn, mention, section } from '../src/slack/blocks.js';
 import { uploadTextFile } from '../src/slack/upload.js';
-import { requireApp } from './deploy.js';
+import { requireApp } from '../src/config/lookup.js';
 
 /** Output up to this size goes in the thread as a code block; more goes up as a file. */
 const INLINE_MAX_CHARS = 2_500;

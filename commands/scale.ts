@@ -3,14 +3,8 @@ import { defineVerb } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
 import { badInput } from '../src/errors/index.js';
 import type { Config } from '../src/config/schema.js';
-import {
-  appTarget,
-  followed,
-  readAppWorkload,
-  requireConfiguredApp,
-  rolloutTimeout,
-  type AppTarget,
-} from '../src/command/workload-target.js';
+import { appTarget, followed, readAppWorkload, rolloutTimeout, type AppTarget } from '../src/command/workload-target.js';
+import { requireApp } from '../src/config/lookup.js';
 import type { AnyWorkload } from '../src/kube/workloads/types.js';
 import { appForEnvironment } from '../src/kube/render.js';
 import { actions, context, section } from '../src/slack/blocks.js';
@@ -70,7 +64,7 @@ export default defineVerb<Args>({
   schema,
   target: ({ app, env }) => ({ app, env }),
   check: (args, config) => {
-    requireConfiguredApp(config, args.app);
+    requireApp(config, args.app);
     checkBounds(args, config);
   },
   describe: (args) => `scale ${args.app} in ${args.env} to ${args.replicas}${needsConfirmation(args) ? ' (asks to confirm first)' : ''}`,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { nameArg } from '../src/command/schemas.js';
-import { appTarget, readAppWorkload, requireConfiguredApp } from '../src/command/workload-target.js';
+import { appTarget, readAppWorkload } from '../src/command/workload-target.js';
+import { requireApp } from '../src/config/lookup.js';
 import { appWorkload } from '../src/config/apps.js';
 import { listAppWorkloads, selectsPod } from '../src/kube/workloads/list.js';
 import { listPods, listPodsBySelector } from '../src/kube/pods.js';
@@ -26,7 +27,7 @@ export default defineVerb<Args>({
   schema,
   target: ({ app, env }) => ({ env, ...(app ? { app } : {}) }),
   check: ({ app }, config) => {
-    if (app) requireConfiguredApp(config, app);
+    if (app) requireApp(config, app);
   },
   describe: ({ app, env }) => (app ? `status of ${app} in ${env}` : `status of ${env}`),
   async run(ctx) {

@@ -5,23 +5,12 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { rolloutTimeoutMs } from '../kube/deployments.js';
 import { appWorkload, type AppWorkload } from '../config/apps.js';
-import { appOf } from '../config/lookup.js';
-import type { AppConfig, Config } from '../config/schema.js';
+import { requireApp } from '../config/lookup.js';
+import type { AppConfig } from '../config/schema.js';
 import { notFound } from '../errors/index.js';
 import { workloadOps } from '../kube/workloads/kinds.js';
 import { podSelector, type AnyWorkload, type WorkloadKind, type WorkloadOps } from '../kube/workloads/types.js';
 import type { ResolvedEnvironment, WorkerVerbContext } from './types.js';
-
-export function requireConfiguredApp(config: Config, app: string): AppConfig {
-  const appConfig = appOf(config, app);
-  if (!appConfig) {
-    const known = Object.keys(config.apps);
-    throw notFound(
-      `There is no app \`${app}\` in the bot's config${known.length ? ` (known: ${known.map((a) => `\`${a}\``).join(', ')})` : ''}. The bot acts only on configured apps.`,
-    );
-  }
-  return appConfig;
-}
 
 export interface AppTarget {
   appConfig: AppConfig;
@@ -31,7 +20,7 @@ export interface AppTarget {
 }
 
 export function appTarget(ctx: WorkerVerbContext<unknown>, app: string, envName: string): AppTarget {
-  const appConfig = requireConfiguredApp(ctx.config, app);
+  const appConfig = requireApp(ctx.config, app);
   const target = appWorkload(app, appConfig, envName);
   return { appConfig, env: ctx.environment(envName), target, ops: workloadOps(target.kind) };
 }

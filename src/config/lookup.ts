@@ -1,3 +1,4 @@
+import { notFound } from '../errors/index.js';
 import type { AppConfig, ChannelBinding, ClusterConfig, Config, EnvironmentConfig } from './schema.js';
 
 /**
@@ -15,6 +16,18 @@ export function hasOwnKey(record: Readonly<Record<string, unknown>> | undefined,
 export const environmentOf = (config: Config, name: string): EnvironmentConfig | undefined => ownEntry(config.environments, name);
 export const appOf = (config: Config, name: string): AppConfig | undefined => ownEntry(config.apps, name);
 export const channelOf = (config: Config, channelId: string): ChannelBinding | undefined => ownEntry(config.channels, channelId);
+/** The app's config, or a not-found error naming the apps there are (verbs act only on configured apps). */
+export function requireApp(config: Config, app: string): AppConfig {
+  const appConfig = appOf(config, app);
+  if (!appConfig) {
+    const known = Object.keys(config.apps);
+    throw notFound(
+      `There is no app \`${app}\` in the bot's config${known.length ? ` (known: ${known.map((a) => `\`${a}\``).join(', ')})` : ''}. The bot acts only on configured apps.`,
+    );
+  }
+  return appConfig;
+}
+
 export const clusterOf = (config: Config, name: string): ClusterConfig | undefined => ownEntry(config.clusters, name);
 
 function nullPrototype<T>(record: Record<string, T>): Record<string, T> {

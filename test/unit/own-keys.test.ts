@@ -10,7 +10,7 @@ import { appForEnvironment } from '../../src/kube/render.js';
 import { Clusters } from '../../src/kube/clusters.js';
 import { clustersForChannel } from '../../src/command/channel-clusters.js';
 import { loadVerbs } from '../../src/command/registry.js';
-import { requireApp } from '../../commands/deploy.js';
+import { requireApp } from '../../src/config/lookup.js';
 import { config } from './fixtures.js';
 
 /** Every name Object.prototype answers to, and the ones an attacker types first. */
