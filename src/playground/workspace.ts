@@ -44,10 +44,10 @@ apps:
 channels:
   C0DEVTEAM: { environments: [beta, prod], commands: [deploy, status, logs, scale, restart, rollback, config, pods, history, jobs, cancel, help, access] }
   C0OPS: { environments: ["*"], commands: ["*"] }
-  C0ONCALL: { environments: [beta, prod], commands: [logs, restart, status, pods, nodes, history, audit, help, access] }
+  C0ONCALL: { environments: [beta, prod], commands: [logs, restart, status, pods, nodes, history, audit, silence, silences, unsilence, help, access] }
 alerts:
   - environments: [prod, beta]
     channel: C0ONCALL
-    on: [OOMKilled, Unschedulable, CrashLoopBackOff, ImagePullBackOff]
+    on: [OOMKilled, Unschedulable, CrashLoopBackOff, ImagePullBackOff, Evicted, NodeNotReady, NodePressure]
     pendingFor: 10s
 `;
