@@ -9,7 +9,6 @@
 import type { JobsOptions } from 'bullmq';
 import type { WebClient } from '@slack/web-api';
 import { renderMemoryChart, type MemoryPoint } from '../charts/memory-chart.js';
-import { warmRenderer } from '../charts/render.js';
 import { PrometheusClient, resolveHeaders } from '../charts/prometheus.js';
 import { SampleStore } from '../charts/samples.js';
 import { MemorySampler } from '../charts/sampler.js';
@@ -157,8 +156,6 @@ export function setUpCharts(opts: {
   sampleIntervalMs?: number;
   env?: NodeJS.ProcessEnv;
 }): ChartsSetup {
-  // Start the chart worker now (it loads ECharts in its own thread), not on the first alert's chart.
-  warmRenderer();
   const samples = new SampleStore(opts.redis, opts.prefix);
   const p = opts.config.prometheus;
   if (p) {

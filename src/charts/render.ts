@@ -126,7 +126,10 @@ export function renderPng(option: ECharts.EChartsOption, size: ChartSize): Promi
   return renderer.render(option, size);
 }
 
-/** Loads the renderer now (in its thread), so the first chart does not pay for it. */
+/**
+ * Starts the chart worker now (it loads ECharts in its own thread). The alerts
+ * role does not: the worker's memory (tens of MB) is spent only once a chart is due.
+ */
 export function warmRenderer(): void {
   renderer.warm();
 }
