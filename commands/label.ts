@@ -1,4 +1,4 @@
-import { PatchStrategy, setHeaderOptions, type V1Node } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { envArg } from '../src/command/schemas.js';
@@ -8,6 +8,7 @@ import { nodeScope } from '../src/policy/node-scope.js';
 import { fromKubeError, kubeStatusCode } from '../src/kube/errors.js';
 import { parseLabelChanges, reservedLabelProblem, type LabelChange } from '../src/kube/labels.js';
 import { FIELD_MANAGER } from '../src/kube/render.js';
+import { patchNodeLabels, readNodeIfExists } from '../src/kube/nodes.js';
 import { write } from '../src/kube/dry-run.js';
 import { context, escapeMrkdwn, section } from '../src/slack/blocks.js';
 import { jobStarted, jobSucceeded } from '../src/slack/views/job-thread.js';
@@ -54,11 +55,8 @@ async function findNode(
 ): Promise<{ where: ChannelCluster; node: V1Node }> {
   const found: Array<{ where: ChannelCluster; node: V1Node }> = [];
   for (const where of clusters) {
-    try {
-      found.push({ where, node: await where.cluster.core.readNode({ name }) });
-    } catch (err) {
-      if (kubeStatusCode(err) !== 404) throw fromKubeError(err, `node ${name} in cluster ${where.cluster.name}`);
-    }
+    const node = await readNodeIfExists(where.cluster, name);
+    if (node) found.push({ where, node });
   }
   if (found.length === 0) {
     throw notFound(`There is no node \`${name}\`${env ? ` in the cluster of \`${env}\`` : ''}. \`/k8s nodes\` lists the nodes.`);
@@ -120,16 +118,7 @@ export default defineVerb<Args>({
           { dryRun: ctx.dryRun },
           { kind: 'Node', name },
           async () => live,
-          (dry) =>
-            where.cluster.core.patchNode(
-              {
-                name,
-                body: { metadata: { labels, resourceVersion: live.metadata?.resourceVersion } },
-                fieldManager: FIELD_MANAGER,
-                ...dry,
-              },
-              setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-            ),
+          (dry) => patchNodeLabels(where.cluster, name, labels, live.metadata?.resourceVersion, FIELD_MANAGER, dry),
         );
         if (ctx.dryRun) return;
         const now = after.metadata?.labels ?? {};
