@@ -217,7 +217,12 @@ async function requireCanary(ctx: WorkerVerbContext<unknown>, app: string, env: 
 
 /** Ends the canary's bookkeeping: record, hold, expiry job; the live message says how it ended. */
 async function endCanary(ctx: WorkerVerbContext<unknown>, rec: CanaryRecord, ended: SlackMessage): Promise<void> {
-  await canaryStore(ctx.services).remove(rec.env, rec.app);
+  const store = canaryStore(ctx.services);
+  // The record goes first: the watcher then neither reports the canary's removal as a problem nor
+  // repaints the live message (the final message is kept briefly so a check already under way restores it).
+  await store.saveEnded(rec.id, ended);
+  await store.remove(rec.env, rec.app);
+  await deleteOwnDeployment(ctx.environment(rec.env).cluster, rec.namespace, rec.canary);
   await locks(ctx.services).releaseHold(rec.env, rec.app, holdId(rec));
   await ctx.services.queue.remove(expiryJobId(rec)).catch(() => undefined);
   await updateLive(ctx, rec, ended);
@@ -264,10 +269,9 @@ export async function abortCanary(ctx: WorkerVerbContext<unknown>, a: AbortCanar
   if (!rec) {
     if (a.canary) return; // an automatic abort of a canary that has already ended
     if (await cleanUpOrphan(ctx, a)) return;
-    throw notFound(`No canary of ${a.app} is running in ${a.env.name}.`);
+    throw notFound(`Nothing to abort: no canary or blue/green switch of ${a.app} is running in ${a.env.name}.`);
   }
   if (a.canary && a.canary !== rec.id) return;
-  await deleteOwnDeployment(a.env.cluster, a.env.namespace, rec.canary);
   const stable = await deploymentOps.readIfExists(a.env.cluster, a.env.namespace, rec.stable);
   const generation = stable?.metadata?.generation;
   const untouched =
@@ -343,7 +347,6 @@ export async function promoteFully(
     );
     return outcome;
   }
-  await deleteOwnDeployment(env.cluster, env.namespace, rec.canary);
   await endCanary(
     ctx,
     rec,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { TamperedRecordError, type Signer } from '../security/signing.js';
+import type { SlackMessage } from '../slack/blocks.js';
 
 /**
  * A running canary, as the bot remembers it between jobs and across restarts
@@ -126,6 +127,21 @@ export class CanaryStore<T extends { env: string; app: string } = CanaryRecord> 
 
   async saveView(env: string, app: string, view: ViewState): Promise<void> {
     await this.redis.set(`${this.key(env, app)}:view`, JSON.stringify(view), 'PX', 24 * 3_600_000);
+  }
+
+  /** The final message of an ended release, kept a few minutes for a watcher check that was under way. */
+  async saveEnded(id: string, message: SlackMessage): Promise<void> {
+    await this.redis.set(`${this.prefix}:chatops:${this.kind}-ended:${id}`, JSON.stringify(message), 'PX', 10 * 60_000);
+  }
+
+  async ended(id: string): Promise<SlackMessage | undefined> {
+    const raw = await this.redis.get(`${this.prefix}:chatops:${this.kind}-ended:${id}`);
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(raw) as SlackMessage;
+    } catch {
+      return undefined;
+    }
   }
 
   /** True the first time for this canary: the watcher asks for an automatic abort once. */

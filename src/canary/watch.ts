@@ -52,6 +52,8 @@ export function startCanaryWatch(deps: CanaryWatchDeps): CanaryWatch {
     const stats = { stable: trackStats(pods.stable), canary: trackStats(pods.canary) };
     const at = now();
     const gone = !(await deploymentOps.readIfExists(cluster, rec.namespace, rec.canary));
+    // Gone because the canary just ended (its record went first) is no problem.
+    if (gone && (await store.get(rec.env, rec.app))?.id !== rec.id) return;
     const verdict = gone ? `deployment ${rec.canary} was deleted outside the bot` : canaryVerdict(stats.canary, rec, at);
     if (verdict && (await store.markAutoAbort(rec.env, rec.app, rec.id))) {
       deps.log.warn({ env: rec.env, app: rec.app, reason: verdict }, 'aborting a failing canary');
@@ -78,6 +80,17 @@ export function startCanaryWatch(deps: CanaryWatchDeps): CanaryWatch {
     if (last?.key === key || (last && at - last.at < minUpdateMs)) return;
     await deps.slack.chat.update({ channel: rec.channelId, ts: rec.messageTs, text: message.text, blocks: message.blocks ?? [] });
     await store.saveView(rec.env, rec.app, { key, at });
+    // Ended while this check ran: the final message may have landed before ours; put it back.
+    if ((await store.get(rec.env, rec.app))?.id !== rec.id) {
+      const ended = await store.ended(rec.id);
+      if (ended)
+        await deps.slack.chat.update({
+          channel: rec.channelId,
+          ts: rec.messageTs,
+          text: ended.text,
+          blocks: ended.blocks ?? [],
+        });
+    }
   }
 
   async function tick(): Promise<void> {

@@ -123,7 +123,7 @@ describe('deploy --canary', () => {
     expect(buttons(h.slack.message(OPS, live.ts)?.blocks as any[])).toEqual({});
     const again = await h.command('abort myapp beta', { channel: OPS, user: 'U0OPS' });
     await h.slack.waitForResponse(
-      (r) => r.id === again.responseUrl.split('/').pop() && /No canary of myapp/.test(r.body.text ?? ''),
+      (r) => r.id === again.responseUrl.split('/').pop() && /Nothing to abort: no canary/.test(r.body.text ?? ''),
       5_000,
     );
   });

@@ -3,6 +3,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { canaryDeployment, canaryReplicas, canaryVerdict, shareText, trackStats } from '../../src/kube/canary.js';
 import { parseArgs } from '../../src/command/parse.js';
 import deploy from '../../commands/deploy.js';
+import { colorDeployment, otherColor } from '../../src/kube/blue-green.js';
 
 const pod = (name: string, opts: { ready?: boolean; restarts?: number; waiting?: string; last?: string; since?: string }): V1Pod => ({
   metadata: { name, labels: { track: 'canary' } },
@@ -91,5 +92,30 @@ describe('--canary [percent]', () => {
     expect(parseArgs(deploy, ['myapp', 'beta', '--canary=10%', '2.0.0']).args).toMatchObject({ version: '2.0.0', canary: 10 });
     expect(() => parseArgs(deploy, ['myapp', 'beta', '2.0.0', '--canary', '100'])).toThrow(/1 to 99/);
     expect(() => parseArgs(deploy, ['myapp', 'beta', '2.0.0', '--canary', '--blue-green'])).toThrow(/not both/);
+  });
+});
+
+describe('blue/green colour Deployment', () => {
+  it('alternates colours and copies the serving template with the new image, without its revision hash', () => {
+    expect(otherColor(undefined)).toBe('green');
+    expect(otherColor('green')).toBe('blue');
+    expect(otherColor('blue')).toBe('green');
+    const d = colorDeployment(
+      {
+        metadata: { name: 'myapp', namespace: 'beta', labels: { 'app.kubernetes.io/name': 'myapp' } },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { 'app.kubernetes.io/name': 'myapp' } },
+          template: {
+            metadata: { labels: { 'app.kubernetes.io/name': 'myapp', 'pod-template-hash': 'abc' } },
+            spec: { containers: [{ name: 'myapp', image: 'old' }] },
+          },
+        },
+      },
+      { name: 'myapp-green', color: 'green', container: 'myapp', image: 'new', replicas: 2, annotations: {} },
+    );
+    expect(d.spec?.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'myapp', color: 'green' });
+    expect(d.spec?.template.metadata?.labels).toEqual({ 'app.kubernetes.io/name': 'myapp', color: 'green' });
+    expect(d.spec?.template.spec?.containers[0]?.image).toBe('new');
   });
 });
