@@ -83,7 +83,9 @@ export async function verifyApproved(store: ApprovalStore, approvalId: string, r
   if (approval?.state === 'executed' && approval.request.requestId === requestId && approval.executedBy !== runId)
     throw alreadyRun(approval);
   const ours = approval?.state === 'approved' || (approval?.state === 'executed' && approval.executedBy === runId);
-  if (!approval || approval.request.requestId !== requestId || !ours) {
+  // Approved needs that many signed approvers (a state edited in Redis to `approved` has none).
+  const enough = approval !== undefined && approval.approvals.length >= approval.minApprovals;
+  if (!approval || approval.request.requestId !== requestId || !ours || !enough) {
     throw denied(`This change has no valid approval (request ${approvalId} is ${approval?.state ?? 'unknown'}); nothing was changed.`);
   }
   return approval;

@@ -44,7 +44,8 @@ export type ApproveResult =
 // All transitions are single Lua scripts: ten simultaneous clicks see one winner.
 // KEYS[1] = request hash: field "data" (what was asked, never changed) and field
 // "state" (state, expiresAt, minApprovals, requesterId, decidedBy/At) — the scripts
-// touch only "state". KEYS[2] = set of approvers.
+// touch only "state". KEYS[2] = set of approvers, each "<user id>|<signature over the request id
+// and the user>": get() refuses a record whose set holds a member the bot did not sign.
 const APPROVE = `
 local raw = redis.call('HGET', KEYS[1], 'state')
 if not raw then return {'missing'} end
@@ -56,7 +57,11 @@ if now >= tonumber(r.expiresAt) then
   redis.call('HSET', KEYS[1], 'state', cjson.encode(r)); return {'expired'}
 end
 if ARGV[1] == r.requesterId and ARGV[3] ~= '1' then return {'self'} end
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return {'already_approved_by_you'} end
+-- Members are "<user>|<signature>": one per user, whichever key signed it.
+for _, m in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if string.sub(m, 1, #ARGV[1] + 1) == ARGV[1] .. '|' then return {'already_approved_by_you'} end
+end
+redis.call('SADD', KEYS[2], ARGV[5])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 if redis.call('SCARD', KEYS[2]) >= tonumber(r.minApprovals) then
@@ -214,8 +219,14 @@ export class ApprovalStore {
       throw new TamperedRecordError('approval', id);
     }
     if (!this.signer.verify('approval', { id, data: parsed }, sig)) throw new TamperedRecordError('approval', id);
+    const approvers = (approvals ?? []).map((member) => {
+      const bar = member.indexOf('|');
+      const user = member.slice(0, Math.max(0, bar));
+      if (bar <= 0 || !this.signer.verify('approver', { id, user }, member.slice(bar + 1))) throw new TamperedRecordError('approval', id);
+      return user;
+    });
     const { requesterId: _requester, ...mutable } = mutableState;
-    return { ...parsed, ...mutable, approvals: approvals ?? [] };
+    return { ...parsed, ...mutable, approvals: approvers };
   }
 
   async setMessageTs(id: string, ts: string): Promise<void> {
@@ -240,6 +251,7 @@ export class ApprovalStore {
       String(this.now()),
       allowSelfApproval ? '1' : '0',
       String(runWindowMs),
+      `${userId}|${this.signer.sign('approver', { id, user: userId })}`,
     )) as [string];
     const request = await this.get(id);
     if (result === 'approved' || result === 'expired') await this.redis.zrem(this.indexKey, id);

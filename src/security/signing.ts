@@ -13,8 +13,8 @@ import { Sealer } from './sealing.js';
  */
 
 /** What a signature is over; part of the MAC so a record of one kind cannot pass for another. */
-/** `diff-secret`: a keyed fingerprint of a masked value in a diff (the value itself is never kept). */
-export type SignedKind = 'job' | 'approval' | 'intent' | 'alert-job' | 'canary' | 'bluegreen' | 'diff-secret';
+/** `diff-secret`: a keyed fingerprint of a masked value in a diff (the value itself is never kept); `approver`: one member of an approval's approvers set. */
+export type SignedKind = 'job' | 'approval' | 'approver' | 'intent' | 'alert-job' | 'canary' | 'bluegreen' | 'diff-secret';
 
 export const SIGNATURE_VERSION = 'v1';
 

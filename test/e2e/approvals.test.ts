@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import type { SlackCall } from '../support/slack/index.js';
-import { keysHolding } from '../support/redis.js';
+import { Redis } from 'ioredis';
+import { keysHolding, TEST_REDIS_URL } from '../support/redis.js';
 import { until } from '../support/redis-topologies.js';
 
 const CONFIG = (kubeconfig: string) => `
@@ -179,6 +180,19 @@ describe('production approvals in the thread', () => {
     expect(deployments('two')).toHaveLength(0);
     expect((await click('U0SECOND', 'chatops_approve', approveValue, ts)).text).toContain('is running');
     await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 1\.0\.0 → two — done/.test(c.args.text), 15_000);
+  });
+
+  it('refuses an approvers set with a member the bot did not sign (added in Redis): the request can no longer be approved', async () => {
+    const { ts, approveValue } = await requestChange('deploy myapp two 9.9.9');
+    const raw = new Redis(TEST_REDIS_URL);
+    try {
+      await raw.sadd(`${h.prefix}:chatops:approval:${approveValue}:approvers`, 'U0MALLORY', 'U0EVE|v1.AAAA');
+    } finally {
+      raw.disconnect();
+    }
+    expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('failed its integrity check');
+    await expect(h.chatops.services.approvals.get(approveValue)).rejects.toThrow(/failed signature verification/);
+    expect(JSON.stringify(deployments('two'))).not.toContain('9.9.9');
   });
 
   it('a rejected request never runs, and says who rejected it', async () => {
