@@ -61,7 +61,7 @@ export default defineVerb<Args>({
     const { minDuration, maxDuration } = config.silences;
     if (duration < minDuration || duration > maxDuration)
       throw badInput(
-        `A silence lasts between ${formatDuration(minDuration)} and ${formatDuration(maxDuration)} here (\`silences\` in the bot's config).\nUsage: \`/k8s ${USAGE}\``,
+        `A silence lasts between ${formatDuration(minDuration)} and ${formatDuration(maxDuration)} here (\`silences\` in the bot's config).\nUsage: \`/k8s ${escapeMrkdwn(USAGE)}\``,
       );
     if (!isNodeKind(kind) && !ownEntry(config.apps, target))
       throw badInput(
@@ -69,7 +69,7 @@ export default defineVerb<Args>({
           .map((a) => `\`${a}\``)
           .join(
             ', ',
-          )}). To quiet another workload, use the Silence button on its alert; node kinds (NodeNotReady, NodePressure) take a node name.\nUsage: \`/k8s ${USAGE}\``,
+          )}). To quiet another workload, use the Silence button on its alert; node kinds (NodeNotReady, NodePressure) take a node name.\nUsage: \`/k8s ${escapeMrkdwn(USAGE)}\``,
       );
   },
   async run(ctx) {

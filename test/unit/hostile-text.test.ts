@@ -7,11 +7,21 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
-import { headlineMessage, logsMessage, occurrencesReply, type IncidentView, type Occurrence } from '../../src/alerts/messages.js';
+import {
+  headlineMessage,
+  logsMessage,
+  occurrencesReply,
+  recoveredReply,
+  silencedReply,
+  type IncidentView,
+  type Occurrence,
+} from '../../src/alerts/messages.js';
+import { silencesView } from '../../src/slack/views/silences.js';
+import { conditionLine } from '../../src/slack/views/capacity.js';
 import type { Diagnosis } from '../../src/alerts/diagnose.js';
 import { approvalRequestMessage, approvalDecidedMessage } from '../../src/approvals/messages.js';
 import type { ApprovalRequest } from '../../src/approvals/store.js';
-import { codeBlock, escapeMrkdwn, type Block, type SlackMessage } from '../../src/slack/blocks.js';
+import { codeBlock, escapeMrkdwn, section, truncate, type Block, type SlackMessage } from '../../src/slack/blocks.js';
 import { codeSections } from '../../src/slack/code-sections.js';
 import { diagnosisMessage, jobFailed, jobStarted } from '../../src/slack/views/job-thread.js';
 import { deploymentStatusView, environmentStatusView } from '../../src/slack/views/status.js';
@@ -189,12 +199,58 @@ const approval = (s: string): ApprovalRequest =>
     expiresAt: NOW + 1_800_000,
   }) as ApprovalRequest;
 
+const nodeDiagnosis = (s: string): Diagnosis => ({
+  kind: 'NodePressure',
+  node: s,
+  condition: 'MemoryPressure',
+  status: 'True',
+  reason: s,
+  message: s,
+  at: NOW,
+  affected: [{ env: s, workloads: [{ kind: 'Deployment', name: s, pods: 2 }] }],
+  suggestion: s,
+});
+const evictedDiagnosis = (s: string): Diagnosis => ({
+  kind: 'Evicted',
+  pod: s,
+  namespace: 'beta',
+  node: s,
+  at: NOW,
+  message: s,
+  resource: s,
+  suggestion: s,
+});
+const nodeIncident = (s: string): IncidentView => ({
+  ...incident(nodeDiagnosis(s), s),
+  kind: 'NodePressure',
+  namespace: '',
+  cluster: s,
+  workload: { kind: 'Node', name: s },
+});
+const asMessage = (text: string): SlackMessage => ({ text: truncate(text, 3_000), blocks: [section(text)] });
+
 /** Every renderer, fed the same outside string everywhere outside text enters. */
 function renderAll(s: string): Record<string, SlackMessage> {
   const rule = { approvers: ['S0OPS'], minApprovals: 1, allowSelfApproval: false, timeout: '30m' } as never;
   return {
     alertOom: headlineMessage(incident(oomDiagnosis(s, [s, `line ${s}`]), s), NOW),
     alertPull: headlineMessage(incident(pullDiagnosis(s), s), NOW),
+    alertNode: headlineMessage(nodeIncident(s), NOW),
+    alertNodeRecovered: recoveredReply(nodeIncident(s), 60_000),
+    alertEvicted: headlineMessage(incident(evictedDiagnosis(s), s), NOW),
+    silenced: silencedReply(s, NOW + 1, 'U0ONCALL', { id: 'sil-0a1b2c3d', reason: s }),
+    silences: silencesView([
+      { id: 'sil-0a1b2c3d', target: s, node: false, env: s, kind: 'OOMKilled', until: NOW, by: 'U0ONCALL', reason: s },
+    ]),
+    nodeConditions: asMessage(
+      conditionLine({
+        name: s,
+        conditions: [
+          { type: 'Ready', status: s, reason: s, message: s, since: NOW },
+          { type: 'DiskPressure', status: 'True', message: s, since: NOW },
+        ],
+      }),
+    ),
     alertOccurrences: occurrencesReply({ kind: 'OOMKilled', count: 9 }, [occurrence(oomDiagnosis(s, [s])), occurrence(pullDiagnosis(s))]),
     alertOneOccurrence: occurrencesReply({ kind: 'OOMKilled', count: 2 }, [occurrence(oomDiagnosis(s, [s]))]),
     alertLogs: logsMessage(s, s, [s, s], true),

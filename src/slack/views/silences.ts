@@ -25,6 +25,6 @@ export function silencesView(rows: readonly SilenceRow[]): SlackMessage {
   const text = `:no_bell: ${rows.length} silence${rows.length === 1 ? '' : 's'} in force:`;
   return {
     text: `${text}\n${lines.join('\n')}`.slice(0, 3_000),
-    blocks: [section(`${text}\n${lines.join('\n')}`.slice(0, 3_000)), context('`/k8s unsilence <id>` lifts one.')],
+    blocks: [section(`${text}\n${lines.join('\n')}`.slice(0, 3_000)), context('`/k8s unsilence &lt;id&gt;` lifts one.')],
   };
 }
