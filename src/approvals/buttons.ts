@@ -96,7 +96,9 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
     return request;
   };
 
-  const approvedJobId = (request: ApprovalRequest) => `${jobIdFor(request.request.requestId)}-approved`;
+  // A request asked again (round 2, 3…) runs as its own job: the first round's job id is still taken.
+  const approvedJobId = (request: ApprovalRequest) =>
+    `${jobIdFor(request.request.requestId)}-approved${(request.round ?? 1) > 1 ? String(request.round) : ''}`;
   const enqueueApproved = (request: ApprovalRequest) =>
     enqueueCommand(
       deps.services.queue,

@@ -10,6 +10,10 @@ import type { ApprovalRule } from './policy.js';
 import { ApprovalStore, type ApprovalRequest } from './store.js';
 import { approvalDecidedMessage, approvalRequestMessage } from './messages.js';
 import { denied } from '../errors/index.js';
+import { dryRunRefusal } from '../command/types.js';
+import { dryRunVerb } from '../command/dry-run.js';
+import { diffDigest } from '../kube/diff.js';
+import { diffLines } from '../slack/views/diff.js';
 import { sealSecretArgs } from '../command/secret-args.js';
 
 export const APPROVAL_EXPIRY_QUEUE = 'approval-expiry';
@@ -25,6 +29,7 @@ export async function requestApproval(
   rawArgs: Record<string, unknown>,
   target: { env?: string; app?: string },
   deps: { store: ApprovalStore; expiryQueue: Queue },
+  round = 1,
 ): Promise<'succeeded'> {
   // Fix what the run will do now, and show approvers exactly that.
   const pinned = verb.pin ? await verb.pin(ctx).catch(() => ({})) : {};
@@ -36,6 +41,7 @@ export async function requestApproval(
         .preview(pinnedCtx)
         .catch((err: unknown) => [`(could not work out the change: ${String((err as Error).message ?? err).slice(0, 200)})`])
     : [];
+  const diff = await approvalDiff(pinnedCtx, verb, target.app);
   const now = Date.now();
   // Secret values are kept sealed in the record; the approved run's worker opens them.
   const split = sealSecretArgs(verb, reparsed.success ? args : rawArgs, ctx.config, ctx.services.signer, ctx.request.requestId);
@@ -47,6 +53,8 @@ export async function requestApproval(
     ...(target.app ? { app: target.app } : {}),
     request: ctx.request,
     changes,
+    ...(diff ?? {}),
+    ...(round > 1 ? { round } : {}),
     minApprovals: rule.minApprovals,
     createdAt: now,
     expiresAt: now + rule.timeout,
@@ -72,6 +80,33 @@ export async function requestApproval(
     });
   }
   return 'succeeded';
+}
+
+/** Lines of the approval diff kept in the record and shown inline (the digest covers the whole diff). */
+export const DIFF_MAX_LINES = 40;
+
+/**
+ * The diff approvers see: the verb's own run as a server-side dry run (src/command/dry-run.ts).
+ * Undefined for verbs that cannot be dry-run (run, canaries); a failed dry run says so in the diff.
+ */
+export async function approvalDiff(
+  ctx: WorkerVerbContext<unknown>,
+  verb: WorkerVerb,
+  app: string | undefined,
+): Promise<{ diff: string[]; diffDigest: string } | undefined> {
+  if (dryRunRefusal(verb, ctx.args)) return undefined;
+  try {
+    const { diff } = await dryRunVerb(ctx, verb, app);
+    const lines = diffLines(diff);
+    const shown =
+      lines.length > DIFF_MAX_LINES
+        ? [...lines.slice(0, DIFF_MAX_LINES), `… ${lines.length - DIFF_MAX_LINES} more lines (\`--dry-run\` shows them all)`]
+        : lines;
+    return { diff: shown, diffDigest: diffDigest(diff) };
+  } catch (err) {
+    ctx.log.warn({ err: String(err) }, 'could not compute the approval diff');
+    return { diff: [`(the dry run failed: ${String((err as Error).message ?? err).slice(0, 200)})`], diffDigest: 'failed' };
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { formatDuration } from '../config/duration.js';
-import { actions, context, escapeMrkdwn, mention, section, truncate, type SlackMessage } from '../slack/blocks.js';
+import { actions, codeBlock, context, escapeMrkdwn, mention, section, truncate, type SlackMessage } from '../slack/blocks.js';
 import { APPROVED } from '../slack/views/job-thread.js';
 import type { ApprovalRequest } from './store.js';
 import type { ApprovalRule } from './policy.js';
@@ -13,6 +13,8 @@ const time = (ms: number) => `<!date^${Math.floor(ms / 1000)}^{date_short_pretty
 function body(request: ApprovalRequest): string[] {
   const lines = [`*Command:* \`/k8s ${escapeMrkdwn(request.request.text.trim())}\``];
   if (request.changes.length) lines.push(`*What changes:*\n${request.changes.map((c) => `• ${escapeMrkdwn(c)}`).join('\n')}`);
+  if (request.diff?.length)
+    lines.push(`*Diff* (server-side dry run, computed when this was posted):\n${codeBlock(request.diff.join('\n'), 2_000)}`);
   return lines;
 }
 

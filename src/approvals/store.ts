@@ -20,6 +20,12 @@ export interface ApprovalRequest {
   request: CommandRequest;
   /** What will change, as shown to approvers. */
   changes: string[];
+  /** The server-side dry run's diff as approvers saw it (secret values masked), at most DIFF_MAX_LINES lines. */
+  diff?: string[];
+  /** Digest of that whole diff (src/kube/diff.ts): the approved run recomputes it and asks again when it differs. */
+  diffDigest?: string;
+  /** 1 for the first request of a command; 2, 3… when asked again because the live objects changed meanwhile. */
+  round?: number;
   minApprovals: number;
   approvals: string[];
   createdAt: number;
@@ -176,7 +182,7 @@ export class ApprovalStore {
   async create(
     input: Omit<ApprovalRequest, 'id' | 'state' | 'approvals' | 'createdAt'> & { createdAt?: number },
   ): Promise<ApprovalRequest> {
-    const id = `apr-${input.request.requestId.slice(0, 20)}`;
+    const id = `apr-${input.request.requestId.slice(0, 20)}${(input.round ?? 1) > 1 ? `r${input.round}` : ''}`;
     const request: ApprovalRequest = { ...input, id, state: 'pending', approvals: [], createdAt: input.createdAt ?? this.now() };
     // Keep the record well past expiry, for late clicks and for the audit trail.
     const ttlSeconds = Math.ceil((request.expiresAt - this.now()) / 1_000) + 7 * 24 * 3600;

@@ -22,7 +22,7 @@ import type { Services } from '../command/services.js';
 import type { TargetLocks } from '../queue/target-lock.js';
 import { approvalRuleFor } from '../approvals/policy.js';
 import type { ApprovalRequest } from '../approvals/store.js';
-import { claimApprovedRun, requestApproval, verifyApproved } from '../approvals/gate.js';
+import { approvalDiff, claimApprovedRun, requestApproval, verifyApproved } from '../approvals/gate.js';
 import type { Queue } from 'bullmq';
 import { mention } from '../slack/blocks.js';
 import { answerDryRun, dryRunVerb } from '../command/dry-run.js';
@@ -260,6 +260,33 @@ async function runJob(
       release = acquired.release;
     }
 
+    // Approvers saw a diff: the live objects must still give the same one, or nothing is applied and they are asked again.
+    // (Only before the run claims the approval: a resumed run finds its own change.)
+    if (approval?.state === 'approved' && approval.diffDigest && rule) {
+      const now = await approvalDiff(makeContext(args), verb, target.app);
+      if (now && now.diffDigest !== approval.diffDigest) {
+        await deps.services.approvals.withdrawApproved(approval.id, 'system');
+        await progress.step(
+          ':warning: The live objects changed after this request was posted, so the approved change would no longer do what approvers saw. Nothing was changed; a new approval request with the new diff follows in the channel.',
+        );
+        const fresh = new ThreadProgress({
+          client: deps.slack,
+          channelId: request.channelId,
+          ...(request.threadTs ? { parentThreadTs: request.threadTs } : {}),
+          onThreadStarted: async () => undefined,
+          log,
+        });
+        return await requestApproval(
+          { ...makeContext(args), progress: fresh },
+          verb,
+          rule,
+          (rawArgs ?? {}) as Record<string, unknown>,
+          target,
+          { store: deps.services.approvals, expiryQueue: deps.expiryQueue },
+          (approval.round ?? 1) + 1,
+        );
+      }
+    }
     // Holding the lock, about to change things: the approval is spent now, for this run only.
     if (approval) await claimApprovedRun(deps.services.approvals, approval, runId);
     const result = (await verb.run(makeContext(args))) ?? 'succeeded';
