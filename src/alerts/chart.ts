@@ -180,3 +180,35 @@ export function setUpCharts(opts: {
     },
   };
 }
+
+/** How long the Raise button's peak may take to read (a slow Prometheus then leaves the raise to the limit). */
+const PEAK_TIMEOUT_MS = 2_000;
+
+/**
+ * The highest working set the charts' source saw for the container of the
+ * incident's latest occurrence over the last hour (the Raise memory limit
+ * button's basis); undefined when nothing measured it.
+ */
+export async function observedPeak(
+  deps: Pick<ChartDeps, 'samples' | 'prometheus'>,
+  s: Pick<IncidentState, 'cluster' | 'namespace' | 'head' | 'last'>,
+  now = Date.now(),
+): Promise<number | undefined> {
+  const occ = s.last ?? s.head;
+  if (occ.diagnosis.kind !== 'OOMKilled') return undefined;
+  const container = occ.diagnosis.container;
+  const from = now - CHART_WINDOW_MS;
+  const read = deps.prometheus
+    ? deps.prometheus.workingSet(s.namespace, occ.pod, container, from, now)
+    : (deps.samples?.read(s.cluster, s.namespace, occ.pod, container, from) ?? Promise.resolve([]));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${PEAK_TIMEOUT_MS} ms`)), PEAK_TIMEOUT_MS);
+  });
+  try {
+    const points = await Promise.race([read, timeout]);
+    return points.length > 0 ? Math.max(...points.map(([, v]) => v)) : undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -12,14 +12,14 @@ import { botNamespace } from '../kube/permissions.js';
 import type { Logger } from '../log.js';
 import type { IntentStore } from '../command/intents.js';
 import { createAlertQueue, enqueueIncident, startDelivery, type AlertJob, type DeliveryDeps } from './delivery.js';
-import { IncidentStore } from './incidents.js';
+import { IncidentStore, type IncidentState } from './incidents.js';
 import { defaultIdentity, LeaderElector } from './leader.js';
 import { ClusterMonitor } from './monitor.js';
 import { nodeRules, watchTargets } from './routes.js';
 import { RateLimiter, type RateLimit } from './ratelimit.js';
 import { defaultBackoff } from './watch.js';
 import { AuditLog } from '../audit/index.js';
-import { setUpCharts } from './chart.js';
+import { observedPeak, setUpCharts } from './chart.js';
 import type { MemorySampler } from '../charts/sampler.js';
 import type { Signer } from '../security/signing.js';
 
@@ -138,7 +138,12 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
     ...(o.now ? { now: o.now } : {}),
     ...(o.logLines ? { logLines: o.logLines } : {}),
     config: deps.config,
-    ...(o.observedPeak ? { observedPeak: o.observedPeak } : {}),
+    // The Raise memory limit button's peak: as given, else from the charts' data (Prometheus or the samples).
+    ...(o.observedPeak
+      ? { observedPeak: o.observedPeak }
+      : charts
+        ? { observedPeak: (s: IncidentState) => observedPeak(charts.deps, s) }
+        : {}),
     ...(charts ? { charts: charts.deps } : {}),
   });
 
