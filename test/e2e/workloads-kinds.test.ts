@@ -77,6 +77,23 @@ describe('rendered StatefulSet and DaemonSet', () => {
     expect(h.kube.requests.some((r) => r.method === 'GET' && r.path.endsWith('/namespaces/beta/statefulsets/db'))).toBe(true);
   });
 
+  it('reports the API server refusing a change to an immutable StatefulSet field (422), and changes nothing', async () => {
+    const live = h.kube.get('apps/v1', 'StatefulSet', 'beta', 'db');
+    const claims = structuredClone(live.spec.volumeClaimTemplates);
+    claims[0].spec.resources.requests.storage = '2Gi';
+    h.kube.update({ ...live, spec: { ...live.spec, volumeClaimTemplates: claims } });
+    await run('deploy db beta 15.2');
+    const failed = await finalUpdate(/:x: .*Kubernetes refused the change to statefulset db in namespace beta/);
+    const text = `${String(failed.args.text)}\n${threadText(failed.args.ts)}`;
+    expect(text).toMatch(
+      /StatefulSet\.apps "db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas'/,
+    );
+    expect(text).toMatch(/kubectl delete statefulset db -n beta --cascade=orphan/);
+    const after = h.kube.get('apps/v1', 'StatefulSet', 'beta', 'db').spec;
+    expect(after.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('2Gi');
+    expect(after.template.spec.containers[0].image).toBe('registry.example.com/team/db:15.1');
+  });
+
   it('deploys a DaemonSet onto every node and refuses to scale it, with the reason', async () => {
     await run('deploy agent beta 2.0');
     await finalUpdate(/:white_check_mark: deploy agent 2\.0 → beta/);

@@ -5,6 +5,7 @@
  */
 import { PatchStrategy, setHeaderOptions, type V1DaemonSet, type V1Deployment, type V1StatefulSet } from '@kubernetes/client-node';
 import type { ClusterClient } from '../clusters.js';
+import { badInput } from '../../errors/index.js';
 import { fromKubeError, kubeStatusCode } from '../errors.js';
 import { FIELD_MANAGER } from '../render.js';
 import { rolloutState } from '../rollout.js';
@@ -122,6 +123,19 @@ function withReplicas(live: unknown, replicas: number): unknown {
   return { ...obj, spec: { ...(obj.spec ?? {}), replicas } };
 }
 
+/**
+ * A 422 for a StatefulSet field the API server keeps as created, with how to
+ * change it anyway (orphan-delete, then deploy again); any other failure as fromKubeError reads it.
+ */
+function statefulSetImmutable(err: unknown, name: string, namespace: string): Error {
+  const refusal = fromKubeError(err, describeWorkload('StatefulSet', name, namespace));
+  if (kubeStatusCode(err) !== 422 || !refusal.userMessage.includes('updates to statefulset spec for fields other than')) return refusal;
+  return badInput(
+    `${refusal.userMessage} Kubernetes keeps a StatefulSet's volumeClaimTemplates (\`storage\`), serviceName, selector and podManagementPolicy as they were created. To change them, delete it but not its pods and volumes — \`kubectl delete statefulset ${name} -n ${namespace} --cascade=orphan\` — and deploy again: the new StatefulSet adopts the pods and keeps their claims.`,
+    err,
+  );
+}
+
 const opts = (strategy: PatchStrategy) =>
   strategy === PatchStrategy.ServerSideApply ? applyOptions : setHeaderOptions('Content-Type', strategy);
 
@@ -148,10 +162,12 @@ export const statefulSetOps = define('StatefulSet', 'statefulsets', {
   read: (c, namespace, name) => c.apps.readNamespacedStatefulSet({ name, namespace }),
   list: async (c, namespace) => (await c.apps.listNamespacedStatefulSet({ namespace })).items,
   patch: (c, namespace, name, body, fieldManager, force, strategy, dry) =>
-    c.apps.patchNamespacedStatefulSet(
-      { name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}), ...dry },
-      opts(strategy),
-    ),
+    c.apps
+      .patchNamespacedStatefulSet(
+        { name, namespace, body, fieldManager, ...(force !== undefined ? { force } : {}), ...dry },
+        opts(strategy),
+      )
+      .catch((err: unknown) => Promise.reject(statefulSetImmutable(err, name, namespace))),
   scale: async (c, namespace, name, replicas, dry) =>
     (
       await c.apps.patchNamespacedStatefulSetScale(
