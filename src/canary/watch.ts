@@ -59,7 +59,8 @@ export function startCanaryWatch(deps: CanaryWatchDeps): CanaryWatch {
       deps.log.warn({ env: rec.env, app: rec.app, reason: verdict }, 'aborting a failing canary');
       const data: CommandJobData = {
         verb: 'abort',
-        args: { app: rec.app, env: rec.env, auto: verdict, canary: rec.id },
+        // Within the abort verb's bound on `auto`, or the job would be refused and the canary left running.
+        args: { app: rec.app, env: rec.env, auto: verdict.slice(0, 480), canary: rec.id },
         request: {
           requestId: requestIdFrom(['canary-auto-abort', rec.id]),
           text: `abort ${rec.app} ${rec.env}`,
