@@ -239,10 +239,6 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       return true;
     }
     const ts = s.ts;
-    const key = renderKey(s, t);
-    const countOnly = Boolean(s.shown && onlyCountChanged(s.shown, key));
-    // A new status (Recovered, reopened, silenced) goes before any count: from now on, count-only updates yield the token to it.
-    if (key !== s.shown && !countOnly) await deps.store.statusUpdateWaiting(id, t);
     if (!s.restartIntent && s.status === 'open' && s.workload.kind === 'Deployment') {
       // The button runs `restart` as the clicker, through policy and approvals, reporting in this thread.
       const intent = await deps.intents.create(
@@ -253,6 +249,11 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
       s.restartIntent = intent;
     }
     if (deps.config && s.status === 'open' && s.fixFor?.count !== s.count) await offerFix(deps.config, s, ts);
+    // Rendered after the fix is worked out: a new fix (Raise memory limit) changes the headline too.
+    const key = renderKey(s, t);
+    const countOnly = Boolean(s.shown && onlyCountChanged(s.shown, key));
+    // A new status (Recovered, reopened, silenced) goes before any count: from now on, count-only updates yield the token to it.
+    if (key !== s.shown && !countOnly) await deps.store.statusUpdateWaiting(id, t);
     // Thread replies in order (silence note, occurrences, recovery), then the headline.
     const threadAction = (): (() => Promise<void>) | undefined => {
       if (s.reopenedAt !== undefined) {

@@ -87,8 +87,8 @@ describe('leader election between alert watchers', () => {
     expect(lease().spec.holderIdentity).toBe('replica-a');
     expect(a.leading()).toEqual(['default']);
     expect(b.leading()).toEqual([]);
-    // Pods and Warning events of beta and prod: four watches, all the leader's.
-    expect(kube.watchCount()).toBe(4);
+    // Pods, Warning events and Jobs (a CronJob's runs group under it) of beta and prod: six watches, all the leader's.
+    expect(kube.watchCount()).toBe(6);
 
     pods = await runningDeployment(kube, 'beta', 'failover', { replicas: 2 });
     kube.oomKill('beta', pods[0].metadata.name);
