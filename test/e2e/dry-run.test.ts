@@ -169,6 +169,23 @@ describe('--dry-run', () => {
     expect((await cluster.apps.readNamespacedDeployment({ name: 'myapp', namespace: 'beta' })).spec?.replicas).toBe(2);
   });
 
+  it('label and debug: the node label added, the debug copy created; no pod, no label, nothing scheduled', async () => {
+    const node = h.kube.list('v1', 'Node', undefined)[0].metadata.name as string;
+    const { blocks } = await dryRun(`label ${node} pool=batch --dry-run`);
+    expect(blocks).toContain(`~ node ${node}: changed`);
+    expect(blocks).toContain('+ metadata.labels.pool: batch');
+    expect(h.kube.get('v1', 'Node', undefined, node).metadata.labels.pool).toBeUndefined();
+
+    since = h.slack.calls.at(-1)?.seq ?? 0;
+    requestsSince = h.kube.requests.length;
+    const pods = h.kube.list('v1', 'Pod', 'beta').length;
+    const debug = await dryRun('debug myapp beta --ttl 30m --dry-run');
+    expect(debug.blocks).toMatch(/\+ pod myapp-[a-z0-9-]+-debug-[0-9a-f]{6} \(namespace beta\): created/);
+    expect(debug.blocks).toContain('+ spec.containers[myapp].command: [\\"sleep\\",\\"1800\\"]');
+    expect(h.kube.list('v1', 'Pod', 'beta')).toHaveLength(pods);
+    expect(await h.chatops.services.queue.getDelayedCount()).toBe(0);
+  });
+
   it('is in the help: each write verb says so, read verbs do not', async () => {
     expect((await h.command('help deploy', { channel: OPS })).json.text).toContain('Add `--dry-run` to see what it would change');
     expect((await h.command('help status', { channel: OPS })).json.text).not.toContain('--dry-run');
