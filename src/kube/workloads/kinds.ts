@@ -6,7 +6,7 @@
 import { PatchStrategy, setHeaderOptions, type V1DaemonSet, type V1Deployment, type V1StatefulSet } from '@kubernetes/client-node';
 import type { ClusterClient } from '../clusters.js';
 import { badInput } from '../../errors/index.js';
-import { fromKubeError, kubeStatusCode } from '../errors.js';
+import { fromKubeError, kubeCall, kubeStatusCode } from '../errors.js';
 import { FIELD_MANAGER } from '../render.js';
 import { rolloutState } from '../rollout.js';
 import { FIELD_MANAGER_SCALE } from '../deployments.js';
@@ -22,7 +22,7 @@ const mergeOptions = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 type Call<T> = (cluster: ClusterClient) => Promise<T>;
 
 function wrap<T>(kind: WorkloadKind, namespace: string, name: string, call: Call<T>, cluster: ClusterClient): Promise<T> {
-  return call(cluster).catch((err: unknown) => Promise.reject(fromKubeError(err, describeWorkload(kind, name, namespace))));
+  return kubeCall(call(cluster), describeWorkload(kind, name, namespace));
 }
 
 function define(
@@ -60,8 +60,7 @@ function define(
     plural,
     read: (cluster, namespace, name) => wrap(kind, namespace, name, (c) => calls.read(c, namespace, name), cluster),
     readIfExists,
-    list: (cluster, namespace) =>
-      calls.list(cluster, namespace).catch((err: unknown) => Promise.reject(fromKubeError(err, `${plural} in namespace ${namespace}`))),
+    list: (cluster, namespace) => kubeCall(calls.list(cluster, namespace), `${plural} in namespace ${namespace}`),
     apply: (cluster, body, force, opts) => {
       const { name, namespace } = body.metadata as { name: string; namespace: string };
       return wrap(
