@@ -24,6 +24,7 @@ import type { AuditLog } from '../audit/index.js';
 import { onlyCountChanged, renderKey, storedFix, type IncidentState, type IncidentStore } from './incidents.js';
 import type { Config } from '../config/schema.js';
 import { proposeFix } from './fixes.js';
+import { appOwningWorkload } from '../config/apps.js';
 import {
   headlineMessage,
   logsMessage,
@@ -141,7 +142,8 @@ export interface DeliveryDeps {
   config?: Config;
   /**
    * The highest memory (bytes) the OOMKilled incident's container was seen using, when
-   * something measured it (metrics); the raise is worked out from it and the limit.
+   * something measured it; the raise is worked out from it and the limit (startAlerts
+   * passes the charts' observedPeak when charts are on).
    */
   observedPeak?: (incident: IncidentState) => Promise<number | undefined>;
   concurrency?: number;
@@ -173,6 +175,7 @@ const INTENT_TTL_MS = 7 * 86_400_000;
 
 export function startDelivery(deps: DeliveryDeps): RunningDelivery {
   const now = deps.now ?? Date.now;
+  const peakOf = deps.observedPeak;
   const channelLimit = deps.limits?.channel ?? CHANNEL_POST_LIMIT;
   const updateLimit = deps.limits?.update ?? UPDATE_LIMIT;
   const minUpdateIntervalMs = deps.minUpdateIntervalMs ?? 3_000;
@@ -335,8 +338,9 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
   async function offerFix(config: Config, s: IncidentState, ts: string): Promise<void> {
     const latest = (s.last ?? s.head).diagnosis;
     const peak =
-      latest.kind === 'OOMKilled' && deps.observedPeak
-        ? await deps.observedPeak(s).catch((err: unknown) => {
+      // Read only for a configured app's workload: the fix is offered for nothing else (a storm of others costs no reads).
+      latest.kind === 'OOMKilled' && peakOf && appOwningWorkload(config, s.workload.kind, s.workload.name) !== undefined
+        ? await peakOf(s).catch((err: unknown) => {
             log.warn({ incident: s.id, err }, 'could not read the observed memory peak; the raise goes by the limit');
             return undefined;
           })
