@@ -6,7 +6,7 @@ import { Clusters } from './kube/clusters.js';
 import { checkPermissions, formatPermissionReport, missingPermissions, unreachableClusters } from './kube/permissions.js';
 import { checkRedisEviction } from './queue/eviction-check.js';
 import { checkRedis, checkSlackToken } from './preflight/index.js';
-import { DEFAULT_REDIS_URL } from './queue/redis.js';
+import { loadRedisSettings, SettingsError } from './config/settings.js';
 import { USAGE } from './usage.js';
 
 export interface CliIo {
@@ -42,9 +42,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       ? await checkSlackToken(io.env.SLACK_BOT_TOKEN, io.env.SLACK_API_URL)
       : { ok: true, sentence: 'Slack: not checked (SLACK_BOT_TOKEN is not set).' };
     io.stdout(`${slack.sentence}\n`);
-    const redisUrl = io.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-    const reachable = await checkRedis(redisUrl);
-    const redis = reachable.ok ? await checkRedisEviction(redisUrl) : { line: reachable.sentence, evicts: false };
+    // The same topology as the bot's (REDIS_URL, REDIS_TLS_CA, REDIS_SENTINELS…, REDIS_CLUSTER_NODES).
+    const where = loadRedisSettings(io.env);
+    const reachable = await checkRedis(where);
+    const redis = reachable.ok ? await checkRedisEviction(where) : { line: reachable.sentence, evicts: false };
     io.stdout(`${redis.line}\n\n`);
     const clusters = new Clusters(config, configFile);
     const reports = await checkPermissions(clusters, config, botNamespace ? { botNamespace } : {});
@@ -53,7 +54,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       !slack.ok || !reachable.ok || redis.evicts || unreachableClusters(reports).length > 0 || missingPermissions(reports).length > 0;
     return problems ? 1 : 0;
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof SettingsError) {
       io.stderr(`k8s-chatops: ${err.message}\n`);
       return 2;
     }

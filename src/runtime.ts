@@ -188,6 +188,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
         signer,
         queue: alertQueue,
         log: log.child({ role: 'alerts' }),
+        onConnectionError: outage.error('alert delivery worker'),
       });
     }
     stoppers.push(async () => {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runCli } from '../src/cli.js';
+import { freePort } from './support/redis-server.js';
 import {
   REQUIRED_PERMISSIONS,
   describePermission,
@@ -510,6 +511,26 @@ describe('k8s-chatops check', () => {
     const { code, stdout } = await check();
     expect(code).toBe(1);
     expect(stdout).toContain('  - patch nodes (core) cluster-wide');
+  });
+
+  it('reads the same Redis topology settings as the bot (Cluster, Sentinel), not only REDIS_URL', async () => {
+    const port = await freePort();
+    let stdout = '';
+    const code = await runCli(['check', '--config', configFile, '--bot-namespace', BOT_NAMESPACE], {
+      env: { REDIS_URL: TEST_REDIS_URL, REDIS_CLUSTER_NODES: `127.0.0.1:${port}` },
+      stdout: (t) => (stdout += t),
+      stderr: () => {},
+    });
+    expect(code).toBe(1);
+    expect(stdout).toContain(`Redis at Cluster 127.0.0.1:${port} is unreachable`);
+    let stderr = '';
+    const bad = await runCli(['check', '--config', configFile], {
+      env: { REDIS_SENTINELS: '127.0.0.1:26379' },
+      stdout: () => {},
+      stderr: (t) => (stderr += t),
+    });
+    expect(bad).toBe(2);
+    expect(stderr).toContain('REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS');
   });
 
   it('answers 2 with the file and the problem on a bad config', async () => {

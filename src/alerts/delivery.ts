@@ -120,6 +120,8 @@ export interface DeliveryDeps {
   queue: Queue<AlertJob>;
   /** Blocking connection for the worker. */
   connection: Redis;
+  /** Connection errors go here when set (the process-wide Redis outage summary), else to the log. */
+  onConnectionError?: (err: Error) => void;
   prefix?: string;
   store: IncidentStore;
   limiter: RateLimiter;
@@ -447,7 +449,7 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
     },
     { connection: deps.connection, ...(deps.prefix ? { prefix: deps.prefix } : {}), concurrency: deps.concurrency ?? 8 },
   );
-  worker.on('error', (err) => log.warn({ err }, 'alert delivery connection error'));
+  worker.on('error', deps.onConnectionError ?? ((err) => log.warn({ err }, 'alert delivery connection error')));
   worker.on('failed', (job, err) => {
     if (err instanceof DelayedError || err.name === 'DelayedError') return;
     log.warn(

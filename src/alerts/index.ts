@@ -70,6 +70,8 @@ export interface AlertsDeps {
   /** The `alerts` queue (shared with the buttons); created on `redis` if absent. */
   queue?: Queue<AlertJob>;
   log: Logger;
+  /** Redis connection errors of the delivery worker go here (the process-wide outage summary), else to the log. */
+  onConnectionError?: (err: Error) => void;
   options?: AlertsOptions;
 }
 
@@ -134,6 +136,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<RunningAlerts> {
     intents: deps.intents,
     cluster: (name) => clusterByName.get(name),
     log: log.child({ component: 'alert-delivery' }),
+    ...(deps.onConnectionError ? { onConnectionError: deps.onConnectionError } : {}),
     ...(o.limits ? { limits: o.limits } : {}),
     ...(o.now ? { now: o.now } : {}),
     ...(o.logLines ? { logLines: o.logLines } : {}),

@@ -90,6 +90,49 @@ export function roleFromArgs(argv: readonly string[]): Role | undefined {
   return value as Role;
 }
 
+/** Where Redis is, from the same variables the bot reads (REDIS_URL, REDIS_TLS_CA, REDIS_SENTINELS…, REDIS_CLUSTER_NODES): for `check`. */
+export function loadRedisSettings(env: NodeJS.ProcessEnv): RedisSettings {
+  const schema = settingsSchema.pick({
+    REDIS_URL: true,
+    REDIS_TLS_CA: true,
+    REDIS_SENTINELS: true,
+    REDIS_SENTINEL_NAME: true,
+    REDIS_SENTINEL_PASSWORD: true,
+    REDIS_CLUSTER_NODES: true,
+  });
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success)
+    throw new SettingsError(
+      `invalid environment:\n${formatIssues(parsed.error.issues)
+        .map((p) => `  - ${p}`)
+        .join('\n')}`,
+    );
+  return redisSettingsOf(parsed.data);
+}
+
+function redisSettingsOf(s: {
+  REDIS_URL: string;
+  REDIS_TLS_CA?: string | undefined;
+  REDIS_SENTINELS?: string | undefined;
+  REDIS_SENTINEL_NAME?: string | undefined;
+  REDIS_SENTINEL_PASSWORD?: string | undefined;
+  REDIS_CLUSTER_NODES?: string | undefined;
+}): RedisSettings {
+  if (s.REDIS_SENTINELS && s.REDIS_CLUSTER_NODES)
+    throw new SettingsError('invalid environment:\n  - REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one or the other, not both');
+  if (s.REDIS_SENTINELS && !s.REDIS_SENTINEL_NAME)
+    throw new SettingsError(
+      'invalid environment:\n  - REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS (the master group name, e.g. mymaster)',
+    );
+  return {
+    url: s.REDIS_URL,
+    ...(s.REDIS_TLS_CA ? { tlsCaFile: s.REDIS_TLS_CA } : {}),
+    ...(s.REDIS_SENTINELS ? { sentinels: parseHostList(s.REDIS_SENTINELS)!, sentinelName: s.REDIS_SENTINEL_NAME! } : {}),
+    ...(s.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: s.REDIS_SENTINEL_PASSWORD } : {}),
+    ...(s.REDIS_CLUSTER_NODES ? { clusterNodes: parseHostList(s.REDIS_CLUSTER_NODES)! } : {}),
+  };
+}
+
 export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = []): Settings {
   const parsed = settingsSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success)
@@ -106,12 +149,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = [
       'invalid environment:\n  - SLACK_SIGNING_SECRET: is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)',
     );
   }
-  if (s.REDIS_SENTINELS && s.REDIS_CLUSTER_NODES)
-    throw new SettingsError('invalid environment:\n  - REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one or the other, not both');
-  if (s.REDIS_SENTINELS && !s.REDIS_SENTINEL_NAME)
-    throw new SettingsError(
-      'invalid environment:\n  - REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS (the master group name, e.g. mymaster)',
-    );
+  const redis = redisSettingsOf(s);
   return {
     botToken: s.SLACK_BOT_TOKEN,
     signingSecret: s.SLACK_SIGNING_SECRET ?? '',
@@ -119,13 +157,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = [
     ...(s.SLACK_API_URL ? { apiUrl: s.SLACK_API_URL.endsWith('/') ? s.SLACK_API_URL : `${s.SLACK_API_URL}/` } : {}),
     port: s.PORT,
     redisUrl: s.REDIS_URL,
-    redis: {
-      url: s.REDIS_URL,
-      ...(s.REDIS_TLS_CA ? { tlsCaFile: s.REDIS_TLS_CA } : {}),
-      ...(s.REDIS_SENTINELS ? { sentinels: parseHostList(s.REDIS_SENTINELS)!, sentinelName: s.REDIS_SENTINEL_NAME! } : {}),
-      ...(s.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: s.REDIS_SENTINEL_PASSWORD } : {}),
-      ...(s.REDIS_CLUSTER_NODES ? { clusterNodes: parseHostList(s.REDIS_CLUSTER_NODES)! } : {}),
-    },
+    redis,
     configFile: s.CHATOPS_CONFIG,
     roles,
     queuePrefix: hashTaggedPrefix(s.CHATOPS_QUEUE_PREFIX ?? DEFAULT_QUEUE_PREFIX),

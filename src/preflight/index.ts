@@ -4,7 +4,8 @@
  * Clusters are checked by src/kube/reachability.ts (unreachable ≠ permission missing).
  */
 import { WebClient } from '@slack/web-api';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectOnce, describeRedis, type RedisSettings } from '../queue/redis.js';
 
 /** The value .env.example ships with. */
 export const PLACEHOLDER_BOT_TOKEN = 'xoxb-your-bot-token';
@@ -19,14 +20,6 @@ export interface Finding {
   sentence: string;
   /** Start-up cannot continue (a missing, placeholder or rejected token). */
   fatal?: boolean;
-}
-
-function redisWhere(url: string): string {
-  try {
-    return new URL(url).host || url;
-  } catch {
-    return 'REDIS_URL';
-  }
 }
 
 /** The bot token: set, not the .env.example placeholder, and accepted by Slack (auth.test). */
@@ -71,24 +64,19 @@ export async function checkSlackToken(token: string | undefined, apiUrl?: string
 }
 
 /** Does Redis answer PING? */
-export async function checkRedis(url: string): Promise<Finding> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  let lastError: (Error & { code?: string }) | undefined;
-  client.on('error', (err) => void (lastError = err));
+export async function checkRedis(where: string | RedisSettings): Promise<Finding> {
+  let client: Redis | undefined;
   try {
-    await client.connect();
+    client = await connectOnce(where);
     await client.ping();
-    return { ok: true, sentence: `Redis at ${redisWhere(url)} answers.` };
+    return { ok: true, sentence: `Redis at ${describeRedis(where)} answers.` };
   } catch (err) {
-    const code = lastError?.code ?? (err as { code?: string }).code;
-    return { ok: false, sentence: `Redis at ${redisWhere(url)} is unreachable (${code ?? (err as Error).message}). ${HOW_TO_START_REDIS}` };
+    const code = (err as { code?: string }).code;
+    return {
+      ok: false,
+      sentence: `Redis at ${describeRedis(where)} is unreachable (${code ?? (err as Error).message}). ${HOW_TO_START_REDIS}`,
+    };
   } finally {
-    client.disconnect();
+    client?.disconnect();
   }
 }

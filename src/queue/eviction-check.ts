@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import { DEFAULT_REDIS_URL } from './redis.js';
+import type { Redis } from 'ioredis';
+import { connectOnce, DEFAULT_REDIS_URL, describeRedis, type RedisSettings } from './redis.js';
 import { evictionWarning, readEvictionPolicy } from './eviction.js';
 
 /** The URL without its password, for output. */
@@ -17,20 +17,12 @@ function shownUrl(url: string): string {
  * For `check`: one line about Redis's eviction policy. `evicts` is true only when
  * Redis answered with a policy other than noeviction (a refused CONFIG is a warning).
  */
-export async function checkRedisEviction(url = DEFAULT_REDIS_URL): Promise<{ line: string; evicts: boolean }> {
-  const where = `Redis ${shownUrl(url)}`;
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 2_000,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  client.on('error', () => {});
+export async function checkRedisEviction(at: string | RedisSettings = DEFAULT_REDIS_URL): Promise<{ line: string; evicts: boolean }> {
+  const where = `Redis ${typeof at === 'string' ? shownUrl(at) : describeRedis(at)}`;
+  let client: Redis;
   try {
-    await client.connect();
+    client = await connectOnce(at);
   } catch (err) {
-    client.disconnect();
     return {
       line: `${where}: not reachable (${(err as Error).message}); maxmemory-policy not checked — it must be noeviction.`,
       evicts: false,

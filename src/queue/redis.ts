@@ -48,6 +48,46 @@ function nodeOptions(settings: RedisSettings): RedisOptions {
 
 const PRODUCER_COMMAND_TIMEOUT_MS = 1_500;
 
+/** Where Redis is, for a person to read (no credentials). */
+export function describeRedis(where: string | RedisSettings): string {
+  const settings: RedisSettings = typeof where === 'string' ? { url: where } : where;
+  const list = (nodes: HostPort[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  if (settings.clusterNodes) return `Cluster ${list(settings.clusterNodes)}`;
+  if (settings.sentinels) return `Sentinel ${settings.sentinelName ?? 'mymaster'} via ${list(settings.sentinels)}`;
+  try {
+    return new URL(settings.url).host || 'REDIS_URL';
+  } catch {
+    return 'REDIS_URL';
+  }
+}
+
+/**
+ * A client for a one-off check (`check`, the start-up preflight), on the same topology,
+ * credentials and TLS as the bot's: connected within `timeoutMs` or rejected, never retrying.
+ * The caller disconnects it.
+ */
+export async function connectOnce(where: string | RedisSettings, timeoutMs = 5_000): Promise<Redis> {
+  const client = createRedis(where, 'worker', { lazyConnect: true, retryStrategy: () => null, connectTimeout: 2_000 });
+  let lastError: Error | undefined;
+  client.on('error', (err: Error) => void (lastError = err));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(lastError ?? new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return client;
+  } catch (err) {
+    client.disconnect();
+    const cause = lastError ?? (err as Error);
+    throw Object.assign(new Error(cause.message), { code: (cause as { code?: string }).code });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Connections for producers fail fast when Redis is down, so a command is answered
  * within Slack's 3 s and nothing is sent later behind the user's back; workers and
