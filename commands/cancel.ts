@@ -60,9 +60,8 @@ function runningAnswer(ctx: Ctx, job: Job<CommandJobData>, what: string, target:
   } else {
     const undo =
       target.app && target.env
-        ? job.data.verb === 'scale'
-          ? `To undo it afterwards, scale back with \`/k8s scale ${target.app} ${target.env} &lt;replicas&gt;\`.`
-          : `To undo it afterwards: \`/k8s rollback ${target.app} ${target.env}\` (\`/k8s history ${target.app} ${target.env}\` shows the revisions).`
+        ? (verb?.undoHint?.({ app: target.app, env: target.env }) ??
+          `To undo it afterwards: \`/k8s rollback ${target.app} ${target.env}\` (\`/k8s history ${target.app} ${target.env}\` shows the revisions).`)
         : `To undo it afterwards, run the opposite \`/k8s ${job.data.verb}\` command.`;
     why = `A change is not stopped half-way: stopping a rollout mid-way would leave the app between two versions. It runs to the end (or fails on its own) and reports in its thread. ${undo}`;
   }

@@ -59,6 +59,8 @@ export default defineVerb<Args>({
   class: 'write',
   runsIn: 'worker',
   makesRevision: false,
+  // A rollback does not bring the replica count back: scaling again does.
+  undoHint: ({ app, env }) => `To undo it afterwards, scale back with \`/k8s scale ${app} ${env} &lt;replicas&gt;\`.`,
   positionals: ['app', 'env', 'replicas'],
   flags: { yes: 'boolean' },
   schema,

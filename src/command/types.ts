@@ -103,6 +103,12 @@ interface VerbBase<A> {
    * Write and admin verbs run by the worker accept `--dry-run` unless they say why not here.
    */
   noDryRun?: string | ((args: A) => string | undefined);
+  /**
+   * How to undo a run of this verb on an app in an environment, in one sentence (`cancel` says it of a job
+   * that is already running). Default: roll back with `rollback`; a verb whose change a rollback does not
+   * undo (a replica count) says its own way.
+   */
+  undoHint?(target: { app: string; env: string }): string;
   /** False for verbs whose runs never make a new Deployment revision (replicas, nodes, the queue): `history` attributes none to them. */
   makesRevision?: boolean;
   /** An alert's Show logs button counts as this verb: a channel may click it where its binding allows this verb. */
