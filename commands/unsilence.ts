@@ -31,7 +31,7 @@ export default defineVerb<Args>({
       throw denied(
         `This channel may not touch \`${record.env}\`, so it may not lift its silences. ${describeAllowance(ctx.config, ctx.request.channelId, [...ctx.verbs.keys()])}`,
       );
-    const lifted = await store.lift(record);
+    const { lifted, noted } = await store.lift(record, ctx.request.userId);
     if (!lifted) throw notFound(`The silence \`${ctx.args.id}\` has just ended.`);
     // Headlines drop their "silenced until"; what happened meanwhile is on their count.
     const queue = alertQueueOn(ctx.services.redis, ctx.services.prefix);
@@ -46,7 +46,7 @@ export default defineVerb<Args>({
       ...(record.workload.kind === 'Node' ? {} : { app: record.target }),
       ref: record.id,
     });
-    const text = `:bell: Lifted \`${record.id}\`: ${record.kind} of ${record.workload.kind === 'Node' ? 'node' : 'app'} \`${escapeMrkdwn(record.target)}\` in \`${record.env}\` alerts again.`;
+    const text = `:bell: Lifted \`${record.id}\`: ${record.kind} of ${record.workload.kind === 'Node' ? 'node' : 'app'} \`${escapeMrkdwn(record.target)}\` in \`${record.env}\` alerts again.${noted.length ? ' Noted in the open incident’s thread.' : ''}`;
     await ctx.replyInChannel({ text, blocks: [section(text)] });
   },
 });

@@ -32,6 +32,7 @@ import {
   recoveredReply,
   reopenedReply,
   silencedReply,
+  unsilencedReply,
   LISTED_PER_REPLY,
 } from './messages.js';
 import { enqueueChart, FILE_UPLOAD_LIMIT, postIncidentChart, wantsChart, type ChartDeps, type ChartJob } from './chart.js';
@@ -273,6 +274,13 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
         return async () => {
           await post(s, silencedReply(note.choice, note.until, note.by, note), { threadTs: ts });
           await deps.store.clearField(id, 'silenceNote');
+        };
+      }
+      if (s.liftNote) {
+        const note = s.liftNote;
+        return async () => {
+          await post(s, unsilencedReply(note.by, note.id), { threadTs: ts });
+          await deps.store.clearField(id, 'liftNote');
         };
       }
       if (s.count > s.threaded) {

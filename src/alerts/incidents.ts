@@ -61,6 +61,8 @@ export interface IncidentState extends IncidentView {
   healthyForMs?: number;
   /** A silence to announce in the thread. */
   silenceNote?: SilenceNote;
+  /** A silence lifted by command (`unsilence`), to announce in the thread. */
+  liftNote?: { by: string; id: string };
   recoverAfterMs: number;
   /** A node incident's condition. */
   condition?: string;
@@ -289,6 +291,7 @@ export class IncidentStore {
       ...(h.healthyFor ? { healthyForMs: Number(h.healthyFor) } : {}),
       ...(silence ? { silence } : {}),
       ...(h.silenceNote ? { silenceNote: JSON.parse(h.silenceNote) as IncidentState['silenceNote'] } : {}),
+      ...(h.liftNote ? { liftNote: JSON.parse(h.liftNote) as IncidentState['liftNote'] } : {}),
       ...(h.reopened ? { reopenedAt: Number(h.reopened) } : {}),
       recoverAfterMs: Number(h.recoverAfter ?? 0),
       ...(h.cond ? { condition: h.cond } : {}),

@@ -282,6 +282,11 @@ export function silencedReply(choice: string, until: number, by: string, more: {
   return { text, blocks: [section(text)] };
 }
 
+export function unsilencedReply(by: string, id: string): SlackMessage {
+  const text = `:bell: ${mention(by)} lifted the silence \`${escapeMrkdwn(id)}\`: occurrences are posted here again.`;
+  return { text, blocks: [section(text)] };
+}
+
 export function logsMessage(
   pod: string,
   container: string | undefined,

@@ -93,16 +93,27 @@ end
 return open
 `);
 
-/** KEYS: record, index, then the incidents' silence keys. ARGV: id. Lifts only what this silence set. */
+/**
+ * KEYS: record, index, then per incident: its silence key, its incident hash. ARGV: id, note JSON.
+ * Lifts only what this silence set. Returns {0} when it is gone, else {1, positions (1-based) of the
+ * open incidents it had silenced: their thread gets the note}.
+ */
 const LIFT = new LuaScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-for i = 3, #KEYS do
+local out = {1}
+for i = 3, #KEYS, 2 do
   local v = redis.call('GET', KEYS[i])
-  if v and string.find(v, '"sid":"' .. ARGV[1] .. '"', 1, true) then redis.call('DEL', KEYS[i]) end
+  if v and string.find(v, '"sid":"' .. ARGV[1] .. '"', 1, true) then
+    redis.call('DEL', KEYS[i])
+    if redis.call('HGET', KEYS[i + 1], 'status') == 'open' and redis.call('HEXISTS', KEYS[i + 1], 'ts') == 1 then
+      redis.call('HSET', KEYS[i + 1], 'liftNote', ARGV[2])
+      table.insert(out, (i - 1) / 2)
+    end
+  end
 end
-return 1
+return out
 `);
 
 export class SilenceStore {
@@ -159,9 +170,13 @@ export class SilenceStore {
     return raw ? (JSON.parse(raw) as SilenceRecord) : undefined;
   }
 
-  /** Lifts the silence: false if it had expired or was lifted already. */
-  async lift(record: SilenceRecord): Promise<boolean> {
-    const keys = [this.recKey(record.id), this.indexKey, ...record.incidents.map(this.silenceKey)];
-    return (await LIFT.run(this.redis, keys, [record.id])) === 1;
+  /**
+   * Lifts the silence (`by` lifted it) and asks for a note in the thread of each open incident it
+   * silenced: `lifted` false if it had expired or was lifted already; `noted` those incident ids.
+   */
+  async lift(record: SilenceRecord, by: string): Promise<{ lifted: boolean; noted: string[] }> {
+    const keys = [this.recKey(record.id), this.indexKey, ...record.incidents.flatMap((i) => [this.silenceKey(i), this.incKey(i)])];
+    const [lifted, ...open] = (await LIFT.run(this.redis, keys, [record.id, JSON.stringify({ by, id: record.id })])) as number[];
+    return { lifted: lifted === 1, noted: open.map((i) => record.incidents[i - 1]).filter((i): i is string => i !== undefined) };
   }
 }

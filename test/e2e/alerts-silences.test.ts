@@ -99,6 +99,8 @@ describe('silences as commands', () => {
     const lifting = lastSeq();
     const lifted = await say(`unsilence ${id}`);
     expect(lifted.text).toContain(`Lifted \`${id}\``);
+    expect(lifted.text).toContain('Noted in the open incident’s thread.');
+    await waitForThreadReply(h.slack, alert.ts, new RegExp(`<@U0ONCALL> lifted the silence \`${id}\`: occurrences are posted here again`));
     await nextUpdate(lifting, (t) => !t.includes('silenced until'));
     expect((await say('silences')).text).toContain('No silences in force');
     h.kube.oomKill('beta', pods[2].metadata.name, undefined, { restartAfterMs: 50 });
