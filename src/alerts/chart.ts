@@ -8,6 +8,7 @@
  */
 import type { JobsOptions } from 'bullmq';
 import type { WebClient } from '@slack/web-api';
+import { postCapacityChart, wantsCapacityChart } from './capacity-chart.js';
 import { renderMemoryChart, type MemoryPoint } from '../charts/memory-chart.js';
 import { PrometheusClient, resolveHeaders } from '../charts/prometheus.js';
 import { SampleStore } from '../charts/samples.js';
@@ -60,8 +61,9 @@ export async function enqueueChart(
   await queue.add('chart', job, { jobId: `chart-${id}-${gen}`, priority: 3, attempts: 1, removeOnComplete: true, removeOnFail: true });
 }
 
-/** Which incidents get a chart: OOMKilled ones whose first message is out. */
-export const wantsChart = (s: Pick<IncidentState, 'kind'>): boolean => s.kind === 'OOMKilled';
+/** Which incidents get a chart: OOMKilled ones, and Unschedulable ones short of CPU or memory on a small cluster. */
+export const wantsChart = (s: Pick<IncidentState, 'kind' | 'head' | 'last'>): boolean =>
+  s.kind === 'OOMKilled' || (s.kind === 'Unschedulable' && wantsCapacityChart((s.last ?? s.head).diagnosis));
 
 export const HOW_TO_ENABLE_CHARTS =
   ':bar_chart: No memory chart: this cluster has no metrics API (metrics-server) the bot may read, and no `prometheus:` is configured. ' +
@@ -96,6 +98,7 @@ export async function postIncidentChart(deps: ChartDeps, job: ChartJob): Promise
   const log = deps.log;
   const s = await deps.store.load(job.id);
   if (!s?.ts || s.gen !== job.gen || !wantsChart(s)) return;
+  if (s.kind === 'Unschedulable') return postCapacityChart(deps, { ...s, ts: s.ts });
   const d = s.head.diagnosis;
   if (d.kind !== 'OOMKilled') return;
   const now = deps.now ?? Date.now;

@@ -440,7 +440,7 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
             await job.moveToDelayed(Date.now() + err.ms, token);
             throw new DelayedError();
           }
-          log.warn({ incident: job.data.id, err }, 'could not post the memory chart; the alert stands without it');
+          log.warn({ incident: job.data.id, err }, 'could not post the chart; the alert stands without it');
         }
         return;
       }

@@ -5,6 +5,7 @@ import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAlerts, type RunningAlerts } from '../../src/alerts/index.js';
+import { CAPACITY_CHART_COLORS, CAPACITY_CHART_PANELS, CAPACITY_CHART_SIZE, capacityRowOf } from '../../src/charts/capacity-chart.js';
 import { MEMORY_CHART_COLORS, MEMORY_CHART_GRID, MEMORY_CHART_SIZE } from '../../src/charts/memory-chart.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Clusters } from '../../src/kube/clusters.js';
@@ -17,7 +18,7 @@ import { decodePng, inkShare, rowsWithLine, type Picture } from '../support/png.
 import { startPrometheusEmulator, type PrometheusEmulator } from '../support/prometheus.js';
 import { deletePrefix, freshPrefix, TEST_REDIS_URL, testSigner } from '../support/redis.js';
 import { startSlackEmulator, type SlackEmulator } from '../support/slack/index.js';
-import { ONCALL, runningDeployment, waitForAlert, waitForThreadReply } from './alerts-fixtures.js';
+import { deployment, ONCALL, podsOf, runningDeployment, waitForAlert, waitForThreadReply } from './alerts-fixtures.js';
 
 const Mi = 2 ** 20;
 let kube: KubeEmulator;
@@ -30,7 +31,7 @@ const connections: Redis[] = [];
 const running: RunningAlerts[] = [];
 
 beforeAll(async () => {
-  kube = await startKubeEmulator({ namespaces: ['default', 'charts-m', 'charts-p', 'charts-n'] });
+  kube = await startKubeEmulator({ namespaces: ['default', 'charts-m', 'charts-p', 'charts-n', 'charts-u'] });
   slack = await startSlackEmulator({ botToken: BOT_TOKEN });
   prom = await startPrometheusEmulator({
     runs: () => kube.metrics.allRuns(),
@@ -53,7 +54,7 @@ afterAll(async () => {
  * The alerts role alone, as `--role alerts` runs it, sampling metrics.k8s.io every 100 ms,
  * for OOMKilled in its own namespace (so no test sees another's kills).
  */
-async function alertsRole(name: string, namespace: string, extraConfig = ''): Promise<RunningAlerts> {
+async function alertsRole(name: string, namespace: string, extraConfig = '', rule = 'on: [OOMKilled]'): Promise<RunningAlerts> {
   const file = join(dir, `${name}.yaml`);
   const yaml = `
 clusters:
@@ -61,7 +62,7 @@ clusters:
 environments:
   beta: { cluster: default, namespace: ${namespace} }
 alerts:
-  - { environments: [beta], channel: ${ONCALL}, on: [OOMKilled] }
+  - { environments: [beta], channel: ${ONCALL}, ${rule} }
 ${extraConfig}`;
   await writeFile(file, yaml);
   const config = parseConfig(yaml, file);
@@ -176,5 +177,41 @@ describe('a memory chart on every OOMKilled alert', () => {
     } finally {
       kube.setMetricsServer(true);
     }
+  });
+});
+
+describe('a node-capacity chart on an Unschedulable alert short of memory', () => {
+  it('shares a PNG in its thread with the pod’s request marked above allocatable', async () => {
+    const NS = 'charts-u';
+    const role = await alertsRole('capacity', NS, '', 'on: [Unschedulable], pendingFor: 300ms');
+    // The emulator's 3 nodes have 8Gi each: 10Gi fits none.
+    kube.create(deployment(NS, 'hungry', { requests: { cpu: '10m', memory: '10Gi' } }));
+    await kube.waitFor(
+      () => podsOf(kube, NS, 'hungry').find((p) => p.status?.conditions?.some((c: any) => c.reason === 'Unschedulable')),
+      5_000,
+      'an unschedulable pod',
+    );
+    const alert = await waitForAlert(slack, /Unschedulable · deployment hungry · beta/);
+    const alertCall = slack.calls.find((c) => c.method === 'chat.postMessage' && c.response?.ts === alert.ts)!;
+    const call = await slack.waitForCall(
+      (c) => c.method === 'files.completeUploadExternal' && c.ok && c.args.thread_ts === alert.ts,
+      10_000,
+    );
+    expect(call.seq).toBeGreaterThan(alertCall.seq);
+    const upload = slack.uploads.find((u) => u.threadTs === alert.ts);
+    expect(upload?.filename).toMatch(/^capacity-hungry-.*\.png$/);
+    const picture = decodePng(upload!.bytes);
+    expect([picture.width, picture.height]).toEqual([CAPACITY_CHART_SIZE.width, CAPACITY_CHART_SIZE.height]);
+    expect(inkShare(picture)).toBeGreaterThan(0.03);
+    // Each node's mark: its requests (a few small pods of the other tests at most) plus 10Gi of 8Gi,
+    // i.e. 125 % to ~130 %, on an axis topped at 150 %.
+    const m = CAPACITY_CHART_PANELS.memory;
+    const marks = rowsWithLine(picture, CAPACITY_CHART_COLORS.pod, m.left, m.left + m.width, 0.15, 60);
+    expect(marks.length).toBeGreaterThan(0);
+    for (const y of marks) {
+      expect(y).toBeGreaterThanOrEqual(capacityRowOf(131, 150) - 2);
+      expect(y).toBeLessThanOrEqual(capacityRowOf(125, 150) + 2);
+    }
+    await role.stop();
   });
 });
