@@ -5,12 +5,14 @@ import { benchCharts } from './charts.js';
 import { benchEnqueue } from './enqueue.js';
 import { benchRollout } from './rollout.js';
 import { benchStart } from './start.js';
+import { benchStorm } from './storm.js';
 
 const sections: Array<[string, () => Promise<string[]>]> = [
   ['ack', () => benchAck()],
   ['enqueue', () => benchEnqueue()],
   ['rollout', () => benchRollout()],
   ['alerts', () => benchAlerts()],
+  ['storm', () => benchStorm()],
   ['charts', () => benchCharts()],
   ['start', () => benchStart()],
 ];
