@@ -158,8 +158,8 @@ export default defineVerb<Args>({
       throw badInput(`\`--${canary !== undefined ? 'canary' : 'blue-green'}\` works on Deployments; ${app} is a ${kind}.`);
   },
   noDryRun: (args) =>
-    args.canary !== undefined || args['blue-green']
-      ? '`--dry-run` does not cover `--canary` or `--blue-green` yet: they start a second Deployment and steps the bot follows. Dry-run the plain deploy (`/k8s deploy <app> <env> <version> --dry-run`) to see the image change.'
+    args['blue-green']
+      ? '`--dry-run` does not cover `--blue-green` yet: it starts a second Deployment and switches the Service in steps the bot follows. Dry-run the plain deploy (`/k8s deploy <app> <env> <version> --dry-run`) to see the image change.'
       : undefined,
   describe: ({ app, env, version, canary, 'blue-green': blueGreen }) =>
     `deploy ${app}${version ? ` ${version}` : ''} → ${env}${canary === true ? ' (canary)' : canary !== undefined ? ` (canary ${canary} %)` : ''}${blueGreen ? ' (blue/green)' : ''}`,

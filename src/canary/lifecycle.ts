@@ -140,6 +140,12 @@ export async function startCanary(ctx: WorkerVerbContext<unknown>, s: StartCanar
     },
   });
 
+  if (ctx.dryRun) {
+    // A dry run (or an approval request's diff): the canary Deployment as the server would create it; the stable
+    // one, the record, the hold and the expiry are not touched.
+    await applyCanary(env.cluster, body, { dryRun: ctx.dryRun });
+    return 'succeeded';
+  }
   await ctx.progress.start({
     text: `:hatching_chick: canary ${app} ${s.version} → ${env.name} (${percent} %), requested by ${mention(ctx.request.userId)}`,
   });
@@ -335,10 +341,16 @@ export async function promoteFully(
         }),
         PatchStrategy.StrategicMergePatch,
         FIELD_MANAGER_SET_IMAGE,
+        { dryRun: ctx.dryRun },
       );
       return `applied to ${env.namespace}: ${rec.stable} image ${rec.stableImage} → ${rec.image} (generation ${applied.metadata?.generation ?? '?'}); the canary stays until the rollout is done`;
     },
   });
+  if (ctx.dryRun) {
+    // The stable image change above, then the canary's removal; the record, hold and live message stay as they are.
+    await deleteOwnDeployment(env.cluster, env.namespace, rec.canary, { dryRun: ctx.dryRun });
+    return outcome;
+  }
   if (outcome !== 'succeeded') {
     await say(
       ctx,

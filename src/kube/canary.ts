@@ -8,6 +8,7 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { ClusterClient } from './clusters.js';
 import { fromKubeError, kubeStatusCode } from './errors.js';
+import { remove, type WriteOptions } from './dry-run.js';
 import { podProblems } from './pod-problems.js';
 import { LABEL_MANAGED_BY, FIELD_MANAGER, ANNOTATION_RESTARTED_AT } from './render.js';
 import { timeMs } from './time.js';
@@ -173,18 +174,25 @@ export function canaryVerdict(canary: TrackStats, t: CanaryThresholds, now: numb
 const what = (namespace: string, name: string) => `deployment ${name} in namespace ${namespace}`;
 
 /** Creates (or, on a retry, re-applies) the canary Deployment: server-side apply, forced only onto our own object. */
-export async function applyCanary(cluster: ClusterClient, body: V1Deployment): Promise<V1Deployment> {
-  return (await deploymentOps.apply(cluster, body, true)) as V1Deployment;
+export async function applyCanary(cluster: ClusterClient, body: V1Deployment, opts?: WriteOptions): Promise<V1Deployment> {
+  return (await deploymentOps.apply(cluster, body, true, opts)) as V1Deployment;
 }
 
 export async function scaleCanary(cluster: ClusterClient, namespace: string, name: string, replicas: number): Promise<void> {
   await deploymentOps.scale!(cluster, namespace, name, replicas);
 }
 
-/** Deletes a Deployment the bot made (a canary, an old colour); its ReplicaSets and pods go with it. False if it was already gone. */
-export async function deleteOwnDeployment(cluster: ClusterClient, namespace: string, name: string): Promise<boolean> {
+/**
+ * Deletes a Deployment the bot made (a canary, an old colour); its ReplicaSets and pods go with it. False if it was already gone.
+ * `opts.dryRun`: a recorded dry run of the delete (the live Deployment goes, nothing comes).
+ */
+export async function deleteOwnDeployment(cluster: ClusterClient, namespace: string, name: string, opts?: WriteOptions): Promise<boolean> {
   try {
-    await cluster.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background' });
+    const live = opts?.dryRun ? await deploymentOps.readIfExists(cluster, namespace, name) : undefined;
+    if (opts?.dryRun && !live) return false;
+    await remove(opts, { kind: 'Deployment', name, namespace }, live, (dry) =>
+      cluster.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: 'Background', ...dry }),
+    );
     return true;
   } catch (err) {
     if (kubeStatusCode(err) === 404) return false;

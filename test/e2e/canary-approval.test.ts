@@ -65,7 +65,12 @@ describe('canary on an environment with approval', () => {
     await approved('deploy myapp prod 2.0.0 --canary 50');
     // The approver saw what would change.
     const request = h.slack.calls.find((c) => c.seq > from && c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text ?? ''));
-    expect(JSON.stringify(request?.args.blocks)).toContain('new deployment myapp-canary');
+    const shown = JSON.stringify(request?.args.blocks);
+    expect(shown).toContain('new deployment myapp-canary');
+    // …and the diff: the canary Deployment created, the stable one not in it.
+    expect(shown).toContain('+ deployment myapp-canary (namespace prod): created');
+    expect(shown).toContain(`+ spec.template.spec.containers[myapp].image: ${IMAGE}:2.0.0`);
+    expect(shown).not.toContain('deployment myapp (namespace prod)');
     await h.kube.waitFor(() => h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp-canary'), 10_000, 'the canary after approval');
     expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp-canary').spec.replicas).toBe(2);
 
@@ -75,7 +80,15 @@ describe('canary on an environment with approval', () => {
 
     await approved('deploy myapp prod 3.0.0 --canary');
     await h.kube.waitFor(() => h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp-canary'), 10_000, 'a second canary');
+    const promoting = h.slack.calls.at(-1)?.seq ?? 0;
     await approved('promote myapp prod --full');
+    const promote = h.slack.calls.find(
+      (c) => c.seq > promoting && c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text ?? ''),
+    );
+    const promoteDiff = JSON.stringify(promote?.args.blocks);
+    expect(promoteDiff).toContain(`- spec.template.spec.containers[myapp].image: ${IMAGE}:1.0.0`);
+    expect(promoteDiff).toContain(`+ spec.template.spec.containers[myapp].image: ${IMAGE}:3.0.0`);
+    expect(promoteDiff).toContain('- deployment myapp-canary (namespace prod): deleted');
     await h.kube.waitFor(() => !h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp-canary'), 10_000, 'promoted fully');
     expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:3.0.0`);
   });

@@ -140,6 +140,29 @@ describe('deploy --canary', () => {
       'chatops_run:canary-full',
     ]);
 
+    // A dry run first: the stable image change and the canary's removal, nothing written, the canary still on.
+    const stableBefore = deployment('myapp');
+    const requestsBefore = h.kube.requests.length;
+    const dry = await h.command('promote myapp beta --full --dry-run', { channel: OPS, user: 'U0OPS' });
+    const answer = await h.slack.waitForResponse(
+      (r) => r.id === dry.responseUrl.split('/').pop() && /Dry run/.test(String(r.body.text)),
+      10_000,
+    );
+    const shown = JSON.stringify(answer.body.blocks);
+    expect(shown).toContain('~ deployment myapp (namespace beta): changed');
+    expect(shown).toContain(`- spec.template.spec.containers[myapp].image: ${IMAGE}:1.0.0`);
+    expect(shown).toContain(`+ spec.template.spec.containers[myapp].image: ${IMAGE}:3.0.0`);
+    expect(shown).toContain('- deployment myapp-canary (namespace beta): deleted');
+    const writes = h.kube.requests
+      .slice(requestsBefore)
+      .filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && !r.path.includes('selfsubjectaccessreviews'));
+    expect(writes.map((w) => `${w.method} ${w.path.split('/').pop()} ${w.query.dryRun}`)).toEqual([
+      'PATCH myapp All',
+      'DELETE myapp-canary All',
+    ]);
+    expect(deployment('myapp').metadata.generation).toBe(stableBefore.metadata.generation);
+    expect(deployment('myapp-canary').spec.replicas).toBe(2);
+
     const from = since();
     await h.command('promote myapp beta --full', { channel: OPS, user: 'U0OPS' });
     await h.slack.waitForCall(

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
 import { dryRunOnly, makeClusterClient } from '../../src/kube/clusters.js';
+import { canaryStore } from '../../src/canary/lifecycle.js';
 
 /** The harness config, with a secret key on myapp. */
 const CONFIG = (kubeconfig: string) =>
@@ -147,6 +148,23 @@ describe('--dry-run', () => {
     for (const w of writesSince()) expect(w.query.dryRun).toBe('All');
   });
 
+  it('deploy --canary: the canary Deployment it would create, the stable one untouched; no record, hold or expiry', async () => {
+    const { text, blocks } = await dryRun('deploy myapp beta 2.0.0 --canary --dry-run');
+    expect(text).toContain('Dry run of deploy myapp 2.0.0 → beta (canary)');
+    expect(blocks).toContain('+ deployment myapp-canary (namespace beta): created');
+    expect(blocks).toContain(`+ spec.template.spec.containers[myapp].image: ${IMAGE}:2.0.0`);
+    expect(blocks).toContain('+ spec.template.metadata.labels.track: canary');
+    expect(blocks).not.toContain('deployment myapp (namespace beta)');
+    // The same server-side apply the real start sends, as a dry run, and nothing else.
+    expect(writesSince().map((w) => `${w.method} ${w.path} ${w.contentType ?? ''}`)).toEqual([
+      'PATCH /apis/apps/v1/namespaces/beta/deployments/myapp-canary application/apply-patch+yaml',
+    ]);
+    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp-canary')).toBeUndefined();
+    expect(await h.chatops.services.queue.getDelayedCount()).toBe(0);
+    expect(await canaryStore(h.chatops.services).get('beta', 'myapp')).toBeUndefined();
+    expect(await h.chatops.services.locks.holder('beta', 'myapp')).toBeUndefined();
+  });
+
   it("resources: the container's new limit", async () => {
     const { blocks } = await dryRun('resources myapp beta --memory-limit 512Mi --dry-run');
     expect(blocks).toContain('- spec.template.spec.containers[myapp].resources.limits.memory: 256Mi');
@@ -196,7 +214,8 @@ describe('--dry-run', () => {
     ['run myapp beta jvm-flags --dry-run', /`run` executes a command inside a pod; the Kubernetes API cannot dry-run an exec/],
     ['status beta --dry-run', /`status` changes nothing, so there is nothing to dry-run/],
     ['cancel cmd-0123456789abcdef01234567 --dry-run', /`cancel` does not change the cluster/],
-    ['deploy myapp beta 1.2.0 --canary 10 --dry-run', /`--dry-run` does not cover `--canary` or `--blue-green` yet/],
+    ['deploy myapp beta 1.2.0 --blue-green --dry-run', /`--dry-run` does not cover `--blue-green` yet/],
+    ['promote myapp beta --dry-run', /`--dry-run` covers `promote --full` only/],
     ['abort myapp beta --dry-run', /`--dry-run` does not cover canaries yet/],
   ])('refuses %s with the reason, and calls nothing', async (text, expected) => {
     const res = await h.command(text, { channel: OPS });
