@@ -137,9 +137,10 @@ export function capacityChartOption(input: CapacityChartInput): ECharts.EChartsO
       axisTick: { alignWithLabel: true },
       axisLabel: {
         interval: 0,
-        rotate: nodes.length > 4 ? 40 : 0,
+        // Many nodes: steeper labels, so neighbours do not print over each other.
+        rotate: nodes.length > 12 ? 70 : nodes.length > 4 ? 40 : 0,
         fontSize: 10,
-        width: nodes.length > 4 ? 110 : band - 4,
+        width: nodes.length > 4 ? 96 : band - 4,
         overflow: 'truncate',
         color: '#616061',
       },
