@@ -5,6 +5,7 @@
  *   rate (1 message/s, the emulator answering 429 beyond a burst of 3) never exceeded;
  * - watching 20,000 pods: the watcher's RSS (≤ 250 MB) and initial sync (≤ 10 s), with the Kubernetes
  *   emulator in its own process so only the bot's memory is measured.
+ * The sustained storm against the bot in its own process (issue 9 §7) is bench/storm.ts.
  * Run: npx tsx bench/alerts.ts   (REDIS_URL as for tests; BENCH_SECONDS scales the latency run, default 10)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
