@@ -4,6 +4,7 @@ import { benchAlerts } from './alerts.js';
 import { benchCharts } from './charts.js';
 import { benchEnqueue } from './enqueue.js';
 import { benchRollout } from './rollout.js';
+import { benchReplicas } from './replicas.js';
 import { benchStart } from './start.js';
 import { benchStorm } from './storm.js';
 
@@ -15,6 +16,7 @@ const sections: Array<[string, () => Promise<string[]>]> = [
   ['storm', () => benchStorm()],
   ['charts', () => benchCharts()],
   ['start', () => benchStart()],
+  ['replicas', async () => (await benchReplicas()).lines],
 ];
 
 const only = process.argv.slice(2);
