@@ -53,6 +53,8 @@ export class NodeWatch {
   /** Per node uid → `${kind}/${condition}` → the transition already recorded. */
   private readonly seen = new Map<string, Map<string, number>>();
   private readonly retries = new Map<string, number>();
+  /** `${node uid}/${kind}/${condition}` → the transition being waited out and since when it has been bad (ms). */
+  private readonly badSince = new Map<string, { occurrence: number; since: number }>();
   /** Namespace → the environment it is shown under. */
   private readonly envOf = new Map<string, string>();
 
@@ -146,12 +148,36 @@ export class NodeWatch {
       const { namespaces, affected } = this.affected(name);
       const routes = routeNodeFinding(this.opts.rules, f.kind, namespaces);
       if (routes.length === 0) continue; // nothing of ours there (yet): looked at again on the node's next change
-      await this.record(uid, f, routes, affected);
+      // A condition must last the rule's `pendingFor` (as an unschedulable pod does): a brief flap posts nothing.
+      const t = this.opts.now();
+      const since = this.bad(`${uid}/${local}`, f, t);
+      const due = routes.filter((r) => t - since >= r.pendingForMs);
+      const later = routes.filter((r) => t - since < r.pendingForMs);
+      if (later.length > 0) {
+        const wait = Math.min(...later.map((r) => since + r.pendingForMs - t));
+        this.opts.timers.set(`node-pending:${name}/${local}`, wait, () => this.chain(name, () => this.process(name)));
+      }
+      if (due.length === 0) continue;
+      await this.record(uid, f, due, affected);
+      if (due.length < routes.length) continue;
+      this.badSince.delete(`${uid}/${local}`);
       const m = this.seen.get(uid) ?? new Map<string, number>();
       m.set(local, f.occurrence);
       this.seen.set(uid, m);
     }
     this.retries.delete(name);
+  }
+
+  /**
+   * Since when the condition has been bad: its transition time (to the second, so never earlier than the
+   * true one, never later than when it was seen), or when it was first seen if the API did not say.
+   */
+  private bad(key: string, f: NodeFinding, t: number): number {
+    const known = this.badSince.get(key);
+    if (known?.occurrence === f.occurrence) return known.since;
+    const since = Number.isFinite(f.at) ? Math.min(t, f.at + 1_000) : t;
+    this.badSince.set(key, { occurrence: f.occurrence, since });
+    return since;
   }
 
   private async record(uid: string, f: NodeFinding, routes: ReturnType<typeof routeNodeFinding>, affected: WorkloadsOnNode[]) {

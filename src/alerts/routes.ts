@@ -62,6 +62,8 @@ export interface NodeRule {
   /** Every node of the cluster, not only those running pods of the environments. */
   allNodes: boolean;
   kinds: ReadonlySet<NodeKind>;
+  /** How long a condition must last before its alert posts (the rule's `pendingFor`): a brief flap posts nothing. */
+  pendingForMs: number;
   recoverAfterMs: number;
   reopenWithinMs: number;
 }
@@ -86,6 +88,7 @@ export function nodeRules(config: Config, clusterOf: (env: string) => string): M
         environments,
         allNodes: rule.nodes,
         kinds,
+        pendingForMs: rule.pendingFor,
         recoverAfterMs: rule.recoverAfter,
         reopenWithinMs: rule.reopenWithin,
       });
@@ -100,6 +103,7 @@ export interface NodeRoute {
   channel: string;
   /** The environment the incident is filed under (policy of its buttons, `silence`): one with pods on the node, else the rule's first. */
   env: string;
+  pendingForMs: number;
   recoverAfterMs: number;
   reopenWithinMs: number;
 }
@@ -116,7 +120,13 @@ export function routeNodeFinding(rules: readonly NodeRule[], kind: AlertKind, na
     if (!affected && !rule.allNodes) continue;
     const env = (affected ?? rule.environments[0])?.env;
     if (!env) continue;
-    routes.set(rule.channel, { channel: rule.channel, env, recoverAfterMs: rule.recoverAfterMs, reopenWithinMs: rule.reopenWithinMs });
+    routes.set(rule.channel, {
+      channel: rule.channel,
+      env,
+      pendingForMs: rule.pendingForMs,
+      recoverAfterMs: rule.recoverAfterMs,
+      reopenWithinMs: rule.reopenWithinMs,
+    });
   }
   return [...routes.values()];
 }

@@ -13,6 +13,7 @@ alerts:
   - environments: [beta]
     channel: ${ONCALL}
     on: [NodePressure]
+    pendingFor: 0s
     recoverAfter: 300ms
 `;
 

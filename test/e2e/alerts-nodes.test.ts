@@ -7,6 +7,8 @@ import { ONCALL, podsOf, runningDeployment, shown, waitForAlert, waitForThreadRe
 
 /** A channel whose rule takes node alerts of every node (`nodes: true`), watching prod. */
 const NODES = 'C0NODES';
+/** Another `nodes: true` rule, with no grace: it shows a flap was seen. */
+const WITNESS = 'C0WITNESS';
 
 const config = (kubeconfig: string) => `
 clusters:
@@ -17,15 +19,24 @@ environments:
 channels:
   ${ONCALL}: { environments: [beta], commands: ["*"] }
   ${NODES}: { environments: [prod], commands: ["*"] }
+  ${WITNESS}: { environments: [prod], commands: ["*"] }
 alerts:
   - environments: [beta]
     channel: ${ONCALL}
     on: [OOMKilled, Evicted, NodeNotReady, NodePressure]
+    pendingFor: 0s
     recoverAfter: 300ms
   - environments: [prod]
     channel: ${NODES}
     on: [NodeNotReady]
     nodes: true
+    pendingFor: 1s
+    recoverAfter: 300ms
+  - environments: [prod]
+    channel: ${WITNESS}
+    on: [NodeNotReady]
+    nodes: true
+    pendingFor: 0s
     recoverAfter: 300ms
 `;
 
@@ -50,8 +61,15 @@ describe('node health alerts', () => {
     const pods = await runningDeployment(h.kube, 'beta', 'web', { replicas: 1 });
     const node: string = pods[0].spec.nodeName;
     h.kube.setNodeCondition(node, 'Ready', true, { message: 'PLEG is not healthy: <@U0EVIL> *bold* `x`' });
-    const alert = await waitForAlert(h.slack, new RegExp(`NodeNotReady · node ${node} · cluster default`));
-    expect(alert.channel).toBe(ONCALL);
+    const call = await h.slack.waitForCall(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.ok &&
+        c.args.channel === ONCALL &&
+        !c.args.thread_ts &&
+        c.args.text.includes(`NodeNotReady · node ${node} · cluster default`),
+    );
+    const alert = h.slack.message(ONCALL, call.response.ts)!;
     const text = shown(alert);
     expect(text).toContain('`Ready` is `False` (KubeletNotReady)');
     // The kubelet's message is escaped: no mention, no formatting reaches Slack.
@@ -108,8 +126,44 @@ describe('node health alerts', () => {
     );
     // The beta rule saw the same node at the same time: it recorded nothing (no beta pod there).
     const incidents = await new IncidentStore(redis, h.prefix).openIncidents();
-    expect(incidents.filter((s) => s.workload.name === 'spare-1').map((s) => s.channel)).toEqual([NODES]);
+    await h.slack.waitForCall(
+      (c) =>
+        c.method === 'chat.postMessage' && c.ok && c.args.channel === WITNESS && /NodeNotReady · node spare-1/.test(String(c.args.text)),
+    );
+    expect(
+      incidents
+        .filter((s) => s.workload.name === 'spare-1')
+        .map((s) => s.channel)
+        .sort(),
+    ).toEqual([NODES, WITNESS].sort());
     h.kube.setNodeCondition('spare-1', 'Ready', false);
+  });
+
+  it("waits out the rule's pendingFor: a flap shorter than it posts nothing, a condition that lasts posts", async () => {
+    h.kube.addNode('flappy-1');
+    h.kube.addNode('steady-1');
+    // Only the `nodes: true` rules take these nodes (neither has a beta pod): NODES with pendingFor 1s, WITNESS with none.
+    h.kube.setNodeCondition('flappy-1', 'Ready', true);
+    // The bot saw the flap: the rule without grace posts it at once.
+    await h.slack.waitForCall(
+      (c) =>
+        c.method === 'chat.postMessage' && c.ok && c.args.channel === WITNESS && /NodeNotReady · node flappy-1/.test(String(c.args.text)),
+    );
+    h.kube.setNodeCondition('flappy-1', 'Ready', false);
+    // steady-1 goes bad after flappy-1 has cleared, so its grace ends after flappy-1's would have.
+    h.kube.setNodeCondition('steady-1', 'Ready', true);
+    const set = Date.now();
+    const post = await h.slack.waitForCall(
+      (c) =>
+        c.method === 'chat.postMessage' && c.ok && c.args.channel === NODES && /NodeNotReady · node steady-1/.test(String(c.args.text)),
+    );
+    expect(post.at - set).toBeGreaterThanOrEqual(900);
+    expect(
+      h.slack.calls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === NODES && /flappy-1/.test(String(c.args.text))),
+    ).toHaveLength(0);
+    const incidents = await new IncidentStore(redis, h.prefix).openIncidents();
+    expect(incidents.filter((s) => s.workload.name === 'flappy-1' && s.channel === NODES)).toHaveLength(0);
+    h.kube.setNodeCondition('steady-1', 'Ready', false);
   });
 
   it('alerts an evicted pod under its workload with the node and the kubelet message; the replacement recovers it', async () => {

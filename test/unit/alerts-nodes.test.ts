@@ -64,6 +64,7 @@ describe('node routing', () => {
     environments: envs.map(([env, namespace]) => ({ env, namespace })),
     allNodes,
     kinds: new Set(['NodeNotReady'] as const),
+    pendingForMs: 0,
     recoverAfterMs: 1,
     reopenWithinMs: 2,
   });
