@@ -121,7 +121,7 @@ export function stormRows(r: StormReport, seconds: number): string[] {
     ),
     row(
       'posts / 429s / max in 1 s / pairs too close',
-      `${r.posts} / ${r.rateLimited} / ${r.busiestSecond} / ${r.tooClose}`,
+      `${r.posts} / ${r.rateLimited} / ${r.busiestSecond} / ${r.tooClose}; min gap ${r.minGapMs} ms`,
       '≤ 1 post/s, 0 × 429',
       r.rateLimited === 0 && r.tooClose === 0,
     ),

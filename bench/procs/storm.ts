@@ -38,6 +38,8 @@ export interface StormReport {
   /** The most posts in any 1 s window, and the pairs of posts closer than the 1 msg/s rate allows (less 500 ms jitter). */
   busiestSecond: number;
   tooClose: number;
+  /** The shortest gap between two consecutive posts in the channel, ms. */
+  minGapMs: number;
   updates: number;
 }
 
@@ -148,6 +150,7 @@ const report: StormReport = {
   rateLimited: posts.filter((c) => c.rateLimited).length,
   busiestSecond: Math.max(0, ...posts.map((p) => posts.filter((q) => q.at >= p.at && q.at < p.at + 1_000).length)),
   tooClose,
+  minGapMs: Math.min(...posts.slice(1).map((p, i) => p.at - posts[i]!.at)),
   updates: slack.callsTo('chat.update').length,
 };
 process.stdout.write(`${JSON.stringify(report)}\n`);
