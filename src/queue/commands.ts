@@ -22,6 +22,11 @@ export interface CommandJobData {
   threadTs?: string;
   /** The requester was told this job waits for another one on the same target. */
   waitingNotified?: boolean;
+  /**
+   * The run ended with this outcome (recorded before its audit entry): a copy of the job that BullMQ
+   * hands out again because its worker died before completing it is not run a second time.
+   */
+  finished?: 'succeeded' | 'failed';
   /** The approval request this run was approved under (checked against Redis by the worker). */
   approvalId?: string;
   /** `--dry-run`: the worker computes the diff with server-side dry runs and writes nothing (no approval, no lock). */

@@ -189,6 +189,10 @@ async function runJob(
   let release: (() => Promise<void>) | undefined;
 
   try {
+    if (job.data.finished) {
+      log.info({ outcome: job.data.finished }, 'job had already run to its end before its worker stopped; not run again');
+      return job.data.finished;
+    }
     if (verdict === 'stale')
       throw badInput('This command waited in the queue for more than a day, so it was not run; run it again if it is still wanted.');
     // Secret values travel sealed; opened here, right before they are validated and applied.
@@ -291,6 +295,9 @@ async function runJob(
     if (approval) await claimApprovedRun(deps.services.approvals, approval, runId);
     const result = (await verb.run(makeContext(args))) ?? 'succeeded';
     const { outcome, detail } = typeof result === 'string' ? { outcome: result, detail: undefined } : result;
+    // Recorded at once: a worker killed from here on leaves a job that must only complete, not run again.
+    job.data.finished = outcome;
+    await job.updateData(job.data).catch((err: unknown) => log.warn({ err }, 'could not record that the job ran to its end'));
     if ((verbClass !== 'read' || verb.auditsReads) && !verb.changesNothing?.(args)) await audit(outcome, detail);
     return outcome;
   } catch (err) {

@@ -1,0 +1,67 @@
+/**
+ * A worker killed after its verb ran to the end but before BullMQ marked the job completed:
+ * BullMQ hands the job out again (stalled). The copy must only complete — no second change,
+ * no second audit entry, no second ✅ (found by bench/replicas.ts with SIGKILLed workers).
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Job } from 'bullmq';
+import { enqueueCommand, type CommandJobData } from '../../src/queue/commands.js';
+import { startHarness, type Harness } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ name: 'finished-job' });
+  const res = await h.command('deploy myapp beta 1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
+  expect(res.json.text).toContain('Queued');
+  await h.slack.waitForCall(
+    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
+    15_000,
+  );
+}, 30_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('a job that already ran to its end', () => {
+  it('is completed without running again', async () => {
+    const { queue, signer, audit } = h.chatops.services;
+    const before = h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp');
+    const auditBefore = (await audit.recent({ app: 'myapp', env: 'beta', verb: 'scale', limit: 100 })).length;
+    const requestId = 'f'.repeat(24);
+    const data: CommandJobData = {
+      verb: 'scale',
+      args: { app: 'myapp', env: 'beta', replicas: '5' },
+      request: { requestId, text: 'scale myapp beta 5', userId: 'U0OPS', channelId: 'C0OPS', receivedAt: Date.now() },
+      finished: 'succeeded',
+    };
+    const id = await enqueueCommand(queue, signer, data);
+    const job = (await queue.getJob(id)) as Job<CommandJobData>;
+    await vi.waitFor(
+      async () => {
+        if (!(await job.isCompleted())) throw new Error('not completed yet');
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    const after = h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp');
+    expect(after.spec.replicas).toBe(before.spec.replicas);
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+    expect((await audit.recent({ app: 'myapp', env: 'beta', verb: 'scale', limit: 100 })).length).toBe(auditBefore);
+    expect(h.slack.calls.some((c) => /scale myapp/.test(String(c.args.text ?? '')))).toBe(false);
+  });
+
+  it('records its outcome as soon as the verb returns, before the audit entry', async () => {
+    const res = await h.command('scale myapp beta 3', { channel: 'C0OPS', user: 'U0OPS' });
+    expect(res.json.text).toContain('Queued');
+    const id = /`(cmd-[a-f0-9]+)`/.exec(JSON.stringify(res.json))?.[1];
+    expect(id).toBeDefined();
+    const job = (await h.chatops.services.queue.getJob(id!)) as Job<CommandJobData>;
+    await vi.waitFor(
+      async () => {
+        if (!(await job.isCompleted())) throw new Error('not completed yet');
+      },
+      { timeout: 15_000, interval: 50 },
+    );
+    const done = (await h.chatops.services.queue.getJob(id!)) as Job<CommandJobData>;
+    expect(done.data.finished).toBe('succeeded');
+  });
+});
