@@ -295,6 +295,10 @@ async function runJob(
     if (approval) await claimApprovedRun(deps.services.approvals, approval, runId);
     const result = (await verb.run(makeContext(args))) ?? 'succeeded';
     const { outcome, detail } = typeof result === 'string' ? { outcome: result, detail: undefined } : result;
+    // The change is done: the next command on this target may start while this one records its end.
+    const releasing = release;
+    release = undefined;
+    await releasing?.();
     // Recorded at once: a worker killed from here on leaves a job that must only complete, not run again.
     job.data.finished = outcome;
     await job.updateData(job.data).catch((err: unknown) => log.warn({ err }, 'could not record that the job ran to its end'));
