@@ -113,7 +113,8 @@ export async function enqueueCommand(
   let timer: NodeJS.Timeout | undefined;
   try {
     const status = (queue.opts.connection as { status?: string }).status;
-    if (status !== undefined && status !== 'ready') throw new Error(`Redis connection is ${status}`);
+    // Down (reconnecting, closed): answer at once. Still connecting (a fresh start, a TLS handshake): wait within the budget.
+    if (status === 'reconnecting' || status === 'end' || status === 'close') throw new Error(`Redis connection is ${status}`);
     const job = await Promise.race([
       queue.add(data.verb, signCommandJob(signer, data, jobId), { jobId }),
       new Promise<never>((_, reject) => {
