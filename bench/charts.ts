@@ -2,6 +2,7 @@
  * OOMKilled charts, beside DESIGN.md's targets:
  * - render: an hour of samples (240 points, limit, request, 3 kills) → PNG in the chart worker, p50/p99
  *   wall time per chart (≤ 200 ms), and how long the event loop was held meanwhile (it should not be);
+ * - the same for the Unschedulable capacity chart at its largest (30 nodes);
  * - the alert's own latency, OOM kill → the alert's chat.postMessage, with charts on and off (the same
  *   load: one new incident every 250 ms over 5 channels, each followed by its chart when on).
  * Run: npx tsx bench/charts.ts   (REDIS_URL as for tests; BENCH_SECONDS scales the latency runs, default 8)
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebClient } from '@slack/web-api';
 import { startAlerts } from '../src/alerts/index.js';
+import { CAPACITY_CHART_MAX_NODES, CAPACITY_CHART_SIZE, renderCapacityChart, type CapacityNode } from '../src/charts/capacity-chart.js';
 import { renderMemoryChart, type MemoryPoint } from '../src/charts/memory-chart.js';
 import { IntentStore } from '../src/command/intents.js';
 import { parseConfig } from '../src/config/load.js';
@@ -26,6 +28,34 @@ import { startSlackEmulator } from '../test/support/slack/index.js';
 import { benchSeconds, ms, row, summarize } from './lib.js';
 
 const Mi = 2 ** 20;
+
+/** Wall time per chart (round trip to the chart worker), event-loop delay meanwhile and CPU per render. */
+async function timeRenders(title: string, renders: number, render: () => Promise<Buffer>): Promise<string[]> {
+  await render(); // the worker's start (loading ECharts) is not a chart's time
+  const times: number[] = [];
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < renders; i++) {
+    const t0 = performance.now();
+    await render();
+    times.push(performance.now() - t0);
+  }
+  const used = process.cpuUsage(cpu);
+  loop.disable();
+  const s = summarize(times);
+  return [
+    `${title}, n=${s.n}`,
+    row('render time (wall, round trip to the worker)', `p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}`, '≤ 200 ms', s.p99 <= 200),
+    row(
+      'event loop held during renders',
+      `p99 ${ms(loop.percentile(99) / 1e6)}  max ${ms(loop.max / 1e6)}`,
+      'free (ms, not the render time)',
+      loop.percentile(99) / 1e6 < 50,
+    ),
+    `      process CPU (all threads) per render: ${ms((used.user + used.system) / 1000 / renders)}`,
+  ];
+}
 
 export async function benchChartRender(renders = 40): Promise<string[]> {
   const to = Date.now();
@@ -43,30 +73,30 @@ export async function benchChartRender(renders = 40): Promise<string[]> {
     to,
     source: 'Prometheus',
   };
-  await renderMemoryChart(input); // the worker's start (loading ECharts) is not a chart's time
-  const times: number[] = [];
-  const loop = monitorEventLoopDelay({ resolution: 5 });
-  loop.enable();
-  const cpu = process.cpuUsage();
-  for (let i = 0; i < renders; i++) {
-    const t0 = performance.now();
-    await renderMemoryChart(input);
-    times.push(performance.now() - t0);
-  }
-  const used = process.cpuUsage(cpu);
-  loop.disable();
-  const s = summarize(times);
-  return [
-    `chart render: 240 points, limit, request, 3 kills → 960×480 PNG in the chart worker, n=${s.n}`,
-    row('render time (wall, round trip to the worker)', `p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}`, '≤ 200 ms', s.p99 <= 200),
-    row(
-      'event loop held during renders',
-      `p99 ${ms(loop.percentile(99) / 1e6)}  max ${ms(loop.max / 1e6)}`,
-      'free (ms, not the render time)',
-      loop.percentile(99) / 1e6 < 50,
-    ),
-    `      process CPU (all threads) per render: ${ms((used.user + used.system) / 1000 / renders)}`,
-  ];
+  return timeRenders('chart render: 240 points, limit, request, 3 kills → 960×480 PNG in the chart worker', renders, () =>
+    renderMemoryChart(input),
+  );
+}
+
+/** The Unschedulable chart at its largest: CAPACITY_CHART_MAX_NODES nodes, two panels. */
+export async function benchCapacityChartRender(renders = 40): Promise<string[]> {
+  const nodes: CapacityNode[] = Array.from({ length: CAPACITY_CHART_MAX_NODES }, (_, i) => ({
+    name: `node-${String(i).padStart(2, '0')}.eu-west-1.compute.internal`,
+    requested: { cpuMillis: 500 + (i % 7) * 450, memoryBytes: (1 + (i % 5)) * 1024 * Mi },
+    allocatable: { cpuMillis: 4_000, memoryBytes: 8 * 1024 * Mi },
+    usable: i % 9 !== 0,
+  }));
+  const input = {
+    title: 'beta · deployment web · node capacity',
+    subtitle: 'pending pod web-5d8f9c7b6-abcde asks 2 CPU, 4Gi memory',
+    nodes,
+    pod: { cpuMillis: 2_000, memoryBytes: 4 * 1024 * Mi },
+  };
+  return timeRenders(
+    `capacity chart render: ${nodes.length} nodes, CPU and memory panels → ${CAPACITY_CHART_SIZE.width}×${CAPACITY_CHART_SIZE.height} PNG in the chart worker`,
+    renders,
+    () => renderCapacityChart(input),
+  );
 }
 
 /** One alerts role against fresh emulators; kills one new workload every 250 ms over 5 channels. */
@@ -164,7 +194,7 @@ export async function benchChartAlertLatency(seconds = benchSeconds(8)): Promise
 }
 
 export async function benchCharts(): Promise<string[]> {
-  return [...(await benchChartRender()), ...(await benchChartAlertLatency())];
+  return [...(await benchChartRender()), ...(await benchCapacityChartRender()), ...(await benchChartAlertLatency())];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
