@@ -189,6 +189,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
         queue: alertQueue,
         log: log.child({ role: 'alerts' }),
         onConnectionError: outage.error('alert delivery worker'),
+        options: { leaseDurationMs: settings.leaderLeaseMs },
       });
     }
     stoppers.push(async () => {

@@ -39,6 +39,23 @@ export function leaseAction(lease: LeaseView | undefined, identity: string, now:
   return now >= expiresAt ? { action: 'takeover' } : { action: 'follow', expiresAt };
 }
 
+export interface LeaderTimings {
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+/**
+ * Renew deadline and retry period from the lease duration, in client-go's
+ * proportions (15 s / 10 s / 2 s): the leader gives up before its lease can
+ * expire, and retries several times within its deadline. The duration goes up
+ * to whole seconds (never below 1 s): a Lease counts in seconds on the wire.
+ */
+export function leaderTimings(leaseDurationMs = 15_000): LeaderTimings {
+  const lease = Math.max(1_000, Math.ceil(leaseDurationMs / 1_000) * 1_000);
+  return { leaseDurationMs: lease, renewDeadlineMs: Math.round((lease * 2) / 3), retryPeriodMs: Math.round((lease * 2) / 15) };
+}
+
 function viewOf(lease: V1Lease): LeaseView {
   const renew = timeMs(lease.spec?.renewTime);
   return {
@@ -53,11 +70,11 @@ export interface LeaderElectorOptions {
   namespace: string;
   name: string;
   identity: string;
-  /** How long a lease is valid without renewal (whole seconds on the wire). Default 15 s. */
+  /** How long a lease is valid without renewal (rounded up to whole seconds: the wire's unit). Default 15 s. */
   leaseDurationMs?: number;
-  /** Renew (leader) and retry (candidate) interval. Default 2 s. */
+  /** Renew (leader) and retry (candidate) interval. Default 2/15 of the lease duration (2 s). */
   retryPeriodMs?: number;
-  /** A leader that could not renew for this long steps down. Default 10 s (< lease duration). */
+  /** A leader that could not renew for this long steps down. Default 2/3 of the lease duration (10 s). */
   renewDeadlineMs?: number;
   now?: () => number;
   log: Logger;
@@ -78,9 +95,10 @@ export class LeaderElector {
   private lastError: { text: string; at: number } | undefined;
 
   constructor(private readonly opts: LeaderElectorOptions) {
-    this.durationMs = Math.max(1_000, Math.ceil((opts.leaseDurationMs ?? 15_000) / 1_000) * 1_000);
-    this.retryMs = opts.retryPeriodMs ?? 2_000;
-    this.deadlineMs = opts.renewDeadlineMs ?? Math.round(this.durationMs * (2 / 3));
+    const timings = leaderTimings(opts.leaseDurationMs);
+    this.durationMs = timings.leaseDurationMs;
+    this.retryMs = opts.retryPeriodMs ?? timings.retryPeriodMs;
+    this.deadlineMs = opts.renewDeadlineMs ?? timings.renewDeadlineMs;
     this.now = opts.now ?? Date.now;
   }
 

@@ -45,6 +45,13 @@ const settingsSchema = z.object({
     .min(MIN_SIGNING_KEY_LENGTH, `must be at least ${MIN_SIGNING_KEY_LENGTH} characters (e.g. \`openssl rand -base64 32\`)`),
   CHATOPS_SIGNING_KEY_PREVIOUS: z.string().min(MIN_SIGNING_KEY_LENGTH, `must be at least ${MIN_SIGNING_KEY_LENGTH} characters`).optional(),
   CHATOPS_JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  CHATOPS_LEADER_LEASE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(300_000)
+    .refine((ms) => ms % 1_000 === 0, 'must be whole seconds (e.g. 15000): a Kubernetes Lease counts its duration in seconds')
+    .default(15_000),
   CHATOPS_CANARY_WATCH_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -67,6 +74,8 @@ export interface Settings {
   signingKeyPrevious?: string;
   /** How long a job stays claimed by a worker that stopped answering before another worker takes it over. */
   jobLockMs: number;
+  /** How long the alerts leader's Lease lasts without renewal: a dead leader is replaced within it (renew deadline and retry period follow from it). */
+  leaderLeaseMs: number;
   /** How often running canaries are checked (pods, auto-abort, their live message). */
   canaryWatchMs: number;
   logLevel: string;
@@ -164,6 +173,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = [
     signingKey: s.CHATOPS_SIGNING_KEY,
     ...(s.CHATOPS_SIGNING_KEY_PREVIOUS ? { signingKeyPrevious: s.CHATOPS_SIGNING_KEY_PREVIOUS } : {}),
     jobLockMs: s.CHATOPS_JOB_LOCK_MS,
+    leaderLeaseMs: s.CHATOPS_LEADER_LEASE_MS,
     canaryWatchMs: s.CHATOPS_CANARY_WATCH_MS,
     logLevel: s.LOG_LEVEL,
   };
