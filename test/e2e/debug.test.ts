@@ -42,12 +42,7 @@ async function outcome(res: { responseUrl: string }, pattern: RegExp): Promise<s
 
 beforeAll(async () => {
   h = await startHarness({ name: 'debug-verb', config: CONFIG });
-  const res = await h.command('deploy myapp beta 1.0.0', { channel: OPS, user: 'U0OPS' });
-  expect(res.json.text).toContain('Queued');
-  await h.slack.waitForCall(
-    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
-    15_000,
-  );
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
 afterAll(async () => {
   await h?.stop();

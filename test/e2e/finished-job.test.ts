@@ -11,12 +11,7 @@ import { startHarness, type Harness } from '../support/harness.js';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ name: 'finished-job' });
-  const res = await h.command('deploy myapp beta 1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
-  expect(res.json.text).toContain('Queued');
-  await h.slack.waitForCall(
-    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
-    15_000,
-  );
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
 }, 30_000);
 afterAll(async () => {
   await h?.stop();

@@ -11,19 +11,13 @@ let h: Harness;
 
 async function answer(text: string, channel = 'C0OPS'): Promise<{ ack: any; body: any; shown: string }> {
   const res = await h.command(text, { channel, user: 'U0OPS' });
-  const id = res.responseUrl.split('/').pop();
-  const post = await h.slack.waitForResponse((r) => r.id === id, 10_000);
+  const post = await h.answer(res.responseUrl);
   return { ack: res.json, body: post.body, shown: `${post.body.text}\n${JSON.stringify(post.body.blocks ?? [])}` };
 }
 
 beforeAll(async () => {
   h = await startHarness({ name: 'inspect-verbs', config: CONFIG });
-  const res = await h.command('deploy myapp beta 1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
-  expect(res.json.text).toContain('Queued');
-  await h.slack.waitForCall(
-    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
-    15_000,
-  );
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
 }, 30_000);
 afterAll(async () => {
   await h?.stop();
@@ -156,8 +150,7 @@ describe('/k8s logs --grep and --since', () => {
     const logReads = () => h.kube.requests.filter((r) => r.path.endsWith('/log')).length;
     const before = logReads();
     const res = await h.command('logs myapp beta --grep (a+)+$', { channel: 'C0OPS', user: 'U0OPS' });
-    const id = res.responseUrl.split('/').pop();
-    const post = await h.slack.waitForResponse((r) => r.id === id, 10_000);
+    const post = await h.answer(res.responseUrl);
     expect(post.body.text).toContain('nested repetition');
     expect(logReads()).toBe(before);
   });

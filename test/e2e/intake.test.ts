@@ -74,38 +74,31 @@ describe('what reaches the cluster, and what does not', () => {
   });
 
   it('shows the status of an app and of an environment', async () => {
-    await h.command('deploy myapp beta 3.1.0');
-    await h.slack.waitForCall(
-      (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 3\.1\.0 → beta/.test(c.args.text),
-      15_000,
-    );
+    await h.deployAndWait('myapp', 'beta', '3.1.0');
     const res = await h.command('status myapp beta');
     expect(res.json.text).toContain('status of myapp in beta');
-    const answer = await h.slack.waitForResponse((r) => r.id === res.responseUrl.split('/').pop());
+    const answer = await h.answer(res.responseUrl);
     const shown = JSON.stringify(answer.body.blocks);
     expect(answer.body.text).toMatch(/myapp in beta: 2\/2 available/);
     expect(shown).toContain('registry.example.com/team/myapp:3.1.0');
     expect(shown).toMatch(/myapp-[a-z0-9]+-[a-z0-9]+ +Running/);
     const env = await h.command('status beta');
-    const envAnswer = await h.slack.waitForResponse((r) => r.id === env.responseUrl.split('/').pop());
+    const envAnswer = await h.answer(env.responseUrl);
     expect(JSON.stringify(envAnswer.body.blocks)).toMatch(/myapp +Deployment +2\/2/);
   });
 
   it('says plainly when an app has never been deployed', async () => {
     const res = await h.command('status myapp prod', { channel: 'C0OPS' });
-    const answer = await h.slack.waitForResponse((r) => r.id === res.responseUrl.split('/').pop());
+    const answer = await h.answer(res.responseUrl);
     expect(answer.body.text).toMatch(/deployment myapp in namespace prod not found — has it been deployed\?/);
   });
 
   it('tells the user how to invite the bot when it is not in the channel', async () => {
     h.slack.setBotNotInChannel('C0OPS');
     const res = await h.command('deploy myapp beta 3.2.0', { channel: 'C0OPS' });
-    const hint = await h.slack.waitForResponse((r) => r.id === res.responseUrl.split('/').pop() && /invite/i.test(r.body.text));
+    const hint = await h.answer(res.responseUrl, /invite/i);
     expect(hint.body.text).toContain('/invite @k8s-chatops');
-    const final = await h.slack.waitForResponse(
-      (r) => r.id === res.responseUrl.split('/').pop() && /deploy myapp 3\.2\.0 → beta — done/.test(r.body.text),
-      15_000,
-    );
+    const final = await h.answer(res.responseUrl, /deploy myapp 3\.2\.0 → beta — done/);
     expect(final.body.response_type).toBe('ephemeral');
     h.slack.setBotNotInChannel('C0OPS', false);
   });

@@ -46,12 +46,7 @@ function tailTextIn(thread: string, since: number): string {
 
 beforeAll(async () => {
   h = await startHarness({ name: 'logs-follow' });
-  const res = await h.command('deploy myapp beta 1.0.0', { channel: OPS, user: 'U0OPS' });
-  expect(res.json.text).toContain('Queued');
-  await h.slack.waitForCall(
-    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
-    15_000,
-  );
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
 afterAll(async () => {
   await h?.stop();
@@ -125,9 +120,7 @@ describe('/k8s logs --follow', () => {
       ['logs myapp beta --stop nothex', /stop takes the id of a live tail/],
     ] as const) {
       const res = await h.command(text, { channel: OPS, user: 'U0OPS' });
-      const shown = res.json.text.startsWith(':hourglass')
-        ? (await h.slack.waitForResponse((r) => r.id === res.responseUrl.split('/').pop(), 10_000)).body.text
-        : res.json.text;
+      const shown = res.json.text.startsWith(':hourglass') ? (await h.answer(res.responseUrl)).body.text : res.json.text;
       expect(shown, text).toMatch(why);
     }
   });

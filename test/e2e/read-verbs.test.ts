@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
-import type { ResponseUrlPost } from '../support/slack/index.js';
 
 /** The usual e2e config plus a dev channel that may use the read verbs (and not label). */
 const CONFIG = (kubeconfig: string) =>
@@ -16,35 +15,17 @@ let h: Harness;
 const kubeCalls = () => h.kube.requests.filter((r) => !r.path.includes('selfsubjectaccessreviews')).length;
 const myappPods = () => h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'myapp');
 
-async function deploy(version: string, channel: string, user: string) {
-  const since = h.slack.calls.at(-1)?.seq ?? 0;
-  const res = await h.command(`deploy myapp beta ${version}`, { channel, user });
-  expect(res.json.text).toContain('Queued');
-  await h.slack.waitForCall(
-    (c) =>
-      c.seq > since &&
-      c.method === 'chat.update' &&
-      new RegExp(`:white_check_mark: deploy myapp ${version.replace(/\./g, '\\.')} → beta`).test(c.args.text),
-    15_000,
-  );
-}
-
 /** Runs a command and returns what the worker answered on its response_url (the post after the ack). */
-async function answer(
-  text: string,
-  opts: { channel?: string; user?: string } = {},
-  pred: (r: ResponseUrlPost) => boolean = () => true,
-): Promise<{ ack: any; body: any; shown: string }> {
+async function answer(text: string, opts: { channel?: string; user?: string } = {}): Promise<{ ack: any; body: any; shown: string }> {
   const res = await h.command(text, { channel: opts.channel ?? 'C0OPS', user: opts.user ?? 'U0OPS' });
-  const id = res.responseUrl.split('/').pop();
-  const post = await h.slack.waitForResponse((r) => r.id === id && pred(r), 10_000);
+  const post = await h.answer(res.responseUrl);
   return { ack: res.json, body: post.body, shown: `${post.body.text}\n${JSON.stringify(post.body.blocks ?? [])}` };
 }
 
 beforeAll(async () => {
   h = await startHarness({ name: 'read-verbs', config: CONFIG });
-  await deploy('1.0.0', 'C0OPS', 'U0ALICE');
-  await deploy('1.1.0', 'C0DEVTEAM', 'U0BOB');
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: 'C0OPS', user: 'U0ALICE' });
+  await h.deployAndWait('myapp', 'beta', '1.1.0', { channel: 'C0DEVTEAM', user: 'U0BOB' });
   // Settle on the two pods of 1.1.0, so every test sees the same pods.
   await h.kube.waitFor(
     () => {
@@ -323,13 +304,10 @@ describe('/k8s label', () => {
 
   /** A label change reports like every change: a message in the channel, the details in its thread. */
   async function labelled(text: string, done: RegExp) {
-    const since = h.slack.calls.at(-1)?.seq ?? 0;
+    const since = h.mark();
     const ack = await h.command(text, { channel: 'C0OPS', user: 'U0OPS' });
-    const final = await h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && done.test(c.args.text), 10_000);
-    const thread = h.slack
-      .thread('C0OPS', final.args.ts)
-      .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
-      .join('\n');
+    const final = await h.waitForFinal(done, { since });
+    const thread = h.threadText('C0OPS', final.args.ts);
     return { ack: ack.json, final, thread };
   }
 

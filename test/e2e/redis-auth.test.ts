@@ -31,16 +31,7 @@ function capturingLogger() {
   return { log, lines };
 }
 
-async function deployWorks(h: Harness, version: string) {
-  const ack = await h.command(`deploy myapp beta ${version}`);
-  expect(ack.json.text).toContain('Queued');
-  await h.slack.waitForCall(
-    (c) =>
-      c.method === 'chat.update' &&
-      new RegExp(`:white_check_mark: deploy myapp ${version.replaceAll('.', '\\.')} → beta`).test(c.args.text),
-    20_000,
-  );
-}
+const deployWorks = (h: Harness, version: string) => h.deployAndWait('myapp', 'beta', version, { timeoutMs: 20_000 });
 
 describe('Redis with a password and an ACL user', () => {
   let redis: PrivateRedis;

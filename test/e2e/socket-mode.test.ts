@@ -19,10 +19,7 @@ describe('Socket Mode', () => {
       response_url: h.slack.newResponseUrl(),
     });
     expect(ack.payload).toMatchObject({ response_type: 'ephemeral', text: expect.stringContaining('Queued `deploy myapp 7.0.0 → beta`') });
-    await h.slack.waitForCall(
-      (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 7\.0\.0 → beta/.test(c.args.text),
-      15_000,
-    );
+    await h.waitForFinal(/:white_check_mark: deploy myapp 7\.0\.0 → beta/);
     expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').spec.template.spec.containers[0].image).toBe(
       'registry.example.com/team/myapp:7.0.0',
     );

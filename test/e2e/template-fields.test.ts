@@ -44,11 +44,7 @@ afterAll(async () => {
 
 describe('a rendered app with every template field', () => {
   it('is applied, accepted by the emulator and rolled out, with the per-environment overrides', async () => {
-    await h.command('deploy web beta 1.0', { channel: 'C0OPS' });
-    await h.slack.waitForCall(
-      (c) => c.method === 'chat.update' && /:white_check_mark: deploy web 1\.0 → beta/.test(String(c.args.text)),
-      15_000,
-    );
+    await h.deployAndWait('web', 'beta', '1.0', { channel: 'C0OPS' });
 
     const d = h.kube.get('apps/v1', 'Deployment', 'beta', 'web');
     expect(d.metadata.labels).toMatchObject({ team: 'payments', 'app.kubernetes.io/name': 'web' });

@@ -8,6 +8,7 @@ export { TEST_SIGNING_KEY } from './redis.js';
 import { startChatOps, type ChatOps } from '../../src/runtime.js';
 import { loadSettings, type Role } from '../../src/config/settings.js';
 import { createLogger, type Logger } from '../../src/log.js';
+import { flows, type Flows } from './flows.js';
 
 export const SIGNING_SECRET = 'test-signing-secret';
 export const BOT_TOKEN = 'xoxb-test-token';
@@ -56,7 +57,8 @@ export interface HarnessOptions {
   cleanup?: boolean;
 }
 
-export interface Harness {
+/** The running bot and its emulators, with the shared flows of ./flows.ts (deployAndWait, waitForFinal, …). */
+export interface Harness extends Flows {
   slack: SlackEmulator;
   kube: KubeEmulator;
   chatops: ChatOps;
@@ -100,7 +102,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   let chatops = await startChatOps(settings, log);
   let baseUrl = `http://127.0.0.1:${chatops.port}`;
   let eventsUrl = `${baseUrl}/slack/events`;
-  return {
+  const h: Omit<Harness, keyof Flows> = {
     slack,
     kube,
     get chatops() {
@@ -140,4 +142,6 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       if (opts.cleanup !== false) await deletePrefix(prefix);
     },
   };
+  // Object.assign keeps h's getters (chatops, baseUrl, eventsUrl) live.
+  return Object.assign(h, flows(h));
 }
