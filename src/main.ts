@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: no new work; running jobs get a grace period');
-    const hardExit = setTimeout(() => process.exit(1), 40_000);
+    const hardExit = setTimeout(() => process.exit(1), settings.shutdownGraceMs + 15_000);
     hardExit.unref();
     void chatops.stop().then(() => {
       log.info('stopped');

@@ -216,7 +216,7 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
       connection,
       prefix,
     });
-    stoppers.push(() => worker!.close());
+    stoppers.push(() => worker!.close(settings.shutdownGraceMs));
     // Running canaries: pods, live message, auto-abort; resumed from Redis after a restart.
     const canaries = startCanaryWatch({
       config,

@@ -53,6 +53,7 @@ const settingsSchema = z.object({
     .refine((ms) => ms % 1_000 === 0, 'must be whole seconds (e.g. 15000): a Kubernetes Lease counts its duration in seconds')
     .default(15_000),
   CHATOPS_CANARY_WATCH_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  CHATOPS_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(25_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -78,6 +79,8 @@ export interface Settings {
   leaderLeaseMs: number;
   /** How often running canaries are checked (pods, auto-abort, their live message). */
   canaryWatchMs: number;
+  /** At shutdown, how long running jobs may still finish before they are handed to another worker. */
+  shutdownGraceMs: number;
   logLevel: string;
 }
 
@@ -175,6 +178,7 @@ export function loadSettings(env: NodeJS.ProcessEnv, argv: readonly string[] = [
     jobLockMs: s.CHATOPS_JOB_LOCK_MS,
     leaderLeaseMs: s.CHATOPS_LEADER_LEASE_MS,
     canaryWatchMs: s.CHATOPS_CANARY_WATCH_MS,
+    shutdownGraceMs: s.CHATOPS_SHUTDOWN_GRACE_MS,
     logLevel: s.LOG_LEVEL,
   };
 }

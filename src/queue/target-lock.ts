@@ -14,7 +14,14 @@ export interface LockHolder {
   hold?: { verbs: string[]; hint: string };
 }
 
-export type LockResult = { acquired: true; release: () => Promise<void> } | { acquired: false; holder: LockHolder | undefined };
+export type LockResult =
+  | {
+      acquired: true;
+      release: () => Promise<void>;
+      /** Stops renewing but keeps the lease: the job, resumed under the same id, takes it back; nobody else meanwhile. */
+      handOver: () => void;
+    }
+  | { acquired: false; holder: LockHolder | undefined };
 
 // Renew or release only if we still hold it (compare-and-set on the job id).
 const RENEW = `local v = redis.call('GET', KEYS[1]); if v and cjson.decode(v).jobId == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
@@ -69,6 +76,7 @@ export class TargetLocks {
         clearInterval(timer);
         await this.redis.eval(RELEASE, 1, key, holder.jobId).catch(() => undefined);
       },
+      handOver: () => clearInterval(timer),
     };
   }
 

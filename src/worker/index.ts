@@ -187,6 +187,7 @@ async function runJob(
     signal,
   });
   let release: (() => Promise<void>) | undefined;
+  let handOver: (() => void) | undefined;
 
   try {
     if (job.data.finished) {
@@ -262,6 +263,7 @@ async function runJob(
         throw new DelayedError();
       }
       release = acquired.release;
+      handOver = acquired.handOver;
     }
 
     // Approvers saw a diff: the live objects must still give the same one, or nothing is applied and they are asked again.
@@ -324,8 +326,11 @@ async function runJob(
       throw new UnrecoverableError(`refused: the ${err.kind === 'job' ? 'job' : 'approval record'} failed verification`);
     }
     if (signal.aborted) {
-      // Shutting down mid-job: hand it to another worker without using up an attempt.
+      // Shutting down mid-job: hand it to another worker without using up an attempt. Its target stays
+      // taken (the lease, not renewed, outlives the 1 s delay), so nothing else runs on it half-changed.
       log.info('worker shutting down; the job is handed over and resumes elsewhere');
+      handOver?.();
+      release = undefined;
       await job.moveToDelayed(Date.now() + 1_000, token);
       throw new DelayedError();
     }

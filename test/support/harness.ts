@@ -72,8 +72,11 @@ export interface Harness extends Flows {
     opts?: { channel?: string; user?: string; userName?: string; triggerId?: string },
   ): Promise<{ status: number; json: any; responseUrl: string; ms: number }>;
   click(input: Parameters<typeof postBlockAction>[2]): ReturnType<typeof postBlockAction>;
-  /** Stops the bot and starts a new one on the same Redis prefix, emulators and config (a restart of every process). */
-  restart(): Promise<void>;
+  /**
+   * Stops the bot and starts a new one on the same Redis prefix, emulators and config (a restart of every process);
+   * `whileDown` runs in between, when no process of the bot runs.
+   */
+  restart(whileDown?: () => Promise<void> | void): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -129,8 +132,9 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       return { status: res.status, json: res.json, responseUrl, ms: res.ms };
     },
     click: (input) => postBlockAction(eventsUrl, SIGNING_SECRET, input),
-    async restart() {
+    async restart(whileDown) {
       await chatops.stop();
+      await whileDown?.();
       chatops = await startChatOps(settings, log);
       baseUrl = `http://127.0.0.1:${chatops.port}`;
       eventsUrl = `${baseUrl}/slack/events`;
