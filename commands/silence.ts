@@ -4,10 +4,11 @@ import { envArg } from '../src/command/schemas.js';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
 import { ownEntry } from '../src/config/lookup.js';
 import { alertKinds } from '../src/config/schema.js';
-import { badInput } from '../src/errors/index.js';
+import { badInput, denied } from '../src/errors/index.js';
+import { allowedEnvironments, bindingFor } from '../src/policy/index.js';
 import { alertQueueOn, enqueueIncident, enqueueSilenceEnd } from '../src/alerts/delivery.js';
 import { isNodeKind } from '../src/alerts/routes.js';
-import { SilenceStore, silencedIncidents } from '../src/alerts/silences.js';
+import { SilenceStore, silencedIncidents, type SilenceCoverage } from '../src/alerts/silences.js';
 import { escapeMrkdwn, section } from '../src/slack/blocks.js';
 import { slackDate } from '../src/slack/code-sections.js';
 
@@ -45,6 +46,13 @@ const schema = z.object({
 });
 type Args = z.infer<typeof schema>;
 
+const listOf = (items: readonly string[]) =>
+  items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
+
+/** "<#C1> (for `prod`)" per channel a node silence leaves out: their rules are for environments this channel may not touch. */
+const outsideList = (outside: SilenceCoverage['outside']) =>
+  listOf(outside.map((o) => `<#${o.channel}> (for ${listOf(o.environments.map((e) => `\`${e}\``))})`));
+
 export default defineVerb<Args>({
   verb: 'silence',
   summary: "Quiet an app's (or a node's) alerts of one kind in an environment for a while",
@@ -74,10 +82,17 @@ export default defineVerb<Args>({
   },
   async run(ctx) {
     const { target, env, kind, duration, reason } = ctx.args;
-    const { workload, ids } = silencedIncidents(ctx.config, target, env, kind);
+    // A node is in no environment: its silence covers every channel its alert reaches that this channel may silence.
+    const binding = bindingFor(ctx.config, ctx.request.channelId);
+    const mayTouch = binding ? allowedEnvironments(ctx.config, binding) : [env];
+    const { workload, ids, channels, outside } = silencedIncidents(ctx.config, target, env, kind, mayTouch);
+    if (ids.length === 0 && outside.length > 0)
+      throw denied(
+        `${kind} of a node goes only to ${outsideList(outside)}: environments this channel may not touch, so it may not silence it there.`,
+      );
     if (ids.length === 0)
       throw badInput(
-        `No alert rule posts ${kind} for \`${env}\`, so there is nothing to silence. Rules are under \`alerts\` in the bot's config (\`on: [...]\`).`,
+        `No alert rule posts ${kind} for \`${env}\`${isNodeKind(kind) ? ' or another environment of its cluster' : ''}, so there is nothing to silence. Rules are under \`alerts\` in the bot's config (\`on: [...]\`).`,
       );
     const now = Date.now();
     const until = now + duration;
@@ -112,7 +127,10 @@ export default defineVerb<Args>({
       ref: record.id,
     });
     const what = `${kind} of ${workload.kind === 'Node' ? 'node' : 'app'} \`${escapeMrkdwn(target)}\` in \`${env}\``;
-    const text = `:no_bell: Silenced ${what} for ${formatDuration(duration)}, until ${slackDate(until)} — \`${record.id}\`${reason ? `. Reason: ${escapeMrkdwn(reason)}` : ''}. ${noted.length ? 'Noted in the open incident’s thread. ' : ''}\`/k8s unsilence ${record.id}\` lifts it.`;
+    const where = isNodeKind(kind)
+      ? ` Covers its alerts in ${listOf(channels.map((c) => `<#${c}>`))}${outside.length ? `; not in ${outsideList(outside)}: environments this channel may not touch` : ''}.`
+      : '';
+    const text = `:no_bell: Silenced ${what} for ${formatDuration(duration)}, until ${slackDate(until)} — \`${record.id}\`${reason ? `. Reason: ${escapeMrkdwn(reason)}` : ''}.${where} ${noted.length ? 'Noted in the open incident’s thread. ' : ''}\`/k8s unsilence ${record.id}\` lifts it.`;
     await ctx.replyInChannel({ text, blocks: [section(text)] });
   },
 });

@@ -43,17 +43,53 @@ export function clusterNameOf(config: Config, env: string): string {
   return ownEntry(config.environments, env)?.cluster ?? CURRENT_CONTEXT;
 }
 
+/** What a silence covers: its incidents, the alert channels they are in, and (nodes) the channels it leaves out. */
+export interface SilenceCoverage {
+  workload: WorkloadRef;
+  ids: string[];
+  /** The alert channels whose incidents it covers, in rule order. */
+  channels: string[];
+  /** Node kinds: channels the node's alerts are routed to that the silencer's channel may not silence (none of their rule's environments is its). */
+  outside: Array<{ channel: string; environments: string[] }>;
+}
+
 /**
  * The incidents a silence of `name` (an app, or a node for node kinds) in `env`
- * for `kind` covers: one per channel of a rule that posts that kind for the
- * environment (and per condition for NodePressure). Pure: from config only.
+ * for `kind` covers: one per channel (and per condition for NodePressure).
+ * An app's: each channel of a rule that posts the kind for `env`. A node's: a
+ * node is in no environment, and its incident is routed to every rule taking the
+ * kind in its cluster (`env`'s), filed under whichever of the rule's environments
+ * has pods there; so it covers each such channel whose rule has an environment in
+ * `mayTouch` (the silencer's channel's environments, as the Silence button asks
+ * for the incident's environment). Pure: from config only.
  */
-export function silencedIncidents(config: Config, name: string, env: string, kind: AlertKind): { workload: WorkloadRef; ids: string[] } {
+export function silencedIncidents(
+  config: Config,
+  name: string,
+  env: string,
+  kind: AlertKind,
+  mayTouch: readonly string[] = [env],
+): SilenceCoverage {
   const envCfg = ownEntry(config.environments, env);
   const node = isNodeKind(kind);
   const app = node ? undefined : ownEntry(config.apps, name);
   const workload: WorkloadRef = node ? { kind: 'Node', name } : app ? appWorkload(name, app, env) : { kind: 'Deployment', name };
-  const channels = new Set(config.alerts.filter((r) => r.on.includes(kind) && r.environments.includes(env)).map((r) => r.channel));
+  const cluster = clusterNameOf(config, env);
+  // Per channel taking the kind: the environments its rules route it for (a node's: those in its cluster).
+  const routed = new Map<string, Set<string>>();
+  for (const rule of config.alerts) {
+    if (!rule.on.includes(kind)) continue;
+    const envs = node
+      ? rule.environments.filter((e) => ownEntry(config.environments, e) && clusterNameOf(config, e) === cluster)
+      : rule.environments.filter((e) => e === env);
+    if (envs.length > 0) routed.set(rule.channel, new Set([...(routed.get(rule.channel) ?? []), ...envs]));
+  }
+  const channels: string[] = [];
+  const outside: SilenceCoverage['outside'] = [];
+  for (const [channel, envs] of routed) {
+    if ([...envs].some((e) => mayTouch.includes(e))) channels.push(channel);
+    else outside.push({ channel, environments: [...envs] });
+  }
   const conditions: Array<string | undefined> =
     kind === 'NodeNotReady' ? ['Ready'] : kind === 'NodePressure' ? [...PRESSURE_CONDITIONS] : [undefined];
   const ids: string[] = [];
@@ -61,7 +97,7 @@ export function silencedIncidents(config: Config, name: string, env: string, kin
     for (const condition of conditions) {
       const key: IncidentKey = {
         channel,
-        cluster: clusterNameOf(config, env),
+        cluster,
         namespace: node ? '' : (envCfg?.namespace ?? ''),
         env,
         workload: { kind: workload.kind, name: workload.name },
@@ -71,7 +107,7 @@ export function silencedIncidents(config: Config, name: string, env: string, kin
       ids.push(incidentId(key));
     }
   }
-  return { workload: { kind: workload.kind, name: workload.name }, ids };
+  return { workload: { kind: workload.kind, name: workload.name }, ids, channels, outside: node ? outside : [] };
 }
 
 /**

@@ -54,4 +54,24 @@ describe('what a silence covers', () => {
     );
     expect(node.ids).toHaveLength(3);
   });
+
+  it("covers a node's alert in each channel routed it in the node's cluster whose rule has an environment the silencer may touch", () => {
+    // C0TWO's rule is for prod only: a channel bound to beta may not silence it there, one bound to prod may.
+    expect(silencedIncidents(config, 'node-1', 'prod', 'NodeNotReady', ['beta'])).toMatchObject({
+      ids: [],
+      channels: [],
+      outside: [{ channel: 'C0TWO', environments: ['prod'] }],
+    });
+    expect(silencedIncidents(config, 'node-1', 'prod', 'NodeNotReady', ['prod']).channels).toEqual(['C0TWO']);
+    // A node of beta's cluster: C0ONE's rule reaches it through beta only (prod is another cluster).
+    expect(silencedIncidents(config, 'node-1', 'beta', 'NodePressure', ['prod'])).toMatchObject({
+      channels: [],
+      outside: [{ channel: 'C0ONE', environments: ['beta'] }],
+    });
+    // An app's silence is the environment's alone; nothing is "left out".
+    expect(silencedIncidents(config, 'web', 'prod', 'OOMKilled', ['beta', 'prod'])).toMatchObject({
+      channels: ['C0ONE', 'C0TWO'],
+      outside: [],
+    });
+  });
 });
