@@ -32,10 +32,8 @@ export default defineVerb<Args>({
   // Removing the canary the bot made never waits for approval.
   onlyCleansUp: () => true,
   makesRevision: false,
-  noDryRun:
-    "`--dry-run` does not cover canaries yet: a canary's steps live in the bot as well as in the cluster, so a server-side dry run would show only part of it. `/k8s status` shows the canary; run the command without `--dry-run`.",
   describe: ({ app, env, finish }) =>
-    finish ? `end blue/green switch-back period of ${app} in ${env}` : `abort canary of ${app} in ${env}`,
+    finish ? `end blue/green switch-back period of ${app} in ${env}` : `abort canary or blue/green switch of ${app} in ${env}`,
   async run(ctx) {
     const { app, env: envName, auto, canary, finish } = ctx.args;
     const env = ctx.environment(envName);

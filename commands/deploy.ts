@@ -30,7 +30,7 @@ import { appRolloutTimeoutMs } from '../src/command/workload-target.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 import { startCanary } from '../src/canary/lifecycle.js';
 import { startBlueGreen } from '../src/canary/blue-green.js';
-import { colorName, readService, serviceColor } from '../src/kube/blue-green.js';
+import { colorName, otherColor, readService, serviceColor, type Color } from '../src/kube/blue-green.js';
 import { canaryName, canaryReplicas, shareText } from '../src/kube/canary.js';
 
 const canaryPercent = z
@@ -157,10 +157,6 @@ export default defineVerb<Args>({
     if ((canary !== undefined || blueGreen) && kind !== 'Deployment')
       throw badInput(`\`--${canary !== undefined ? 'canary' : 'blue-green'}\` works on Deployments; ${app} is a ${kind}.`);
   },
-  noDryRun: (args) =>
-    args['blue-green']
-      ? '`--dry-run` does not cover `--blue-green` yet: it starts a second Deployment and switches the Service in steps the bot follows. Dry-run the plain deploy (`/k8s deploy <app> <env> <version> --dry-run`) to see the image change.'
-      : undefined,
   describe: ({ app, env, version, canary, 'blue-green': blueGreen }) =>
     `deploy ${app}${version ? ` ${version}` : ''} → ${env}${canary === true ? ' (canary)' : canary !== undefined ? ` (canary ${canary} %)` : ''}${blueGreen ? ' (blue/green)' : ''}`,
   async pin(ctx) {
@@ -175,6 +171,16 @@ export default defineVerb<Args>({
     const current = await workloadOps(target.kind).readIfExists(env.cluster, env.namespace, target.name);
     const currentImage = runningImage(current, target);
     const image = imageRef(appConfig, version);
+    if (ctx.args['blue-green'] && !target.adopted) {
+      const color = await serviceColor(env.cluster, env.namespace, app);
+      const serving = color ? colorName(app, color as Color) : app;
+      const next = colorName(app, otherColor(color));
+      const servingImage = runningImage(await workloadOps(target.kind).readIfExists(env.cluster, env.namespace, serving), target);
+      return [
+        `deployment ${next} with ${image} beside ${serving} (${servingImage ?? '?'}); Service ${app} switches to ${next} when every new pod is ready`,
+        ...(note ? [note] : []),
+      ];
+    }
     if (ctx.args.canary !== undefined && current) {
       const stableReplicas = (current.spec as { replicas?: number } | undefined)?.replicas ?? 1;
       const percent = ctx.args.canary === true ? (appConfig.canary.steps[0] ?? 10) : ctx.args.canary;

@@ -4,7 +4,6 @@ import { appArg, envArg } from '../src/command/schemas.js';
 import { promoteFully, promoteStep } from '../src/canary/lifecycle.js';
 import { blueGreenStore, finishBlueGreen } from '../src/canary/blue-green.js';
 import { requireApp } from '../src/config/lookup.js';
-import { DryRunNotCovered } from '../src/command/dry-run.js';
 
 const schema = z.object({ app: appArg, env: envArg, full: z.boolean().optional() });
 type Args = z.infer<typeof schema>;
@@ -23,22 +22,12 @@ export default defineVerb<Args>({
   target: ({ app, env }) => ({ app, env }),
   check: ({ app }, config) => void requireApp(config, app),
   makesRevision: true,
-  noDryRun: ({ full }) =>
-    full
-      ? undefined
-      : "`--dry-run` covers `promote --full` only: a canary's steps live in the bot as well as in the cluster, so a server-side dry run of a step would show only part of it. `/k8s status` shows the canary; run the command without `--dry-run`.",
   describe: ({ app, env, full }) => `promote canary of ${app} in ${env}${full ? ' fully' : ''}`,
   async run(ctx) {
     const { app, env: envName, full } = ctx.args;
     const env = ctx.environment(envName);
     const blueGreen = await blueGreenStore(ctx.services).get(envName, app);
-    if (blueGreen && full) {
-      if (ctx.dryRun)
-        throw new DryRunNotCovered(
-          '`--dry-run` does not cover finishing a blue/green switch yet (it scales the old colour to 0 and ends steps the bot follows). `/k8s status` shows both colours; run the command without `--dry-run`.',
-        );
-      return finishBlueGreen(ctx, env, blueGreen, false);
-    }
+    if (blueGreen && full) return finishBlueGreen(ctx, env, blueGreen, false);
     if (full) return promoteFully(ctx, app, env);
     await promoteStep(ctx, app, env);
   },

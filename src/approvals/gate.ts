@@ -11,7 +11,7 @@ import { ApprovalStore, type ApprovalRequest } from './store.js';
 import { approvalDecidedMessage, approvalRequestMessage } from './messages.js';
 import { denied } from '../errors/index.js';
 import { dryRunRefusal } from '../command/types.js';
-import { DryRunNotCovered, dryRunVerb } from '../command/dry-run.js';
+import { dryRunVerb } from '../command/dry-run.js';
 import { diffDigest } from '../kube/diff.js';
 import { diffLines } from '../slack/views/diff.js';
 import { sealSecretArgs } from '../command/secret-args.js';
@@ -87,7 +87,7 @@ export const DIFF_MAX_LINES = 40;
 
 /**
  * The diff approvers see: the verb's own run as a server-side dry run (src/command/dry-run.ts).
- * Undefined for verbs that cannot be dry-run (run, a canary's steps, blue/green); a failed dry run says so in the diff.
+ * Undefined for verbs that cannot be dry-run (`run`: an exec); a failed dry run says so in the diff.
  */
 export async function approvalDiff(
   ctx: WorkerVerbContext<unknown>,
@@ -104,7 +104,6 @@ export async function approvalDiff(
         : lines;
     return { diff: shown, diffDigest: diffDigest(diff) };
   } catch (err) {
-    if (err instanceof DryRunNotCovered) return undefined;
     ctx.log.warn({ err: String(err) }, 'could not compute the approval diff');
     return { diff: [`(the dry run failed: ${String((err as Error).message ?? err).slice(0, 200)})`], diffDigest: 'failed' };
   }

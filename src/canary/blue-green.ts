@@ -112,7 +112,7 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
     timeoutMs: s.timeoutMs,
     offerRollback: false,
     change: async () => {
-      const applied = await deploymentOps.apply(env.cluster, body, true);
+      const applied = await deploymentOps.apply(env.cluster, body, true, { dryRun: ctx.dryRun });
       return `applied to ${env.namespace}: deployment ${name} (${color}) with ${s.image}, ${replicas} replica${replicas === 1 ? '' : 's'} (generation ${applied.metadata?.generation ?? '?'}); Service ${service.metadata?.name ?? app} still on ${oldName} until every pod is ready`;
     },
     onDone: async () => {
@@ -167,6 +167,14 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
       return switchedMessage(rec, back);
     },
   });
+  if (ctx.dryRun) {
+    // The switch the run makes once the rollout is done, recorded too; no record, hold or finish job.
+    await switchSelector(env.cluster, env.namespace, service.metadata?.name ?? app, service.spec?.selector ?? {}, liveSelector, {
+      dryRun: ctx.dryRun,
+    });
+    await ctx.reply({ text: blueGreenPlan(service.metadata?.name ?? app, name, oldName, s.keepOld) });
+    return outcome;
+  }
   if (outcome === 'failed') {
     // The Service never moved; the new colour's pods are of no use.
     await deploymentOps.scale!(env.cluster, env.namespace, name, 0).catch(() => undefined);
@@ -174,6 +182,10 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
   }
   return outcome;
 }
+
+/** What a dry run of `deploy --blue-green` cannot show as one diff: when each change happens. */
+const blueGreenPlan = (service: string, name: string, old: string, keepOld: number) =>
+  `First deployment ${name} rolls out; Service ${service} switches to it (one selector patch) only when every new pod is ready, and stays on ${old} if they never are. ${old} is then kept scaled for switching back for ${Math.round(keepOld / 60_000)} min (blueGreen.keepOld), after which a later job scales it to 0.`;
 
 async function end(ctx: WorkerVerbContext<unknown>, rec: BlueGreenRecord): Promise<void> {
   await blueGreenStore(ctx.services).remove(rec.env, rec.app);
@@ -188,8 +200,15 @@ async function say(ctx: WorkerVerbContext<unknown>, rec: BlueGreenRecord, text: 
 
 /** Switch back: the Service selects the old Deployment again (one patch); the new colour is scaled to 0. */
 export async function switchBack(ctx: WorkerVerbContext<unknown>, env: ResolvedEnvironment, rec: BlueGreenRecord): Promise<void> {
-  await switchSelector(env.cluster, env.namespace, rec.service, rec.liveSelector, rec.oldSelector);
-  await deploymentOps.scale!(env.cluster, env.namespace, rec.live, 0);
+  const dry = { dryRun: ctx.dryRun };
+  await switchSelector(env.cluster, env.namespace, rec.service, rec.liveSelector, rec.oldSelector, dry);
+  await deploymentOps.scale!(env.cluster, env.namespace, rec.live, 0, dry);
+  if (ctx.dryRun) {
+    await ctx.reply({
+      text: `The Service switches back at once; ${rec.live} is scaled to 0 right after, and the app is free for other changes.`,
+    });
+    return;
+  }
   await end(ctx, rec);
   await say(
     ctx,
@@ -206,7 +225,13 @@ export async function finishBlueGreen(
   auto: boolean,
 ): Promise<void> {
   const old = await deploymentOps.readIfExists(env.cluster, env.namespace, rec.old);
-  if (old) await deploymentOps.scale!(env.cluster, env.namespace, rec.old, 0);
+  if (old) await deploymentOps.scale!(env.cluster, env.namespace, rec.old, 0, { dryRun: ctx.dryRun });
+  if (ctx.dryRun) {
+    await ctx.reply({
+      text: `${old ? `${rec.old} is scaled to 0` : `${rec.old} is gone already`}; ${rec.live} keeps serving, Switch back is no longer offered and the app is free for other changes.`,
+    });
+    return;
+  }
   await end(ctx, rec);
   await say(
     ctx,

@@ -255,17 +255,19 @@ async function cleanUpOrphan(ctx: WorkerVerbContext<unknown>, a: AbortCanary): P
     const name = canaryName(a.stableName);
     const live = await deploymentOps.readIfExists(a.env.cluster, a.env.namespace, name);
     if (live?.metadata?.annotations?.[ANNOTATION_CANARY_OF] === a.stableName) {
-      await deleteOwnDeployment(a.env.cluster, a.env.namespace, name);
+      await deleteOwnDeployment(a.env.cluster, a.env.namespace, name, { dryRun: ctx.dryRun });
       found.push(`deployment ${name} removed`);
     }
   }
   const holder = await locks(ctx.services).holder(a.env.name, a.app);
   if (holder?.hold && holder.jobId.startsWith('canary-')) {
-    await locks(ctx.services).releaseHold(a.env.name, a.app, holder.jobId);
+    if (!ctx.dryRun) await locks(ctx.services).releaseHold(a.env.name, a.app, holder.jobId);
     found.push('the app is free for other changes again');
   }
   if (!found.length) return false;
-  await ctx.reply({ text: `:wastebasket: Cleaned up what an interrupted canary of ${a.app} in ${a.env.name} left: ${found.join('; ')}.` });
+  await ctx.reply({
+    text: `:wastebasket: ${ctx.dryRun ? 'Would clean up' : 'Cleaned up'} what an interrupted canary of ${a.app} in ${a.env.name} left: ${found.join('; ')}.`,
+  });
   return true;
 }
 
@@ -284,6 +286,12 @@ export async function abortCanary(ctx: WorkerVerbContext<unknown>, a: AbortCanar
     generation === rec.stableGeneration
       ? `${rec.stable} untouched (generation ${generation}, \`${escapeMrkdwn(rec.stableImage)}\`)`
       : `${rec.stable} is at generation ${generation ?? '?'} (was ${rec.stableGeneration} when the canary started)`;
+  if (ctx.dryRun) {
+    // Only the canary Deployment goes; the record, hold, expiry and live message are the bot's, not the cluster's.
+    await deleteOwnDeployment(a.env.cluster, a.env.namespace, rec.canary, { dryRun: ctx.dryRun });
+    await ctx.reply({ text: `The canary ends; deployment ${rec.stable} is not changed.` });
+    return;
+  }
   const who = a.auto ? `automatically: ${a.auto}` : `by ${mention(ctx.request.userId)}`;
   await endCanary(ctx, rec, canaryEndedMessage(rec, 'aborted', a.auto ?? `by ${mention(ctx.request.userId)}`));
   await say(ctx, rec, `:no_entry_sign: Canary of ${rec.app} in ${rec.env} aborted ${who}. Deployment ${rec.canary} removed; ${untouched}.`);
@@ -300,7 +308,14 @@ export async function promoteStep(ctx: WorkerVerbContext<unknown>, app: string, 
   const stable = (await deploymentOps.read(env.cluster, env.namespace, rec.stable)) as V1Deployment;
   const stableReplicas = stable.spec?.replicas ?? rec.stableReplicas;
   const replicas = canaryReplicas(stableReplicas, next);
-  await scaleCanary(env.cluster, env.namespace, rec.canary, replicas);
+  await scaleCanary(env.cluster, env.namespace, rec.canary, replicas, { dryRun: ctx.dryRun });
+  if (ctx.dryRun) {
+    // The step adds canary pods beside the same stable ones: the stable Deployment is not written.
+    await ctx.reply({
+      text: `Step ${rec.step + 2} of ${rec.steps.length} (${next} %): ${shareText(replicas, stableReplicas)}; ${rec.stable} stays at ${stableReplicas} replica${stableReplicas === 1 ? '' : 's'}.`,
+    });
+    return;
+  }
   const moved: CanaryRecord = { ...rec, step: rec.step + 1, stableReplicas, canaryReplicas: replicas };
   await canaryStore(ctx.services).save(moved);
   await updateLive(ctx, moved, canaryMessage(viewOf(moved), undefined, Date.now()));

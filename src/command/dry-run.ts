@@ -14,18 +14,6 @@ import { dryRunMessage } from '../slack/views/diff.js';
 import { uploadTextFile } from '../slack/upload.js';
 import { inviteHint } from '../slack/errors.js';
 import type { WorkerVerb, WorkerVerbContext } from './types.js';
-import { ChatOpsError } from '../errors/index.js';
-
-/**
- * Thrown by a verb's run in a dry run when its arguments allow `--dry-run` but what it finds does not
- * (`promote --full` of a blue/green switch): `--dry-run` answers with the reason, an approval request
- * carries no diff (as for a verb with `noDryRun`).
- */
-export class DryRunNotCovered extends ChatOpsError {
-  constructor(message: string) {
-    super('bad_input', message);
-  }
-}
 
 /** A dry run posts nothing: no thread, no steps. */
 const silentProgress: Progress = {

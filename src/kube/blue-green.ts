@@ -7,6 +7,7 @@ import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1Service } fr
 import type { ClusterClient } from './clusters.js';
 import { listReplicaSetsOf } from './deployments.js';
 import { fromKubeError, kubeStatusCode } from './errors.js';
+import { write, type WriteOptions } from './dry-run.js';
 import { ANNOTATION_RESTARTED_AT, FIELD_MANAGER, LABEL_MANAGED_BY } from './render.js';
 
 export const LABEL_COLOR = 'color';
@@ -70,6 +71,7 @@ export async function readService(cluster: ClusterClient, namespace: string, nam
 /**
  * The Service's whole selector replaced in one JSON patch, guarded by the selector it
  * replaces (a `test` op): a Service changed meanwhile is a refusal, not an overwrite.
+ * `opts.dryRun`: the same patch as a recorded dry run.
  */
 export async function switchSelector(
   cluster: ClusterClient,
@@ -77,19 +79,27 @@ export async function switchSelector(
   name: string,
   from: Record<string, string>,
   to: Record<string, string>,
+  opts?: WriteOptions,
 ): Promise<V1Service> {
   try {
-    return await cluster.core.patchNamespacedService(
-      {
-        name,
-        namespace,
-        body: [
-          { op: 'test', path: '/spec/selector', value: from },
-          { op: 'replace', path: '/spec/selector', value: to },
-        ],
-        fieldManager: FIELD_MANAGER_SWITCH,
-      },
-      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    return await write(
+      opts,
+      { kind: 'Service', name, namespace },
+      () => cluster.core.readNamespacedService({ name, namespace }),
+      (dry) =>
+        cluster.core.patchNamespacedService(
+          {
+            name,
+            namespace,
+            body: [
+              { op: 'test', path: '/spec/selector', value: from },
+              { op: 'replace', path: '/spec/selector', value: to },
+            ],
+            fieldManager: FIELD_MANAGER_SWITCH,
+            ...dry,
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+        ),
     );
   } catch (err) {
     throw fromKubeError(

@@ -178,8 +178,14 @@ export async function applyCanary(cluster: ClusterClient, body: V1Deployment, op
   return (await deploymentOps.apply(cluster, body, true, opts)) as V1Deployment;
 }
 
-export async function scaleCanary(cluster: ClusterClient, namespace: string, name: string, replicas: number): Promise<void> {
-  await deploymentOps.scale!(cluster, namespace, name, replicas);
+export async function scaleCanary(
+  cluster: ClusterClient,
+  namespace: string,
+  name: string,
+  replicas: number,
+  opts?: WriteOptions,
+): Promise<void> {
+  await deploymentOps.scale!(cluster, namespace, name, replicas, opts);
 }
 
 /**

@@ -55,14 +55,14 @@ describe('deploy --blue-green', () => {
       5_000,
     );
 
-    // Finishing the switch cannot be dry-run yet: refused with the reason, nothing sent to the cluster.
+    // A dry run of finishing the switch shows the old one scaled to 0 and writes nothing (test/e2e/dry-run-progressive.test.ts).
     const requests = h.kube.requests.length;
     const dry = await h.command('promote myapp beta --full --dry-run', { channel: OPS, user: 'U0OPS' });
     await h.slack.waitForResponse(
-      (r) => r.id === dry.responseUrl.split('/').pop() && /does not cover finishing a blue\/green switch/.test(r.body.text ?? ''),
+      (r) => r.id === dry.responseUrl.split('/').pop() && /Dry run of promote canary of myapp in beta fully/.test(r.body.text ?? ''),
       5_000,
     );
-    expect(h.kube.requests.slice(requests).filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(h.kube.requests.slice(requests).filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All')).toEqual([]);
     expect(deployment('myapp').spec.replicas).toBe(2);
 
     const patches = switchPatches.length;

@@ -214,9 +214,6 @@ describe('--dry-run', () => {
     ['run myapp beta jvm-flags --dry-run', /`run` executes a command inside a pod; the Kubernetes API cannot dry-run an exec/],
     ['status beta --dry-run', /`status` changes nothing, so there is nothing to dry-run/],
     ['cancel cmd-0123456789abcdef01234567 --dry-run', /`cancel` does not change the cluster/],
-    ['deploy myapp beta 1.2.0 --blue-green --dry-run', /`--dry-run` does not cover `--blue-green` yet/],
-    ['promote myapp beta --dry-run', /`--dry-run` covers `promote --full` only/],
-    ['abort myapp beta --dry-run', /`--dry-run` does not cover canaries yet/],
   ])('refuses %s with the reason, and calls nothing', async (text, expected) => {
     const res = await h.command(text, { channel: OPS });
     expect(res.json.text).toMatch(expected);
