@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
-import type { SlackCall } from '../support/slack/index.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -12,21 +11,12 @@ afterAll(async () => {
 
 const IMAGE = 'registry.example.com/team/myapp';
 
-/** The top-level message of a job and its final state (chat.update with ✅ or ❌). */
-async function finalUpdate(match: RegExp): Promise<SlackCall> {
-  return h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && match.test(String(c.args.text)), 15_000);
-}
 let since = 0;
 beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  since = h.mark();
 });
 
-function threadText(ts: string): string {
-  return h.slack
-    .thread('C0DEVTEAM', ts)
-    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
-    .join('\n');
-}
+const threadText = (ts: string) => h.threadText('C0DEVTEAM', ts);
 
 describe('/k8s deploy', () => {
   it('deploys a version to beta, reports progress in a thread and ends with ✅', async () => {
@@ -41,7 +31,7 @@ describe('/k8s deploy', () => {
       (c) => c.method === 'chat.postMessage' && !c.args.thread_ts && /deploy myapp 1\.4\.2 → beta/.test(c.args.text),
     );
     expect(top.args.text).toContain('requested by <@U0DEV>');
-    const done = await finalUpdate(/:white_check_mark: deploy myapp 1\.4\.2 → beta — done in/);
+    const done = await h.waitForFinal(/:white_check_mark: deploy myapp 1\.4\.2 → beta — done in/, { since });
     const ts = done.args.ts as string;
     expect(threadText(ts)).toMatch(/applied to beta: created deployment with registry\.example\.com\/team\/myapp:1\.4\.2/);
     // ✅ means done: the thread's milestones (applied, replicas updating) carry neutral markers only.
@@ -68,19 +58,14 @@ describe('/k8s deploy', () => {
   it('restarts the pods when the same tag is deployed again', async () => {
     const before = h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp');
     expect(before.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeUndefined();
-    await h.command('deploy myapp beta 1.4.2');
-    const done = await finalUpdate(/:white_check_mark: deploy myapp 1\.4\.2 → beta — done/);
+    const done = await h.deployAndWait('myapp', 'beta', '1.4.2');
     expect(threadText(done.args.ts)).toContain('redeployed the same image');
     const after = h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp');
     expect(after.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
   it('promotes the version running in promoteFrom when no version is given', async () => {
-    await h.command('deploy myapp prod', { channel: 'C0OPS' });
-    await h.slack.waitForCall(
-      (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.4\.2 → prod/.test(c.args.text),
-      15_000,
-    );
+    await h.deployAndWait('myapp', 'prod', undefined, { channel: 'C0OPS' });
     const prod = h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp');
     expect(prod.spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.4.2`);
     expect(prod.spec.replicas).toBe(3);
@@ -89,7 +74,7 @@ describe('/k8s deploy', () => {
   it('explains a failed rollout: ImagePullBackOff names the image', async () => {
     h.kube.setImageBehavior(`${IMAGE}:9.9.9-typo`, { kind: 'imagePullFailure' });
     await h.command('deploy myapp beta 9.9.9-typo');
-    const failed = await finalUpdate(/:x: deploy myapp 9\.9\.9-typo → beta — failed/);
+    const failed = await h.waitForFinal(/:x: deploy myapp 9\.9\.9-typo → beta — failed/, { since });
     const thread = threadText(failed.args.ts);
     expect(thread).toMatch(/ImagePullBackOff|ErrImagePull/);
     expect(thread).toContain(`${IMAGE}:9.9.9-typo`);
@@ -107,7 +92,7 @@ describe('/k8s deploy', () => {
       logLines: ['loading config', 'FATAL: DATABASE_URL is not set'],
     });
     await h.command('deploy myapp beta 2.0.0-crash');
-    const failed = await finalUpdate(/:x: deploy myapp 2\.0\.0-crash → beta — failed/);
+    const failed = await h.waitForFinal(/:x: deploy myapp 2\.0\.0-crash → beta — failed/, { since });
     const thread = threadText(failed.args.ts);
     expect(thread).toContain('CrashLoopBackOff');
     expect(thread).toContain('FATAL: DATABASE_URL is not set');
@@ -115,7 +100,7 @@ describe('/k8s deploy', () => {
 
   it("explains an unschedulable pod with the scheduler's message", async () => {
     await h.command('deploy hungry beta 1.0.0');
-    const failed = await finalUpdate(/:x: deploy hungry 1\.0\.0 → beta — failed/);
+    const failed = await h.waitForFinal(/:x: deploy hungry 1\.0\.0 → beta — failed/, { since });
     const thread = threadText(failed.args.ts);
     expect(thread).toContain('cannot be scheduled');
     expect(thread).toMatch(/0\/3 nodes are available: 3 Insufficient memory/);
@@ -126,7 +111,7 @@ describe('/k8s deploy', () => {
     const second = await h.command('deploy myapp beta 1.5.0', { triggerId: 'trigger-retry-1' });
     expect(first.json.text).toContain('Queued');
     expect(second.json.text).toContain('Queued');
-    await finalUpdate(/:white_check_mark: deploy myapp 1\.5\.0 → beta/);
+    await h.waitForFinal(/:white_check_mark: deploy myapp 1\.5\.0 → beta/, { since });
     const tops = h.slack.callsTo('chat.postMessage').filter((c) => !c.args.thread_ts && /deploy myapp 1\.5\.0 → beta/.test(c.args.text));
     expect(tops).toHaveLength(1);
   });

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
-import type { SlackCall } from '../support/slack/index.js';
 
 /** `/k8s resources` on a rendered app and on an adopted Deployment, and what it refuses. */
 const OPS = 'C0OPS';
@@ -33,28 +32,16 @@ let h: Harness;
 let since = 0;
 beforeAll(async () => {
   h = await startHarness({ name: 'resources', config: CONFIG });
-  await h.command('deploy myapp beta 1.0.0', { channel: OPS });
-  await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta — done/.test(c.args.text));
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS });
 });
 afterAll(async () => {
   await h?.stop();
 });
 beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  since = h.mark();
 });
 
-function finalUpdate(match: RegExp, timeoutMs = 10_000): Promise<SlackCall> {
-  return h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && match.test(String(c.args.text)), timeoutMs);
-}
-const threadText = (ts: string) =>
-  h.slack
-    .thread(OPS, ts)
-    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
-    .join('\n');
-const privateAnswer = (responseUrl: string) => {
-  const id = responseUrl.split('/').pop();
-  return h.slack.waitForResponse((r) => r.id === id, 10_000);
-};
+const threadText = (ts: string) => h.threadText(OPS, ts);
 const deployment = (name: string) => h.kube.get('apps/v1', 'Deployment', 'beta', name);
 const container = (name: string, c: string) => deployment(name).spec.template.spec.containers.find((x: any) => x.name === c);
 const patches = (name: string) =>
@@ -64,7 +51,7 @@ describe('a rendered app', () => {
   it('sets the memory limit, follows the rollout, and a later deploy keeps it', async () => {
     const res = await h.command('resources myapp beta --memory-limit 512Mi', { channel: OPS });
     expect(res.json.text).toContain('Queued `resources myapp in beta: memory limit → 512Mi`');
-    const done = await finalUpdate(/:white_check_mark: resources myapp in beta: memory limit → 512Mi — done/);
+    const done = await h.waitForFinal(/:white_check_mark: resources myapp in beta: memory limit → 512Mi — done/, { since });
     expect(threadText(done.args.ts)).toContain('container myapp of deployment myapp in namespace beta: memory limit 256Mi → 512Mi');
     expect(container('myapp', 'myapp').resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } });
     expect(JSON.parse(deployment('myapp').metadata.annotations['k8s-chatops.io/resources'])).toEqual({ limits: { memory: '512Mi' } });
@@ -75,9 +62,7 @@ describe('a rendered app', () => {
     const pods = h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels['app.kubernetes.io/name'] === 'myapp');
     expect(pods.map((p) => p.spec.containers[0].resources.limits.memory)).toEqual(['512Mi']);
 
-    since = h.slack.calls.at(-1)?.seq ?? 0;
-    await h.command('deploy myapp beta 1.1.0', { channel: OPS });
-    await finalUpdate(/:white_check_mark: deploy myapp 1\.1\.0 → beta — done/);
+    await h.deployAndWait('myapp', 'beta', '1.1.0', { channel: OPS });
     expect(container('myapp', 'myapp').image).toBe('registry.example.com/team/myapp:1.1.0');
     expect(container('myapp', 'myapp').resources.limits.memory).toBe('512Mi');
     expect(deployment('myapp').metadata.annotations['k8s-chatops.io/resources']).toBeDefined();
@@ -86,11 +71,10 @@ describe('a rendered app', () => {
   });
 
   it('changes a rendered StatefulSet the same way, followed to the end', async () => {
-    await h.command('deploy store beta 1.0.0', { channel: OPS });
-    await finalUpdate(/:white_check_mark: deploy store 1\.0\.0 → beta — done/);
-    since = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.deployAndWait('store', 'beta', '1.0.0', { channel: OPS });
+    since = h.mark();
     await h.command('resources store beta --memory-limit 128Mi', { channel: OPS });
-    await finalUpdate(/:white_check_mark: resources store in beta: memory limit → 128Mi — done/);
+    await h.waitForFinal(/:white_check_mark: resources store in beta: memory limit → 128Mi — done/, { since });
     const sts = h.kube.get('apps/v1', 'StatefulSet', 'beta', 'store');
     expect(sts.spec.template.spec.containers[0].resources).toEqual({ requests: { memory: '64Mi' }, limits: { memory: '128Mi' } });
   });
@@ -104,10 +88,8 @@ describe('a rendered app', () => {
 
   it('adds to the kept values: a later request keeps the earlier limit across deploys', async () => {
     await h.command('resources myapp beta --cpu-request 200m --cpu-limit 1', { channel: OPS });
-    await finalUpdate(/:white_check_mark: resources myapp in beta: cpu request → 200m, cpu limit → 1 — done/);
-    since = h.slack.calls.at(-1)?.seq ?? 0;
-    await h.command('deploy myapp beta 1.2.0', { channel: OPS });
-    await finalUpdate(/:white_check_mark: deploy myapp 1\.2\.0 → beta — done/);
+    await h.waitForFinal(/:white_check_mark: resources myapp in beta: cpu request → 200m, cpu limit → 1 — done/, { since });
+    await h.deployAndWait('myapp', 'beta', '1.2.0', { channel: OPS });
     expect(container('myapp', 'myapp').resources).toEqual({
       requests: { cpu: '200m', memory: '128Mi' },
       limits: { cpu: '1', memory: '512Mi' },
@@ -143,7 +125,9 @@ describe('an adopted Deployment', () => {
     const before = structuredClone(deployment('legacy-web'));
 
     await h.command('resources legacy beta --memory-request 96Mi --memory-limit 192Mi', { channel: OPS });
-    const done = await finalUpdate(/:white_check_mark: resources legacy in beta: memory request → 96Mi, memory limit → 192Mi — done/);
+    const done = await h.waitForFinal(/:white_check_mark: resources legacy in beta: memory request → 96Mi, memory limit → 192Mi — done/, {
+      since,
+    });
     expect(threadText(done.args.ts)).toContain('memory request 64Mi → 96Mi, memory limit 128Mi → 192Mi');
     const after = deployment('legacy-web');
     expect(container('legacy-web', 'web').resources).toEqual({ requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '192Mi' } });
@@ -183,7 +167,7 @@ describe('refusals change nothing', () => {
     const writes = patches('myapp').length;
     const generation = deployment('myapp').metadata.generation;
     const res = await h.command('resources myapp beta --memory-request 1Gi', { channel: OPS });
-    const answer = await privateAnswer(res.responseUrl);
+    const answer = await h.answer(res.responseUrl);
     expect(answer.body.text).toMatch(
       /With this change the memory request 1Gi is above its limit 512Mi in container `myapp`.*Nothing was changed/,
     );

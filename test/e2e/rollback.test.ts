@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
-import type { SlackCall } from '../support/slack/index.js';
 
 /**
  * `rollback` (and `history`) of every kind, as `kubectl rollout undo` does it:
@@ -46,28 +45,19 @@ afterAll(async () => {
   await h?.stop();
 });
 beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  since = h.mark();
 });
 
-const finalUpdate = (match: RegExp): Promise<SlackCall> =>
-  h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && match.test(String(c.args.text)), 15_000);
-const threadText = (ts: string) =>
-  h.slack
-    .thread(OPS, ts)
-    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
-    .join('\n');
+const threadText = (ts: string) => h.threadText(OPS, ts);
 /** The worker's private answer to a command (its response_url). */
 const answer = async (responseUrl: string): Promise<string> => {
-  const id = responseUrl.split('/').pop();
-  const res = await h.slack.waitForResponse((r) => r.id === id && !/Queued/.test(String(r.body?.text)), 15_000);
+  const res = await h.answer(responseUrl, (text) => !/Queued/.test(text));
   return `${res.body?.text ?? ''}\n${JSON.stringify(res.body?.blocks ?? [])}`;
 };
 const run = (text: string) => h.command(text, { channel: OPS });
 async function deploy(app: string, version: string): Promise<void> {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
-  await run(`deploy ${app} beta ${version}`);
-  await finalUpdate(new RegExp(`:white_check_mark: deploy ${app} ${version.replace(/\./g, '\\.')} → beta`));
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  await h.deployAndWait(app, 'beta', version, { channel: OPS });
+  since = h.mark();
 }
 const images = (kind: string, name: string) =>
   (h.kube.get('apps/v1', kind, 'beta', name).spec.template.spec.containers as Array<{ name: string; image: string }>).map(
@@ -89,7 +79,7 @@ describe('rollback of a Deployment', () => {
     expect(replicaSets).toHaveLength(2);
 
     await run('rollback web beta');
-    const done = await finalUpdate(/:white_check_mark: rollback web in beta — done/);
+    const done = await h.waitForFinal(/:white_check_mark: rollback web in beta — done/, { since });
     expect(threadText(done.args.ts)).toMatch(
       /rolled back from revision 2 to revision 1 \(replica set web-[a-z0-9]+\): image registry\.example\.com\/team\/web:2\.0 → registry\.example\.com\/team\/web:1\.0/,
     );
@@ -134,7 +124,7 @@ describe('rollback of a Deployment', () => {
     );
 
     await run('rollback legacy beta');
-    const done = await finalUpdate(/:white_check_mark: rollback legacy in beta — done/);
+    const done = await h.waitForFinal(/:white_check_mark: rollback legacy in beta — done/, { since });
     expect(threadText(done.args.ts)).toMatch(/rolled back from revision 2 to revision 1 \(replica set legacy-web-[a-z0-9]+\)/);
     expect(images('Deployment', 'legacy-web')).toEqual([`web=${REG}/legacy:1.0`, 'proxy=envoyproxy/envoy:v1.29']);
     expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'legacy-web').metadata.annotations['deployment.kubernetes.io/revision']).toBe('3');
@@ -153,9 +143,9 @@ describe('rollback of a StatefulSet through its ControllerRevisions', () => {
     expect(history).toMatch(/db in beta: 2 revisions, current 2 \(registry\.example\.com\/team\/db:2\.0\)/);
     expect(history).toMatch(/\*2\* :arrow_left: \*current\* · `registry\.example\.com\/team\/db:2\.0`.* · 2\/2 ready/);
 
-    since = h.slack.calls.at(-1)?.seq ?? 0;
+    since = h.mark();
     await run('rollback db beta');
-    const done = await finalUpdate(/:white_check_mark: rollback db in beta — done/);
+    const done = await h.waitForFinal(/:white_check_mark: rollback db in beta — done/, { since });
     expect(threadText(done.args.ts)).toMatch(
       new RegExp(
         `rolled back from revision 2 to revision 1 \\(controller revision ${rev1!.metadata.name}\\): image registry\\.example\\.com/team/db:2\\.0 → registry\\.example\\.com/team/db:1\\.0`,
@@ -218,13 +208,13 @@ describe('rollback of an adopted DaemonSet', () => {
     // A deploy whose image cannot be pulled fails at the app's deadline and offers the Rollback button.
     h.kube.setImageBehavior(`${REG}/agent:9.9-typo`, { kind: 'imagePullFailure' });
     await run('deploy agent beta 9.9-typo');
-    const failed = await finalUpdate(/:x: deploy agent 9\.9-typo → beta — failed/);
+    const failed = await h.waitForFinal(/:x: deploy agent 9\.9-typo → beta — failed/, { since });
     const offer = h.slack.thread(OPS, failed.args.ts).find((m) => JSON.stringify(m.blocks ?? []).includes('"text":"Rollback"'));
     expect(offer, 'a thread message with the Rollback button').toBeDefined();
     expect(JSON.stringify(offer!.blocks)).toMatch(/puts agent in beta back to revision 1 \(registry\.example\.com\/team\/agent:1\.0/);
     const value = (offer!.blocks as any[]).flatMap((b) => b.elements ?? []).find((e: any) => e.action_id === 'chatops_run').value;
 
-    since = h.slack.calls.at(-1)?.seq ?? 0;
+    since = h.mark();
     await h.click({
       user_id: 'U0OPS',
       channel_id: OPS,
@@ -234,7 +224,7 @@ describe('rollback of an adopted DaemonSet', () => {
       value,
       response_url: h.slack.newResponseUrl(),
     });
-    const done = await finalUpdate(/:white_check_mark: rollback agent in beta to revision 1 — done/);
+    const done = await h.waitForFinal(/:white_check_mark: rollback agent in beta to revision 1 — done/, { since });
     expect(h.slack.message(OPS, done.args.ts)?.thread_ts).toBe(failed.args.ts);
     expect(threadText(failed.args.ts)).toMatch(
       /rolled back from revision 2 to revision 1 \(controller revision node-agent-[a-z0-9]+\): image registry\.example\.com\/team\/agent:9\.9-typo, prom\/node-exporter:1 → registry\.example\.com\/team\/agent:1\.0, prom\/node-exporter:1/,

@@ -12,14 +12,7 @@ const CONFIG = (kubeconfig: string) =>
 
 let h: Harness;
 
-async function finalHeadline(pattern: RegExp): Promise<any> {
-  return h.slack.waitForCall((c) => c.method === 'chat.update' && pattern.test(c.args.text ?? ''), 15_000);
-}
-const threadText = (ts: string) =>
-  h.slack
-    .thread(OPS, ts)
-    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
-    .join('\n');
+const threadText = (ts: string) => h.threadText(OPS, ts);
 
 beforeAll(async () => {
   h = await startHarness({ name: 'run-task', config: CONFIG });
@@ -30,9 +23,7 @@ beforeAll(async () => {
     exitCode: 2,
   });
   h.kube.scriptExec(['sleep', '100'], { stdout: 'never\n', delayMs: 60_000 });
-  const res = await h.command('deploy myapp beta 1.0.0', { channel: OPS, user: 'U0OPS' });
-  expect(res.json.text).toContain('Queued');
-  await finalHeadline(/:white_check_mark: deploy myapp 1\.0\.0 → beta/);
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
 afterAll(async () => {
   await h?.stop();
@@ -41,7 +32,7 @@ afterAll(async () => {
 describe('/k8s run', () => {
   it('runs an allow-listed task in a pod of the app and reports its output (escaped) and exit code', async () => {
     await h.command('run myapp beta jvm-flags', { channel: OPS, user: 'U0OPS' });
-    const done = await finalHeadline(/task `jvm-flags` of myapp in beta — exit code 0/);
+    const done = await h.waitForFinal(/task `jvm-flags` of myapp in beta — exit code 0/);
     const text = threadText(done.args.ts);
     expect(text).toContain('-XX:MaxRAMPercentage=75.0 -XX:+UseG1GC');
     expect(text).not.toContain('<!channel>');
@@ -52,7 +43,7 @@ describe('/k8s run', () => {
 
   it('reports a non-zero exit code with stdout and stderr', async () => {
     await h.command('run myapp beta migrate', { channel: OPS, user: 'U0OPS' });
-    const done = await finalHeadline(/:x: task `migrate` of myapp in beta — exit code 2/);
+    const done = await h.waitForFinal(/:x: task `migrate` of myapp in beta — exit code 2/);
     const text = threadText(done.args.ts);
     expect(text).toContain('Unapplied migrations: shop.0003');
     expect(text).toContain('CommandError: 1 unapplied');
@@ -70,7 +61,7 @@ describe('/k8s run', () => {
 
   it('abandons a task at its timeout and says so', async () => {
     await h.command('run myapp beta hang', { channel: OPS, user: 'U0OPS' });
-    await finalHeadline(/task `hang` of myapp in beta did not finish within 1s/);
+    await h.waitForFinal(/task `hang` of myapp in beta did not finish within 1s/);
   });
 
   it('refuses a task that is not in the allow-list, and a channel without the verb, before any cluster call', async () => {

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
-import type { SlackCall } from '../support/slack/index.js';
 
 /** Adopted workloads (`workload:` in config), refusals to take over, and apps owned by teams. */
 const CONFIG = (kubeconfig: string) => `
@@ -29,28 +28,16 @@ alerts: []
 `;
 
 let h: Harness;
-let since = 0;
 beforeAll(async () => {
   h = await startHarness({ name: 'workloads-adopt', config: CONFIG });
 });
 afterAll(async () => {
   await h?.stop();
 });
-beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
-});
 
-const finalUpdate = (match: RegExp): Promise<SlackCall> =>
-  h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && match.test(String(c.args.text)), 15_000);
-const threadText = (channel: string, ts: string) =>
-  h.slack
-    .thread(channel, ts)
-    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
-    .join('\n');
 /** The private answer to a command (response_url), once the worker has answered. */
 const answer = async (responseUrl: string): Promise<string> => {
-  const id = responseUrl.split('/').pop();
-  const res = await h.slack.waitForResponse((r) => r.id === id && !/Queued/.test(String(r.body?.text)), 15_000);
+  const res = await h.answer(responseUrl, (text) => !/Queued/.test(text));
   return String(res.body?.text ?? '');
 };
 const writesTo = (ns: string, from: number) =>
@@ -115,10 +102,8 @@ describe('adopting an existing Deployment', () => {
     await h.kube.waitFor(() => h.kube.get('apps/v1', 'Deployment', 'beta', 'legacy-web')?.status?.availableReplicas === 2, 10_000);
     const before = h.kube.get('apps/v1', 'Deployment', 'beta', 'legacy-web');
 
-    const res = await h.command('deploy legacy beta 1.1.0', { channel: 'C0TEAM' });
-    expect(res.json.text).toContain('Queued');
-    const done = await finalUpdate(/:white_check_mark: deploy legacy 1\.1\.0 → beta/);
-    expect(threadText('C0TEAM', done.args.ts)).toContain(
+    const done = await h.deployAndWait('legacy', 'beta', '1.1.0', { channel: 'C0TEAM' });
+    expect(h.threadText('C0TEAM', done.args.ts)).toContain(
       'container web of deployment legacy-web: image registry.example.com/team/legacy:1.0.0 → registry.example.com/team/legacy:1.1.0',
     );
 
@@ -135,9 +120,8 @@ describe('adopting an existing Deployment', () => {
   });
 
   it('restarts the pods when the same tag is deployed again', async () => {
-    await h.command('deploy legacy beta 1.1.0', { channel: 'C0TEAM' });
-    const done = await finalUpdate(/:white_check_mark: deploy legacy 1\.1\.0 → beta/);
-    expect(threadText('C0TEAM', done.args.ts)).toContain('same image again (pods restart to pull it)');
+    const done = await h.deployAndWait('legacy', 'beta', '1.1.0', { channel: 'C0TEAM' });
+    expect(h.threadText('C0TEAM', done.args.ts)).toContain('same image again (pods restart to pull it)');
     const after = h.kube.get('apps/v1', 'Deployment', 'beta', 'legacy-web');
     expect(after.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-/);
   });

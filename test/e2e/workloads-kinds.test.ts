@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
-import type { SlackCall } from '../support/slack/index.js';
 
 /** StatefulSets and DaemonSets: rendered or adopted, deployed, restarted, scaled, and each rule of `kubectl rollout status`. */
 const CONFIG = (kubeconfig: string) => `
@@ -45,27 +44,23 @@ afterAll(async () => {
   await h?.stop();
 });
 beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  since = h.mark();
 });
 
-const finalUpdate = (match: RegExp): Promise<SlackCall> =>
-  h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && match.test(String(c.args.text)), 20_000);
 const threadText = (ts: string) =>
   h.slack
     .thread('C0OPS', ts)
     .map((m) => m.text)
     .join('\n');
 const answer = async (responseUrl: string): Promise<string> => {
-  const id = responseUrl.split('/').pop();
-  const res = await h.slack.waitForResponse((r) => r.id === id && !/Queued/.test(String(r.body?.text)), 15_000);
+  const res = await h.answer(responseUrl, (text) => !/Queued/.test(text));
   return `${res.body?.text ?? ''}\n${JSON.stringify(res.body?.blocks ?? [])}`;
 };
 const run = (text: string) => h.command(text, { channel: 'C0OPS' });
 
 describe('rendered StatefulSet and DaemonSet', () => {
   it('deploys a StatefulSet with its volumeClaimTemplate, headless Service and Ingress, followed to the end', async () => {
-    await run('deploy db beta 15.1');
-    const done = await finalUpdate(/:white_check_mark: deploy db 15\.1 → beta/);
+    const done = await h.deployAndWait('db', 'beta', '15.1', { channel: 'C0OPS', timeoutMs: 20_000 });
     expect(threadText(done.args.ts)).toContain('created statefulset with registry.example.com/team/db:15.1');
     const sts = h.kube.get('apps/v1', 'StatefulSet', 'beta', 'db');
     expect(sts.spec.serviceName).toBe('db-headless');
@@ -83,7 +78,10 @@ describe('rendered StatefulSet and DaemonSet', () => {
     claims[0].spec.resources.requests.storage = '2Gi';
     h.kube.update({ ...live, spec: { ...live.spec, volumeClaimTemplates: claims } });
     await run('deploy db beta 15.2');
-    const failed = await finalUpdate(/:x: .*Kubernetes refused the change to statefulset db in namespace beta/);
+    const failed = await h.waitForFinal(/:x: .*Kubernetes refused the change to statefulset db in namespace beta/, {
+      since,
+      timeoutMs: 20_000,
+    });
     const text = `${String(failed.args.text)}\n${threadText(failed.args.ts)}`;
     expect(text).toMatch(
       /StatefulSet\.apps "db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas'/,
@@ -95,8 +93,7 @@ describe('rendered StatefulSet and DaemonSet', () => {
   });
 
   it('deploys a DaemonSet onto every node and refuses to scale it, with the reason', async () => {
-    await run('deploy agent beta 2.0');
-    await finalUpdate(/:white_check_mark: deploy agent 2\.0 → beta/);
+    await h.deployAndWait('agent', 'beta', '2.0', { channel: 'C0OPS', timeoutMs: 20_000 });
     const ds = h.kube.get('apps/v1', 'DaemonSet', 'beta', 'agent');
     expect(ds.status.numberAvailable).toBe(ds.status.desiredNumberScheduled);
     expect(ds.status.desiredNumberScheduled).toBeGreaterThan(0);
@@ -137,8 +134,7 @@ describe('adopted StatefulSet and DaemonSet', () => {
       },
     });
     await h.kube.waitFor(() => h.kube.get('apps/v1', 'StatefulSet', 'beta', 'cache')?.status?.readyReplicas === 3, 15_000);
-    await run('deploy cache beta 7.2');
-    const done = await finalUpdate(/:white_check_mark: deploy cache 7\.2 → beta/);
+    const done = await h.deployAndWait('cache', 'beta', '7.2', { channel: 'C0OPS', timeoutMs: 20_000 });
     expect(`${JSON.stringify(done.args)}\n${threadText(done.args.ts)}`).toMatch(
       /partitioned roll out complete: 2 new pods have been updated \(partition 1/,
     );
@@ -170,7 +166,7 @@ describe('adopted StatefulSet and DaemonSet', () => {
 
   it('scales and restarts an adopted StatefulSet', async () => {
     await run('scale cache beta 4');
-    await finalUpdate(/:white_check_mark: scale cache in beta to 4/);
+    await h.waitForFinal(/:white_check_mark: scale cache in beta to 4/, { since, timeoutMs: 20_000 });
     expect(h.kube.get('apps/v1', 'StatefulSet', 'beta', 'cache').spec.replicas).toBe(4);
   });
 
@@ -188,12 +184,11 @@ describe('adopted StatefulSet and DaemonSet', () => {
       const ds = h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper');
       return ds?.status?.desiredNumberScheduled > 0 && ds.status.numberAvailable === ds.status.desiredNumberScheduled;
     }, 15_000);
-    await run('deploy logship beta 1.1');
-    await finalUpdate(/:white_check_mark: deploy logship 1\.1 → beta/);
+    await h.deployAndWait('logship', 'beta', '1.1', { channel: 'C0OPS', timeoutMs: 20_000 });
     const ds = h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper');
     expect(ds.spec.template.spec.containers.map((c: any) => c.image)).toEqual(['registry.example.com/team/logship:1.1', 'prom/exporter:1']);
     await run('restart logship beta');
-    await finalUpdate(/:white_check_mark: restart logship in beta/);
+    await h.waitForFinal(/:white_check_mark: restart logship in beta/, { since, timeoutMs: 20_000 });
     expect(
       h.kube.get('apps/v1', 'DaemonSet', 'beta', 'log-shipper').spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'],
     ).toMatch(/^\d{4}-/);
@@ -218,9 +213,9 @@ describe('adopted StatefulSet and DaemonSet', () => {
     expect(cm.data).toEqual({ LEVEL: 'info' });
     h.kube.update({ ...cm, metadata: { ...cm.metadata, annotations: {} } });
 
-    since = h.slack.calls.at(-1)?.seq ?? 0;
+    since = h.mark();
     await run('config logship beta set LEVEL=debug');
-    const done = await finalUpdate(/:white_check_mark: config set LEVEL on logship in beta/);
+    const done = await h.waitForFinal(/:white_check_mark: config set LEVEL on logship in beta/, { since, timeoutMs: 20_000 });
     expect(threadText(done.args.ts)).toMatch(
       /log-shipper-config: LEVEL: `info` → `debug` — pods of daemonset log-shipper restart to load it/,
     );

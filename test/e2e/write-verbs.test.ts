@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
-import type { SlackCall } from '../support/slack/index.js';
 import { KubeConfig } from '@kubernetes/client-node';
 import { checksum } from '../../src/kube/render.js';
 import { loadVerbs } from '../../src/command/registry.js';
@@ -22,36 +21,18 @@ let h: Harness;
 let since = 0;
 beforeAll(async () => {
   h = await startHarness({ name: 'write-verbs', config: CONFIG });
-  await h.command('deploy myapp beta 1.0.0', { channel: OPS });
-  await h.slack.waitForCall(
-    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta — done/.test(c.args.text),
-    10_000,
-  );
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS });
 });
 afterAll(async () => {
   await h?.stop();
 });
 beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  since = h.mark();
 });
 
-/** The job's top-level message turning ✅ or ❌ (a chat.update after this test started). */
-function finalUpdate(match: RegExp, timeoutMs = 10_000): Promise<SlackCall> {
-  return h.slack.waitForCall((c) => c.seq > since && c.method === 'chat.update' && match.test(String(c.args.text)), timeoutMs);
-}
-
-function threadText(ts: string, channel = OPS): string {
-  return h.slack
-    .thread(channel, ts)
-    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
-    .join('\n');
-}
-
+const threadText = (ts: string) => h.threadText(OPS, ts);
 /** What the worker told the requester privately (through the command's response_url). */
-function privateAnswer(responseUrl: string, match: RegExp = /./) {
-  const id = responseUrl.split('/').pop();
-  return h.slack.waitForResponse((r) => r.id === id && match.test(String(r.body.text)), 10_000);
-}
+const privateAnswer = (responseUrl: string, match?: RegExp) => h.answer(responseUrl, match);
 
 /** The value of the chatops_run button in a message's blocks. */
 function buttonValue(blocks: any[] | undefined): string | undefined {
@@ -90,7 +71,7 @@ describe('/k8s scale', () => {
   it('scales through the scale subresource, says from how many to how many, and follows until settled', async () => {
     const res = await h.command('scale myapp beta 3', { channel: OPS });
     expect(res.json.text).toContain('Queued `scale myapp in beta to 3`');
-    const done = await finalUpdate(/:white_check_mark: scale myapp in beta to 3 — done/);
+    const done = await h.waitForFinal(/:white_check_mark: scale myapp in beta to 3 — done/, { since });
     const thread = threadText(done.args.ts);
     expect(thread).toContain('scaled from 2 to 3 replicas');
     expect(thread).toContain('the next `deploy` sets it back to 2');
@@ -136,12 +117,12 @@ describe('/k8s scale', () => {
       value: value!,
       response_url: h.slack.newResponseUrl(),
     });
-    await finalUpdate(/:white_check_mark: scale myapp in beta to 0 — done/);
+    await h.waitForFinal(/:white_check_mark: scale myapp in beta to 0 — done/, { since });
     expect(deployment().spec.replicas).toBe(0);
     expect(myappPods()).toHaveLength(0);
 
     await h.command('scale myapp beta 2', { channel: OPS });
-    await finalUpdate(/:white_check_mark: scale myapp in beta to 2 — done/);
+    await h.waitForFinal(/:white_check_mark: scale myapp in beta to 2 — done/, { since });
   });
 
   it('says plainly when the app is not in the config, before anything is queued', async () => {
@@ -167,7 +148,7 @@ describe('/k8s restart', () => {
   it('restarts like kubectl rollout restart: a restartedAt annotation, new pods, followed to the end', async () => {
     const podsBefore = myappPods();
     await h.command('restart myapp beta', { channel: OPS });
-    const done = await finalUpdate(/:white_check_mark: restart myapp in beta — done/);
+    const done = await h.waitForFinal(/:white_check_mark: restart myapp in beta — done/, { since });
     const restartedAt = deployment().spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'];
     expect(restartedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(threadText(done.args.ts)).toContain(`restart requested at ${restartedAt}`);
@@ -198,13 +179,12 @@ describe('/k8s restart', () => {
 
 describe('/k8s rollback', () => {
   it('goes back to the previous revision as kubectl rollout undo does, and follows the rollout', async () => {
-    await h.command('deploy myapp beta 1.1.0', { channel: OPS });
-    await finalUpdate(/:white_check_mark: deploy myapp 1\.1\.0 → beta — done/);
+    await h.deployAndWait('myapp', 'beta', '1.1.0', { channel: OPS });
     const replicaSets = h.kube.list('apps/v1', 'ReplicaSet', 'beta').length;
-    since = h.slack.calls.at(-1)?.seq ?? 0;
+    since = h.mark();
 
     await h.command('rollback myapp beta', { channel: OPS });
-    const done = await finalUpdate(/:white_check_mark: rollback myapp in beta — done/);
+    const done = await h.waitForFinal(/:white_check_mark: rollback myapp in beta — done/, { since });
     expect(threadText(done.args.ts)).toMatch(
       /rolled back from revision \d+ to revision \d+ .*image registry\.example\.com\/team\/myapp:1\.1\.0 → registry\.example\.com\/team\/myapp:1\.0\.0/,
     );
@@ -232,9 +212,9 @@ describe('/k8s rollback', () => {
       .find((rs) => rs.spec.template.spec.containers[0].image === `${IMAGE}:1.1.0`).metadata.annotations[
       'deployment.kubernetes.io/revision'
     ];
-    since = h.slack.calls.at(-1)?.seq ?? 0;
+    since = h.mark();
     await h.command(`rollback myapp beta ${revisionOf110}`, { channel: OPS });
-    await finalUpdate(new RegExp(`:white_check_mark: rollback myapp in beta to revision ${revisionOf110} — done`));
+    await h.waitForFinal(new RegExp(`:white_check_mark: rollback myapp in beta to revision ${revisionOf110} — done`), { since });
     expect(deployment().spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.1.0`);
   });
 
@@ -259,7 +239,7 @@ describe('the Rollback button of a failed deploy', () => {
   it("rolls back in the failed deploy's thread, once", async () => {
     h.kube.setImageBehavior(`${IMAGE}:9.9.9-typo`, { kind: 'imagePullFailure' });
     await h.command('deploy myapp beta 9.9.9-typo', { channel: OPS });
-    const failed = await finalUpdate(/:x: deploy myapp 9\.9\.9-typo → beta — failed/);
+    const failed = await h.waitForFinal(/:x: deploy myapp 9\.9\.9-typo → beta — failed/, { since });
     const threadTs = failed.args.ts as string;
     const offer = h.slack.thread(OPS, threadTs).find((m) => buttonValue(m.blocks));
     expect(offer, 'a thread message with the Rollback button').toBeDefined();
@@ -278,7 +258,7 @@ describe('the Rollback button of a failed deploy', () => {
         response_url: responseUrl,
       });
     await click(h.slack.newResponseUrl());
-    const done = await finalUpdate(/:white_check_mark: rollback myapp in beta to revision \d+ — done/);
+    const done = await h.waitForFinal(/:white_check_mark: rollback myapp in beta to revision \d+ — done/, { since });
     expect(deployment().spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.1.0`);
     // The rollback's own headline (posted as :rocket:, then turned ✅) and its progress are replies in the failed deploy's thread.
     const headline = h.slack.message(OPS, done.args.ts);
@@ -300,7 +280,7 @@ describe('the Rollback button of a failed deploy', () => {
 describe('/k8s config', () => {
   it('sets keys, stamps the new checksum on the pod template and follows the pods rolling', async () => {
     await h.command('config myapp beta set LOG_LEVEL=debug DB_PASSWORD=hunter2 FEATURE_X=on&amp;off', { channel: OPS });
-    const done = await finalUpdate(/:white_check_mark: config set LOG_LEVEL, DB_PASSWORD, FEATURE_X on myapp in beta — done/);
+    const done = await h.waitForFinal(/:white_check_mark: config set LOG_LEVEL, DB_PASSWORD, FEATURE_X on myapp in beta — done/, { since });
     const data = h.kube.get('v1', 'ConfigMap', 'beta', 'myapp-config').data;
     expect(data).toEqual({ LOG_LEVEL: 'debug', DB_PASSWORD: 'hunter2', FEATURE_X: 'on&off' });
     expect(deployment().spec.template.metadata.annotations['k8s-chatops.io/config-checksum']).toBe(checksum(data));
@@ -321,16 +301,16 @@ describe('/k8s config', () => {
     const jobId = /job `(cmd-[a-f0-9]+)`/.exec(JSON.stringify(ack.json.blocks))![1]!;
     const queued = await h.chatops.queue.getJob(jobId);
     expect((queued?.data.args as { words: string[] }).words).toEqual(['DB_PASSWORD=••••••', 'LOG_LEVEL=warn']);
-    await finalUpdate(/:white_check_mark: config set DB_PASSWORD, LOG_LEVEL on myapp in beta — done/);
+    await h.waitForFinal(/:white_check_mark: config set DB_PASSWORD, LOG_LEVEL on myapp in beta — done/, { since });
     expect(h.kube.get('v1', 'ConfigMap', 'beta', 'myapp-config').data.DB_PASSWORD).toBe('s3cr3t-in-transit');
     // The finished job keeps its (masked) data for its retention, without the sealed copy.
     await until(async () => (await h.chatops.queue.getJob(jobId))?.data.sealedArgs === undefined, 5_000, 'the sealed arguments dropped');
     expect(await keysHolding(h.prefix, 's3cr3t-in-transit')).toEqual([]);
     expect(await keysHolding(h.prefix, `"sealedArgs"`)).toEqual([]);
     // Back to what the next tests expect.
-    since = h.slack.calls.at(-1)?.seq ?? 0;
+    since = h.mark();
     await h.command('config myapp beta set DB_PASSWORD=hunter2 LOG_LEVEL=debug', { channel: OPS });
-    await finalUpdate(/:white_check_mark: config set DB_PASSWORD, LOG_LEVEL on myapp in beta — done/);
+    await h.waitForFinal(/:white_check_mark: config set DB_PASSWORD, LOG_LEVEL on myapp in beta — done/, { since });
   });
 
   it('shows keys and values, with secret keys masked', async () => {
@@ -346,7 +326,7 @@ describe('/k8s config', () => {
 
   it('unsets keys, and says so when there is nothing to change', async () => {
     await h.command('config myapp beta unset FEATURE_X', { channel: OPS });
-    await finalUpdate(/:white_check_mark: config unset FEATURE_X on myapp in beta — done/);
+    await h.waitForFinal(/:white_check_mark: config unset FEATURE_X on myapp in beta — done/, { since });
     const data = h.kube.get('v1', 'ConfigMap', 'beta', 'myapp-config').data;
     expect(data.FEATURE_X).toBeUndefined();
     expect(deployment().spec.template.metadata.annotations['k8s-chatops.io/config-checksum']).toBe(checksum(data));
@@ -357,10 +337,8 @@ describe('/k8s config', () => {
 
   it('keeps keys added in chat over a deploy, and puts back the configured values', async () => {
     await h.command('config myapp beta set EXTRA=1', { channel: OPS });
-    await finalUpdate(/:white_check_mark: config set EXTRA on myapp in beta — done/);
-    since = h.slack.calls.at(-1)?.seq ?? 0;
-    await h.command('deploy myapp beta 1.2.0', { channel: OPS });
-    await finalUpdate(/:white_check_mark: deploy myapp 1\.2\.0 → beta — done/);
+    await h.waitForFinal(/:white_check_mark: config set EXTRA on myapp in beta — done/, { since });
+    await h.deployAndWait('myapp', 'beta', '1.2.0', { channel: OPS });
     expect(h.kube.get('v1', 'ConfigMap', 'beta', 'myapp-config').data).toEqual({ LOG_LEVEL: 'info', DB_PASSWORD: 'hunter2', EXTRA: '1' });
   });
 
@@ -368,7 +346,7 @@ describe('/k8s config', () => {
     // deploy stamps the checksum of the config file's keys only, so dropping the chat-only keys yields that very checksum.
     const podsBefore = myappPods();
     await h.command('config myapp beta unset EXTRA DB_PASSWORD', { channel: OPS });
-    await finalUpdate(/:white_check_mark: config unset EXTRA, DB_PASSWORD on myapp in beta — done/);
+    await h.waitForFinal(/:white_check_mark: config unset EXTRA, DB_PASSWORD on myapp in beta — done/, { since });
     const data = h.kube.get('v1', 'ConfigMap', 'beta', 'myapp-config').data;
     expect(data).toEqual({ LOG_LEVEL: 'info' });
     expect(deployment().spec.template.metadata.annotations['k8s-chatops.io/config-checksum']).toBe(checksum(data));
