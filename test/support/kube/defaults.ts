@@ -2,7 +2,8 @@
 import type { ResourceDef } from './resources.js';
 import { labelSelectorObjectToRequirements, matchRequirements } from './selectors.js';
 import { invalidObject, type StatusCause } from './status.js';
-import { allocateNodePorts, strictCauses } from './strict.js';
+import { strictCauses } from './strict.js';
+import { allocateNodePorts } from './strict-service.js';
 import { applyWorkloadDefaults, validateWorkload, workloadCreateStatus } from './workload-defaults.js';
 
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

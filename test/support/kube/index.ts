@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { Controller } from './controller.js';
 import type { EventMode } from './events.js';
-import type { PodBehavior } from './kubelet.js';
+import type { PodBehavior } from './pod-runs.js';
 import { createObject, deleteObject, replaceObject } from './operations.js';
 import { formatMemory, quantity } from './quantity.js';
 import { mustResource } from './resources.js';
@@ -18,10 +18,10 @@ import { KubeServer, type DenyRule, type RecordedRequest } from './server.js';
 import { Store } from './store.js';
 import { evictionMessage, setNodeCondition, type NodeConditionType } from './node-health.js';
 
-export type { PodBehavior } from './kubelet.js';
+export type { PodBehavior } from './pod-runs.js';
 export type { RecordedRequest, DenyRule } from './server.js';
 export type { EventMode } from './events.js';
-export { podTemplateHash } from './controller.js';
+export { podTemplateHash } from './deployment-rules.js';
 
 export interface AddNodeOptions {
   cpu?: string;

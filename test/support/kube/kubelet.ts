@@ -1,110 +1,36 @@
 /** Pod lifecycle on a node: image pulls, container starts, readiness, crashes, OOM kills, back-off, logs. */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from './clock.js';
-import { qosClass } from './defaults.js';
 import type { EventRecorder } from './events.js';
+import { LogFollowers, readPodLogs } from './pod-logs.js';
+import {
+  freshLines,
+  newPodRun,
+  fullImageRef,
+  goDuration,
+  timestamp,
+  type ContainerRun,
+  type LogFollower,
+  type LogLine,
+  type PodBehavior,
+  type PodRun,
+} from './pod-runs.js';
+import { evictedStatus, runStatus } from './pod-status.js';
 import { mustResource } from './resources.js';
-import { ApiError } from './status.js';
 import { nowTime, type Store, type StoreEvent } from './store.js';
-
-export type PodBehavior =
-  | { kind: 'ready'; readyAfterMs?: number }
-  | { kind: 'imagePullFailure'; message?: string }
-  | { kind: 'crashLoop'; exitCode?: number; logLines?: string[] }
-  | { kind: 'oomKilled'; logLines?: string[] }
-  | { kind: 'slowReady'; readyAfterMs: number };
 
 const POD = mustResource('v1', 'Pod');
 const NODE = mustResource('v1', 'Node');
-
-interface LogLine {
-  t: number;
-  ts: string;
-  text: string;
-}
-
-interface ContainerRun {
-  name: string;
-  image: string;
-  state: any;
-  lastState: any;
-  ready: boolean;
-  started: boolean;
-  everRan: boolean;
-  restartCount: number;
-  backoffSteps: number;
-  containerID?: string;
-  startedAt?: string;
-  current: LogLine[];
-  previous?: LogLine[];
-  timer?: NodeJS.Timeout;
-}
-
-interface PodRun {
-  ns: string;
-  name: string;
-  uid: string;
-  node: string;
-  hostIP: string;
-  podIP: string;
-  startTime: string;
-  readySince: string;
-  wasReady: boolean;
-  containers: ContainerRun[];
-  stopped: boolean;
-}
-
-/** A `follow=true` log reader: receives new lines until its container stops or its pod goes. */
-export interface LogFollower {
-  write(text: string): void;
-  end(): void;
-}
 
 export interface KubeletOptions {
   tickMs: number;
   behaviorFor(image: string): PodBehavior;
 }
 
-function timestamp(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2024-01-01T00:00:00.123Z
-  return `${iso.slice(0, 23)}${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}Z`;
-}
-
-/** Go's time.Duration String() for whole seconds: 10s, 1m20s, 5m0s */
-function goDuration(seconds: number): string {
-  if (seconds < 60) return `${seconds}s`;
-  return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
-}
-
-/** docker.io/library/nginx:1.25 for nginx:1.25 */
-export function fullImageRef(image: string): string {
-  const first = image.split('/')[0] ?? '';
-  const hasRegistry = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
-  let ref = image;
-  if (!hasRegistry) ref = image.includes('/') ? `docker.io/${image}` : `docker.io/library/${image}`;
-  const last = ref.split('/').pop() ?? '';
-  if (!last.includes(':') && !ref.includes('@')) ref += ':latest';
-  return ref;
-}
-
-const DEFAULT_LINES: Record<PodBehavior['kind'], string[]> = {
-  ready: ['starting app on :8080', 'connected to backing services', 'listening on :8080', 'ready to serve requests'],
-  slowReady: ['starting app on :8080', 'warming caches', 'listening on :8080', 'ready to serve requests'],
-  crashLoop: [
-    'starting app on :8080',
-    'loading configuration from /etc/app/config.yaml',
-    'fatal: required setting DATABASE_URL is not set',
-    'exiting with status 1',
-  ],
-  oomKilled: ['starting app on :8080', 'loading dataset into memory', 'allocated 256Mi for cache', 'allocated 512Mi for cache'],
-  imagePullFailure: [],
-};
-
 export class Kubelet {
   private readonly runs = new Map<string, PodRun>();
   private readonly extraLogs = new Map<string, LogLine[]>();
-  /** `ns/pod/container` → open `follow=true` streams. */
-  private readonly followers = new Map<string, Set<LogFollower>>();
+  private readonly followers = new LogFollowers();
   private ipCounter = 0;
 
   constructor(
@@ -148,18 +74,7 @@ export class Kubelet {
   close(): void {
     for (const r of this.runs.values()) r.stopped = true;
     this.runs.clear();
-    for (const key of [...this.followers.keys()]) this.endFollowers(key);
-  }
-
-  /** Like the kubelet, a followed stream ends when its container stops (crash, restart, pod deleted). */
-  private endFollowers(key: string): void {
-    const set = this.followers.get(key);
-    this.followers.delete(key);
-    for (const f of set ?? []) f.end();
-  }
-
-  private endPodFollowers(podKey: string): void {
-    for (const key of [...this.followers.keys()]) if (key.startsWith(`${podKey}/`)) this.endFollowers(key);
+    this.followers.endAll();
   }
 
   private stop(key: string, lastPod: any): void {
@@ -169,7 +84,7 @@ export class Kubelet {
     for (const c of run.containers) this.clock.cancel(c.timer);
     this.runs.delete(key);
     this.extraLogs.delete(key);
-    this.endPodFollowers(key);
+    this.followers.endPod(key);
     if (lastPod) {
       const running = run.containers.filter((c) => c.state?.running);
       if (running.length) {
@@ -192,32 +107,7 @@ export class Kubelet {
   private newRun(pod: any): PodRun {
     const node = this.store.get(NODE, undefined, pod.spec.nodeName);
     const hostIP: string = node?.status?.addresses?.find((a: any) => a.type === 'InternalIP')?.address ?? '10.0.0.1';
-    const n = this.ipCounter++;
-    const third = Number(hostIP.split('.').pop() ?? 1) % 250;
-    return {
-      ns: pod.metadata.namespace,
-      name: pod.metadata.name,
-      uid: pod.metadata.uid,
-      node: pod.spec.nodeName,
-      hostIP,
-      podIP: `10.244.${third}.${(n % 250) + 2}`,
-      startTime: nowTime(),
-      readySince: nowTime(),
-      wasReady: false,
-      stopped: false,
-      containers: (pod.spec.containers ?? []).map((c: any) => ({
-        name: c.name,
-        image: c.image,
-        state: { waiting: { reason: 'ContainerCreating' } },
-        lastState: {},
-        ready: false,
-        started: false,
-        everRan: false,
-        restartCount: 0,
-        backoffSteps: 0,
-        current: [],
-      })),
-    };
+    return newPodRun(pod, hostIP, this.ipCounter++);
   }
 
   private start(pod: any): void {
@@ -242,7 +132,7 @@ export class Kubelet {
       c.everRan = true;
       c.containerID = cs?.containerID ?? `containerd://${randomBytes(32).toString('hex')}`;
       c.startedAt = c.state?.running?.startedAt ?? nowTime();
-      c.current = this.freshLines(this.opts.behaviorFor(c.image));
+      c.current = freshLines(this.opts.behaviorFor(c.image));
     }
     run.wasReady = run.containers.every((c) => c.ready);
     this.runs.set(`${run.ns}/${run.name}`, run);
@@ -267,12 +157,6 @@ export class Kubelet {
       host: run.node,
       ...(c ? { fieldPath: `spec.containers{${c.name}}` } : {}),
     });
-  }
-
-  private freshLines(b: PodBehavior): LogLine[] {
-    const lines = ('logLines' in b && b.logLines) || DEFAULT_LINES[b.kind];
-    const now = Date.now();
-    return lines.map((text, i) => ({ t: now + i, ts: timestamp(now + i), text }));
   }
 
   private begin(run: PodRun, c: ContainerRun): void {
@@ -336,8 +220,8 @@ export class Kubelet {
     c.everRan = true;
     c.ready = false;
     if (c.current.length) c.previous = c.current;
-    this.endFollowers(`${run.ns}/${run.name}/${c.name}`);
-    c.current = this.freshLines(b);
+    this.followers.end(`${run.ns}/${run.name}/${c.name}`);
+    c.current = freshLines(b);
     this.event(run, c, 'Normal', 'Created', `Created container: ${c.name}`);
     this.event(run, c, 'Normal', 'Started', `Started container ${c.name}`);
     switch (b.kind) {
@@ -377,7 +261,7 @@ export class Kubelet {
   private crash(run: PodRun, c: ContainerRun, reason: string, exitCode: number, restartAfterMs?: number): void {
     if (run.stopped) return;
     this.clock.cancel(c.timer);
-    this.endFollowers(`${run.ns}/${run.name}/${c.name}`);
+    this.followers.end(`${run.ns}/${run.name}/${c.name}`);
     const terminated = {
       exitCode,
       reason,
@@ -453,33 +337,7 @@ export class Kubelet {
       throw new Error(`kube emulator: pod ${key} is not running on a node`);
     const run = this.runs.get(key) ?? this.adopt(pod);
     this.stop(key, pod);
-    const at = nowTime();
-    const status = {
-      ...pod.status,
-      phase: 'Failed',
-      reason: 'Evicted',
-      message,
-      conditions: [
-        ...(pod.status?.conditions ?? []).map((c: any) =>
-          c.type === 'Ready' || c.type === 'ContainersReady'
-            ? { ...c, status: 'False', reason: 'PodFailed', message: undefined, lastTransitionTime: at }
-            : c,
-        ),
-        { type: 'DisruptionTarget', status: 'True', reason: 'TerminationByKubelet', message, lastProbeTime: null, lastTransitionTime: at },
-      ],
-      containerStatuses: run.containers.map((c) => ({
-        name: c.name,
-        state: { terminated: { exitCode: 137, reason: 'Error', startedAt: c.startedAt ?? at, finishedAt: at } },
-        lastState: c.lastState,
-        ready: false,
-        restartCount: c.restartCount,
-        image: c.image,
-        imageID: '',
-        ...(c.containerID ? { containerID: c.containerID } : {}),
-        started: false,
-      })),
-    };
-    const updated = this.store.update(POD, { ...pod, metadata: { ...pod.metadata }, status });
+    const updated = this.store.update(POD, { ...pod, metadata: { ...pod.metadata }, status: evictedStatus(pod, run, message) });
     this.events.record(updated, { type: 'Warning', reason: 'Evicted', message, component: 'kubelet', host: pod.spec.nodeName });
     return updated;
   }
@@ -495,8 +353,7 @@ export class Kubelet {
       const k = `${key}/${container ?? ''}`;
       this.extraLogs.set(k, [...(this.extraLogs.get(k) ?? []), ...entries]);
     }
-    const followed = this.followers.get(`${key}/${c?.name ?? container ?? ''}`);
-    for (const f of followed ?? []) f.write(entries.map((e) => `${e.text}\n`).join(''));
+    this.followers.write(`${key}/${c?.name ?? container ?? ''}`, entries.map((e) => `${e.text}\n`).join(''));
   }
 
   /**
@@ -509,142 +366,24 @@ export class Kubelet {
     const text = this.podLogs(pod, q);
     const names: string[] = (pod.spec?.containers ?? []).map((c: any) => c.name);
     const key = `${pod.metadata.namespace}/${pod.metadata.name}/${q.get('container') || names[0]}`;
-    const set = this.followers.get(key) ?? new Set<LogFollower>();
-    set.add(follower);
-    this.followers.set(key, set);
-    return {
-      text,
-      unfollow: () => {
-        set.delete(follower);
-        if (set.size === 0 && this.followers.get(key) === set) this.followers.delete(key);
-      },
-    };
+    return { text, unfollow: this.followers.add(key, follower) };
   }
 
   /** GET pods/{name}/log */
   podLogs(pod: any, q: URLSearchParams): string {
-    const name: string = pod.metadata.name;
-    const ns: string = pod.metadata.namespace;
-    const names: string[] = (pod.spec?.containers ?? []).map((c: any) => c.name);
-    const initNames: string[] = (pod.spec?.initContainers ?? []).map((c: any) => c.name);
-    let cname = q.get('container') ?? '';
-    if (!cname) {
-      if (names.length !== 1) {
-        throw new ApiError(
-          400,
-          'BadRequest',
-          `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]${initNames.length ? ` or one of the init containers: [${initNames.join(' ')}]` : ''}`,
-        );
-      }
-      cname = names[0]!;
-    }
-    if (!names.includes(cname) && !initNames.includes(cname)) {
-      throw new ApiError(400, 'BadRequest', `container ${cname} is not valid for pod ${name}`);
-    }
-    const previous = q.get('previous') === 'true';
-    const run = this.runs.get(`${ns}/${name}`);
-    const c = run?.containers.find((x) => x.name === cname);
-    let lines: LogLine[];
-    if (c) {
-      if (previous) {
-        if (!c.previous) throw new ApiError(400, 'BadRequest', `previous terminated container "${cname}" in pod "${name}" not found`);
-        lines = c.previous;
-      } else {
-        if (!c.everRan) {
-          const reason: string = c.state?.waiting?.reason ?? 'ContainerCreating';
-          const why = reason === 'ErrImagePull' || reason === 'ImagePullBackOff' ? 'trying and failing to pull image' : reason;
-          throw new ApiError(400, 'BadRequest', `container "${cname}" in pod "${name}" is waiting to start: ${why}`);
-        }
-        lines = c.current;
-      }
-    } else {
-      if (!pod.spec?.nodeName || (pod.status?.phase ?? 'Pending') === 'Pending') {
-        throw new ApiError(400, 'BadRequest', `container "${cname}" in pod "${name}" is waiting to start: ContainerCreating`);
-      }
-      const extra = this.extraLogs.get(`${ns}/${name}/${cname}`) ?? this.extraLogs.get(`${ns}/${name}/`);
-      if (previous) {
-        const cs = (pod.status?.containerStatuses ?? []).find((s: any) => s.name === cname);
-        if (!cs?.lastState?.terminated)
-          throw new ApiError(400, 'BadRequest', `previous terminated container "${cname}" in pod "${name}" not found`);
-      }
-      const img = (pod.spec.containers ?? []).find((x: any) => x.name === cname)?.image ?? '';
-      lines = [...this.freshLines(this.opts.behaviorFor(img)), ...(extra ?? [])];
-    }
-    const since = q.get('sinceSeconds');
-    if (since) {
-      const cutoff = Date.now() - Number(since) * 1000;
-      lines = lines.filter((l) => l.t >= cutoff);
-    }
-    const tail = q.get('tailLines');
-    if (tail !== null && tail !== '') {
-      const n = Number(tail);
-      if (Number.isFinite(n) && n >= 0) lines = n === 0 ? [] : lines.slice(-n);
-    }
-    const withTs = q.get('timestamps') === 'true';
-    let text = lines.map((l) => (withTs ? `${l.ts} ${l.text}` : l.text)).join('\n');
-    if (text) text += '\n';
-    const limit = Number(q.get('limitBytes') ?? 0);
-    if (limit > 0) text = Buffer.from(text).subarray(0, limit).toString('utf8');
-    return text;
+    const run = this.runs.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
+    return readPodLogs(
+      pod,
+      q,
+      run,
+      (key) => this.extraLogs.get(key),
+      (image) => this.opts.behaviorFor(image),
+    );
   }
 
   private flush(run: PodRun): void {
     const pod = this.pod(run);
     if (!pod) return;
-    const now = nowTime();
-    const allReady = run.containers.every((c) => c.ready);
-    if (allReady !== run.wasReady) {
-      run.wasReady = allReady;
-      run.readySince = now;
-    }
-    const unready = run.containers.filter((c) => !c.ready).map((c) => c.name);
-    const readyCond = (type: string): any => ({
-      type,
-      status: allReady ? 'True' : 'False',
-      lastProbeTime: null,
-      lastTransitionTime: run.readySince,
-      ...(allReady ? {} : { reason: 'ContainersNotReady', message: `containers with unready status: [${unready.join(' ')}]` }),
-    });
-    const phase = run.containers.every((c) => c.everRan) ? 'Running' : 'Pending';
-    const status: any = {
-      phase,
-      conditions: [
-        { type: 'PodReadyToStartContainers', status: 'True', lastProbeTime: null, lastTransitionTime: run.startTime },
-        { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: run.startTime },
-        readyCond('Ready'),
-        readyCond('ContainersReady'),
-        { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: run.startTime },
-      ],
-      hostIP: run.hostIP,
-      hostIPs: [{ ip: run.hostIP }],
-      podIP: run.podIP,
-      podIPs: [{ ip: run.podIP }],
-      startTime: run.startTime,
-      containerStatuses: run.containers.map((c) => ({
-        name: c.name,
-        state: c.state,
-        lastState: c.lastState,
-        ready: c.ready,
-        restartCount: c.restartCount,
-        image: c.image,
-        imageID: c.everRan ? `${fullImageRef(c.image).replace(/:[^:/]+$/, '')}@sha256:${'0'.repeat(64)}` : '',
-        ...(c.containerID ? { containerID: c.containerID } : {}),
-        started: c.started,
-      })),
-      qosClass: pod.status?.qosClass ?? qosClass(pod.spec),
-    };
-    if (pod.spec?.initContainers?.length) {
-      status.initContainerStatuses = pod.spec.initContainers.map((ic: any) => ({
-        name: ic.name,
-        state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: run.startTime, finishedAt: run.startTime } },
-        lastState: {},
-        ready: true,
-        restartCount: 0,
-        image: ic.image,
-        imageID: '',
-        started: false,
-      }));
-    }
-    this.store.update(POD, { ...pod, metadata: { ...pod.metadata }, status });
+    this.store.update(POD, { ...pod, metadata: { ...pod.metadata }, status: runStatus(run, pod) });
   }
 }

@@ -7,7 +7,9 @@ import { jsonPatch, mergePatch, PATCH_TYPES, strategicMerge } from './patch.js';
 import { mustResource, RESOURCES, type ResourceDef } from './resources.js';
 import { handleUnknownFields, type FieldValidation } from './unknown-fields.js';
 import { checkPreconditions, orphanDependents, type DeleteOptions } from './delete-options.js';
-import { checkDecodes, checkUpdate, prepareServiceUpdate } from './strict.js';
+import { checkUpdate } from './strict.js';
+import { checkDecodes } from './strict-decode.js';
+import { prepareServiceUpdate } from './strict-service.js';
 import { alreadyExists, ApiError, badRequest, conflict, invalid, notFound, unsupportedMediaType } from './status.js';
 import { nowTime, stableStringify, type Store } from './store.js';
 
