@@ -31,6 +31,7 @@ import { canaryEndedMessage, canaryMessage } from '../slack/views/canary.js';
 import { runRolloutJob } from '../worker/rollout-job.js';
 import type { LockHolder } from '../queue/target-lock.js';
 import { CanaryStore, type CanaryRecord } from './store.js';
+import { revisionNow, undoPromote } from './undo-promote.js';
 
 export const CANARY_VERBS = ['promote', 'abort'];
 
@@ -286,15 +287,21 @@ export async function abortCanary(ctx: WorkerVerbContext<unknown>, a: AbortCanar
     generation === rec.stableGeneration
       ? `${rec.stable} untouched (generation ${generation}, \`${escapeMrkdwn(rec.stableImage)}\`)`
       : `${rec.stable} is at generation ${generation ?? '?'} (was ${rec.stableGeneration} when the canary started)`;
+  // A full promote that did not finish moved the stable: it goes back first, so the app is free only once it is.
+  const undone = await undoPromote(ctx, a.env, rec);
   if (ctx.dryRun) {
-    // Only the canary Deployment goes; the record, hold, expiry and live message are the bot's, not the cluster's.
+    // The canary Deployment goes; the record, hold, expiry and live message are the bot's, not the cluster's.
     await deleteOwnDeployment(a.env.cluster, a.env.namespace, rec.canary, { dryRun: ctx.dryRun });
-    await ctx.reply({ text: `The canary ends; deployment ${rec.stable} is not changed.` });
+    await ctx.reply({ text: `The canary ends; ${undone ?? `deployment ${rec.stable} is not changed`}.` });
     return;
   }
   const who = a.auto ? `automatically: ${a.auto}` : `by ${mention(ctx.request.userId)}`;
   await endCanary(ctx, rec, canaryEndedMessage(rec, 'aborted', a.auto ?? `by ${mention(ctx.request.userId)}`));
-  await say(ctx, rec, `:no_entry_sign: Canary of ${rec.app} in ${rec.env} aborted ${who}. Deployment ${rec.canary} removed; ${untouched}.`);
+  await say(
+    ctx,
+    rec,
+    `:no_entry_sign: Canary of ${rec.app} in ${rec.env} aborted ${who}. Deployment ${rec.canary} removed; ${undone ?? untouched}.`,
+  );
 }
 
 /** Moves the canary to its next step: more canary pods beside the same stable ones. */
@@ -332,9 +339,15 @@ export async function promoteFully(
   app: string,
   env: ResolvedEnvironment,
 ): Promise<'succeeded' | 'failed'> {
-  const rec = await requireCanary(ctx, app, env.name);
+  let rec = await requireCanary(ctx, app, env.name);
   const stable = (await deploymentOps.read(env.cluster, env.namespace, rec.stable)) as V1Deployment;
   const by = ctx.request.userName ?? ctx.request.userId;
+  const from = revisionNow(stable);
+  if (!ctx.dryRun && rec.promotedFrom === undefined && from !== undefined) {
+    // Kept before the stable is written: an abort after a promote that does not finish goes back here.
+    rec = { ...rec, promotedFrom: from };
+    await canaryStore(ctx.services).save(rec);
+  }
   const outcome = await runRolloutJob(ctx, {
     title: `promote canary ${app} ${rec.version} → ${env.name}`,
     env,
@@ -370,7 +383,7 @@ export async function promoteFully(
     await say(
       ctx,
       rec,
-      `:warning: ${rec.stable} did not finish rolling to \`${escapeMrkdwn(rec.version)}\`; the canary is kept. \`/k8s abort ${app} ${env.name}\` removes it (the stable Deployment keeps what it rolled to).`,
+      `:warning: ${rec.stable} did not finish rolling to \`${escapeMrkdwn(rec.version)}\`; the canary is kept. \`/k8s abort ${app} ${env.name}\` removes it and rolls ${rec.stable} back to revision ${rec.promotedFrom ?? '?'} (what it ran before the promote).`,
     );
     return outcome;
   }

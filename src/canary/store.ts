@@ -37,6 +37,8 @@ export interface CanaryRecord {
   messageTs?: string;
   maxRestarts: number;
   maxUnready: number;
+  /** The stable's revision when the first full promote began: abort rolls it back there if the promote did not finish. */
+  promotedFrom?: number;
   /** Button intents: Promote (next step), Promote fully, Abort. */
   buttons: { promote?: string; full: string; abort: string };
 }
