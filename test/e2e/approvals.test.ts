@@ -45,7 +45,7 @@ afterAll(async () => {
   await h?.stop();
 });
 beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  since = h.mark();
 });
 
 const after = (pred: (c: SlackCall) => boolean, ms = 10_000) => h.slack.waitForCall((c) => c.seq > since && pred(c), ms);
@@ -56,24 +56,12 @@ async function requestChange(text: string, user = 'U0DEV', channel = 'C0OPS') {
   expect(ack.json.text).toContain('needs approval');
   // Match this request's own message (a request from an earlier test may still be arriving).
   const head = `/k8s ${text.split(' ').slice(0, 4).join(' ')}`;
-  const message = await after(
-    (c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text) && JSON.stringify(c.args.blocks).includes(head),
-  );
-  const actions = (message.args.blocks as any[]).find((b) => b.type === 'actions');
-  const approveValue = actions.elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
-  const ts = message.response.ts as string;
-  return { message, ts, approveValue, channel };
+  const { message, ts, value } = await h.waitForApproval({ since, match: (c) => JSON.stringify(c.args.blocks).includes(head) });
+  return { message, ts, approveValue: value, channel };
 }
 
-const click = (user: string, action: 'chatops_approve' | 'chatops_reject', value: string, ts: string, channel = 'C0OPS') => {
-  const responseUrl = h.slack.newResponseUrl();
-  return h
-    .click({ user_id: user, channel_id: channel, message_ts: ts, action_id: action, value, response_url: responseUrl })
-    .then(async (res) => {
-      const answer = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
-      return { status: res.status, text: String(answer.body.text) };
-    });
-};
+const click = (user: string, action: 'chatops_approve' | 'chatops_reject', value: string, ts: string, channel = 'C0OPS') =>
+  h.clickApproval({ ts, value, channel }, user, action);
 
 const deployments = (ns: string) => h.kube.list('apps/v1', 'Deployment', ns);
 
@@ -98,10 +86,7 @@ describe('production approvals in the thread', () => {
     expect((await click('U0GROUPIE', 'chatops_approve', approveValue, ts)).text).toContain('Approved');
     const approved = await after((c) => c.method === 'chat.update' && c.args.ts === ts && /Approved by <@U0GROUPIE>/.test(c.args.text));
     expect(approved.args.blocks).not.toContainEqual(expect.objectContaining({ type: 'actions' }));
-    const done = await after(
-      (c) => c.method === 'chat.update' && c.args.ts === ts && /:white_check_mark: deploy myapp 2\.1\.0 → prod — done/.test(c.args.text),
-      15_000,
-    );
+    const done = await h.waitForFinal(/:white_check_mark: deploy myapp 2\.1\.0 → prod — done/, { since, ts });
     expect(done.args.channel).toBe('C0OPS');
     expect(h.slack.thread('C0OPS', ts).some((m) => /applied to prod/.test(m.text))).toBe(true);
     expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe(
@@ -119,7 +104,7 @@ describe('production approvals in the thread', () => {
       Array.from({ length: 10 }, (_, i) => click(i % 2 ? 'U0OPSLEAD' : 'U0GROUPIE', 'chatops_approve', approveValue, ts)),
     );
     expect(results.filter((r) => r.text.includes('is running'))).toHaveLength(1);
-    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 2\.2\.0 → prod — done/.test(c.args.text), 15_000);
+    await h.waitForFinal(/deploy myapp 2\.2\.0 → prod — done/, { since, ts });
     expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').metadata.generation).toBe(before + 1);
     const runs = h.slack.thread('C0OPS', ts).filter((m) => /applied to prod/.test(m.text));
     expect(runs).toHaveLength(1);
@@ -130,7 +115,7 @@ describe('production approvals in the thread', () => {
   it('never runs again: a stale Approve after its job is gone queues nothing, and a second job under the approval is refused', async () => {
     const { ts, approveValue, message } = await requestChange('deploy myapp prod 2.3.0');
     expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('is running');
-    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 2\.3\.0 → prod — done/.test(c.args.text), 15_000);
+    await h.waitForFinal(/deploy myapp 2\.3\.0 → prod — done/, { since, ts });
     const generation = h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').metadata.generation;
     expect((await h.chatops.services.approvals.get(approveValue))?.state).toBe('executed');
 
@@ -159,15 +144,13 @@ describe('production approvals in the thread', () => {
   });
 
   it('runs what approvers saw: a versionless promotion is pinned when the request is posted', async () => {
-    await h.command('deploy myapp beta 4.0.0', { channel: 'C0OPS' });
-    await after((c) => c.method === 'chat.update' && /deploy myapp 4\.0\.0 → beta — done/.test(c.args.text), 15_000);
+    await h.deployAndWait('myapp', 'beta', '4.0.0', { channel: 'C0OPS' });
     const { ts, approveValue, message } = await requestChange('deploy myapp prod');
     expect(message.args.text).toContain('deploy myapp 4.0.0 → prod');
     // beta moves on while the request waits; the approved run still promotes 4.0.0.
-    await h.command('deploy myapp beta 5.0.0', { channel: 'C0OPS' });
-    await after((c) => c.method === 'chat.update' && /deploy myapp 5\.0\.0 → beta — done/.test(c.args.text), 15_000);
+    await h.deployAndWait('myapp', 'beta', '5.0.0', { channel: 'C0OPS' });
     expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('is running');
-    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 4\.0\.0 → prod — done/.test(c.args.text), 15_000);
+    await h.waitForFinal(/deploy myapp 4\.0\.0 → prod — done/, { since, ts });
     expect(h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp').spec.template.spec.containers[0].image).toBe(
       'registry.example.com/team/myapp:4.0.0',
     );
@@ -179,7 +162,7 @@ describe('production approvals in the thread', () => {
     expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('already approved');
     expect(deployments('two')).toHaveLength(0);
     expect((await click('U0SECOND', 'chatops_approve', approveValue, ts)).text).toContain('is running');
-    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /deploy myapp 1\.0\.0 → two — done/.test(c.args.text), 15_000);
+    await h.waitForFinal(/deploy myapp 1\.0\.0 → two — done/, { since, ts });
   });
 
   it('refuses an approvers set with a member the bot did not sign (added in Redis): the request can no longer be approved', async () => {
@@ -237,11 +220,7 @@ describe('production approvals in the thread', () => {
     expect(await keysHolding(h.prefix, 'hunter2')).toEqual([]);
 
     expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('is running');
-    await after(
-      (c) =>
-        c.method === 'chat.update' && c.args.ts === ts && /config set DB_PASSWORD, LOG_LEVEL on myapp in prod — done/.test(c.args.text),
-      15_000,
-    );
+    await h.waitForFinal(/config set DB_PASSWORD, LOG_LEVEL on myapp in prod — done/, { since, ts });
     expect(h.kube.get('v1', 'ConfigMap', 'prod', 'myapp-config').data.DB_PASSWORD).toBe('hunter2');
     const jobId = `cmd-${record.request.requestId}-approved`;
     await until(async () => (await h.chatops.queue.getJob(jobId))?.data.sealedArgs === undefined, 5_000, 'the sealed arguments dropped');

@@ -34,7 +34,7 @@ afterAll(async () => {
   await h?.stop();
 });
 beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  since = h.mark();
 });
 
 const after = (pred: (c: SlackCall) => boolean, ms = 10_000) => h.slack.waitForCall((c) => c.seq > since && pred(c), ms);
@@ -98,24 +98,11 @@ describe('a node belongs to its cluster', () => {
       user: 'U0OPS',
     });
     expect(ack.json.text).toContain('needs approval in `prod`');
-    const message = await after((c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text));
+    const request = await h.waitForApproval({ since });
     expect(nodePatches()).toBe(before);
     expect(labelsOf('node-3')['node-role.kubernetes.io/worker']).toBeUndefined();
 
-    const actions = (message.args.blocks as any[]).find((b) => b.type === 'actions');
-    const value = actions.elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
-    const click = async (user: string) => {
-      const responseUrl = h.slack.newResponseUrl();
-      await h.click({
-        user_id: user,
-        channel_id: 'C0OPS',
-        message_ts: message.response.ts as string,
-        action_id: 'chatops_approve',
-        value,
-        response_url: responseUrl,
-      });
-      return String((await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop())).body.text);
-    };
+    const click = async (user: string) => (await h.clickApproval(request, user)).text;
     expect(await click('U0SOMEONE')).toContain('not an approver for `prod`');
     expect(await click('U0OPSLEAD')).toContain('Approved');
     await after((c) => c.method === 'chat.update' && /:white_check_mark: label node node-3/.test(c.args.text));

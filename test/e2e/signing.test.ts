@@ -5,7 +5,6 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startHarness, type Harness } from '../support/harness.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
-import type { SlackCall } from '../support/slack/index.js';
 import { COMMAND_QUEUE, signCommandJob, type CommandJobData } from '../../src/queue/commands.js';
 import { Signer } from '../../src/security/signing.js';
 
@@ -47,7 +46,7 @@ afterAll(async () => {
   await h?.stop();
 });
 beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  since = h.mark();
 });
 
 const forgedRequest = (id: string) => ({
@@ -88,12 +87,8 @@ describe('records in Redis are signed', () => {
   it('refuses an approval record edited in Redis: the click is refused and audited, nothing runs', async () => {
     const ack = await h.command('deploy myapp prod 2.0.0', { channel: 'C0OPS', user: 'U0DEV' });
     expect(ack.json.text).toContain('needs approval');
-    const message = await h.slack.waitForCall(
-      (c: SlackCall) => c.seq > since && c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text),
-      10_000,
-    );
-    const actions = (message.args.blocks as any[]).find((b) => b.type === 'actions');
-    const id = actions.elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
+    const request = await h.waitForApproval({ since });
+    const id = request.value;
 
     // Someone with Redis access swaps the version the approver saw for another one.
     const key = `${h.prefix}:chatops:approval:${id}`;
@@ -101,17 +96,7 @@ describe('records in Redis are signed', () => {
     expect(data).toContain('2.0.0');
     await redis.hset(key, 'data', data!.replaceAll('2.0.0', '6.6.6'));
 
-    const responseUrl = h.slack.newResponseUrl();
-    await h.click({
-      user_id: 'U0OPSLEAD',
-      channel_id: 'C0OPS',
-      message_ts: message.response.ts,
-      action_id: 'chatops_approve',
-      value: id,
-      response_url: responseUrl,
-    });
-    const answer = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
-    expect(answer.body.text).toMatch(/failed its integrity check.*nothing will run/);
+    expect((await h.clickApproval(request, 'U0OPSLEAD')).text).toMatch(/failed its integrity check.*nothing will run/);
     const entries = await audited(id);
     expect(entries.map((e) => e.outcome)).toContain('refused_tampered');
     expect(entries.map((e) => e.outcome)).not.toContain('approved');
