@@ -29,7 +29,7 @@ import { escapeMrkdwn } from '../src/slack/blocks.js';
 import { appRolloutTimeoutMs } from '../src/command/workload-target.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 import { startCanary } from '../src/canary/lifecycle.js';
-import { startBlueGreen } from '../src/canary/blue-green.js';
+import { rollLiveColor, startBlueGreen } from '../src/canary/blue-green.js';
 import { colorName, otherColor, readService, serviceColor, type Color } from '../src/kube/blue-green.js';
 import { canaryName, canaryReplicas, shareText } from '../src/kube/canary.js';
 
@@ -190,6 +190,15 @@ export default defineVerb<Args>({
         ...(note ? [note] : []),
       ];
     }
+    const color = target.adopted || ctx.args['blue-green'] ? undefined : await serviceColor(env.cluster, env.namespace, app);
+    if (color) {
+      const name = colorName(app, color as Color);
+      const live = await workloadOps('Deployment').readIfExists(env.cluster, env.namespace, name);
+      return [
+        `deployment ${name} (the ${color} colour the Service selects) rolled in place: image ${runningImage(live, target) ?? '?'} → ${image}`,
+        ...(note ? [note] : []),
+      ];
+    }
     const lines = [
       current
         ? `${target.adopted ? `container ${target.container} of ${target.kind.toLowerCase()} ${target.name}: ` : ''}image ${currentImage ?? '?'} → ${image}${currentImage === image ? ' (same image: pods restart)' : ''}`
@@ -250,10 +259,24 @@ export default defineVerb<Args>({
           timeoutMs,
         });
       }
-      if (color)
+      if (color && ctx.args.canary !== undefined)
         throw conflict(
-          `Nothing was changed: ${app} in ${envName} is released blue/green (its Service selects \`color: ${escapeMrkdwn(color)}\`, deployment ${colorName(app, color as 'blue' | 'green')}), so a plain deploy would serve two versions at once. Deploy with \`--blue-green\`.`,
+          `Nothing was changed: ${app} in ${envName} is released blue/green (its Service selects \`color: ${escapeMrkdwn(color)}\`, deployment ${colorName(app, color as Color)}), and a canary runs beside the app's own Deployment, which no longer serves. Deploy with \`/k8s deploy ${app} ${envName} ${version} --blue-green\`.`,
         );
+      // Released blue/green before: a plain deploy rolls the colour that serves, in place.
+      if (color)
+        return rollLiveColor(ctx, {
+          app,
+          env,
+          color: color as Color,
+          container: target.container,
+          version,
+          image,
+          annotations: ourAnnotations,
+          timeoutMs,
+          restartFor,
+          ...(note ? { note } : {}),
+        });
     }
 
     if (ctx.args.canary !== undefined) {

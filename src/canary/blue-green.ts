@@ -5,14 +5,15 @@
  * button (one patch back), then a delayed job scales it to 0. The app is held
  * meanwhile, like a canary; the record is in Redis, so a restart changes nothing.
  */
-import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import { PatchStrategy, type V1Deployment, type V1Service } from '@kubernetes/client-node';
 import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js';
 import type { Services } from '../command/services.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
-import { colorDeployment, colorName, otherColor, revisionSelector, switchSelector, LABEL_COLOR } from '../kube/blue-green.js';
+import { colorDeployment, colorName, otherColor, revisionSelector, switchSelector, LABEL_COLOR, type Color } from '../kube/blue-green.js';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../kube/render.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
-import { findContainer } from '../kube/workloads/set-image.js';
+import { FIELD_MANAGER_SET_IMAGE, findContainer, setImagePatch } from '../kube/workloads/set-image.js';
+import { podSelector } from '../kube/workloads/types.js';
 import { requestIdFrom, scheduleCommand } from '../queue/commands.js';
 import { actions, context, escapeMrkdwn, mention, section, type SlackMessage } from '../slack/blocks.js';
 import { runRolloutJob } from '../worker/rollout-job.js';
@@ -238,4 +239,55 @@ export async function finishBlueGreen(
     rec,
     `:white_check_mark: ${rec.old} scaled to 0 ${auto ? 'at the end of `blueGreen.keepOld`' : `by ${mention(ctx.request.userId)}`}; ${rec.live} (\`${escapeMrkdwn(rec.image)}\`) serves ${rec.app} in ${rec.env}. Switch back is no longer offered.`,
   );
+}
+
+export interface RollLiveColor {
+  app: string;
+  env: ResolvedEnvironment;
+  color: Color;
+  container: string;
+  version: string;
+  image: string;
+  annotations: Record<string, string>;
+  timeoutMs: number;
+  /** The pod-template restart stamp for this change (a retry of the job finds its own). */
+  restartFor: (current: V1Deployment, sameImage: boolean) => { isRetry: boolean; restartedAt?: string | undefined };
+  note?: string;
+}
+
+/**
+ * A plain deploy after a blue/green switch: the colour the Service selects rolls to the new image in
+ * place, as a plain deploy rolls any app (the app's own Deployment no longer serves; no second colour,
+ * no Switch back).
+ */
+export async function rollLiveColor(ctx: WorkerVerbContext<unknown>, r: RollLiveColor): Promise<'succeeded' | 'failed'> {
+  const { env, app } = r;
+  const name = colorName(app, r.color);
+  const live = await deploymentOps.read(env.cluster, env.namespace, name);
+  return runRolloutJob(ctx, {
+    title: `deploy ${app} ${r.version} → ${env.name}`,
+    env,
+    app,
+    workload: { kind: 'Deployment', name, selector: podSelector(live) },
+    timeoutMs: r.timeoutMs,
+    // `rollback` acts on the app's own Deployment, not on a colour: no button that would roll the wrong one.
+    offerRollback: false,
+    change: async () => {
+      const current = await deploymentOps.read(env.cluster, env.namespace, name);
+      const before = findContainer(current, r.container)?.image;
+      const { isRetry, restartedAt } = r.restartFor(current, before === r.image);
+      const patch = setImagePatch(r.container, r.image, r.annotations, restartedAt);
+      const applied = await deploymentOps.patch(
+        env.cluster,
+        env.namespace,
+        name,
+        patch,
+        PatchStrategy.StrategicMergePatch,
+        FIELD_MANAGER_SET_IMAGE,
+        { dryRun: ctx.dryRun },
+      );
+      const action = isRetry ? `re-applied ${r.image} (retry of this job)` : `image ${before ?? '?'} → ${r.image}`;
+      return `applied to ${env.namespace}: deployment ${name}, the ${r.color} colour the Service selects, rolled in place: ${action} (generation ${applied.metadata?.generation ?? '?'})${r.note ? ` — ${r.note}` : ''}. \`/k8s deploy ${app} ${env.name} <version> --blue-green\` releases beside it with an instant Switch back instead.`;
+    },
+  });
 }

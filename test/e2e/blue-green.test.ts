@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 
 describe('deploy --blue-green', () => {
-  it('switches the Service to the new colour once it is ready, switches back in one patch, and scales the old one to 0 after keepOld', async () => {
+  it('switches the Service to the new colour once it is ready, switches back in one patch, scales the old one to 0 after keepOld; a plain deploy then rolls the live colour', async () => {
     let from = h.slack.calls.at(-1)?.seq ?? 0;
     await h.command('deploy myapp beta 2.0.0 --blue-green', { channel: OPS, user: 'U0OPS' });
     const ok = await done(/:white_check_mark: deploy myapp 2\.0\.0 → beta \(blue\/green\)/, from);
@@ -97,11 +97,35 @@ describe('deploy --blue-green', () => {
     await h.kube.waitFor(() => deployment('myapp')?.spec.replicas === 0, 5_000, 'the old one scaled to 0');
     expect(served()).toEqual([`${IMAGE}:3.0.0`, `${IMAGE}:3.0.0`]);
 
-    // Free again; a plain deploy would serve two versions, so it is refused with what to do.
-    const after = await h.command('deploy myapp beta 4.0.0', { channel: OPS, user: 'U0OPS' });
-    await h.slack.waitForResponse(
-      (r) => r.id === after.responseUrl.split('/').pop() && /Deploy with `--blue-green`/.test(r.body.text ?? ''),
-      5_000,
+    // Free again. A canary would run beside the app's own Deployment, which no longer serves: refused with the command to use.
+    const canary = await h.command('deploy myapp beta 4.0.0 --canary', { channel: OPS, user: 'U0OPS' });
+    await h.answer(canary.responseUrl, /Deploy with `\/k8s deploy myapp beta 4\.0\.0 --blue-green`/, 5_000);
+    expect(deployment('myapp-canary')).toBeUndefined();
+
+    // A plain deploy (out of habit) rolls the colour that serves, in place: no second colour, the old one left at 0.
+    const dryPlain = await h.command('deploy myapp beta 4.0.0 --dry-run', { channel: OPS, user: 'U0OPS' });
+    const dryAnswer = JSON.stringify((await h.answer(dryPlain.responseUrl, /Dry run of deploy myapp 4\.0\.0/, 10_000)).body);
+    expect(dryAnswer).toContain('1 object (1 changed)');
+    expect(dryAnswer).toContain('~ deployment myapp-green (namespace beta): changed');
+    expect(dryAnswer).toContain(`+ spec.template.spec.containers[myapp].image: ${IMAGE}:4.0.0`);
+    expect(deployment('myapp-green').spec.template.spec.containers[0].image).toBe(`${IMAGE}:3.0.0`);
+    from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('deploy myapp beta 4.0.0', { channel: OPS, user: 'U0OPS' });
+    const rolled = await done(/:white_check_mark: deploy myapp 4\.0\.0 → beta/, from);
+    expect(h.threadText(OPS, rolled.args.ts as string)).toMatch(
+      /deployment myapp-green, the green colour the Service selects, rolled in place: image registry\.example\.com\/team\/myapp:3\.0\.0 → registry\.example\.com\/team\/myapp:4\.0\.0/,
     );
+    expect(selector()).toEqual({ 'app.kubernetes.io/name': 'myapp', color: 'green' });
+    expect(served()).toEqual([`${IMAGE}:4.0.0`, `${IMAGE}:4.0.0`]);
+    expect(deployment('myapp').spec.replicas).toBe(0);
+    expect(deployment('myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.0.0`);
+    expect(deployment('myapp-blue')).toBeUndefined();
+    // The next blue/green release starts from what serves now.
+    from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('deploy myapp beta 5.0.0 --blue-green', { channel: OPS, user: 'U0OPS' });
+    const next = await done(/:white_check_mark: deploy myapp 5\.0\.0 → beta \(blue\/green\)/, from);
+    expect(selector()).toEqual({ 'app.kubernetes.io/name': 'myapp', color: 'blue' });
+    expect(served()).toEqual([`${IMAGE}:5.0.0`, `${IMAGE}:5.0.0`]);
+    expect(h.threadText(OPS, next.args.ts as string)).toContain(`myapp-green (\`${IMAGE}:4.0.0\`) stays scaled`);
   });
 });
