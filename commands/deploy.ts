@@ -23,6 +23,8 @@ import { workloadOps } from '../src/kube/workloads/kinds.js';
 import { describeManager, gitopsImageOwner, gitopsTracker, gitopsWarning } from '../src/kube/workloads/ownership.js';
 import { FIELD_MANAGER_SET_IMAGE, containersOf, findContainer, setImagePatch } from '../src/kube/workloads/set-image.js';
 import { chatResources } from '../src/kube/workloads/set-resources.js';
+import { readOverride } from '../src/kube/workloads/resource-override.js';
+import { overrideDeployNote } from '../src/slack/views/resource-override.js';
 import { foreignObjects, type ForeignObject } from '../src/kube/workloads/takeover.js';
 import { describeWorkload, podSelector, type AnyWorkload } from '../src/kube/workloads/types.js';
 import { escapeMrkdwn } from '../src/slack/blocks.js';
@@ -382,7 +384,9 @@ export default defineVerb<Args>({
             : isRetry
               ? `re-applied ${image} (retry of this job)`
               : `created ${kind} with ${image}`;
-        return `applied to ${env.namespace}: ${action} (generation ${applied.metadata?.generation ?? '?'})${note ? ` — ${note}` : ''}`;
+        const kept = readOverride(current);
+        const keptNote = kept ? ` — ${overrideDeployNote(app, envName, kept, appForEnvironment(appConfig, envName).resources)}` : '';
+        return `applied to ${env.namespace}: ${action} (generation ${applied.metadata?.generation ?? '?'})${note ? ` — ${note}` : ''}${keptNote}`;
       },
     });
   },

@@ -18,7 +18,6 @@ import {
 import { describeManager, gitopsTracker } from '../src/kube/workloads/ownership.js';
 import { containersOf, findContainer } from '../src/kube/workloads/set-image.js';
 import {
-  ANNOTATION_RESOURCES,
   FIELD_MANAGER_SET_RESOURCES,
   chatResources,
   describeResourceChange,
@@ -28,7 +27,10 @@ import {
   type ResourceName,
   type ResourceSettings,
 } from '../src/kube/workloads/set-resources.js';
+import { describeReset, overrideAnnotations, readOverride, resetPatch } from '../src/kube/workloads/resource-override.js';
 import { describeWorkload } from '../src/kube/workloads/types.js';
+import { restartTimestamp } from '../src/kube/restart.js';
+import { appWorkload } from '../src/config/apps.js';
 import { escapeMrkdwn } from '../src/slack/blocks.js';
 import { runRolloutJob } from '../src/worker/rollout-job.js';
 
@@ -75,8 +77,19 @@ const schema = z
     'memory-limit': quantityArg('memory', 'memory-limit').optional(),
     'cpu-request': quantityArg('cpu', 'cpu-request').optional(),
     'cpu-limit': quantityArg('cpu', 'cpu-limit').optional(),
+    reset: z.boolean().optional(),
   })
   .transform((raw, ctx) => {
+    if (raw.reset) {
+      if (FLAG_NAMES.some((f) => raw[f] !== undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: "give `--reset` alone (it goes back to the values in the bot's config), or values to set",
+        });
+        return z.NEVER;
+      }
+      return { app: raw.app, env: raw.env, change: {} as ResourceSettings, reset: true };
+    }
     const change: ResourceSettings = {};
     for (const flag of FLAG_NAMES) {
       const value = raw[flag];
@@ -85,10 +98,10 @@ const schema = z
       change[side] = { ...change[side], [resource]: value };
     }
     if (!change.requests && !change.limits) {
-      ctx.addIssue({ code: 'custom', message: `give at least one of ${FLAG_NAMES.map((f) => `--${f}`).join(', ')}` });
+      ctx.addIssue({ code: 'custom', message: `give at least one of ${FLAG_NAMES.map((f) => `--${f}`).join(', ')}, or \`--reset\`` });
       return z.NEVER;
     }
-    return { app: raw.app, env: raw.env, change };
+    return { app: raw.app, env: raw.env, change, reset: false };
   });
 type Args = z.infer<typeof schema>;
 
@@ -153,15 +166,76 @@ async function resolve(t: AppTarget, args: Args) {
   return { live, container, kept, what };
 }
 
-function title({ app, env, change }: Args): string {
+function title({ app, env, change, reset }: Args): string {
+  if (reset) return `resources ${app} in ${env}: back to the bot's config`;
   return `resources ${app} in ${env}: ${describeResourceChange(undefined, change)
     .map((l) => l.replace('none → ', '→ '))
     .join(', ')}`;
 }
 
+/** Why an adopted app has nothing to reset to. */
+function refuseAdoptedReset(app: string, env: string): never {
+  throw badInput(
+    `\`${app}\` is adopted (\`apps.${app}.workload\`): the bot's config holds no resources for it and \`resources\` keeps no override there, so there is nothing to go back to. Set the values you want with \`/k8s resources ${app} ${env} --memory-limit …\`. Nothing was changed.`,
+  );
+}
+
+/** `--reset`: the live container, the config's resources and what changes; refused when nothing would. */
+async function resolveReset(t: AppTarget, env: string) {
+  if (t.target.adopted) refuseAdoptedReset(t.target.app, env);
+  const live = await readAppWorkload(t);
+  const what = describeWorkload(t.target.kind, t.target.name, t.env.namespace);
+  const container = findContainer(live, t.target.container) ?? containersOf(live)[0];
+  if (!container) throw badInput(`${what} has no container. Nothing was changed.`);
+  const configured = appForEnvironment(t.appConfig, env).resources;
+  const override = readOverride(live);
+  const lines = describeReset(container.resources, configured);
+  if (!override && lines.length === 0) {
+    throw badInput(
+      `No resources were set from chat for \`${t.target.app}\` in \`${env}\`, and its container already has the bot's config's requests and limits: nothing to reset.`,
+    );
+  }
+  return { live, container, configured, override, lines, what };
+}
+
+async function runReset(ctx: WorkerVerbContext<Args>, t: AppTarget) {
+  const { app, env: envName } = ctx.args;
+  const { live, container, configured, override, lines, what } = await resolveReset(t, envName);
+  const by = ctx.request.userName ?? ctx.request.userId;
+  const annotations = {
+    [ANNOTATION_DEPLOYED_BY]: by,
+    [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
+    [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
+    [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops ${ctx.request.text.slice(0, 200)} by ${by}`,
+  };
+  return runRolloutJob(ctx, {
+    title: title(ctx.args),
+    env: t.env,
+    app,
+    workload: followed(t, live),
+    timeoutMs: rolloutTimeout(t, live),
+    offerRollback: false,
+    change: async () => {
+      const applied = await t.ops.patch(
+        t.env.cluster,
+        t.env.namespace,
+        t.target.name,
+        resetPatch(container.name, container.resources, configured, annotations),
+        PatchStrategy.StrategicMergePatch,
+        FIELD_MANAGER_SET_RESOURCES,
+        { dryRun: ctx.dryRun },
+      );
+      const changed = lines.length ? lines.join(', ') : "already the config's values";
+      const dropped = override ? " — the override set from chat is gone: deploys use the config's resources again" : '';
+      return `container ${escapeMrkdwn(container.name)} of ${what}: back to the bot's config: ${changed} (generation ${applied.metadata?.generation ?? '?'})${dropped}`;
+    },
+  });
+}
+
 async function run(ctx: WorkerVerbContext<Args>) {
   const { app, env: envName, change } = ctx.args;
   const t = appTarget(ctx, app, envName);
+  if (ctx.args.reset) return runReset(ctx, t);
   const { live, container, kept, what } = await resolve(t, ctx.args);
   const by = ctx.request.userName ?? ctx.request.userId;
   const annotations: Record<string, string> = {
@@ -169,7 +243,7 @@ async function run(ctx: WorkerVerbContext<Args>) {
     [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
     [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
     [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops ${ctx.request.text.slice(0, 200)} by ${by}`,
-    ...(kept ? { [ANNOTATION_RESOURCES]: JSON.stringify(kept) } : {}),
+    ...(kept ? overrideAnnotations(kept, ctx.request.userId, restartTimestamp(ctx.request.receivedAt)) : {}),
   };
   const lines = describeResourceChange(container.resources, change);
   return runRolloutJob(ctx, {
@@ -189,7 +263,7 @@ async function run(ctx: WorkerVerbContext<Args>) {
         FIELD_MANAGER_SET_RESOURCES,
         { dryRun: ctx.dryRun },
       );
-      const keepsNote = kept ? ' — kept by later deploys (per-environment override)' : '';
+      const keepsNote = kept ? ` — kept by later deploys (per-environment override; \`resources ${app} ${envName} --reset\` drops it)` : '';
       return `container ${escapeMrkdwn(container.name)} of ${what}: ${lines.join(', ')} (generation ${applied.metadata?.generation ?? '?'})${keepsNote}`;
     },
   });
@@ -198,21 +272,29 @@ async function run(ctx: WorkerVerbContext<Args>) {
 export default defineVerb<Args>({
   verb: 'resources',
   summary: "Change the requests and limits of an app's container and follow the rollout",
-  usage: 'resources <app> <env> [--memory-limit Q] [--memory-request Q] [--cpu-request Q] [--cpu-limit Q]',
+  usage: 'resources <app> <env> [--memory-limit Q] [--memory-request Q] [--cpu-request Q] [--cpu-limit Q] | resources <app> <env> --reset',
   example: 'resources myapp beta --memory-limit 512Mi',
   class: 'write',
   runsIn: 'worker',
   positionals: ['app', 'env'],
-  flags: { 'memory-limit': 'value', 'memory-request': 'value', 'cpu-request': 'value', 'cpu-limit': 'value' },
+  flags: { 'memory-limit': 'value', 'memory-request': 'value', 'cpu-request': 'value', 'cpu-limit': 'value', reset: 'boolean' },
   schema,
   target: ({ app, env }) => ({ app, env }),
   check: (args, config) => {
-    requireApp(config, args.app);
+    const appConfig = requireApp(config, args.app);
+    if (args.reset && appWorkload(args.app, appConfig, args.env).adopted) refuseAdoptedReset(args.app, args.env);
     checkBounds(args, config);
   },
   describe: title,
   async preview(ctx) {
     const t = appTarget(ctx, ctx.args.app, ctx.args.env);
+    if (ctx.args.reset) {
+      const { container, lines, override, what } = await resolveReset(t, ctx.args.env);
+      return [
+        `container ${container.name} of ${what}: back to the bot's config: ${lines.join(', ') || "already the config's values"}`,
+        ...(override ? ['drops the override set from chat: deploys use the config again'] : []),
+      ];
+    }
     const { container, kept, what } = await resolve(t, ctx.args);
     return [
       `container ${container.name} of ${what}: ${describeResourceChange(container.resources, ctx.args.change).join(', ')}`,

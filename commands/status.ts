@@ -9,6 +9,9 @@ import { listPods, listPodsBySelector } from '../src/kube/pods.js';
 import { podSelector } from '../src/kube/workloads/types.js';
 import { asDeploymentView } from '../src/kube/workloads/view.js';
 import { deploymentStatusView, environmentStatusView } from '../src/slack/views/status.js';
+import { appForEnvironment } from '../src/kube/render.js';
+import { readOverride } from '../src/kube/workloads/resource-override.js';
+import { overrideStatusLine } from '../src/slack/views/resource-override.js';
 
 /** `status <app> <env>` or `status <env>`: the first word is the env when it is alone. */
 const schema = z
@@ -38,7 +41,10 @@ export default defineVerb<Args>({
       const t = appTarget(ctx, app, envName);
       const live = await readAppWorkload(t);
       const pods = await listPodsBySelector(cluster, namespace, podSelector(live), app);
-      await ctx.reply(deploymentStatusView(envName, asDeploymentView(live), pods));
+      // A rendered app's requests and limits set in chat override its config until `resources --reset`: say so.
+      const override = t.target.adopted ? undefined : readOverride(live);
+      const notes = override ? [overrideStatusLine(app, envName, override, appForEnvironment(t.appConfig, envName).resources)] : [];
+      await ctx.reply(deploymentStatusView(envName, asDeploymentView(live), pods, Date.now(), notes));
       return;
     }
     // Every kind of workload, of the configured apps only: the bot acts on nothing else.

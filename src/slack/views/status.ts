@@ -49,7 +49,14 @@ export function podTable(pods: readonly V1Pod[], now: number): string {
   return table(rows);
 }
 
-export function deploymentStatusView(env: string, deployment: V1Deployment, pods: readonly V1Pod[], now = Date.now()): SlackMessage {
+/** `notes`: mrkdwn lines built by other views (e.g. resources set from chat), shown under the conditions. */
+export function deploymentStatusView(
+  env: string,
+  deployment: V1Deployment,
+  pods: readonly V1Pod[],
+  now = Date.now(),
+  notes: readonly string[] = [],
+): SlackMessage {
   const name = deployment.metadata?.name ?? '?';
   const spec = deployment.spec;
   const status = deployment.status ?? {};
@@ -70,6 +77,7 @@ export function deploymentStatusView(env: string, deployment: V1Deployment, pods
       `*Deployed by*\n${escapeMrkdwn(deployment.metadata?.annotations?.['k8s-chatops.io/deployed-by'] ?? 'unknown')}`,
     ]),
     ...(conditions.length ? [section(conditions.join('\n'))] : []),
+    ...(notes.length ? [section(notes.join('\n'))] : []),
     section(pods.length ? codeBlock(podTable(pods, now)) : '_No pods._'),
     context(`namespace \`${escapeMrkdwn(deployment.metadata?.namespace ?? '?')}\``),
   ];
