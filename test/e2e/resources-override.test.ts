@@ -1,7 +1,6 @@
 /** Requests and limits set in chat on a rendered app: `status` and `deploy` point them out, `resources --reset` drops them. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
-import type { SlackCall } from '../support/slack/index.js';
 
 const OPS = 'C0OPS';
 const DEV = 'C0DEV';
@@ -33,19 +32,10 @@ const OVERRIDE = ['k8s-chatops.io/resources', 'k8s-chatops.io/resources-set-by',
 
 let h: Harness;
 let since = 0;
-const after = (pred: (c: SlackCall) => boolean, ms = 15_000) => h.slack.waitForCall((c) => c.seq > since && pred(c), ms);
-const finalUpdate = (match: RegExp) => after((c) => c.method === 'chat.update' && match.test(String(c.args.text)));
-const threadText = (channel: string, ts: string) =>
-  h.slack
-    .thread(channel, ts)
-    .map((m) => `${m.text}\n${JSON.stringify(m.blocks ?? [])}`)
-    .join('\n');
+const finalUpdate = (match: RegExp) => h.waitForFinal(match, { since });
+/** The private answer whose text (or blocks) matches, as one string. */
 const answer = async (res: { responseUrl: string }, match = /./) => {
-  const id = res.responseUrl.split('/').pop();
-  const r = await h.slack.waitForResponse(
-    (x) => x.id === id && match.test(`${String(x.body.text)}${JSON.stringify(x.body.blocks ?? [])}`),
-    15_000,
-  );
+  const r = await h.answer(res.responseUrl, (text) => match.test(text));
   return `${String(r.body.text)}\n${JSON.stringify(r.body.blocks ?? [])}`;
 };
 const deployment = (env = 'beta') => h.kube.get('apps/v1', 'Deployment', env, 'myapp');
@@ -55,14 +45,13 @@ const status = async (env = 'beta') => answer(await h.command(`status myapp ${en
 
 beforeAll(async () => {
   h = await startHarness({ name: 'resources-override', config: CONFIG });
-  await h.command('deploy myapp beta 1.0.0', { channel: OPS });
-  await h.slack.waitForCall((c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta — done/.test(c.args.text));
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS });
 });
 afterAll(async () => {
   await h?.stop();
 });
 beforeEach(() => {
-  since = h.slack.calls.at(-1)?.seq ?? 0;
+  since = h.mark();
 });
 
 describe('an override set from chat', () => {
@@ -79,9 +68,8 @@ describe('an override set from chat', () => {
   });
 
   it('is named in the final message of a deploy that keeps it', async () => {
-    await h.command('deploy myapp beta 1.1.0', { channel: OPS });
-    const done = await finalUpdate(/:white_check_mark: deploy myapp 1\.1\.0 → beta — done/);
-    expect(threadText(OPS, String(done.args.ts))).toContain(
+    const done = await h.deployAndWait('myapp', 'beta', '1.1.0', { channel: OPS });
+    expect(h.threadText(OPS, String(done.args.ts))).toContain(
       'kept resources set from chat: cpu limit 1 (config: none), memory limit 512Mi (config: 256Mi) (`resources myapp beta --reset` drops them)',
     );
     expect(resources().limits).toEqual({ cpu: '1', memory: '512Mi' });
@@ -116,7 +104,7 @@ describe('resources --reset', () => {
   it('puts the container back on the config, drops the override, follows the rollout and is audited; deploys use the config again', async () => {
     await h.command('resources myapp beta --reset', { channel: OPS, user: 'U0BOB' });
     const done = await finalUpdate(/:white_check_mark: resources myapp in beta: back to the bot's config — done/);
-    const thread = threadText(OPS, String(done.args.ts));
+    const thread = h.threadText(OPS, String(done.args.ts));
     expect(thread).toContain("back to the bot's config: cpu limit 1 → none, memory limit 512Mi → 256Mi");
     expect(thread).toContain('the override set from chat is gone');
     expect(resources()).toEqual(CONFIGURED);
@@ -135,10 +123,8 @@ describe('resources --reset', () => {
     );
     expect(await status()).not.toContain('Resources set from chat');
 
-    since = h.slack.calls.at(-1)?.seq ?? 0;
-    await h.command('deploy myapp beta 1.2.0', { channel: OPS });
-    const deployed = await finalUpdate(/:white_check_mark: deploy myapp 1\.2\.0 → beta — done/);
-    expect(threadText(OPS, String(deployed.args.ts))).not.toContain('kept resources set from chat');
+    const deployed = await h.deployAndWait('myapp', 'beta', '1.2.0', { channel: OPS });
+    expect(h.threadText(OPS, String(deployed.args.ts))).not.toContain('kept resources set from chat');
     expect(resources()).toEqual(CONFIGURED);
   });
 
@@ -151,40 +137,27 @@ describe('resources --reset', () => {
 
   it('in an environment with approvals, asks with the diff and resets once approved', async () => {
     const ask = async (text: string) => {
+      const mark = h.mark();
       const ack = await h.command(text, { channel: OPS, user: 'U0DEV' });
       expect(ack.json.text).toContain('needs approval');
-      const message = await after((c) => c.method === 'chat.postMessage' && /Approval needed/.test(String(c.args.text)));
-      const value = (message.args.blocks as any[])
-        .find((b) => b.type === 'actions')
-        .elements.find((e: any) => e.action_id === 'chatops_approve').value;
-      return { message, ts: String(message.response.ts), value: String(value) };
+      return h.waitForApproval({ since: mark });
     };
-    const approve = (value: string, ts: string) =>
-      h.click({
-        user_id: 'U0OPSLEAD',
-        channel_id: OPS,
-        message_ts: ts,
-        action_id: 'chatops_approve',
-        value,
-        response_url: h.slack.newResponseUrl(),
-      });
+    const approve = (request: { ts: string; value: string }) => h.clickApproval(request, 'U0OPSLEAD');
 
-    const deploy = await ask('deploy myapp prod 1.0.0');
-    await approve(deploy.value, deploy.ts);
+    await approve(await ask('deploy myapp prod 1.0.0'));
     await finalUpdate(/:white_check_mark: deploy myapp 1\.0\.0 → prod — done/);
-    since = h.slack.calls.at(-1)?.seq ?? 0;
-    const raise = await ask('resources myapp prod --memory-request 200Mi');
-    await approve(raise.value, raise.ts);
+    since = h.mark();
+    await approve(await ask('resources myapp prod --memory-request 200Mi'));
     await finalUpdate(/:white_check_mark: resources myapp in prod: memory request → 200Mi — done/);
     expect(resources('prod').requests.memory).toBe('200Mi');
 
-    since = h.slack.calls.at(-1)?.seq ?? 0;
+    since = h.mark();
     const reset = await ask('resources myapp prod --reset');
     const request = JSON.stringify(reset.message.args.blocks);
     expect(request).toContain('- spec.template.spec.containers[myapp].resources.requests.memory: 200Mi');
     expect(request).toContain('+ spec.template.spec.containers[myapp].resources.requests.memory: 128Mi');
     expect(resources('prod').requests.memory).toBe('200Mi');
-    await approve(reset.value, reset.ts);
+    await approve(reset);
     await finalUpdate(/:white_check_mark: resources myapp in prod: back to the bot's config — done/);
     expect(resources('prod')).toEqual(CONFIGURED);
     expect(annotations('prod')['k8s-chatops.io/resources']).toBeUndefined();
