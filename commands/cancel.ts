@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import type { Job } from 'bullmq';
 import { defineVerb, type VerbContext } from '../src/command/types.js';
 import { formatDuration } from '../src/config/duration.js';
 import { denied, isChatOpsError, notFound, unavailable } from '../src/errors/index.js';
 import { announceDecision } from '../src/approvals/gate.js';
 import { allowedEnvironments, bindingFor } from '../src/policy/index.js';
+import type { Job } from 'bullmq';
 import type { CommandJobData } from '../src/queue/commands.js';
+import { storeUnreachable } from '../src/queue/redis.js';
+import { TamperedRecordError } from '../src/security/signing.js';
+import { reportTampered } from '../src/security/tampered.js';
 import { context, escapeMrkdwn, mention, section, type SlackMessage } from '../src/slack/blocks.js';
 import { describeQueuedJob } from '../src/slack/views/jobs.js';
 
@@ -69,7 +72,7 @@ function runningAnswer(ctx: Ctx, job: Job<CommandJobData>, what: string, target:
 }
 
 async function cancelJob(ctx: Ctx, id: string): Promise<void> {
-  const job = (await ctx.services.queue.getJob(id)) as Job<CommandJobData> | undefined;
+  const job = await ctx.services.jobs.get(id);
   if (!job?.data?.request) {
     throw notFound(`There is no job \`${id}\`. \`/k8s jobs\` lists the queued and running ones; finished jobs are forgotten after a day.`);
   }
@@ -85,7 +88,7 @@ async function cancelJob(ctx: Ctx, id: string): Promise<void> {
       await job.remove();
     } catch (err) {
       // A worker took it between our two reads: it is running now.
-      state = await job.getState();
+      state = await ctx.services.jobs.state(job);
       if (state !== 'active') throw unavailable(`Job \`${id}\` could not be removed just now (it is ${state}); try again.`, err);
     }
   }
@@ -130,7 +133,16 @@ async function cancelJob(ctx: Ctx, id: string): Promise<void> {
 }
 
 async function cancelApproval(ctx: Ctx, id: string): Promise<void> {
-  const request = await ctx.services.approvals.get(id);
+  const request = await ctx.services.approvals.get(id).catch(async (err: unknown) => {
+    if (!(err instanceof TamperedRecordError)) throw storeUnreachable(err);
+    await reportTampered({ audit: ctx.services.audit, log: ctx.log }, err, {
+      userId: ctx.request.userId,
+      channelId: ctx.request.channelId,
+    });
+    throw denied(
+      `The request \`${id}\` failed its integrity check (it was changed outside the bot), so it can no longer be approved and will not run; there is nothing to cancel.`,
+    );
+  });
   if (!request) throw notFound(`There is no approval request \`${id}\`. \`/k8s jobs\` lists the pending ones.`);
   const requester = request.request.userId;
   inScope(ctx, request.env || undefined, request.request.channelId);
@@ -180,8 +192,9 @@ export default defineVerb<Args>({
       if (APPROVAL_ID.test(id)) await cancelApproval(ctx, id);
       else await cancelJob(ctx, id);
     } catch (err) {
+      // Reads fail as storeUnreachable already; the rest are writes to the same store (removal, approval, audit).
       if (isChatOpsError(err)) throw err;
-      throw unavailable('I cannot reach the job queue (Redis) right now; nothing was cancelled. Try again in a minute.', err);
+      throw storeUnreachable(err);
     }
   },
 });

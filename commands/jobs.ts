@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { formatDuration } from '../src/config/duration.js';
 import { bindingFor } from '../src/policy/index.js';
-import { withReadTimeout } from '../src/queue/command-jobs.js';
-import { context } from '../src/slack/blocks.js';
+import { readStore } from '../src/queue/command-jobs.js';
 import { describeQueuedJob, jobsView, type WorkItem } from '../src/slack/views/jobs.js';
 
 const schema = z.object({});
@@ -43,27 +42,19 @@ export default defineVerb<Args>({
         ...(job.attemptsMade > 0 ? { attemptsMade: job.attemptsMade } : {}),
       }));
 
-    let approvalsNote: string | undefined;
-    try {
-      const now = Date.now();
-      for (const a of await withReadTimeout(ctx.services.approvals.listPending(), 'approval requests')) {
-        if (!visible(a.request.channelId)) continue;
-        items.push({
-          id: a.id,
-          what: a.description,
-          state: 'waiting for approval',
-          userId: a.request.userId,
-          channelId: a.request.channelId,
-          queuedAt: a.createdAt,
-          detail: `${a.approvals.length} of ${a.minApprovals} approval${a.minApprovals === 1 ? '' : 's'}, expires in ${formatDuration(Math.max(0, a.expiresAt - now))}`,
-        });
-      }
-    } catch (err) {
-      ctx.log.warn({ err }, 'jobs: could not list pending approvals');
-      approvalsNote = ':warning: Requests waiting for approval could not be read just now; they are not listed.';
+    const now = Date.now();
+    for (const a of await readStore(ctx.services.approvals.listPending(), 'approval requests')) {
+      if (!visible(a.request.channelId)) continue;
+      items.push({
+        id: a.id,
+        what: a.description,
+        state: 'waiting for approval',
+        userId: a.request.userId,
+        channelId: a.request.channelId,
+        queuedAt: a.createdAt,
+        detail: `${a.approvals.length} of ${a.minApprovals} approval${a.minApprovals === 1 ? '' : 's'}, expires in ${formatDuration(Math.max(0, a.expiresAt - now))}`,
+      });
     }
-    const view = jobsView(items, { allChannels, channelId: ctx.request.channelId });
-    if (approvalsNote) view.blocks?.push(context(approvalsNote));
-    await ctx.reply(view);
+    await ctx.reply(jobsView(items, { allChannels, channelId: ctx.request.channelId }));
   },
 });

@@ -4,8 +4,8 @@
  * to look at its target's lock again counts as waiting, not running.
  */
 import type { Job, Queue } from 'bullmq';
-import { unavailable } from '../errors/index.js';
 import type { CommandJobData } from './commands.js';
+import { storeUnreachable } from './redis.js';
 import type { TargetLocks } from './target-lock.js';
 
 export type OpenJobState = 'running' | 'queued' | 'waiting for lock' | 'retrying' | 'delayed';
@@ -30,7 +30,7 @@ const LOCK_CHECK_LOOKS = 10;
 const LOCK_CHECK_PAUSE_MS = 50;
 
 /** A read of ours from Redis, bounded so an answer still reaches Slack in time. */
-export function withReadTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+function withReadTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise,
@@ -38,6 +38,15 @@ export function withReadTimeout<T>(promise: Promise<T>, what: string): Promise<T
       timer = setTimeout(() => reject(new Error(`${what}: no answer within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** A read for `jobs` or `cancel`, bounded as withReadTimeout; failing, or not answered in time, it is the one "store unreachable" error. */
+export async function readStore<T>(promise: Promise<T>, what: string): Promise<T> {
+  try {
+    return await withReadTimeout(promise, what);
+  } catch (err) {
+    throw storeUnreachable(err);
+  }
 }
 
 function stateOf(bullState: (typeof OPEN_STATES)[number], job: Job<CommandJobData>): OpenJobState {
@@ -55,15 +64,10 @@ export class CommandJobs {
 
   /**
    * Every unfinished job, once, in its most advanced state (a job that moved between two
-   * reads shows in its first). Throws `unavailable` when the queue cannot be read in time.
+   * reads shows in its first). Throws `storeUnreachable` when the queue cannot be read in time.
    */
   async open(lockedTarget: LockedTarget): Promise<OpenJob[]> {
-    let lists: Array<Job<CommandJobData>[]>;
-    try {
-      lists = await withReadTimeout(Promise.all(OPEN_STATES.map((s) => this.queue.getJobs([s], 0, MAX_PER_STATE - 1, true))), 'job queue');
-    } catch (err) {
-      throw unavailable('I cannot read the job queue (Redis) right now; try again in a minute.', err);
-    }
+    const lists = await readStore(Promise.all(OPEN_STATES.map((s) => this.queue.getJobs([s], 0, MAX_PER_STATE - 1, true))), 'job queue');
     const seen = new Set<string>();
     const jobs: OpenJob[] = [];
     for (const [i, bullState] of OPEN_STATES.entries()) {
@@ -86,18 +90,28 @@ export class CommandJobs {
     return jobs;
   }
 
+  /** The job with this id, if the queue still has it. Throws `storeUnreachable` when it cannot be read in time. */
+  get(id: string): Promise<Job<CommandJobData> | undefined> {
+    return readStore(this.queue.getJob(id) as Promise<Job<CommandJobData> | undefined>, 'job');
+  }
+
+  /** The job's BullMQ state now. Throws `storeUnreachable` when it cannot be read in time. */
+  state(job: Job<CommandJobData>): Promise<string> {
+    return readStore(job.getState(), 'job state');
+  }
+
   /**
    * The job's BullMQ state, except that a job taken only to look at its target's lock again
-   * (held by another job) is waited for, briefly, until it goes back to delayed.
+   * (held by another job) is waited for, briefly, until it goes back to delayed. Throws `storeUnreachable` as `state`.
    */
   async settledState(job: Job<CommandJobData>, target: { env?: string; app?: string }): Promise<string> {
-    let state: string = await job.getState();
+    let state = await this.state(job);
     if (state !== 'active' || !target.env || !target.app) return state;
     for (let look = 0; state === 'active' && look < LOCK_CHECK_LOOKS; look++) {
-      const holder = await this.locks.holder(target.env, target.app);
+      const holder = await readStore(this.locks.holder(target.env, target.app), 'target lock');
       if (!holder || holder.jobId === job.id) break;
       await new Promise((resolve) => setTimeout(resolve, LOCK_CHECK_PAUSE_MS));
-      state = await job.getState();
+      state = await this.state(job);
     }
     return state;
   }

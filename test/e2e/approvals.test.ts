@@ -175,6 +175,9 @@ describe('production approvals in the thread', () => {
     }
     expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('failed its integrity check');
     await expect(h.chatops.services.approvals.get(approveValue)).rejects.toThrow(/failed signature verification/);
+    // Cancelling it says the same, not that the store is unreachable.
+    const cancelled = await h.command(`cancel ${approveValue}`, { channel: 'C0OPS', user: 'U0DEV' });
+    expect(cancelled.json.text).toMatch(/^:no_entry: The request `apr-\S+` failed its integrity check .* there is nothing to cancel\.$/);
     expect(JSON.stringify(deployments('two'))).not.toContain('9.9.9');
   });
 

@@ -80,3 +80,28 @@ describe('a button clicked while Redis is down', () => {
     if (h.chatops.redis.status !== 'ready') await once(h.chatops.redis, 'ready');
   });
 });
+
+describe('jobs and cancel while Redis is down', () => {
+  it('answer with the one store-unreachable error (E_UNAVAILABLE), not "no such job", and change nothing', async () => {
+    if (h.chatops.redis.status !== 'ready') await once(h.chatops.redis, 'ready');
+    expect((await h.command('jobs', { channel: 'C0OPS' })).json.text).toBe('No queued, waiting or running work in every channel.');
+    const kubeWrites = () => h.kube.requests.filter((r) => r.method !== 'GET' && !r.path.includes('selfsubjectaccessreviews')).length;
+    const writesBefore = kubeWrites();
+
+    await redis.stop();
+    const since = h.mark();
+    for (const text of ['jobs', `cancel cmd-${'a1'.repeat(12)}`, 'cancel apr-abcdefgh12']) {
+      const res = await h.command(text, { channel: 'C0OPS', user: 'U0OPS' });
+      expect(res.ms, text).toBeLessThan(3_000);
+      expect(res.json.text, text).toMatch(
+        /^:hourglass: I cannot reach my store \(Redis\) right now, so this did nothing\. Try again in a minute/,
+      );
+      expect(JSON.stringify(res.json.blocks), text).toContain('E_UNAVAILABLE');
+    }
+    expect(h.slack.calls.filter((c) => c.seq > since && c.method.startsWith('chat.'))).toEqual([]);
+    expect(kubeWrites()).toBe(writesBefore);
+
+    await redis.start();
+    if (h.chatops.redis.status !== 'ready') await once(h.chatops.redis, 'ready');
+  });
+});
