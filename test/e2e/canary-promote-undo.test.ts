@@ -28,7 +28,7 @@ const revision = (d: any) => d.metadata.annotations['deployment.kubernetes.io/re
 
 /** Posts a command and waits for a call after it that matches. */
 async function command(text: string, pred: (c: { method: string; args: any }) => boolean, ms = 15_000) {
-  const from = h.slack.calls.at(-1)?.seq ?? 0;
+  const from = h.mark();
   const res = await h.command(text, { channel: OPS, user: 'U0OPS' });
   const call = await h.slack.waitForCall((c) => c.seq > from && pred(c), ms);
   return { res, call };
@@ -36,10 +36,7 @@ async function command(text: string, pred: (c: { method: string; args: any }) =>
 
 beforeAll(async () => {
   h = await startHarness({ name: 'canary-promote-undo', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
-  await command(
-    'deploy myapp beta 1.0.0',
-    (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0/.test(c.args.text),
-  );
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
 afterAll(async () => {
   await h?.stop();
@@ -66,10 +63,7 @@ describe('abort after a failed promote --full', () => {
     const requests = h.kube.requests.length;
     const rv = deployment('myapp').metadata.resourceVersion;
     const dry = await h.command('abort myapp beta --dry-run', { channel: OPS, user: 'U0OPS' });
-    const answer = await h.slack.waitForResponse(
-      (r) => r.id === dry.responseUrl.split('/').pop() && /Dry run/.test(String(r.body.text)),
-      10_000,
-    );
+    const answer = await h.answer(dry.responseUrl, /Dry run/);
     const shown = JSON.stringify(answer.body.blocks);
     expect(shown).toContain('~ deployment myapp (namespace beta): changed');
     expect(shown).toContain(`- spec.template.spec.containers[myapp].image: ${IMAGE}:2.0.0`);

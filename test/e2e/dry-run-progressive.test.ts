@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
 import { startHarness, type Harness } from '../support/harness.js';
 import type { SlackCall } from '../support/slack/index.js';
+import type { ApprovalRequest } from '../support/flows.js';
 import { canaryStore } from '../../src/canary/lifecycle.js';
 import { blueGreenStore } from '../../src/canary/blue-green.js';
 
@@ -60,11 +61,11 @@ async function finishSwitch(old: string): Promise<void> {
   );
 }
 
-/** Runs a command and waits for the thread's ✅ (or the canary's live message). */
-async function run(text: string, done: RegExp, user = 'U0OPS'): Promise<SlackCall> {
-  const from = h.slack.calls.at(-1)?.seq ?? 0;
-  expect((await h.command(text, { channel: OPS, user })).json.text).toContain('Queued');
-  return h.slack.waitForCall((c) => c.seq > from && c.method === 'chat.update' && done.test(c.args.text ?? ''), 15_000);
+/** Runs a command and waits for its job's final message (or the canary's live message). */
+async function run(text: string, done: RegExp): Promise<SlackCall> {
+  const from = h.mark();
+  expect((await h.command(text, { channel: OPS, user: 'U0OPS' })).json.text).toContain('Queued');
+  return h.waitForFinal(done, { since: from });
 }
 
 /** The dry run's private answer, after checking that nothing was written, posted or changed in `ns`. */
@@ -72,8 +73,7 @@ async function dryRun(text: string, ns = 'beta'): Promise<{ text: string; shown:
   const before = snapshot(ns);
   const res = await h.command(text, { channel: OPS, user: 'U0OPS' });
   expect(res.json.text).toMatch(/^:mag: Dry run of `.*`: the diff follows here; nothing is written\./);
-  const id = res.responseUrl.split('/').pop();
-  const answer = await h.slack.waitForResponse((r) => r.id === id && /Dry run/.test(String(r.body.text)), 10_000);
+  const answer = await h.answer(res.responseUrl, /Dry run/);
   expect(snapshot(ns)).toEqual(before);
   const writes = writesSince();
   expect(writes.length).toBeGreaterThan(0);
@@ -84,8 +84,8 @@ async function dryRun(text: string, ns = 'beta'): Promise<{ text: string; shown:
 
 beforeAll(async () => {
   h = await startHarness({ name: 'dry-run-progressive', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
-  await run('deploy myapp beta 1.0.0', /:white_check_mark: deploy myapp 1\.0\.0 → beta/);
-  await run('deploy web beta 1.0.0', /:white_check_mark: deploy web 1\.0\.0 → beta/);
+  await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
+  await h.deployAndWait('web', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
 afterAll(async () => {
   await h?.stop();
@@ -208,34 +208,21 @@ describe('--dry-run of blue/green', () => {
   });
 });
 
-/** Asks as U0DEV; returns the approval request and its Approve value. */
-async function requestChange(text: string) {
+/** Asks as U0DEV; returns the approval request. */
+async function requestChange(text: string): Promise<ApprovalRequest> {
+  const from = h.mark();
   expect((await h.command(text, { channel: OPS, user: 'U0DEV' })).json.text).toContain('needs approval');
-  const message = await after(
-    (c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text) && JSON.stringify(c.args.blocks).includes(`/k8s ${text}`),
-  );
-  return { message, ts: message.response.ts as string, approve: approveValue(message) };
+  return h.waitForApproval({ since: from, match: (c) => JSON.stringify(c.args.blocks).includes(`/k8s ${text}`) });
 }
-const approveValue = (m: SlackCall) =>
-  (m.args.blocks as any[]).find((b) => b.type === 'actions').elements.find((e: any) => e.action_id === 'chatops_approve').value as string;
-const approve = (value: string, ts: string) =>
-  h.click({
-    user_id: 'U0OPSLEAD',
-    channel_id: OPS,
-    message_ts: ts,
-    action_id: 'chatops_approve',
-    value,
-    response_url: h.slack.newResponseUrl(),
-  });
+const approve = async (request: ApprovalRequest) => expect((await h.clickApproval(request, 'U0OPSLEAD')).status).toBe(200);
 
 describe('approval requests of blue/green', () => {
   it('carry the diff; a serving Deployment scaled while the request waits means a new request with the new diff', async () => {
-    const initial = await requestChange('deploy web prod 1.0.0');
-    await approve(initial.approve, initial.ts);
-    await after((c) => c.method === 'chat.update' && /:white_check_mark: deploy web 1\.0\.0 → prod/.test(c.args.text));
-    since = h.slack.calls.at(-1)?.seq ?? 0;
+    await approve(await requestChange('deploy web prod 1.0.0'));
+    await h.waitForFinal(/:white_check_mark: deploy web 1\.0\.0 → prod/, { since });
 
-    const { message, ts, approve: value } = await requestChange('deploy web prod 2.0.0 --blue-green');
+    const request = await requestChange('deploy web prod 2.0.0 --blue-green');
+    const { message, ts } = request;
     const shown = JSON.stringify(message.args.blocks);
     expect(shown).toContain('deployment web-green with registry.example.com/team/web:2.0.0 beside web');
     expect(shown).toContain('+ deployment web-green (namespace prod): created');
@@ -248,16 +235,17 @@ describe('approval requests of blue/green', () => {
     const live = deployment('prod', 'web');
     live.spec.replicas = 3;
     h.kube.update(live);
-    since = h.slack.calls.at(-1)?.seq ?? 0;
-    await approve(value, ts);
-    const again = await after((c) => c.method === 'chat.postMessage' && /Approval needed/.test(c.args.text) && c.response.ts !== ts);
-    expect(JSON.stringify(again.args.blocks)).toContain('+ spec.replicas: 3');
+    since = h.mark();
+    await approve(request);
+    const again = await h.waitForApproval({ since });
+    expect(JSON.stringify(again.message.args.blocks)).toContain('+ spec.replicas: 3');
     expect(h.slack.thread(OPS, ts).some((m) => /live objects changed after this request was posted/.test(m.text))).toBe(true);
     expect(deployment('prod', 'web-green')).toBeUndefined();
     expect(selector('prod').color).toBeUndefined();
 
-    await approve(approveValue(again), again.response.ts as string);
-    await after((c) => c.method === 'chat.update' && /:white_check_mark: deploy web 2\.0\.0 → prod \(blue\/green\)/.test(c.args.text));
+    since = h.mark();
+    await approve(again);
+    await h.waitForFinal(/:white_check_mark: deploy web 2\.0\.0 → prod \(blue\/green\)/, { since });
     expect(selector('prod').color).toBe('green');
     expect(deployment('prod', 'web-green').spec.replicas).toBe(3);
   });
@@ -266,9 +254,7 @@ describe('approval requests of blue/green', () => {
 describe('approval requests of a canary step', () => {
   it('carry the canary scale; abort needs no approval and removes the canary', async () => {
     for (const text of ['deploy myapp prod 1.0.0', 'deploy myapp prod 2.0.0 --canary']) {
-      since = h.slack.calls.at(-1)?.seq ?? 0;
-      const { ts, approve: value } = await requestChange(text);
-      await approve(value, ts);
+      await approve(await requestChange(text));
       await h.kube.waitFor(
         () =>
           deployment('prod', text.includes('canary') ? 'myapp-canary' : 'myapp')?.status?.readyReplicas ===
@@ -278,13 +264,26 @@ describe('approval requests of a canary step', () => {
       );
     }
     expect(deployment('prod', 'myapp-canary').spec.template.spec.containers[0].image).toBe(`${MYAPP}:2.0.0`);
-    since = h.slack.calls.at(-1)?.seq ?? 0;
-    const { message } = await requestChange('promote myapp prod');
-    const shown = JSON.stringify(message.args.blocks);
+    const request = await requestChange('promote myapp prod');
+    const shown = JSON.stringify(request.message.args.blocks);
     expect(shown).toContain('~ deployment myapp-canary (namespace prod): changed');
     expect(shown).toContain('- spec.replicas: 1');
     expect(shown).toContain('+ spec.replicas: 3');
     expect(deployment('prod', 'myapp-canary').spec.replicas).toBe(1);
+
+    // The stable is scaled to 5 while the request waits: 50 % is now 5 canary pods, not the 3 approved.
+    const stable = deployment('prod', 'myapp');
+    stable.spec.replicas = 5;
+    h.kube.update(stable);
+    since = h.mark();
+    await approve(request);
+    const again = await h.waitForApproval({ since });
+    expect(JSON.stringify(again.message.args.blocks)).toContain('+ spec.replicas: 5');
+    expect(deployment('prod', 'myapp-canary').spec.replicas).toBe(1);
+    since = h.mark();
+    await approve(again);
+    await after((c) => c.method === 'chat.postMessage' && /promoted by .* to step 2 of 2 \(50 %\): 5 of 10 pods/.test(c.args.text ?? ''));
+    expect(deployment('prod', 'myapp-canary').spec.replicas).toBe(5);
 
     expect((await h.command('abort myapp prod', { channel: OPS, user: 'U0DEV' })).json.text).toContain('Queued');
     await h.kube.waitFor(() => !deployment('prod', 'myapp-canary'), 10_000, 'aborted without approval');
