@@ -9,13 +9,23 @@ import { PatchStrategy, type V1Deployment, type V1Service } from '@kubernetes/cl
 import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js';
 import type { Services } from '../command/services.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
-import { colorDeployment, colorName, otherColor, revisionSelector, switchSelector, LABEL_COLOR, type Color } from '../kube/blue-green.js';
+import {
+  colorDeployment,
+  colorName,
+  otherColor,
+  readService,
+  revisionSelector,
+  switchSelector,
+  LABEL_COLOR,
+  type Color,
+} from '../kube/blue-green.js';
 import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../kube/render.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
 import { FIELD_MANAGER_SET_IMAGE, findContainer, setImagePatch } from '../kube/workloads/set-image.js';
 import { podSelector } from '../kube/workloads/types.js';
 import { requestIdFrom, scheduleCommand } from '../queue/commands.js';
 import { actions, context, escapeMrkdwn, mention, section, type SlackMessage } from '../slack/blocks.js';
+import { jobStarted, jobSucceeded } from '../slack/views/job-thread.js';
 import { runRolloutJob } from '../worker/rollout-job.js';
 import type { LockHolder } from '../queue/target-lock.js';
 import { CanaryStore, type BlueGreenRecord } from './store.js';
@@ -35,6 +45,7 @@ function holder(rec: BlueGreenRecord): LockHolder {
     since: rec.switchedAt,
     hold: {
       verbs: CANARY_VERBS,
+      requestId: rec.id,
       hint: `Nothing was changed: ${rec.app} in ${rec.env} was just switched blue/green to \`${rec.version}\` by ${mention(rec.userId)}, and ${rec.old} is kept for switching back until ${stamp(rec.keepUntil)}; one change per app and environment at a time. \`/k8s abort ${rec.app} ${rec.env}\` switches back now; \`/k8s promote ${rec.app} ${rec.env} --full\` scales ${rec.old} to 0 now and frees the app.`,
     },
   };
@@ -75,6 +86,8 @@ export interface StartBlueGreen {
 
 export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBlueGreen): Promise<'succeeded' | 'failed'> {
   const { app, env, serving, service } = s;
+  const mine = ctx.dryRun ? undefined : await blueGreenStore(ctx.services).get(env.name, app);
+  if (mine?.id === ctx.request.requestId) return resumeSwitch(ctx, env, mine, s);
   const color = otherColor(service.spec?.selector?.[LABEL_COLOR]);
   const name = colorName(app, color);
   const by = ctx.request.userName ?? ctx.request.userId;
@@ -117,7 +130,6 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
       return `applied to ${env.namespace}: deployment ${name} (${color}) with ${s.image}, ${replicas} replica${replicas === 1 ? '' : 's'} (generation ${applied.metadata?.generation ?? '?'}); Service ${service.metadata?.name ?? app} still on ${oldName} until every pod is ready`;
     },
     onDone: async () => {
-      await switchSelector(env.cluster, env.namespace, service.metadata?.name ?? app, service.spec?.selector ?? {}, liveSelector);
       const now = Date.now();
       const threadTs = ctx.request.threadTs ?? ctx.progress.threadTs;
       const rec: BlueGreenRecord = {
@@ -140,32 +152,9 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
         channelId: ctx.request.channelId,
         ...(threadTs ? { threadTs } : {}),
       };
-      const back = await ctx.services.intents.create(
-        { text: `abort ${app} ${env.name}`, channelId: ctx.request.channelId, ...(threadTs ? { threadTs } : {}) },
-        s.keepOld + 3_600_000,
-      );
+      // Saved before the switch: the same job run again after a crash from here on finds it and only completes the switch.
       await blueGreenStore(ctx.services).save(rec);
-      await locks(ctx.services).hold(env.name, app, holder(rec), s.keepOld + 15 * 60_000);
-      await scheduleCommand(
-        ctx.services.queue,
-        ctx.services.signer,
-        {
-          verb: 'abort',
-          args: { app, env: env.name, finish: rec.id },
-          request: {
-            requestId: requestIdFrom(['bluegreen-finish', rec.id]),
-            text: `abort ${app} ${env.name}`,
-            userId: rec.userId,
-            ...(rec.userName ? { userName: rec.userName } : {}),
-            channelId: rec.channelId,
-            ...(threadTs ? { threadTs } : {}),
-            receivedAt: now,
-          },
-        },
-        s.keepOld,
-        finishJobId(rec),
-      );
-      return switchedMessage(rec, back);
+      return completeSwitch(ctx, env, rec, s.keepOld, service.spec?.selector ?? {});
     },
   });
   if (ctx.dryRun) {
@@ -187,6 +176,79 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
 /** What a dry run of `deploy --blue-green` cannot show as one diff: when each change happens. */
 const blueGreenPlan = (service: string, name: string, old: string, keepOld: number) =>
   `First deployment ${name} rolls out; Service ${service} switches to it (one selector patch) only when every new pod is ready, and stays on ${old} if they never are. ${old} is then kept scaled for switching back for ${Math.round(keepOld / 60_000)} min (blueGreen.keepOld), after which a later job scales it to 0.`;
+
+const sameLabels = (a: Record<string, string>, b: Record<string, string>) =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
+/**
+ * The switch and what keeps it switchable (Switch back button, the keepOld job, the hold), each step
+ * idempotent: the same job run again after a crash completes it once. `from` guards the selector
+ * (a `test` op); without it, the Service is read and left alone if it selects the new colour already.
+ * `keepOld`: how long from now the old colour is kept.
+ */
+async function completeSwitch(
+  ctx: WorkerVerbContext<unknown>,
+  env: ResolvedEnvironment,
+  rec: BlueGreenRecord,
+  keepOld: number,
+  from?: Record<string, string>,
+): Promise<SlackMessage> {
+  const selector = from ?? (await readService(env.cluster, env.namespace, rec.service)).spec?.selector ?? {};
+  if (from || !sameLabels(selector, rec.liveSelector)) {
+    try {
+      await switchSelector(env.cluster, env.namespace, rec.service, selector, rec.liveSelector);
+    } catch (err) {
+      await blueGreenStore(ctx.services).remove(rec.env, rec.app);
+      throw err;
+    }
+  }
+  const { app, env: envName, threadTs } = rec;
+  const back = await ctx.services.intents.create(
+    { text: `abort ${app} ${envName}`, channelId: rec.channelId, ...(threadTs ? { threadTs } : {}) },
+    keepOld + 3_600_000,
+  );
+  await scheduleCommand(
+    ctx.services.queue,
+    ctx.services.signer,
+    {
+      verb: 'abort',
+      args: { app, env: envName, finish: rec.id },
+      request: {
+        requestId: requestIdFrom(['bluegreen-finish', rec.id]),
+        text: `abort ${app} ${envName}`,
+        userId: rec.userId,
+        ...(rec.userName ? { userName: rec.userName } : {}),
+        channelId: rec.channelId,
+        ...(threadTs ? { threadTs } : {}),
+        receivedAt: Date.now(),
+      },
+    },
+    keepOld,
+    finishJobId(rec),
+  );
+  // Last: once held, everything else is in place.
+  await locks(ctx.services).hold(envName, app, holder(rec), keepOld + 15 * 60_000);
+  return switchedMessage(rec, back);
+}
+
+/** The same job run again after the switch had begun (a crash): the record saved before it tells what is left. */
+async function resumeSwitch(
+  ctx: WorkerVerbContext<unknown>,
+  env: ResolvedEnvironment,
+  rec: BlueGreenRecord,
+  s: StartBlueGreen,
+): Promise<'succeeded'> {
+  const title = `deploy ${rec.app} ${s.version} → ${env.name} (blue/green)`;
+  const started = Date.now();
+  await ctx.progress.start(jobStarted(title, ctx.request.userId));
+  const done = await completeSwitch(ctx, env, rec, Math.max(0, rec.keepUntil - Date.now()));
+  await ctx.progress.finish(
+    'succeeded',
+    jobSucceeded(title, ctx.request.userId, Date.now() - started, `${rec.live} ready; the switch resumed after a restart`),
+    done,
+  );
+  return 'succeeded';
+}
 
 async function end(ctx: WorkerVerbContext<unknown>, rec: BlueGreenRecord): Promise<void> {
   await blueGreenStore(ctx.services).remove(rec.env, rec.app);

@@ -11,7 +11,12 @@ export interface LockHolder {
    * target stays taken between jobs. Only `verbs` may act on it meanwhile (one at a time, on a
    * second lock); any other write is refused with `hint`.
    */
-  hold?: { verbs: string[]; hint: string };
+  hold?: {
+    verbs: string[];
+    hint: string;
+    /** The request whose job set the hold: that job, run again after a crash, may still finish what it started. */
+    requestId?: string;
+  };
 }
 
 export type LockResult =

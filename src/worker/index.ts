@@ -240,7 +240,7 @@ async function runJob(
       const hold = holder?.hold;
       if (hold) {
         // A long hold (a running canary): only its own verbs act meanwhile, one at a time on a second lock.
-        if (!hold.verbs.includes(verb.verb)) throw conflict(hold.hint);
+        if (!hold.verbs.includes(verb.verb) && hold.requestId !== request.requestId) throw conflict(hold.hint);
         const inner = await locks.acquire(target.env, `${target.app}#hold`, {
           jobId: job.id ?? '',
           userId: request.userId,

@@ -5,7 +5,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { COMMAND_QUEUE } from '../../src/queue/commands.js';
+import { COMMAND_QUEUE, enqueueCommand } from '../../src/queue/commands.js';
 import { TargetLocks } from '../../src/queue/target-lock.js';
 import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
@@ -68,14 +68,15 @@ afterAll(async () => {
 
 describe('blue/green across a restart of the bot', () => {
   let threadTs = '';
+  let jobId = '';
 
   it('a rollout of the new colour cut by the restart is resumed: the Service switches once, the thread ends once', async () => {
     h.kube.setImageBehavior(`${IMAGE}:2.0.0`, { kind: 'slowReady', readyAfterMs: 2_500 });
     const from = seq();
     const patches = servicePatches('myapp').length;
     const res = await h.command('deploy myapp beta 2.0.0 --blue-green', OPS);
-    const jobId = /`(cmd-[a-f0-9]+)`/.exec(JSON.stringify(res.json))?.[1];
-    expect(jobId).toBeDefined();
+    jobId = /`(cmd-[a-f0-9]+)`/.exec(JSON.stringify(res.json))?.[1] ?? '';
+    expect(jobId).not.toBe('');
     const applied = await h.slack.waitForCall(
       (c) => c.seq > from && c.method === 'chat.postMessage' && /applied to beta: deployment myapp-green/.test(c.args.text ?? ''),
       10_000,
@@ -85,7 +86,7 @@ describe('blue/green across a restart of the bot', () => {
 
     await h.restart(async () => {
       // Nothing of the bot runs: the job waits to be resumed, and its target stays taken meanwhile.
-      expect(await queue.getJobState(jobId!)).toBe('delayed');
+      expect(await queue.getJobState(jobId)).toBe('delayed');
       expect((await locks.holder('beta', 'myapp'))?.jobId).toBe(jobId);
       expect(selector('myapp')).toEqual({ 'app.kubernetes.io/name': 'myapp' });
     });
@@ -108,6 +109,37 @@ describe('blue/green across a restart of the bot', () => {
     expect(updates(threadTs, /:white_check_mark: deploy myapp 2\.0\.0/)).toHaveLength(1);
     expect(h.slack.thread(OPS.channel, threadTs).filter((m) => /switched to myapp-green/.test(m.text))).toHaveLength(1);
     expect(await finishJobs()).toHaveLength(1);
+  });
+
+  it('the same job run again after a crash right after the switch completes it without a second switch', async () => {
+    // What a worker killed between the selector patch and the rest leaves: switched, nothing scheduled, not held.
+    const original = (await queue.getJob(jobId))!;
+    const hold = (await locks.holder('beta', 'myapp'))!;
+    for (const job of await finishJobs()) await job.remove();
+    await locks.releaseHold('beta', 'myapp', hold.jobId);
+    const { finished: _finished, sig: _sig, signedAt: _signedAt, ...data } = original.data;
+    await original.remove();
+    const patches = servicePatches('myapp').length;
+    const switched = posts(/switched to myapp-green/).length;
+
+    await enqueueCommand(h.chatops.services.queue, h.chatops.services.signer, data, 2_000, jobId);
+    await h.slack.waitForCall(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.args.thread_ts === threadTs &&
+        /switched to myapp-green/.test(c.args.text ?? '') &&
+        posts(/switched to myapp-green/).length > switched,
+      10_000,
+    );
+    expect(servicePatches('myapp')).toHaveLength(patches);
+    expect(deployment('myapp-blue')).toBeUndefined();
+    expect(selector('myapp')).toEqual({ 'app.kubernetes.io/name': 'myapp', color: 'green' });
+    const finish = await finishJobs();
+    expect(finish).toHaveLength(1);
+    expect(finish[0]!.opts.delay).toBeLessThanOrEqual(30 * 60_000);
+    expect(finish[0]!.opts.delay).toBeGreaterThan(29 * 60_000);
+    expect((await locks.holder('beta', 'myapp'))?.jobId).toBe(hold.jobId);
+    expect(deployment('myapp').spec.replicas).toBe(2);
   });
 
   it('the Switch back button posted before a restart works after it, in one patch', async () => {
