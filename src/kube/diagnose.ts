@@ -68,6 +68,27 @@ export async function diagnoseApp(
   return undefined;
 }
 
+/**
+ * The cluster's latest refusal to create a workload's pods (a FailedCreate Warning event on it: a StatefulSet or
+ * DaemonSet, or a Deployment's ReplicaSet) since `sinceMs`, in its own words; undefined when there is none or events
+ * cannot be read.
+ */
+export async function latestCreateRefusal(
+  cluster: ClusterClient,
+  namespace: string,
+  kind: string,
+  name: string,
+  sinceMs: number,
+): Promise<string | undefined> {
+  const events = await cluster.core
+    .listNamespacedEvent({ namespace, fieldSelector: `involvedObject.kind=${kind},involvedObject.name=${name},reason=FailedCreate` })
+    .catch(() => undefined);
+  const newest = [...(events?.items ?? [])]
+    .filter((e) => e.type === 'Warning' && eventTime(e) >= sinceMs)
+    .sort((a, b) => eventTime(b) - eventTime(a))[0];
+  return newest?.message;
+}
+
 /** Bytes read at most for a diagnosis' log tail: a few screens, however long the lines. */
 export const LOG_TAIL_MAX_BYTES = 64 * 1024;
 /** Characters kept of one log line in a diagnosis (a base64 dump or a JSON blob is cut). */

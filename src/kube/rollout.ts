@@ -4,7 +4,12 @@ export type RolloutState =
   | { phase: 'waiting'; message: string }
   | { phase: 'progressing'; message: string; updated: number; available: number; desired: number }
   | { phase: 'done'; message: string }
-  | { phase: 'failed'; message: string };
+  | {
+      phase: 'failed';
+      message: string;
+      /** The cluster's refusal when the controller cannot create the pods at all (admission, quota): its own words. */
+      podsRefused?: string;
+    };
 
 /** "1 replica", "2 replicas" (kubectl says "1 old replicas"; we don't). */
 const replicasText = (n: number, adjective = '') => `${n} ${adjective}${n === 1 ? 'replica' : 'replicas'}`;
@@ -16,6 +21,12 @@ export function rolloutState(deployment: V1Deployment): RolloutState {
   const status = deployment.status ?? {};
   if (generation > (status.observedGeneration ?? 0)) {
     return { phase: 'waiting', message: 'waiting for the deployment spec update to be observed' };
+  }
+  // The ReplicaSet controller cannot create pods (a missing service account, a quota): no progress will come of waiting.
+  const refused = status.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  if (refused) {
+    const why = refused.message ?? refused.reason ?? 'no reason given';
+    return { phase: 'failed', message: `the cluster refuses to create its pods: ${why}`, podsRefused: why };
   }
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {

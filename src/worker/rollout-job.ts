@@ -1,5 +1,5 @@
 import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js';
-import { diagnoseApp } from '../kube/diagnose.js';
+import { diagnoseApp, latestCreateRefusal } from '../kube/diagnose.js';
 import { followRollout } from '../kube/follow-rollout.js';
 import { watchPodProblems } from '../kube/pod-warnings.js';
 import { LABEL_APP } from '../kube/render.js';
@@ -8,7 +8,15 @@ import type { WorkloadKind } from '../kube/workloads/types.js';
 import { describeRevision } from '../kube/rollback.js';
 import { actions, context, escapeMrkdwn, type SlackMessage } from '../slack/blocks.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
-import { diagnosisMessage, jobFailed, jobStarted, jobSucceeded, MILESTONE, rolloutStep } from '../slack/views/job-thread.js';
+import {
+  diagnosisMessage,
+  jobFailed,
+  jobStarted,
+  jobSucceeded,
+  MILESTONE,
+  refusedPodsMessage,
+  rolloutStep,
+} from '../slack/views/job-thread.js';
 
 export interface RolloutJob {
   /** e.g. "deploy myapp 1.4.2 → beta" */
@@ -86,12 +94,19 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
     ctx.log.info({ title: job.title, ms: Date.now() - started }, 'rollout succeeded');
     return 'succeeded';
   }
-  const diagnosis = await diagnoseApp(job.env.cluster, job.env.namespace, workload.selector).catch((err: unknown) => {
-    ctx.log.warn({ err }, 'diagnosis failed');
-    return undefined;
-  });
-  const reason = diagnosis ? diagnosis.problem.summary : final.message;
-  const details = diagnosisMessage(diagnosis, final.message);
+  // Pods refused at creation (ReplicaFailure, FailedCreate) come before any pod's problem: there may be no new pod at all.
+  const refused = final.phase === 'failed' ? final.podsRefused : undefined;
+  const diagnosis = refused
+    ? undefined
+    : await diagnoseApp(job.env.cluster, job.env.namespace, workload.selector).catch((err: unknown) => {
+        ctx.log.warn({ err }, 'diagnosis failed');
+        return undefined;
+      });
+  const refusal =
+    refused ??
+    (diagnosis ? undefined : await latestCreateRefusal(job.env.cluster, job.env.namespace, workload.kind, workload.name, started - 1000));
+  const reason = refusal ? 'the cluster refuses to create its pods' : diagnosis ? diagnosis.problem.summary : final.message;
+  const details = refusal ? refusedPodsMessage(refusal, job.env.namespace) : diagnosisMessage(diagnosis, final.message);
   const offer = job.offerRollback === false ? undefined : await rollbackOffer(ctx, job, workload);
   await ctx.progress.finish(
     'failed',

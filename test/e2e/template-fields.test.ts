@@ -37,6 +37,8 @@ alerts: []
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ name: 'template-fields', config: CONFIG });
+  // the ServiceAccount admission plugin refuses pods whose service account does not exist
+  h.kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web-sa', namespace: 'beta' } });
 });
 afterAll(async () => {
   await h?.stop();

@@ -23,7 +23,7 @@ import { approvalRequestMessage, approvalDecidedMessage } from '../../src/approv
 import type { ApprovalRequest } from '../../src/approvals/store.js';
 import { codeBlock, escapeMrkdwn, section, truncate, type Block, type SlackMessage } from '../../src/slack/blocks.js';
 import { codeSections } from '../../src/slack/code-sections.js';
-import { diagnosisMessage, jobFailed, jobStarted } from '../../src/slack/views/job-thread.js';
+import { diagnosisMessage, jobFailed, jobStarted, refusedPodsMessage } from '../../src/slack/views/job-thread.js';
 import { deploymentStatusView, environmentStatusView } from '../../src/slack/views/status.js';
 import { podsView } from '../../src/slack/views/capacity.js';
 import { jobsView } from '../../src/slack/views/jobs.js';
@@ -262,6 +262,8 @@ function renderAll(s: string): Record<string, SlackMessage> {
       { problem: { kind: 'CrashLoopBackOff', pod: s, container: s, summary: s, restarts: 3 }, logTail: [s, s] } as never,
       s,
     ),
+    threadRefused: refusedPodsMessage(s, 'beta'),
+    jobFailedReason: jobFailed('deploy web 1.0 → beta', 'U0DEV', 1_000, s),
     statusApp: deploymentStatusView('beta', deployment(s, s, s), [pod(s, s, s)], NOW),
     statusEnv: environmentStatusView(
       'beta',

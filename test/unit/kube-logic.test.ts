@@ -33,6 +33,21 @@ describe('rollout status, as kubectl decides it', () => {
   it('fails on ProgressDeadlineExceeded', () => {
     expect(rolloutState(deployment({ progressing: 'ProgressDeadlineExceeded' }))).toMatchObject({ phase: 'failed' });
   });
+  it('fails at once when the cluster refuses to create the pods (ReplicaFailure), in its words, before any deadline', () => {
+    const message = 'pods "web-5d8f-" is forbidden: error looking up service account beta/foo: serviceaccount "foo" not found';
+    const d = deployment({ updated: 0, available: 0 });
+    d.status!.conditions = [
+      { type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' },
+      { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message },
+    ];
+    expect(rolloutState(d)).toEqual({
+      phase: 'failed',
+      message: `the cluster refuses to create its pods: ${message}`,
+      podsRefused: message,
+    });
+    d.status!.conditions = [{ type: 'ReplicaFailure', status: 'False', reason: 'FailedCreate', message }];
+    expect(rolloutState(d).phase).toBe('progressing');
+  });
   it('reports updated, old pending termination, then available', () => {
     expect(rolloutState(deployment({ updated: 1 })).message).toBe('1 of 2 new replicas updated');
     expect(rolloutState(deployment({ total: 3 })).message).toBe('1 old replica pending termination');

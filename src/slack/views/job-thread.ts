@@ -22,8 +22,9 @@ export function jobSucceeded(title: string, requesterId: string, durationMs: num
   return { text, blocks: [section(text), ...(detail ? [context(detail)] : [])] };
 }
 
+/** `reason` is plain text (it may quote the cluster): escaped here. */
 export function jobFailed(title: string, requesterId: string, durationMs: number, reason: string): SlackMessage {
-  const text = `:x: ${title} — failed after ${formatDuration(durationMs)}: ${reason}, requested by ${mention(requesterId)}`;
+  const text = `:x: ${title} — failed after ${formatDuration(durationMs)}: ${escapeMrkdwn(reason)}, requested by ${mention(requesterId)}`;
   return { text, blocks: [section(text)] };
 }
 
@@ -57,4 +58,18 @@ export function diagnosisMessage(diagnosis: AppDiagnosis | undefined, rolloutRea
   if (logTail && logTail.length > 0) blocks.push(section(`*Last log lines (previous container):*\n${codeBlock(logTail.join('\n'))}`));
   blocks.push(context(`:bulb: ${SUGGESTIONS[problem.kind]}`));
   return { text: truncate(lines.join('\n'), 3_000), blocks };
+}
+
+/** Why a rollout failed when the cluster would not even create its pods: the refusal in Kubernetes' words, and what to do. */
+export function refusedPodsMessage(refusal: string, namespace: string): SlackMessage {
+  const text = `*Why:* the cluster refuses to create the pods — nothing new is running.\n*Kubernetes says:* ${escapeMrkdwn(refusal)}`;
+  return {
+    text: truncate(text, 3_000),
+    blocks: [
+      section(truncate(text, 3_000)),
+      context(
+        `:bulb: An admission check refused the pods. A missing service account: create it in \`${escapeMrkdwn(namespace)}\` or correct \`serviceAccountName\` in the app's config; a quota or a policy: ask its owner. The controller keeps retrying, so the rollout resumes once the cause is fixed; the pods already running keep serving.`,
+      ),
+    ],
+  };
 }

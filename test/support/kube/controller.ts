@@ -5,6 +5,7 @@ import { DEPLOYMENT } from './deployment-status.js';
 import { EventRecorder, type EventMode } from './events.js';
 import { Kubelet } from './kubelet.js';
 import { controllerOf, podReady } from './owners.js';
+import type { CreateRetry } from './pod-create.js';
 import type { PodBehavior } from './pod-runs.js';
 import { REPLICASET, ReplicaSetController } from './replicaset-controller.js';
 import { mustResource } from './resources.js';
@@ -31,6 +32,25 @@ export class Controller {
   private readonly replicaSets: ReplicaSetController;
   private readonly deployments: DeploymentController;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Queue items whose pod creates were refused: back-off attempts so far and the pending re-sync. */
+  private readonly refusedCreates = new Map<string, { attempts: number; timer: NodeJS.Timeout | undefined }>();
+  /** The work queue's rate limiter for refused creates: doubling from a few ticks, at most 2 s apart. */
+  private readonly createRetry: CreateRetry = {
+    failed: (item) => {
+      const r = this.refusedCreates.get(item) ?? { attempts: 0, timer: undefined };
+      this.refusedCreates.set(item, r);
+      if (r.timer) return;
+      const delay = Math.min(Math.max(50, this.opts.tickMs * 5) * 2 ** r.attempts++, 2000);
+      r.timer = this.clock.after(delay, () => {
+        r.timer = undefined;
+        this.enqueue(item);
+      });
+    },
+    succeeded: (item) => {
+      this.clock.cancel(this.refusedCreates.get(item)?.timer);
+      this.refusedCreates.delete(item);
+    },
+  };
   private readonly workloads: WorkloadControllers;
   private unsubscribe: () => void;
   private closed = false;
@@ -46,9 +66,9 @@ export class Controller {
       tickMs: opts.tickMs,
       behaviorFor: (image) => this.behaviorFor(image),
     });
-    this.replicaSets = new ReplicaSetController(store, this.events);
+    this.replicaSets = new ReplicaSetController(store, this.events, this.createRetry);
     this.deployments = new DeploymentController(store, this.events, this.clock, (ns, name) => this.enqueue(`deploy|${ns}|${name}`));
-    this.workloads = new WorkloadControllers(store, this.events, (item) => this.enqueue(item));
+    this.workloads = new WorkloadControllers(store, this.events, (item) => this.enqueue(item), this.createRetry);
     this.unsubscribe = store.onChange((ev) => this.observe(ev));
   }
 

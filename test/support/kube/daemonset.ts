@@ -6,6 +6,7 @@
 import { applyDefaults, qosClass, randomSuffix } from './defaults.js';
 import type { EventRecorder } from './events.js';
 import { controlled, controllerRef, podActive, podReady, resolveIntOrPercent } from './owners.js';
+import { podCreateRefusal, type CreateRetry } from './pod-create.js';
 import { mustResource } from './resources.js';
 import { HASH_LABEL, syncRevisions, truncateHistory } from './revisions.js';
 import { stableStringify, type Store } from './store.js';
@@ -77,6 +78,7 @@ export class DaemonSetController {
   constructor(
     private readonly store: Store,
     private readonly events: EventRecorder,
+    private readonly retry: CreateRetry,
   ) {}
 
   /** names of DaemonSets (ns/name) to re-sync when nodes change */
@@ -106,7 +108,11 @@ export class DaemonSetController {
       if (!eligibleNames.has(node)) for (const p of list) this.deletePod(ds, p);
       else for (const p of list.slice(1)) this.deletePod(ds, p);
     }
-    for (const n of eligible) if (!byNode.has(n.metadata.name)) this.createPod(ds, n.metadata.name, hash);
+    // slow start: a refused create ends the batch, and the DaemonSet is synced again after a back-off
+    const missing = eligible.filter((n) => !byNode.has(n.metadata.name));
+    const refused = missing.some((n) => !this.createPod(ds, n.metadata.name, hash));
+    if (refused) this.retry.failed(`ds|${ns}|${name}`);
+    else this.retry.succeeded(`ds|${ns}|${name}`);
 
     const desired = eligible.length;
     const strategy = ds.spec?.updateStrategy ?? {};
@@ -151,7 +157,8 @@ export class DaemonSetController {
     }
   }
 
-  private createPod(ds: any, node: string, hash: string | undefined): void {
+  /** false when the apiserver refuses the pod (recorded as FailedCreate "Error creating: …"). */
+  private createPod(ds: any, node: string, hash: string | undefined): boolean {
     const t = ds.spec?.template ?? {};
     const spec = structuredClone(t.spec ?? {});
     // the real controller pins the pod with node affinity and lets the scheduler bind it; the emulator binds at once
@@ -186,6 +193,16 @@ export class DaemonSetController {
       status: { phase: 'Pending', qosClass: qosClass(spec) },
     };
     applyDefaults(POD, pod);
+    const refusal = podCreateRefusal(this.store, pod, { generateName: pod.metadata.generateName });
+    if (refusal) {
+      this.events.record(ds, {
+        type: 'Warning',
+        reason: 'FailedCreate',
+        message: `Error creating: ${refusal}`,
+        component: 'daemonset-controller',
+      });
+      return false;
+    }
     try {
       this.store.create(POD, pod);
       this.events.record(ds, {
@@ -197,6 +214,7 @@ export class DaemonSetController {
     } catch {
       // name collision: the next sync tries another suffix
     }
+    return true;
   }
 
   private deletePod(ds: any, pod: any): void {

@@ -113,6 +113,12 @@ export class DeploymentStatusWriter {
       );
     }
 
+    // getReplicaFailures: the new ReplicaSet's ReplicaFailure, else an old one's, copied; none: removed
+    const failure = replicaFailure(newRs, all);
+    const at = conds.findIndex((c) => c.type === 'ReplicaFailure');
+    if (at >= 0) conds.splice(at, 1);
+    if (failure) conds.push(failure);
+
     conds.sort((a, b) => (a.type === 'Available' ? -1 : b.type === 'Available' ? 1 : 0));
     const status: any = {
       observedGeneration,
@@ -133,4 +139,21 @@ export class DeploymentStatusWriter {
       this.store.update(DEPLOYMENT, { ...d, metadata: { ...d.metadata }, status });
     }
   }
+}
+
+/** ReplicaSetToDeploymentCondition of the first ReplicaFailure: the new ReplicaSet's first, then the others'. */
+function replicaFailure(newRs: any | undefined, all: any[]): any | undefined {
+  for (const rs of [newRs, ...all]) {
+    const c = (rs?.status?.conditions ?? []).find((x: any) => x.type === 'ReplicaFailure');
+    if (c)
+      return {
+        type: c.type,
+        status: c.status,
+        lastUpdateTime: c.lastTransitionTime,
+        lastTransitionTime: c.lastTransitionTime,
+        reason: c.reason,
+        message: c.message,
+      };
+  }
+  return undefined;
 }

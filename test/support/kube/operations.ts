@@ -7,6 +7,7 @@ import { jsonPatch, mergePatch, PATCH_TYPES, strategicMerge } from './patch.js';
 import { mustResource, RESOURCES, type ResourceDef } from './resources.js';
 import { handleUnknownFields, type FieldValidation } from './unknown-fields.js';
 import { checkPreconditions, orphanDependents, type DeleteOptions } from './delete-options.js';
+import { ensureDefaultServiceAccount, serviceAccountRefusal } from './service-accounts.js';
 import { checkUpdate } from './strict.js';
 import { checkDecodes } from './strict-decode.js';
 import { prepareServiceUpdate } from './strict-service.js';
@@ -72,8 +73,15 @@ export function createObject(
     handleUnknownFields(res, obj, opts.fieldValidation ?? 'Warn', 'decode', opts.warnings ?? []);
     checkDecodes(res, obj);
   }
+  // admission names a pod by what was sent: its generateName when it has no name yet
+  const sent = res.kind === 'Pod' && opts.fromClient ? { metadata: { ...obj.metadata } } : undefined;
   if (opts.fromClient) prepareForCreate(res, obj);
   applyDefaults(res, obj);
+  // mutating admission runs before validation; a missing namespace is left to its own 404 below
+  if (sent && store.get(NAMESPACE, undefined, obj.metadata.namespace)) {
+    const refusal = serviceAccountRefusal(store, obj.metadata.namespace, { ...sent, spec: obj.spec });
+    if (refusal) throw refusal;
+  }
   validate(res, obj);
   if (opts.fromClient) checkNamespace(store, res, obj.metadata.namespace);
   if (opts.applied) obj.metadata.managedFields = opts.applied;
@@ -87,7 +95,9 @@ export function createObject(
     if (res.generation) obj.metadata.generation = 1;
     return { ...obj, apiVersion: res.apiVersion, kind: res.kind };
   }
-  return store.create(res, obj);
+  const created = store.create(res, obj);
+  if (res.kind === 'Namespace') ensureDefaultServiceAccount(store, created.metadata.name);
+  return created;
 }
 
 /**

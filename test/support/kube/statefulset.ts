@@ -7,6 +7,7 @@
 import { applyDefaults, qosClass } from './defaults.js';
 import type { EventRecorder } from './events.js';
 import { controlled, controllerRef, podActive, podReady } from './owners.js';
+import { podCreateRefusal, type CreateRetry } from './pod-create.js';
 import { mustResource } from './resources.js';
 import { CONTROLLER_REVISION, revisionTemplate, syncRevisions, truncateHistory } from './revisions.js';
 import { stableStringify, type Store } from './store.js';
@@ -32,6 +33,7 @@ export class StatefulSetController {
   constructor(
     private readonly store: Store,
     private readonly events: EventRecorder,
+    private readonly retry: CreateRetry,
   ) {}
 
   sync(ns: string, name: string): void {
@@ -196,6 +198,20 @@ export class StatefulSetController {
       status: { phase: 'Pending', qosClass: qosClass(spec) },
     };
     applyDefaults(POD, pod);
+    const item = `sts|${set.metadata.namespace}|${set.metadata.name}`;
+    const refusal = podCreateRefusal(this.store, pod, { name: podName });
+    if (refusal) {
+      // recordPodEvent: FailedCreate on the StatefulSet, then the set is synced again after a back-off
+      this.events.record(set, {
+        type: 'Warning',
+        reason: 'FailedCreate',
+        message: `create Pod ${podName} in StatefulSet ${set.metadata.name} failed error: ${refusal}`,
+        component: 'statefulset-controller',
+      });
+      this.retry.failed(item);
+      return;
+    }
+    this.retry.succeeded(item);
     try {
       this.store.create(POD, pod);
       this.events.record(set, {

@@ -2,6 +2,7 @@
 import { DaemonSetController, DAEMONSET } from './daemonset.js';
 import type { EventRecorder } from './events.js';
 import { controllerOf, podReady } from './owners.js';
+import type { CreateRetry } from './pod-create.js';
 import { mustResource } from './resources.js';
 import { StatefulSetController, STATEFULSET } from './statefulset.js';
 import type { Store, StoreEvent } from './store.js';
@@ -18,9 +19,10 @@ export class WorkloadControllers {
     store: Store,
     events: EventRecorder,
     private readonly enqueue: (item: string) => void,
+    retry: CreateRetry,
   ) {
-    this.sts = new StatefulSetController(store, events);
-    this.ds = new DaemonSetController(store, events);
+    this.sts = new StatefulSetController(store, events, retry);
+    this.ds = new DaemonSetController(store, events, retry);
   }
 
   observe(ev: StoreEvent): void {

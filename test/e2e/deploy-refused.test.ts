@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
+
+/**
+ * A deploy whose pods the cluster refuses to create (the ServiceAccount admission plugin: the app names a service
+ * account that does not exist) fails at once with Kubernetes' own words, not silently at its progress deadline.
+ */
+const CONFIG = (kubeconfig: string) => `
+clusters:
+  default: { context: emulator, kubeconfig: ${kubeconfig} }
+environments:
+  beta: { cluster: default, namespace: beta }
+apps:
+  web:
+    image: registry.example.com/team/web
+    replicas: 2
+    progressDeadlineSeconds: 600
+    serviceAccountName: web-sa
+channels:
+  C0OPS: { environments: ["*"], commands: ["*"] }
+alerts: []
+`;
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ name: 'deploy-refused', config: CONFIG });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('a deploy whose pods cannot be created', () => {
+  it('fails promptly with the admission refusal in the thread, and the app comes up once the service account exists', async () => {
+    const since = h.mark();
+    const started = Date.now();
+    const ack = await h.command('deploy web beta 1.0', { channel: 'C0OPS' });
+    expect(String(ack.json?.text)).toContain('Queued');
+    const failed = await h.waitForFinal(/:x: deploy web 1\.0 → beta — failed after/, { since });
+    // the progress deadline is 10 minutes: the refusal, not the deadline, ended the rollout
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(failed.args.text).toContain('failed after');
+    expect(failed.args.text).toContain(': the cluster refuses to create its pods, requested by');
+
+    const rs = h.kube.list('apps/v1', 'ReplicaSet', 'beta').find((r) => r.metadata.name.startsWith('web-'));
+    const refusal = `pods "${rs.metadata.name}-" is forbidden: error looking up service account beta/web-sa: serviceaccount "web-sa" not found`;
+    const thread = h.threadText('C0OPS', failed.args.ts as string);
+    expect(thread).toContain('*Why:* the cluster refuses to create the pods');
+    expect(thread).toContain(`*Kubernetes says:* ${refusal}`);
+    expect(thread).toContain('create it in `beta` or correct `serviceAccountName`');
+    expect(thread).not.toContain('exceeded its progress deadline');
+    expect(h.kube.list('v1', 'Pod', 'beta')).toEqual([]);
+
+    // nothing else to do: the ReplicaSet controller keeps retrying and the pods come once the account exists
+    h.kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web-sa', namespace: 'beta' } });
+    await h.kube.waitFor(() => h.kube.get('apps/v1', 'Deployment', 'beta', 'web')?.status?.availableReplicas === 2, 10_000, 'web up');
+    const again = await h.deployAndWait('web', 'beta', '1.0', { channel: 'C0OPS' });
+    expect(again.args.text).toContain('done in');
+  });
+});
