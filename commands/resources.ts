@@ -26,7 +26,9 @@ import {
   setResourcesPatch,
   type ResourceName,
   type ResourceSettings,
+  aboveEveryNode,
 } from '../src/kube/workloads/set-resources.js';
+import { listNodes } from '../src/kube/cluster-capacity.js';
 import { describeReset, overrideAnnotations, readOverride, resetPatch } from '../src/kube/workloads/resource-override.js';
 import { describeWorkload } from '../src/kube/workloads/types.js';
 import { restartTimestamp } from '../src/kube/restart.js';
@@ -124,7 +126,7 @@ function checkBounds({ env, change }: Args, config: Config): void {
 }
 
 /** The live workload and container to change, checked before anything is written. */
-async function resolve(t: AppTarget, args: Args) {
+async function resolve(t: AppTarget, args: Args, config: Config) {
   const live = await readAppWorkload(t);
   const what = describeWorkload(t.target.kind, t.target.name, t.env.namespace);
   const container = findContainer(live, t.target.container) ?? (t.target.adopted ? undefined : containersOf(live)[0]);
@@ -163,7 +165,28 @@ async function resolve(t: AppTarget, args: Args) {
       );
     }
   }
+  await checkNodes(t, args, config);
   return { live, container, kept, what };
+}
+
+/**
+ * With no bound in the environment's `limits`, a value no node of the cluster has (a mistyped
+ * `--memory-limit 500Gi`) is refused: such pods would never be scheduled. Reads nodes only then.
+ */
+async function checkNodes(t: AppTarget, { env, change }: Args, config: Config): Promise<void> {
+  const bounds = environmentOf(config, env)?.limits;
+  const unbounded = (['cpu', 'memory'] as const).filter(
+    (r) =>
+      (r === 'memory' ? bounds?.maxMemory : bounds?.maxCpu) === undefined && (change.requests?.[r] ?? change.limits?.[r]) !== undefined,
+  );
+  if (unbounded.length === 0) return;
+  const above = aboveEveryNode(change, await listNodes(t.env.cluster), unbounded);
+  if (!above) return;
+  const flag = `--${above.resource}-${above.side === 'requests' ? 'request' : 'limit'}`;
+  const key = above.resource === 'memory' ? 'maxMemory' : 'maxCpu';
+  throw badInput(
+    `\`${flag} ${above.value}\` is more than any node of \`${env}\`'s cluster has: the largest allocatable ${above.resource} is ${above.largest} (node \`${escapeMrkdwn(above.node)}\`), so pods asking for it would never be scheduled. Nothing was changed. (\`environments.${env}.limits.${key}\` in the bot's config would bound \`resources\` here.)`,
+  );
 }
 
 function title({ app, env, change, reset }: Args): string {
@@ -236,7 +259,7 @@ async function run(ctx: WorkerVerbContext<Args>) {
   const { app, env: envName, change } = ctx.args;
   const t = appTarget(ctx, app, envName);
   if (ctx.args.reset) return runReset(ctx, t);
-  const { live, container, kept, what } = await resolve(t, ctx.args);
+  const { live, container, kept, what } = await resolve(t, ctx.args, ctx.config);
   const by = ctx.request.userName ?? ctx.request.userId;
   const annotations: Record<string, string> = {
     [ANNOTATION_DEPLOYED_BY]: by,
@@ -295,7 +318,7 @@ export default defineVerb<Args>({
         ...(override ? ['drops the override set from chat: deploys use the config again'] : []),
       ];
     }
-    const { container, kept, what } = await resolve(t, ctx.args);
+    const { container, kept, what } = await resolve(t, ctx.args, ctx.config);
     return [
       `container ${container.name} of ${what}: ${describeResourceChange(container.resources, ctx.args.change).join(', ')}`,
       ...(kept ? ['kept by later deploys of this environment'] : []),

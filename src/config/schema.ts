@@ -56,7 +56,7 @@ export const environmentSchema = z
       })
       .strict()
       .optional()
-      .describe("bounds for `resources` (and the alerts' Raise memory limit button); absent = unbounded"),
+      .describe("bounds for `resources` (and the alerts' Raise memory limit button); absent = up to the largest node's allocatable"),
   })
   .strict();
 

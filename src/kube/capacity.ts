@@ -228,6 +228,20 @@ export function nodeWithMostRoom(nodes: readonly NodeCapacity[], requests?: Requ
   return best;
 }
 
+/**
+ * The node with the most allocatable CPU (millicores) or memory (bytes), ready or not: an upper
+ * bound for what one pod can ever get in the cluster. Undefined when there are no nodes.
+ */
+export function largestAllocatable(nodes: readonly V1Node[], resource: 'cpu' | 'memory'): { node: string; amount: number } | undefined {
+  let best: { node: string; amount: number } | undefined;
+  for (const n of nodes) {
+    const source = n.status?.allocatable ?? n.status?.capacity ?? {};
+    const amount = resource === 'cpu' ? cpuMillis(source.cpu) : memoryBytes(source.memory);
+    if (!best || amount > best.amount) best = { node: n.metadata?.name ?? '?', amount };
+  }
+  return best;
+}
+
 /** CPU as Kubernetes prints it: whole cores as "2", otherwise millicores "250m". */
 export function formatCpu(millis: number): string {
   const m = Math.ceil(millis);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { largestAllocatable } from '../../src/kube/capacity.js';
 import {
   ANNOTATION_RESOURCES,
+  aboveEveryNode,
   chatResources,
   describeResourceChange,
   mergeResources,
@@ -45,5 +47,29 @@ describe('resources of one container', () => {
       'cpu request none → 1',
       'memory limit 256Mi → 384Mi',
     ]);
+  });
+});
+
+describe('a value no node can give', () => {
+  const node = (name: string, cpu: string, memory: string) => ({ metadata: { name }, status: { allocatable: { cpu, memory } } }) as never;
+  const nodes = [node('small', '2', '4Gi'), node('big', '16', '62Gi'), node('mid', '8', '32Gi')];
+
+  it('is found against the largest allocatable of the resources named, and names that node', () => {
+    expect(largestAllocatable(nodes, 'memory')).toEqual({ node: 'big', amount: 62 * 2 ** 30 });
+    expect(largestAllocatable(nodes, 'cpu')).toEqual({ node: 'big', amount: 16_000 });
+    expect(aboveEveryNode({ limits: { memory: '500Gi' } }, nodes, ['memory'])).toEqual({
+      side: 'limits',
+      resource: 'memory',
+      value: '500Gi',
+      largest: '62Gi',
+      node: 'big',
+    });
+    expect(aboveEveryNode({ requests: { cpu: '16500m' } }, nodes, ['cpu'])).toMatchObject({ side: 'requests', largest: '16', node: 'big' });
+  });
+
+  it('lets through what fits the largest node, resources not named (bounded by config instead), and a cluster without nodes', () => {
+    expect(aboveEveryNode({ limits: { memory: '62Gi', cpu: '16' } }, nodes, ['cpu', 'memory'])).toBeUndefined();
+    expect(aboveEveryNode({ limits: { memory: '500Gi' } }, nodes, ['cpu'])).toBeUndefined();
+    expect(aboveEveryNode({ limits: { memory: '500Gi' } }, [], ['memory'])).toBeUndefined();
   });
 });

@@ -5,8 +5,8 @@
  * `deploy` merges over the config's resources, so a later deploy keeps it.
  * Pure, apart from nothing: no cluster calls here.
  */
-import type { V1ResourceRequirements } from '@kubernetes/client-node';
-import { parseQuantity } from '../capacity.js';
+import type { V1Node, V1ResourceRequirements } from '@kubernetes/client-node';
+import { cpuMillis, formatCpu, formatMemory, largestAllocatable, memoryBytes, parseQuantity } from '../capacity.js';
 import type { AnyWorkload } from './types.js';
 
 /** Our field manager for resource changes (rendered and adopted workloads alike). */
@@ -97,4 +97,39 @@ export function describeResourceChange(before: V1ResourceRequirements | undefine
     }
   }
   return lines;
+}
+
+/** A value no node can give: what was asked, and the largest allocatable in the cluster and its node. */
+export interface AboveEveryNode {
+  side: Side;
+  resource: ResourceName;
+  value: string;
+  largest: string;
+  node: string;
+}
+
+/**
+ * The first value of `resources` (only those named) that is more than any node's allocatable: a request
+ * so large is never scheduled, and a limit without a request becomes the request. Undefined when all fit
+ * or there are no nodes to compare with.
+ */
+export function aboveEveryNode(
+  change: ResourceSettings,
+  nodes: readonly V1Node[],
+  resources: readonly ResourceName[],
+): AboveEveryNode | undefined {
+  for (const resource of resources) {
+    const largest = largestAllocatable(nodes, resource);
+    if (!largest) return undefined;
+    for (const side of SIDES) {
+      const value = change[side]?.[resource];
+      if (value === undefined) continue;
+      const asked = resource === 'cpu' ? cpuMillis(value) : memoryBytes(value);
+      if (asked > largest.amount) {
+        const shown = resource === 'cpu' ? formatCpu(largest.amount) : formatMemory(largest.amount);
+        return { side, resource, value, largest: shown, node: largest.node };
+      }
+    }
+  }
+  return undefined;
 }
