@@ -71,10 +71,7 @@ describe('a crash loop, and the buttons on its alert', () => {
       value: buttonValue(alert, 'chatops_alert_logs')!,
       response_url: responseUrl,
     });
-    const answer = await h.slack.waitForResponse(
-      (r) => r.id === responseUrl.split('/').pop() && /Last 2 log lines/.test(String(r.body.text)),
-      10_000,
-    );
+    const answer = await h.answer(responseUrl, /Last 2 log lines/);
     expect(answer.body.response_type).toBe('ephemeral');
     expect(answer.body.text).toContain('FATAL: DATABASE_URL is not set');
     const refused = h.slack.calls.filter((c) => c.method === 'chat.postEphemeral' && c.args.user === 'U0VISITOR');
@@ -94,7 +91,7 @@ describe('a crash loop, and the buttons on its alert', () => {
       value: intent,
       response_url: responseUrl,
     });
-    const ack = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
+    const ack = await h.answer(responseUrl);
     expect(ack.body.text).toContain('Queued `restart crashy in beta`');
     await waitForThreadReply(h.slack, alert.ts, /restart crashy in beta, requested by <@U0ONCALL>/);
     await h.kube.waitFor(

@@ -103,8 +103,7 @@ describe('node health alerts', () => {
     expect(text).toContain('short of memory');
     // `nodes` shows each node's conditions, the troubled one first, with since when and the kubelet's words.
     const res = await h.command('nodes', { channel: ONCALL, user: 'U0ONCALL' });
-    const id = res.responseUrl.split('/').pop();
-    const post = await h.slack.waitForResponse((r) => r.id === id, 10_000);
+    const post = await h.answer(res.responseUrl);
     const nodes = (post.body.blocks as any[]).map((b) => String(b.text?.text ?? '')).find((t) => t.startsWith('*Conditions*')) ?? '';
     expect(nodes.split('\n')[1]).toMatch(
       new RegExp(

@@ -79,7 +79,7 @@ async function click(
   const value = actionId === 'chatops_alert_logs' ? buttonValue(alert, actionId) : `${buttonValue(alert, actionId).split('|')[0]}|1h`;
   const responseUrl = h.slack.newResponseUrl();
   await h.click({ user_id: user, channel_id: channel, message_ts: alert.ts, action_id: actionId, value, response_url: responseUrl });
-  const answer = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
+  const answer = await h.answer(responseUrl);
   expect(answer.body.response_type).toBe('ephemeral');
   return String(answer.body.text);
 }

@@ -16,7 +16,7 @@ const buttonValue = (blocks: any[] | undefined): string | undefined =>
 
 /** Starts a debug copy and returns its name, thread and the Delete-now message. */
 async function startCopy(extra = ''): Promise<{ name: string; threadTs: string; offer: any }> {
-  const since = h.slack.calls.at(-1)?.seq ?? 0;
+  const since = h.mark();
   const before = new Set(copies().map((p) => p.metadata.name));
   const res = await h.command(`debug myapp beta${extra}`, { channel: OPS, user: 'U0OPS' });
   expect(res.json.text).toContain('Queued');

@@ -89,7 +89,7 @@ describe('/k8s cancel', () => {
   });
 
   it("cancels the requester's waiting job: it never runs, its message says so, and it is audited", async () => {
-    const since = h.slack.calls.at(-1)?.seq ?? 0;
+    const since = h.mark();
     const res = await h.command(`cancel ${waiting}`, { channel: 'C0DEVJOBS', user: 'U0DEVA' });
     expect(res.json.response_type).toBe('ephemeral');
     expect(res.json.text).toBe(
@@ -122,7 +122,7 @@ describe('/k8s cancel', () => {
   });
 
   it('cancels a request waiting for approval, and the approval message says so', async () => {
-    const since = h.slack.calls.at(-1)?.seq ?? 0;
+    const since = h.mark();
     const ack = await h.command('deploy myapp prod 1.0.0', { channel: 'C0DEVJOBS', user: 'U0DEVA' });
     expect(ack.json.text).toContain('needs approval');
     const request = await h.slack.waitForCall(

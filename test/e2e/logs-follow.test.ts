@@ -14,7 +14,7 @@ const myappPods = () =>
 
 /** Starts a live tail and returns its headline (the thread root) once posted. */
 async function startTail(text: string): Promise<{ headline: SlackCall; since: number }> {
-  const since = h.slack.calls.at(-1)?.seq ?? 0;
+  const since = h.mark();
   const res = await h.command(text, { channel: OPS, user: 'U0OPS' });
   expect(res.json.text).toContain('live tail of myapp in beta');
   const headline = await h.slack.waitForCall(

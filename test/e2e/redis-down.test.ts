@@ -31,20 +31,13 @@ describe('when Redis is down', () => {
     // Recovery: ioredis reconnects by itself; wait for its 'ready' event, not a sleep.
     if (h.chatops.redis.status !== 'ready') await once(h.chatops.redis, 'ready');
     expect(Date.now() - returned).toBeLessThan(5_000);
-    const again = await h.command('deploy myapp beta 1.0.1');
-    expect(again.json.text).toContain('Queued');
+    await h.deployAndWait('myapp', 'beta', '1.0.1');
     expect((await fetch(`${h.baseUrl}/readyz`)).status).toBe(200);
-    await h.slack.waitForCall(
-      (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.1 → beta/.test(c.args.text),
-      15_000,
-    );
   });
 });
 
 describe('a button clicked while Redis is down', () => {
   const OPS = 'C0OPS';
-  const answer = (responseUrl: string, match: RegExp = /./) =>
-    h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop() && match.test(String(r.body.text)), 10_000);
   const buttonValue = (blocks: unknown): string =>
     (blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>)
       .flatMap((b) => (b.type === 'actions' ? (b.elements ?? []) : []))
@@ -53,7 +46,7 @@ describe('a button clicked while Redis is down', () => {
   it('says the bot cannot reach its store (try again), not that the button expired; nothing changes', async () => {
     if (h.chatops.redis.status !== 'ready') await once(h.chatops.redis, 'ready');
     const res = await h.command('scale myapp beta 0', { channel: OPS });
-    const ask = await answer(res.responseUrl, /Scaling myapp in beta to 0/);
+    const ask = await h.answer(res.responseUrl, /Scaling myapp in beta to 0/);
     const value = buttonValue(ask.body.blocks);
     const replicas = () => h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp')?.spec.replicas as number;
     const before = replicas();
@@ -69,7 +62,7 @@ describe('a button clicked while Redis is down', () => {
       value,
       response_url: down,
     });
-    const told = await answer(down);
+    const told = await h.answer(down);
     expect(told.body.text).toMatch(/^:hourglass: I cannot reach my store \(Redis\) right now, so this did nothing\. Try again in a minute/);
     expect(told.body.text).not.toMatch(/expired/);
     expect(JSON.stringify(told.body.blocks)).toContain('E_UNAVAILABLE');

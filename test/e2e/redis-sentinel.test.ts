@@ -36,7 +36,7 @@ describe('Redis behind Sentinel', () => {
 
   it('a failover during a deploy: the deploy finishes once, and commands keep flowing on the new master', async () => {
     h.kube.setImageBehavior('registry.example.com/team/myapp:2.0.0', { kind: 'slowReady', readyAfterMs: 4_000 });
-    const since = h.slack.calls.at(-1)?.seq ?? 0;
+    const since = h.mark();
     expect((await h.command('deploy myapp beta 2.0.0', { channel: 'C0OPS', user: 'U0DEV' })).json.text).toContain('Queued');
     await h.slack.waitForCall(
       (c) => c.seq > since && c.method === 'chat.postMessage' && /applied to beta: .*myapp:2\.0\.0/.test(c.args.text),

@@ -116,7 +116,7 @@ describe('records in Redis are signed', () => {
       value: intentId,
       response_url: responseUrl,
     });
-    const answer = await h.slack.waitForResponse((r) => r.id === responseUrl.split('/').pop());
+    const answer = await h.answer(responseUrl);
     expect(answer.body.text).toMatch(/expired/);
     expect((await audited(intentId)).map((e) => e.outcome)).toEqual(['refused_tampered']);
   });
