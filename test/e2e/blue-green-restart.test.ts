@@ -71,7 +71,8 @@ describe('blue/green across a restart of the bot', () => {
   let jobId = '';
 
   it('a rollout of the new colour cut by the restart is resumed: the Service switches once, the thread ends once', async () => {
-    h.kube.setImageBehavior(`${IMAGE}:2.0.0`, { kind: 'slowReady', readyAfterMs: 2_500 });
+    // Slow enough that the bot stops (200 ms grace) well before the new pods are ready, even on a loaded machine.
+    h.kube.setImageBehavior(`${IMAGE}:2.0.0`, { kind: 'slowReady', readyAfterMs: 4_000 });
     const from = seq();
     const patches = servicePatches('myapp').length;
     const res = await h.command('deploy myapp beta 2.0.0 --blue-green', OPS);
