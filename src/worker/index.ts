@@ -207,6 +207,9 @@ async function runJob(
 
     if (job.data.dryRun) {
       // A read: no approval, no target lock, no audit. The verb's own run, every write sent with dryRun=All.
+      // A long hold (a canary, a blue/green switch) would refuse the real run: the dry run says so instead of a diff.
+      const hold = target.env && target.app ? (await locks.holder(target.env, target.app))?.hold : undefined;
+      if (hold && !hold.verbs.includes(verb.verb)) throw conflict(hold.hint);
       const ctx = makeContext(args);
       await answerDryRun(ctx, verb.describe(args), await dryRunVerb(ctx, verb, target.app));
       return 'succeeded';

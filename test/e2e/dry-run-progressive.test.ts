@@ -166,6 +166,12 @@ describe('--dry-run of blue/green', () => {
 
     await run('deploy web beta 2.0.0 --blue-green', /:white_check_mark: deploy web 2\.0\.0 → beta \(blue\/green\)/);
     expect(selector('beta').color).toBe('green');
+    requestsSince = h.kube.requests.length;
+    // While the switch is kept, the real deploy would be refused by the hold: so is its dry run, with the reason.
+    const held = await h.command('deploy web beta 9.0.0 --blue-green --dry-run', { channel: OPS, user: 'U0OPS' });
+    expect((await h.answer(held.responseUrl, /^(?!:mag:)/)).body.text).toMatch(/Dry run: .*was just switched blue\/green/);
+    expect(writesSince()).toEqual([]);
+
     since = h.slack.calls.at(-1)?.seq ?? 0;
     requestsSince = h.kube.requests.length;
     const back = await dryRun('abort web beta --dry-run');
