@@ -8,11 +8,9 @@ import type { AppConfig } from '../src/config/schema.js';
 import { environmentOf, requireApp } from '../src/config/lookup.js';
 import { applyConfigMap, applyIngress, applyService } from '../src/kube/apply.js';
 import {
-  ANNOTATION_CHANGE_CAUSE,
-  ANNOTATION_DEPLOYED_BY,
-  ANNOTATION_DEPLOYED_FROM,
   ANNOTATION_REQUEST_ID,
   ANNOTATION_RESTARTED_AT,
+  changeAnnotations,
   LABEL_APP,
   appForEnvironment,
   imageRef,
@@ -222,12 +220,10 @@ export default defineVerb<Args>({
     const { version, note } = await resolveVersion(ctx);
     const image = imageRef(appConfig, version);
     const by = ctx.request.userName ?? ctx.request.userId;
-    const ourAnnotations = {
-      [ANNOTATION_DEPLOYED_BY]: by,
-      [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
-      [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
-      [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops deploy ${app} ${envName} ${version} by ${by}`,
-    };
+    const ourAnnotations = changeAnnotations(
+      { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
+      `deploy ${app} ${envName} ${version}`,
+    );
     const restartFor = (current: AnyWorkload | undefined, sameImage: boolean) => {
       // A retry of this very job finds its own earlier change: make the same change again, no extra restart.
       const isRetry = current?.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === ctx.request.requestId;

@@ -5,7 +5,7 @@ import { appArg, envArg } from '../src/command/schemas.js';
 import { appTarget, followed, readAppWorkload, rolloutTimeout } from '../src/command/workload-target.js';
 import { requireApp } from '../src/config/lookup.js';
 import { FIELD_MANAGER_ROLLBACK, refusePaused } from '../src/kube/deployments.js';
-import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../src/kube/render.js';
+import { ANNOTATION_REQUEST_ID, changeAnnotations } from '../src/kube/render.js';
 import { describeRevision, type RollbackPlan } from '../src/kube/rollback.js';
 import { describeManager, gitopsTracker } from '../src/kube/workloads/ownership.js';
 import { conflict } from '../src/errors/index.js';
@@ -88,12 +88,10 @@ export default defineVerb<Args>({
       change: async () => {
         if (!p) return `already rolled back (retry of this job): following the rollout`;
         if (p.kind === 'current') return `already at revision ${describeRevision(p.to)}: following the rollout`;
-        const annotations = {
-          [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
-          [ANNOTATION_DEPLOYED_BY]: by,
-          [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
-          [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops rollback ${app} ${envName} to revision ${p.to.revision} by ${by}`,
-        };
+        const annotations = changeAnnotations(
+          { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
+          `rollback ${app} ${envName} to revision ${p.to.revision}`,
+        );
         const { body, strategy } = history.rollbackPatch(p.to, annotations);
         await t.ops.patch(t.env.cluster, t.env.namespace, t.target.name, body, strategy, FIELD_MANAGER_ROLLBACK, {
           dryRun: ctx.dryRun,

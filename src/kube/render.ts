@@ -20,6 +20,16 @@ export const ANNOTATION_CONFIG_CHECKSUM = 'k8s-chatops.io/config-checksum';
 export const ANNOTATION_RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 export const ANNOTATION_CHANGE_CAUSE = 'kubernetes.io/change-cause';
 
+/** Who changed a workload, from which channel, under which request, and why (the cause `kubectl rollout history` shows). */
+export function changeAnnotations(who: { by: string; channelId: string; requestId: string }, what: string): Record<string, string> {
+  return {
+    [ANNOTATION_DEPLOYED_BY]: who.by,
+    [ANNOTATION_DEPLOYED_FROM]: who.channelId,
+    [ANNOTATION_REQUEST_ID]: who.requestId,
+    [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops ${what} by ${who.by}`,
+  };
+}
+
 export interface RenderInput {
   appName: string;
   app: AppConfig;
@@ -145,12 +155,10 @@ export function renderApp(input: RenderInput): RenderedApp {
   const minReady = effective.minReadySeconds !== undefined ? { minReadySeconds: effective.minReadySeconds } : {};
   const workloadMeta = {
     ...metadata(appName),
-    annotations: {
-      [ANNOTATION_DEPLOYED_BY]: input.requestedBy,
-      [ANNOTATION_DEPLOYED_FROM]: input.channelId,
-      [ANNOTATION_REQUEST_ID]: input.requestId,
-      [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops deploy ${appName} ${envName} ${input.version} by ${input.requestedBy}`,
-    },
+    annotations: changeAnnotations(
+      { by: input.requestedBy, channelId: input.channelId, requestId: input.requestId },
+      `deploy ${appName} ${envName} ${input.version}`,
+    ),
   };
 
   let workload: Workload;
