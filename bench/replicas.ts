@@ -11,21 +11,22 @@
  * - one Lease holder at a time, the killed leader replaced, one leadership start per survivor;
  * - one top-level alert message per incident (per OOM-killed workload, across the failover);
  * and reports throughput (commands completed/s) and enqueue → start (processedOn − timestamp).
- * Run: BENCH_COMMANDS=500 npx tsx bench/replicas.ts   (REDIS_URL as for tests)
+ * Run: BENCH_COMMANDS=500 npx tsx bench/replicas.ts   (REDIS_URL as for tests; BENCH_REDIS=cluster starts a
+ * private Redis Cluster instead; CHATOPS_LEADER_LEASE_MS and other settings pass through to the replicas)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { hashTaggedPrefix } from '../src/config/settings.js';
 import { COMMAND_QUEUE, type CommandJobData } from '../src/queue/commands.js';
 import { BOT_TOKEN, SIGNING_SECRET } from '../test/support/harness.js';
 import { startKubeEmulator, type KubeEmulator } from '../test/support/kube/index.js';
-import { deletePrefix, freshPrefix, TEST_REDIS_URL, TEST_SIGNING_KEY } from '../test/support/redis.js';
+import { freshPrefix, TEST_SIGNING_KEY } from '../test/support/redis.js';
 import { freePort } from '../test/support/redis-server.js';
 import { postSlashCommand, startSlackEmulator, type SlackEmulator } from '../test/support/slack/index.js';
 import { atRate, ms, row, summarize } from './lib.js';
+import { benchRedis, topologyFrom, type BenchRedis, type Topology } from './procs/redis.js';
 import { healthy, start, type Child } from './procs/spawn.js';
 
 const OPS = 'C0OPS';
@@ -47,6 +48,17 @@ alerts:
   - { environments: [beta, prod], channel: ${ONCALL}, on: [OOMKilled], pendingFor: 300ms, recoverAfter: 10m }
 `;
 
+export interface ReplicasOptions {
+  /** Scale commands sent (default BENCH_COMMANDS, else 500). */
+  commands?: number;
+  /** Commands per second (default BENCH_RATE, else 25). */
+  rate?: number;
+  /** Single Redis or a private Redis Cluster (default BENCH_REDIS, else single). */
+  redis?: Topology;
+  /** Settings for every replica on top of this process's environment (e.g. CHATOPS_LEADER_LEASE_MS). */
+  env?: Record<string, string>;
+}
+
 export interface ReplicasResult {
   lines: string[];
   /** Failed checks (empty when every property held). */
@@ -61,25 +73,34 @@ interface Proc {
   leadingStarts: number;
 }
 
+const isScaleFinal = (c: { method: string; args: Record<string, any> }) =>
+  c.method === 'chat.update' && /:white_check_mark: scale .* — done/.test(String(c.args.text));
 const isTop = (c: { method: string; args: Record<string, any> }) => c.method === 'chat.postMessage' && !c.args.thread_ts;
 
-export async function benchReplicas(
-  commands = Number(process.env.BENCH_COMMANDS ?? 500),
-  rate = Number(process.env.BENCH_RATE ?? 25),
-): Promise<ReplicasResult> {
+export async function benchReplicas(opts: ReplicasOptions = {}): Promise<ReplicasResult> {
+  const commands = opts.commands ?? Number(process.env.BENCH_COMMANDS ?? 500);
+  const rate = opts.rate ?? Number(process.env.BENCH_RATE ?? 25);
+  const topology = opts.redis ?? topologyFrom(process.env.BENCH_REDIS);
+  const began = Date.now();
+  const phases: string[] = [];
+  const phase = (name: string) => phases.push(`${name} ${((Date.now() - began) / 1_000).toFixed(1)} s`);
   const dir = await mkdtemp(join(tmpdir(), 'bench-replicas-'));
-  const prefix = freshPrefix('bench-replicas');
+  // The bot's own prefix: a Cluster hash tag, so every key of a script shares a slot.
+  const prefix = hashTaggedPrefix(freshPrefix('bench-replicas'));
   const kube: KubeEmulator = await startKubeEmulator({ namespaces: ['default', ...ENVS], nodes: 3 });
   const slack: SlackEmulator = await startSlackEmulator({ botToken: BOT_TOKEN });
   const procs: Proc[] = [];
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const queue = new Queue<CommandJobData>(COMMAND_QUEUE, { connection: redis, prefix: hashTaggedPrefix(prefix) });
+  let redis: BenchRedis | undefined;
+  let queue: Queue<CommandJobData> | undefined;
+  let stopLeaseWatch = () => {};
   const failures: string[] = [];
   const check = (ok: boolean, what: string) => {
     if (!ok) failures.push(what);
     return ok;
   };
   try {
+    redis = await benchRedis(topology);
+    const jobQueue = (queue = new Queue<CommandJobData>(COMMAND_QUEUE, { connection: redis.client, prefix }));
     const kubeconfig = await kube.writeKubeconfig(join(dir, 'kubeconfig'), ['emulator']);
     const config = join(dir, 'chatops.yaml');
     await writeFile(config, CONFIG(kubeconfig));
@@ -89,12 +110,13 @@ export async function benchReplicas(
         ['node', '--import', 'tsx', 'src/main.ts'],
         {
           ...process.env,
+          ...redis!.env,
+          ...opts.env,
           PORT: String(port),
           CHATOPS_ROLE: role,
           SLACK_BOT_TOKEN: BOT_TOKEN,
           SLACK_SIGNING_SECRET: SIGNING_SECRET,
           SLACK_API_URL: slack.url,
-          REDIS_URL: TEST_REDIS_URL,
           CHATOPS_CONFIG: config,
           CHATOPS_QUEUE_PREFIX: prefix,
           CHATOPS_SIGNING_KEY: TEST_SIGNING_KEY,
@@ -115,7 +137,9 @@ export async function benchReplicas(
       return proc;
     };
     for (const role of ['app', 'app', 'worker', 'worker', 'worker', 'alerts', 'alerts'] as const) await spawnRole(role);
-    await Promise.all(procs.map((p) => healthy(`http://127.0.0.1:${p.port}/healthz`)));
+    // Ready, not only alive: Redis (the Cluster's slot map), Slack and the Kubernetes API answer.
+    await Promise.all(procs.map((p) => healthy(`http://127.0.0.1:${p.port}/readyz`)));
+    phase('replicas ready');
     const apps = procs.filter((p) => p.role === 'app');
     const send = async (text: string, i: number) => {
       const url = `http://127.0.0.1:${apps[i % apps.length]!.port}/slack/events`;
@@ -146,11 +170,25 @@ export async function benchReplicas(
         .map((l) => l.spec?.holderIdentity as string | undefined)
         .find(Boolean);
     await kube.waitFor(() => Boolean(leaseHolder()), 30_000, 'an alerts leader');
+    phase('setup deploys done, a leader');
+    // Every holder in turn, seen on each change of the emulator's store (not sampled).
     const holders: string[] = [];
-    const watchLease = setInterval(() => {
-      const h = leaseHolder();
-      if (h && holders.at(-1) !== h) holders.push(h);
-    }, 100);
+    let watchingLease = true;
+    const leaseWatch = kube.waitFor(
+      () => {
+        const h = leaseHolder();
+        if (h && holders.at(-1) !== h) holders.push(h);
+        return !watchingLease;
+      },
+      3_600_000,
+      'the end of the run',
+    );
+    // A store change wakes the watch for its last check.
+    stopLeaseWatch = () => {
+      if (!watchingLease) return;
+      watchingLease = false;
+      kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `bench-end-${Date.now()}`, namespace: 'default' } });
+    };
 
     const podsOf = (t: { app: string; env: string }) =>
       kube.list('v1', 'Pod', t.env).filter((p) => p.metadata.labels?.['app.kubernetes.io/name'] === t.app && !p.metadata.deletionTimestamp);
@@ -165,22 +203,26 @@ export async function benchReplicas(
 
     // The load; the kills happen midway, from inside the schedule.
     const killed: string[] = [];
+    let workerKilledAt = 0;
     const started = Date.now();
     const midway = Math.floor(commands / 2);
     let chaos: Promise<void> = Promise.resolve();
+    phase('load starts');
     await atRate(rate, commands / rate, async (i) => {
       if (i === Math.floor(commands / 4)) for (const t of firstHalf) if (oomKill(t)) oomed.add(t);
       if (i === midway) {
         const worker = procs.find((p) => p.role === 'worker' && p.alive)!;
         process.kill(worker.child.process.pid!, 'SIGKILL');
         killed.push(`worker pid ${worker.child.process.pid}`);
+        workerKilledAt = Date.now();
         chaos = (async () => {
-          await kube.waitFor(() => [...oomed].every((t) => alertTops(t).length > 0), 20_000, 'alerts before the failover');
+          await slack.waitForCall(() => [...oomed].every((t) => alertTops(t).length > 0), 20_000);
           const holder = leaseHolder()!;
           const leader = procs.find((p) => p.role === 'alerts' && holder.includes(`-${p.child.process.pid}-`))!;
           process.kill(leader.child.process.pid!, 'SIGKILL');
           killed.push(`alerts leader pid ${leader.child.process.pid}`);
           await kube.waitFor(() => Boolean(leaseHolder()) && leaseHolder() !== holder, 40_000, 'a new alerts leader');
+          phase('new alerts leader');
           // The same workloads again (same incidents) and five new ones.
           for (const t of TARGETS) if (oomKill(t)) oomed.add(t);
         })();
@@ -188,15 +230,23 @@ export async function benchReplicas(
       const t = TARGETS[i % TARGETS.length]!;
       return send(`scale ${t.app} ${t.env} ${1 + (Math.floor(i / TARGETS.length) % 3)}`, i);
     });
+    phase('load sent');
     await chaos;
-    const jobsDone = async () => (await queue.getJobs(['completed'])).filter((j) => j.data.verb === 'scale').length;
-    const deadline = Date.now() + 60_000 + commands * 200;
-    while ((await jobsDone()) < commands && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
-    await kube.waitFor(() => [...oomed].every((t) => alertTops(t).length > 0), 20_000, 'alerts after the failover').catch(() => undefined);
-    clearInterval(watchLease);
+    // Every job posts its ✅ to the emulator just before it ends: wait on those calls, then on BullMQ for the last few ends.
+    await slack
+      .waitForCall(() => slack.calls.filter(isScaleFinal).length >= commands, 60_000 + commands * 200)
+      .then(() => phase('every ✅ posted'))
+      .catch(() => undefined);
+    const deadline = Date.now() + 30_000;
+    const jobsDone = async () => (await jobQueue.getJobs(['completed'])).filter((j) => j.data.verb === 'scale').length;
+    while ((await jobsDone()) < commands && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await slack.waitForCall(() => [...oomed].every((t) => alertTops(t).length > 0), 20_000).catch(() => undefined);
+    phase('checks');
+    stopLeaseWatch();
+    await leaseWatch;
 
     // --- checks ---
-    const jobs = (await queue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed', 'prioritized'])).filter(
+    const jobs = (await jobQueue.getJobs(['completed', 'failed', 'active', 'waiting', 'delayed', 'prioritized'])).filter(
       (j) => j.data.verb === 'scale',
     );
     const completed = jobs.filter((j) => j.finishedOn && !j.failedReason);
@@ -205,8 +255,8 @@ export async function benchReplicas(
       `${jobs.length} scale jobs for ${commands} commands`,
     );
     check(completed.length === commands, `${completed.length}/${commands} scale jobs completed`);
-    const auditKey = `${hashTaggedPrefix(prefix)}:chatops:audit`;
-    const audit = (await redis.xrange(auditKey, '-', '+')).map(([, f]) =>
+    const auditKey = `${prefix}:chatops:audit`;
+    const audit = (await redis.client.xrange(auditKey, '-', '+')).map(([, f]) =>
       Object.fromEntries(Array.from({ length: f.length / 2 }, (_, k) => [f[2 * k], f[2 * k + 1]])),
     );
     const succeeded = new Map<string, number>();
@@ -220,31 +270,72 @@ export async function benchReplicas(
         .map((j) => `${j.id}:${succeeded.get(j.id!) ?? 0}`)
         .join(', ')})`,
     );
-    const finals = new Map<string, number>();
-    for (const c of slack.calls)
-      if (c.method === 'chat.update' && /:white_check_mark: scale .* — done/.test(String(c.args.text)))
-        finals.set(String(c.args.ts), (finals.get(String(c.args.ts)) ?? 0) + 1);
-    const badFinals = completed.filter((j) => finals.get(String(j.data.threadTs)) !== 1);
-    check(badFinals.length === 0, `${badFinals.length} job threads without exactly one ✅ final`);
+    // Per job thread: its ✅ updates (a copy of a job whose worker died while sending it sends the same headline
+    // again: the same message, unchanged for the reader) and its `:rocket:` start posts (top level, or in the thread
+    // it waited in or was resumed in). The start post and the first ✅ are both sent while the job holds its target lock.
+    const finals = new Map<string, { texts: Set<string>; first: number; count: number }>();
+    for (const c of slack.calls.filter(isScaleFinal)) {
+      const f = finals.get(String(c.args.ts)) ?? { texts: new Set<string>(), first: c.at, count: 0 };
+      f.texts.add(String(c.args.text));
+      f.count++;
+      finals.set(String(c.args.ts), f);
+    }
+    const starts = new Map<string, number[]>();
+    for (const c of slack.calls) {
+      if (c.method !== 'chat.postMessage' || !c.ok) continue;
+      const text = String(c.args.text);
+      const ts = text.startsWith(':rocket: scale ')
+        ? String(c.response?.ts)
+        : text.startsWith(':arrow_forward: :rocket: scale ')
+          ? String(c.args.thread_ts)
+          : undefined;
+      if (ts) starts.set(ts, [...(starts.get(ts) ?? []), c.at]);
+    }
+    const finalOf = (j: (typeof completed)[number]) => finals.get(String(j.data.threadTs));
+    const badFinals = completed.filter((j) => finalOf(j)?.texts.size !== 1);
+    // Started again after its ✅: the change made twice.
+    const ranAgain = completed.filter((j) =>
+      (starts.get(String(j.data.threadTs)) ?? []).some((at) => at > (finalOf(j)?.first ?? Infinity)),
+    );
+    const resent = [...finals.values()].reduce((n, f) => n + f.count - 1, 0);
+    // What a job's thread saw, in ms from the worker kill: enough to tell a re-run from a lost post.
+    const story = (j: (typeof completed)[number]) =>
+      `job ${j.id} (${(j.data.args as { app?: string }).app}/${(j.data.args as { env?: string }).env}, attempts ${j.attemptsMade}, stalled ${j.stalledCounter ?? 0}, processedOn ${j.processedOn! - workerKilledAt}, finishedOn ${j.finishedOn! - workerKilledAt}): ${slack.calls
+        .filter(
+          (c) => c.ok && (c.args.thread_ts === j.data.threadTs || c.args.ts === j.data.threadTs || c.response?.ts === j.data.threadTs),
+        )
+        .map((c) => `${c.at - workerKilledAt} ${c.method} ${String(c.args.text).slice(0, 24)}`)
+        .join(' | ')}`;
+    check(
+      badFinals.length === 0,
+      `${badFinals.length} job threads without exactly one ✅ headline: ${badFinals.slice(0, 3).map(story).join(' ;; ')}`,
+    );
+    check(ranAgain.length === 0, `${ranAgain.length} jobs started again after their ✅: ${ranAgain.slice(0, 3).map(story).join(' ;; ')}`);
+    const runStart = new Map([...starts].map(([ts, ats]) => [ts, Math.min(...ats)]));
+    const unseen = completed.filter((j) => !runStart.has(String(j.data.threadTs)));
+    check(unseen.length === 0, `${unseen.length} jobs without a start post in their thread (overlaps not checked for them)`);
     let overlaps = 0;
-    // BullMQ sets finishedOn after the job released its target lock, so a next job may start a few ms before it.
     const overlapMs: string[] = [];
     for (const t of TARGETS) {
       const runs = completed
         .filter((j) => (j.data.args as { app?: string; env?: string }).app === t.app && (j.data.args as { env?: string }).env === t.env)
-        .map((j) => [j.processedOn!, j.finishedOn!] as const)
-        .sort((a, b) => a[0] - b[0]);
+        .map((j) => ({
+          id: j.id,
+          start: runStart.get(String(j.data.threadTs)) ?? j.processedOn!,
+          end: finalOf(j)?.first ?? j.finishedOn!,
+        }))
+        .sort((a, b) => a.start - b.start);
       for (let k = 1; k < runs.length; k++) {
-        const by = runs[k - 1]![1] - runs[k]![0];
+        const by = runs[k - 1]!.end - runs[k]!.start;
         if (by > 0) {
           overlaps++;
-          overlapMs.push(`${t.app}/${t.env} ${by} ms`);
+          overlapMs.push(`${t.app}/${t.env} jobs ${runs[k - 1]!.id} and ${runs[k]!.id}: ${by} ms`);
         }
       }
     }
     check(
       overlaps === 0,
-      `${overlaps} overlapping job runs on one target (processedOn before the previous finishedOn by: ${overlapMs.join(', ')})`,
+      `${overlaps} overlapping job runs on one target (a start post before the previous job's ✅ by: ${overlapMs.join(', ')})`,
     );
     const survivors = procs.filter((p) => p.role === 'alerts' && p.alive);
     check(holders.length === 2, `Lease holders over the run: ${holders.join(' → ')} (expected the first leader, then one successor)`);
@@ -267,12 +358,12 @@ export async function benchReplicas(
     return {
       failures,
       lines: [
-        `${commands} scale commands over ${TARGETS.length} targets at ${rate}/s; 2 app + 3 worker + 2 alerts processes on one Redis; killed (SIGKILL): ${killed.join(', ')}; load ran ${((Date.now() - started) / 1_000).toFixed(1)} s`,
+        `${commands} scale commands over ${TARGETS.length} targets at ${rate}/s; 2 app + 3 worker + 2 alerts processes on one Redis ${topology === 'cluster' ? 'Cluster (3 masters)' : '(single)'}; killed (SIGKILL): ${killed.join(', ')}; load ran ${((Date.now() - started) / 1_000).toFixed(1)} s`,
         row(
           'commands completed exactly once',
-          `${completed.length - notOnce.length - badFinals.length}/${commands}`,
+          `${completed.filter((j) => !notOnce.includes(j) && !badFinals.includes(j) && !ranAgain.includes(j)).length}/${commands}`,
           'all',
-          notOnce.length + badFinals.length === 0 && completed.length === commands,
+          notOnce.length + badFinals.length + ranAgain.length === 0 && completed.length === commands,
         ),
         row('overlapping runs on one target', String(overlaps), '0', overlaps === 0),
         row('alerts leaders (Lease holders in turn)', `${holders.length}`, '2 (one failover)', holders.length === 2),
@@ -289,17 +380,19 @@ export async function benchReplicas(
           '—',
           true,
         ),
-        row('jobs re-run after the worker kill', String(retried), '—', true),
+        row('jobs resumed after the worker kill', String(retried), '—', true),
+        row('✅ headlines sent again by a resumed copy', String(resent), '—', true),
+        `phases: ${phases.join(', ')}`,
         ...failures.map((f) => `FAIL  ${f}`),
       ],
     };
   } finally {
-    for (const p of procs.reverse()) await p.child.stop().catch(() => undefined);
-    await queue.close();
-    redis.disconnect();
+    stopLeaseWatch();
+    await Promise.all(procs.map((p) => p.child.stop().catch(() => undefined)));
+    await queue?.close();
+    await redis?.close(prefix);
     await slack.close();
     await kube.close();
-    await deletePrefix(prefix);
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { CommandRequest } from '../command/request.js';
 import { unavailable } from '../errors/index.js';
 import type { Signer } from '../security/signing.js';
+import type { SlackMessage } from '../slack/blocks.js';
 
 export const COMMAND_QUEUE = 'commands';
 
@@ -27,6 +28,12 @@ export interface CommandJobData {
    * hands out again because its worker died before completing it is not run a second time.
    */
   finished?: 'succeeded' | 'failed';
+  /**
+   * Recorded with `finished` right before the run's ✅/❌ is sent: the headline, and the target lock the run held.
+   * A copy of the job sends the same headline again (the same message, unchanged for the reader: the first one may
+   * not have left) and, if the dead run still held the lock, frees it and writes the audit entry it never wrote.
+   */
+  final?: { headline: SlackMessage; lock?: { env: string; app: string } };
   /** The approval request this run was approved under (checked against Redis by the worker). */
   approvalId?: string;
   /** `--dry-run`: the worker computes the diff with server-side dry runs and writes nothing (no approval, no lock). */

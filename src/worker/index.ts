@@ -14,7 +14,8 @@ import { COMMAND_QUEUE, verifyCommandJob, withoutSecrets, type CommandJobData } 
 import { openSecretArgs } from '../command/secret-args.js';
 import { TamperedRecordError } from '../security/signing.js';
 import { reportTampered } from '../security/tampered.js';
-import { ThreadProgress } from '../slack/progress.js';
+import { ThreadProgress, type Progress } from '../slack/progress.js';
+import { completeFinished, recordingEnd } from './job-end.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import { jobDurationSeconds } from '../server/metrics.js';
@@ -169,7 +170,7 @@ async function runJob(
       ref: job.id ?? '',
       ...(detail ? { detail: detail.slice(0, 500) } : {}),
     });
-  const makeContext = (args: unknown): WorkerVerbContext<unknown> => ({
+  const makeContext = (args: unknown, progressOfRun: Progress = progress): WorkerVerbContext<unknown> => ({
     args,
     request,
     config: deps.config,
@@ -183,16 +184,27 @@ async function runJob(
       if (!env) throw badInput(`There is no environment \`${name}\`.`);
       return { name, namespace: env.namespace, cluster: deps.clusters.forEnvironment(name) };
     },
-    progress,
+    progress: progressOfRun,
     signal,
   });
   let release: (() => Promise<void>) | undefined;
   let handOver: (() => void) | undefined;
+  let lockHeld: { env: string; app: string } | undefined;
 
   try {
     if (job.data.finished) {
       log.info({ outcome: job.data.finished }, 'job had already run to its end before its worker stopped; not run again');
-      return job.data.finished;
+      const outcome = job.data.finished;
+      await completeFinished(job, {
+        progress,
+        locks,
+        log,
+        audit: (lock) => {
+          target = lock;
+          return audit(outcome).catch((err: unknown) => log.warn({ err }, 'could not write the audit entry of a finished job'));
+        },
+      });
+      return outcome;
     }
     if (verdict === 'stale')
       throw badInput('This command waited in the queue for more than a day, so it was not run; run it again if it is still wanted.');
@@ -267,6 +279,7 @@ async function runJob(
       }
       release = acquired.release;
       handOver = acquired.handOver;
+      if (acquired === lock) lockHeld = { env: target.env, app: target.app };
     }
 
     // Approvers saw a diff: the live objects must still give the same one, or nothing is applied and they are asked again.
@@ -298,15 +311,25 @@ async function runJob(
     }
     // Holding the lock, about to change things: the approval is spent now, for this run only.
     if (approval) await claimApprovedRun(deps.services.approvals, approval, runId);
-    const result = (await verb.run(makeContext(args))) ?? 'succeeded';
+    // Its ✅/❌ records the end in the job first (job-end.ts): a copy of the job never makes the change again.
+    const result =
+      (await verb.run(
+        makeContext(
+          args,
+          recordingEnd(progress, job, () => lockHeld, log),
+        ),
+      )) ?? 'succeeded';
     const { outcome, detail } = typeof result === 'string' ? { outcome: result, detail: undefined } : result;
-    // The change is done: the next command on this target may start while this one records its end.
+    // A verb that ended without a ✅/❌: recorded now, before the target is free (a copy must only complete,
+    // never run after a later command on the target and undo it).
+    if (job.data.finished !== outcome) {
+      job.data.finished = outcome;
+      await job.updateData(job.data).catch((err: unknown) => log.warn({ err }, 'could not record that the job ran to its end'));
+    }
+    // The change is done: the next command on this target may start while this one writes its audit entry.
     const releasing = release;
     release = undefined;
     await releasing?.();
-    // Recorded at once: a worker killed from here on leaves a job that must only complete, not run again.
-    job.data.finished = outcome;
-    await job.updateData(job.data).catch((err: unknown) => log.warn({ err }, 'could not record that the job ran to its end'));
     if ((verbClass !== 'read' || verb.auditsReads) && !verb.changesNothing?.(args)) await audit(outcome, detail);
     return outcome;
   } catch (err) {

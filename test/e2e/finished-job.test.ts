@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Job } from 'bullmq';
-import { enqueueCommand, type CommandJobData } from '../../src/queue/commands.js';
+import { enqueueCommand, jobIdFor, type CommandJobData } from '../../src/queue/commands.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -58,5 +58,49 @@ describe('a job that already ran to its end', () => {
     );
     const done = (await h.chatops.services.queue.getJob(id!)) as Job<CommandJobData>;
     expect(done.data.finished).toBe('succeeded');
+    // Recorded with the ✅ it was about to send, and the target it held.
+    const sent = h.slack.calls.find((c) => c.method === 'chat.update' && c.args.ts === done.data.threadTs);
+    expect(done.data.final?.headline.text).toBe(sent?.args.text);
+    expect(done.data.final?.lock).toEqual({ env: 'beta', app: 'myapp' });
+  });
+
+  it('whose worker died while sending its ✅: the copy sends the same ✅ again, frees the target and writes the audit entry, no change', async () => {
+    const { queue, signer, audit, locks, redis, slack } = h.chatops.services;
+    const before = h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp');
+    const requestId = 'e'.repeat(24);
+    const id = jobIdFor(requestId);
+    // What the dead run left: its thread, the target lock in its name, the end recorded.
+    const thread = await slack.chat.postMessage({ channel: 'C0OPS', text: ':rocket: scale myapp in beta to 7' });
+    await redis.set(
+      locks.key('beta', 'myapp'),
+      JSON.stringify({ jobId: id, userId: 'U0OPS', description: 'scale myapp', since: Date.now() }),
+      'PX',
+      60_000,
+    );
+    const headline = { text: ':white_check_mark: scale myapp in beta to 7 — done in 2s, requested by <@U0OPS>' };
+    const since = h.slack.calls.length;
+    await enqueueCommand(queue, signer, {
+      verb: 'scale',
+      args: { app: 'myapp', env: 'beta', replicas: '7' },
+      request: { requestId, text: 'scale myapp beta 7', userId: 'U0OPS', channelId: 'C0OPS', receivedAt: Date.now() },
+      threadTs: thread.ts!,
+      finished: 'succeeded',
+      final: { headline, lock: { env: 'beta', app: 'myapp' } },
+    });
+    const job = (await queue.getJob(id)) as Job<CommandJobData>;
+    await vi.waitFor(
+      async () => {
+        if (!(await job.isCompleted())) throw new Error('not completed yet');
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    const calls = h.slack.calls.slice(since);
+    expect(calls.filter((c) => c.method === 'chat.update').map((c) => [c.args.ts, c.args.text])).toEqual([[thread.ts, headline.text]]);
+    expect(calls.some((c) => c.method === 'chat.postMessage')).toBe(false);
+    expect(await locks.holder('beta', 'myapp')).toBeUndefined();
+    expect((await audit.recent({ app: 'myapp', env: 'beta', verb: 'scale', limit: 100 })).filter((e) => e.ref === id)).toEqual([
+      expect.objectContaining({ outcome: 'succeeded', ref: id }),
+    ]);
+    expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').metadata.generation).toBe(before.metadata.generation);
   });
 });
