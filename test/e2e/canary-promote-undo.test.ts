@@ -96,4 +96,31 @@ describe('abort after a failed promote --full', () => {
     expect(pods.map((p) => p.spec.containers[0].image)).toEqual([`${IMAGE}:1.0.0`, `${IMAGE}:1.0.0`]);
     expect(await h.chatops.services.locks.holder('beta', 'myapp')).toBeUndefined();
   });
+
+  it('removes the canary all the same when the revision to go back to is gone, and says how to roll back by hand', async () => {
+    await command(
+      'deploy myapp beta 3.0.0 --canary',
+      (c) => c.method === 'chat.update' && /Canary of \*myapp\*.*3\.0\.0/.test(c.args.text),
+    );
+    await h.kube.waitFor(() => deployment('myapp-canary')?.status?.readyReplicas === 2, 10_000, 'canary ready');
+    h.kube.setImageBehavior(`${IMAGE}:3.0.0`, { kind: 'imagePullFailure' });
+    await command(
+      'promote myapp beta --full',
+      (c) => c.method === 'chat.postMessage' && /did not finish rolling/.test(c.args.text ?? ''),
+      20_000,
+    );
+    // The revision kept before the promote no longer exists (history pruned, say).
+    const store = canaryStore(h.chatops.services);
+    await store.save({ ...(await store.get('beta', 'myapp'))!, promotedFrom: 99 });
+
+    const { call } = await command(
+      'abort myapp beta',
+      (c) => c.method === 'chat.postMessage' && /Canary of myapp in beta aborted/.test(c.args.text ?? ''),
+    );
+    expect(call.args.text).toContain(':warning: myapp could NOT be rolled back to revision 99, what it ran before the promote');
+    expect(call.args.text).toContain('`/k8s rollback myapp beta <revision>`');
+    expect(deployment('myapp-canary')).toBeUndefined();
+    expect(image(deployment('myapp'))).toBe(`${IMAGE}:3.0.0`);
+    expect(await h.chatops.services.locks.holder('beta', 'myapp')).toBeUndefined();
+  });
 });
