@@ -19,7 +19,7 @@ import {
   LABEL_COLOR,
   type Color,
 } from '../kube/blue-green.js';
-import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../kube/render.js';
+import { changeAnnotations } from '../kube/render.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
 import { FIELD_MANAGER_SET_IMAGE, findContainer, setImagePatch } from '../kube/workloads/set-image.js';
 import { podSelector } from '../kube/workloads/types.js';
@@ -98,12 +98,10 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
     container: s.container,
     image: s.image,
     replicas,
-    annotations: {
-      [ANNOTATION_DEPLOYED_BY]: by,
-      [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
-      [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
-      [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops deploy ${app} ${env.name} ${s.version} --blue-green by ${by}`,
-    },
+    annotations: changeAnnotations(
+      { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
+      `deploy ${app} ${env.name} ${s.version} --blue-green`,
+    ),
   });
   // The app's own selector (without a revision pin left by a switch back) narrowed to the new colour.
   const base = Object.fromEntries(

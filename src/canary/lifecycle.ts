@@ -22,7 +22,7 @@ import {
   shareText,
   stablePodSelector,
 } from '../kube/canary.js';
-import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../kube/render.js';
+import { changeAnnotations } from '../kube/render.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
 import { FIELD_MANAGER_SET_IMAGE, findContainer, setImagePatch } from '../kube/workloads/set-image.js';
 import { requestIdFrom, scheduleCommand } from '../queue/commands.js';
@@ -133,12 +133,10 @@ export async function startCanary(ctx: WorkerVerbContext<unknown>, s: StartCanar
     image: s.image,
     replicas,
     canaryId: id,
-    annotations: {
-      [ANNOTATION_DEPLOYED_BY]: by,
-      [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
-      [ANNOTATION_REQUEST_ID]: id,
-      [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops deploy ${app} ${env.name} ${s.version} --canary by ${by}`,
-    },
+    annotations: changeAnnotations(
+      { by, channelId: ctx.request.channelId, requestId: id },
+      `deploy ${app} ${env.name} ${s.version} --canary`,
+    ),
   });
 
   if (ctx.dryRun) {
@@ -361,12 +359,14 @@ export async function promoteFully(
         env.cluster,
         env.namespace,
         rec.stable,
-        setImagePatch(rec.container, rec.image, {
-          [ANNOTATION_DEPLOYED_BY]: by,
-          [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
-          [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
-          [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops promote ${app} ${env.name} ${rec.version} by ${by}`,
-        }),
+        setImagePatch(
+          rec.container,
+          rec.image,
+          changeAnnotations(
+            { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
+            `promote ${app} ${env.name} ${rec.version}`,
+          ),
+        ),
         PatchStrategy.StrategicMergePatch,
         FIELD_MANAGER_SET_IMAGE,
         { dryRun: ctx.dryRun },

@@ -8,7 +8,7 @@ import type { V1Deployment } from '@kubernetes/client-node';
 import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js';
 import { isChatOpsError } from '../errors/index.js';
 import { FIELD_MANAGER_ROLLBACK } from '../kube/deployments.js';
-import { ANNOTATION_CHANGE_CAUSE, ANNOTATION_DEPLOYED_BY, ANNOTATION_DEPLOYED_FROM, ANNOTATION_REQUEST_ID } from '../kube/render.js';
+import { changeAnnotations } from '../kube/render.js';
 import { ANNOTATION_REVISION, describeRevision } from '../kube/rollback.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
 import type { CanaryRecord } from './store.js';
@@ -36,12 +36,13 @@ export async function undoPromote(
     const plan = history.plan(rec.promotedFrom);
     if (plan.kind === 'current') return `${rec.stable} already runs revision ${describeRevision(plan.to)}, as before the promote`;
     const by = ctx.request.userName ?? ctx.request.userId;
-    const { body, strategy } = history.rollbackPatch(plan.to, {
-      [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
-      [ANNOTATION_DEPLOYED_BY]: by,
-      [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
-      [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops abort ${rec.app} ${rec.env}: undo promote, back to revision ${plan.to.revision} by ${by}`,
-    });
+    const { body, strategy } = history.rollbackPatch(
+      plan.to,
+      changeAnnotations(
+        { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
+        `abort ${rec.app} ${rec.env}: undo promote, back to revision ${plan.to.revision}`,
+      ),
+    );
     await deploymentOps.patch(env.cluster, env.namespace, rec.stable, body, strategy, FIELD_MANAGER_ROLLBACK, { dryRun: ctx.dryRun });
     return `${rec.stable} rolled back from revision ${plan.from?.revision ?? '?'} to revision ${describeRevision(plan.to)}, what it ran before the promote (rolling out now)`;
   } catch (err) {
