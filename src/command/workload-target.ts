@@ -4,6 +4,7 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { rolloutTimeoutMs } from '../kube/deployments.js';
+import { colorName, serviceColor } from '../kube/blue-green.js';
 import { appWorkload, type AppWorkload } from '../config/apps.js';
 import { requireApp } from '../config/lookup.js';
 import type { AppConfig } from '../config/schema.js';
@@ -25,8 +26,16 @@ export function appTarget(ctx: WorkerVerbContext<unknown>, app: string, envName:
   return { appConfig, env: ctx.environment(envName), target, ops: workloadOps(target.kind) };
 }
 
-/** Reads the app's workload; a missing one says how it comes to exist. */
+/**
+ * Reads the app's workload; a missing one says how it comes to exist. After a blue/green release the
+ * Deployment that serves is the colour the Service selects: `t.target` is pointed at it, so the verb
+ * scales, restarts or changes what serves, not the app's own Deployment left at 0.
+ */
 export async function readAppWorkload(t: AppTarget): Promise<AnyWorkload> {
+  if (!t.target.adopted && t.target.kind === 'Deployment') {
+    const color = await serviceColor(t.env.cluster, t.env.namespace, t.target.app);
+    if (color === 'blue' || color === 'green') t.target = { ...t.target, name: colorName(t.target.app, color) };
+  }
   const live = await t.ops.readIfExists(t.env.cluster, t.env.namespace, t.target.name);
   if (live) return live;
   const what = `${t.target.kind.toLowerCase()} ${t.target.name} in namespace ${t.env.namespace}`;

@@ -127,5 +127,19 @@ describe('deploy --blue-green', () => {
     expect(selector()).toEqual({ 'app.kubernetes.io/name': 'myapp', color: 'blue' });
     expect(served()).toEqual([`${IMAGE}:5.0.0`, `${IMAGE}:5.0.0`]);
     expect(h.threadText(OPS, next.args.ts as string)).toContain(`myapp-green (\`${IMAGE}:4.0.0\`) stays scaled`);
+
+    // What serves is a colour now: scale and status act on it, not on the app's own Deployment left at 0.
+    from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('promote myapp beta --full', { channel: OPS, user: 'U0OPS' });
+    await h.slack.waitForCall((c) => c.seq > from && /myapp-green scaled to 0 by/.test(c.args.text ?? ''), 10_000);
+    from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('scale myapp beta 3', { channel: OPS, user: 'U0OPS' });
+    await done(/:white_check_mark: scale myapp/, from);
+    expect(deployment('myapp-blue').spec.replicas).toBe(3);
+    expect(deployment('myapp-green').spec.replicas).toBe(0);
+    expect(deployment('myapp').spec.replicas).toBe(0);
+    expect(served()).toEqual([`${IMAGE}:5.0.0`, `${IMAGE}:5.0.0`, `${IMAGE}:5.0.0`]);
+    const status = await h.command('status myapp beta', { channel: OPS, user: 'U0OPS' });
+    expect(JSON.stringify((await h.answer(status.responseUrl, undefined, 10_000)).body)).toContain('myapp-blue');
   });
 });
