@@ -22,7 +22,8 @@ export default defineVerb<Args>({
   target: ({ app, env }) => ({ app, env }),
   check: ({ app }, config) => void requireApp(config, app),
   makesRevision: true,
-  describe: ({ app, env, full }) => `promote canary of ${app} in ${env}${full ? ' fully' : ''}`,
+  describe: ({ app, env, full }) =>
+    full ? `promote canary or blue/green release of ${app} in ${env} fully` : `promote canary of ${app} in ${env}`,
   async run(ctx) {
     const { app, env: envName, full } = ctx.args;
     const env = ctx.environment(envName);

@@ -59,7 +59,9 @@ describe('deploy --blue-green', () => {
     const requests = h.kube.requests.length;
     const dry = await h.command('promote myapp beta --full --dry-run', { channel: OPS, user: 'U0OPS' });
     await h.slack.waitForResponse(
-      (r) => r.id === dry.responseUrl.split('/').pop() && /Dry run of promote canary of myapp in beta fully/.test(r.body.text ?? ''),
+      (r) =>
+        r.id === dry.responseUrl.split('/').pop() &&
+        /Dry run of promote canary or blue\/green release of myapp in beta fully/.test(r.body.text ?? ''),
       5_000,
     );
     expect(h.kube.requests.slice(requests).filter((r) => r.method !== 'GET' && r.query.dryRun !== 'All')).toEqual([]);
