@@ -8,13 +8,7 @@ import type { Config } from '../src/config/schema.js';
 import { environmentOf } from '../src/config/lookup.js';
 import { badInput, conflict } from '../src/errors/index.js';
 import { parseQuantity } from '../src/kube/capacity.js';
-import {
-  ANNOTATION_CHANGE_CAUSE,
-  ANNOTATION_DEPLOYED_BY,
-  ANNOTATION_DEPLOYED_FROM,
-  ANNOTATION_REQUEST_ID,
-  appForEnvironment,
-} from '../src/kube/render.js';
+import { appForEnvironment, changeAnnotations } from '../src/kube/render.js';
 import { describeManager, gitopsTracker } from '../src/kube/workloads/ownership.js';
 import { containersOf, findContainer } from '../src/kube/workloads/set-image.js';
 import {
@@ -225,12 +219,10 @@ async function runReset(ctx: WorkerVerbContext<Args>, t: AppTarget) {
   const { app, env: envName } = ctx.args;
   const { live, container, configured, override, lines, what } = await resolveReset(t, envName);
   const by = ctx.request.userName ?? ctx.request.userId;
-  const annotations = {
-    [ANNOTATION_DEPLOYED_BY]: by,
-    [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
-    [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
-    [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops ${ctx.request.text.slice(0, 200)} by ${by}`,
-  };
+  const annotations = changeAnnotations(
+    { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
+    ctx.request.text.slice(0, 200),
+  );
   return runRolloutJob(ctx, {
     title: title(ctx.args),
     env: t.env,
@@ -262,10 +254,7 @@ async function run(ctx: WorkerVerbContext<Args>) {
   const { live, container, kept, what } = await resolve(t, ctx.args, ctx.config);
   const by = ctx.request.userName ?? ctx.request.userId;
   const annotations: Record<string, string> = {
-    [ANNOTATION_DEPLOYED_BY]: by,
-    [ANNOTATION_DEPLOYED_FROM]: ctx.request.channelId,
-    [ANNOTATION_REQUEST_ID]: ctx.request.requestId,
-    [ANNOTATION_CHANGE_CAUSE]: `k8s-chatops ${ctx.request.text.slice(0, 200)} by ${by}`,
+    ...changeAnnotations({ by, channelId: ctx.request.channelId, requestId: ctx.request.requestId }, ctx.request.text.slice(0, 200)),
     ...(kept ? overrideAnnotations(kept, ctx.request.userId, restartTimestamp(ctx.request.receivedAt)) : {}),
   };
   const lines = describeResourceChange(container.resources, change);
