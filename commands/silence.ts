@@ -85,7 +85,7 @@ export default defineVerb<Args>({
     // A node is in no environment: its silence covers every channel its alert reaches that this channel may silence.
     const binding = bindingFor(ctx.config, ctx.request.channelId);
     const mayTouch = binding ? allowedEnvironments(ctx.config, binding) : [env];
-    const { workload, ids, channels, outside } = silencedIncidents(ctx.config, target, env, kind, mayTouch);
+    const { workload, ids, channels, outside, environments } = silencedIncidents(ctx.config, target, env, kind, mayTouch);
     if (ids.length === 0 && outside.length > 0)
       throw denied(
         `${kind} of a node goes only to ${outsideList(outside)}: environments this channel may not touch, so it may not silence it there.`,
@@ -108,6 +108,7 @@ export default defineVerb<Args>({
         channel: ctx.request.channelId,
         ...(reason ? { reason } : {}),
         incidents: ids,
+        ...(isNodeKind(kind) ? { environments } : {}),
       },
       now,
       { choice: formatDuration(duration) },

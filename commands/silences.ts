@@ -21,13 +21,15 @@ export default defineVerb<Args>({
     const binding = bindingFor(ctx.config, ctx.request.channelId);
     const visible = new Set(binding ? allowedEnvironments(ctx.config, binding) : []);
     const all = await new SilenceStore(ctx.services.redis, ctx.services.prefix).list(Date.now());
+    // A node silence also shows where it covers alerts of other environments (its `environments`).
     const rows = all
-      .filter((s) => visible.has(s.env))
+      .filter((s) => visible.has(s.env) || (s.environments ?? []).some((e) => visible.has(e)))
       .map((s) => ({
         id: s.id,
         target: s.target,
         node: s.workload.kind === 'Node',
         env: s.env,
+        ...(s.environments?.some((e) => e !== s.env) ? { covers: s.environments } : {}),
         kind: s.kind,
         until: s.until,
         by: s.by,

@@ -27,9 +27,12 @@ export default defineVerb<Args>({
     const record = await store.get(ctx.args.id);
     const binding = bindingFor(ctx.config, ctx.request.channelId);
     if (!record) throw notFound(`There is no silence \`${ctx.args.id}\` in force (it may have ended). \`/k8s silences\` lists them.`);
-    if (!binding || !allowedEnvironments(ctx.config, binding).includes(record.env))
+    // A node silence covering other environments' alert channels is lifted only by a channel that may touch them all.
+    const allowed = binding ? allowedEnvironments(ctx.config, binding) : [];
+    const outside = [record.env, ...(record.environments ?? [])].find((e) => !allowed.includes(e));
+    if (outside !== undefined)
       throw denied(
-        `This channel may not touch \`${record.env}\`, so it may not lift its silences. ${describeAllowance(ctx.config, ctx.request.channelId, [...ctx.verbs.keys()])}`,
+        `This channel may not touch \`${outside}\`, so it may not lift ${outside === record.env ? 'its silences' : 'this silence, which covers its alerts'}. ${describeAllowance(ctx.config, ctx.request.channelId, [...ctx.verbs.keys()])}`,
       );
     const { lifted, noted } = await store.lift(record, ctx.request.userId);
     if (!lifted) throw notFound(`The silence \`${ctx.args.id}\` has just ended.`);

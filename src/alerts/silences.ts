@@ -36,6 +36,8 @@ export interface SilenceRecord {
   createdAt: number;
   /** The incident ids it covers (one per alert channel, and per node condition). */
   incidents: string[];
+  /** A node silence: the environments of the channels it covers that the silencer's channel may touch (who sees it, who may lift it). */
+  environments?: string[];
 }
 
 /** The cluster name incidents of an environment are recorded under (as the alert watcher names its cluster). */
@@ -51,6 +53,8 @@ export interface SilenceCoverage {
   channels: string[];
   /** Node kinds: channels the node's alerts are routed to that the silencer's channel may not silence (none of their rule's environments is its). */
   outside: Array<{ channel: string; environments: string[] }>;
+  /** The environments of the covered channels' rules that the silencer's channel may touch, in config order. */
+  environments: string[];
 }
 
 /**
@@ -86,9 +90,12 @@ export function silencedIncidents(
   }
   const channels: string[] = [];
   const outside: SilenceCoverage['outside'] = [];
+  const covered = new Set<string>();
   for (const [channel, envs] of routed) {
-    if ([...envs].some((e) => mayTouch.includes(e))) channels.push(channel);
+    const touched = [...envs].filter((e) => mayTouch.includes(e));
+    if (touched.length > 0) channels.push(channel);
     else outside.push({ channel, environments: [...envs] });
+    for (const e of touched) covered.add(e);
   }
   const conditions: Array<string | undefined> =
     kind === 'NodeNotReady' ? ['Ready'] : kind === 'NodePressure' ? [...PRESSURE_CONDITIONS] : [undefined];
@@ -107,7 +114,8 @@ export function silencedIncidents(
       ids.push(incidentId(key));
     }
   }
-  return { workload: { kind: workload.kind, name: workload.name }, ids, channels, outside: node ? outside : [] };
+  const environments = Object.keys(config.environments).filter((e) => covered.has(e));
+  return { workload: { kind: workload.kind, name: workload.name }, ids, channels, outside: node ? outside : [], environments };
 }
 
 /**

@@ -113,4 +113,17 @@ describe('silencing a node', () => {
     for (const channel of [BETA_ALERTS, PROD_ALERTS])
       await waitForThreadReply(h.slack, alerts[channel]!.ts, new RegExp(`Silenced for 2h by <@U0ONCALL>[\\s\\S]*${id}`), 10_000, channel);
   });
+
+  it('is listed where it covers alerts, and lifted only by a channel that may touch every environment it covers', async () => {
+    const set = await say(`silence ${node} prod NodeNotReady 1h`, OPS);
+    const id = silenceId(set);
+    // Set from prod, it also covers the beta channel's alert: a channel bound to beta sees it, but may not lift the prod part.
+    expect(await say('silences', BETA_DEV)).toContain(
+      `\`${id}\` NodeNotReady of node \`${node}\` in \`prod\` (alerts of \`beta\`, \`prod\`)`,
+    );
+    expect(await say(`unsilence ${id}`, BETA_DEV)).toContain('This channel may not touch `prod`, so it may not lift its silences');
+    expect(await say(`unsilence ${id}`, OPS)).toContain(`Lifted \`${id}\``);
+    for (const channel of [BETA_ALERTS, PROD_ALERTS])
+      await waitForThreadReply(h.slack, alerts[channel]!.ts, new RegExp(`<@U0ONCALL> lifted the silence \`${id}\``), 10_000, channel);
+  });
 });

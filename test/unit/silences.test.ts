@@ -62,7 +62,10 @@ describe('what a silence covers', () => {
       channels: [],
       outside: [{ channel: 'C0TWO', environments: ['prod'] }],
     });
-    expect(silencedIncidents(config, 'node-1', 'prod', 'NodeNotReady', ['prod']).channels).toEqual(['C0TWO']);
+    expect(silencedIncidents(config, 'node-1', 'prod', 'NodeNotReady', ['prod'])).toMatchObject({
+      channels: ['C0TWO'],
+      environments: ['prod'],
+    });
     // A node of beta's cluster: C0ONE's rule reaches it through beta only (prod is another cluster).
     expect(silencedIncidents(config, 'node-1', 'beta', 'NodePressure', ['prod'])).toMatchObject({
       channels: [],

@@ -7,6 +7,8 @@ export interface SilenceRow {
   target: string;
   node: boolean;
   env: string;
+  /** A node silence set in `env` that covers alert channels of these environments. */
+  covers?: string[];
   kind: string;
   until: number;
   by: string;
@@ -20,7 +22,7 @@ export function silencesView(rows: readonly SilenceRow[]): SlackMessage {
   }
   const lines = rows.map(
     (r) =>
-      `• \`${r.id}\` ${r.kind} of ${r.node ? 'node' : 'app'} \`${escapeMrkdwn(r.target)}\` in \`${escapeMrkdwn(r.env)}\` until ${slackDate(r.until)} — by ${mention(r.by)}${r.reason ? `: ${escapeMrkdwn(r.reason)}` : ''}`,
+      `• \`${r.id}\` ${r.kind} of ${r.node ? 'node' : 'app'} \`${escapeMrkdwn(r.target)}\` in \`${escapeMrkdwn(r.env)}\`${r.covers ? ` (alerts of ${r.covers.map((e) => `\`${escapeMrkdwn(e)}\``).join(', ')})` : ''} until ${slackDate(r.until)} — by ${mention(r.by)}${r.reason ? `: ${escapeMrkdwn(r.reason)}` : ''}`,
   );
   const text = `:no_bell: ${rows.length} silence${rows.length === 1 ? '' : 's'} in force:`;
   return {
