@@ -90,15 +90,8 @@ export interface WorkloadsOnNode {
   workloads: Array<{ kind: string; name: string; pods: number }>;
 }
 
-export interface NodeDiagnosis {
-  kind: 'NodeNotReady' | 'NodePressure';
-  node: string;
-  condition: NodeConditionType;
-  status: string;
-  reason?: string;
-  message?: string;
-  /** Since when (ms); NaN if unknown. */
-  at: number;
+/** A finding with what it hits and what to do about it. */
+export interface NodeDiagnosis extends Omit<NodeFinding, 'occurrence'> {
   /** What runs there, in the watched environments. */
   affected: WorkloadsOnNode[];
   suggestion: string;
