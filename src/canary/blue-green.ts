@@ -330,8 +330,7 @@ export async function rollLiveColor(ctx: WorkerVerbContext<unknown>, r: RollLive
     app,
     workload: { kind: 'Deployment', name, selector: podSelector(live) },
     timeoutMs: r.timeoutMs,
-    // `rollback` acts on the app's own Deployment, not on a colour: no button that would roll the wrong one.
-    offerRollback: false,
+    // A failed roll offers Rollback: `rollback` follows the colour the Service selects too.
     change: async () => {
       const current = await deploymentOps.read(env.cluster, env.namespace, name);
       const before = findContainer(current, r.container)?.image;

@@ -143,5 +143,36 @@ describe('deploy --blue-green', () => {
     expect(served()).toEqual([`${IMAGE}:5.0.0`, `${IMAGE}:5.0.0`, `${IMAGE}:5.0.0`]);
     const status = await h.command('status myapp beta', { channel: OPS, user: 'U0OPS' });
     expect(JSON.stringify((await h.answer(status.responseUrl, undefined, 10_000)).body)).toContain('myapp-blue');
+
+    // A failed roll of the colour offers Rollback, and it rolls that colour back.
+    h.kube.setImageBehavior(`${IMAGE}:6.0.0-typo`, { kind: 'imagePullFailure' });
+    from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('deploy myapp beta 6.0.0-typo', { channel: OPS, user: 'U0OPS' });
+    const failed = await h.slack.waitForCall(
+      (c) => c.seq > from && c.method === 'chat.update' && /:x: deploy myapp 6\.0\.0-typo → beta — failed/.test(c.args.text ?? ''),
+      20_000,
+    );
+    const rollbackOffer = h.slack
+      .thread(OPS, failed.args.ts as string)
+      .find((m) => (m.blocks as any[] | undefined)?.some((b) => b.type === 'actions'));
+    const rollback = (rollbackOffer?.blocks as any[]).flatMap((b) => b.elements ?? []).find((e: any) => e.action_id === 'chatops_run');
+    expect(rollback).toBeDefined();
+    from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.click({
+      user_id: 'U0OPS',
+      channel_id: OPS,
+      message_ts: rollbackOffer!.ts,
+      thread_ts: failed.args.ts,
+      action_id: rollback.action_id,
+      value: rollback.value,
+      response_url: h.slack.newResponseUrl(),
+    });
+    await h.kube.waitFor(
+      () => deployment('myapp-blue')?.spec.template.spec.containers[0].image === `${IMAGE}:5.0.0`,
+      10_000,
+      'blue back on 5.0.0',
+    );
+    await h.kube.waitFor(() => served().length === 3 && served().every((i) => i === `${IMAGE}:5.0.0`), 10_000, '5.0.0 serves again');
+    expect(deployment('myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.0.0`);
   });
 });
