@@ -1,7 +1,7 @@
 import { PatchStrategy, setHeaderOptions, type V1Deployment, type V1ReplicaSet } from '@kubernetes/client-node';
 import type { ClusterClient } from './clusters.js';
 import { fromKubeError } from './errors.js';
-import { ownedReplicaSets } from './replicasets.js';
+import { ANNOTATION_REVISION, ownedReplicaSets } from './replicasets.js';
 import { conflict } from '../errors/index.js';
 import { write, type WriteOptions } from './dry-run.js';
 
@@ -106,4 +106,22 @@ export async function listReplicaSetsOf(cluster: ClusterClient, deployment: V1De
   } catch (err) {
     throw fromKubeError(err, `the revisions (ReplicaSets) of deployment ${name} in namespace ${namespace}`);
   }
+}
+
+/**
+ * The refusal the Deployment's new ReplicaSet (the one at its revision) reports itself, in the cluster's words:
+ * `refuses` false when it has none (the controller copies an old ReplicaSet's failure too, until that one is scaled
+ * down, and keeps the first message of a failure that goes on). When the new one cannot be found or read, the
+ * Deployment's own condition is trusted (`refuses` true, no message).
+ */
+export async function newReplicaSetRefusal(
+  cluster: ClusterClient,
+  deployment: V1Deployment,
+): Promise<{ refuses: boolean; message?: string }> {
+  const revision = deployment.metadata?.annotations?.[ANNOTATION_REVISION];
+  const replicaSets = await listReplicaSetsOf(cluster, deployment).catch(() => undefined);
+  const current = replicaSets?.find((rs) => revision !== undefined && rs.metadata?.annotations?.[ANNOTATION_REVISION] === revision);
+  if (!current) return { refuses: true };
+  const failure = (current.status?.conditions ?? []).find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  return failure ? { refuses: true, ...(failure.message ? { message: failure.message } : {}) } : { refuses: false };
 }

@@ -14,8 +14,12 @@ export type RolloutState =
 /** "1 replica", "2 replicas" (kubectl says "1 old replicas"; we don't). */
 const replicasText = (n: number, adjective = '') => `${n} ${adjective}${n === 1 ? 'replica' : 'replicas'}`;
 
-/** The same completion rules as `kubectl rollout status`. Pure. */
-export function rolloutState(deployment: V1Deployment): RolloutState {
+/**
+ * The same completion rules as `kubectl rollout status`, plus one kubectl lacks: a ReplicaFailure condition (the
+ * controller cannot create pods) fails at once, unless `ignoreReplicaFailure` (the follower found it is an old
+ * ReplicaSet's, copied until that one is scaled down). Pure.
+ */
+export function rolloutState(deployment: V1Deployment, opts: { ignoreReplicaFailure?: boolean } = {}): RolloutState {
   const name = deployment.metadata?.name ?? 'deployment';
   const generation = deployment.metadata?.generation ?? 0;
   const status = deployment.status ?? {};
@@ -23,11 +27,10 @@ export function rolloutState(deployment: V1Deployment): RolloutState {
     return { phase: 'waiting', message: 'waiting for the deployment spec update to be observed' };
   }
   // The ReplicaSet controller cannot create pods (a missing service account, a quota): no progress will come of waiting.
-  const refused = status.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
-  if (refused) {
-    const why = refused.message ?? refused.reason ?? 'no reason given';
-    return { phase: 'failed', message: `the cluster refuses to create its pods: ${why}`, podsRefused: why };
-  }
+  const refused = opts.ignoreReplicaFailure
+    ? undefined
+    : status.conditions?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  if (refused) return refusedPods(refused.message ?? refused.reason ?? 'no reason given');
   const progressing = status.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     return { phase: 'failed', message: `deployment "${name}" exceeded its progress deadline` };
@@ -52,4 +55,9 @@ export function rolloutState(deployment: V1Deployment): RolloutState {
     return { phase: 'progressing', message: `${available} of ${replicasText(updated, 'updated ')} available`, updated, available, desired };
   }
   return { phase: 'done', message: `${updated} of ${replicasText(desired)} updated and available` };
+}
+
+/** The failed state of a rollout whose pods the cluster refuses to create, with its refusal. */
+export function refusedPods(refusal: string): RolloutState {
+  return { phase: 'failed', message: `the cluster refuses to create its pods: ${refusal}`, podsRefused: refusal };
 }

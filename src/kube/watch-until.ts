@@ -57,6 +57,11 @@ export async function watchUntil<T extends KubernetesObject>(opts: WatchUntilOpt
       const onAbort = () => finish('aborted');
       const timer = setTimeout(() => finish('timeout'), Math.max(0, deadline - Date.now()));
       opts.signal.addEventListener('abort', onAbort, { once: true });
+      // aborted while the object was being read: no abort event will come
+      if (opts.signal.aborted) {
+        finish('aborted');
+        return;
+      }
       let handling = Promise.resolve();
       opts.cluster.watch
         .watch(

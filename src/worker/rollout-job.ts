@@ -1,7 +1,8 @@
 import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js';
 import { diagnoseApp, latestCreateRefusal } from '../kube/diagnose.js';
 import { followRollout } from '../kube/follow-rollout.js';
-import { watchPodProblems } from '../kube/pod-warnings.js';
+import { watchCreateRefusals, watchPodProblems } from '../kube/pod-warnings.js';
+import { refusedPods } from '../kube/rollout.js';
 import { LABEL_APP } from '../kube/render.js';
 import { workloadOps } from '../kube/workloads/kinds.js';
 import type { WorkloadKind } from '../kube/workloads/types.js';
@@ -69,17 +70,29 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
       `:warning: pod \`${escapeMrkdwn(problem.pod)}\`: ${escapeMrkdwn(problem.summary)}${detail ? ` — ${escapeMrkdwn(detail)}` : ''}. Still waiting for the rollout (it fails at its progress deadline).`,
     );
   });
+  // A StatefulSet or DaemonSet has no ReplicaFailure condition: its FailedCreate events end the follow instead.
+  const refusedEarly = new AbortController();
+  const refusals =
+    workload.kind === 'Deployment'
+      ? undefined
+      : await watchCreateRefusals(job.env.cluster, job.env.namespace, workload, started - 1000, (message) =>
+          refusedEarly.abort(refusedPods(message)),
+        );
   const final = await followRollout({
     cluster: job.env.cluster,
     namespace: job.env.namespace,
     name: workload.name,
     kind: workload.kind,
     signal: ctx.signal,
+    stopWith: refusedEarly.signal,
     timeoutMs: job.timeoutMs,
     onChange: async (state) => {
       if (state.phase === 'progressing') await ctx.progress.step(rolloutStep(state));
     },
-  }).finally(() => warnings.stop());
+  }).finally(() => {
+    warnings.stop();
+    refusals?.stop();
+  });
 
   if (final.phase === 'done') {
     // The thread's last progress line must not contradict the ✅ ("0 of 3 available", then done).

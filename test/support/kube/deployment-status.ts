@@ -114,10 +114,14 @@ export class DeploymentStatusWriter {
     }
 
     // getReplicaFailures: the new ReplicaSet's ReplicaFailure, else an old one's, copied; none: removed
+    // (SetDeploymentCondition: one of the same status and reason is kept as it is, message and times included)
     const failure = replicaFailure(newRs, all);
     const at = conds.findIndex((c) => c.type === 'ReplicaFailure');
-    if (at >= 0) conds.splice(at, 1);
-    if (failure) conds.push(failure);
+    const kept = at >= 0 && failure && conds[at].status === failure.status && conds[at].reason === failure.reason;
+    if (!kept) {
+      if (at >= 0) conds.splice(at, 1);
+      if (failure) conds.push(failure);
+    }
 
     conds.sort((a, b) => (a.type === 'Available' ? -1 : b.type === 'Available' ? 1 : 0));
     const status: any = {
