@@ -71,7 +71,7 @@ describe('blue/green across a restart of the bot', () => {
   let jobId = '';
 
   it('a rollout of the new colour cut by the restart is resumed: the Service switches once, the thread ends once', async () => {
-    // Slow enough that the bot stops (200 ms grace) well before the new pods are ready, even on a loaded machine.
+    // Slow to get ready, and the cluster is paused once the new colour is applied: the bot surely stops before it is ready.
     h.kube.setImageBehavior(`${IMAGE}:2.0.0`, { kind: 'slowReady', readyAfterMs: 4_000 });
     const from = seq();
     const patches = servicePatches('myapp').length;
@@ -82,6 +82,7 @@ describe('blue/green across a restart of the bot', () => {
       (c) => c.seq > from && c.method === 'chat.postMessage' && /applied to beta: deployment myapp-green/.test(c.args.text ?? ''),
       10_000,
     );
+    h.kube.pauseController();
     threadTs = applied.args.thread_ts as string;
     expect(deployment('myapp-green').status?.readyReplicas ?? 0).toBe(0);
 
@@ -90,6 +91,7 @@ describe('blue/green across a restart of the bot', () => {
       expect(await queue.getJobState(jobId)).toBe('delayed');
       expect((await locks.holder('beta', 'myapp'))?.jobId).toBe(jobId);
       expect(selector('myapp')).toEqual({ 'app.kubernetes.io/name': 'myapp' });
+      h.kube.resumeController();
     });
 
     const done = await h.slack.waitForCall(
