@@ -142,19 +142,11 @@ export type ClaimResult = 'claimed' | 'resumed' | 'already_executed' | 'not_appr
 
 export type CloseResult = { result: 'closed' | 'not_pending' | 'expired' | 'not_due' | 'missing'; request?: ApprovalRequest };
 
-interface MutableState {
-  state: ApprovalState;
-  expiresAt: number;
-  minApprovals: number;
-  requesterId: string;
-  messageTs?: string;
-  decidedBy?: string;
-  decidedAt?: number;
-  runBy?: number;
-  queuedAt?: number;
-  executedBy?: string;
-  executedAt?: number;
-}
+/** The fields the Lua transitions change (kept apart from the signed data), and who asked: self-approval is refused there. */
+type MutableState = Pick<
+  ApprovalRequest,
+  'state' | 'expiresAt' | 'minApprovals' | 'messageTs' | 'decidedBy' | 'decidedAt' | 'runBy' | 'queuedAt' | 'executedBy' | 'executedAt'
+> & { requesterId: string };
 
 export class ApprovalStore {
   constructor(
