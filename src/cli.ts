@@ -3,7 +3,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from './config/load.js';
 import { Clusters } from './kube/clusters.js';
-import { checkPermissions, formatPermissionReport, missingPermissions, unreachableClusters } from './kube/permissions.js';
+import { checkPermissions, formatPermissionReport, missingPermissions, unreachableClusters } from './kube/permission-check.js';
 import { checkRedisEviction } from './queue/eviction-check.js';
 import { checkRedis, checkSlackToken } from './preflight/index.js';
 import { loadRedisSettings, SettingsError } from './config/settings.js';

@@ -11,7 +11,7 @@ import type { Config } from './config/schema.js';
 import type { Settings } from './config/settings.js';
 import { loadVerbs } from './command/registry.js';
 import { Clusters } from './kube/clusters.js';
-import { checkPermissions, missingPermissions, unreachableClusters } from './kube/permissions.js';
+import { checkPermissions, missingPermissions, unreachableClusters } from './kube/permission-check.js';
 import { watchRedisOutage } from './queue/outage.js';
 import type { Logger } from './log.js';
 import { createCommandQueue, type CommandJobData } from './queue/commands.js';

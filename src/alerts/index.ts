@@ -8,7 +8,7 @@ import type { WebClient } from '@slack/web-api';
 import { MeteredWebClient } from '../slack/client.js';
 import type { Config } from '../config/schema.js';
 import type { ClusterClient, Clusters } from '../kube/clusters.js';
-import { botNamespace } from '../kube/permissions.js';
+import { botNamespace } from '../kube/permission-check.js';
 import type { Logger } from '../log.js';
 import type { IntentStore } from '../command/intents.js';
 import { createAlertQueue, enqueueIncident, startDelivery, type AlertJob, type DeliveryDeps } from './delivery.js';
