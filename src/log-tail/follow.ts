@@ -3,15 +3,13 @@
  * at most once a second, and a file with everything at the end. A tail holds a worker
  * slot for its whole time, so only a few run at once across all workers.
  */
-import type { V1Pod } from '@kubernetes/client-node';
 import type { WorkerVerbContext } from '../command/types.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
 import { unavailable } from '../errors/index.js';
-import type { ClusterClient } from '../kube/clusters.js';
 import { mention } from '../slack/blocks.js';
 import { uploadTextFile } from '../slack/upload.js';
 import { tailBody, tailEndedMessage, tailRunningMessage, type TailHeadline } from '../slack/views/log-tail.js';
-import { runLogTail } from './session.js';
+import { runLogTail, type TailOptions } from './session.js';
 
 /** Live tails running at once, across every worker (each holds a worker slot). */
 export const MAX_LIVE_TAILS = 3;
@@ -48,18 +46,16 @@ async function claimPlace(services: Services, id: string, untilMs: number): Prom
   await services.redis.pexpire(key, MAX_FOLLOW_MS * 2);
 }
 
-export interface FollowRequest {
+/** What to follow (as the tail session takes it) and how the thread names it. */
+export interface FollowRequest extends Pick<
+  TailOptions,
+  'cluster' | 'namespace' | 'listPods' | 'pod' | 'container' | 'match' | 'durationMs'
+> {
   app: string;
   env: string;
-  cluster: ClusterClient;
-  namespace: string;
-  listPods: () => Promise<V1Pod[]>;
-  pod?: string;
-  container?: string;
-  match?: (line: string) => boolean;
   /** How the search reads in the headline, e.g. "containing `timeout`, " (already escaped). */
   search: string;
-  durationMs: number;
+  /** durationMs as the headline shows it (`5m`). */
   duration: string;
 }
 
