@@ -10,7 +10,8 @@
  * - no two jobs on one target overlapped (BullMQ processedOn/finishedOn of the run that completed);
  * - one Lease holder at a time, the killed leader replaced, one leadership start per survivor;
  * - one top-level alert message per incident (per OOM-killed workload, across the failover);
- * and reports throughput (commands completed/s) and enqueue → start (processedOn − timestamp).
+ * and reports throughput (commands completed/s), enqueue → start (processedOn − timestamp, waits for the target lock
+ * included) and enqueue → the job's first post in Slack (the queue alone).
  * Run: BENCH_COMMANDS=500 npx tsx bench/replicas.ts   (REDIS_URL as for tests; BENCH_REDIS=cluster starts a
  * private Redis Cluster instead; CHATOPS_LEADER_LEASE_MS and other settings pass through to the replicas)
  */
@@ -28,6 +29,7 @@ import { postSlashCommand, startSlackEmulator, type SlackEmulator } from '../tes
 import { atRate, ms, row, summarize } from './lib.js';
 import { benchRedis, topologyFrom, type BenchRedis, type Topology } from './procs/redis.js';
 import { healthy, start, type Child } from './procs/spawn.js';
+import { isFinal, jobThreads } from './procs/job-threads.js';
 
 const OPS = 'C0OPS';
 const ONCALL = 'C0ONCALL';
@@ -73,8 +75,6 @@ interface Proc {
   leadingStarts: number;
 }
 
-const isScaleFinal = (c: { method: string; args: Record<string, any> }) =>
-  c.method === 'chat.update' && /:white_check_mark: scale .* — done/.test(String(c.args.text));
 const isTop = (c: { method: string; args: Record<string, any> }) => c.method === 'chat.postMessage' && !c.args.thread_ts;
 
 export async function benchReplicas(opts: ReplicasOptions = {}): Promise<ReplicasResult> {
@@ -234,7 +234,7 @@ export async function benchReplicas(opts: ReplicasOptions = {}): Promise<Replica
     await chaos;
     // Every job posts its ✅ to the emulator just before it ends: wait on those calls, then on BullMQ for the last few ends.
     await slack
-      .waitForCall(() => slack.calls.filter(isScaleFinal).length >= commands, 60_000 + commands * 200)
+      .waitForCall(() => slack.calls.filter((c) => isFinal(c, 'scale')).length >= commands, 60_000 + commands * 200)
       .then(() => phase('every ✅ posted'))
       .catch(() => undefined);
     const deadline = Date.now() + 30_000;
@@ -270,27 +270,7 @@ export async function benchReplicas(opts: ReplicasOptions = {}): Promise<Replica
         .map((j) => `${j.id}:${succeeded.get(j.id!) ?? 0}`)
         .join(', ')})`,
     );
-    // Per job thread: its ✅ updates (a copy of a job whose worker died while sending it sends the same headline
-    // again: the same message, unchanged for the reader) and its `:rocket:` start posts (top level, or in the thread
-    // it waited in or was resumed in). The start post and the first ✅ are both sent while the job holds its target lock.
-    const finals = new Map<string, { texts: Set<string>; first: number; count: number }>();
-    for (const c of slack.calls.filter(isScaleFinal)) {
-      const f = finals.get(String(c.args.ts)) ?? { texts: new Set<string>(), first: c.at, count: 0 };
-      f.texts.add(String(c.args.text));
-      f.count++;
-      finals.set(String(c.args.ts), f);
-    }
-    const starts = new Map<string, number[]>();
-    for (const c of slack.calls) {
-      if (c.method !== 'chat.postMessage' || !c.ok) continue;
-      const text = String(c.args.text);
-      const ts = text.startsWith(':rocket: scale ')
-        ? String(c.response?.ts)
-        : text.startsWith(':arrow_forward: :rocket: scale ')
-          ? String(c.args.thread_ts)
-          : undefined;
-      if (ts) starts.set(ts, [...(starts.get(ts) ?? []), c.at]);
-    }
+    const { finals, starts } = jobThreads(slack.calls, 'scale');
     const finalOf = (j: (typeof completed)[number]) => finals.get(String(j.data.threadTs));
     const badFinals = completed.filter((j) => finalOf(j)?.texts.size !== 1);
     // Started again after its ✅: the change made twice.
@@ -354,6 +334,11 @@ export async function benchReplicas(opts: ReplicasOptions = {}): Promise<Replica
     const last = Math.max(...completed.map((j) => j.finishedOn!));
     const throughput = completed.length / ((last - first) / 1_000);
     const wait = summarize(completed.map((j) => j.processedOn! - j.timestamp));
+    // The queue alone: enqueue → the job's first post (its start, or that it waits for the target), one Slack call later.
+    const firstPost = new Map(
+      slack.calls.filter((c) => isTop(c) && c.ok && c.args.channel === OPS).map((c) => [String(c.response?.ts), c.at]),
+    );
+    const pickup = summarize(completed.map((j) => (firstPost.get(String(j.data.threadTs)) ?? NaN) - j.timestamp).filter(Number.isFinite));
     const retried = completed.filter((j) => j.attemptsMade > 1 || (j.stalledCounter ?? 0) > 0).length;
     return {
       failures,
@@ -380,6 +365,7 @@ export async function benchReplicas(opts: ReplicasOptions = {}): Promise<Replica
           '—',
           true,
         ),
+        row('enqueue → first post (queue only)', `p50 ${ms(pickup.p50)}  p99 ${ms(pickup.p99)}  max ${ms(pickup.max)}`, '—', true),
         row('jobs resumed after the worker kill', String(retried), '—', true),
         row('✅ headlines sent again by a resumed copy', String(resent), '—', true),
         `phases: ${phases.join(', ')}`,

@@ -34,6 +34,15 @@ export interface AuditEntry {
 
 export type StoredAuditEntry = AuditEntry & { id: string; at: number };
 
+// XADD unless an entry was already written under this once-key (both keys share the prefix's hash tag, so one slot).
+const RECORD_ONCE = `if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+end
+return false`;
+
+/** How long a once-key is kept: a copy of a job comes within minutes (a day at most: older jobs are refused). */
+const ONCE_TTL_MS = 24 * 3_600_000;
+
 /**
  * Every action, in a Redis stream of bounded length (and as a structured log line):
  * who, which channel, what, the outcome and when.
@@ -43,21 +52,37 @@ export class AuditLog {
 
   constructor(
     private readonly redis: Redis,
-    prefix: string,
+    private readonly prefix: string,
     private readonly log: Logger,
     private readonly maxLength = 10_000,
   ) {
     this.key = `${prefix}:chatops:audit`;
   }
 
-  async record(entry: AuditEntry): Promise<void> {
+  /**
+   * `once`: an id of what the entry records (a job's run and outcome). A second record with the same id writes
+   * nothing — a copy of a job whose worker died around its audit entry may write it without doubling it.
+   */
+  async record(entry: AuditEntry, once?: string): Promise<void> {
     const full = { ...entry, at: entry.at ?? Date.now() };
-    this.log.info({ audit: full }, `audit: ${full.outcome} ${full.verb}`);
     const fields = Object.entries(full).flatMap(([k, v]) => (v === undefined ? [] : [k, String(v)]));
     try {
-      await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxLength), '*', ...fields);
+      if (!once) await this.redis.xadd(this.key, 'MAXLEN', '~', String(this.maxLength), '*', ...fields);
+      else if (
+        !(await this.redis.eval(
+          RECORD_ONCE,
+          2,
+          this.key,
+          `${this.prefix}:chatops:audit-once:${once}`,
+          ONCE_TTL_MS,
+          this.maxLength,
+          ...fields,
+        ))
+      )
+        return;
+      this.log.info({ audit: full }, `audit: ${full.outcome} ${full.verb}`);
     } catch (err) {
-      // The log line above still holds the record; an audit write must not fail the user's command.
+      // This log line still holds the record; an audit write must not fail the user's command.
       this.log.error({ err, audit: full }, 'could not write the audit stream');
     }
   }

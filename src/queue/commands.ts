@@ -29,11 +29,12 @@ export interface CommandJobData {
    */
   finished?: 'succeeded' | 'failed';
   /**
-   * Recorded with `finished` right before the run's ✅/❌ is sent: the headline, and the target lock the run held.
-   * A copy of the job sends the same headline again (the same message, unchanged for the reader: the first one may
-   * not have left) and, if the dead run still held the lock, frees it and writes the audit entry it never wrote.
+   * Recorded with `finished` (right before the run's ✅/❌ is sent, when it sends one): its headline, the target lock
+   * the run held, and its audit entry's target if it writes one. A copy of the job sends the same headline again (the
+   * same message, unchanged for the reader: the first may not have left), frees the lock if the dead run still held
+   * it, and writes the audit entry unless the dead run did (AuditLog's once-key).
    */
-  final?: { headline: SlackMessage; lock?: { env: string; app: string } };
+  final?: { headline?: SlackMessage; lock?: { env: string; app: string }; audit?: { env?: string; app?: string } };
   /** The approval request this run was approved under (checked against Redis by the worker). */
   approvalId?: string;
   /** `--dry-run`: the worker computes the diff with server-side dry runs and writes nothing (no approval, no lock). */

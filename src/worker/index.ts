@@ -15,7 +15,7 @@ import { openSecretArgs } from '../command/secret-args.js';
 import { TamperedRecordError } from '../security/signing.js';
 import { reportTampered } from '../security/tampered.js';
 import { ThreadProgress, type Progress } from '../slack/progress.js';
-import { completeFinished, recordingEnd } from './job-end.js';
+import { completeFinished, recordEnd, recordingEnd } from './job-end.js';
 import { postToResponseUrl } from '../slack/respond.js';
 import type { SlackMessage } from '../slack/blocks.js';
 import { jobDurationSeconds } from '../server/metrics.js';
@@ -159,17 +159,21 @@ async function runJob(
     log,
   });
   let target: VerbTarget = {};
+  // Once per run and outcome: a copy of the job whose worker died around this entry may write it again.
   const audit = (outcome: 'succeeded' | 'failed', detail?: string) =>
-    deps.services.audit.record({
-      outcome,
-      verb: job.data.verb,
-      command: request.text.slice(0, 200),
-      userId: request.userId,
-      channelId: request.channelId,
-      ...target,
-      ref: job.id ?? '',
-      ...(detail ? { detail: detail.slice(0, 500) } : {}),
-    });
+    deps.services.audit.record(
+      {
+        outcome,
+        verb: job.data.verb,
+        command: request.text.slice(0, 200),
+        userId: request.userId,
+        channelId: request.channelId,
+        ...target,
+        ref: job.id ?? '',
+        ...(detail ? { detail: detail.slice(0, 500) } : {}),
+      },
+      `${job.id ?? ''}@${job.timestamp}#${job.attemptsMade}:${outcome}`,
+    );
   const makeContext = (args: unknown, progressOfRun: Progress = progress): WorkerVerbContext<unknown> => ({
     args,
     request,
@@ -199,9 +203,9 @@ async function runJob(
         progress,
         locks,
         log,
-        audit: (lock) => {
-          target = lock;
-          return audit(outcome).catch((err: unknown) => log.warn({ err }, 'could not write the audit entry of a finished job'));
+        audit: (of) => {
+          target = of;
+          return audit(outcome);
         },
       });
       return outcome;
@@ -311,26 +315,19 @@ async function runJob(
     }
     // Holding the lock, about to change things: the approval is spent now, for this run only.
     if (approval) await claimApprovedRun(deps.services.approvals, approval, runId);
+    const audited = (verbClass !== 'read' || verb.auditsReads) && !verb.changesNothing?.(args);
+    const end = () => ({ ...(lockHeld ? { lock: lockHeld } : {}), ...(audited ? { audit: { env: target.env, app: target.app } } : {}) });
     // Its ✅/❌ records the end in the job first (job-end.ts): a copy of the job never makes the change again.
-    const result =
-      (await verb.run(
-        makeContext(
-          args,
-          recordingEnd(progress, job, () => lockHeld, log),
-        ),
-      )) ?? 'succeeded';
+    const result = (await verb.run(makeContext(args, recordingEnd(progress, job, end, log)))) ?? 'succeeded';
     const { outcome, detail } = typeof result === 'string' ? { outcome: result, detail: undefined } : result;
     // A verb that ended without a ✅/❌: recorded now, before the target is free (a copy must only complete,
     // never run after a later command on the target and undo it).
-    if (job.data.finished !== outcome) {
-      job.data.finished = outcome;
-      await job.updateData(job.data).catch((err: unknown) => log.warn({ err }, 'could not record that the job ran to its end'));
-    }
+    if (job.data.finished !== outcome) await recordEnd(job, outcome, { ...job.data.final, ...end() }, log);
     // The change is done: the next command on this target may start while this one writes its audit entry.
     const releasing = release;
     release = undefined;
     await releasing?.();
-    if ((verbClass !== 'read' || verb.auditsReads) && !verb.changesNothing?.(args)) await audit(outcome, detail);
+    if (audited) await audit(outcome, detail);
     return outcome;
   } catch (err) {
     if (err instanceof DelayedError) throw err;

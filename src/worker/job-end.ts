@@ -9,13 +9,17 @@ import type { TargetLocks } from '../queue/target-lock.js';
 import type { Progress } from '../slack/progress.js';
 import type { Logger } from '../log.js';
 
-/** `progress` whose `finish` first records the outcome, the headline and the target lock held (`lock()`) in the job. */
-export function recordingEnd(
-  progress: Progress,
-  job: Job<CommandJobData>,
-  lock: () => { env: string; app: string } | undefined,
-  log: Logger,
-): Progress {
+type End = Omit<NonNullable<CommandJobData['final']>, 'headline'>;
+
+/** Records the run's end in the job: a copy of it only completes (see completeFinished). */
+export async function recordEnd(job: Job<CommandJobData>, outcome: 'succeeded' | 'failed', end: CommandJobData['final'], log: Logger) {
+  job.data.finished = outcome;
+  job.data.final = end;
+  await job.updateData(job.data).catch((err: unknown) => log.warn({ err }, 'could not record that the job ran to its end'));
+}
+
+/** `progress` whose `finish` first records the end (`end()`: the lock held, the audit to write) with the headline. */
+export function recordingEnd(progress: Progress, job: Job<CommandJobData>, end: () => End, log: Logger): Progress {
   return {
     get threadTs() {
       return progress.threadTs;
@@ -23,10 +27,7 @@ export function recordingEnd(
     start: (message) => progress.start(message),
     step: (text) => progress.step(text),
     async finish(outcome, headline, details) {
-      const held = lock();
-      job.data.finished = outcome;
-      job.data.final = { headline, ...(held ? { lock: held } : {}) };
-      await job.updateData(job.data).catch((err: unknown) => log.warn({ err }, 'could not record the end of the job before reporting it'));
+      await recordEnd(job, outcome, { ...end(), headline }, log);
       await progress.finish(outcome, headline, details);
     },
   };
@@ -34,24 +35,21 @@ export function recordingEnd(
 
 /**
  * A copy of a job whose run had reached its end: the change is not made again. The headline is sent
- * again (an update of the same message to the same text: the first may never have left), and if the
- * dead run still held its target lock — it died before freeing it, so before its audit entry too —
- * the lock is freed and the entry written.
+ * again (an update of the same message to the same text: the first may never have left), the target
+ * lock freed if the dead run still held it, and the audit entry written unless the dead run wrote it.
  */
 export async function completeFinished(
   job: Job<CommandJobData>,
-  deps: { progress: Progress; locks: TargetLocks; audit: (target: { env: string; app: string }) => Promise<unknown>; log: Logger },
+  deps: { progress: Progress; locks: TargetLocks; audit: (target: { env?: string; app?: string }) => Promise<unknown>; log: Logger },
 ): Promise<void> {
   const final = job.data.final;
   if (!final || !job.id) return;
-  if (job.data.threadTs)
+  if (final.headline && job.data.threadTs)
     await deps.progress
       .finish(job.data.finished ?? 'succeeded', final.headline)
       .catch((err: unknown) => deps.log.warn({ err }, 'could not report the end of the job again'));
   const lock = final.lock;
-  if (lock && (await deps.locks.holder(lock.env, lock.app))?.jobId === job.id) {
-    // Compare-and-delete on the job id, as for a hold.
-    await deps.locks.releaseHold(lock.env, lock.app, job.id);
-    await deps.audit(lock);
-  }
+  // Compare-and-delete on the job id, as for a hold: only if the dead run still held it.
+  if (lock && (await deps.locks.holder(lock.env, lock.app))?.jobId === job.id) await deps.locks.releaseHold(lock.env, lock.app, job.id);
+  if (final.audit) await deps.audit(final.audit);
 }

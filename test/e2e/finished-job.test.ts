@@ -60,8 +60,11 @@ describe('a job that already ran to its end', () => {
     expect(done.data.finished).toBe('succeeded');
     // Recorded with the ✅ it was about to send, and the target it held.
     const sent = h.slack.calls.find((c) => c.method === 'chat.update' && c.args.ts === done.data.threadTs);
-    expect(done.data.final?.headline.text).toBe(sent?.args.text);
-    expect(done.data.final?.lock).toEqual({ env: 'beta', app: 'myapp' });
+    expect(done.data.final).toEqual({
+      headline: expect.objectContaining({ text: sent?.args.text }),
+      lock: { env: 'beta', app: 'myapp' },
+      audit: { env: 'beta', app: 'myapp' },
+    });
   });
 
   it('whose worker died while sending its ✅: the copy sends the same ✅ again, frees the target and writes the audit entry, no change', async () => {
@@ -85,7 +88,7 @@ describe('a job that already ran to its end', () => {
       request: { requestId, text: 'scale myapp beta 7', userId: 'U0OPS', channelId: 'C0OPS', receivedAt: Date.now() },
       threadTs: thread.ts!,
       finished: 'succeeded',
-      final: { headline, lock: { env: 'beta', app: 'myapp' } },
+      final: { headline, lock: { env: 'beta', app: 'myapp' }, audit: { env: 'beta', app: 'myapp' } },
     });
     const job = (await queue.getJob(id)) as Job<CommandJobData>;
     await vi.waitFor(
@@ -102,5 +105,15 @@ describe('a job that already ran to its end', () => {
       expect.objectContaining({ outcome: 'succeeded', ref: id }),
     ]);
     expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').metadata.generation).toBe(before.metadata.generation);
+  });
+
+  it("writes a run's audit entry once, however many copies of the job write it", async () => {
+    const { audit } = h.chatops.services;
+    const entry = { outcome: 'succeeded' as const, verb: 'scale', command: 'scale myapp beta 2', userId: 'U0OPS', channelId: 'C0OPS' };
+    await audit.record({ ...entry, ref: 'cmd-once' }, 'cmd-once@1#0:succeeded');
+    await audit.record({ ...entry, ref: 'cmd-once' }, 'cmd-once@1#0:succeeded');
+    await audit.record({ ...entry, ref: 'cmd-once', outcome: 'failed' }, 'cmd-once@1#1:failed');
+    const written = (await audit.recent({ verb: 'scale', limit: 500 })).filter((e) => e.ref === 'cmd-once');
+    expect(written.map((e) => e.outcome)).toEqual(['failed', 'succeeded']);
   });
 });
