@@ -6,6 +6,7 @@ import { announceDecision } from '../src/approvals/gate.js';
 import { allowedEnvironments, bindingFor } from '../src/policy/index.js';
 import type { Job } from 'bullmq';
 import type { CommandJobData } from '../src/queue/commands.js';
+import { HANDED_OVER } from '../src/queue/command-jobs.js';
 import { storeUnreachable } from '../src/queue/redis.js';
 import { TamperedRecordError } from '../src/security/signing.js';
 import { reportTampered } from '../src/security/tampered.js';
@@ -53,10 +54,19 @@ async function answer(ctx: Ctx, requesterId: string, message: SlackMessage): Pro
   else await ctx.replyInChannel(message);
 }
 
-function runningAnswer(ctx: Ctx, job: Job<CommandJobData>, what: string, target: { env?: string; app?: string }): SlackMessage {
+function runningAnswer(
+  ctx: Ctx,
+  job: Job<CommandJobData>,
+  what: string,
+  target: { env?: string; app?: string },
+  handedOver = false,
+): SlackMessage {
   const verb = ctx.verbs.get(job.data.verb);
-  const since = job.processedOn ? ` for ${formatDuration(Math.max(0, Date.now() - job.processedOn))}` : '';
-  const head = `:gear: \`${escapeMrkdwn(what)}\` (job \`${job.id}\`, asked by ${mention(job.data.request.userId)}) is already running${since} and cannot be cancelled.`;
+  const elapsed = job.processedOn ? formatDuration(Math.max(0, Date.now() - job.processedOn)) : undefined;
+  const state = handedOver
+    ? `started${elapsed ? ` ${elapsed} ago` : ''}, was cut off by a worker stopping and resumes where it was as soon as a worker runs,`
+    : `is already running${elapsed ? ` for ${elapsed}` : ''}`;
+  const head = `:gear: \`${escapeMrkdwn(what)}\` (job \`${job.id}\`, asked by ${mention(job.data.request.userId)}) ${state} and cannot be cancelled.`;
   let why: string;
   if (verb?.class === 'read') {
     why = 'It only reads from the cluster and will be done in a moment; nothing to undo.';
@@ -92,8 +102,8 @@ async function cancelJob(ctx: Ctx, id: string): Promise<void> {
       if (state !== 'active') throw unavailable(`Job \`${id}\` could not be removed just now (it is ${state}); try again.`, err);
     }
   }
-  if (state === 'active') {
-    await ctx.reply(runningAnswer(ctx, job, what, target));
+  if (state === 'active' || state === HANDED_OVER) {
+    await ctx.reply(runningAnswer(ctx, job, what, target, state === HANDED_OVER));
     return;
   }
   if (state === 'completed' || state === 'failed') {

@@ -25,6 +25,9 @@ const OPEN_STATES = ['active', 'waiting', 'prioritized', 'delayed'] as const;
 const MAX_PER_STATE = 200;
 /** Answered inside Slack's 3 s: Redis gets this long. */
 const READ_TIMEOUT_MS = 1_500;
+/** `settledState` of a job that started its change and was handed over by a stopping worker: it resumes, it is not queued. */
+export const HANDED_OVER = 'handed-over';
+
 /** How long `settledState` waits for a job that is only looking at its target's lock to go back to waiting. */
 const LOCK_CHECK_LOOKS = 10;
 const LOCK_CHECK_PAUSE_MS = 50;
@@ -101,11 +104,17 @@ export class CommandJobs {
   }
 
   /**
-   * The job's BullMQ state, except that a job taken only to look at its target's lock again
+   * The job's BullMQ state, except that a delayed job holding its own target's lock is HANDED_OVER (started,
+   * interrupted by a worker's stop, to be resumed), and a job taken only to look at its target's lock again
    * (held by another job) is waited for, briefly, until it goes back to delayed. Throws `storeUnreachable` as `state`.
    */
   async settledState(job: Job<CommandJobData>, target: { env?: string; app?: string }): Promise<string> {
     let state = await this.state(job);
+    if (state === 'delayed' && target.env && target.app) {
+      // Delayed while it holds its own target: a worker stopping mid-change handed it over, and it resumes where it was.
+      const holder = await readStore(this.locks.holder(target.env, target.app), 'target lock');
+      return holder?.jobId === job.id ? HANDED_OVER : state;
+    }
     if (state !== 'active' || !target.env || !target.app) return state;
     for (let look = 0; state === 'active' && look < LOCK_CHECK_LOOKS; look++) {
       const holder = await readStore(this.locks.holder(target.env, target.app), 'target lock');

@@ -88,6 +88,36 @@ describe('/k8s cancel', () => {
     expect(await h.chatops.queue.getJob(running).then((j) => j?.getState())).toBe('active');
   });
 
+  it('says a change cut off by a stopping worker resumes and cannot be cancelled, and leaves it and its target taken', async () => {
+    // What a worker stopping mid-change leaves behind (the worker's handOver): the job delayed, its target's lock still its own.
+    const { queue, locks, jobs } = h.chatops.services;
+    const model = (await jobs.get(waiting))!;
+    const id = 'cmd-0123456789abcdef01234567';
+    const data = { ...model.data, args: { ...(model.data.args as Record<string, unknown>), env: 'prod' } };
+    await queue.add(model.name, data, { jobId: id, delay: 600_000 });
+    const taken = await locks.acquire('prod', 'myapp', {
+      jobId: id,
+      userId: 'U0DEVA',
+      description: 'deploy myapp 2.0.0 → prod',
+      since: Date.now(),
+    });
+    if (!taken.acquired) throw new Error('prod/myapp is taken');
+    taken.handOver();
+    try {
+      const res = await h.command(`cancel ${id}`, { channel: 'C0DEVJOBS', user: 'U0DEVA' });
+      expect(res.json.text).toMatch(
+        new RegExp(
+          `^:gear: \`deploy myapp 2\\.0\\.0 → prod\` \\(job \`${id}\`, asked by <@U0DEVA>\\) started( \\S+ ago)?, was cut off by a worker stopping and resumes where it was as soon as a worker runs, and cannot be cancelled\\.`,
+        ),
+      );
+      expect(await queue.getJobState(id)).toBe('delayed');
+      expect((await locks.holder('prod', 'myapp'))?.jobId).toBe(id);
+    } finally {
+      await queue.remove(id);
+      await taken.release();
+    }
+  });
+
   it("cancels the requester's waiting job: it never runs, its message says so, and it is audited", async () => {
     const since = h.mark();
     const res = await h.command(`cancel ${waiting}`, { channel: 'C0DEVJOBS', user: 'U0DEVA' });
