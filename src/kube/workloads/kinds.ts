@@ -54,7 +54,29 @@ function define(
       throw fromKubeError(err, describeWorkload(kind, name, namespace));
     }
   };
-  const target = (namespace: string, name: string) => ({ kind, name, namespace });
+  /** A write to one workload; under a dry-run recorder, the live object is read first and recorded with the answer. */
+  const writeTo = <T>(
+    cluster: ClusterClient,
+    namespace: string,
+    name: string,
+    opts: WriteOptions | undefined,
+    send: (c: ClusterClient, dry: { dryRun?: 'All' }) => Promise<T>,
+    asObject?: (answer: T, live: unknown) => unknown,
+  ) =>
+    wrap(
+      kind,
+      namespace,
+      name,
+      (c) =>
+        write(
+          opts,
+          { kind, name, namespace },
+          () => readIfExists(c, namespace, name),
+          (dry) => send(c, dry),
+          asObject,
+        ),
+      cluster,
+    );
   return {
     kind,
     plural,
@@ -63,51 +85,23 @@ function define(
     list: (cluster, namespace) => kubeCall(calls.list(cluster, namespace), `${plural} in namespace ${namespace}`),
     apply: (cluster, body, force, opts) => {
       const { name, namespace } = body.metadata as { name: string; namespace: string };
-      return wrap(
-        kind,
-        namespace,
-        name,
-        (c) =>
-          write(
-            opts,
-            target(namespace, name),
-            () => readIfExists(c, namespace, name),
-            (dry) => calls.patch(c, namespace, name, body, FIELD_MANAGER, force, PatchStrategy.ServerSideApply, dry),
-          ),
-        cluster,
+      return writeTo(cluster, namespace, name, opts, (c, dry) =>
+        calls.patch(c, namespace, name, body, FIELD_MANAGER, force, PatchStrategy.ServerSideApply, dry),
       );
     },
     patch: (cluster, namespace, name, body, strategy, fieldManager, opts) =>
-      wrap(
-        kind,
-        namespace,
-        name,
-        (c) =>
-          write(
-            opts,
-            target(namespace, name),
-            () => readIfExists(c, namespace, name),
-            (dry) => calls.patch(c, namespace, name, body, fieldManager, undefined, strategy, dry),
-          ),
-        cluster,
-      ),
+      writeTo(cluster, namespace, name, opts, (c, dry) => calls.patch(c, namespace, name, body, fieldManager, undefined, strategy, dry)),
     ...(calls.scale
       ? {
           scale: (cluster: ClusterClient, namespace: string, name: string, replicas: number, opts?: WriteOptions) =>
-            wrap(
-              kind,
+            writeTo(
+              cluster,
               namespace,
               name,
-              (c) =>
-                write(
-                  opts,
-                  target(namespace, name),
-                  () => readIfExists(c, namespace, name),
-                  (dry) => calls.scale!(c, namespace, name, replicas, dry),
-                  // The scale subresource answers a Scale: the workload it stands for has that many replicas.
-                  (count, live) => withReplicas(live, count),
-                ),
-              cluster,
+              opts,
+              (c, dry) => calls.scale!(c, namespace, name, replicas, dry),
+              // The scale subresource answers a Scale: the workload it stands for has that many replicas.
+              (count, live) => withReplicas(live, count),
             ),
         }
       : {}),
