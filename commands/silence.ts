@@ -6,7 +6,7 @@ import { ownEntry } from '../src/config/lookup.js';
 import { alertKinds } from '../src/config/schema.js';
 import { badInput, denied } from '../src/errors/index.js';
 import { allowedEnvironments, bindingFor } from '../src/policy/index.js';
-import { alertQueueOn, enqueueIncident, enqueueSilenceEnd } from '../src/alerts/delivery.js';
+import { alertQueueOn, enqueueIncident, enqueueSilenceEnd } from '../src/alerts/alert-queue.js';
 import { isNodeKind } from '../src/alerts/routes.js';
 import { SilenceStore, silencedIncidents, type SilenceCoverage } from '../src/alerts/silences.js';
 import { escapeMrkdwn, section } from '../src/slack/blocks.js';

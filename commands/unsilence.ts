@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
-import { alertQueueOn, enqueueIncident } from '../src/alerts/delivery.js';
+import { alertQueueOn, enqueueIncident } from '../src/alerts/alert-queue.js';
 import { SilenceStore } from '../src/alerts/silences.js';
 import { denied, notFound } from '../src/errors/index.js';
 import { allowedEnvironments, bindingFor, describeAllowance } from '../src/policy/index.js';

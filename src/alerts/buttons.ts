@@ -29,7 +29,7 @@ import { authorizeCommand, type Authorizable } from '../command/authorize.js';
 import { clickRequest } from '../command/intake.js';
 import { onButton, type Click } from '../slack/actions.js';
 import { isAllowedResponseUrl, postToResponseUrl } from '../slack/respond.js';
-import { enqueueIncident, enqueueShowLogs, enqueueSilenceEnd, type AlertJob } from './delivery.js';
+import { enqueueIncident, enqueueShowLogs, enqueueSilenceEnd, type AlertJob } from './alert-queue.js';
 import { IncidentStore } from './incidents.js';
 import { SilenceStore } from './silences.js';
 import type { Signer } from '../security/signing.js';

@@ -7,7 +7,7 @@
  * bucket; a job that must wait is parked (delayed), never dropped; Slack's
  * 429 Retry-After blocks the bucket for as long as Slack asks.
  */
-import { DelayedError, Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { WebClient } from '@slack/web-api';
 import type { ClusterClient } from '../kube/clusters.js';
@@ -35,86 +35,12 @@ import {
   unsilencedReply,
   LISTED_PER_REPLY,
 } from './messages.js';
-import { enqueueChart, FILE_UPLOAD_LIMIT, postIncidentChart, wantsChart, type ChartDeps, type ChartJob } from './chart.js';
-import { CHANNEL_POST_LIMIT, UPDATE_LIMIT, type RateLimit, type RateLimiter } from './ratelimit.js';
-
-export const ALERT_QUEUE = 'alerts';
+import { ALERT_QUEUE, enqueueIncident, type AlertJob } from './alert-queue.js';
+import { enqueueChart, FILE_UPLOAD_LIMIT, postIncidentChart, wantsChart, type ChartDeps } from './chart.js';
+import { CHANNEL_POST_LIMIT, slackRetryAfterMs, UPDATE_LIMIT, type RateLimit, type RateLimiter } from './ratelimit.js';
 
 /** Why chat.postEphemeral refuses to reach a clicker that a response_url still reaches. */
 const EPHEMERAL_REFUSED = new Set(['user_not_in_channel', 'channel_not_found', 'not_in_channel']);
-
-export type AlertJob =
-  | { type: 'incident'; id: string }
-  /** Show logs: the last lines of the incident's latest pod, to the clicker only. */
-  | {
-      type: 'logs';
-      id: string;
-      userId: string;
-      channelId: string;
-      threadTs?: string;
-      /** The click's response_url: the answer's way to a clicker who is not a member of the channel (no ephemeral then). */
-      responseUrl?: string;
-      sig?: string;
-    }
-  /** The memory chart of an OOMKilled incident, in its thread (chart.ts). */
-  | ChartJob;
-
-export function createAlertQueue(connection: Redis, prefix?: string): Queue<AlertJob> {
-  return new Queue<AlertJob>(ALERT_QUEUE, {
-    connection,
-    ...(prefix ? { prefix } : {}),
-    skipWaitingForReady: true,
-    defaultJobOptions: {
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 24 * 3600, count: 1_000 },
-    },
-  });
-}
-
-/**
- * Asks for the incident's Slack message to catch up with its state. A job
- * already waiting absorbs this one; one running gets a single follow-up.
- * New incidents go first (priority 1).
- */
-export async function enqueueIncident(queue: Queue<AlertJob>, id: string, isNew: boolean): Promise<void> {
-  await queue.add(
-    'incident',
-    { type: 'incident', id },
-    { deduplication: { id: `inc-${id}`, keepLastIfActive: true }, priority: isNew ? 1 : 2 },
-  );
-}
-
-/**
- * When a silence ends, the headline drops its "silenced until": a job delayed to
- * just after the expiry (its own id, so it never holds back the incident's other jobs).
- */
-export async function enqueueSilenceEnd(queue: Queue<AlertJob>, id: string, until: number, now: number): Promise<void> {
-  await queue.add(
-    'incident',
-    { type: 'incident', id },
-    { delay: Math.max(0, until - now) + 250, jobId: `silence-end-${id}-${until}`, priority: 2 },
-  );
-}
-
-const sharedQueues = new WeakMap<Redis, Queue<AlertJob>>();
-
-/** The `alerts` queue on a producer connection, made once per connection (for verbs that nudge delivery). */
-export function alertQueueOn(connection: Redis, prefix: string): Queue<AlertJob> {
-  let queue = sharedQueues.get(connection);
-  if (!queue) {
-    queue = createAlertQueue(connection, prefix);
-    sharedQueues.set(connection, queue);
-  }
-  return queue;
-}
-
-/** Show logs sends a pod's logs to whoever the job names: signed, so only a real click can ask for it. */
-export async function enqueueShowLogs(queue: Queue<AlertJob>, signer: Signer, data: Extract<AlertJob, { type: 'logs' }>): Promise<void> {
-  const { sig: _sig, ...unsigned } = data;
-  await queue.add('logs', { ...unsigned, sig: signer.sign('alert-job', unsigned) }, { priority: 1, attempts: 2 });
-}
 
 export interface DeliveryDeps {
   /** Producer side of the queue (follow-up jobs). */
@@ -166,12 +92,6 @@ class Wait extends Error {
   }
 }
 
-function retryAfterMs(err: unknown): number | undefined {
-  const e = err as { code?: string; retryAfter?: number };
-  if (e?.code === 'slack_webapi_rate_limited_error') return (e.retryAfter ?? 1) * 1_000;
-  return undefined;
-}
-
 /** Steps (Slack calls) one job run makes before handing over to a follow-up job. */
 const STEPS_PER_RUN = 8;
 const INTENT_TTL_MS = 7 * 86_400_000;
@@ -191,7 +111,7 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
     try {
       return await fn();
     } catch (err) {
-      const retryAfter = retryAfterMs(err);
+      const retryAfter = slackRetryAfterMs(err);
       slackApiErrorsTotal.inc({ method, error: retryAfter !== undefined ? 'ratelimited' : (slackErrorCode(err) ?? 'error') });
       if (retryAfter === undefined) throw err;
       log.warn({ method, bucket, retryAfterMs: retryAfter }, 'Slack rate-limited an alert; waiting as asked');

@@ -11,7 +11,8 @@ import type { ClusterClient, Clusters } from '../kube/clusters.js';
 import { botNamespace } from '../kube/permission-check.js';
 import type { Logger } from '../log.js';
 import type { IntentStore } from '../command/intents.js';
-import { createAlertQueue, enqueueIncident, startDelivery, type AlertJob, type DeliveryDeps } from './delivery.js';
+import { createAlertQueue, enqueueIncident, type AlertJob } from './alert-queue.js';
+import { startDelivery, type DeliveryDeps } from './delivery.js';
 import { IncidentStore, type IncidentState } from './incidents.js';
 import { defaultIdentity, LeaderElector } from './leader.js';
 import { ClusterMonitor } from './monitor.js';
@@ -24,7 +25,7 @@ import type { MemorySampler } from '../charts/sampler.js';
 import type { Signer } from '../security/signing.js';
 
 export { registerAlertButtons, type AlertButtonDeps } from './buttons.js';
-export { createAlertQueue, type AlertJob } from './delivery.js';
+export { createAlertQueue, type AlertJob } from './alert-queue.js';
 
 /** Where the Lease lives when the bot's namespace is unknown (not in a pod and POD_NAMESPACE unset). */
 export const FALLBACK_LEASE_NAMESPACE = 'default';

@@ -74,3 +74,10 @@ export class RateLimiter {
     await this.redis.set(`${this.key(bucket)}:blocked`, '1', 'PX', Math.max(1, Math.ceil(ms)));
   }
 }
+
+/** How long Slack asks to wait (its 429 Retry-After, from the Web API client's rate-limited error), or undefined. */
+export function slackRetryAfterMs(err: unknown): number | undefined {
+  const e = err as { code?: string; retryAfter?: number };
+  if (e?.code === 'slack_webapi_rate_limited_error') return (e.retryAfter ?? 1) * 1_000;
+  return undefined;
+}

@@ -1,7 +1,8 @@
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAlertQueue, enqueueIncident, startDelivery, type AlertJob, type RunningDelivery } from '../../src/alerts/delivery.js';
+import { createAlertQueue, enqueueIncident, type AlertJob } from '../../src/alerts/alert-queue.js';
+import { startDelivery, type RunningDelivery } from '../../src/alerts/delivery.js';
 import { IncidentStore, type IncidentKey } from '../../src/alerts/incidents.js';
 import type { Occurrence } from '../../src/alerts/messages.js';
 import { RateLimiter } from '../../src/alerts/ratelimit.js';
