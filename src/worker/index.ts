@@ -58,6 +58,12 @@ export interface RunningWorker {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * After the grace, how long aborted jobs get to hand themselves over (to delayed, target kept) before the worker
+ * stops waiting: seconds on a loaded node. Grace + this stays under main's hard exit and the pod's termination grace.
+ */
+const HAND_OVER_ALLOWANCE_MS = 10_000;
+
 export function startCommandWorker(deps: WorkerDeps): RunningWorker {
   const running = new Set<AbortController>();
   // The lease outlives stalled-job recovery (lock + one stalled check), so a crashed job is
@@ -109,7 +115,7 @@ export function startCommandWorker(deps: WorkerDeps): RunningWorker {
     async close(graceMs = 25_000) {
       const closing = worker.close();
       const timer = setTimeout(() => running.forEach((a) => a.abort()), graceMs);
-      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, graceMs + 2_000).unref())]);
+      await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, graceMs + HAND_OVER_ALLOWANCE_MS).unref())]);
       clearTimeout(timer);
     },
   };
