@@ -47,6 +47,11 @@ describe('kube emulator ServiceAccount admission', () => {
     const ok = await call('POST', '/api/v1/namespaces/fresh/pods', pod({ name: 'plain' }));
     expect(ok.status).toBe(201);
     expect(ok.body.spec.serviceAccountName).toBe('default');
+    // deleted, it comes back (the serviceaccounts controller), unless its namespace goes
+    expect((await call('DELETE', '/api/v1/namespaces/fresh/serviceaccounts/default')).status).toBe(200);
+    await emu.waitFor(() => emu.get('v1', 'ServiceAccount', 'fresh', 'default'), 5000, 'default again');
+    expect((await call('DELETE', '/api/v1/namespaces/fresh')).status).toBe(200);
+    expect(emu.get('v1', 'ServiceAccount', 'fresh', 'default')).toBeUndefined();
   });
 
   it('refuses a pod whose service account does not exist with 403, naming it by its generateName before one is made', async () => {

@@ -121,7 +121,7 @@ export async function startCanary(ctx: WorkerVerbContext<unknown>, s: StartCanar
   const state = deploymentOps.rolloutState(stable);
   if (state.phase !== 'done')
     throw conflict(
-      `Nothing was changed: deployment \`${stableName}\` is still rolling out (${state.message}); start the canary once it is settled.`,
+      `Nothing was changed: deployment \`${stableName}\` is still rolling out (${escapeMrkdwn(state.message)}); start the canary once it is settled.`,
     );
   const percent = s.percent ?? s.steps[0] ?? 10;
   const steps = [percent, ...s.steps.filter((p) => p > percent)];

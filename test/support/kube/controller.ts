@@ -10,10 +10,12 @@ import type { PodBehavior } from './pod-runs.js';
 import { REPLICASET, ReplicaSetController } from './replicaset-controller.js';
 import { mustResource } from './resources.js';
 import { Scheduler } from './scheduler.js';
+import { ensureDefaultServiceAccount, SERVICE_ACCOUNT } from './service-accounts.js';
 import type { Store, StoreEvent } from './store.js';
 import { WorkloadControllers } from './workloads.js';
 
 const POD = mustResource('v1', 'Pod');
+const NAMESPACE = mustResource('v1', 'Namespace');
 
 export interface ControllerOptions {
   tickMs: number;
@@ -138,6 +140,10 @@ export class Controller {
           case 'gc':
             this.collect(name);
             break;
+          case 'sa':
+            // the serviceaccounts controller puts a deleted `default` back while its namespace lives
+            if (this.store.get(NAMESPACE, undefined, ns)) ensureDefaultServiceAccount(this.store, ns);
+            break;
           default:
             this.workloads.sync(kind, ns, name);
         }
@@ -155,6 +161,7 @@ export class Controller {
     const o = ev.obj;
     const ns: string = o.metadata?.namespace ?? '';
     const name: string = o.metadata?.name;
+    if (ev.res === SERVICE_ACCOUNT && ev.type === 'DELETED' && name === 'default') this.enqueue(`sa|${ns}|${name}`);
     if (ev.res === DEPLOYMENT) {
       if (ev.type === 'DELETED') {
         this.enqueue(`gc||${o.metadata.uid}`);
