@@ -38,7 +38,7 @@ export default defineVerb<Args>({
         userId: job.data.request.userId,
         channelId: job.data.request.channelId,
         queuedAt: job.timestamp,
-        ...(state === 'running' && startedAt ? { startedAt } : {}),
+        ...((state === 'running' || state === 'resuming') && startedAt ? { startedAt } : {}),
         ...(job.attemptsMade > 0 ? { attemptsMade: job.attemptsMade } : {}),
       }));
 

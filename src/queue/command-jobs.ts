@@ -8,7 +8,7 @@ import type { CommandJobData } from './commands.js';
 import { storeUnreachable } from './redis.js';
 import type { TargetLocks } from './target-lock.js';
 
-export type OpenJobState = 'running' | 'queued' | 'waiting for lock' | 'retrying' | 'delayed';
+export type OpenJobState = 'running' | 'resuming' | 'queued' | 'waiting for lock' | 'retrying' | 'delayed';
 
 export interface OpenJob {
   job: Job<CommandJobData>;
@@ -79,12 +79,18 @@ export class CommandJobs {
         seen.add(job.id);
         let state = stateOf(bullState, job);
         let startedAt = bullState === 'active' ? job.processedOn : undefined;
-        const target = bullState === 'active' ? lockedTarget(job) : undefined;
+        const target = bullState === 'active' || bullState === 'delayed' ? lockedTarget(job) : undefined;
         if (target) {
           // A job waiting for its target is taken for a moment every few seconds to look again: only the lock holder runs.
-          // The lock unread (Redis slow), the job shows as BullMQ has it: running.
+          // The lock unread (Redis slow), the job shows as BullMQ has it: running (or delayed).
           const holder = await withReadTimeout(this.locks.holder(target.env, target.app), 'target lock').catch(() => undefined);
-          if (holder && holder.jobId !== job.id) state = 'waiting for lock';
+          if (bullState === 'delayed') {
+            // Delayed while it holds its own target: handed over mid-change by a stopping worker (see settledState).
+            if (holder?.jobId === job.id) {
+              state = 'resuming';
+              startedAt = holder.since;
+            }
+          } else if (holder && holder.jobId !== job.id) state = 'waiting for lock';
           else if (holder) startedAt = holder.since;
         }
         jobs.push({ job, state, ...(startedAt ? { startedAt } : {}) });

@@ -88,7 +88,7 @@ describe('/k8s cancel', () => {
     expect(await h.chatops.queue.getJob(running).then((j) => j?.getState())).toBe('active');
   });
 
-  it('says a change cut off by a stopping worker resumes and cannot be cancelled, and leaves it and its target taken', async () => {
+  it('lists a change cut off by a stopping worker as resuming; cancel says it cannot be cancelled and leaves it and its target taken', async () => {
     // What a worker stopping mid-change leaves behind (the worker's handOver): the job delayed, its target's lock still its own.
     const { queue, locks, jobs } = h.chatops.services;
     const model = (await jobs.get(waiting))!;
@@ -104,6 +104,13 @@ describe('/k8s cancel', () => {
     if (!taken.acquired) throw new Error('prod/myapp is taken');
     taken.handOver();
     try {
+      const list = await h.command('jobs', { channel: 'C0OPS' });
+      expect(list.json.text).toBe('3 pieces of work in every channel: 1 running, 1 resuming, 1 waiting for lock');
+      expect(shownOf(list.json)).toMatch(
+        new RegExp(
+          `:arrows_counterclockwise: \\*deploy myapp 2\\.0\\.0 → prod\\* — started \\S+ ago, cut off by a worker stopping: resumes when a worker runs · <@U0DEVA> in <#C0DEVJOBS> · asked \\S+ ago · \`${id}\``,
+        ),
+      );
       const res = await h.command(`cancel ${id}`, { channel: 'C0DEVJOBS', user: 'U0DEVA' });
       expect(res.json.text).toMatch(
         new RegExp(

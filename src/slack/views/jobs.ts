@@ -3,7 +3,7 @@ import { formatDuration } from '../../config/duration.js';
 import { context, escapeMrkdwn, header, mention, section, type SlackMessage } from '../blocks.js';
 import { textSections } from '../code-sections.js';
 
-export type WorkState = 'running' | 'queued' | 'waiting for lock' | 'retrying' | 'delayed' | 'waiting for approval';
+export type WorkState = 'running' | 'resuming' | 'queued' | 'waiting for lock' | 'retrying' | 'delayed' | 'waiting for approval';
 
 /** One piece of work as `jobs` shows it. */
 export interface WorkItem {
@@ -25,14 +25,16 @@ export interface WorkItem {
 
 const ORDER: Record<WorkState, number> = {
   running: 0,
-  'waiting for approval': 1,
-  'waiting for lock': 2,
-  queued: 3,
-  retrying: 4,
-  delayed: 5,
+  resuming: 1,
+  'waiting for approval': 2,
+  'waiting for lock': 3,
+  queued: 4,
+  retrying: 5,
+  delayed: 6,
 };
 const ICON: Record<WorkState, string> = {
   running: ':gear:',
+  resuming: ':arrows_counterclockwise:',
   queued: ':inbox_tray:',
   'waiting for lock': ':hourglass:',
   retrying: ':repeat:',
@@ -55,9 +57,11 @@ export function jobsView(items: readonly WorkItem[], scope: { allChannels: boole
     const state =
       item.state === 'running' && item.startedAt !== undefined
         ? `running for ${ago(item.startedAt, now)}`
-        : item.state === 'retrying' && item.attemptsMade
-          ? `retrying (${item.attemptsMade} attempt${item.attemptsMade === 1 ? '' : 's'} made)`
-          : item.state;
+        : item.state === 'resuming'
+          ? `started${item.startedAt !== undefined ? ` ${ago(item.startedAt, now)} ago` : ''}, cut off by a worker stopping: resumes when a worker runs`
+          : item.state === 'retrying' && item.attemptsMade
+            ? `retrying (${item.attemptsMade} attempt${item.attemptsMade === 1 ? '' : 's'} made)`
+            : item.state;
     const from = scope.allChannels ? ` in <#${item.channelId}>` : '';
     return `${ICON[item.state]} *${escapeMrkdwn(item.what)}* — ${state} · ${mention(item.userId)}${from} · asked ${ago(item.queuedAt, now)} ago${item.detail ? ` · ${escapeMrkdwn(item.detail)}` : ''} · \`${item.id}\``;
   });
