@@ -24,7 +24,7 @@ import {
 } from '../src/kube/workloads/set-resources.js';
 import { listNodes } from '../src/kube/cluster-capacity.js';
 import { describeReset, overrideAnnotations, readOverride, resetPatch } from '../src/kube/workloads/resource-override.js';
-import { describeWorkload } from '../src/kube/workloads/types.js';
+import { describeWorkload, type AnyWorkload } from '../src/kube/workloads/types.js';
 import { restartTimestamp } from '../src/kube/restart.js';
 import { appWorkload } from '../src/config/apps.js';
 import { escapeMrkdwn } from '../src/slack/blocks.js';
@@ -215,18 +215,24 @@ async function resolveReset(t: AppTarget, env: string) {
   return { live, container, configured, override, lines, what };
 }
 
-async function runReset(ctx: WorkerVerbContext<Args>, t: AppTarget) {
-  const { app, env: envName } = ctx.args;
-  const { live, container, configured, override, lines, what } = await resolveReset(t, envName);
+/** Who asked, from where and why, on the workload (as every change of the bot). */
+function requestAnnotations(ctx: WorkerVerbContext<Args>): Record<string, string> {
   const by = ctx.request.userName ?? ctx.request.userId;
-  const annotations = changeAnnotations(
-    { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
-    ctx.request.text.slice(0, 200),
-  );
+  return changeAnnotations({ by, channelId: ctx.request.channelId, requestId: ctx.request.requestId }, ctx.request.text.slice(0, 200));
+}
+
+/** Patches the container (strategic merge, our field manager) and follows the rollout like a deploy; `said` words the result. */
+function patchAndFollow(
+  ctx: WorkerVerbContext<Args>,
+  t: AppTarget,
+  live: AnyWorkload,
+  patch: object,
+  said: (generation: string) => string,
+) {
   return runRolloutJob(ctx, {
     title: title(ctx.args),
     env: t.env,
-    app,
+    app: ctx.args.app,
     workload: followed(t, live),
     timeoutMs: rolloutTimeout(t, live),
     offerRollback: false,
@@ -235,15 +241,23 @@ async function runReset(ctx: WorkerVerbContext<Args>, t: AppTarget) {
         t.env.cluster,
         t.env.namespace,
         t.target.name,
-        resetPatch(container.name, container.resources, configured, annotations),
+        patch,
         PatchStrategy.StrategicMergePatch,
         FIELD_MANAGER_SET_RESOURCES,
         { dryRun: ctx.dryRun },
       );
-      const changed = lines.length ? lines.join(', ') : "already the config's values";
-      const dropped = override ? " — the override set from chat is gone: deploys use the config's resources again" : '';
-      return `container ${escapeMrkdwn(container.name)} of ${what}: back to the bot's config: ${changed} (generation ${applied.metadata?.generation ?? '?'})${dropped}`;
+      return said(String(applied.metadata?.generation ?? '?'));
     },
+  });
+}
+
+async function runReset(ctx: WorkerVerbContext<Args>, t: AppTarget) {
+  const { live, container, configured, override, lines, what } = await resolveReset(t, ctx.args.env);
+  const patch = resetPatch(container.name, container.resources, configured, requestAnnotations(ctx));
+  return patchAndFollow(ctx, t, live, patch, (generation) => {
+    const changed = lines.length ? lines.join(', ') : "already the config's values";
+    const dropped = override ? " — the override set from chat is gone: deploys use the config's resources again" : '';
+    return `container ${escapeMrkdwn(container.name)} of ${what}: back to the bot's config: ${changed} (generation ${generation})${dropped}`;
   });
 }
 
@@ -252,32 +266,14 @@ async function run(ctx: WorkerVerbContext<Args>) {
   const t = appTarget(ctx, app, envName);
   if (ctx.args.reset) return runReset(ctx, t);
   const { live, container, kept, what } = await resolve(t, ctx.args, ctx.config);
-  const by = ctx.request.userName ?? ctx.request.userId;
   const annotations: Record<string, string> = {
-    ...changeAnnotations({ by, channelId: ctx.request.channelId, requestId: ctx.request.requestId }, ctx.request.text.slice(0, 200)),
+    ...requestAnnotations(ctx),
     ...(kept ? overrideAnnotations(kept, ctx.request.userId, restartTimestamp(ctx.request.receivedAt)) : {}),
   };
   const lines = describeResourceChange(container.resources, change);
-  return runRolloutJob(ctx, {
-    title: title(ctx.args),
-    env: t.env,
-    app,
-    workload: followed(t, live),
-    timeoutMs: rolloutTimeout(t, live),
-    offerRollback: false,
-    change: async () => {
-      const applied = await t.ops.patch(
-        t.env.cluster,
-        t.env.namespace,
-        t.target.name,
-        setResourcesPatch(container.name, change, annotations),
-        PatchStrategy.StrategicMergePatch,
-        FIELD_MANAGER_SET_RESOURCES,
-        { dryRun: ctx.dryRun },
-      );
-      const keepsNote = kept ? ` — kept by later deploys (per-environment override; \`resources ${app} ${envName} --reset\` drops it)` : '';
-      return `container ${escapeMrkdwn(container.name)} of ${what}: ${lines.join(', ')} (generation ${applied.metadata?.generation ?? '?'})${keepsNote}`;
-    },
+  return patchAndFollow(ctx, t, live, setResourcesPatch(container.name, change, annotations), (generation) => {
+    const keepsNote = kept ? ` — kept by later deploys (per-environment override; \`resources ${app} ${envName} --reset\` drops it)` : '';
+    return `container ${escapeMrkdwn(container.name)} of ${what}: ${lines.join(', ')} (generation ${generation})${keepsNote}`;
   });
 }
 
