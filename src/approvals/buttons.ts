@@ -93,6 +93,12 @@ export function registerApprovalButtons(app: App, deps: ApprovalButtonDeps): voi
       await tell(click, ':no_entry: This approval belongs to another channel.');
       return undefined;
     }
+    // Clicked before the poster stored the message's ts (a fast approver): the clicked message is the request's.
+    // Without it the run would start a new thread and the decision would never replace the buttons.
+    if (!request.messageTs && click.messageTs) {
+      await deps.store.setMessageTs(request.id, click.messageTs);
+      return { ...request, messageTs: click.messageTs };
+    }
     return request;
   };
 

@@ -165,6 +165,27 @@ describe('production approvals in the thread', () => {
     await h.waitForFinal(/deploy myapp 1\.0\.0 → two — done/, { since, ts });
   });
 
+  it('a click that lands before the request stored its message ts still runs in that thread and replaces the buttons', async () => {
+    const { ts, approveValue } = await requestChange('deploy myapp prod 2.3.0');
+    // The window between posting the request and storing its ts, held open: the ts is taken off the record.
+    const raw = new Redis(TEST_REDIS_URL);
+    try {
+      const key = `${h.prefix}:chatops:approval:${approveValue}`;
+      await raw.eval(
+        `local r = cjson.decode(redis.call('HGET', KEYS[1], 'state')); r.messageTs = nil; redis.call('HSET', KEYS[1], 'state', cjson.encode(r))`,
+        1,
+        key,
+      );
+    } finally {
+      raw.disconnect();
+    }
+    expect((await h.chatops.services.approvals.get(approveValue))?.messageTs).toBeUndefined();
+    expect((await click('U0OPSLEAD', 'chatops_approve', approveValue, ts)).text).toContain('is running');
+    await after((c) => c.method === 'chat.update' && c.args.ts === ts && /Approved by <@U0OPSLEAD>/.test(c.args.text));
+    await h.waitForFinal(/deploy myapp 2\.3\.0 → prod — done/, { since, ts });
+    expect(h.slack.thread('C0OPS', ts).some((m) => /applied to prod/.test(m.text))).toBe(true);
+  });
+
   it('refuses an approvers set with a member the bot did not sign (added in Redis): the request can no longer be approved', async () => {
     const { ts, approveValue } = await requestChange('deploy myapp two 9.9.9');
     const raw = new Redis(TEST_REDIS_URL);
