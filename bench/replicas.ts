@@ -24,11 +24,10 @@ import { COMMAND_QUEUE, type CommandJobData } from '../src/queue/commands.js';
 import { BOT_TOKEN, SIGNING_SECRET } from '../test/support/harness.js';
 import { startKubeEmulator, type KubeEmulator } from '../test/support/kube/index.js';
 import { freshPrefix, TEST_SIGNING_KEY } from '../test/support/redis.js';
-import { freePort } from '../test/support/redis-server.js';
 import { postSlashCommand, startSlackEmulator, type SlackEmulator } from '../test/support/slack/index.js';
 import { atRate, ms, row, summarize } from './lib.js';
 import { benchRedis, topologyFrom, type BenchRedis, type Topology } from './procs/redis.js';
-import { healthy, start, type Child } from './procs/spawn.js';
+import { healthy, start, startedPort, type Child } from './procs/spawn.js';
 import { isFinal, jobThreads } from './procs/job-threads.js';
 
 const OPS = 'C0OPS';
@@ -105,14 +104,14 @@ export async function benchReplicas(opts: ReplicasOptions = {}): Promise<Replica
     const config = join(dir, 'chatops.yaml');
     await writeFile(config, CONFIG(kubeconfig));
     const spawnRole = async (role: Proc['role']) => {
-      const port = await freePort();
       const child = start(
         ['node', '--import', 'tsx', 'src/main.ts'],
         {
           ...process.env,
           ...redis!.env,
           ...opts.env,
-          PORT: String(port),
+          // Port 0: each replica binds its own and logs it; a port picked here could be taken before the replica binds it.
+          PORT: '0',
           CHATOPS_ROLE: role,
           SLACK_BOT_TOKEN: BOT_TOKEN,
           SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -121,11 +120,11 @@ export async function benchReplicas(opts: ReplicasOptions = {}): Promise<Replica
           CHATOPS_QUEUE_PREFIX: prefix,
           CHATOPS_SIGNING_KEY: TEST_SIGNING_KEY,
           CHATOPS_JOB_LOCK_MS: '3000',
-          LOG_LEVEL: role === 'alerts' ? 'info' : 'warn',
+          LOG_LEVEL: 'info',
         },
         `${role} replica`,
       );
-      const proc: Proc = { role, child, port, alive: true, leadingStarts: 0 };
+      const proc: Proc = { role, child, port: 0, alive: true, leadingStarts: 0 };
       child.process.once('exit', () => (proc.alive = false));
       if (role === 'alerts') {
         // Each leadership start, counted from the replica's own log.
@@ -134,9 +133,10 @@ export async function benchReplicas(opts: ReplicasOptions = {}): Promise<Replica
         });
       }
       procs.push(proc);
+      proc.port = startedPort(await child.line(/k8s-chatops started/));
       return proc;
     };
-    for (const role of ['app', 'app', 'worker', 'worker', 'worker', 'alerts', 'alerts'] as const) await spawnRole(role);
+    await Promise.all((['app', 'app', 'worker', 'worker', 'worker', 'alerts', 'alerts'] as const).map(spawnRole));
     // Ready, not only alive: Redis (the Cluster's slot map), Slack and the Kubernetes API answer.
     await Promise.all(procs.map((p) => healthy(`http://127.0.0.1:${p.port}/readyz`)));
     phase('replicas ready');

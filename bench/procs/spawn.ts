@@ -48,6 +48,13 @@ export function start(command: string[], env: NodeJS.ProcessEnv = process.env, n
   };
 }
 
+/** The port a process started with PORT=0 bound, from its `k8s-chatops started` log line. */
+export function startedPort(line: string): number {
+  const port = (JSON.parse(line) as { port?: unknown }).port;
+  if (typeof port !== 'number' || port <= 0) throw new Error(`no port in the start line: ${line}`);
+  return port;
+}
+
 /** Resolves once `url` answers 200 (a process's /healthz). */
 export async function healthy(url: string, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -8,7 +8,6 @@ import { startKubeEmulator, type KubeEmulator } from '../support/kube/index.js';
 import { startSlackEmulator, postSlashCommand, type SlackEmulator } from '../support/slack/index.js';
 import { E2E_CONFIG, SIGNING_SECRET, BOT_TOKEN } from '../support/harness.js';
 import { deletePrefix, freshPrefix, TEST_REDIS_URL, TEST_SIGNING_KEY } from '../support/redis.js';
-import { freePort } from '../support/redis-server.js';
 
 let kube: KubeEmulator;
 let slack: SlackEmulator;
@@ -33,16 +32,20 @@ const PROCESS_WAIT_MS = 30_000;
 
 /** Starts `src/main.ts` as its own process, as `npm start` would (minus the build). */
 async function startBot(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
+  // Port 0: the bot binds a port of its own and logs it (a port picked here could be taken before the bot binds it).
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'info' },
+    env: { ...process.env, ...env, PORT: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  await new Promise<void>((resolve, reject) => {
+  const port = await new Promise<number>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('k8s-chatops started')) resolve();
+      const started = out
+        .split('\n')
+        .slice(0, -1)
+        .find((l) => l.includes('k8s-chatops started'));
+      if (started) resolve((JSON.parse(started) as { port: number }).port);
     });
     child.once('exit', (code) => reject(new Error(`bot exited with ${code}: ${out.slice(-2000)}`)));
   });
