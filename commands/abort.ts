@@ -44,7 +44,7 @@ export default defineVerb<Args>({
     }
     if (blueGreen && !canary) return switchBack(ctx, env, blueGreen);
     const stableName = appWorkload(app, requireApp(ctx.config, app), envName).name;
-    await abortCanary(ctx, {
+    return abortCanary(ctx, {
       app,
       env,
       stableName,

@@ -31,7 +31,7 @@ import { canaryEndedMessage, canaryMessage } from '../slack/views/canary.js';
 import { runRolloutJob } from '../worker/rollout-job.js';
 import type { LockHolder } from '../queue/target-lock.js';
 import { CanaryStore, type CanaryRecord } from './store.js';
-import { revisionNow, undoPromote } from './undo-promote.js';
+import { followRestore, revisionNow, undoPromote, type RestoreOutcome } from './undo-promote.js';
 
 export const CANARY_VERBS = ['promote', 'abort'];
 
@@ -270,8 +270,8 @@ async function cleanUpOrphan(ctx: WorkerVerbContext<unknown>, a: AbortCanary): P
   return true;
 }
 
-/** Removes the canary Deployment; the stable one is left exactly as it was. */
-export async function abortCanary(ctx: WorkerVerbContext<unknown>, a: AbortCanary): Promise<void> {
+/** Removes the canary Deployment; the stable one is left as it was, or put back as it was before a promote (followRestore). */
+export async function abortCanary(ctx: WorkerVerbContext<unknown>, a: AbortCanary): Promise<RestoreOutcome | undefined> {
   const rec = await canaryStore(ctx.services).get(a.env.name, a.app);
   if (!rec) {
     if (a.canary) return; // an automatic abort of a canary that has already ended
@@ -286,20 +286,25 @@ export async function abortCanary(ctx: WorkerVerbContext<unknown>, a: AbortCanar
       ? `${rec.stable} untouched (generation ${generation}, \`${escapeMrkdwn(rec.stableImage)}\`)`
       : `${rec.stable} is at generation ${generation ?? '?'} (was ${rec.stableGeneration} when the canary started)`;
   // A full promote that did not finish moved the stable: it goes back first, so the app is free only once it is.
-  const undone = await undoPromote(ctx, a.env, rec);
+  const undo = await undoPromote(ctx, a.env, rec);
   if (ctx.dryRun) {
     // The canary Deployment goes; the record, hold, expiry and live message are the bot's, not the cluster's.
     await deleteOwnDeployment(a.env.cluster, a.env.namespace, rec.canary, { dryRun: ctx.dryRun });
-    await ctx.reply({ text: `The canary ends; ${undone ?? `deployment ${rec.stable} is not changed`}.` });
+    await ctx.reply({ text: `The canary ends; ${undo?.kind === 'said' ? undo.text : `deployment ${rec.stable} is not changed`}.` });
     return;
   }
   const who = a.auto ? `automatically: ${a.auto}` : `by ${mention(ctx.request.userId)}`;
-  await endCanary(ctx, rec, canaryEndedMessage(rec, 'aborted', a.auto ?? `by ${mention(ctx.request.userId)}`));
-  await say(
-    ctx,
-    rec,
-    `:no_entry_sign: Canary of ${rec.app} in ${rec.env} aborted ${who}. Deployment ${rec.canary} removed; ${undone ?? untouched}.`,
-  );
+  const end = async (stableSaid: string) => {
+    await endCanary(ctx, rec, canaryEndedMessage(rec, 'aborted', a.auto ?? `by ${mention(ctx.request.userId)}`));
+    await say(
+      ctx,
+      rec,
+      `:no_entry_sign: Canary of ${rec.app} in ${rec.env} aborted ${who}. Deployment ${rec.canary} removed; ${stableSaid}.`,
+    );
+  };
+  // The stable's rollout back is followed; the canary ends once it is over, before its ✅/❌.
+  if (undo?.kind === 'restoring') return followRestore(ctx, a.env, rec, undo, end);
+  await end(undo?.text ?? untouched);
 }
 
 /** Moves the canary to its next step: more canary pods beside the same stable ones. */

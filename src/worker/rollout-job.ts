@@ -38,6 +38,12 @@ export interface RolloutJob {
   offerRollback?: boolean;
   /** Runs once the rollout is done, before the ✅ (e.g. switching a Service to it); its message goes in the thread. */
   onDone?: () => Promise<SlackMessage | undefined>;
+  /**
+   * Runs once the rollout has ended either way, right before the ✅/❌ (`reason`: the rollout's last state, or why it
+   * failed, plain text). The ✅/❌ records the job's end, so a copy of the job never runs what comes after it: a verb's
+   * own bookkeeping that must not be lost to a worker stopped in between goes here.
+   */
+  beforeEnd?: (end: { outcome: 'succeeded' | 'failed'; reason: string }) => Promise<void>;
 }
 
 /**
@@ -98,6 +104,7 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
     // The thread's last progress line must not contradict the ✅ ("0 of 3 available", then done).
     await ctx.progress.step(`${MILESTONE} ${final.message}`);
     const done = await job.onDone?.();
+    await job.beforeEnd?.({ outcome: 'succeeded', reason: final.message });
     // The change succeeded: a Slack failure while saying so must not turn it into a failed job.
     await ctx.progress
       .finish('succeeded', jobSucceeded(job.title, requester, Date.now() - started, final.message), done)
@@ -121,6 +128,7 @@ export async function runRolloutJob(ctx: WorkerVerbContext<unknown>, job: Rollou
   const reason = refusal ? 'the cluster refuses to create its pods' : diagnosis ? diagnosis.problem.summary : final.message;
   const details = refusal ? refusedPodsMessage(refusal, job.env.namespace) : diagnosisMessage(diagnosis, final.message);
   const offer = job.offerRollback === false ? undefined : await rollbackOffer(ctx, job, workload);
+  await job.beforeEnd?.({ outcome: 'failed', reason });
   await ctx.progress.finish(
     'failed',
     jobFailed(job.title, requester, Date.now() - started, reason),
