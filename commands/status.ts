@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { defineVerb } from '../src/command/types.js';
 import { nameArg } from '../src/command/schemas.js';
-import { appTarget, readAppWorkload } from '../src/command/workload-target.js';
+import { appTarget, listServingWorkloads, readAppWorkload } from '../src/command/workload-target.js';
 import { requireApp } from '../src/config/lookup.js';
-import { appWorkload } from '../src/config/apps.js';
-import { listAppWorkloads, selectsPod } from '../src/kube/workloads/list.js';
+import { keptForSwitchBack } from '../src/canary/blue-green.js';
+import { selectsPod } from '../src/kube/workloads/list.js';
 import { listPods, listPodsBySelector } from '../src/kube/pods.js';
 import { podSelector } from '../src/kube/workloads/types.js';
 import { asDeploymentView } from '../src/kube/workloads/view.js';
@@ -47,10 +47,22 @@ export default defineVerb<Args>({
       await ctx.reply(deploymentStatusView(envName, asDeploymentView(live), pods, Date.now(), notes));
       return;
     }
-    // Every kind of workload, of the configured apps only: the bot acts on nothing else.
-    const targets = Object.entries(ctx.config.apps).map(([name, appConfig]) => appWorkload(name, appConfig, envName));
-    const [listed, pods] = await Promise.all([listAppWorkloads(cluster, namespace, targets), listPods(cluster, namespace)]);
-    const rows = listed.map(({ target, live, image }) => ({ app: target.app, kind: target.kind, workload: asDeploymentView(live), image }));
+    // Every kind of workload, of the configured apps only (the bot acts on nothing else): the one that serves.
+    const [{ serving, listed }, pods] = await Promise.all([listServingWorkloads(ctx.config, env), listPods(cluster, namespace)]);
+    const rows = await Promise.all(
+      serving.map(async ({ target, live, image, color }) => {
+        // What the release that made this colour serve keeps for switching back, while it does.
+        const kept = color ? await keptForSwitchBack(ctx.services, envName, target.app, target.name) : undefined;
+        return {
+          app: target.app,
+          kind: target.kind,
+          workload: asDeploymentView(live),
+          image,
+          ...(color ? { serving: { color, ...(kept ? { kept } : {}) } } : {}),
+          ...(!target.adopted && readOverride(live) ? { overridden: true } : {}),
+        };
+      }),
+    );
     const theirs = pods.filter((p) => listed.some(({ live }) => selectsPod(live, p)));
     await ctx.reply(environmentStatusView(envName, namespace, rows, theirs));
   },

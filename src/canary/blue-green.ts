@@ -248,6 +248,22 @@ async function resumeSwitch(
   return 'succeeded';
 }
 
+/**
+ * What the release that made `live` (a colour's Deployment) serve keeps for switching back, and until when;
+ * undefined once its keep period is over. `color`: the kept Deployment's colour (absent: the app's own Deployment).
+ */
+export async function keptForSwitchBack(
+  services: Services,
+  env: string,
+  app: string,
+  live: string,
+): Promise<{ name: string; color?: Color; until: number } | undefined> {
+  const rec = await blueGreenStore(services).get(env, app);
+  if (rec?.live !== live) return undefined;
+  const color = (['blue', 'green'] as const).find((c) => colorName(app, c) === rec.old);
+  return { name: rec.old, ...(color ? { color } : {}), until: rec.keepUntil };
+}
+
 async function end(ctx: WorkerVerbContext<unknown>, rec: BlueGreenRecord): Promise<void> {
   await blueGreenStore(ctx.services).remove(rec.env, rec.app);
   await locks(ctx.services).releaseHold(rec.env, rec.app, holdId(rec));

@@ -4,10 +4,11 @@
  */
 import type { V1Deployment } from '@kubernetes/client-node';
 import { rolloutTimeoutMs } from '../kube/deployments.js';
-import { colorName, serviceColor } from '../kube/blue-green.js';
+import { colorName, serviceColor, type Color } from '../kube/blue-green.js';
 import { appWorkload, type AppWorkload } from '../config/apps.js';
 import { requireApp } from '../config/lookup.js';
-import type { AppConfig } from '../config/schema.js';
+import type { AppConfig, Config } from '../config/schema.js';
+import { listAppWorkloads, type ListedWorkload } from '../kube/workloads/list.js';
 import { notFound } from '../errors/index.js';
 import { workloadOps } from '../kube/workloads/kinds.js';
 import { podSelector, type AnyWorkload, type WorkloadKind, type WorkloadOps } from '../kube/workloads/types.js';
@@ -44,6 +45,37 @@ export async function readAppWorkload(t: AppTarget): Promise<AnyWorkload> {
       ? `${what} not found — \`apps.${t.target.app}.workload\` names it; the bot adopts existing workloads and does not create them.`
       : `${what} not found — has it been deployed? Try \`/k8s deploy ${t.target.app} ${t.env.name}\`.`,
   );
+}
+
+const COLORS: readonly Color[] = ['blue', 'green'];
+
+/** A configured app's workload that serves in an environment; `color` after a blue/green release (the one its Service selects). */
+export type ServingWorkload = ListedWorkload & { color?: Color };
+
+/**
+ * Every configured app's live workload in one environment, as `readAppWorkload` picks it: the colour the app's
+ * Service selects after a blue/green release, else its own. One list per kind; the Service is read only for an app
+ * that has a colour's Deployment. `listed`: every workload found, kept colours included (their pods are the app's).
+ */
+export async function listServingWorkloads(
+  config: Config,
+  env: ResolvedEnvironment,
+): Promise<{ serving: ServingWorkload[]; listed: ListedWorkload[] }> {
+  const targets = Object.entries(config.apps).map(([name, appConfig]) => appWorkload(name, appConfig, env.name));
+  const colored = (t: AppWorkload) => !t.adopted && t.kind === 'Deployment';
+  const colors = targets.filter(colored).flatMap((t) => COLORS.map((color) => ({ ...t, name: colorName(t.app, color) })));
+  const listed = await listAppWorkloads(env.cluster, env.namespace, [...targets, ...colors]);
+  const serving = await Promise.all(
+    targets.map(async (target): Promise<ServingWorkload | undefined> => {
+      const own = listed.find((l) => l.target === target);
+      if (!colored(target) || !listed.some((l) => l.target.app === target.app && l.target !== target)) return own;
+      const color = await serviceColor(env.cluster, env.namespace, target.app);
+      const live = COLORS.find((c) => c === color);
+      const chosen = live && listed.find((l) => l.target.app === target.app && l.target.name === colorName(target.app, live));
+      return chosen ? { ...chosen, color: live } : own;
+    }),
+  );
+  return { serving: serving.filter((w) => w !== undefined), listed };
 }
 
 /**

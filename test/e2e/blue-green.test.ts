@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { blueGreenStore } from '../../src/canary/blue-green.js';
 
 const OPS = 'C0OPS';
 const IMAGE = 'registry.example.com/team/myapp';
@@ -174,5 +175,45 @@ describe('deploy --blue-green', () => {
     );
     await h.kube.waitFor(() => served().length === 3 && served().every((i) => i === `${IMAGE}:5.0.0`), 10_000, '5.0.0 serves again');
     expect(deployment('myapp').spec.template.spec.containers[0].image).toBe(`${IMAGE}:1.0.0`);
+  });
+  it('status <env> shows the colour that serves, what is kept for switching back until when, and marks resources set from chat', async () => {
+    // The app's own Deployment (0 replicas, 1.0.0) does not serve: the row is the colour's.
+    const rowOf = (text: string) => text.split('\n').find((l) => l.startsWith('myapp'));
+    const status = async () => {
+      const res = await h.command('status beta', { channel: OPS, user: 'U0OPS' });
+      const body = (await h.answer(res.responseUrl, undefined, 10_000)).body;
+      return { body, text: (body.blocks as any[]).map((b) => b.text?.text ?? '').join('\n') };
+    };
+    let from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('deploy myapp beta 7.0.0 --blue-green', { channel: OPS, user: 'U0OPS' });
+    await done(/:white_check_mark: deploy myapp 7\.0\.0 → beta \(blue\/green\)/, from);
+    expect(selector()).toMatchObject({ color: 'green' });
+    const rec = await blueGreenStore(h.chatops.services).get('beta', 'myapp');
+    expect(rec?.old).toBe('myapp-blue');
+
+    let shown = await status();
+    expect(rowOf(shown.text)).toMatch(new RegExp(`^myapp · green +Deployment +3/3 +3 +3 +${IMAGE}:7\\.0\\.0 `));
+    expect(shown.text).toContain(
+      `:large_blue_circle: *myapp* · green serving, blue kept until <!date^${Math.floor(rec!.keepUntil / 1000)}^{date_short_pretty} {time_secs}|`,
+    );
+    expect(shown.text).toContain('(`/k8s abort myapp beta` switches back)');
+    expect(shown.text).not.toContain('resources set from chat');
+
+    // The switch-back period ends; resources set from chat on the colour that serves are marked.
+    from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('promote myapp beta --full', { channel: OPS, user: 'U0OPS' });
+    await h.slack.waitForCall((c) => c.seq > from && /myapp-blue scaled to 0 by/.test(c.args.text ?? ''), 10_000);
+    from = h.slack.calls.at(-1)?.seq ?? 0;
+    await h.command('resources myapp beta --memory-limit 300Mi', { channel: OPS, user: 'U0OPS' });
+    await done(/:white_check_mark: resources myapp in beta: memory limit → 300Mi/, from);
+    expect(deployment('myapp-green').metadata.annotations['k8s-chatops.io/resources']).toBeDefined();
+
+    shown = await status();
+    expect(rowOf(shown.text)).toMatch(new RegExp(`^myapp · green \\* +Deployment +3/3 +3 +3 +${IMAGE}:7\\.0\\.0 `));
+    expect(shown.text).toContain(':large_blue_circle: *myapp* · green serving\n');
+    expect(shown.text).not.toContain('kept until');
+    expect(shown.text).toContain(
+      ":pencil2: `*` resources set from chat, kept by every deploy: `/k8s status &lt;app&gt; beta` shows them, `/k8s resources &lt;app&gt; beta --reset` goes back to the bot's config",
+    );
   });
 });

@@ -268,7 +268,25 @@ function renderAll(s: string): Record<string, SlackMessage> {
     statusEnv: environmentStatusView(
       'beta',
       'beta',
-      [{ app: s, kind: 'StatefulSet', workload: deployment(s, s, s), image: s }],
+      [
+        { app: s, kind: 'StatefulSet', workload: deployment(s, s, s), image: s },
+        // A blue/green app: the colour that serves and the one kept, and the chat-set resources mark.
+        {
+          app: s,
+          kind: 'Deployment',
+          workload: deployment(s, s, s),
+          image: s,
+          serving: { color: s, kept: { name: s, until: NOW } },
+          overridden: true,
+        },
+        {
+          app: s,
+          kind: 'Deployment',
+          workload: deployment(s, s, s),
+          image: s,
+          serving: { color: s, kept: { name: s, color: s, until: NOW } },
+        },
+      ],
       [pod(s, s, s)],
       NOW,
     ),

@@ -2,6 +2,7 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { formatDuration } from '../../config/duration.js';
 import { diagnosePod } from '../../kube/diagnose.js';
 import { codeBlock, context, escapeMrkdwn, fields, header, section, type SlackMessage } from '../blocks.js';
+import { slackDate, textSections } from '../code-sections.js';
 
 /** Age of an object like kubectl prints it. */
 export function age(timestamp: Date | string | undefined, now: number): string {
@@ -90,6 +91,30 @@ export interface EnvironmentWorkload {
   kind: string;
   workload: V1Deployment;
   image: string;
+  /** After a blue/green release: the colour that serves, and what is kept for switching back (`color` absent: the app's own Deployment) until when. */
+  serving?: { color: string; kept?: { name: string; color?: string; until: number } };
+  /** Requests or limits set from chat (`resources`) override the config's. */
+  overridden?: boolean;
+}
+
+/** The APP cell: `web · green *` (the serving colour; `*` resources set from chat). */
+const appCell = (w: EnvironmentWorkload) => `${w.app}${w.serving ? ` · ${w.serving.color}` : ''}${w.overridden ? ' *' : ''}`;
+
+/** What the table only hints at: which colour serves and what is kept until when, and what `*` means. */
+function environmentNotes(env: string, workloads: readonly EnvironmentWorkload[]): string[] {
+  const notes = workloads.flatMap(({ app, serving }) => {
+    if (!serving) return [];
+    const kept = serving.kept;
+    const old = kept && (kept.color ? escapeMrkdwn(kept.color) : `deployment \`${escapeMrkdwn(kept.name)}\``);
+    return [
+      `:large_blue_circle: *${escapeMrkdwn(app)}* · ${escapeMrkdwn(serving.color)} serving${kept ? `, ${old} kept until ${slackDate(kept.until)} (\`/k8s abort ${escapeMrkdwn(app)} ${escapeMrkdwn(env)}\` switches back)` : ''}`,
+    ];
+  });
+  if (workloads.some((w) => w.overridden))
+    notes.push(
+      `:pencil2: \`*\` resources set from chat, kept by every deploy: \`/k8s status &lt;app&gt; ${escapeMrkdwn(env)}\` shows them, \`/k8s resources &lt;app&gt; ${escapeMrkdwn(env)} --reset\` goes back to the bot's config`,
+    );
+  return notes;
 }
 
 export function environmentStatusView(
@@ -105,12 +130,13 @@ export function environmentStatusView(
   }
   const rows = [['APP', 'KIND', 'READY', 'UP-TO-DATE', 'AVAILABLE', 'IMAGE', 'AGE']];
   let unhealthy = 0;
-  for (const { app, kind, workload: d, image } of workloads) {
+  for (const w of workloads) {
+    const { kind, workload: d, image } = w;
     const want = d.spec?.replicas ?? 0;
     const available = d.status?.availableReplicas ?? 0;
     if (available < want) unhealthy++;
     rows.push([
-      app,
+      appCell(w),
       kind,
       `${d.status?.readyReplicas ?? 0}/${want}`,
       String(d.status?.updatedReplicas ?? 0),
@@ -120,12 +146,14 @@ export function environmentStatusView(
     ]);
   }
   const problems = pods.map((p) => diagnosePod(p)).filter((p) => p !== undefined);
+  const notes = environmentNotes(env, workloads);
   const text = `${unhealthy ? ':large_yellow_circle:' : ':large_green_circle:'} ${env}: ${workloads.length} ${workloads.length === 1 ? 'workload' : 'workloads'}, ${unhealthy} not fully available, ${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}`;
   return {
     text,
     blocks: [
       header(`${env} · namespace ${namespace}`),
       section(codeBlock(table(rows))),
+      ...textSections(notes),
       ...(problems.length
         ? [
             section(
