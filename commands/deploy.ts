@@ -10,12 +10,12 @@ import { applyConfigMap, applyIngress, applyService } from '../src/kube/apply.js
 import {
   ANNOTATION_REQUEST_ID,
   ANNOTATION_RESTARTED_AT,
-  changeAnnotations,
   LABEL_APP,
   appForEnvironment,
   imageRef,
   imageTag,
   renderApp,
+  requestAnnotations,
 } from '../src/kube/render.js';
 import { workloadOps } from '../src/kube/workloads/kinds.js';
 import { describeManager, gitopsImageOwner, gitopsTracker, gitopsWarning } from '../src/kube/workloads/ownership.js';
@@ -219,11 +219,7 @@ export default defineVerb<Args>({
     const ops = workloadOps(target.kind);
     const { version, note } = await resolveVersion(ctx);
     const image = imageRef(appConfig, version);
-    const by = ctx.request.userName ?? ctx.request.userId;
-    const ourAnnotations = changeAnnotations(
-      { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
-      `deploy ${app} ${envName} ${version}`,
-    );
+    const ourAnnotations = requestAnnotations(ctx.request, `deploy ${app} ${envName} ${version}`);
     const restartFor = (current: AnyWorkload | undefined, sameImage: boolean) => {
       // A retry of this very job finds its own earlier change: make the same change again, no extra restart.
       const isRetry = current?.metadata?.annotations?.[ANNOTATION_REQUEST_ID] === ctx.request.requestId;
@@ -341,7 +337,7 @@ export default defineVerb<Args>({
       envName,
       namespace: env.namespace,
       version,
-      requestedBy: by,
+      requestedBy: ctx.request.userName ?? ctx.request.userId,
       channelId: ctx.request.channelId,
       configData: appForEnvironment(appConfig, envName).env,
       requestId: ctx.request.requestId,

@@ -8,7 +8,7 @@ import type { Config } from '../src/config/schema.js';
 import { environmentOf } from '../src/config/lookup.js';
 import { badInput, conflict } from '../src/errors/index.js';
 import { parseQuantity } from '../src/kube/capacity.js';
-import { appForEnvironment, changeAnnotations } from '../src/kube/render.js';
+import { appForEnvironment, requestAnnotations } from '../src/kube/render.js';
 import { describeManager, gitopsTracker } from '../src/kube/workloads/ownership.js';
 import { containersOf, findContainer } from '../src/kube/workloads/set-image.js';
 import {
@@ -215,12 +215,6 @@ async function resolveReset(t: AppTarget, env: string) {
   return { live, container, configured, override, lines, what };
 }
 
-/** Who asked, from where and why, on the workload (as every change of the bot). */
-function requestAnnotations(ctx: WorkerVerbContext<Args>): Record<string, string> {
-  const by = ctx.request.userName ?? ctx.request.userId;
-  return changeAnnotations({ by, channelId: ctx.request.channelId, requestId: ctx.request.requestId }, ctx.request.text.slice(0, 200));
-}
-
 /** Patches the container (strategic merge, our field manager) and follows the rollout like a deploy; `said` words the result. */
 function patchAndFollow(
   ctx: WorkerVerbContext<Args>,
@@ -253,7 +247,12 @@ function patchAndFollow(
 
 async function runReset(ctx: WorkerVerbContext<Args>, t: AppTarget) {
   const { live, container, configured, override, lines, what } = await resolveReset(t, ctx.args.env);
-  const patch = resetPatch(container.name, container.resources, configured, requestAnnotations(ctx));
+  const patch = resetPatch(
+    container.name,
+    container.resources,
+    configured,
+    requestAnnotations(ctx.request, ctx.request.text.slice(0, 200)),
+  );
   return patchAndFollow(ctx, t, live, patch, (generation) => {
     const changed = lines.length ? lines.join(', ') : "already the config's values";
     const dropped = override ? " — the override set from chat is gone: deploys use the config's resources again" : '';
@@ -267,7 +266,7 @@ async function run(ctx: WorkerVerbContext<Args>) {
   if (ctx.args.reset) return runReset(ctx, t);
   const { live, container, kept, what } = await resolve(t, ctx.args, ctx.config);
   const annotations: Record<string, string> = {
-    ...requestAnnotations(ctx),
+    ...requestAnnotations(ctx.request, ctx.request.text.slice(0, 200)),
     ...(kept ? overrideAnnotations(kept, ctx.request.userId, restartTimestamp(ctx.request.receivedAt)) : {}),
   };
   const lines = describeResourceChange(container.resources, change);

@@ -5,7 +5,7 @@ import { appArg, envArg } from '../src/command/schemas.js';
 import { appTarget, followed, readAppWorkload, rolloutTimeout } from '../src/command/workload-target.js';
 import { requireApp } from '../src/config/lookup.js';
 import { FIELD_MANAGER_ROLLBACK, refusePaused } from '../src/kube/deployments.js';
-import { ANNOTATION_REQUEST_ID, changeAnnotations } from '../src/kube/render.js';
+import { ANNOTATION_REQUEST_ID, requestAnnotations } from '../src/kube/render.js';
 import { describeRevision, type RollbackPlan } from '../src/kube/rollback.js';
 import { describeManager, gitopsTracker } from '../src/kube/workloads/ownership.js';
 import { conflict } from '../src/errors/index.js';
@@ -76,7 +76,6 @@ export default defineVerb<Args>({
       });
       return;
     }
-    const by = ctx.request.userName ?? ctx.request.userId;
     return runRolloutJob(ctx, {
       title: `rollback ${app} in ${envName}${revision ? ` to revision ${revision}` : ''}`,
       env: t.env,
@@ -88,10 +87,7 @@ export default defineVerb<Args>({
       change: async () => {
         if (!p) return `already rolled back (retry of this job): following the rollout`;
         if (p.kind === 'current') return `already at revision ${describeRevision(p.to)}: following the rollout`;
-        const annotations = changeAnnotations(
-          { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
-          `rollback ${app} ${envName} to revision ${p.to.revision}`,
-        );
+        const annotations = requestAnnotations(ctx.request, `rollback ${app} ${envName} to revision ${p.to.revision}`);
         const { body, strategy } = history.rollbackPatch(p.to, annotations);
         await t.ops.patch(t.env.cluster, t.env.namespace, t.target.name, body, strategy, FIELD_MANAGER_ROLLBACK, {
           dryRun: ctx.dryRun,

@@ -19,7 +19,7 @@ import {
   LABEL_COLOR,
   type Color,
 } from '../kube/blue-green.js';
-import { changeAnnotations } from '../kube/render.js';
+import { requestAnnotations } from '../kube/render.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
 import { FIELD_MANAGER_SET_IMAGE, findContainer, setImagePatch } from '../kube/workloads/set-image.js';
 import { podSelector } from '../kube/workloads/types.js';
@@ -90,7 +90,6 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
   if (mine?.id === ctx.request.requestId) return resumeSwitch(ctx, env, mine, s);
   const color = otherColor(service.spec?.selector?.[LABEL_COLOR]);
   const name = colorName(app, color);
-  const by = ctx.request.userName ?? ctx.request.userId;
   const replicas = serving.spec?.replicas ?? 1;
   const body = colorDeployment(serving, {
     name,
@@ -98,10 +97,7 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
     container: s.container,
     image: s.image,
     replicas,
-    annotations: changeAnnotations(
-      { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
-      `deploy ${app} ${env.name} ${s.version} --blue-green`,
-    ),
+    annotations: requestAnnotations(ctx.request, `deploy ${app} ${env.name} ${s.version} --blue-green`),
   });
   // The app's own selector (without a revision pin left by a switch back) narrowed to the new colour.
   const base = Object.fromEntries(

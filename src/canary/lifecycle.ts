@@ -22,7 +22,7 @@ import {
   shareText,
   stablePodSelector,
 } from '../kube/canary.js';
-import { changeAnnotations } from '../kube/render.js';
+import { requestAnnotations } from '../kube/render.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
 import { FIELD_MANAGER_SET_IMAGE, findContainer, setImagePatch } from '../kube/workloads/set-image.js';
 import { requestIdFrom, scheduleCommand } from '../queue/commands.js';
@@ -126,17 +126,13 @@ export async function startCanary(ctx: WorkerVerbContext<unknown>, s: StartCanar
   const percent = s.percent ?? s.steps[0] ?? 10;
   const steps = [percent, ...s.steps.filter((p) => p > percent)];
   const replicas = canaryReplicas(stableReplicas, percent);
-  const by = ctx.request.userName ?? ctx.request.userId;
   const stableImage = findContainer(stable, s.container)?.image ?? '?';
   const body = canaryDeployment(stable, {
     container: s.container,
     image: s.image,
     replicas,
     canaryId: id,
-    annotations: changeAnnotations(
-      { by, channelId: ctx.request.channelId, requestId: id },
-      `deploy ${app} ${env.name} ${s.version} --canary`,
-    ),
+    annotations: requestAnnotations(ctx.request, `deploy ${app} ${env.name} ${s.version} --canary`),
   });
 
   if (ctx.dryRun) {
@@ -344,7 +340,6 @@ export async function promoteFully(
 ): Promise<'succeeded' | 'failed'> {
   let rec = await requireCanary(ctx, app, env.name);
   const stable = (await deploymentOps.read(env.cluster, env.namespace, rec.stable)) as V1Deployment;
-  const by = ctx.request.userName ?? ctx.request.userId;
   const from = revisionNow(stable);
   if (!ctx.dryRun && rec.promotedFrom === undefined && from !== undefined) {
     // Kept before the stable is written: an abort after a promote that does not finish goes back here.
@@ -364,14 +359,7 @@ export async function promoteFully(
         env.cluster,
         env.namespace,
         rec.stable,
-        setImagePatch(
-          rec.container,
-          rec.image,
-          changeAnnotations(
-            { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
-            `promote ${app} ${env.name} ${rec.version}`,
-          ),
-        ),
+        setImagePatch(rec.container, rec.image, requestAnnotations(ctx.request, `promote ${app} ${env.name} ${rec.version}`)),
         PatchStrategy.StrategicMergePatch,
         FIELD_MANAGER_SET_IMAGE,
         { dryRun: ctx.dryRun },

@@ -11,7 +11,7 @@ import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js
 import { isChatOpsError } from '../errors/index.js';
 import { stablePodSelector } from '../kube/canary.js';
 import { FIELD_MANAGER_ROLLBACK } from '../kube/deployments.js';
-import { ANNOTATION_REQUEST_ID, changeAnnotations } from '../kube/render.js';
+import { ANNOTATION_REQUEST_ID, requestAnnotations } from '../kube/render.js';
 import { ANNOTATION_REVISION, describeRevision } from '../kube/rollback.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
 import { escapeMrkdwn } from '../slack/blocks.js';
@@ -78,13 +78,9 @@ export async function undoPromote(
         applied: `${rec.stable} already runs revision ${escapeMrkdwn(target)}, as before the promote`,
       };
     }
-    const by = ctx.request.userName ?? ctx.request.userId;
     const { body, strategy } = history.rollbackPatch(
       plan.to,
-      changeAnnotations(
-        { by, channelId: ctx.request.channelId, requestId: ctx.request.requestId },
-        `abort ${rec.app} ${rec.env}: undo promote, back to revision ${plan.to.revision}`,
-      ),
+      requestAnnotations(ctx.request, `abort ${rec.app} ${rec.env}: undo promote, back to revision ${plan.to.revision}`),
     );
     await deploymentOps.patch(env.cluster, env.namespace, rec.stable, body, strategy, FIELD_MANAGER_ROLLBACK, { dryRun: ctx.dryRun });
     const applied = `${rec.stable} rolled back from revision ${plan.from?.revision ?? '?'} to revision ${escapeMrkdwn(target)}, what it ran before the promote`;

@@ -30,6 +30,19 @@ export function changeAnnotations(who: { by: string; channelId: string; requestI
   };
 }
 
+/** The request a change is made for, as a command request carries it (structural: src/kube imports nothing above it). */
+export interface ChangeRequest {
+  userId: string;
+  userName?: string | undefined;
+  channelId: string;
+  requestId: string;
+}
+
+/** changeAnnotations for a command's change: by its user's name (else id), from its channel, under its request id. */
+export function requestAnnotations(request: ChangeRequest, what: string): Record<string, string> {
+  return changeAnnotations({ by: request.userName ?? request.userId, channelId: request.channelId, requestId: request.requestId }, what);
+}
+
 export interface RenderInput {
   appName: string;
   app: AppConfig;
