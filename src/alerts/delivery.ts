@@ -24,7 +24,7 @@ import type { AuditLog } from '../audit/index.js';
 import { onlyCountChanged, renderKey, storedFix, type IncidentState, type IncidentStore } from './incidents.js';
 import type { Config } from '../config/schema.js';
 import { proposeFix } from './fixes.js';
-import { appOwningWorkload } from '../config/apps.js';
+import { readFixInputs } from './fix-inputs.js';
 import {
   headlineMessage,
   logsMessage,
@@ -267,15 +267,8 @@ export function startDelivery(deps: DeliveryDeps): RunningDelivery {
    */
   async function offerFix(config: Config, s: IncidentState, ts: string): Promise<void> {
     const latest = (s.last ?? s.head).diagnosis;
-    const peak =
-      // Read only for a configured app's workload: the fix is offered for nothing else (a storm of others costs no reads).
-      latest.kind === 'OOMKilled' && peakOf && appOwningWorkload(config, s.workload.kind, s.workload.name) !== undefined
-        ? await peakOf(s).catch((err: unknown) => {
-            log.warn({ incident: s.id, err }, 'could not read the observed memory peak; the raise goes by the limit');
-            return undefined;
-          })
-        : undefined;
-    const fix = proposeFix(config, s, latest, peak);
+    const inputs = await readFixInputs({ config, cluster: deps.cluster(s.cluster), ...(peakOf ? { observedPeak: peakOf } : {}), log }, s);
+    const fix = proposeFix(config, s, latest, inputs);
     const key = fix ? `${fix.note}|${fix.button?.command ?? ''}` : '';
     let stored = s.fix && { note: s.fix.note, ...(s.fix.button ? { text: s.fix.button.text, intent: s.fix.button.intent } : {}) };
     if (s.fixFor?.key !== key) {

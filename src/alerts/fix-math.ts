@@ -34,24 +34,40 @@ export function roundCpuDown(millis: number): number {
 }
 
 export type LimitRaise =
-  /** Raise to `bytes`; `capped` when 1.5× was above the bound and the bound is offered instead. */
-  | { kind: 'raise'; bytes: number; capped: boolean; from: 'peak' | 'limit' }
+  /**
+   * Raise to `bytes`; `capped` says which bound was below 1.5 × and is offered instead:
+   * the environment's (`limits.maxMemory`) or the largest node's allocatable memory.
+   */
+  | { kind: 'raise'; bytes: number; capped: false | 'bound' | 'node'; from: 'peak' | 'limit' }
   /** The limit is already at (or above) the environment's bound. */
   | { kind: 'at-bound'; boundBytes: number }
+  /** No node has more to give: the limit is already above the largest node's allocatable (`over`), or no sensible step up fits it. */
+  | { kind: 'at-node'; nodeBytes: number; over: boolean }
   /** Neither a limit nor a peak to go by. */
   | { kind: 'unknown' };
 
-/** X = 1.5 × max(observed peak, current limit), rounded up, never above the bound. */
-export function raisedMemoryLimit(o: { limitBytes?: number; peakBytes?: number; maxBytes?: number }): LimitRaise {
+/**
+ * X = 1.5 × max(observed peak, current limit), rounded up, never above the
+ * environment's bound (`maxBytes`) nor the largest node's allocatable memory
+ * (`nodeBytes`, rounded down: a container can never get more than one node has).
+ */
+export function raisedMemoryLimit(o: { limitBytes?: number; peakBytes?: number; maxBytes?: number; nodeBytes?: number }): LimitRaise {
   const limit = o.limitBytes ?? 0;
   const peak = o.peakBytes ?? 0;
   const base = Math.max(limit, peak);
   if (base <= 0) return { kind: 'unknown' };
+  if (o.nodeBytes !== undefined && limit > o.nodeBytes) return { kind: 'at-node', nodeBytes: o.nodeBytes, over: true };
   const from = peak > limit ? 'peak' : 'limit';
   const wanted = roundMemoryUp(base * 1.5);
-  if (o.maxBytes === undefined || wanted <= o.maxBytes) return { kind: 'raise', bytes: wanted, capped: false, from };
-  if (limit >= o.maxBytes) return { kind: 'at-bound', boundBytes: o.maxBytes };
-  return { kind: 'raise', bytes: o.maxBytes, capped: true, from };
+  const bound = o.maxBytes ?? Infinity;
+  const node = o.nodeBytes !== undefined ? roundMemoryDown(o.nodeBytes) : Infinity;
+  if (wanted <= bound && wanted <= node) return { kind: 'raise', bytes: wanted, capped: false, from };
+  if (bound <= node) {
+    return limit >= bound ? { kind: 'at-bound', boundBytes: bound } : { kind: 'raise', bytes: bound, capped: 'bound', from };
+  }
+  return limit >= node
+    ? { kind: 'at-node', nodeBytes: o.nodeBytes ?? node, over: false }
+    : { kind: 'raise', bytes: node, capped: 'node', from };
 }
 
 /**

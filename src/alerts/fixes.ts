@@ -1,8 +1,9 @@
 /**
  * The fix an alert offers, as data: for an OOMKill, a higher memory limit; for
  * a pod no node has room for, the request that would fit the node with the
- * most room. Pure: the numbers come from the diagnosis, the bounds from the
- * config; the button runs `resources` as the clicker (policy and approvals apply).
+ * most room. Pure: the numbers come from the diagnosis and what was read for
+ * it (the observed peak, the largest node), the bounds from the config; the
+ * button runs `resources` as the clicker (policy and approvals apply).
  */
 import { appOwningWorkload, appWorkload } from '../config/apps.js';
 import { appOf, environmentOf } from '../config/lookup.js';
@@ -33,28 +34,60 @@ function appContainer(config: Config, incident: IncidentRef) {
   return { app, container: appWorkload(app, appConfig, incident.env).container };
 }
 
-function oomFix(config: Config, incident: IncidentRef, d: OomDiagnosis, peakBytes: number | undefined): AlertFix | undefined {
+/** What a fix is worked out from besides the diagnosis and the config, read by the delivery when a fix is due. */
+export interface FixInputs {
+  /** The highest memory (bytes) the OOMKilled container was seen using. */
+  peakBytes?: number;
+  /** The cluster's node with the most allocatable memory (a raise never goes above it); `unread`: the nodes could not be listed. */
+  largestNode?: { name: string; memoryBytes: number } | 'unread';
+}
+
+function oomFix(config: Config, incident: IncidentRef, d: OomDiagnosis, inputs: FixInputs): AlertFix | undefined {
   const target = appContainer(config, incident);
   if (!target || target.container !== d.container) return undefined;
-  const max = environmentOf(config, incident.env)?.limits?.maxMemory;
+  const env = incident.env;
+  const command = (to: string) => `resources ${target.app} ${env} --memory-limit ${to}`;
+  const node = inputs.largestNode;
+  if (node === 'unread') {
+    return {
+      note: `No raise is offered for now: the nodes of \`${env}\`'s cluster could not be read, and a raised limit must fit the largest one. It is worked out again at the next kill; \`/k8s ${command('…')}\` sets one by hand.`,
+    };
+  }
+  const max = environmentOf(config, env)?.limits?.maxMemory;
   const limitBytes = d.limit ? memoryBytes(d.limit) : undefined;
+  const peakBytes = inputs.peakBytes;
   const raise = raisedMemoryLimit({
     ...(limitBytes !== undefined ? { limitBytes } : {}),
     ...(peakBytes !== undefined ? { peakBytes } : {}),
     ...(max !== undefined ? { maxBytes: memoryBytes(max) } : {}),
+    ...(node ? { nodeBytes: node.memoryBytes } : {}),
   });
   if (raise.kind === 'unknown') return undefined;
+  const limit = escapeMrkdwn(d.limit ?? '?');
+  const largest = node
+    ? `the largest node of \`${env}\`'s cluster, \`${escapeMrkdwn(node.name)}\` (${formatMemory(node.memoryBytes)} allocatable)`
+    : '';
   if (raise.kind === 'at-bound') {
     return {
-      note: `The memory limit ${d.limit ?? '?'} is already at \`${incident.env}\`'s bound (\`limits.maxMemory: ${max ?? '?'}\`), so no raise is offered: find what grows, or raise the bound in the bot's config.`,
+      note: `The memory limit ${limit} is already at \`${env}\`'s bound (\`limits.maxMemory: ${max ?? '?'}\`), so no raise is offered: find what grows, or raise the bound in the bot's config.`,
+    };
+  }
+  if (raise.kind === 'at-node') {
+    return {
+      note: `The memory limit ${limit} is already ${raise.over ? 'more than' : 'at'} what ${largest} has, so no raise is offered: no node could give it more. Find what grows, or add a bigger node.`,
     };
   }
   const to = formatMemory(raise.bytes);
-  const basis = raise.from === 'peak' ? `the observed peak ${formatMemory(peakBytes ?? 0)}` : `the limit ${d.limit ?? '?'}`;
-  const how = raise.capped ? `capped at \`${incident.env}\`'s bound (\`limits.maxMemory: ${max ?? '?'}\`)` : `1.5 × ${basis}, rounded up`;
+  const basis = raise.from === 'peak' ? `the observed peak ${formatMemory(peakBytes ?? 0)}` : `the limit ${limit}`;
+  const how =
+    raise.capped === 'bound'
+      ? `capped at \`${env}\`'s bound (\`limits.maxMemory: ${max ?? '?'}\`)`
+      : raise.capped === 'node'
+        ? `capped at what ${largest} has; 1.5 × ${basis} would fit no node`
+        : `1.5 × ${basis}, rounded up`;
   return {
-    note: `*Raise memory limit to ${to}* (${how}) runs \`resources ${target.app} ${incident.env} --memory-limit ${to}\` as you.`,
-    button: { text: `Raise memory limit to ${to}`, command: `resources ${target.app} ${incident.env} --memory-limit ${to}` },
+    note: `*Raise memory limit to ${to}* (${how}) runs \`${command(to)}\` as you.`,
+    button: { text: `Raise memory limit to ${to}`, command: command(to) },
   };
 }
 
@@ -100,9 +133,9 @@ function unschedulableFix(config: Config, incident: IncidentRef, d: Unschedulabl
   };
 }
 
-/** The fix to offer for this incident's latest diagnosis; `peakBytes` is the observed memory peak when one is known. */
-export function proposeFix(config: Config, incident: IncidentRef, d: Diagnosis, peakBytes?: number): AlertFix | undefined {
-  if (d.kind === 'OOMKilled') return oomFix(config, incident, d, peakBytes);
+/** The fix to offer for this incident's latest diagnosis, given what was read for it (the observed peak, the largest node). */
+export function proposeFix(config: Config, incident: IncidentRef, d: Diagnosis, inputs: FixInputs = {}): AlertFix | undefined {
+  if (d.kind === 'OOMKilled') return oomFix(config, incident, d, inputs);
   if (d.kind === 'Unschedulable') return unschedulableFix(config, incident, d);
   return undefined;
 }

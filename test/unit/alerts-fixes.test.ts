@@ -58,12 +58,49 @@ describe('the raised memory limit', () => {
     expect(raisedMemoryLimit({ limitBytes: 1536 * Mi, maxBytes: 2 * Gi })).toEqual({
       kind: 'raise',
       bytes: 2 * Gi,
-      capped: true,
+      capped: 'bound',
       from: 'limit',
     });
     expect(raisedMemoryLimit({ limitBytes: 2 * Gi, maxBytes: 2 * Gi })).toEqual({ kind: 'at-bound', boundBytes: 2 * Gi });
     expect(raisedMemoryLimit({ limitBytes: 4 * Gi, maxBytes: 2 * Gi })).toEqual({ kind: 'at-bound', boundBytes: 2 * Gi });
     expect(raisedMemoryLimit({ limitBytes: 256 * Mi, maxBytes: 2 * Gi })).toMatchObject({ bytes: 384 * Mi, capped: false });
+  });
+
+  it('never goes above the largest node (rounded down), the lower of it and the bound winning', () => {
+    // 1.5 × 6Gi = 9Gi: more than an 8Gi node has.
+    expect(raisedMemoryLimit({ limitBytes: 6 * Gi, nodeBytes: 8 * Gi })).toEqual({
+      kind: 'raise',
+      bytes: 8 * Gi,
+      capped: 'node',
+      from: 'limit',
+    });
+    // A real node's allocatable is no round number: 7.9Gi → 7936Mi.
+    expect(raisedMemoryLimit({ limitBytes: 6 * Gi, nodeBytes: 7.9 * Gi })).toMatchObject({ bytes: 7936 * Mi, capped: 'node' });
+    expect(raisedMemoryLimit({ limitBytes: 6 * Gi, maxBytes: 64 * Gi, nodeBytes: 8 * Gi })).toMatchObject({
+      bytes: 8 * Gi,
+      capped: 'node',
+    });
+    expect(raisedMemoryLimit({ limitBytes: 6 * Gi, maxBytes: 7 * Gi, nodeBytes: 8 * Gi })).toMatchObject({
+      bytes: 7 * Gi,
+      capped: 'bound',
+    });
+    expect(raisedMemoryLimit({ limitBytes: 1 * Gi, nodeBytes: 8 * Gi })).toMatchObject({ bytes: 1536 * Mi, capped: false });
+  });
+
+  it('offers no raise when the limit is already at or above what the largest node has', () => {
+    expect(raisedMemoryLimit({ limitBytes: 8 * Gi, nodeBytes: 8 * Gi })).toEqual({ kind: 'at-node', nodeBytes: 8 * Gi, over: false });
+    // Below the node, but no sensible step up fits: 7.9Gi rounds down to 7936Mi.
+    expect(raisedMemoryLimit({ limitBytes: 8000 * Mi, nodeBytes: 7.9 * Gi })).toEqual({
+      kind: 'at-node',
+      nodeBytes: 7.9 * Gi,
+      over: false,
+    });
+    expect(raisedMemoryLimit({ limitBytes: 10 * Gi, nodeBytes: 8 * Gi })).toEqual({ kind: 'at-node', nodeBytes: 8 * Gi, over: true });
+    expect(raisedMemoryLimit({ limitBytes: 10 * Gi, maxBytes: 4 * Gi, nodeBytes: 8 * Gi })).toMatchObject({ kind: 'at-node', over: true });
+    expect(raisedMemoryLimit({ limitBytes: 4 * Gi, maxBytes: 4 * Gi, nodeBytes: 8 * Gi })).toEqual({
+      kind: 'at-bound',
+      boundBytes: 4 * Gi,
+    });
   });
 });
 
@@ -129,8 +166,8 @@ describe('the fix an alert offers', () => {
       text: 'Raise memory limit to 768Mi',
       command: 'resources web beta --memory-limit 768Mi',
     });
-    expect(proposeFix(config, webInBeta, oom(), 700 * Mi)?.button?.command).toBe('resources web beta --memory-limit 1152Mi');
-    expect(proposeFix(config, webInBeta, oom(), 700 * Mi)?.note).toContain('1.5 × the observed peak 700Mi, rounded up');
+    expect(proposeFix(config, webInBeta, oom(), { peakBytes: 700 * Mi })?.button?.command).toBe('resources web beta --memory-limit 1152Mi');
+    expect(proposeFix(config, webInBeta, oom(), { peakBytes: 700 * Mi })?.note).toContain('1.5 × the observed peak 700Mi, rounded up');
   });
 
   it('offers nothing for a sidecar, a workload no app owns, or without a limit or a peak', () => {
@@ -144,6 +181,23 @@ describe('the fix an alert offers', () => {
     const at = proposeFix(config, webInBeta, oom({ limit: '4Gi' }));
     expect(at?.button).toBeUndefined();
     expect(at?.note).toContain("already at `beta`'s bound (`limits.maxMemory: 4Gi`)");
+  });
+
+  const webInProd = { ...webInBeta, env: 'prod' };
+  const largestNode = { name: 'node-big', memoryBytes: 8 * Gi };
+  it('caps at what the largest node has and says so; offers none when even the limit is above it, or the nodes could not be read', () => {
+    const capped = proposeFix(config, webInProd, oom({ limit: '6Gi' }), { largestNode });
+    expect(capped?.button).toEqual({ text: 'Raise memory limit to 8Gi', command: 'resources web prod --memory-limit 8Gi' });
+    expect(capped?.note).toContain(
+      "(capped at what the largest node of `prod`'s cluster, `node-big` (8Gi allocatable) has; 1.5 × the limit 6Gi would fit no node)",
+    );
+    const over = proposeFix(config, webInProd, oom({ limit: '10Gi' }), { largestNode, peakBytes: 9 * Gi });
+    expect(over?.button).toBeUndefined();
+    expect(over?.note).toContain("The memory limit 10Gi is already more than what the largest node of `prod`'s cluster, `node-big`");
+    expect(over?.note).toContain('so no raise is offered');
+    const unread = proposeFix(config, webInProd, oom({ limit: '6Gi' }), { largestNode: 'unread' });
+    expect(unread?.button).toBeUndefined();
+    expect(unread?.note).toContain("the nodes of `prod`'s cluster could not be read");
   });
 
   const unschedulable = (fit: UnschedulableDiagnosis['fit'], requests = { cpu: '600m', memory: '7Gi' }): UnschedulableDiagnosis => ({
