@@ -13,6 +13,7 @@ import { loadVerbs } from './command/registry.js';
 import { Clusters } from './kube/clusters.js';
 import { checkPermissions, missingPermissions, unreachableClusters } from './kube/permission-check.js';
 import { watchRedisOutage } from './queue/outage.js';
+import { selfHealingQueue } from './queue/self-healing-queue.js';
 import type { Logger } from './log.js';
 import { createCommandQueue, type CommandJobData } from './queue/commands.js';
 import type { Services } from './command/services.js';
@@ -113,7 +114,10 @@ export async function startChatOps(settings: Settings, log: Logger): Promise<Cha
     locks,
     jobs: new CommandJobs(queue, locks),
   };
-  const expiryQueue = new Queue(APPROVAL_EXPIRY_QUEUE, { connection: producer, prefix, skipWaitingForReady: true });
+  const expiryQueue = selfHealingQueue(
+    producer,
+    () => new Queue(APPROVAL_EXPIRY_QUEUE, { connection: producer, prefix, skipWaitingForReady: true }),
+  );
   expiryQueue.on('error', () => undefined);
 
   const readiness: ReadinessCheck[] = [

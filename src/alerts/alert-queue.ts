@@ -1,6 +1,7 @@
 /** The `alerts` BullMQ queue: its jobs (incident, logs, chart) and how each is enqueued (deduplicated, delayed, signed). */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { selfHealingQueue } from '../queue/self-healing-queue.js';
 import type { Signer } from '../security/signing.js';
 import type { ChartJob } from './chart.js';
 
@@ -23,17 +24,21 @@ export type AlertJob =
   | ChartJob;
 
 export function createAlertQueue(connection: Redis, prefix?: string): Queue<AlertJob> {
-  return new Queue<AlertJob>(ALERT_QUEUE, {
+  return selfHealingQueue(
     connection,
-    ...(prefix ? { prefix } : {}),
-    skipWaitingForReady: true,
-    defaultJobOptions: {
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 1_000 },
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 24 * 3600, count: 1_000 },
-    },
-  });
+    () =>
+      new Queue<AlertJob>(ALERT_QUEUE, {
+        connection,
+        ...(prefix ? { prefix } : {}),
+        skipWaitingForReady: true,
+        defaultJobOptions: {
+          attempts: 8,
+          backoff: { type: 'exponential', delay: 1_000 },
+          removeOnComplete: true,
+          removeOnFail: { age: 7 * 24 * 3600, count: 1_000 },
+        },
+      }),
+  );
 }
 
 /**

@@ -1,3 +1,4 @@
+import { selfHealingQueue } from './self-healing-queue.js';
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -99,12 +100,16 @@ export const COMMAND_JOB_OPTIONS: JobsOptions = {
 };
 
 export function createCommandQueue(connection: Redis, prefix?: string): Queue<CommandJobData> {
-  return new Queue<CommandJobData>(COMMAND_QUEUE, {
+  return selfHealingQueue(
     connection,
-    ...(prefix ? { prefix } : {}),
-    skipWaitingForReady: true,
-    defaultJobOptions: COMMAND_JOB_OPTIONS,
-  });
+    () =>
+      new Queue<CommandJobData>(COMMAND_QUEUE, {
+        connection,
+        ...(prefix ? { prefix } : {}),
+        skipWaitingForReady: true,
+        defaultJobOptions: COMMAND_JOB_OPTIONS,
+      }),
+  );
 }
 
 /**

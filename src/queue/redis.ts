@@ -147,10 +147,22 @@ export function createRedis(where: string | RedisSettings, role: 'producer' | 'w
       client.options.enableOfflineQueue = false;
       if (!settings.clusterNodes) client.options.commandTimeout = PRODUCER_COMMAND_TIMEOUT_MS;
     });
+    if (!settings.clusterNodes) client.on('close', () => failCommandsInFlight(client));
   }
   // ioredis emits 'error' on every failed reconnect; the readiness probe reports it, so don't crash or spam.
   client.on('error', () => {});
   return client;
+}
+
+/**
+ * Without auto-resend, ioredis sets the commands in flight at a disconnect aside and, when the very
+ * next reconnect succeeds, drops them unanswered: their callers (BullMQ's one-time INFO at a Queue's
+ * start among them) would wait forever. A producer fails them instead, as it fails everything while
+ * Redis is away. ('close' is emitted after the commands were set aside, before any reconnect.)
+ */
+function failCommandsInFlight(client: Redis): void {
+  const lost = new Error('Connection is closed.');
+  for (let item = client.commandQueue.shift(); item; item = client.commandQueue.shift()) item.command.reject(lost);
 }
 
 /** Resolves true if Redis answers PING within the timeout. */
