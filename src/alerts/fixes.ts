@@ -40,6 +40,11 @@ export interface FixInputs {
   peakBytes?: number;
   /** The cluster's node with the most allocatable memory (a raise never goes above it); `unread`: the nodes could not be listed. */
   largestNode?: { name: string; memoryBytes: number } | 'unread';
+  /**
+   * Set when the workload gives the container a memory limit and no request, so its pods ask the
+   * scheduler for their limit: the most free memory on a ready, schedulable node (and that node).
+   */
+  requestFollows?: { node?: string; freeBytes: number };
 }
 
 function oomFix(config: Config, incident: IncidentRef, d: OomDiagnosis, inputs: FixInputs): AlertFix | undefined {
@@ -56,25 +61,33 @@ function oomFix(config: Config, incident: IncidentRef, d: OomDiagnosis, inputs: 
   const max = environmentOf(config, env)?.limits?.maxMemory;
   const limitBytes = d.limit ? memoryBytes(d.limit) : undefined;
   const peakBytes = inputs.peakBytes;
+  const follows = inputs.requestFollows;
+  const nodeBytes = follows ? follows.freeBytes : node?.memoryBytes;
   const raise = raisedMemoryLimit({
     ...(limitBytes !== undefined ? { limitBytes } : {}),
     ...(peakBytes !== undefined ? { peakBytes } : {}),
     ...(max !== undefined ? { maxBytes: memoryBytes(max) } : {}),
-    ...(node ? { nodeBytes: node.memoryBytes } : {}),
+    ...(nodeBytes !== undefined ? { nodeBytes } : {}),
   });
   if (raise.kind === 'unknown') return undefined;
   const limit = escapeMrkdwn(d.limit ?? '?');
-  const largest = node
-    ? `the largest node of \`${env}\`'s cluster, \`${escapeMrkdwn(node.name)}\` (${formatMemory(node.memoryBytes)} allocatable)`
-    : '';
+  const where = follows
+    ? `the most free memory on a node (${follows.node ? `\`${escapeMrkdwn(follows.node)}\`: ` : ''}${formatMemory(follows.freeBytes)} free)`
+    : node
+      ? `what the largest node of \`${env}\`'s cluster, \`${escapeMrkdwn(node.name)}\` (${formatMemory(node.memoryBytes)} allocatable) has`
+      : '';
+  const asksLimit = `\`${escapeMrkdwn(d.container)}\` sets no memory request, so its pods ask for their limit`;
   if (raise.kind === 'at-bound') {
     return {
       note: `The memory limit ${limit} is already at \`${env}\`'s bound (\`limits.maxMemory: ${max ?? '?'}\`), so no raise is offered: find what grows, or raise the bound in the bot's config.`,
     };
   }
   if (raise.kind === 'at-node') {
+    const over = raise.over ? 'more than' : 'at';
     return {
-      note: `The memory limit ${limit} is already ${raise.over ? 'more than' : 'at'} what ${largest} has, so no raise is offered: no node could give it more. Find what grows, or add a bigger node.`,
+      note: follows
+        ? `The memory limit ${limit} is already ${over} ${where}, and ${asksLimit}: a higher one would leave them Pending, so no raise is offered. Set a memory request below the limit, or free memory or add a node.`
+        : `The memory limit ${limit} is already ${over} ${where}, so no raise is offered: no node could give it more. Find what grows, or add a bigger node.`,
     };
   }
   const to = formatMemory(raise.bytes);
@@ -83,7 +96,9 @@ function oomFix(config: Config, incident: IncidentRef, d: OomDiagnosis, inputs: 
     raise.capped === 'bound'
       ? `capped at \`${env}\`'s bound (\`limits.maxMemory: ${max ?? '?'}\`)`
       : raise.capped === 'node'
-        ? `capped at what ${largest} has; 1.5 × ${basis} would fit no node`
+        ? follows
+          ? `capped at ${where}: ${asksLimit}, and 1.5 × ${basis} would leave them Pending`
+          : `capped at ${where}; 1.5 × ${basis} would fit no node`
         : `1.5 × ${basis}, rounded up`;
   return {
     note: `*Raise memory limit to ${to}* (${how}) runs \`${command(to)}\` as you.`,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryBytes } from '../../src/kube/capacity.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { alertsMatching, ONCALL, podsOf, runningDeployment, shown, waitForAlert, waitForUpdate } from './alerts-fixtures.js';
 
@@ -15,6 +16,7 @@ environments:
 apps:
   hungry: { image: registry.example.com/team/hungry, workload: { kind: Deployment, name: hungry, container: app } }
   huge: { image: registry.example.com/team/huge, workload: { kind: Deployment, name: huge, container: app } }
+  greedy: { image: registry.example.com/team/greedy, workload: { kind: Deployment, name: greedy, container: app } }
 channels:
   ${ONCALL}: { environments: [dev, beta], commands: ["*"] }
 alerts:
@@ -30,6 +32,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
 });
+
+/** The most memory a ready, schedulable node has free now, as the scheduler counts it (allocatable minus the requests of its pods). */
+function mostFreeMemory(): number {
+  const pods = ['dev', 'beta']
+    .flatMap((ns) => h.kube.list('v1', 'Pod', ns))
+    .filter((p) => !['Succeeded', 'Failed'].includes(p.status?.phase));
+  const requested = (node: string) =>
+    pods
+      .filter((p) => p.spec.nodeName === node)
+      .flatMap((p) => p.spec.containers)
+      .reduce((sum: number, c: any) => sum + memoryBytes(c.resources?.requests?.memory), 0);
+  return Math.max(
+    ...h.kube
+      .list('v1', 'Node')
+      .filter((n) => !n.spec.unschedulable)
+      .map((n) => memoryBytes(n.status.allocatable.memory) - requested(n.metadata.name)),
+  );
+}
 
 const buttons = (m: { blocks?: any[] }) => (m.blocks ?? []).flatMap((b) => (b.type === 'actions' ? b.elements : []));
 const limitOf = (env: string, app: string) =>
@@ -92,5 +112,41 @@ describe('Raise memory limit, bounded by the largest node', () => {
     );
     expect(buttons(noted).map((b: any) => b.text.text)).not.toContainEqual(expect.stringMatching(/Raise/));
     expect(limitOf('beta', 'huge')).toBe('16Gi');
+  });
+
+  it('caps at the most free memory on a node when the container sets no memory request, and the clicked change leaves no pod Pending', async () => {
+    // No memory request: the pod asks the scheduler for its 7Gi limit, and a raised limit raises that too.
+    const [pod] = await runningDeployment(h.kube, 'dev', 'greedy', { limits: { memory: '7Gi' }, requests: { cpu: '10m' } });
+    h.kube.oomKill('dev', pod.metadata.name);
+    const alert = await waitForAlert(h.slack, /OOMKilled · deployment greedy · dev/);
+    const offered = await waitForUpdate(h.slack, alert.ts, /Raise memory limit to \d+[MG]i/);
+    expect(shown(offered)).toContain(
+      '`app` sets no memory request, so its pods ask for their limit, and 1.5 × the limit 7Gi would leave them Pending',
+    );
+    const raise = buttons(offered).find((b: any) => String(b.text.text).startsWith('Raise memory limit to '));
+    const to = String(raise.text.text).slice('Raise memory limit to '.length);
+    // Above the limit, within what a node has free (less than node-big's 12Gi allocatable, and than 1.5 × 7Gi).
+    expect(memoryBytes(to)).toBeGreaterThan(memoryBytes('7Gi'));
+    expect(memoryBytes(to)).toBeLessThanOrEqual(mostFreeMemory());
+
+    const since = h.mark();
+    const responseUrl = h.slack.newResponseUrl();
+    await h.click({
+      user_id: 'U0ONCALL',
+      user_name: 'u0oncall',
+      channel_id: ONCALL,
+      message_ts: alert.ts,
+      action_id: raise.action_id,
+      value: raise.value,
+      response_url: responseUrl,
+    });
+    await h.answer(responseUrl, /Queued/);
+    const final = await h.waitForFinal(new RegExp(`resources greedy in dev: memory limit → ${to} — (done|failed)`), { since });
+    expect(String(final.args.text)).toMatch(/— done/);
+    const pods = podsOf(h.kube, 'dev', 'greedy');
+    expect(pods.map((p) => [p.spec.containers[0].resources.requests.memory, Boolean(p.spec.nodeName), p.status.phase])).toEqual([
+      [to, true, 'Running'],
+    ]);
+    expect(alertsMatching(h.slack, /Unschedulable/)).toEqual([]);
   });
 });

@@ -185,7 +185,7 @@ describe('the fix an alert offers', () => {
 
   const webInProd = { ...webInBeta, env: 'prod' };
   const largestNode = { name: 'node-big', memoryBytes: 8 * Gi };
-  it('caps at what the largest node has and says so; offers none when even the limit is above it, or the nodes could not be read', () => {
+  it('caps at what the largest node has (at a node’s free memory when the pods ask for their limit) and says so; offers none when even the limit is above it, or the nodes could not be read', () => {
     const capped = proposeFix(config, webInProd, oom({ limit: '6Gi' }), { largestNode });
     expect(capped?.button).toEqual({ text: 'Raise memory limit to 8Gi', command: 'resources web prod --memory-limit 8Gi' });
     expect(capped?.note).toContain(
@@ -195,6 +195,22 @@ describe('the fix an alert offers', () => {
     expect(over?.button).toBeUndefined();
     expect(over?.note).toContain("The memory limit 10Gi is already more than what the largest node of `prod`'s cluster, `node-big`");
     expect(over?.note).toContain('so no raise is offered');
+    // The pods ask for their limit (no memory request): what counts is a node's free memory, not its size.
+    const follows = proposeFix(config, webInProd, oom({ limit: '4Gi' }), {
+      largestNode,
+      requestFollows: { node: 'node-2', freeBytes: 5 * Gi },
+    });
+    expect(follows?.button?.command).toBe('resources web prod --memory-limit 5Gi');
+    expect(follows?.note).toContain(
+      '(capped at the most free memory on a node (`node-2`: 5Gi free): `web` sets no memory request, so its pods ask for their limit, and 1.5 × the limit 4Gi would leave them Pending)',
+    );
+    const noRoom = proposeFix(config, webInProd, oom({ limit: '4Gi' }), {
+      largestNode,
+      requestFollows: { node: 'node-2', freeBytes: 3 * Gi },
+    });
+    expect(noRoom?.button).toBeUndefined();
+    expect(noRoom?.note).toContain('The memory limit 4Gi is already more than the most free memory on a node (`node-2`: 3Gi free)');
+    expect(noRoom?.note).toContain('a higher one would leave them Pending, so no raise is offered');
     const unread = proposeFix(config, webInProd, oom({ limit: '6Gi' }), { largestNode: 'unread' });
     expect(unread?.button).toBeUndefined();
     expect(unread?.note).toContain("the nodes of `prod`'s cluster could not be read");
