@@ -10,6 +10,7 @@ import type { ResolvedEnvironment, WorkerVerbContext } from '../command/types.js
 import type { Services } from '../command/services.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
 import {
+  applyColor,
   colorDeployment,
   colorName,
   otherColor,
@@ -19,8 +20,12 @@ import {
   LABEL_COLOR,
   type Color,
 } from '../kube/blue-green.js';
-import { requestAnnotations } from '../kube/render.js';
+import { appForEnvironment, requestAnnotations } from '../kube/render.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
+import { readOverride } from '../kube/workloads/resource-override.js';
+import { requireApp } from '../config/lookup.js';
+import type { Config } from '../config/schema.js';
+import { overrideCarriedNote, overrideDeployNote } from '../slack/views/resource-override.js';
 import { FIELD_MANAGER_SET_IMAGE, findContainer, setImagePatch } from '../kube/workloads/set-image.js';
 import { podSelector } from '../kube/workloads/types.js';
 import { requestIdFrom, scheduleCommand } from '../queue/commands.js';
@@ -84,6 +89,9 @@ export interface StartBlueGreen {
   timeoutMs: number;
 }
 
+/** The requests and limits the bot's config gives the app in this environment (what chat-set values are shown beside). */
+const configured = (config: Config, app: string, env: string) => appForEnvironment(requireApp(config, app), env).resources;
+
 export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBlueGreen): Promise<'succeeded' | 'failed'> {
   const { app, env, serving, service } = s;
   const mine = ctx.dryRun ? undefined : await blueGreenStore(ctx.services).get(env.name, app);
@@ -106,6 +114,10 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
   const liveSelector = { ...base, [LABEL_COLOR]: color };
   const oldSelector = await revisionSelector(env.cluster, serving);
   const oldName = serving.metadata?.name ?? app;
+  // The values set in chat on what serves now come along (colorDeployment carries their record): say so.
+  const override = readOverride(serving);
+  const carried = override ? overrideCarriedNote(override, configured(ctx.config, app, env.name)) : undefined;
+  let leftovers: string[] = [];
   const outcome = await runRolloutJob(ctx, {
     title: `deploy ${app} ${s.version} → ${env.name} (blue/green)`,
     env,
@@ -120,8 +132,10 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
     timeoutMs: s.timeoutMs,
     offerRollback: false,
     change: async () => {
-      const applied = await deploymentOps.apply(env.cluster, body, true, { dryRun: ctx.dryRun });
-      return `applied to ${env.namespace}: deployment ${name} (${color}) with ${s.image}, ${replicas} replica${replicas === 1 ? '' : 's'} (generation ${applied.metadata?.generation ?? '?'}); Service ${service.metadata?.name ?? app} still on ${oldName} until every pod is ready`;
+      const { applied, dropped } = await applyColor(env.cluster, body, { dryRun: ctx.dryRun });
+      leftovers = dropped;
+      const cleaned = dropped.length ? ` (left from its last release and dropped: ${dropped.join(', ')})` : '';
+      return `applied to ${env.namespace}: deployment ${name} (${color}) with ${s.image}, ${replicas} replica${replicas === 1 ? '' : 's'} (generation ${applied.metadata?.generation ?? '?'})${cleaned}; Service ${service.metadata?.name ?? app} still on ${oldName} until every pod is ready${carried ? ` — ${carried}` : ''}`;
     },
     onDone: async () => {
       const now = Date.now();
@@ -156,7 +170,10 @@ export async function startBlueGreen(ctx: WorkerVerbContext<unknown>, s: StartBl
     await switchSelector(env.cluster, env.namespace, service.metadata?.name ?? app, service.spec?.selector ?? {}, liveSelector, {
       dryRun: ctx.dryRun,
     });
-    await ctx.reply({ text: blueGreenPlan(service.metadata?.name ?? app, name, oldName, s.keepOld) });
+    const dropped = leftovers.length ? ` Left on ${name} from its last release and dropped first: ${leftovers.join(', ')}.` : '';
+    await ctx.reply({
+      text: `${blueGreenPlan(service.metadata?.name ?? app, name, oldName, s.keepOld)}${dropped}${carried ? ` ${name} ${carried}.` : ''}`,
+    });
     return outcome;
   }
   if (outcome === 'failed') {
@@ -358,7 +375,9 @@ export async function rollLiveColor(ctx: WorkerVerbContext<unknown>, r: RollLive
         { dryRun: ctx.dryRun },
       );
       const action = isRetry ? `re-applied ${r.image} (retry of this job)` : `image ${before ?? '?'} → ${r.image}`;
-      return `applied to ${env.namespace}: deployment ${name}, the ${r.color} colour the Service selects, rolled in place: ${action} (generation ${applied.metadata?.generation ?? '?'})${r.note ? ` — ${r.note}` : ''}. \`/k8s deploy ${app} ${env.name} <version> --blue-green\` releases beside it with an instant Switch back instead.`;
+      const kept = readOverride(current);
+      const keptNote = kept ? ` — ${overrideDeployNote(app, env.name, kept, configured(ctx.config, app, env.name))}` : '';
+      return `applied to ${env.namespace}: deployment ${name}, the ${r.color} colour the Service selects, rolled in place: ${action} (generation ${applied.metadata?.generation ?? '?'})${r.note ? ` — ${r.note}` : ''}${keptNote}. \`/k8s deploy ${app} ${env.name} <version> --blue-green\` releases beside it with an instant Switch back instead.`;
     },
   });
 }

@@ -22,8 +22,11 @@ import {
   shareText,
   stablePodSelector,
 } from '../kube/canary.js';
-import { requestAnnotations } from '../kube/render.js';
+import { appForEnvironment, requestAnnotations } from '../kube/render.js';
 import { deploymentOps } from '../kube/workloads/kinds.js';
+import { readOverride } from '../kube/workloads/resource-override.js';
+import { requireApp } from '../config/lookup.js';
+import { overrideCarriedNote } from '../slack/views/resource-override.js';
 import { FIELD_MANAGER_SET_IMAGE, findContainer, setImagePatch } from '../kube/workloads/set-image.js';
 import { requestIdFrom, scheduleCommand } from '../queue/commands.js';
 import { escapeMrkdwn, mention, type SlackMessage } from '../slack/blocks.js';
@@ -203,8 +206,13 @@ export async function startCanary(ctx: WorkerVerbContext<unknown>, s: StartCanar
     rec.expiresAt - now,
     expiryJobId(rec),
   );
+  // The canary runs the stable's pod template, requests and limits set in chat included (canaryDeployment carries their record).
+  const override = readOverride(stable);
+  const carried = override
+    ? ` — ${overrideCarriedNote(override, appForEnvironment(requireApp(ctx.config, app), env.name).resources, stableName)}`
+    : '';
   await ctx.progress.step(
-    `:small_blue_diamond: applied to ${env.namespace}: deployment ${rec.canary} with ${s.image} (${replicas} replica${replicas === 1 ? '' : 's'}) beside ${stableName} — canary on ${shareText(replicas, stableReplicas)}; ${stableName} untouched (generation ${rec.stableGeneration})${s.note ? ` — ${s.note}` : ''}`,
+    `:small_blue_diamond: applied to ${env.namespace}: deployment ${rec.canary} with ${s.image} (${replicas} replica${replicas === 1 ? '' : 's'}) beside ${stableName} — canary on ${shareText(replicas, stableReplicas)}; ${stableName} untouched (generation ${rec.stableGeneration})${carried}${s.note ? ` — ${s.note}` : ''}`,
   );
   await ctx.progress.finish('succeeded', canaryMessage(viewOf(rec), undefined, now));
   return 'succeeded';

@@ -9,6 +9,9 @@ import { listReplicaSetsOf } from './deployments.js';
 import { fromKubeError, kubeStatusCode } from './errors.js';
 import { write, type WriteOptions } from './dry-run.js';
 import { ANNOTATION_RESTARTED_AT, FIELD_MANAGER, LABEL_MANAGED_BY } from './render.js';
+import { deploymentOps } from './workloads/kinds.js';
+import { carriedOverride, leftoverPatch } from './workloads/resource-override.js';
+import { FIELD_MANAGER_SET_RESOURCES } from './workloads/set-resources.js';
 
 export const LABEL_COLOR = 'color';
 export type Color = 'blue' | 'green';
@@ -19,7 +22,10 @@ const REVISION = 'deployment.kubernetes.io/revision';
 export const colorName = (app: string, color: Color) => `${app}-${color}`;
 export const otherColor = (color: string | undefined): Color => (color === 'green' ? 'blue' : 'green');
 
-/** The new colour's Deployment: the serving pod template with the new image and `color`, selector narrowed to the colour. */
+/**
+ * The new colour's Deployment: the serving pod template with the new image and `color`, selector narrowed to the
+ * colour; requests and limits set in chat on the serving one come along with their record (`carriedOverride`).
+ */
 export function colorDeployment(
   source: V1Deployment,
   input: { name: string; color: Color; container: string; image: string; replicas: number; annotations: Record<string, string> },
@@ -43,7 +49,7 @@ export function colorDeployment(
       name: input.name,
       namespace: source.metadata?.namespace ?? '',
       labels: { ...(source.metadata?.labels ?? {}), [LABEL_MANAGED_BY]: FIELD_MANAGER, [LABEL_COLOR]: input.color },
-      annotations: input.annotations,
+      annotations: { ...carriedOverride(source), ...input.annotations },
     },
     spec: {
       replicas: input.replicas,
@@ -54,6 +60,39 @@ export function colorDeployment(
       template,
     },
   };
+}
+
+/**
+ * Applies a colour's Deployment (ours: forced). A colour used again may hold what a `resources` change set on it
+ * while it served, which server-side apply leaves when the body lacks it (another field manager's): that is
+ * removed first, in one patch, so the colour runs what serves now and carries only its record. `dropped`: what was.
+ */
+export async function applyColor(
+  cluster: ClusterClient,
+  body: V1Deployment,
+  opts?: WriteOptions,
+): Promise<{ applied: V1Deployment; dropped: string[] }> {
+  const namespace = body.metadata?.namespace ?? '';
+  const name = body.metadata?.name ?? '';
+  const existing = await deploymentOps.readIfExists(cluster, namespace, name);
+  const leftover = existing && leftoverPatch(existing, body);
+  if (leftover) {
+    await deploymentOps.patch(
+      cluster,
+      namespace,
+      name,
+      leftover.patch,
+      PatchStrategy.StrategicMergePatch,
+      FIELD_MANAGER_SET_RESOURCES,
+      opts,
+    );
+  }
+  const answer = (await deploymentOps.apply(cluster, body, true, opts)) as V1Deployment;
+  if (!leftover) return { applied: answer, dropped: [] };
+  // A dry run's apply answers from the live object, leftovers included: record what the two writes leave.
+  const applied = opts?.dryRun ? leftover.without(answer) : answer;
+  opts?.dryRun?.record({ kind: 'Deployment', name, namespace, before: existing, after: applied });
+  return { applied, dropped: leftover.removed };
 }
 
 export async function readService(cluster: ClusterClient, namespace: string, name: string): Promise<V1Service> {

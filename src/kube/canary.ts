@@ -12,6 +12,7 @@ import { remove, type WriteOptions } from './dry-run.js';
 import { podProblems } from './pod-problems.js';
 import { LABEL_MANAGED_BY, FIELD_MANAGER, ANNOTATION_RESTARTED_AT } from './render.js';
 import { timeMs } from './time.js';
+import { carriedOverride } from './workloads/resource-override.js';
 import { deploymentOps } from './workloads/kinds.js';
 import { podSelector } from './workloads/types.js';
 
@@ -63,7 +64,10 @@ export interface CanaryInput {
   canaryId: string;
 }
 
-/** The canary Deployment: the stable pod template (adopted or rendered alike) with the new image and `track: canary`. */
+/**
+ * The canary Deployment: the stable pod template (adopted or rendered alike) with the new image and `track: canary`;
+ * it runs the requests and limits the stable runs, so it carries the stable's record of those set in chat too.
+ */
 export function canaryDeployment(stable: V1Deployment, input: CanaryInput): V1Deployment {
   const name = canaryName(stable.metadata?.name ?? '');
   const template = structuredClone(stable.spec?.template ?? {});
@@ -88,6 +92,7 @@ export function canaryDeployment(stable: V1Deployment, input: CanaryInput): V1De
       namespace: stable.metadata?.namespace ?? '',
       labels,
       annotations: {
+        ...carriedOverride(stable),
         ...input.annotations,
         [ANNOTATION_CANARY_OF]: stable.metadata?.name ?? '',
         [ANNOTATION_CANARY_ID]: input.canaryId,

@@ -119,3 +119,40 @@ describe('blue/green colour Deployment', () => {
     expect(d.spec?.template.spec?.containers[0]?.image).toBe('new');
   });
 });
+
+describe('requests and limits set in chat on what serves', () => {
+  it('come with their record onto a canary and a new colour, which run the same pod template; its other annotations do not', () => {
+    const record = {
+      'k8s-chatops.io/resources': '{"limits":{"memory":"512Mi"}}',
+      'k8s-chatops.io/resources-set-by': 'U0ALICE',
+      'k8s-chatops.io/resources-set-at': '2026-12-07T21:00:00Z',
+    };
+    const serving = {
+      metadata: { name: 'myapp', namespace: 'beta', annotations: { ...record, 'k8s-chatops.io/deployed-by': 'bob' } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { 'app.kubernetes.io/name': 'myapp' } },
+        template: { spec: { containers: [{ name: 'myapp', image: 'old', resources: { limits: { memory: '512Mi' } } }] } },
+      },
+    };
+    const ours = { 'k8s-chatops.io/deployed-by': 'carol' };
+    const canary = canaryDeployment(serving, { container: 'myapp', image: 'new', replicas: 1, annotations: ours, canaryId: 'r1' });
+    expect(canary.metadata?.annotations).toEqual({
+      ...record,
+      ...ours,
+      'k8s-chatops.io/canary-of': 'myapp',
+      'k8s-chatops.io/canary-id': 'r1',
+    });
+    expect(canary.spec?.template.spec?.containers[0]?.resources).toEqual({ limits: { memory: '512Mi' } });
+    const green = colorDeployment(serving, {
+      name: 'myapp-green',
+      color: 'green',
+      container: 'myapp',
+      image: 'new',
+      replicas: 2,
+      annotations: ours,
+    });
+    expect(green.metadata?.annotations).toEqual({ ...record, ...ours });
+    expect(green.spec?.template.spec?.containers[0]?.resources).toEqual({ limits: { memory: '512Mi' } });
+  });
+});

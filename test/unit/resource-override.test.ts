@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  carriedOverride,
   describeReset,
+  leftoverPatch,
   overrideAnnotations,
   overrideValues,
   readOverride,
   resetPatch,
 } from '../../src/kube/workloads/resource-override.js';
-import { overrideDeployNote, overrideStatusLine } from '../../src/slack/views/resource-override.js';
+import { overrideCarriedNote, overrideDeployNote, overrideStatusLine } from '../../src/slack/views/resource-override.js';
 
 const CONFIG = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } };
 const workload = (annotations: Record<string, string>) => ({ kind: 'Deployment', metadata: { annotations } }) as never;
@@ -81,5 +83,55 @@ describe('how status and deploy say it', () => {
     expect(overrideStatusLine('myapp', 'beta', { settings: override.settings }, CONFIG)).toMatch(
       /^:pencil2: \*Resources set from chat\*: cpu request/,
     );
+  });
+});
+
+/** A Deployment with one container `myapp` of these resources and these annotations. */
+const deployment = (resources: object, annotations: Record<string, string> = {}) =>
+  ({
+    kind: 'Deployment',
+    metadata: { name: 'myapp-green', annotations },
+    spec: { selector: {}, template: { spec: { containers: [{ name: 'myapp', image: 'i:1', resources }] } } },
+  }) as never;
+
+describe('the override on a Deployment made from the serving pod template (a colour, a canary)', () => {
+  const record = overrideAnnotations({ limits: { memory: '512Mi' } }, 'U0ALICE', '2026-12-07T21:00:00Z');
+
+  it('carries the serving record verbatim, and nothing else; none when nothing was set from chat', () => {
+    expect(carriedOverride(workload({ ...record, 'k8s-chatops.io/deployed-by': 'bob' }))).toEqual(record);
+    expect(readOverride(workload(carriedOverride(workload(record))))).toEqual(readOverride(workload(record)));
+    expect(carriedOverride(workload({ 'k8s-chatops.io/resources': '{}', 'k8s-chatops.io/resources-set-by': 'U0ALICE' }))).toEqual({});
+    expect(carriedOverride(undefined)).toEqual({});
+    expect(overrideCarriedNote(readOverride(workload(record))!, CONFIG, 'myapp')).toBe(
+      'runs the resources set from chat on myapp: memory limit 512Mi (config: 256Mi)',
+    );
+  });
+
+  it('a colour used again: what its own override left and the new body lacks is removed, in a patch and on an answer', () => {
+    const existing = deployment({ requests: { cpu: '100m' }, limits: { cpu: '1', memory: '512Mi' } }, record);
+    const body = deployment({ requests: { cpu: '100m' }, limits: { memory: '256Mi' } });
+    const left = leftoverPatch(existing, body)!;
+    expect(left.removed).toEqual(['cpu limit 1', 'the record of resources set from chat']);
+    expect(left.patch).toEqual({
+      metadata: {
+        annotations: {
+          'k8s-chatops.io/resources': null,
+          'k8s-chatops.io/resources-set-by': null,
+          'k8s-chatops.io/resources-set-at': null,
+        },
+      },
+      spec: { template: { spec: { containers: [{ name: 'myapp', resources: { limits: { cpu: null } } }] } } },
+    });
+    const cleared = left.without(existing) as {
+      metadata: { annotations: object };
+      spec: { template: { spec: { containers: { resources: object }[] } } };
+    };
+    expect(cleared.metadata.annotations).toEqual({});
+    expect(cleared.spec.template.spec.containers[0]!.resources).toEqual({ requests: { cpu: '100m' }, limits: { memory: '512Mi' } });
+    expect(existing).toEqual(deployment({ requests: { cpu: '100m' }, limits: { cpu: '1', memory: '512Mi' } }, record));
+
+    // A body that carries a record (the serving one's) and sets every value: nothing is left behind.
+    expect(leftoverPatch(existing, deployment({ limits: { cpu: '2', memory: '1Gi' }, requests: { cpu: '1' } }, record))).toBeUndefined();
+    expect(leftoverPatch(deployment({}), body)).toBeUndefined();
   });
 });

@@ -128,3 +128,72 @@ export function resetPatch(container: string, live: AnyResources, config: AnyRes
     spec: { template: { spec: { containers: [{ name: container, resources: resetValues(live, config) }] } } },
   };
 }
+
+const RECORD = [ANNOTATION_RESOURCES, ANNOTATION_RESOURCES_SET_BY, ANNOTATION_RESOURCES_SET_AT] as const;
+
+/**
+ * The override record a Deployment made from `source`'s pod template carries (a blue/green colour, a canary): its
+ * pods run the same values, so it keeps the same record, verbatim — who set them and when included; {} when
+ * `source` has none. With `readOverride`, the one way the app's override is known: the record on what serves.
+ */
+export function carriedOverride(source: AnyWorkload | undefined): Record<string, string> {
+  if (!readOverride(source)) return {};
+  const annotations = source?.metadata?.annotations ?? {};
+  return Object.fromEntries(RECORD.flatMap((k) => (annotations[k] === undefined ? [] : [[k, annotations[k]]])));
+}
+
+/** What `leftoverPatch` removes, in words ("cpu limit 1", "the record of resources set from chat"); the patch; the same removal done on an object. */
+export interface Leftovers {
+  removed: string[];
+  patch: object;
+  /** `obj` (a copy) without them: what the apply's answer becomes once they are gone (a dry run's diff). */
+  without<T extends AnyWorkload>(obj: T): T;
+}
+
+type Gone = Partial<Record<Side, Record<string, null>>>;
+
+/**
+ * A Deployment built again over an existing one (a blue/green colour used again): server-side apply leaves what
+ * another field manager set there (a `resources` change while that colour served) when the new body lacks it. The
+ * strategic merge patch that removes it first: each container's requests and limits the body does not set, and an
+ * override record the body does not carry. Undefined when nothing would be left behind.
+ */
+export function leftoverPatch(existing: AnyWorkload, body: AnyWorkload): Leftovers | undefined {
+  const removed: string[] = [];
+  const containers: { name: string; resources: Gone }[] = [];
+  const liveContainers = existing.spec?.template.spec?.containers ?? [];
+  for (const wanted of body.spec?.template.spec?.containers ?? []) {
+    const now = mergeResources(liveContainers.find((c) => c.name === wanted.name)?.resources, undefined);
+    const next = mergeResources(wanted.resources, undefined);
+    const resources: Gone = {};
+    for (const side of SIDES) {
+      const gone = Object.keys(now[side] ?? {}).filter((k) => next[side]?.[k] === undefined);
+      if (gone.length === 0) continue;
+      resources[side] = Object.fromEntries(gone.map((k) => [k, null]));
+      for (const k of gone) removed.push(`${k} ${side === 'requests' ? 'request' : 'limit'} ${now[side]?.[k] ?? ''}`);
+    }
+    if (Object.keys(resources).length > 0) containers.push({ name: wanted.name, resources });
+  }
+  const liveAnnotations = existing.metadata?.annotations ?? {};
+  const kept = body.metadata?.annotations ?? {};
+  const stale = RECORD.filter((k) => liveAnnotations[k] !== undefined && kept[k] === undefined);
+  if (stale.length > 0) removed.push('the record of resources set from chat');
+  if (removed.length === 0) return undefined;
+  const without = <T extends AnyWorkload>(obj: T): T => {
+    const copy = structuredClone(obj);
+    for (const k of stale) delete copy.metadata?.annotations?.[k];
+    for (const { name, resources } of containers) {
+      const c = copy.spec?.template.spec?.containers.find((x) => x.name === name);
+      for (const side of SIDES) for (const k of Object.keys(resources[side] ?? {})) delete c?.resources?.[side]?.[k];
+    }
+    return copy;
+  };
+  return {
+    removed,
+    without,
+    patch: {
+      ...(stale.length ? { metadata: { annotations: Object.fromEntries(stale.map((k) => [k, null])) } } : {}),
+      ...(containers.length ? { spec: { template: { spec: { containers } } } } : {}),
+    },
+  };
+}

@@ -35,3 +35,15 @@ export function overrideDeployNote(
 ): string {
   return `kept resources set from chat: ${values(override, config)} (\`resources ${app} ${env} --reset\` drops them)`;
 }
+
+/**
+ * What a Deployment made from the serving pod template (a blue/green colour, a canary) says of the values set in
+ * chat that it runs too: "runs the resources set from chat[ on <of>]: memory limit 512Mi (config: 256Mi)".
+ */
+export function overrideCarriedNote(
+  override: ResourceOverride,
+  config: V1ResourceRequirements | ResourceSettings | undefined,
+  of?: string,
+): string {
+  return `runs the resources set from chat${of ? ` on ${escapeMrkdwn(of)}` : ''}: ${values(override, config)}`;
+}
