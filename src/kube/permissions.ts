@@ -28,8 +28,9 @@ const CORE = '';
 /**
  * Every Kubernetes permission the bot needs — the single source of truth.
  * deploy/kustomize (the Roles and ClusterRoles) must grant exactly these:
- * test/permissions.test.ts compares the rendered manifests with this list and
- * scans src/ and commands/ for client-node calls that this list does not cover.
+ * test/permissions-rbac.test.ts compares the rendered manifests with this list, and
+ * test/permissions-code.test.ts scans src/ and commands/ for client-node calls that
+ * this list does not cover.
  */
 export const REQUIRED_PERMISSIONS: readonly RequiredPermission[] = [
   // Deployments: status, deploy (server-side apply creates or patches), restart, rollback, watched rollouts.
