@@ -23,8 +23,11 @@ export type LockResult =
   | {
       acquired: true;
       release: () => Promise<void>;
-      /** Stops renewing but keeps the lease: the job, resumed under the same id, takes it back; nobody else meanwhile. */
-      handOver: () => void;
+      /**
+       * Stops renewing and stretches the lease to the hand-over lease: the job, resumed under the same id,
+       * takes it back; nobody else meanwhile, even if the bot's restart takes minutes.
+       */
+      handOver: () => Promise<void>;
     }
   | { acquired: false; holder: LockHolder | undefined };
 
@@ -37,6 +40,13 @@ if (not v) or cjson.decode(v).jobId == cjson.decode(ARGV[1]).jobId then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]); return nil
 end
 return v`;
+
+/**
+ * How long a target stays taken for a job handed over at shutdown (half-changed app): long enough
+ * for a rolling restart that pulls an image or waits for a node, short enough that a bot never
+ * started again does not keep the app locked for the day.
+ */
+export const HANDOVER_LEASE_MS = 15 * 60_000;
 
 /** The lease of a target lock: outlives a job's BullMQ lock twice over, so a job that is still running keeps its target. */
 export function targetLeaseMs(jobLockMs = 30_000): number {
@@ -52,6 +62,7 @@ export class TargetLocks {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly leaseMs = 30_000,
+    private readonly handOverLeaseMs = HANDOVER_LEASE_MS,
   ) {}
 
   key(env: string, app: string): string {
@@ -81,7 +92,10 @@ export class TargetLocks {
         clearInterval(timer);
         await this.redis.eval(RELEASE, 1, key, holder.jobId).catch(() => undefined);
       },
-      handOver: () => clearInterval(timer),
+      handOver: async () => {
+        clearInterval(timer);
+        await this.redis.eval(RENEW, 1, key, holder.jobId, String(Math.max(this.leaseMs, this.handOverLeaseMs)));
+      },
     };
   }
 

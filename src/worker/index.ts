@@ -198,7 +198,7 @@ async function runJob(
     signal,
   });
   let release: (() => Promise<void>) | undefined;
-  let handOver: (() => void) | undefined;
+  let handOver: (() => Promise<void>) | undefined;
   let lockHeld: { env: string; app: string } | undefined;
 
   try {
@@ -356,9 +356,9 @@ async function runJob(
     }
     if (signal.aborted) {
       // Shutting down mid-job: hand it to another worker without using up an attempt. Its target stays
-      // taken (the lease, not renewed, outlives the 1 s delay), so nothing else runs on it half-changed.
+      // taken (the hand-over lease, target-lock.ts), so nothing else runs on it half-changed.
       log.info('worker shutting down; the job is handed over and resumes elsewhere');
-      handOver?.();
+      await handOver?.().catch((e: unknown) => log.warn({ err: e }, 'could not stretch the target lease of the handed-over job'));
       release = undefined;
       await job.moveToDelayed(Date.now() + 1_000, token);
       throw new DelayedError();

@@ -156,4 +156,23 @@ describe('per-target lease lock', () => {
     expect(third.acquired).toBe(true);
     if (third.acquired) await third.release();
   });
+
+  it("keeps a handed-over job's target for the hand-over lease, for that job only", async () => {
+    const locks = new TargetLocks(redis, prefix, 200, 60_000);
+    const held = await locks.acquire('beta', 'handed', { jobId: 'j1', userId: 'U1', description: 'deploy', since: 0 });
+    if (!held.acquired) throw new Error('not acquired');
+    await held.handOver();
+    // A bot restart that takes longer than the running lease: the target is still the job's.
+    expect(await redis.pttl(locks.key('beta', 'handed'))).toBeGreaterThan(55_000);
+    expect(await locks.acquire('beta', 'handed', { jobId: 'j2', userId: 'U2', description: 'scale', since: 0 })).toMatchObject({
+      acquired: false,
+      holder: { jobId: 'j1' },
+    });
+    // The resumed job (same id) takes it back, with the running lease again, and frees it at its end.
+    const resumed = await locks.acquire('beta', 'handed', { jobId: 'j1', userId: 'U1', description: 'deploy', since: 0 });
+    expect(resumed.acquired).toBe(true);
+    expect(await redis.pttl(locks.key('beta', 'handed'))).toBeLessThanOrEqual(200);
+    if (resumed.acquired) await resumed.release();
+    expect(await locks.holder('beta', 'handed')).toBeUndefined();
+  });
 });
