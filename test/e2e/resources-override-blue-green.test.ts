@@ -112,9 +112,17 @@ describe('a blue/green release of an app with resources set from chat', () => {
     expect(await status()).toMatch(SET_FROM_CHAT);
   });
 
-  it('resources --reset resets the colour that serves to the config and drops the record; the rollout is followed', async () => {
+  it('a plain deploy keeps them on the colour that serves; resources --reset resets it to the config and drops the record, rollout followed', async () => {
     await run('deploy myapp beta 3.0.0 --blue-green', /:white_check_mark: deploy myapp 3\.0\.0 → beta \(blue\/green\)/);
     await finishSwitch('myapp');
+    expect(await status()).toMatch(SET_FROM_CHAT);
+    // A plain deploy rolls the serving colour in place and keeps them, as it says.
+    const rolled = await run('deploy myapp beta 3.1.0', /:white_check_mark: deploy myapp 3\.1\.0 → beta — done/);
+    expect(rolled).toContain('rolled in place');
+    expect(rolled).toContain(
+      'kept resources set from chat: memory limit 512Mi (config: 256Mi) (`resources myapp beta --reset` drops them)',
+    );
+    expect(resources('myapp-green').limits).toEqual({ memory: '512Mi' });
     expect(await status()).toMatch(SET_FROM_CHAT);
 
     const thread = await run('resources myapp beta --reset', /:white_check_mark: resources myapp in beta: back to the bot's config — done/);
