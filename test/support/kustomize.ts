@@ -1,10 +1,11 @@
-/** Renders deploy/kustomize with `kubectl kustomize`: shared by the manifest, pod and RBAC tests. */
+/** Renders deploy/kustomize with `kubectl kustomize`: shared by the deploy-* and permissions-rbac tests. */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { beforeAll } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 
 const run = promisify(execFile);
@@ -20,6 +21,13 @@ export interface RenderedObject {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
 }
+/** A rendered object read as untyped JSON, the way the deploy-* tests walk it. */
+export type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [k: string]: any;
+};
 
 /** `kubectl kustomize DIR`, no shell. */
 export async function kustomize<T extends RenderedObject>(dir: string): Promise<T[]> {
@@ -48,3 +56,37 @@ export async function kustomizeWith<T extends RenderedObject>(resource: string, 
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+export const OVERLAYS = ['all-in-one', 'split-roles', 'with-redis'] as const;
+export const COMPONENTS = ['servicemonitor', 'node-labels'] as const;
+/** Every overlay, the base, the base with each component and with all, and split-roles with all. */
+export const CASES = [
+  ...OVERLAYS.map((o) => `overlays/${o}`),
+  'base',
+  ...COMPONENTS.map((c) => `base + components/${c}`),
+  `base + ${COMPONENTS.map((c) => `components/${c}`).join(' + ')}`,
+  `overlays/split-roles + ${COMPONENTS.map((c) => `components/${c}`).join(' + ')}`,
+];
+
+/** Renders every one of CASES in a beforeAll of the calling test file; the function returned reads one by name. */
+export function renderEveryCase(): (name: string) => Manifest[] {
+  const renders = new Map<string, Manifest[]>();
+  beforeAll(async () => {
+    await Promise.all(
+      CASES.map(async (name) => {
+        const [resource, ...components] = name.split(' + ') as [string, ...string[]];
+        renders.set(
+          name,
+          components.length ? await kustomizeWith<Manifest>(resource, components) : await kustomize<Manifest>(join(KUSTOMIZE, resource)),
+        );
+      }),
+    );
+  });
+  return (name: string): Manifest[] => {
+    const objs = renders.get(name);
+    if (!objs) throw new Error(`not rendered: ${name}`);
+    return objs;
+  };
+}
+
+export const ofKind = (objs: Manifest[], kind: string) => objs.filter((o) => o.kind === kind);
