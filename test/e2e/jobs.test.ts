@@ -102,7 +102,7 @@ describe('/k8s cancel', () => {
       since: Date.now(),
     });
     if (!taken.acquired) throw new Error('prod/myapp is taken');
-    taken.handOver();
+    await taken.handOver();
     try {
       const list = await h.command('jobs', { channel: 'C0OPS' });
       expect(list.json.text).toBe('3 pieces of work in every channel: 1 running, 1 resuming, 1 waiting for lock');
