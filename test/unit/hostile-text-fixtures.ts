@@ -1,10 +1,7 @@
 /**
- * Text that is not the bot's own (log lines, event and kubelet messages, image,
- * pod and container names, user text) never turns into live Slack markup, and
- * every message kind stays within what Slack accepts even with extreme inputs
- * (issue 9 §0, §1). Checked with the emulator's own Block Kit rules.
+ * Shared by the hostile-text-* tests: outside strings built from the pieces attackers use,
+ * and every renderer fed the same outside string everywhere outside text enters.
  */
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import {
@@ -23,14 +20,13 @@ import { approvalRequestMessage, approvalDecidedMessage } from '../../src/approv
 import type { ApprovalRequest } from '../../src/approvals/store.js';
 import { codeBlock, escapeMrkdwn, section, truncate, type Block, type SlackMessage } from '../../src/slack/blocks.js';
 import { codeSections } from '../../src/slack/code-sections.js';
-import { diagnosisMessage, jobFailed, jobStarted, refusedPodsMessage } from '../../src/slack/views/job-thread.js';
+import { diagnosisMessage, jobFailed, refusedPodsMessage } from '../../src/slack/views/job-thread.js';
 import { deploymentStatusView, environmentStatusView } from '../../src/slack/views/status.js';
 import { podsView } from '../../src/slack/views/capacity.js';
 import { jobsView } from '../../src/slack/views/jobs.js';
 import { plainTextFallback } from '../../src/slack/fallback.js';
-import { refuseMessage } from '../support/slack/block-kit-rules.js';
 
-const NOW = Date.parse('2026-11-22T10:00:00Z');
+export const NOW = Date.parse('2026-11-22T10:00:00Z');
 
 /** Pieces attackers use; strings are built from them (and from plain letters). */
 const PIECES = [
@@ -62,42 +58,9 @@ const PIECES = [
   '_',
   '~',
 ];
-const hostile = fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 12 }).map((a) => a.join(''));
+export const hostile = fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 12 }).map((a) => a.join(''));
 
-/** Every mrkdwn string of a message: its text, and each text object's text in its blocks. */
-function mrkdwnStrings(m: SlackMessage): string[] {
-  const out = [m.text];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') {
-      const o = v as Record<string, unknown>;
-      if (o['type'] === 'mrkdwn' && typeof o['text'] === 'string') out.push(o['text']);
-      Object.values(o).forEach(walk);
-    }
-  };
-  walk(m.blocks);
-  return out;
-}
-
-/** Markup the bot itself writes: mentions of the requester/approvers, dates, its own channel links. */
-const OWN_MARKUP = [/<@U0(DEV|OPS|ONCALL|LEAD)>/g, /<#C0(OPS|DEVTEAM)>/g, /<!subteam\^S0OPS>/g, /<!date\^\d+\^[^|<>]*\|[^<>]*>/g];
-
-function liveMarkup(m: SlackMessage): string[] {
-  const found: string[] = [];
-  for (let s of mrkdwnStrings(m)) {
-    for (const own of OWN_MARKUP) s = s.replace(own, '');
-    found.push(...(s.match(/<[^>]*>?/g) ?? []));
-    // Invisible direction/zero-width characters must be shown; codeBlock's own `\u200b` between backticks is the bot's.
-    found.push(...(s.replace(/`\u200b``/g, '').match(/[\u202a-\u202e\u2066-\u2069\u200b-\u200f\ufeff]/g) ?? []));
-  }
-  return found;
-}
-
-function acceptedBySlack(m: SlackMessage, kind = ''): void {
-  expect(refuseMessage({ text: m.text, blocks: m.blocks }), kind).toBeUndefined();
-}
-
-const oomDiagnosis = (s: string, logTail: string[]): Diagnosis =>
+export const oomDiagnosis = (s: string, logTail: string[]): Diagnosis =>
   ({
     kind: 'OOMKilled',
     pod: `api-${s}`,
@@ -124,14 +87,14 @@ const pullDiagnosis = (s: string): Diagnosis =>
     error: s,
     suggestion: s,
   }) as Diagnosis;
-const occurrence = (d: Diagnosis): Occurrence => ({
+export const occurrence = (d: Diagnosis): Occurrence => ({
   pod: 'pod' in d ? d.pod : d.node,
   container: 'container' in d ? (d as { container: string }).container : 'c',
   node: 'n',
   at: NOW,
   diagnosis: d,
 });
-const incident = (d: Diagnosis, name: string): IncidentView => ({
+export const incident = (d: Diagnosis, name: string): IncidentView => ({
   id: '0123456789abcdef01234567',
   kind: d.kind as IncidentView['kind'],
   env: 'prod',
@@ -146,7 +109,7 @@ const incident = (d: Diagnosis, name: string): IncidentView => ({
   status: 'open',
   restartIntent: 'intent123',
 });
-const pod = (name: string, image: string, message?: string): V1Pod => ({
+export const pod = (name: string, image: string, message?: string): V1Pod => ({
   metadata: { name, namespace: 'beta', creationTimestamp: new Date(NOW - 3_600_000), labels: { 'app.kubernetes.io/name': 'web' } },
   spec: { nodeName: 'node-1', containers: [{ name, image, resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
   status: {
@@ -164,7 +127,7 @@ const pod = (name: string, image: string, message?: string): V1Pod => ({
     ],
   },
 });
-const deployment = (name: string, image: string, message: string): V1Deployment => ({
+export const deployment = (name: string, image: string, message: string): V1Deployment => ({
   metadata: {
     name,
     namespace: 'beta',
@@ -182,7 +145,7 @@ const deployment = (name: string, image: string, message: string): V1Deployment 
     conditions: [{ type: 'Available', status: 'False', reason: name, message }],
   },
 });
-const approval = (s: string): ApprovalRequest =>
+export const approval = (s: string): ApprovalRequest =>
   ({
     id: 'apr-abc123abc123',
     state: 'pending',
@@ -230,7 +193,7 @@ const nodeIncident = (s: string): IncidentView => ({
 const asMessage = (text: string): SlackMessage => ({ text: truncate(text, 3_000), blocks: [section(text)] });
 
 /** Every renderer, fed the same outside string everywhere outside text enters. */
-function renderAll(s: string): Record<string, SlackMessage> {
+export function renderAll(s: string): Record<string, SlackMessage> {
   const rule = { approvers: ['S0OPS'], minApprovals: 1, allowSelfApproval: false, timeout: '30m' } as never;
   return {
     alertOom: headlineMessage(incident(oomDiagnosis(s, [s, `line ${s}`]), s), NOW),
@@ -311,116 +274,3 @@ function renderAll(s: string): Record<string, SlackMessage> {
     },
   };
 }
-
-describe('outside text in messages', () => {
-  it('the issue’s log line, image and kubelet text come out inert in every renderer', () => {
-    const line = '<!channel> URGENT: re-login at <https://evil.example/login|https://sso.corp.example/login>';
-    for (const [kind, m] of Object.entries(renderAll(line))) {
-      expect(liveMarkup(m), kind).toEqual([]);
-      expect(JSON.stringify(m), kind).toContain('&lt;!channel&gt;');
-    }
-  });
-
-  it('bidi overrides and zero-width characters are shown, not passed through', () => {
-    expect(escapeMrkdwn('invoice\u202Efdp.exe\u200b')).toBe('invoice⟨U+202E⟩fdp.exe⟨U+200B⟩');
-    expect(liveMarkup(renderAll('gpj\u202e.exe').statusApp!)).toEqual([]);
-  });
-
-  it('property: for any outside string, no renderer emits markup the bot did not write', () => {
-    fc.assert(
-      fc.property(hostile, (s) => {
-        for (const [kind, m] of Object.entries(renderAll(s))) expect(liveMarkup(m), `${kind} for ${JSON.stringify(s)}`).toEqual([]);
-      }),
-      { numRuns: 150 },
-    );
-  });
-});
-
-describe('every message kind within Slack’s limits, with extreme inputs', () => {
-  it('property: any outside string (up to 3,000 characters) renders messages Slack accepts', () => {
-    const big = fc.tuple(hostile, fc.integer({ min: 1, max: 250 })).map(([s, n]) => s.repeat(n).slice(0, 3_000));
-    fc.assert(
-      fc.property(big, (s) => {
-        for (const [kind, m] of Object.entries(renderAll(s))) acceptedBySlack(m, kind);
-      }),
-      { numRuns: 40 },
-    );
-  });
-
-  it('500 pods, 2 kB log lines and long names stay within 50 blocks and the section limits', () => {
-    const long = 'x'.repeat(253);
-    const pods = Array.from({ length: 500 }, (_, i) =>
-      pod(`${long.slice(0, 60)}-${i}`, `registry.example.com/${long}:${i}`, 'Back-off restarting failed container '.repeat(20)),
-    );
-    const line = '&<>'.repeat(700);
-    const messages: SlackMessage[] = [
-      deploymentStatusView('beta', deployment(long, long, line), pods, NOW),
-      environmentStatusView(
-        'beta',
-        'beta',
-        Array.from({ length: 500 }, (_, i) => ({
-          app: `${long}-${i}`,
-          kind: 'Deployment',
-          workload: deployment(`${long}-${i}`, long, line),
-          image: long,
-        })),
-        pods,
-        NOW,
-      ),
-      podsView({ env: 'beta', namespace: 'beta', pods, nodes: new Map(), now: NOW }),
-      headlineMessage(
-        incident(
-          oomDiagnosis(
-            long,
-            Array.from({ length: 50 }, () => line),
-          ),
-          long,
-        ),
-        NOW,
-      ),
-      logsMessage(
-        long,
-        long,
-        Array.from({ length: 100 }, () => line),
-        true,
-      ),
-      diagnosisMessage(
-        {
-          problem: { kind: 'CrashLoopBackOff', pod: long, container: long, summary: line, restarts: 3 },
-          logTail: Array.from({ length: 50 }, () => line),
-        } as never,
-        line,
-      ),
-      occurrencesReply(
-        { kind: 'OOMKilled', count: 1000 },
-        Array.from({ length: 50 }, () => occurrence(oomDiagnosis(long, [line]))),
-        950,
-      ),
-      approvalRequestMessage(approval(line), { approvers: ['S0OPS'], minApprovals: 1, allowSelfApproval: false } as never),
-      jobsView(
-        Array.from({ length: 200 }, (_, i) => ({
-          id: `cmd-${i}`,
-          what: line,
-          state: 'running',
-          userId: 'U0DEV',
-          channelId: 'C0OPS',
-          queuedAt: NOW - i,
-        })),
-        { allChannels: true, channelId: 'C0OPS' },
-        NOW,
-      ),
-      {
-        text: 'logs',
-        blocks: codeSections(
-          Array.from({ length: 500 }, () => line),
-          45,
-        ).blocks,
-      },
-      jobStarted(line, 'U0DEV'),
-      jobFailed(line, 'U0DEV', 1_000, line),
-    ];
-    messages.forEach((m, i) => {
-      expect(refuseMessage({ text: m.text, blocks: m.blocks }), `message ${i}`).toBeUndefined();
-    });
-  });
-});
