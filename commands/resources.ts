@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { defineVerb, type WorkerVerbContext } from '../src/command/types.js';
 import { appArg, envArg } from '../src/command/schemas.js';
 import { appTarget, followed, readAppWorkload, rolloutTimeout, type AppTarget } from '../src/command/workload-target.js';
-import { requireApp } from '../src/config/lookup.js';
+import { environmentOf, requireApp } from '../src/config/lookup.js';
 import type { Config } from '../src/config/schema.js';
-import { environmentOf } from '../src/config/lookup.js';
 import { badInput, conflict } from '../src/errors/index.js';
 import { parseQuantity } from '../src/kube/capacity.js';
 import { appForEnvironment, requestAnnotations } from '../src/kube/render.js';
@@ -20,9 +19,8 @@ import {
   setResourcesPatch,
   type ResourceName,
   type ResourceSettings,
-  aboveEveryNode,
 } from '../src/kube/workloads/set-resources.js';
-import { listNodes } from '../src/kube/cluster-capacity.js';
+import { checkNodeBound } from '../src/command/node-bound.js';
 import { describeReset, overrideAnnotations, readOverride, resetPatch } from '../src/kube/workloads/resource-override.js';
 import { describeWorkload, type AnyWorkload } from '../src/kube/workloads/types.js';
 import { restartTimestamp } from '../src/kube/restart.js';
@@ -119,7 +117,7 @@ function checkBounds({ env, change }: Args, config: Config): void {
   if (problem) throw badInput(`The ${problem}: Kubernetes refuses a request above its limit. Nothing was changed.`);
 }
 
-/** The live workload and container to change, checked before anything is written. */
+/** The live workload and container to change, checked before anything is written (the largest node bounding every value). */
 async function resolve(t: AppTarget, args: Args, config: Config) {
   const live = await readAppWorkload(t);
   const what = describeWorkload(t.target.kind, t.target.name, t.env.namespace);
@@ -159,28 +157,8 @@ async function resolve(t: AppTarget, args: Args, config: Config) {
       );
     }
   }
-  await checkNodes(t, args, config);
+  await checkNodeBound({ cluster: t.env.cluster, env: args.env, config, change: args.change, container });
   return { live, container, kept, what };
-}
-
-/**
- * With no bound in the environment's `limits`, a value no node of the cluster has (a mistyped
- * `--memory-limit 500Gi`) is refused: such pods would never be scheduled. Reads nodes only then.
- */
-async function checkNodes(t: AppTarget, { env, change }: Args, config: Config): Promise<void> {
-  const bounds = environmentOf(config, env)?.limits;
-  const unbounded = (['cpu', 'memory'] as const).filter(
-    (r) =>
-      (r === 'memory' ? bounds?.maxMemory : bounds?.maxCpu) === undefined && (change.requests?.[r] ?? change.limits?.[r]) !== undefined,
-  );
-  if (unbounded.length === 0) return;
-  const above = aboveEveryNode(change, await listNodes(t.env.cluster), unbounded);
-  if (!above) return;
-  const flag = `--${above.resource}-${above.side === 'requests' ? 'request' : 'limit'}`;
-  const key = above.resource === 'memory' ? 'maxMemory' : 'maxCpu';
-  throw badInput(
-    `\`${flag} ${above.value}\` is more than any node of \`${env}\`'s cluster has: the largest allocatable ${above.resource} is ${above.largest} (node \`${escapeMrkdwn(above.node)}\`), so pods asking for it would never be scheduled. Nothing was changed. (\`environments.${env}.limits.${key}\` in the bot's config would bound \`resources\` here.)`,
-  );
 }
 
 function title({ app, env, change, reset }: Args): string {
@@ -293,6 +271,12 @@ export default defineVerb<Args>({
     checkBounds(args, config);
   },
   describe: title,
+  // What the run would refuse (a value no node has, a request above its limit) is refused before approvers are asked.
+  async vet(ctx) {
+    const t = appTarget(ctx, ctx.args.app, ctx.args.env);
+    if (ctx.args.reset) await resolveReset(t, ctx.args.env);
+    else await resolve(t, ctx.args, ctx.config);
+  },
   async preview(ctx) {
     const t = appTarget(ctx, ctx.args.app, ctx.args.env);
     if (ctx.args.reset) {

@@ -36,6 +36,8 @@ export async function requestApproval(
   const args = { ...rawArgs, ...pinned };
   const reparsed = verb.schema.safeParse(args);
   const pinnedCtx = reparsed.success ? { ...ctx, args: reparsed.data as unknown } : ctx;
+  // A refusal is the requester's answer, before any approver is asked.
+  if (verb.vet) await verb.vet(pinnedCtx);
   const changes = verb.preview
     ? await verb
         .preview(pinnedCtx)

@@ -141,6 +141,12 @@ export interface WorkerVerb<A = any> extends VerbBase<A> {
    */
   preview?(ctx: WorkerVerbContext<A>): Promise<string[]>;
   /**
+   * Checks against the cluster that refuse this invocation (by throwing) before an approval request
+   * is posted: what the run itself would refuse — a value no node has — never reaches approvers.
+   * The run checks again; a failed `preview`, by contrast, only notes that in the request.
+   */
+  vet?(ctx: WorkerVerbContext<A>): Promise<void>;
+  /**
    * Arguments to fix before an approval request is posted, as typed (e.g. the version a
    * versionless deploy resolves to, the revision a rollback goes back to), so the run that
    * follows the approval does exactly what approvers saw, however long they took.

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { largestAllocatable } from '../../src/kube/capacity.js';
 import {
   ANNOTATION_RESOURCES,
-  aboveEveryNode,
+  nodeFit,
+  raisedValues,
   chatResources,
   describeResourceChange,
   mergeResources,
@@ -54,22 +55,31 @@ describe('a value no node can give', () => {
   const node = (name: string, cpu: string, memory: string) => ({ metadata: { name }, status: { allocatable: { cpu, memory } } }) as never;
   const nodes = [node('small', '2', '4Gi'), node('big', '16', '62Gi'), node('mid', '8', '32Gi')];
 
-  it('is found against the largest allocatable of the resources named, and names that node', () => {
+  it('is found against the largest allocatable of its resource, requests and limits alike, and names that node', () => {
     expect(largestAllocatable(nodes, 'memory')).toEqual({ node: 'big', amount: 62 * 2 ** 30 });
     expect(largestAllocatable(nodes, 'cpu')).toEqual({ node: 'big', amount: 16_000 });
-    expect(aboveEveryNode({ limits: { memory: '500Gi' } }, nodes, ['memory'])).toEqual({
-      side: 'limits',
-      resource: 'memory',
-      value: '500Gi',
-      largest: '62Gi',
-      node: 'big',
+    expect(nodeFit({ limits: { memory: '500Gi' } }, nodes)).toEqual({
+      above: { side: 'limits', resource: 'memory', value: '500Gi', largest: '62Gi', node: 'big' },
+      unknown: [],
     });
-    expect(aboveEveryNode({ requests: { cpu: '16500m' } }, nodes, ['cpu'])).toMatchObject({ side: 'requests', largest: '16', node: 'big' });
+    expect(nodeFit({ requests: { cpu: '16500m' } }, nodes).above).toMatchObject({ side: 'requests', largest: '16', node: 'big' });
+    expect(nodeFit({ requests: { memory: '1Gi' }, limits: { memory: '63Gi' } }, nodes).above).toMatchObject({ side: 'limits' });
   });
 
-  it('lets through what fits the largest node, resources not named (bounded by config instead), and a cluster without nodes', () => {
-    expect(aboveEveryNode({ limits: { memory: '62Gi', cpu: '16' } }, nodes, ['cpu', 'memory'])).toBeUndefined();
-    expect(aboveEveryNode({ limits: { memory: '500Gi' } }, nodes, ['cpu'])).toBeUndefined();
-    expect(aboveEveryNode({ limits: { memory: '500Gi' } }, [], ['memory'])).toBeUndefined();
+  it('lets through what fits the largest node, and says which resources no node reports (or no node at all)', () => {
+    expect(nodeFit({ limits: { memory: '62Gi', cpu: '16' } }, nodes)).toEqual({ unknown: [] });
+    expect(nodeFit({ limits: { memory: '500Gi' } }, [])).toEqual({ unknown: ['memory'] });
+    const cpuOnly = [{ metadata: { name: 'odd' }, status: { allocatable: { cpu: '4' } } }] as never[];
+    expect(nodeFit({ limits: { memory: '1Gi', cpu: '2' } }, cpuOnly)).toEqual({ unknown: ['memory'] });
+  });
+
+  it('without nodes to compare with, counts as raised only what goes above the current value or was not set', () => {
+    const now = { requests: { memory: '1Gi', cpu: '500m' }, limits: { memory: '2Gi' } };
+    expect(raisedValues({ limits: { memory: '1536Mi' }, requests: { cpu: '250m' } }, now, ['cpu', 'memory'])).toEqual([]);
+    expect(raisedValues({ limits: { memory: '4Gi', cpu: '1' } }, now, ['cpu', 'memory'])).toEqual([
+      { side: 'limits', resource: 'cpu', value: '1' },
+      { side: 'limits', resource: 'memory', value: '4Gi', now: '2Gi' },
+    ]);
+    expect(raisedValues({ limits: { memory: '4Gi' } }, now, ['cpu'])).toEqual([]);
   });
 });

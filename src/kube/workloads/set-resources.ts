@@ -108,28 +108,58 @@ export interface AboveEveryNode {
   node: string;
 }
 
+/** How a change sits against the cluster's nodes: the first value above every node's allocatable, and the resources no node reports. */
+export interface NodeFit {
+  above?: AboveEveryNode;
+  /** Resources the change sets that no node reports an allocatable amount of (or no nodes at all): nothing to compare with. */
+  unknown: ResourceName[];
+}
+
 /**
- * The first value of `resources` (only those named) that is more than any node's allocatable: a request
- * so large is never scheduled, and a limit without a request becomes the request. Undefined when all fit
- * or there are no nodes to compare with.
+ * Each value of the change against the largest allocatable of its resource among `nodes`: a request
+ * so large is never scheduled, and a limit without a request becomes the request. Pure.
  */
-export function aboveEveryNode(
-  change: ResourceSettings,
-  nodes: readonly V1Node[],
-  resources: readonly ResourceName[],
-): AboveEveryNode | undefined {
-  for (const resource of resources) {
+export function nodeFit(change: ResourceSettings, nodes: readonly V1Node[]): NodeFit {
+  const unknown: ResourceName[] = [];
+  for (const resource of NAMES) {
+    const values = SIDES.flatMap((side) => {
+      const value = change[side]?.[resource];
+      return value === undefined ? [] : [{ side, value }];
+    });
+    if (values.length === 0) continue;
     const largest = largestAllocatable(nodes, resource);
-    if (!largest) return undefined;
+    if (!largest || largest.amount <= 0) {
+      unknown.push(resource);
+      continue;
+    }
+    const over = values.find(({ value }) => (resource === 'cpu' ? cpuMillis(value) : memoryBytes(value)) > largest.amount);
+    if (over) {
+      const shown = resource === 'cpu' ? formatCpu(largest.amount) : formatMemory(largest.amount);
+      return { above: { side: over.side, resource, value: over.value, largest: shown, node: largest.node }, unknown };
+    }
+  }
+  return { unknown };
+}
+
+/**
+ * The values of the change (of `resources` only) above what the container has now on the same side, or
+ * that it does not set: those a node may not have room for when the nodes cannot say. Lowering never is.
+ */
+export function raisedValues(
+  change: ResourceSettings,
+  current: V1ResourceRequirements | undefined,
+  resources: readonly ResourceName[],
+): Array<{ side: Side; resource: ResourceName; value: string; now?: string }> {
+  const raised: Array<{ side: Side; resource: ResourceName; value: string; now?: string }> = [];
+  for (const resource of resources) {
     for (const side of SIDES) {
       const value = change[side]?.[resource];
       if (value === undefined) continue;
-      const asked = resource === 'cpu' ? cpuMillis(value) : memoryBytes(value);
-      if (asked > largest.amount) {
-        const shown = resource === 'cpu' ? formatCpu(largest.amount) : formatMemory(largest.amount);
-        return { side, resource, value, largest: shown, node: largest.node };
-      }
+      const live = (current?.[side] as Record<string, string | number> | undefined)?.[resource];
+      const amount = (q: string | number) => (resource === 'cpu' ? cpuMillis(q) : memoryBytes(q));
+      if (live === undefined) raised.push({ side, resource, value });
+      else if (amount(value) > amount(live)) raised.push({ side, resource, value, now: String(live) });
     }
   }
-  return undefined;
+  return raised;
 }
