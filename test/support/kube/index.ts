@@ -14,12 +14,12 @@ import { formatMemory, quantity } from './quantity.js';
 import { mustResource } from './resources.js';
 import { MetricsModel } from './metrics.js';
 import { ExecEmulator, type ExecCall, type ExecScript } from './exec.js';
-import { KubeServer, type DenyRule, type RecordedRequest } from './server.js';
+import { KubeServer, type DenyRule, type RecordedRequest, type RequestHook } from './server.js';
 import { Store } from './store.js';
 import { evictionMessage, setNodeCondition, type NodeConditionType } from './node-health.js';
 
 export type { PodBehavior } from './pod-runs.js';
-export type { RecordedRequest, DenyRule } from './server.js';
+export type { RecordedRequest, DenyRule, RequestHook } from './server.js';
 export type { EventMode } from './events.js';
 export { podTemplateHash } from './deployment-rules.js';
 
@@ -39,6 +39,8 @@ export interface KubeEmulator {
   writeKubeconfig(path: string, contexts?: string[]): Promise<string>;
   /** Every request received, in order. */
   requests: RecordedRequest[];
+  /** Run `hook` on each request it matches, before or after it is handled (see RequestHook); returns its removal. */
+  onRequest(hook: RequestHook): () => void;
   /** Direct object access (bypassing HTTP). Returned objects are copies. */
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): any | undefined;
   list(apiVersion: string, kind: string, namespace?: string): any[];
@@ -209,6 +211,10 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const emulator: KubeEmulator = {
     url,
     requests: server.requests,
+    onRequest(hook) {
+      server.requestHooks.add(hook);
+      return () => server.requestHooks.delete(hook);
+    },
     async writeKubeconfig(path, contexts = ['emulator']) {
       const names = contexts.length ? contexts : ['emulator'];
       const cfg = {

@@ -30,6 +30,17 @@ export interface RecordedRequest {
   at: number;
 }
 
+/**
+ * A test's hook on requests that match: 'before' runs once the request is read, before it is handled (an async run holds
+ * it meanwhile; 'drop' from run: it is never handled and its connection is cut, as when its client dies before sending it);
+ * 'after' runs once it is handled (applied, unless refused) and before its answer is sent.
+ */
+export interface RequestHook {
+  match(r: RecordedRequest): boolean;
+  when: 'before' | 'after';
+  run(r: RecordedRequest): 'drop' | undefined | Promise<'drop' | undefined>;
+}
+
 export interface ServerHooks {
   /** log text for a pod container; throws ApiError for the kubelet's refusals */
   podLogs(pod: any, query: URLSearchParams): string;
@@ -43,6 +54,7 @@ export interface ServerHooks {
 export class KubeServer {
   readonly requests: RecordedRequest[] = [];
   readonly denies: DenyRule[] = [];
+  readonly requestHooks = new Set<RequestHook>();
   private readonly server: http.Server;
   private readonly watches: WatchHub;
   private unsubscribe: () => void;
@@ -97,14 +109,36 @@ export class KubeServer {
     return isDenied(this.denies, a);
   }
 
+  /** The hooks on this request: false when one drops it; 'after' hooks hold its answer until they are done. */
+  private async runHooks(r: RecordedRequest, res: http.ServerResponse): Promise<boolean> {
+    const hooks = [...this.requestHooks].filter((h) => h.match(r));
+    for (const h of hooks) if (h.when === 'before' && (await h.run(r)) === 'drop') return false;
+    const after = hooks.filter((h) => h.when === 'after');
+    if (after.length) {
+      const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
+      res.end = ((...args: unknown[]) => {
+        void (async () => {
+          for (const h of after) await h.run(r);
+        })().finally(() => end(...args));
+        return res;
+      }) as typeof res.end;
+    }
+    return true;
+  }
+
   // ------------------------------------------------------------------ routing
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://emulator');
     const method = (req.method ?? 'GET').toUpperCase();
     const contentType = req.headers['content-type'];
-    this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType, at: Date.now() });
+    const recorded = { method, path: url.pathname, query: Object.fromEntries(url.searchParams), contentType, at: Date.now() };
+    this.requests.push(recorded);
     const raw = method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE' ? await readBody(req) : '';
+    if (!(await this.runHooks(recorded, res))) {
+      req.socket.destroy();
+      return;
+    }
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const q = url.searchParams;
 
