@@ -112,7 +112,15 @@ function roundMemory(bytes: number): string {
   return formatMemory(Math.ceil(bytes / 2 ** 20) * 2 ** 20);
 }
 
-export function oomSuggestion(d: Pick<OomDiagnosis, 'container' | 'limit' | 'request' | 'restarts'>): string {
+/**
+ * What to do about an OOMKill. `fixShown`: the alert carries a fix line (fixes.ts) whose Raise button is
+ * capped by the environment's bound and the largest node and goes by the observed peak; the hint then names
+ * no value of its own (a "1.5×" here could be more than the button offers) and points at that line.
+ */
+export function oomSuggestion(
+  d: Pick<OomDiagnosis, 'container' | 'limit' | 'request' | 'restarts'>,
+  opts: { fixShown?: boolean } = {},
+): string {
   const again = d.restarts > 1 ? ` It has restarted ${d.restarts} times.` : '';
   if (!d.limit) {
     return `\`${d.container}\` has no memory limit, so the node itself ran out of memory and the kernel killed it.${again} Set a memory request close to what it really uses (and a limit), so the scheduler places it on a node with room.`;
@@ -123,7 +131,10 @@ export function oomSuggestion(d: Pick<OomDiagnosis, 'container' | 'limit' | 'req
     request > 0 && request * 2 < limit
       ? ` Its request (${d.request}) is far below the limit, so the node may not have that much to give: raise the request with the limit.`
       : '';
-  return `The limit ${d.limit} is below what \`${d.container}\` reached.${again} Raise it (e.g. to ${roundMemory(limit * 1.5)}) if this is its normal load, or find the leak if its memory grows over time.${sparse}`;
+  const raise = opts.fixShown
+    ? 'Raise it if this is its normal load (the fix on this alert names a value that fits the bounds and the nodes, or says why there is none)'
+    : `Raise it (e.g. to ${roundMemory(limit * 1.5)}) if this is its normal load`;
+  return `The limit ${d.limit} is below what \`${d.container}\` reached.${again} ${raise}, or find the leak if its memory grows over time.${sparse}`;
 }
 
 export function diagnoseOom(pod: V1Pod, finding: Finding, logTail?: string[]): OomDiagnosis {

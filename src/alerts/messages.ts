@@ -21,7 +21,7 @@ import {
 import { slackDate } from '../slack/code-sections.js';
 import { RUN_INTENT_ACTION } from '../command/intents.js';
 import type { WorkloadRef } from './detect.js';
-import type { Diagnosis } from './diagnose.js';
+import { oomSuggestion, type Diagnosis } from './diagnose.js';
 import { isNodeDiagnosis } from './node-health.js';
 import { evictedBlocks, nodeConditionLabel, nodeDiagnosisBlocks, nodeRecoveredReply } from './node-messages.js';
 
@@ -96,8 +96,11 @@ function logSection(title: string, lines: readonly string[] | undefined): Block[
   return [section(`*${title}:*\n${codeBlock(lines.join('\n'))}`)];
 }
 
-/** The diagnosis blocks: the facts in fields, the evidence, the suggestion. */
-export function diagnosisBlocks(d: Diagnosis): Block[] {
+/**
+ * The diagnosis blocks: the facts in fields, the evidence, the suggestion. `fixShown`: the alert offers a fix
+ * (a line and maybe a button): an OOMKill's suggestion then defers to it instead of naming a raise of its own.
+ */
+export function diagnosisBlocks(d: Diagnosis, opts: { fixShown?: boolean } = {}): Block[] {
   if (isNodeDiagnosis(d)) return nodeDiagnosisBlocks(d);
   if (d.kind === 'Evicted') return evictedBlocks(d);
   const where = [`*Pod*\n\`${escapeMrkdwn(d.pod)}\``, `*Node*\n${d.node ? `\`${escapeMrkdwn(d.node)}\`` : '—'}`];
@@ -112,7 +115,7 @@ export function diagnosisBlocks(d: Diagnosis): Block[] {
           `*Killed*\n${slackTime(d.at)}${d.exitCode !== undefined ? ` (exit ${d.exitCode})` : ''}`,
         ]),
         ...logSection(`Last ${d.logTail?.length ?? 20} log lines before the kill`, d.logTail),
-        context(`:bulb: ${escapeMrkdwn(d.suggestion)}`),
+        context(`:bulb: ${escapeMrkdwn(opts.fixShown ? oomSuggestion(d, { fixShown: true }) : d.suggestion)}`),
       ];
     case 'CrashLoopBackOff':
       return [
@@ -199,6 +202,9 @@ export function alertButtons(v: IncidentView): ButtonSpec[] {
   return buttons;
 }
 
+/** The fix line (and its button) is on the message while the incident is open. */
+const fixShown = (v: Pick<IncidentView, 'fix' | 'status'>): boolean => Boolean(v.fix) && v.status === 'open';
+
 /** The incident's top-level message. */
 export function headlineMessage(v: IncidentView, now: number): SlackMessage {
   const status: string[] = [
@@ -216,8 +222,8 @@ export function headlineMessage(v: IncidentView, now: number): SlackMessage {
     blocks: [
       header(headlineText(v).replace(/^:[a-z_]+: /, '')),
       section(summaryLine(v)),
-      ...diagnosisBlocks(v.head.diagnosis),
-      ...(v.fix && v.status === 'open' ? [context(`:wrench: ${v.fix.note}`)] : []),
+      ...diagnosisBlocks(v.head.diagnosis, { fixShown: fixShown(v) }),
+      ...(fixShown(v) ? [context(`:wrench: ${v.fix?.note ?? ''}`)] : []),
       context(status.join(' · ')),
       ...(buttons.length ? [actions(`alert-${v.id}`, buttons)] : []),
     ],
@@ -246,14 +252,21 @@ export const LISTED_PER_REPLY = 10;
  * New occurrences for the thread: one is shown in full; many (a storm) are
  * summarised in one reply — listed up to LISTED_PER_REPLY, the rest counted.
  */
-export function occurrencesReply(v: Pick<IncidentView, 'kind' | 'count'>, occurrences: readonly Occurrence[], hidden = 0): SlackMessage {
+export function occurrencesReply(
+  v: Pick<IncidentView, 'kind' | 'count'> & Partial<Pick<IncidentView, 'fix' | 'status'>>,
+  occurrences: readonly Occurrence[],
+  hidden = 0,
+): SlackMessage {
   const total = occurrences.length + hidden;
   if (total === 1 && occurrences[0]) {
     const o = occurrences[0];
     const where = isNodeDiagnosis(o.diagnosis) ? 'on node' : 'in pod';
     const text = `${ICON[v.kind]} Again: ${kindLabel(v.kind, o.diagnosis)} ${where} \`${escapeMrkdwn(o.pod)}\` — ${v.count} in total.`;
     // Escaping can grow cluster text several times over: the fallback text is capped like the section.
-    return { text: truncate(text, FALLBACK_TEXT_LIMIT), blocks: [section(text), ...diagnosisBlocks(o.diagnosis)] };
+    return {
+      text: truncate(text, FALLBACK_TEXT_LIMIT),
+      blocks: [section(text), ...diagnosisBlocks(o.diagnosis, { fixShown: Boolean(v.fix) && v.status !== 'recovered' })],
+    };
   }
   const shown = occurrences.slice(-LISTED_PER_REPLY);
   const more = total - shown.length;

@@ -72,6 +72,9 @@ describe('Raise memory limit, bounded by the largest node', () => {
     expect(fixLine).toContain('runs `resources hungry dev --memory-limit 12Gi` as you');
     expect(fixLine).not.toContain('15Gi');
     expect(buttons(offered).map((b: any) => b.text.text)).not.toContainEqual(expect.stringMatching(/15Gi/));
+    // Nor does the hint above it: it defers to the fix line instead of naming 1.5 × the limit.
+    expect(shown(offered)).not.toContain('15Gi');
+    expect(shown(offered)).toContain('Raise it if this is its normal load (the fix on this alert names a value');
     const raise = buttons(offered).find((b: any) => b.text.text === 'Raise memory limit to 12Gi');
     expect(raise.action_id).toBe('chatops_run:fix');
 

@@ -1,7 +1,14 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/alerts/detect.js';
-import { diagnoseCrash, diagnoseImagePull, diagnoseOom, diagnoseUnschedulable, registryError } from '../../src/alerts/diagnose.js';
+import {
+  diagnoseCrash,
+  diagnoseImagePull,
+  diagnoseOom,
+  diagnoseUnschedulable,
+  oomSuggestion,
+  registryError,
+} from '../../src/alerts/diagnose.js';
 
 const AT = Date.parse('2024-05-01T10:00:00Z');
 
@@ -65,6 +72,14 @@ describe('OOMKilled diagnosis', () => {
     const unlimited = diagnoseOom({ ...pod, spec: { containers: [{ name: 'api' }] } }, { ...finding, occurrence: 1 });
     expect(unlimited.limit).toBeUndefined();
     expect(unlimited.suggestion).toContain('has no memory limit, so the node itself ran out of memory');
+  });
+
+  it('names no raise of its own when the alert shows a fix (the fix is capped by the bound and the nodes)', () => {
+    const d = { container: 'api', limit: '10Gi', request: '10Gi', restarts: 3 };
+    expect(oomSuggestion(d)).toContain('Raise it (e.g. to 15Gi) if this is its normal load');
+    expect(oomSuggestion(d, { fixShown: true })).toBe(
+      'The limit 10Gi is below what `api` reached. It has restarted 3 times. Raise it if this is its normal load (the fix on this alert names a value that fits the bounds and the nodes, or says why there is none), or find the leak if its memory grows over time.',
+    );
   });
 });
 

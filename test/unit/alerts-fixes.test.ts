@@ -10,9 +10,9 @@ import {
   scarceResources,
 } from '../../src/alerts/fix-math.js';
 import { proposeFix } from '../../src/alerts/fixes.js';
-import type { OomDiagnosis, UnschedulableDiagnosis } from '../../src/alerts/diagnose.js';
+import { diagnoseOom, type OomDiagnosis, type UnschedulableDiagnosis } from '../../src/alerts/diagnose.js';
 import type { NodeCapacity } from '../../src/kube/capacity.js';
-import { headlineMessage, type IncidentView } from '../../src/alerts/messages.js';
+import { headlineMessage, occurrencesReply, type IncidentView } from '../../src/alerts/messages.js';
 import type { SlackMessage } from '../../src/slack/blocks.js';
 
 const Mi = 2 ** 20;
@@ -301,6 +301,44 @@ describe('the fix on the alert message', () => {
     expect(ids).toEqual(['chatops_alert_logs', 'chatops_run', 'chatops_run:fix', 'chatops_alert_silence:1h', 'chatops_alert_silence:24h']);
     expect(elements(message).find((e: any) => e.action_id === 'chatops_run:fix')).toMatchObject({ value: 'intent-fix', style: 'primary' });
     await expect(JSON.stringify(message, null, 2) + '\n').toMatchFileSnapshot('golden/alert-oomkilled-fix.json');
+  });
+
+  it('has the hint defer to the fix line: it names no raise above what the capped button offers', () => {
+    const killed = diagnoseOom(
+      {
+        metadata: { name: 'web-main-1', namespace: 'prod' },
+        spec: { containers: [{ name: 'web', resources: { limits: { memory: '10Gi' } } }] },
+      },
+      { kind: 'OOMKilled', pod: 'web-main-1', container: 'web', at: 0, occurrence: 2, exitCode: 137 },
+    );
+    // Alone, the hint's example is 1.5 × the limit: more than a 12Gi node has.
+    expect(killed.suggestion).toContain('Raise it (e.g. to 15Gi)');
+    const fix = proposeFix(config, { ...webInBeta, env: 'prod' }, killed, { largestNode: { name: 'node-big', memoryBytes: 12 * Gi } })!;
+    expect(fix.button?.text).toBe('Raise memory limit to 12Gi');
+    const shown = (m: SlackMessage) => JSON.stringify(m.blocks);
+    const offered = {
+      ...view,
+      env: 'prod',
+      head: { ...view.head, diagnosis: killed },
+      fix: { note: fix.note, button: { text: fix.button!.text, intent: 'i' } },
+    };
+    const message = shown(headlineMessage(offered, NOW));
+    expect(message).not.toContain('15Gi');
+    expect(message).toContain(
+      'Raise it if this is its normal load (the fix on this alert names a value that fits the bounds and the nodes',
+    );
+    expect(message).toContain('capped at what the largest node of `prod`');
+    // The thread's "Again" reply says the same while the fix is there, and the example without one.
+    const again = occurrencesReply(offered, [{ pod: 'web-main-2', container: 'web', at: 0, diagnosis: killed }]);
+    expect(shown(again)).not.toContain('15Gi');
+    expect(shown(occurrencesReply({ kind: 'OOMKilled', count: 2 }, [{ pod: 'web-main-2', at: 0, diagnosis: killed }]))).toContain(
+      'e.g. to 15Gi',
+    );
+    // No button (the nodes could not be read): the hint names no value the line says is not offered.
+    const none = proposeFix(config, { ...webInBeta, env: 'prod' }, killed, { largestNode: 'unread' })!;
+    const unread = shown(headlineMessage({ ...offered, fix: { note: none.note } }, NOW));
+    expect(unread).not.toContain('15Gi');
+    expect(unread).toContain('No raise is offered for now');
   });
 
   it('drops both once the incident recovered', () => {
