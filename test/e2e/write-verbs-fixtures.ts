@@ -1,6 +1,7 @@
 /** Shared by the write-verbs-* e2e tests: the config, one harness per file with myapp 1.0.0 deployed, and reads of what reached the cluster. */
-import { afterAll, beforeAll } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { beforeAll } from 'vitest';
+import { E2E_CONFIG, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 /** The harness config, with a secret key on myapp and an app `single` whose Deployment kubectl made. */
 export const CONFIG = (kubeconfig: string) =>
@@ -10,17 +11,14 @@ export const CONFIG = (kubeconfig: string) =>
 export const IMAGE = 'registry.example.com/team/myapp';
 export const OPS = 'C0OPS';
 
-/** The harness of the running test file (a live binding: set by useWriteVerbsHarness's beforeAll). */
+/** The harness of the running test file (a live binding: set when the file calls useWriteVerbsHarness). */
 export let h: Harness;
 
 /** Starts the harness before the file's tests, with myapp 1.0.0 deployed to beta from OPS, and stops it after the last. */
 export function useWriteVerbsHarness(name: string): void {
+  h = useHarness({ name, config: CONFIG });
   beforeAll(async () => {
-    h = await startHarness({ name, config: CONFIG });
     await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS });
-  });
-  afterAll(async () => {
-    await h?.stop();
   });
 }
 
