@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import { ONCALL, runningDeployment, waitForAlert, waitForThreadReply } from './alerts-fixtures.js';
 
 const config = (kubeconfig: string) => `
@@ -17,13 +17,7 @@ alerts:
     recoverAfter: 300ms
 `;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ name: 'alerts-nodes-restart', config });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness({ name: 'alerts-nodes-restart', config });
 
 describe('node alerts across a restart', () => {
   it('a restarted bot neither repeats a node alert nor forgets to say when it recovered', async () => {

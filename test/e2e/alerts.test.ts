@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import {
   alertConfig,
   alertsMatching,
@@ -13,13 +13,7 @@ import {
   waitForUpdate,
 } from './alerts-fixtures.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ name: 'alerts', config: alertConfig({ pendingFor: '300ms' }) });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness({ name: 'alerts', config: alertConfig({ pendingFor: '300ms' }) });
 
 describe('on-call alerts', () => {
   it('posts one message per OOMKilled workload with the diagnosis, threads further kills, says when it recovered', async () => {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 /** A beta team and a prod team, each allowed every verb on its own environment only. */
 const CONFIG = (kubeconfig: string) =>
@@ -8,13 +9,7 @@ const CONFIG = (kubeconfig: string) =>
     'channels:\n  C0BETA: { environments: [beta], commands: ["*"] }\n  C0PROD: { environments: [prod], commands: ["*"] }\n',
   );
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ name: 'channel-scope', config: CONFIG });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness({ name: 'channel-scope', config: CONFIG });
 
 const answerOf = async (text: string, channel: string) => {
   const res = await h.command(text, { channel, user: 'U0DEV' });

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 /** Every line the bot logs, at debug, as Socket Mode runs it. */
 const lines: string[] = [];
@@ -12,13 +12,9 @@ const sink = new Writable({
   },
 });
 
-let h: Harness;
+const h = useHarness({ name: 'debug-log', socketMode: true, log: pino({ level: 'debug' }, sink) });
 beforeAll(async () => {
-  h = await startHarness({ name: 'debug-log', socketMode: true, log: pino({ level: 'debug' }, sink) });
   await h.slack.socket.waitForConnection(5_000);
-});
-afterAll(async () => {
-  await h?.stop();
 });
 
 describe('LOG_LEVEL=debug', () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
 /**
  * A deploy whose pods the cluster refuses to create (the ServiceAccount admission plugin: the app names a service
@@ -27,13 +27,7 @@ channels:
 alerts: []
 `;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ name: 'deploy-refused', config: CONFIG });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness({ name: 'deploy-refused', config: CONFIG });
 
 describe('a deploy whose pods cannot be created', () => {
   it('fails promptly with the admission refusal in the thread, and the app comes up once the service account exists', async () => {

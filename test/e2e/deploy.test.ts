@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ name: 'deploy' });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness({ name: 'deploy' });
 
 const IMAGE = 'registry.example.com/team/myapp';
 

@@ -3,19 +3,15 @@
  * BullMQ hands the job out again (stalled). The copy must only complete — no second change,
  * no second audit entry, no second ✅ (found by bench/replicas.ts with SIGKILLed workers).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Job } from 'bullmq';
 import { enqueueCommand, jobIdFor, type CommandJobData } from '../../src/queue/commands.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
-let h: Harness;
+const h = useHarness({ name: 'finished-job' });
 beforeAll(async () => {
-  h = await startHarness({ name: 'finished-job' });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
 }, 30_000);
-afterAll(async () => {
-  await h?.stop();
-});
 
 describe('a job that already ran to its end', () => {
   it('is completed without running again', async () => {

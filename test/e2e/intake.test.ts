@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, SIGNING_SECRET, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { SIGNING_SECRET } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { postSlashCommand } from '../support/slack/index.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ name: 'intake' });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness({ name: 'intake' });
 
 /** Calls about workloads (the start-up permission check's access reviews don't count). */
 const kubeCalls = () => h.kube.requests.filter((r) => !r.path.includes('selfsubjectaccessreviews')).length;

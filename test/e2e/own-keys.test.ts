@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ name: 'own-keys' });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness({ name: 'own-keys' });
 
 /** Calls about workloads (the start-up permission check's access reviews don't count). */
 const kubeCalls = () => h.kube.requests.filter((r) => !r.path.includes('selfsubjectaccessreviews')).length;

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
-let h: Harness;
+const h = useHarness({ name: 'socket', socketMode: true });
 beforeAll(async () => {
-  h = await startHarness({ name: 'socket', socketMode: true });
   await h.slack.socket.waitForConnection(5_000);
-});
-afterAll(async () => {
-  await h?.stop();
 });
 
 describe('Socket Mode', () => {
