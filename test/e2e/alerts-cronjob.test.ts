@@ -1,15 +1,11 @@
 /** The runs of a CronJob are one workload in alerts: grouped by the Job's owner reference, by the Job's name when the Job is not known. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import { alertConfig, alertsMatching, botWatches, IMAGE, waitForAlert, waitForThreadReply } from './alerts-fixtures.js';
 
-let h: Harness;
+const h = useHarness({ name: 'alerts-cronjob', config: alertConfig({ recoverAfter: '30s' }) });
 beforeAll(async () => {
-  h = await startHarness({ name: 'alerts-cronjob', config: alertConfig({ recoverAfter: '30s' }) });
   await botWatches(h.kube, 'beta');
-});
-afterAll(async () => {
-  await h?.stop();
 });
 
 const template = (name: string) => ({

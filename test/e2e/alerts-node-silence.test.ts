@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { incidentId } from '../../src/alerts/incidents.js';
 import { SilenceStore } from '../../src/alerts/silences.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import type { StoredMessage } from '../support/slack/index.js';
 import { runningDeployment, waitForThreadReply } from './alerts-fixtures.js';
 
@@ -34,7 +34,7 @@ alerts:
 silences: { minDuration: 1s, maxDuration: 1d }
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'alerts-node-silence', config });
 let node: string;
 const alerts: Record<string, StoredMessage> = {};
 const incident = (channel: string) =>
@@ -49,7 +49,6 @@ const incident = (channel: string) =>
   });
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'alerts-node-silence', config });
   await h.kube.waitFor(
     () => h.kube.requests.some((r) => r.path === '/api/v1/nodes' && ['true', '1'].includes(String(r.query.watch))),
     10_000,
@@ -71,9 +70,6 @@ beforeAll(async () => {
     );
     alerts[channel] = h.slack.message(channel, call.response.ts)!;
   }
-});
-afterAll(async () => {
-  await h?.stop();
 });
 
 const say = async (text: string, channel: string) => String((await h.command(text, { channel, user: 'U0ONCALL' })).json.text);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import type { StoredMessage } from '../support/slack/index.js';
 import { ONCALL, runningDeployment, shown, waitForAlert, waitForThreadReply, waitForUpdate } from './alerts-fixtures.js';
 
@@ -24,17 +24,13 @@ alerts:
 silences: { minDuration: 1s, maxDuration: 1d }
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'alerts-silences', config });
 let alert: StoredMessage;
 let pods: any[];
 beforeAll(async () => {
-  h = await startHarness({ name: 'alerts-silences', config });
   pods = await runningDeployment(h.kube, 'beta', 'leaky', { replicas: 3, limits: { memory: '64Mi' } });
   h.kube.oomKill('beta', pods[0].metadata.name, undefined, { restartAfterMs: 50 });
   alert = await waitForAlert(h.slack, /OOMKilled · deployment leaky · beta/);
-});
-afterAll(async () => {
-  await h?.stop();
 });
 
 const say = async (text: string, channel = ONCALL) => {

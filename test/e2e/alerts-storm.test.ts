@@ -3,8 +3,8 @@
  * running again right after each kill (as the kubelet restarts it). Recovery is shortened by config
  * (recoverAfter 2s) so the test waits on Slack, never on sleeps.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import type { StoredMessage } from '../support/slack/index.js';
 import { botWatches, ONCALL, podsOf, runningDeployment } from './alerts-fixtures.js';
 
@@ -22,17 +22,13 @@ alerts:
   - { environments: [beta], channel: ${ONCALL}, on: [OOMKilled], pendingFor: 1m, recoverAfter: 2s, reopenWithin: 1m }
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'alerts-storm', config });
 beforeAll(async () => {
-  h = await startHarness({ name: 'alerts-storm', config });
   // Slack's per-channel rate, enforced by the emulator: 1 message/s, a short burst; more is answered 429.
   h.slack.setChannelRateLimit({ perSecond: 1, burst: 3 });
   await Promise.all(Array.from({ length: DEPLOYMENTS }, (_, i) => runningDeployment(h.kube, 'beta', `storm-${i}`, { replicas: REPLICAS })));
   // Kills before the watch opens would be seen only as the state the first list shows.
   await botWatches(h.kube, 'beta');
-});
-afterAll(async () => {
-  await h?.stop();
 });
 
 const nameOf = (text: string) => /deployment (storm-\d+)/.exec(text)?.[1];

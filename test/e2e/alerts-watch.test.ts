@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { watchRestartsTotal } from '../../src/server/metrics.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { alertConfig, alertsMatching, podsOf, runningDeployment, waitForAlert, waitForThreadReply } from './alerts-fixtures.js';
 
-let h: Harness;
+// recoverAfter 1m (the fixture takes pendingFor): the workload does not "recover" between kills, so every kill counts in one incident.
+const h = useHarness({ name: 'alerts-watch', config: alertConfig({ pendingFor: '1m' }) });
 let pods: any[];
 let alertTs: string;
 beforeAll(async () => {
-  // recoverAfter 1m (the fixture takes pendingFor): the workload does not "recover" between kills, so every kill counts in one incident.
-  h = await startHarness({ name: 'alerts-watch', config: alertConfig({ pendingFor: '1m' }) });
   pods = await runningDeployment(h.kube, 'beta', 'relist', { replicas: 4 });
   h.kube.oomKill('beta', pods[0].metadata.name);
   alertTs = (await waitForAlert(h.slack, /OOMKilled · deployment relist · beta/)).ts;
-});
-afterAll(async () => {
-  await h?.stop();
 });
 
 const podWatches = (since: number) =>

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import type { SlackCall } from '../support/slack/index.js';
 import { Redis } from 'ioredis';
 import { keysHolding, TEST_REDIS_URL } from '../support/redis.js';
@@ -34,15 +34,11 @@ channels:
   C0RELEASE: { environments: [prod], commands: [status, deploy], members: [S0RELEASERS] }
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'approvals', config: CONFIG, namespaces: ['default', 'beta', 'prod', 'quick', 'two'] });
 let since = 0;
-beforeAll(async () => {
-  h = await startHarness({ name: 'approvals', config: CONFIG, namespaces: ['default', 'beta', 'prod', 'quick', 'two'] });
+beforeAll(() => {
   h.slack.userGroups.set('S0OPSGROUP', ['U0GROUPIE']);
   h.slack.userGroups.set('S0RELEASERS', ['U0RELEASER']);
-});
-afterAll(async () => {
-  await h?.stop();
 });
 beforeEach(() => {
   since = h.mark();

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
 const CONFIG = (kubeconfig: string) => `
 clusters:
@@ -20,17 +20,11 @@ channels:
 `;
 const IMAGE = 'registry.example.com/team/myapp';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({
-    name: 'canary-approval',
-    config: CONFIG,
-    namespaces: ['default', 'prod'],
-    env: { CHATOPS_CANARY_WATCH_MS: '200' },
-  });
-});
-afterAll(async () => {
-  await h?.stop();
+const h = useHarness({
+  name: 'canary-approval',
+  config: CONFIG,
+  namespaces: ['default', 'prod'],
+  env: { CHATOPS_CANARY_WATCH_MS: '200' },
 });
 
 /** Asks as U0DEV, approves as U0OPSLEAD; resolves once the approval request was answered. */

@@ -1,6 +1,6 @@
 /** Abort after a full promote that did not finish: the canary goes and the stable Deployment goes back to what it ran before. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import { canaryStore } from '../../src/canary/lifecycle.js';
 
 const CONFIG = (kubeconfig: string) => `
@@ -21,7 +21,7 @@ channels:
 const OPS = 'C0OPS';
 const IMAGE = 'registry.example.com/team/myapp';
 
-let h: Harness;
+const h = useHarness({ name: 'canary-promote-undo', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
 const deployment = (name: string) => h.kube.get('apps/v1', 'Deployment', 'beta', name);
 const image = (d: any) => d.spec.template.spec.containers[0].image as string;
 const revision = (d: any) => d.metadata.annotations['deployment.kubernetes.io/revision'] as string;
@@ -43,12 +43,8 @@ async function command(text: string, pred: (c: { method: string; args: any }) =>
 }
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'canary-promote-undo', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
-afterAll(async () => {
-  await h?.stop();
-});
 
 describe('abort after a failed promote --full', () => {
   it('rolls the stable Deployment back to its revision before the promote, says so, and a dry run shows it first', async () => {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 const OPS = 'C0OPS';
 const IMAGE = 'registry.example.com/team/myapp';
@@ -9,7 +10,7 @@ const CONFIG = (kubeconfig: string) =>
     '    environments: { prod: { replicas: 3 } }\n    canary: { steps: [25, 50], maxRestarts: 0, maxUnready: 1m, maxDuration: 2h }\n',
   );
 
-let h: Harness;
+const h = useHarness({ name: 'canary-recovery', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
 const deployment = (name: string) => h.kube.get('apps/v1', 'Deployment', 'beta', name);
 const buttons = (blocks: any[] | undefined): Record<string, string> =>
   Object.fromEntries(
@@ -34,16 +35,12 @@ const abortedAutomatically = (ts: string, why: RegExp) =>
   );
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'canary-recovery', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
   await h.command('deploy myapp beta 1.0.0', { channel: OPS, user: 'U0OPS' });
   await h.slack.waitForCall(
     (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
     10_000,
   );
 }, 20_000);
-afterAll(async () => {
-  await h?.stop();
-});
 
 describe('canary auto-abort and restarts', () => {
   it('aborts a crash-looping canary by itself and says why in the thread', async () => {

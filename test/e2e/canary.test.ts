@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 const OPS = 'C0OPS';
 const IMAGE = 'registry.example.com/team/myapp';
@@ -14,7 +15,7 @@ const CONFIG = (kubeconfig: string) =>
       '  legacy:\n    image: registry.example.com/team/legacy\n    workload: { kind: Deployment, name: legacy-web, container: web }\n  hungry:\n',
     );
 
-let h: Harness;
+const h = useHarness({ name: 'canary', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
 const since = () => h.slack.calls.at(-1)?.seq ?? 0;
 const deployment = (name: string) => h.kube.get('apps/v1', 'Deployment', 'beta', name);
 const buttons = (blocks: any[] | undefined): Record<string, string> =>
@@ -54,16 +55,12 @@ const threadText = (ts: string) =>
     .join('\n');
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'canary', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
   await h.command('deploy myapp beta 1.0.0', { channel: OPS, user: 'U0OPS' });
   await h.slack.waitForCall(
     (c) => c.method === 'chat.update' && /:white_check_mark: deploy myapp 1\.0\.0 → beta/.test(c.args.text),
     10_000,
   );
 }, 20_000);
-afterAll(async () => {
-  await h?.stop();
-});
 
 describe('deploy --canary', () => {
   it('runs the new version beside the untouched stable one, says the real share, and aborts back to exactly the stable', async () => {
