@@ -1,11 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 const OPS = 'C0OPS';
 const CONFIG = (kubeconfig: string) => `${E2E_CONFIG(kubeconfig)}debug: { maxPerApp: 2, maxTtl: 2h }\n`;
 const DEBUG_LABEL = 'k8s-chatops.io/debug-of';
 
-let h: Harness;
+const h = useHarness({ name: 'debug-verb', config: CONFIG });
 const copies = () =>
   h.kube.list('v1', 'Pod', 'beta').filter((p) => p.metadata.labels?.[DEBUG_LABEL] === 'myapp' && !p.metadata.deletionTimestamp);
 const buttonValue = (blocks: any[] | undefined): string | undefined =>
@@ -41,12 +42,8 @@ async function outcome(res: { responseUrl: string }, pattern: RegExp): Promise<s
 }
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'debug-verb', config: CONFIG });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
-afterAll(async () => {
-  await h?.stop();
-});
 
 describe('/k8s debug', () => {
   it('makes a sleeping copy outside the Service, says how to reach it, and deletes it at its TTL', async () => {

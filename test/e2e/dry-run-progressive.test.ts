@@ -1,7 +1,7 @@
 /** `--dry-run` of the progressive steps: blue/green deploy and its end, a canary step, abort — and their approval diffs. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import type { SlackCall } from '../support/slack/index.js';
 import type { ApprovalRequest } from '../support/flows.js';
 import { canaryStore } from '../../src/canary/lifecycle.js';
@@ -36,7 +36,7 @@ const MYAPP = 'registry.example.com/team/myapp';
 const WEB = 'registry.example.com/team/web';
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-let h: Harness;
+const h = useHarness({ name: 'dry-run-progressive', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
 let since = 0;
 let requestsSince = 0;
 const after = (pred: (c: SlackCall) => boolean, ms = 15_000) => h.slack.waitForCall((c) => c.seq > since && pred(c), ms);
@@ -83,13 +83,9 @@ async function dryRun(text: string, ns = 'beta'): Promise<{ text: string; shown:
 }
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'dry-run-progressive', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
   await h.deployAndWait('web', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
-afterAll(async () => {
-  await h?.stop();
-});
 beforeEach(() => {
   since = h.slack.calls.at(-1)?.seq ?? 0;
   requestsSince = h.kube.requests.length;

@@ -1,7 +1,8 @@
 /** `--dry-run` on the write verbs: a server-side dry run through the verb's own code path, answered with the diff; nothing written. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { dryRunOnly, makeClusterClient } from '../../src/kube/clusters.js';
 import { canaryStore } from '../../src/canary/lifecycle.js';
 
@@ -11,7 +12,7 @@ const CONFIG = (kubeconfig: string) =>
 const OPS = 'C0OPS';
 const IMAGE = 'registry.example.com/team/myapp';
 
-let h: Harness;
+const h = useHarness({ name: 'dry-run', config: CONFIG });
 let since = 0;
 let requestsSince = 0;
 
@@ -28,12 +29,8 @@ async function deployFor(version: string) {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'dry-run', config: CONFIG });
   await deployFor('1.0.0');
   await deployFor('1.1.0');
-});
-afterAll(async () => {
-  await h?.stop();
 });
 beforeEach(() => {
   since = h.slack.calls.at(-1)?.seq ?? 0;

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 /** The usual e2e config, with a secret key on myapp and a dev channel that may not describe. */
 const CONFIG = (kubeconfig: string) =>
@@ -7,7 +8,7 @@ const CONFIG = (kubeconfig: string) =>
     .replace('    env: { LOG_LEVEL: info }\n', '    env: { LOG_LEVEL: info, DB_PASSWORD: hunter2-secret }\n    secretKeys: [DB_PASSWORD]\n')
     .replace('channels:\n', 'channels:\n  C0NARROW: { environments: [beta], commands: [status] }\n');
 
-let h: Harness;
+const h = useHarness({ name: 'inspect-verbs', config: CONFIG });
 
 async function answer(text: string, channel = 'C0OPS'): Promise<{ ack: any; body: any; shown: string }> {
   const res = await h.command(text, { channel, user: 'U0OPS' });
@@ -16,12 +17,8 @@ async function answer(text: string, channel = 'C0OPS'): Promise<{ ack: any; body
 }
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'inspect-verbs', config: CONFIG });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
 }, 30_000);
-afterAll(async () => {
-  await h?.stop();
-});
 
 describe('/k8s describe', () => {
   it('shows image, resources, env with secrets masked, pods and recent events', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import type { SlackCall } from '../support/slack/index.js';
 
 /**
@@ -25,14 +25,8 @@ nodeLabels:
   allow: [node-role.kubernetes.io/worker]
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'label-policy', config: CONFIG });
 let since = 0;
-beforeAll(async () => {
-  h = await startHarness({ name: 'label-policy', config: CONFIG });
-});
-afterAll(async () => {
-  await h?.stop();
-});
 beforeEach(() => {
   since = h.mark();
 });

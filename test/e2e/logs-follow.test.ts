@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import type { SlackCall } from '../support/slack/types.js';
 
-let h: Harness;
+const h = useHarness({ name: 'logs-follow' });
 const OPS = 'C0OPS';
 
 const myappPods = () =>
@@ -45,12 +45,8 @@ function tailTextIn(thread: string, since: number): string {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'logs-follow' });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
-afterAll(async () => {
-  await h?.stop();
-});
 
 describe('/k8s logs --follow', () => {
   it('streams new lines of every pod into one message, picks up new pods, and stops by the button with a file', async () => {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 /** The usual e2e config plus a dev channel that may use the read verbs (and not label). */
 const CONFIG = (kubeconfig: string) =>
@@ -9,7 +10,7 @@ const CONFIG = (kubeconfig: string) =>
   );
 
 const IMAGE = 'registry.example.com/team/myapp';
-let h: Harness;
+const h = useHarness({ name: 'read-verbs', config: CONFIG });
 
 /** Workload calls (the start-up permission check's access reviews don't count). */
 const kubeCalls = () => h.kube.requests.filter((r) => !r.path.includes('selfsubjectaccessreviews')).length;
@@ -23,7 +24,6 @@ async function answer(text: string, opts: { channel?: string; user?: string } = 
 }
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'read-verbs', config: CONFIG });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: 'C0OPS', user: 'U0ALICE' });
   await h.deployAndWait('myapp', 'beta', '1.1.0', { channel: 'C0DEVTEAM', user: 'U0BOB' });
   // Settle on the two pods of 1.1.0, so every test sees the same pods.
@@ -39,9 +39,6 @@ beforeAll(async () => {
     'two running pods of 1.1.0',
   );
 }, 30_000);
-afterAll(async () => {
-  await h?.stop();
-});
 
 describe('/k8s logs', () => {
   it('shows short logs inline as code, every line labelled by pod and container', async () => {

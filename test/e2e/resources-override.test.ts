@@ -1,6 +1,6 @@
 /** Requests and limits set in chat on a rendered app: `status` and `deploy` point them out, `resources --reset` drops them. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
 const OPS = 'C0OPS';
 const DEV = 'C0DEV';
@@ -30,7 +30,7 @@ alerts: []
 const CONFIGURED = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } };
 const OVERRIDE = ['k8s-chatops.io/resources', 'k8s-chatops.io/resources-set-by', 'k8s-chatops.io/resources-set-at'];
 
-let h: Harness;
+const h = useHarness({ name: 'resources-override', config: CONFIG });
 let since = 0;
 const finalUpdate = (match: RegExp) => h.waitForFinal(match, { since });
 /** The private answer whose text (or blocks) matches, as one string. */
@@ -44,11 +44,7 @@ const annotations = (env = 'beta') => deployment(env).metadata.annotations as Re
 const status = async (env = 'beta') => answer(await h.command(`status myapp ${env}`, { channel: OPS }), /myapp/);
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'resources-override', config: CONFIG });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS });
-});
-afterAll(async () => {
-  await h?.stop();
 });
 beforeEach(() => {
   since = h.mark();

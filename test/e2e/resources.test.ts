@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
 /** `/k8s resources` on a rendered app and on an adopted Deployment, and what it refuses. */
 const OPS = 'C0OPS';
@@ -28,14 +28,10 @@ channels:
 alerts: []
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'resources', config: CONFIG });
 let since = 0;
 beforeAll(async () => {
-  h = await startHarness({ name: 'resources', config: CONFIG });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS });
-});
-afterAll(async () => {
-  await h?.stop();
 });
 beforeEach(() => {
   since = h.mark();

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
 /**
  * `rollback` (and `history`) of every kind, as `kubectl rollout undo` does it:
@@ -36,14 +36,8 @@ alerts: []
 const OPS = 'C0OPS';
 const REG = 'registry.example.com/team';
 
-let h: Harness;
+const h = useHarness({ name: 'rollback', config: CONFIG });
 let since = 0;
-beforeAll(async () => {
-  h = await startHarness({ name: 'rollback', config: CONFIG });
-});
-afterAll(async () => {
-  await h?.stop();
-});
 beforeEach(() => {
   since = h.mark();
 });
