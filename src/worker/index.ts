@@ -209,9 +209,9 @@ async function runJob(
         progress,
         locks,
         log,
-        audit: (of) => {
+        audit: (of, detail) => {
           target = of;
-          return audit(outcome);
+          return audit(outcome, detail);
         },
       });
       return outcome;

@@ -40,7 +40,12 @@ export function recordingEnd(progress: Progress, job: Job<CommandJobData>, end: 
  */
 export async function completeFinished(
   job: Job<CommandJobData>,
-  deps: { progress: Progress; locks: TargetLocks; audit: (target: { env?: string; app?: string }) => Promise<unknown>; log: Logger },
+  deps: {
+    progress: Progress;
+    locks: TargetLocks;
+    audit: (target: { env?: string; app?: string }, detail: string | undefined) => Promise<unknown>;
+    log: Logger;
+  },
 ): Promise<void> {
   const final = job.data.final;
   if (!final || !job.id) return;
@@ -51,5 +56,7 @@ export async function completeFinished(
   const lock = final.lock;
   // Compare-and-delete on the job id, as for a hold: only if the dead run still held it.
   if (lock && (await deps.locks.holder(lock.env, lock.app))?.jobId === job.id) await deps.locks.releaseHold(lock.env, lock.app, job.id);
-  if (final.audit) await deps.audit(final.audit);
+  // The run's own detail died with it; its headline says what it did.
+  if (final.audit)
+    await deps.audit(final.audit, final.headline ? `${final.headline.text} (entry written by a resumed copy of the job)` : undefined);
 }

@@ -98,7 +98,7 @@ describe('a job that already ran to its end', () => {
     expect(calls.some((c) => c.method === 'chat.postMessage')).toBe(false);
     expect(await locks.holder('beta', 'myapp')).toBeUndefined();
     expect((await audit.recent({ app: 'myapp', env: 'beta', verb: 'scale', limit: 100 })).filter((e) => e.ref === id)).toEqual([
-      expect.objectContaining({ outcome: 'succeeded', ref: id }),
+      expect.objectContaining({ outcome: 'succeeded', ref: id, detail: `${headline.text} (entry written by a resumed copy of the job)` }),
     ]);
     expect(h.kube.get('apps/v1', 'Deployment', 'beta', 'myapp').metadata.generation).toBe(before.metadata.generation);
   });
