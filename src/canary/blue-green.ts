@@ -35,6 +35,7 @@ import { runRolloutJob } from '../worker/rollout-job.js';
 import type { LockHolder } from '../queue/target-lock.js';
 import { CanaryStore, type BlueGreenRecord } from './store.js';
 import { CANARY_VERBS } from './lifecycle.js';
+import { notReadyAgain, readyAgain } from './blue-green-resume.js';
 
 export const blueGreenStore = (s: Services) => new CanaryStore<BlueGreenRecord>(s.redis, s.prefix, s.signer, 'bluegreen');
 const locks = (s: Services) => s.locks;
@@ -242,17 +243,27 @@ async function completeSwitch(
   return switchedMessage(rec, back);
 }
 
-/** The same job run again after the switch had begun (a crash): the record saved before it tells what is left. */
+/**
+ * The same job run again after the switch had begun (a crash): the record saved before it tells what is left.
+ * A switch that had not landed waits for the new colour's pods to be ready again first.
+ */
 async function resumeSwitch(
   ctx: WorkerVerbContext<unknown>,
   env: ResolvedEnvironment,
   rec: BlueGreenRecord,
   s: StartBlueGreen,
-): Promise<'succeeded'> {
+): Promise<'succeeded' | 'failed'> {
   const title = `deploy ${rec.app} ${s.version} → ${env.name} (blue/green)`;
   const started = Date.now();
   await ctx.progress.start(jobStarted(title, ctx.request.userId));
-  const done = await completeSwitch(ctx, env, rec, Math.max(0, rec.keepUntil - Date.now()));
+  const selector = (await readService(env.cluster, env.namespace, rec.service)).spec?.selector ?? {};
+  const switched = sameLabels(selector, rec.liveSelector);
+  if (!switched) {
+    const state = await readyAgain(ctx, env, rec, s.timeoutMs);
+    const forget = () => blueGreenStore(ctx.services).remove(rec.env, rec.app);
+    if (state.phase !== 'done') return notReadyAgain(ctx, env, rec, { title, started, state, forget });
+  }
+  const done = await completeSwitch(ctx, env, rec, Math.max(0, rec.keepUntil - Date.now()), switched ? undefined : selector);
   await ctx.progress.finish(
     'succeeded',
     jobSucceeded(title, ctx.request.userId, Date.now() - started, `${rec.live} ready; the switch resumed after a restart`),
