@@ -5,7 +5,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/redis-server.js';
 
 const CONFIG = (kubeconfig: string) =>
@@ -15,11 +16,15 @@ const CONFIG = (kubeconfig: string) =>
   );
 
 let redis: PrivateRedis;
-let h: Harness;
 let admin: Redis;
 beforeAll(async () => {
   redis = await startPrivateRedis();
-  h = await startHarness({ name: 'ack-budget', redisUrl: redis.url, config: CONFIG });
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+const h = useHarness(() => ({ name: 'ack-budget', redisUrl: redis.url, config: CONFIG }));
+beforeAll(() => {
   admin = new Redis(redis.url);
   h.slack.userGroups.set('S0EMPTY', []);
   h.slack.userGroups.set('S0QUIET', []);
@@ -27,10 +32,8 @@ beforeAll(async () => {
   h.slack.userGroups.set('S0NOBODY', []);
   h.slack.userGroups.set('S0CREW', ['U0CREW']);
 });
-afterAll(async () => {
+afterAll(() => {
   admin?.disconnect();
-  await h?.stop();
-  await redis?.stop();
 });
 
 describe('the ack', () => {

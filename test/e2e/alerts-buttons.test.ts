@@ -1,18 +1,16 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 import { alertConfig, deployment, IMAGE, ONCALL, shown, waitForAlert, waitForThreadReply, waitForUpdate } from './alerts-fixtures.js';
 
-let h: Harness;
+const h = useHarness({ name: 'alerts-buttons', config: alertConfig({ pendingFor: '300ms' }) });
 let redis: Redis;
-beforeAll(async () => {
-  h = await startHarness({ name: 'alerts-buttons', config: alertConfig({ pendingFor: '300ms' }) });
+beforeAll(() => {
   redis = new Redis(TEST_REDIS_URL);
 });
-afterAll(async () => {
+afterAll(() => {
   redis?.disconnect();
-  await h?.stop();
 });
 
 const buttonValue = (m: { blocks?: any[] }, actionId: string, text?: string): string | undefined =>

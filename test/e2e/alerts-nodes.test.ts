@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IncidentStore } from '../../src/alerts/incidents.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 import { ONCALL, podsOf, runningDeployment, shown, waitForAlert, waitForThreadReply, waitForUpdate } from './alerts-fixtures.js';
 
@@ -40,10 +40,9 @@ alerts:
     recoverAfter: 300ms
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'alerts-nodes', config });
 let redis: Redis;
 beforeAll(async () => {
-  h = await startHarness({ name: 'alerts-nodes', config });
   redis = new Redis(TEST_REDIS_URL);
   await h.kube.waitFor(
     () => h.kube.requests.some((r) => r.path === '/api/v1/nodes' && ['true', '1'].includes(String(r.query.watch))),
@@ -51,9 +50,8 @@ beforeAll(async () => {
     'the bot watching nodes',
   );
 });
-afterAll(async () => {
+afterAll(() => {
   redis?.disconnect();
-  await h?.stop();
 });
 
 describe('node health alerts', () => {

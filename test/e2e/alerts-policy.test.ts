@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredMessage } from '../support/slack/index.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 import { deployment, IMAGE, ONCALL } from './alerts-fixtures.js';
 
@@ -32,7 +32,7 @@ alerts:
     on: [CrashLoopBackOff]
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'alerts-policy', config });
 let redis: Redis;
 const alerts: Record<'beta' | 'prod' | 'unbound', StoredMessage> = {} as never;
 
@@ -50,7 +50,6 @@ async function alertIn(channel: string, env: string): Promise<StoredMessage> {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'alerts-policy', config });
   redis = new Redis(TEST_REDIS_URL);
   h.kube.setImageBehavior(IMAGE('crashy'), { kind: 'crashLoop', exitCode: 3, logLines: ['FATAL: DATABASE_URL is not set'] });
   h.kube.create(deployment('beta', 'crashy'));
@@ -61,9 +60,8 @@ beforeAll(async () => {
     alertIn(UNBOUND, 'beta'),
   ]);
 });
-afterAll(async () => {
+afterAll(() => {
   redis?.disconnect();
-  await h?.stop();
 });
 
 const buttonValue = (m: { blocks?: any[] }, actionId: string): string =>

@@ -9,7 +9,7 @@ import { canaryStore } from '../../src/canary/lifecycle.js';
 import { CanaryStore } from '../../src/canary/store.js';
 import { COMMAND_QUEUE } from '../../src/queue/commands.js';
 import { TargetLocks } from '../../src/queue/target-lock.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 
 const CONFIG = (kubeconfig: string) => `
@@ -30,7 +30,12 @@ channels:
 const OPS = { channel: 'C0OPS', user: 'U0OPS' };
 const IMAGE = 'registry.example.com/team/myapp';
 
-let h: Harness;
+// A short grace: the running job is handed over at once instead of being waited for.
+const h = useHarness({
+  name: 'canary-restore-restart',
+  config: CONFIG,
+  env: { CHATOPS_CANARY_WATCH_MS: '200', CHATOPS_SHUTDOWN_GRACE_MS: '200' },
+});
 // Our own connection: the bot's are closed while it is down.
 let redis: Redis;
 let queue: Queue;
@@ -43,12 +48,6 @@ const rollbackPatches = () =>
   );
 
 beforeAll(async () => {
-  // A short grace: the running job is handed over at once instead of being waited for.
-  h = await startHarness({
-    name: 'canary-restore-restart',
-    config: CONFIG,
-    env: { CHATOPS_CANARY_WATCH_MS: '200', CHATOPS_SHUTDOWN_GRACE_MS: '200' },
-  });
   redis = new Redis(TEST_REDIS_URL);
   queue = new Queue(COMMAND_QUEUE, { connection: redis, prefix: h.chatops.services.prefix });
   locks = new TargetLocks(redis, h.chatops.services.prefix);
@@ -57,7 +56,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await queue?.close();
   redis?.disconnect();
-  await h?.stop();
 });
 
 describe('abort after a failed promote --full, across a restart of the bot', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 /** The usual e2e config, prod behind an approval, and a dev channel that may see and cancel its own work. */
 const CONFIG = (kubeconfig: string) =>
@@ -11,7 +12,7 @@ const CONFIG = (kubeconfig: string) =>
     .replace('channels:\n', 'channels:\n  C0DEVJOBS: { environments: [beta, prod], commands: [deploy, jobs, cancel] }\n');
 
 const IMAGE = 'registry.example.com/team/myapp';
-let h: Harness;
+const h = useHarness({ name: 'jobs', config: CONFIG });
 
 const jobIdOf = (ack: any): string => /job `(cmd-[a-f0-9]{24})`/.exec(JSON.stringify(ack.blocks))![1]!;
 const shownOf = (ack: any) => `${ack.text}\n${JSON.stringify(ack.blocks ?? [])}`;
@@ -21,7 +22,6 @@ let waiting: string;
 let waitingTs: string;
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'jobs', config: CONFIG });
   // With the controller paused, the first deploy's rollout never progresses: it runs (holding the lock) until resumed.
   h.kube.pauseController();
   const first = await h.command('deploy myapp beta 1.0.0', { channel: 'C0OPS', user: 'U0OPS' });
@@ -36,9 +36,8 @@ beforeAll(async () => {
   );
   waitingTs = wait.response.ts;
 }, 30_000);
-afterAll(async () => {
-  h?.kube.resumeController();
-  await h?.stop();
+afterAll(() => {
+  h.kube.resumeController();
 });
 
 describe('/k8s jobs', () => {

@@ -1,27 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { startCluster, until, type ClusterSetup } from '../support/redis-topologies.js';
 import { redisAnswers } from '../../src/queue/redis.js';
 import { deployAndApprove, TOPOLOGY_CONFIG } from './topology-flows.js';
 
 let cluster: ClusterSetup;
-let h: Harness;
 beforeAll(async () => {
   cluster = await startCluster();
-  h = await startHarness({
-    name: 'cluster',
-    config: TOPOLOGY_CONFIG,
-    redisUrl: `redis://:${cluster.password}@unused.invalid:1`,
-    env: { REDIS_CLUSTER_NODES: cluster.ports.map((p) => `127.0.0.1:${p}`).join(',') },
-    cleanup: false,
-  });
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+const h = useHarness(() => ({
+  name: 'cluster',
+  config: TOPOLOGY_CONFIG,
+  redisUrl: `redis://:${cluster.password}@unused.invalid:1`,
+  env: { REDIS_CLUSTER_NODES: cluster.ports.map((p) => `127.0.0.1:${p}`).join(',') },
+  cleanup: false,
+}));
+beforeAll(async () => {
   // Connecting goes through Sentinel / the cluster's slot map: wait until the bot's Redis answers.
   await until(() => redisAnswers(h.chatops.redis), 20_000, 'the bot to reach Redis');
 }, 60_000);
-afterAll(async () => {
-  await h?.stop();
-  await cluster?.stop();
-});
 
 describe('Redis Cluster', () => {
   it('runs a deploy and an approved prod deploy: every key and script of ours in one slot', async () => {

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Redis } from 'ioredis';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { startPrivateRedis, type PrivateRedis } from '../support/redis-server.js';
 import { watchEvictionPolicy } from '../../src/queue/eviction.js';
 import { checkRedisEviction } from '../../src/queue/eviction-check.js';
@@ -11,15 +11,13 @@ import { checkRedisEviction } from '../../src/queue/eviction-check.js';
 // Private Redis servers on free ports: the shared 127.0.0.1:6379 keeps its noeviction policy.
 let lru: PrivateRedis;
 let managed: PrivateRedis;
-let h: Harness;
 beforeAll(async () => {
   [lru, managed] = await Promise.all([startPrivateRedis({ maxmemoryPolicy: 'allkeys-lru' }), startPrivateRedis({ refuseConfig: true })]);
-  h = await startHarness({ name: 'redis-eviction', redisUrl: lru.url });
 });
 afterAll(async () => {
-  await h?.stop();
   await Promise.all([lru?.stop(), managed?.stop()]);
 });
+const h = useHarness(() => ({ name: 'redis-eviction', redisUrl: lru.url }));
 
 /** A logger whose lines the test can read. */
 function capturingLogger() {

@@ -1,33 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { startSentinelSetup, until, type SentinelSetup } from '../support/redis-topologies.js';
 import { redisAnswers } from '../../src/queue/redis.js';
 import { deployAndApprove, deployDone, TOPOLOGY_CONFIG } from './topology-flows.js';
 
 let setup: SentinelSetup;
-let h: Harness;
 beforeAll(async () => {
   setup = await startSentinelSetup();
-  h = await startHarness({
-    name: 'sentinel',
-    config: TOPOLOGY_CONFIG,
-    // Host and port of REDIS_URL are not used with Sentinel: only its credentials.
-    redisUrl: `redis://:${setup.password}@unused.invalid:1`,
-    env: {
-      REDIS_SENTINELS: `127.0.0.1:${setup.sentinelPort}`,
-      REDIS_SENTINEL_NAME: setup.name,
-      REDIS_SENTINEL_PASSWORD: setup.sentinelPassword,
-    },
-    cleanup: false,
-  });
+}, 60_000);
+afterAll(async () => {
+  await setup?.stop();
+});
+const h = useHarness(() => ({
+  name: 'sentinel',
+  config: TOPOLOGY_CONFIG,
+  // Host and port of REDIS_URL are not used with Sentinel: only its credentials.
+  redisUrl: `redis://:${setup.password}@unused.invalid:1`,
+  env: {
+    REDIS_SENTINELS: `127.0.0.1:${setup.sentinelPort}`,
+    REDIS_SENTINEL_NAME: setup.name,
+    REDIS_SENTINEL_PASSWORD: setup.sentinelPassword,
+  },
+  cleanup: false,
+}));
+beforeAll(async () => {
   // Connecting goes through Sentinel / the cluster's slot map: wait until the bot's Redis answers.
   await until(() => redisAnswers(h.chatops.redis), 20_000, 'the bot to reach Redis');
 }, 60_000);
-afterAll(async () => {
-  await h?.stop();
-  await setup?.stop();
-});
 
 describe('Redis behind Sentinel', () => {
   it('runs a deploy and an approved prod deploy through the master Sentinel names', async () => {

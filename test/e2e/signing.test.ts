@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { startHarness, type Harness } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 import { COMMAND_QUEUE, signCommandJob, type CommandJobData } from '../../src/queue/commands.js';
 import { Signer } from '../../src/security/signing.js';
@@ -26,13 +26,12 @@ channels:
   C0OPS: { environments: ["*"], commands: ["*"] }
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'signing', config: CONFIG });
 let redis: Redis;
 let queue: Queue<CommandJobData>;
 let events: QueueEvents;
 let since = 0;
 beforeAll(async () => {
-  h = await startHarness({ name: 'signing', config: CONFIG });
   // What "anyone who can reach Redis" has: a plain connection and BullMQ.
   redis = new Redis(TEST_REDIS_URL);
   queue = new Queue<CommandJobData>(COMMAND_QUEUE, { connection: redis, prefix: h.prefix });
@@ -43,7 +42,6 @@ afterAll(async () => {
   await events?.close();
   await queue?.close();
   redis?.disconnect();
-  await h?.stop();
 });
 beforeEach(() => {
   since = h.mark();
