@@ -1,6 +1,6 @@
 /** Approval requests carry the server-side dry run's diff; a request whose live objects changed while it waited asks again. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 import type { SlackCall } from '../support/slack/index.js';
 
 const CONFIG = (kubeconfig: string) => `
@@ -22,7 +22,7 @@ channels:
 `;
 const IMAGE = 'registry.example.com/team/myapp';
 
-let h: Harness;
+const h = useHarness({ name: 'approval-diff', config: CONFIG });
 let since = 0;
 const after = (pred: (c: SlackCall) => boolean, ms = 10_000) => h.slack.waitForCall((c) => c.seq > since && pred(c), ms);
 
@@ -57,7 +57,6 @@ const deployment = () => h.kube.get('apps/v1', 'Deployment', 'prod', 'myapp');
 const image = () => deployment().spec.template.spec.containers[0].image as string;
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'approval-diff', config: CONFIG });
   since = h.slack.calls.at(-1)?.seq ?? 0;
   const { ts, approve: value } = await requestChange('deploy myapp prod 1.0.0');
   await approve(value, ts);
@@ -65,9 +64,6 @@ beforeAll(async () => {
     (c) => c.method === 'chat.update' && c.args.ts === ts && /:white_check_mark: deploy myapp 1\.0\.0 → prod — done/.test(c.args.text),
     15_000,
   );
-});
-afterAll(async () => {
-  await h?.stop();
 });
 beforeEach(() => {
   since = h.slack.calls.at(-1)?.seq ?? 0;

@@ -3,8 +3,8 @@
  * runs them and carries their record (status marks them, `resources --reset` resets the colour that serves), a
  * colour used again takes what serves now, not what it had before, and a canary runs what its stable runs.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
 const OPS = 'C0OPS';
 const CONFIG = (kubeconfig: string) => `
@@ -34,7 +34,7 @@ const CONFIGURED = { requests: { cpu: '100m', memory: '128Mi' }, limits: { memor
 const OVERRIDE = ['k8s-chatops.io/resources', 'k8s-chatops.io/resources-set-by', 'k8s-chatops.io/resources-set-at'];
 const SET_FROM_CHAT = /:pencil2: \*Resources set from chat\* by <@U0ALICE> \(<!date\^\d+\^[^>]*>\): memory limit 512Mi \(config: 256Mi\)/;
 
-let h: Harness;
+const h = useHarness({ name: 'resources-override-bg', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
 let since = 0;
 const deployment = (name: string) => h.kube.get('apps/v1', 'Deployment', 'beta', name);
 const resources = (name: string) => deployment(name).spec.template.spec.containers[0].resources;
@@ -70,7 +70,6 @@ async function finishSwitch(old: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'resources-override-bg', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS });
   await run(
     'resources myapp beta --memory-limit 512Mi',
@@ -78,9 +77,6 @@ beforeAll(async () => {
     'U0ALICE',
   );
 }, 30_000);
-afterAll(async () => {
-  await h?.stop();
-});
 beforeEach(() => {
   since = h.mark();
 });

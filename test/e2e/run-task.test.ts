@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { E2E_CONFIG, startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { E2E_CONFIG } from '../support/harness.js';
+import { useHarness } from '../support/use-harness.js';
 
 const OPS = 'C0OPS';
 const CONFIG = (kubeconfig: string) =>
@@ -10,12 +11,11 @@ const CONFIG = (kubeconfig: string) =>
     )
     .replace('channels:\n', 'channels:\n  C0BETAOPS: { environments: [beta], commands: [status, deploy] }\n');
 
-let h: Harness;
+const h = useHarness({ name: 'run-task', config: CONFIG });
 
 const threadText = (ts: string) => h.threadText(OPS, ts);
 
 beforeAll(async () => {
-  h = await startHarness({ name: 'run-task', config: CONFIG });
   h.kube.scriptExec(['jcmd', '1', 'VM.flags'], { stdout: '-XX:MaxRAMPercentage=75.0 -XX:+UseG1GC <!channel>\n' });
   h.kube.scriptExec(['./manage.py', 'migrate', '--check'], {
     stdout: 'Unapplied migrations: shop.0003\n',
@@ -25,9 +25,6 @@ beforeAll(async () => {
   h.kube.scriptExec(['sleep', '100'], { stdout: 'never\n', delayMs: 60_000 });
   await h.deployAndWait('myapp', 'beta', '1.0.0', { channel: OPS, user: 'U0OPS' });
 }, 30_000);
-afterAll(async () => {
-  await h?.stop();
-});
 
 describe('/k8s run', () => {
   it('runs an allow-listed task in a pod of the app and reports its output (escaped) and exit code', async () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
 /** Every template field of a rendered app, deployed end to end: what reaches the emulator, accepted and rolled out. */
 const CONFIG = (kubeconfig: string) => `
@@ -34,14 +34,10 @@ channels:
 alerts: []
 `;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ name: 'template-fields', config: CONFIG });
+const h = useHarness({ name: 'template-fields', config: CONFIG });
+beforeAll(() => {
   // the ServiceAccount admission plugin refuses pods whose service account does not exist
   h.kube.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web-sa', namespace: 'beta' } });
-});
-afterAll(async () => {
-  await h?.stop();
 });
 
 describe('a rendered app with every template field', () => {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
 /** Adopted workloads (`workload:` in config), refusals to take over, and apps owned by teams. */
 const CONFIG = (kubeconfig: string) => `
@@ -27,13 +27,7 @@ channels:
 alerts: []
 `;
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ name: 'workloads-adopt', config: CONFIG });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const h = useHarness({ name: 'workloads-adopt', config: CONFIG });
 
 /** The private answer to a command (response_url), once the worker has answered. */
 const answer = async (responseUrl: string): Promise<string> => {

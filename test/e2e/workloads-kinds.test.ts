@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useHarness } from '../support/use-harness.js';
 
 /** StatefulSets and DaemonSets: rendered or adopted, deployed, restarted, scaled, and each rule of `kubectl rollout status`. */
 const CONFIG = (kubeconfig: string) => `
@@ -35,14 +35,8 @@ channels:
 alerts: []
 `;
 
-let h: Harness;
+const h = useHarness({ name: 'workloads-kinds', config: CONFIG });
 let since = 0;
-beforeAll(async () => {
-  h = await startHarness({ name: 'workloads-kinds', config: CONFIG });
-});
-afterAll(async () => {
-  await h?.stop();
-});
 beforeEach(() => {
   since = h.mark();
 });
