@@ -13,6 +13,7 @@ export function start(command: string[], env: NodeJS.ProcessEnv = process.env, n
   const child = spawn(command[0]!, command.slice(1), { env, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   const lines: string[] = [];
   const waiters: Array<{ match: RegExp; resolve: (l: string) => void }> = [];
+  const stdoutClosed = new Promise<void>((resolve) => child.stdout!.once('close', () => resolve()));
   createInterface({ input: child.stdout! }).on('line', (l) => {
     lines.push(l);
     for (const w of waiters.filter((w) => w.match.test(l))) {
@@ -26,26 +27,53 @@ export function start(command: string[], env: NodeJS.ProcessEnv = process.env, n
       const seen = lines.find((l) => match.test(l));
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name}: no line matching ${match} within ${timeoutMs} ms`)), timeoutMs);
-        child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before printing ${match}`)));
+        const exited = (code: number | null) => {
+          clearTimeout(timer);
+          reject(new Error(`${name} exited (${code}) before printing ${match}`));
+        };
+        const timer = setTimeout(() => {
+          child.off('exit', exited);
+          reject(new Error(`${name}: no line matching ${match} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        child.once('exit', exited);
         waiters.push({
           match,
           resolve: (l) => {
             clearTimeout(timer);
+            child.off('exit', exited);
             resolve(l);
           },
         });
       });
     },
+    /**
+     * SIGTERM to the whole group, then waits until every process in it is gone — not just
+     * the direct child: `npm start` or `npx tsx` exit at once and leave their node process
+     * draining. The group shares our stdout pipe, so its close is the group's last exit.
+     * SIGKILL for what is still there after 10 s.
+     */
     async stop() {
-      if (child.exitCode !== null || child.pid === undefined) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      process.kill(-child.pid, 'SIGTERM');
-      const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, 'SIGKILL'), 10_000);
-      await exited;
+      if (child.pid === undefined) return;
+      const pid = child.pid;
+      const gone = Promise.all([
+        child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((r) => child.once('exit', r)),
+        stdoutClosed,
+      ]);
+      signalGroup(pid, 'SIGTERM');
+      const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), 10_000);
+      await gone;
       clearTimeout(timer);
     },
   };
+}
+
+/** Signals a process group; one that has already gone is not an error. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
 }
 
 /** The port a process started with PORT=0 bound, from its `k8s-chatops started` log line. */
