@@ -36,29 +36,30 @@ export interface PrivateRedisOptions {
 }
 
 export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise<PrivateRedis> {
-  const port = opts.port ?? (await freePort());
+  let port = opts.port ?? (await freePort());
   let child: ChildProcess | undefined;
-  const listen = opts.tls
-    ? [
-        '--port',
-        '0',
-        '--tls-port',
-        String(port),
-        '--tls-cert-file',
-        opts.tls.cert,
-        '--tls-key-file',
-        opts.tls.key,
-        '--tls-ca-cert-file',
-        opts.tls.ca,
-        '--tls-auth-clients',
-        'no',
-      ]
-    : ['--port', String(port)];
+  const listen = () =>
+    opts.tls
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          opts.tls.cert,
+          '--tls-key-file',
+          opts.tls.key,
+          '--tls-ca-cert-file',
+          opts.tls.ca,
+          '--tls-auth-clients',
+          'no',
+        ]
+      : ['--port', String(port)];
   const start = async () => {
     child = spawn(
       'redis-server',
       [
-        ...listen,
+        ...listen(),
         '--bind',
         '127.0.0.1',
         '--save',
@@ -89,6 +90,16 @@ export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise
     child.kill('SIGKILL');
     await exited;
   };
-  await start();
+  // A free port can be taken between the check and redis-server's bind, and a cluster node also binds
+  // port + 10000 (its bus, which must stay under 65536), which nothing checked: a port of our own choosing is chosen again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (opts.port !== undefined || attempt >= 5 || !/Address already in use|port number too high/.test(String(err))) throw err;
+      port = await freePort();
+    }
+  }
   return { url: `${opts.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`, port, start, stop };
 }
