@@ -1,27 +1,12 @@
 /** Abort after a full promote that did not finish: the canary goes and the stable Deployment goes back to what it ran before. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useHarness } from '../support/use-harness.js';
+import { CANARY_CONFIG, CANARY_IMAGE as IMAGE } from './canary-fixtures.js';
 import { canaryStore } from '../../src/canary/lifecycle.js';
 
-const CONFIG = (kubeconfig: string) => `
-clusters:
-  default: { context: emulator, kubeconfig: ${kubeconfig} }
-environments:
-  beta: { cluster: default, namespace: beta }
-apps:
-  myapp:
-    image: registry.example.com/team/myapp
-    port: 8080
-    replicas: 2
-    progressDeadlineSeconds: 2
-    canary: { steps: [50], maxRestarts: 5, maxUnready: 10m, maxDuration: 2h }
-channels:
-  C0OPS: { environments: ["*"], commands: ["*"] }
-`;
 const OPS = 'C0OPS';
-const IMAGE = 'registry.example.com/team/myapp';
 
-const h = useHarness({ name: 'canary-promote-undo', config: CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
+const h = useHarness({ name: 'canary-promote-undo', config: CANARY_CONFIG, env: { CHATOPS_CANARY_WATCH_MS: '200' } });
 const deployment = (name: string) => h.kube.get('apps/v1', 'Deployment', 'beta', name);
 const image = (d: any) => d.spec.template.spec.containers[0].image as string;
 const revision = (d: any) => d.metadata.annotations['deployment.kubernetes.io/revision'] as string;

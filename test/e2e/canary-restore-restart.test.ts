@@ -10,30 +10,15 @@ import { CanaryStore } from '../../src/canary/store.js';
 import { COMMAND_QUEUE } from '../../src/queue/commands.js';
 import { TargetLocks } from '../../src/queue/target-lock.js';
 import { useHarness } from '../support/use-harness.js';
+import { CANARY_CONFIG, CANARY_IMAGE as IMAGE } from './canary-fixtures.js';
 import { TEST_REDIS_URL } from '../support/redis.js';
 
-const CONFIG = (kubeconfig: string) => `
-clusters:
-  default: { context: emulator, kubeconfig: ${kubeconfig} }
-environments:
-  beta: { cluster: default, namespace: beta }
-apps:
-  myapp:
-    image: registry.example.com/team/myapp
-    port: 8080
-    replicas: 2
-    progressDeadlineSeconds: 2
-    canary: { steps: [50], maxRestarts: 5, maxUnready: 10m, maxDuration: 2h }
-channels:
-  C0OPS: { environments: ["*"], commands: ["*"] }
-`;
 const OPS = { channel: 'C0OPS', user: 'U0OPS' };
-const IMAGE = 'registry.example.com/team/myapp';
 
 // A short grace: the running job is handed over at once instead of being waited for.
 const h = useHarness({
   name: 'canary-restore-restart',
-  config: CONFIG,
+  config: CANARY_CONFIG,
   env: { CHATOPS_CANARY_WATCH_MS: '200', CHATOPS_SHUTDOWN_GRACE_MS: '200' },
 });
 // Our own connection: the bot's are closed while it is down.
